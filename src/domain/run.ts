@@ -1,0 +1,70 @@
+/** What created a run. */
+export type RunTrigger = "schedule" | "manual" | "replay" | "redrive" | "backfill" | "catch_up";
+/** State of a run, or of one DAG task inside it. */
+export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "skipped" | "cancelled" | "dead_lettered";
+
+/** Statuses after which a run never changes again (except a redrive creating a new run). */
+export const FINAL_RUN_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "skipped", "cancelled", "dead_lettered"];
+
+/** One HTTP call made by a run. */
+export interface AttemptRecord {
+  number: number;
+  startedAt: number;
+  finishedAt?: number;
+  statusCode: number;
+  error: string;
+  responseExcerpt: string;
+  durationMs: number;
+}
+
+/** Outcome of one DAG task. */
+export interface TaskResultRecord {
+  taskId: string;
+  status: RunStatus;
+  attempts: AttemptRecord[];
+  startedAt?: number;
+  finishedAt?: number;
+  error: string;
+}
+
+/** A stored run. Times are epoch milliseconds. */
+export interface RunRecord {
+  runId: string;
+  jobId: string;
+  jobVersion: number;
+  projectId: string;
+  /**
+   * Uniqueness key within the job. For slot-driven triggers (schedule, catch_up) it is the nominal
+   * slot, so a slot can create one run only; manual kinds get a key of their own.
+   */
+  slotKey: string;
+  scheduledAt: number;
+  dueAt: number;
+  trigger: RunTrigger;
+  status: RunStatus;
+  attempts: AttemptRecord[];
+  startedAt?: number;
+  finishedAt?: number;
+  durationMs?: number;
+  result: string;
+  error: string;
+  nodeId: string;
+  traceId: string;
+  replayOf: string;
+  redriveOf: string;
+  taskResults: TaskResultRecord[];
+  createdAt: number;
+  updatedAt: number;
+  /** Incremented by every update; compare-and-set key. */
+  revision: number;
+}
+
+/** True when a run can no longer change. */
+export function isFinal(status: RunStatus): boolean {
+  return FINAL_RUN_STATUSES.includes(status);
+}
+
+/** The slot key of a slot-driven run: the nominal time as an ISO string, sortable and unique. */
+export function slotKeyFor(scheduledAt: number): string {
+  return new Date(scheduledAt).toISOString();
+}

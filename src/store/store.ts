@@ -1,0 +1,140 @@
+import type { JobRecord, JobStatus, JobVersionRecord } from "../domain/job.js";
+import type { RunRecord, RunStatus } from "../domain/run.js";
+
+/** Filters shared by both ways of listing jobs. */
+export interface JobFilter {
+  projectId?: string;
+  status?: JobStatus;
+  /** `key=value` matches that tag value; a bare `key` matches any job carrying the tag. */
+  tag?: string;
+  /** Case-insensitive substring of name or description. */
+  text?: string;
+}
+
+/** A cursor page: items in job-id order after `after`. */
+export interface CursorQuery {
+  pageSize: number;
+  /** Exclusive lower bound (a job id) returned as `nextCursor` by the previous page. */
+  after?: string;
+}
+
+/** An offset page. `page` is 1-based. */
+export interface OffsetQuery {
+  page: number;
+  limit: number;
+}
+
+/** One page of results; `nextCursor` is absent on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** Filters for runs; results are newest first (descending run id). */
+export interface RunQuery {
+  jobId?: string;
+  projectId?: string;
+  status?: RunStatus;
+  pageSize: number;
+  /** Exclusive upper bound (a run id) returned as `nextCursor` by the previous page. */
+  before?: string;
+}
+
+/** Result of an idempotent run insert. */
+export interface InsertRunResult {
+  /** The stored run: the new one, or the one that already held the slot. */
+  run: RunRecord;
+  /** False when the slot key was already taken and the existing run was adopted. */
+  inserted: boolean;
+}
+
+/** The scheduler bookkeeping written when a job's slot fires. */
+export interface JobAdvance {
+  jobId: string;
+  /** The next_trigger_at value the caller read; the write happens only if it still holds. */
+  expectedNextTriggerAt: number | undefined;
+  nextTriggerAt: number | undefined;
+  lastTriggeredAt?: number;
+  /** Added to the job's skipped and dropped counters. */
+  skipped?: number;
+  dropped?: number;
+  /** When set, the job's status becomes this (a one-shot job completing). */
+  status?: JobStatus;
+}
+
+/** Counter changes applied when a run finishes. */
+export interface RunOutcome {
+  jobId: string;
+  durationMs: number;
+  failed: boolean;
+}
+
+/**
+ * The persistence port of cronmesh. No driver, connection or query type crosses it: adapters take
+ * and return domain records and throw only {@link CronError} (`not_found`, `already_exists`,
+ * `version_conflict`, `unavailable`, `internal`). No method needs a multi-document transaction:
+ * every write is idempotent or a compare-and-set on one record, so adapters run on stores without
+ * transactions (FerretDB) as well as on MongoDB and SQLite.
+ */
+export interface Store {
+  /** Creates tables, collections and indexes. Idempotent; call once at start-up. */
+  init(): Promise<void>;
+  /** Releases connections. */
+  close(): Promise<void>;
+
+  /** Inserts a new job (version 1) and its first version snapshot. `already_exists` if the id is taken. */
+  createJob(job: JobRecord): Promise<void>;
+  /** The job, or undefined. */
+  getJob(jobId: string): Promise<JobRecord | undefined>;
+  /**
+   * Replaces the job's spec, status and next_trigger_at if its stored version equals
+   * `expectedVersion`, and appends the snapshot of the new version. `job.version` must be
+   * `expectedVersion + 1`. Counters (stats) are left as stored. Throws `not_found` or
+   * `version_conflict`. Crash-safe without transactions: a snapshot missing after a crash is
+   * written again by the next update or read of the history.
+   */
+  updateJob(job: JobRecord, expectedVersion: number): Promise<JobRecord>;
+  /** Deletes the job (its versions and runs stay as history). False if it did not exist. */
+  deleteJob(jobId: string): Promise<boolean>;
+  /** Jobs in job-id order after the cursor. */
+  listJobs(filter: JobFilter, query: CursorQuery): Promise<Page<JobRecord>>;
+  /** Jobs in job-id order for one offset page, with the total matching the filter. */
+  listJobsByPage(filter: JobFilter, query: OffsetQuery): Promise<{ items: JobRecord[]; total: number }>;
+  /** Number of jobs, all states. */
+  countJobs(): Promise<number>;
+
+  /** Version snapshots of a job, newest first, before the `before` version when given. */
+  listJobVersions(jobId: string, pageSize: number, before?: number): Promise<JobVersionRecord[]>;
+  /** One version snapshot, or undefined. */
+  getJobVersion(jobId: string, version: number): Promise<JobVersionRecord | undefined>;
+
+  /** Active jobs whose next_trigger_at is at or before `before`, earliest first, at most `limit`. */
+  listDueJobs(before: number, limit: number): Promise<JobRecord[]>;
+  /**
+   * Compare-and-set of a job's scheduler bookkeeping on next_trigger_at, for many jobs at once.
+   * Returns, per input, whether the expected value still held and the write happened.
+   */
+  advanceJobs(advances: JobAdvance[]): Promise<boolean[]>;
+  /** Applies a finished run to the job's counters (run_count, fail_count, last_run_duration_ms). */
+  recordRunOutcome(outcome: RunOutcome): Promise<void>;
+
+  /** Inserts runs, idempotent on (job_id, slot_key): an existing run for the key is adopted. */
+  insertRuns(runs: RunRecord[]): Promise<InsertRunResult[]>;
+  /** The run, or undefined. */
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  /**
+   * Replaces the run if its stored revision equals `expectedRevision`; `run.revision` must be
+   * `expectedRevision + 1`. Throws `not_found` or `version_conflict`.
+   */
+  updateRun(run: RunRecord, expectedRevision: number): Promise<RunRecord>;
+  /** Runs matching the query, newest first. */
+  listRuns(query: RunQuery): Promise<Page<RunRecord>>;
+  /** Dead-lettered runs, newest first (a {@link listRuns} with status `dead_lettered`). */
+  listDeadLetters(query: Omit<RunQuery, "status">): Promise<Page<RunRecord>>;
+  /** Number of runs in a status across all jobs. */
+  countRuns(status: RunStatus): Promise<number>;
+  /** Marks every queued run of the job cancelled; returns how many. */
+  cancelQueuedRuns(jobId: string, now: number): Promise<number>;
+  /** Deletes the oldest finished runs of the job beyond `keep`; returns how many were deleted. */
+  trimRuns(jobId: string, keep: number): Promise<number>;
+}

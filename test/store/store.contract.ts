@@ -1,0 +1,372 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CronError } from "../../src/domain/cron-error.js";
+import type { JobRecord } from "../../src/domain/job.js";
+import type { Store } from "../../src/store/store.js";
+import { T0, makeJob, makeRun } from "./fixtures.js";
+
+/** How a contract run obtains a fresh, empty store and disposes of it. */
+export interface StoreHarness {
+  store: Store;
+  dispose(): Promise<void>;
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(CronError);
+    return (err as CronError).code;
+  }
+  return "no error";
+}
+
+function nextVersion(job: JobRecord, changes: Partial<JobRecord> = {}): JobRecord {
+  return { ...job, version: job.version + 1, updatedAt: job.updatedAt + 1000, updatedBy: "bob", changeReason: "update", ...changes };
+}
+
+/**
+ * The one behavioural contract of the {@link Store} port. Every adapter runs it unchanged; each
+ * `describe` gets a fresh store from `open`, so cases never see each other's data.
+ */
+export function describeStoreContract(adapter: string, open: () => Promise<StoreHarness>): void {
+  describe(`Store contract: ${adapter}`, () => {
+    let harness: StoreHarness;
+    let store: Store;
+    let seq = 0;
+    /** Unique ids per case so cases share one store without clashing. */
+    const id = (prefix: string) => `${prefix}_${String(++seq).padStart(4, "0")}`;
+
+    beforeAll(async () => {
+      harness = await open();
+      store = harness.store;
+    }, 120_000);
+    afterAll(async () => {
+      await harness?.dispose();
+    });
+
+    describe("jobs", () => {
+      it("returns a created job exactly as it was written", async () => {
+        const job = makeJob(id("job"), {}, { runAt: undefined, startAt: T0, endAt: T0 + 86_400_000 });
+        await store.createJob(job);
+        expect(await store.getJob(job.jobId)).toEqual(job);
+      });
+
+      it("keeps optional fields absent when they were not set", async () => {
+        const job = makeJob(id("job"), { nextTriggerAt: undefined }, { target: undefined, startAt: undefined, tasks: [] });
+        await store.createJob(job);
+        const read = await store.getJob(job.jobId);
+        expect(read?.nextTriggerAt).toBeUndefined();
+        expect(read?.spec.target).toBeUndefined();
+        expect(read).toEqual(job);
+      });
+
+      it("rejects a second job with the same id as already_exists", async () => {
+        const job = makeJob(id("job"));
+        await store.createJob(job);
+        expect(await codeOf(store.createJob(job))).toBe("already_exists");
+      });
+
+      it("answers undefined for a job that does not exist", async () => {
+        expect(await store.getJob("job_missing")).toBeUndefined();
+      });
+
+      it("updates a job when the expected version matches and keeps its counters", async () => {
+        const job = makeJob(id("job"));
+        await store.createJob(job);
+        await store.recordRunOutcome({ jobId: job.jobId, durationMs: 120, failed: true });
+        const next = nextVersion(job, { spec: { ...job.spec, schedule: "*/5 * * * *" }, status: "paused", pauseNote: "maintenance" });
+        await store.updateJob(next, 1);
+        const read = await store.getJob(job.jobId);
+        expect(read?.version).toBe(2);
+        expect(read?.spec.schedule).toBe("*/5 * * * *");
+        expect(read?.status).toBe("paused");
+        expect(read?.pauseNote).toBe("maintenance");
+        expect(read?.stats).toMatchObject({ runCount: 1, failCount: 1, lastRunDurationMs: 120 });
+      });
+
+      it("refuses an update with a stale version as version_conflict", async () => {
+        const job = makeJob(id("job"));
+        await store.createJob(job);
+        await store.updateJob(nextVersion(job), 1);
+        expect(await codeOf(store.updateJob(nextVersion(job), 1))).toBe("version_conflict");
+        expect((await store.getJob(job.jobId))?.version).toBe(2);
+      });
+
+      it("refuses an update of a missing job as not_found", async () => {
+        expect(await codeOf(store.updateJob(nextVersion(makeJob("job_nope")), 1))).toBe("not_found");
+      });
+
+      it("lets exactly one of two racing updates with the same expected version win", async () => {
+        const job = makeJob(id("job"));
+        await store.createJob(job);
+        const results = await Promise.allSettled([
+          store.updateJob(nextVersion(job, { pauseNote: "a" }), 1),
+          store.updateJob(nextVersion(job, { pauseNote: "b" }), 1),
+        ]);
+        expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+        const rejected = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+        expect((rejected.reason as CronError).code).toBe("version_conflict");
+      });
+
+      it("deletes a job once", async () => {
+        const job = makeJob(id("job"));
+        await store.createJob(job);
+        expect(await store.deleteJob(job.jobId)).toBe(true);
+        expect(await store.getJob(job.jobId)).toBeUndefined();
+        expect(await store.deleteJob(job.jobId)).toBe(false);
+      });
+    });
+
+    describe("job versions", () => {
+      it("keeps an append-only history, newest first, with who and why", async () => {
+        const job = makeJob(id("job"));
+        await store.createJob(job);
+        const v2 = nextVersion(job, { spec: { ...job.spec, name: "renamed" } });
+        await store.updateJob(v2, 1);
+        const v3 = nextVersion(v2, { status: "paused", changeReason: "pause", updatedBy: "carol" });
+        await store.updateJob(v3, 2);
+        const versions = await store.listJobVersions(job.jobId, 10);
+        expect(versions.map((v) => v.version)).toEqual([3, 2, 1]);
+        expect(versions[0]).toMatchObject({ reason: "pause", createdBy: "carol", status: "paused" });
+        expect(versions[1]?.spec.name).toBe("renamed");
+        expect(versions[2]).toMatchObject({ reason: "create", createdBy: "alice", createdAt: T0 });
+        expect(versions[2]?.spec).toEqual(job.spec);
+      });
+
+      it("pages through versions and reads one by number", async () => {
+        let job = makeJob(id("job"));
+        await store.createJob(job);
+        for (let v = 2; v <= 5; v++) {
+          const next = nextVersion(job, { pauseNote: `v${v}` });
+          await store.updateJob(next, job.version);
+          job = next;
+        }
+        expect((await store.listJobVersions(job.jobId, 2)).map((v) => v.version)).toEqual([5, 4]);
+        expect((await store.listJobVersions(job.jobId, 2, 4)).map((v) => v.version)).toEqual([3, 2]);
+        expect((await store.getJobVersion(job.jobId, 3))?.version).toBe(3);
+        expect(await store.getJobVersion(job.jobId, 9)).toBeUndefined();
+      });
+
+      it("does not record a version for a rejected update", async () => {
+        const job = makeJob(id("job"));
+        await store.createJob(job);
+        await codeOf(store.updateJob({ ...nextVersion(job), version: 3 }, 2));
+        expect((await store.listJobVersions(job.jobId, 10)).map((v) => v.version)).toEqual([1]);
+      });
+    });
+
+    describe("job listing", () => {
+      const project = "p_list";
+      const ids: string[] = [];
+      beforeAll(async () => {
+        const specs = [
+          { name: "Alpha report", tags: { team: "a" }, description: "" },
+          { name: "beta sync", tags: { team: "b" }, description: "nightly ALPHA copy" },
+          { name: "gamma", tags: { team: "a", tier: "gold" }, description: "" },
+          { name: "delta", tags: {}, description: "" },
+          { name: "epsilon", tags: { team: "b" }, description: "" },
+        ];
+        for (const [i, s] of specs.entries()) {
+          const jobId = `list_${i}`;
+          ids.push(jobId);
+          await store.createJob(makeJob(jobId, { status: i === 3 ? "paused" : "active" }, { ...s, projectId: project }));
+        }
+      });
+
+      it("walks every job once with a cursor, in id order", async () => {
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (let i = 0; i < 10; i++) {
+          const page = await store.listJobs({ projectId: project }, { pageSize: 2, after });
+          seen.push(...page.items.map((j) => j.jobId));
+          after = page.nextCursor;
+          if (!after) break;
+        }
+        expect(seen).toEqual(ids);
+      });
+
+      it("filters by status, tag value, tag key and text", async () => {
+        const list = async (f: object) =>
+          (await store.listJobs({ projectId: project, ...f }, { pageSize: 50 })).items.map((j) => j.jobId);
+        expect(await list({ status: "paused" })).toEqual(["list_3"]);
+        expect(await list({ tag: "team=a" })).toEqual(["list_0", "list_2"]);
+        expect(await list({ tag: "tier" })).toEqual(["list_2"]);
+        expect(await list({ text: "alpha" })).toEqual(["list_0", "list_1"]);
+        expect(await list({ text: "no such thing" })).toEqual([]);
+      });
+
+      it("treats text filters literally, not as patterns", async () => {
+        const page = await store.listJobs({ projectId: project, text: ".*" }, { pageSize: 50 });
+        expect(page.items).toEqual([]);
+      });
+
+      it("serves offset pages with the total", async () => {
+        const page2 = await store.listJobsByPage({ projectId: project }, { page: 2, limit: 2 });
+        expect(page2.total).toBe(5);
+        expect(page2.items.map((j) => j.jobId)).toEqual(["list_2", "list_3"]);
+        const page3 = await store.listJobsByPage({ projectId: project, tag: "team=b" }, { page: 1, limit: 10 });
+        expect(page3).toMatchObject({ total: 2 });
+      });
+
+      it("counts jobs", async () => {
+        expect(await store.countJobs()).toBeGreaterThanOrEqual(5);
+      });
+    });
+
+    describe("due jobs and advancing", () => {
+      const base = T0 + 10 * 86_400_000;
+      beforeAll(async () => {
+        await store.createJob(makeJob("due_a", { nextTriggerAt: base + 3000 }));
+        await store.createJob(makeJob("due_b", { nextTriggerAt: base + 1000 }));
+        await store.createJob(makeJob("due_c", { nextTriggerAt: base + 2000, status: "paused" }));
+        await store.createJob(makeJob("due_d", { nextTriggerAt: base + 9000 }));
+        await store.createJob(makeJob("due_e", { nextTriggerAt: undefined }));
+      });
+
+      it("lists active jobs due before a time, earliest first, up to a limit", async () => {
+        const due = (await store.listDueJobs(base + 5000, 100)).filter((j) => j.jobId.startsWith("due_"));
+        expect(due.map((j) => j.jobId)).toEqual(["due_b", "due_a"]);
+        const limited = await store.listDueJobs(base + 5000, 1);
+        expect(limited).toHaveLength(1);
+      });
+
+      it("advances next_trigger_at only where the expected value still holds", async () => {
+        const results = await store.advanceJobs([
+          { jobId: "due_a", expectedNextTriggerAt: base + 3000, nextTriggerAt: base + 63_000, lastTriggeredAt: base + 3000, skipped: 2, dropped: 1 },
+          { jobId: "due_b", expectedNextTriggerAt: base + 999, nextTriggerAt: base + 61_000 },
+          { jobId: "due_missing", expectedNextTriggerAt: base, nextTriggerAt: base + 1 },
+        ]);
+        expect(results).toEqual([true, false, false]);
+        const a = await store.getJob("due_a");
+        expect(a?.nextTriggerAt).toBe(base + 63_000);
+        expect(a?.stats).toMatchObject({ lastTriggeredAt: base + 3000, skippedCount: 2, droppedCount: 1 });
+        expect(a?.version).toBe(1);
+        expect((await store.getJob("due_b"))?.nextTriggerAt).toBe(base + 1000);
+      });
+
+      it("completes a one-shot job and clears its next trigger", async () => {
+        const [ok] = await store.advanceJobs([
+          { jobId: "due_d", expectedNextTriggerAt: base + 9000, nextTriggerAt: undefined, lastTriggeredAt: base + 9000, status: "completed" },
+        ]);
+        expect(ok).toBe(true);
+        const d = await store.getJob("due_d");
+        expect(d?.status).toBe("completed");
+        expect(d?.nextTriggerAt).toBeUndefined();
+        const again = await store.advanceJobs([{ jobId: "due_d", expectedNextTriggerAt: base + 9000, nextTriggerAt: base }]);
+        expect(again).toEqual([false]);
+      });
+
+      it("advances a job with no next trigger when undefined is expected", async () => {
+        expect(await store.advanceJobs([{ jobId: "due_e", expectedNextTriggerAt: undefined, nextTriggerAt: base + 5 }])).toEqual([true]);
+        expect((await store.getJob("due_e"))?.nextTriggerAt).toBe(base + 5);
+      });
+
+      it("adds finished runs to the job's counters", async () => {
+        await store.recordRunOutcome({ jobId: "due_b", durationMs: 50, failed: false });
+        await store.recordRunOutcome({ jobId: "due_b", durationMs: 70, failed: true });
+        expect((await store.getJob("due_b"))?.stats).toMatchObject({ runCount: 2, failCount: 1, lastRunDurationMs: 70 });
+      });
+    });
+
+    describe("runs", () => {
+      it("inserts a run once per slot and adopts the existing run on a repeat", async () => {
+        const jobId = id("job");
+        const first = makeRun(id("run"), jobId, T0);
+        const [a] = await store.insertRuns([first]);
+        expect(a).toEqual({ run: first, inserted: true });
+        const [b] = await store.insertRuns([makeRun(id("run"), jobId, T0)]);
+        expect(b?.inserted).toBe(false);
+        expect(b?.run.runId).toBe(first.runId);
+        expect(await store.getRun(first.runId)).toEqual(first);
+      });
+
+      it("lets only one of many racing inserts of a slot win", async () => {
+        const jobId = id("job");
+        const results = await Promise.all(
+          Array.from({ length: 8 }, () => store.insertRuns([makeRun(id("run"), jobId, T0 + 5000)])),
+        );
+        const inserted = results.flat().filter((r) => r.inserted);
+        expect(inserted).toHaveLength(1);
+        expect(new Set(results.flat().map((r) => r.run.runId)).size).toBe(1);
+      });
+
+      it("inserts a large batch with duplicates inside it", async () => {
+        const jobId = id("job");
+        const runs = Array.from({ length: 600 }, (_, i) => makeRun(`${id("run")}`, jobId, T0 + (i % 500) * 1000));
+        const results = await store.insertRuns(runs);
+        expect(results).toHaveLength(600);
+        expect(results.filter((r) => r.inserted)).toHaveLength(500);
+        results.forEach((r, i) => expect(r.run.scheduledAt).toBe(runs[i]?.scheduledAt));
+      });
+
+      it("keeps the same slot of different jobs apart", async () => {
+        const results = await store.insertRuns([makeRun(id("run"), id("job"), T0), makeRun(id("run"), id("job"), T0)]);
+        expect(results.map((r) => r.inserted)).toEqual([true, true]);
+      });
+
+      it("updates a run by revision and refuses a stale revision", async () => {
+        const run = makeRun(id("run"), id("job"), T0);
+        await store.insertRuns([run]);
+        const running = {
+          ...run,
+          status: "running" as const,
+          revision: 2,
+          startedAt: T0 + 5,
+          nodeId: "n1",
+          attempts: [{ number: 1, startedAt: T0 + 5, finishedAt: T0 + 9, statusCode: 503, error: "HTTP 503", responseExcerpt: "busy", durationMs: 4 }],
+        };
+        await store.updateRun(running, 1);
+        expect(await store.getRun(run.runId)).toEqual(running);
+        expect(await codeOf(store.updateRun({ ...running, revision: 2 }, 1))).toBe("version_conflict");
+        expect(await codeOf(store.updateRun({ ...makeRun("run_nope", "j", T0), revision: 2 }, 1))).toBe("not_found");
+      });
+
+      it("lists runs newest first with filters and a cursor", async () => {
+        const jobId = id("job");
+        const runs = Array.from({ length: 5 }, (_, i) =>
+          makeRun(`runlist_${jobId}_${i}`, jobId, T0 + i * 1000, { status: i % 2 ? "dead_lettered" : "succeeded" }),
+        );
+        await store.insertRuns(runs);
+        const first = await store.listRuns({ jobId, pageSize: 3 });
+        expect(first.items.map((r) => r.runId)).toEqual([4, 3, 2].map((i) => `runlist_${jobId}_${i}`));
+        const second = await store.listRuns({ jobId, pageSize: 3, before: first.nextCursor });
+        expect(second.items.map((r) => r.runId)).toEqual([1, 0].map((i) => `runlist_${jobId}_${i}`));
+        expect(second.nextCursor).toBeUndefined();
+        const dead = await store.listDeadLetters({ jobId, pageSize: 10 });
+        expect(dead.items.map((r) => r.runId)).toEqual([3, 1].map((i) => `runlist_${jobId}_${i}`));
+        const ok = await store.listRuns({ jobId, status: "succeeded", pageSize: 10 });
+        expect(ok.items).toHaveLength(3);
+        expect(await store.countRuns("dead_lettered")).toBeGreaterThanOrEqual(2);
+      });
+
+      it("cancels only the queued runs of one job", async () => {
+        const jobId = id("job");
+        const other = id("job");
+        await store.insertRuns([
+          makeRun(id("run"), jobId, T0),
+          makeRun(id("run"), jobId, T0 + 1000),
+          makeRun(id("run"), jobId, T0 + 2000, { status: "running" }),
+          makeRun(id("run"), other, T0),
+        ]);
+        expect(await store.cancelQueuedRuns(jobId, T0 + 9000)).toBe(2);
+        const statuses = (await store.listRuns({ jobId, pageSize: 10 })).items.map((r) => r.status).sort();
+        expect(statuses).toEqual(["cancelled", "cancelled", "running"]);
+        const cancelled = (await store.listRuns({ jobId, status: "cancelled", pageSize: 10 })).items[0];
+        expect(cancelled?.finishedAt).toBe(T0 + 9000);
+        expect((await store.listRuns({ jobId: other, pageSize: 10 })).items[0]?.status).toBe("queued");
+      });
+
+      it("trims the oldest finished runs beyond the history limit", async () => {
+        const jobId = id("job");
+        const runs = Array.from({ length: 6 }, (_, i) =>
+          makeRun(`trim_${jobId}_${i}`, jobId, T0 + i * 1000, { status: i === 0 ? "running" : "succeeded" }),
+        );
+        await store.insertRuns(runs);
+        expect(await store.trimRuns(jobId, 3)).toBe(3);
+        const left = (await store.listRuns({ jobId, pageSize: 10 })).items.map((r) => r.runId);
+        expect(left).toEqual([5, 4, 0].map((i) => `trim_${jobId}_${i}`));
+        expect(await store.trimRuns(jobId, 3)).toBe(0);
+      });
+    });
+  });
+}
