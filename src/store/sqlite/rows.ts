@@ -1,0 +1,78 @@
+import type { JobRecord, JobVersionRecord } from "../../domain/job.js";
+import type { RunRecord } from "../../domain/run.js";
+
+/** A row of the jobs table. */
+export interface JobRow {
+  job_id: string;
+  status: JobRecord["status"];
+  doc: string;
+  next_trigger_at: number | null;
+  last_triggered_at: number | null;
+  last_run_duration_ms: number | null;
+  run_count: number;
+  fail_count: number;
+  skipped_count: number;
+  dropped_count: number;
+}
+
+/** The JSON part of a job row: everything but the scheduler-maintained columns. */
+type JobDoc = Omit<JobRecord, "stats" | "nextTriggerAt">;
+
+/** Column values for inserting or replacing a job. */
+export function jobParams(job: JobRecord): Record<string, unknown> {
+  const { stats: _stats, nextTriggerAt, ...doc } = job;
+  return {
+    job_id: job.jobId,
+    project_id: job.spec.projectId,
+    status: job.status,
+    version: job.version,
+    next_trigger_at: nextTriggerAt ?? null,
+    name: job.spec.name,
+    description: job.spec.description,
+    tags: JSON.stringify(job.spec.tags),
+    doc: JSON.stringify(doc satisfies JobDoc),
+  };
+}
+
+/** Rebuilds a job record from its row. */
+export function jobFromRow(row: JobRow): JobRecord {
+  const doc = JSON.parse(row.doc) as JobDoc;
+  const job: JobRecord = {
+    ...doc,
+    // The scheduler changes the status column alone (a one-shot job completing).
+    status: row.status,
+    stats: {
+      runCount: row.run_count,
+      failCount: row.fail_count,
+      skippedCount: row.skipped_count,
+      droppedCount: row.dropped_count,
+    },
+  };
+  if (row.next_trigger_at !== null) job.nextTriggerAt = row.next_trigger_at;
+  if (row.last_triggered_at !== null) job.stats.lastTriggeredAt = row.last_triggered_at;
+  if (row.last_run_duration_ms !== null) job.stats.lastRunDurationMs = row.last_run_duration_ms;
+  return job;
+}
+
+/** Column values for a version snapshot. */
+export function versionParams(v: JobVersionRecord): Record<string, unknown> {
+  return { job_id: v.jobId, version: v.version, doc: JSON.stringify(v) };
+}
+
+/** Column values for a run. */
+export function runParams(run: RunRecord): Record<string, unknown> {
+  return {
+    run_id: run.runId,
+    job_id: run.jobId,
+    project_id: run.projectId,
+    slot_key: run.slotKey,
+    status: run.status,
+    revision: run.revision,
+    doc: JSON.stringify(run),
+  };
+}
+
+/** Parses a JSON `doc` column. */
+export function fromDoc<T>(row: { doc: string }): T {
+  return JSON.parse(row.doc) as T;
+}

@@ -1,0 +1,236 @@
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { CronError } from "../../domain/cron-error.js";
+import { snapshotOf, type JobRecord, type JobVersionRecord } from "../../domain/job.js";
+import type { RunRecord, RunStatus } from "../../domain/run.js";
+import { FINISHED_STATUSES } from "../job-filter.js";
+import type { InsertRunResult, JobAdvance, Page, Store } from "../store.js";
+import { fromDoc, jobFromRow, jobParams, runParams, versionParams, type JobRow } from "./rows.js";
+import { SCHEMA } from "./schema.js";
+import { jobWhere, runWhere } from "./where.js";
+
+/** Where the embedded store keeps its data: a file path, or `:memory:`. */
+export interface SqliteStoreOptions {
+  path: string;
+}
+
+/**
+ * The embedded Store adapter on SQLite (better-sqlite3, WAL mode). Calls are synchronous under the
+ * hood; multi-row writes run in one SQLite transaction, which is atomic by construction.
+ */
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+  const db = new Database(options.path);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  // Wait rather than fail when another process briefly holds the write lock.
+  db.pragma("busy_timeout = 5000");
+  // Statements are prepared eagerly, so the schema must exist first; it is idempotent.
+  db.exec(SCHEMA);
+  const guarded = <A extends unknown[], R>(fn: (...args: A) => R) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        throw mapSqliteError(err);
+      }
+    };
+  const jobs = jobStatements(db);
+  const runs = runStatements(db);
+  return {
+    init: guarded(() => void db.exec(SCHEMA)),
+    close: guarded(() => void db.close()),
+    createJob: guarded(jobs.create),
+    getJob: guarded(jobs.get),
+    updateJob: guarded(jobs.update),
+    deleteJob: guarded(jobs.remove),
+    listJobs: guarded(jobs.list),
+    listJobsByPage: guarded(jobs.listByPage),
+    countJobs: guarded(jobs.count),
+    listJobVersions: guarded(jobs.versions),
+    getJobVersion: guarded(jobs.version),
+    listDueJobs: guarded(jobs.due),
+    advanceJobs: guarded(jobs.advance),
+    recordRunOutcome: guarded(jobs.recordOutcome),
+    insertRuns: guarded(runs.insert),
+    getRun: guarded(runs.get),
+    updateRun: guarded(runs.update),
+    listRuns: guarded(runs.list),
+    listDeadLetters: guarded((q) => runs.list({ ...q, status: "dead_lettered" })),
+    countRuns: guarded(runs.count),
+    cancelQueuedRuns: guarded(runs.cancelQueued),
+    trimRuns: guarded(runs.trim),
+  };
+}
+
+function mapSqliteError(err: unknown): CronError {
+  if (err instanceof CronError) return err;
+  const code = (err as { code?: string }).code ?? "";
+  if (code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE") {
+    return new CronError("already_exists", "record already exists", undefined, { cause: err });
+  }
+  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
+    return new CronError("unavailable", "embedded store is busy", undefined, { cause: err });
+  }
+  return CronError.from(err);
+}
+
+const JOB_COLUMNS = `job_id, status, doc, next_trigger_at, last_triggered_at, last_run_duration_ms,
+  run_count, fail_count, skipped_count, dropped_count`;
+
+function jobStatements(db: Database.Database) {
+  const insertJob = db.prepare(`INSERT INTO jobs (job_id, project_id, status, version, next_trigger_at, name, description, tags, doc)
+    VALUES (@job_id, @project_id, @status, @version, @next_trigger_at, @name, @description, @tags, @doc)`);
+  const insertVersion = db.prepare("INSERT OR IGNORE INTO job_versions (job_id, version, doc) VALUES (@job_id, @version, @doc)");
+  const selectJob = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE job_id = ?`);
+  const casJob = db.prepare(`UPDATE jobs SET project_id=@project_id, status=@status, version=@version,
+    next_trigger_at=@next_trigger_at, name=@name, description=@description, tags=@tags, doc=@doc
+    WHERE job_id=@job_id AND version=@expected`);
+  const selectVersions = db.prepare("SELECT doc FROM job_versions WHERE job_id = ? AND version < ? ORDER BY version DESC LIMIT ?");
+  const selectVersion = db.prepare("SELECT doc FROM job_versions WHERE job_id = ? AND version = ?");
+  const advanceJob = db.prepare(`UPDATE jobs SET next_trigger_at=@next,
+      last_triggered_at=COALESCE(@last, last_triggered_at),
+      skipped_count=skipped_count+@skipped, dropped_count=dropped_count+@dropped,
+      status=COALESCE(@status, status)
+    WHERE job_id=@jobId AND next_trigger_at IS @expected`);
+  const outcome = db.prepare(`UPDATE jobs SET run_count=run_count+1, fail_count=fail_count+@failed,
+    last_run_duration_ms=@durationMs WHERE job_id=@jobId`);
+  const selectDue = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status='active' AND next_trigger_at <= ?
+    ORDER BY next_trigger_at, job_id LIMIT ?`);
+
+  const create = db.transaction((job: JobRecord) => {
+    insertJob.run(jobParams(job));
+    insertVersion.run(versionParams(snapshotOf(job)));
+  });
+  const get = (jobId: string) => {
+    const row = selectJob.get(jobId) as JobRow | undefined;
+    return row && jobFromRow(row);
+  };
+  const update = db.transaction((job: JobRecord, expected: number) => {
+    if (casJob.run({ ...jobParams(job), expected }).changes === 0) {
+      throw get(job.jobId)
+        ? new CronError("version_conflict", `job ${job.jobId} is not at version ${expected}`)
+        : CronError.notFound("job", job.jobId);
+    }
+    insertVersion.run(versionParams(snapshotOf(job)));
+    return get(job.jobId)!;
+  });
+  const list = (filter: Parameters<Store["listJobs"]>[0], q: Parameters<Store["listJobs"]>[1]): Page<JobRecord> => {
+    const where = jobWhere(filter);
+    const rows = db
+      .prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE ${where.sql} AND job_id > @after ORDER BY job_id LIMIT @limit`)
+      .all({ ...where.params, after: q.after ?? "", limit: q.pageSize + 1 }) as JobRow[];
+    return pageOf(rows.map(jobFromRow), q.pageSize, (j) => j.jobId);
+  };
+  const listByPage = (filter: Parameters<Store["listJobs"]>[0], q: { page: number; limit: number }) => {
+    const where = jobWhere(filter);
+    const total = (db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE ${where.sql}`).get(where.params) as { n: number }).n;
+    const rows = db
+      .prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE ${where.sql} ORDER BY job_id LIMIT @limit OFFSET @offset`)
+      .all({ ...where.params, limit: q.limit, offset: (q.page - 1) * q.limit }) as JobRow[];
+    return { items: rows.map(jobFromRow), total };
+  };
+  const versions = (jobId: string, pageSize: number, before?: number): JobVersionRecord[] =>
+    (selectVersions.all(jobId, before ?? Number.MAX_SAFE_INTEGER, pageSize) as { doc: string }[]).map(fromDoc<JobVersionRecord>);
+  const version = (jobId: string, v: number) => {
+    const row = selectVersion.get(jobId, v) as { doc: string } | undefined;
+    return row && fromDoc<JobVersionRecord>(row);
+  };
+  const advance = db.transaction((advances: JobAdvance[]) =>
+    advances.map((a) => advanceJob.run(advanceParams(a)).changes === 1),
+  );
+  return {
+    create,
+    get,
+    update,
+    remove: (jobId: string) => db.prepare("DELETE FROM jobs WHERE job_id = ?").run(jobId).changes === 1,
+    list,
+    listByPage,
+    count: () => (db.prepare("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n,
+    versions,
+    version,
+    due: (before: number, limit: number) => (selectDue.all(before, limit) as JobRow[]).map(jobFromRow),
+    advance,
+    recordOutcome: (o: { jobId: string; durationMs: number; failed: boolean }) =>
+      void outcome.run({ jobId: o.jobId, durationMs: o.durationMs, failed: o.failed ? 1 : 0 }),
+  };
+}
+
+function advanceParams(a: JobAdvance): Record<string, unknown> {
+  return {
+    jobId: a.jobId,
+    expected: a.expectedNextTriggerAt ?? null,
+    next: a.nextTriggerAt ?? null,
+    last: a.lastTriggeredAt ?? null,
+    skipped: a.skipped ?? 0,
+    dropped: a.dropped ?? 0,
+    status: a.status ?? null,
+  };
+}
+
+function pageOf<T>(rows: T[], pageSize: number, key: (item: T) => string): Page<T> {
+  if (rows.length <= pageSize) return { items: rows };
+  const items = rows.slice(0, pageSize);
+  return { items, nextCursor: key(items[items.length - 1]!) };
+}
+
+function runStatements(db: Database.Database) {
+  const insertRun = db.prepare(`INSERT OR IGNORE INTO runs (run_id, job_id, project_id, slot_key, status, revision, doc)
+    VALUES (@run_id, @job_id, @project_id, @slot_key, @status, @revision, @doc)`);
+  const selectBySlot = db.prepare("SELECT doc FROM runs WHERE job_id = ? AND slot_key = ?");
+  const selectRun = db.prepare("SELECT doc FROM runs WHERE run_id = ?");
+  const casRun = db.prepare(`UPDATE runs SET status=@status, revision=@revision, doc=@doc
+    WHERE run_id=@run_id AND revision=@expected`);
+  const queued = db.prepare("SELECT doc FROM runs WHERE job_id = ? AND status = 'queued'");
+  const finished = FINISHED_STATUSES.map((s) => `'${s}'`).join(",");
+
+  const insert = db.transaction((runs: RunRecord[]): InsertRunResult[] =>
+    runs.map((run) => {
+      if (insertRun.run(runParams(run)).changes === 1) return { run, inserted: true };
+      const existing = selectBySlot.get(run.jobId, run.slotKey) as { doc: string } | undefined;
+      if (!existing) throw new CronError("already_exists", `run id ${run.runId} is already used`);
+      return { run: fromDoc<RunRecord>(existing), inserted: false };
+    }),
+  );
+  const get = (runId: string) => {
+    const row = selectRun.get(runId) as { doc: string } | undefined;
+    return row && fromDoc<RunRecord>(row);
+  };
+  const update = (run: RunRecord, expected: number) => {
+    if (casRun.run({ ...runParams(run), expected }).changes === 0) {
+      throw get(run.runId)
+        ? new CronError("version_conflict", `run ${run.runId} is not at revision ${expected}`)
+        : CronError.notFound("run", run.runId);
+    }
+    return run;
+  };
+  const list = (q: Parameters<Store["listRuns"]>[0]): Page<RunRecord> => {
+    const where = runWhere(q);
+    const rows = db
+      .prepare(`SELECT doc, run_id FROM runs WHERE ${where.sql} ORDER BY run_id DESC LIMIT @limit`)
+      .all({ ...where.params, limit: q.pageSize + 1 }) as { doc: string }[];
+    return pageOf(rows.map(fromDoc<RunRecord>), q.pageSize, (r) => r.runId);
+  };
+  const cancelQueued = db.transaction((jobId: string, now: number) => {
+    const rows = (queued.all(jobId) as { doc: string }[]).map(fromDoc<RunRecord>);
+    for (const run of rows) {
+      update({ ...run, status: "cancelled", finishedAt: now, updatedAt: now, revision: run.revision + 1 }, run.revision);
+    }
+    return rows.length;
+  });
+  const trim = (jobId: string, keep: number) =>
+    db
+      .prepare(`DELETE FROM runs WHERE run_id IN (
+        SELECT run_id FROM runs WHERE job_id = @jobId AND status IN (${finished}) ORDER BY run_id LIMIT MAX((SELECT COUNT(*) FROM runs WHERE job_id = @jobId) - @keep, 0))`)
+      .run({ jobId, keep }).changes;
+  return {
+    insert,
+    get,
+    update,
+    list,
+    count: (status: RunStatus) => (db.prepare("SELECT COUNT(*) AS n FROM runs WHERE status = ?").get(status) as { n: number }).n,
+    cancelQueued,
+    trim,
+  };
+}
