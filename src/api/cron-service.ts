@@ -1,0 +1,231 @@
+import { create, isFieldSet } from "@bufbuild/protobuf";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { CronService, type ListJobsRequest, type UpdateJobRequest } from "../../gen/cronmesh/v1/cron_service_pb.js";
+import { JobSchema, JobStatus as PJobStatus, type Job } from "../../gen/cronmesh/v1/job_pb.js";
+import type { JobCommands } from "../app/jobs.js";
+import type { RunCommands } from "../app/runs.js";
+import { jobLockKey, type Coordinator } from "../coordination/coordinator.js";
+import type { Clock } from "../domain/clock.js";
+import { CronError } from "../domain/cron-error.js";
+import type { JobRecord, JobStatus } from "../domain/job.js";
+import { nextFireTimes, validateSchedule, validateTimezone } from "../domain/schedule.js";
+import type { Store } from "../store/store.js";
+import { actorOf } from "./actor.js";
+import { jobStatus } from "./enums.js";
+import { applyFieldMask } from "./field-mask.js";
+import { jobToProto, restoreRedactedSecrets, revealedJob, specFromProto, taskFromProto, taskToProto, versionToProto } from "./job-mapper.js";
+import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
+import { runToProto } from "./run-mapper.js";
+import { unimplemented } from "./unimplemented.js";
+
+/** What the CronService implementation needs. */
+export interface CronServiceDeps {
+  jobs: JobCommands;
+  runs: RunCommands;
+  store: Store;
+  clock: Clock;
+  coordinator: Coordinator;
+  /** "single" (embedded) or "cluster". */
+  mode: string;
+}
+
+/** Preview at most this many times per call. */
+const MAX_PREVIEW = 1000;
+const DEFAULT_PREVIEW = 5;
+const DEFAULT_NEXT_RUNS = 10;
+/** Output-only Job fields: ignored when named by an update mask or sent in a body. */
+const OUTPUT_ONLY = new Set([
+  "job_id", "version", "created_at", "created_by", "updated_at", "updated_by", "next_trigger_at", "last_triggered_at",
+  "last_run_duration_ms", "run_count", "fail_count", "lock_acquired", "skipped_count", "dropped_count",
+]);
+
+/** Creates the CronService implementation over the application use cases. */
+export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof CronService> {
+  const { jobs, runs, store, clock, coordinator } = deps;
+  const withLock = async (job: JobRecord) => jobToProto(job, { lockAcquired: await coordinator.isLocked(jobLockKey(job.jobId)) });
+  const requireId = (id: string, field = "job_id") => {
+    if (!id) throw CronError.invalid(field, "is required");
+    return id;
+  };
+
+  return {
+    async createJob(req, ctx) {
+      const input = req.job ?? create(JobSchema);
+      const job = await jobs.create(specFromProto(input), { jobId: input.jobId, enabled: input.enabled }, actorOf(ctx));
+      return { job: await withLock(job) };
+    },
+
+    async getJob(req) {
+      return { job: await withLock(await jobs.get(requireId(req.jobId))) };
+    },
+
+    listJobs: (req) => listJobs(store, req),
+
+    async updateJob(req, ctx) {
+      const input = req.job ?? create(JobSchema);
+      const current = await jobs.get(requireId(input.jobId, "job.job_id"));
+      const updated = await jobs.change(current.jobId, (c) => mergeUpdate(c, req), Number(input.version), actorOf(ctx), "update");
+      return { job: await withLock(updated) };
+    },
+
+    async deleteJob(req) {
+      const jobId = requireId(req.jobId);
+      await jobs.get(jobId);
+      const cancelledRuns = await runs.cancelQueued(jobId);
+      const deleted = await store.deleteJob(jobId);
+      if (!deleted) throw CronError.notFound("job", jobId);
+      return { deleted, jobId, cancelledRuns };
+    },
+
+    async triggerJob(req) {
+      const job = await jobs.get(requireId(req.jobId));
+      if (job.status === "cancelled") throw new CronError("failed_precondition", `job ${job.jobId} is cancelled`);
+      const result = await runs.trigger(job);
+      return {
+        jobId: job.jobId,
+        triggeredAt: timestampFromMs(result.triggeredAt),
+        lockAcquired: result.lockAcquired,
+        runId: result.run.runId,
+        run: runToProto(result.run),
+      };
+    },
+
+    async pauseJob(req, ctx) {
+      return { job: await withLock(await jobs.setEnabled(requireId(req.jobId), false, req.note, actorOf(ctx))) };
+    },
+
+    async resumeJob(req, ctx) {
+      return { job: await withLock(await jobs.setEnabled(requireId(req.jobId), true, req.note, actorOf(ctx))) };
+    },
+
+    async previewSchedule(req) {
+      const tz = req.timezone || "UTC";
+      validateTimezone(tz);
+      validateSchedule(req.schedule, tz);
+      if (req.count < 0 || req.count > MAX_PREVIEW) throw CronError.invalid("count", `must be between 1 and ${MAX_PREVIEW}`);
+      const after = req.after ? timestampMs(req.after) : clock.now();
+      const times = nextFireTimes(req.schedule, tz, after, req.count || DEFAULT_PREVIEW);
+      return { times: times.map((t) => timestampFromMs(t)) };
+    },
+
+    async listJobVersions(req) {
+      const size = pageSize(req.pageSize, "page_size");
+      const before = decodePageToken(req.pageToken);
+      const versions = await jobs.listVersions(requireId(req.jobId), size, before === undefined ? undefined : Number(before));
+      const last = versions[versions.length - 1];
+      const more = versions.length === size && last !== undefined && last.version > 1;
+      return { versions: versions.map(versionToProto), nextPageToken: more ? encodePageToken(String(last.version)) : "" };
+    },
+
+    async getJobVersion(req) {
+      return { version: versionToProto(await jobs.getVersion(requireId(req.jobId), Number(req.version))) };
+    },
+
+    async rollbackJob(req, ctx) {
+      const before = await jobs.get(requireId(req.jobId));
+      const job = await jobs.rollback(before.jobId, Number(req.version), actorOf(ctx));
+      return { job: await withLock(job), rolledBackFrom: BigInt(before.version), newVersion: BigInt(job.version) };
+    },
+
+    async addTask(req, ctx) {
+      if (!req.task) throw CronError.invalid("task", "is required");
+      const task = taskFromProto(req.task, "task");
+      const job = await jobs.editTasks(requireId(req.jobId), (tasks) => {
+        if (tasks.some((t) => t.taskId === task.taskId)) throw new CronError("already_exists", `task ${task.taskId} already exists`);
+        return [...tasks, task];
+      }, actorOf(ctx), "add task");
+      return { job: await withLock(job) };
+    },
+
+    async updateTask(req, ctx) {
+      if (!req.task) throw CronError.invalid("task", "is required");
+      const task = taskFromProto(req.task, "task");
+      const job = await jobs.editTasks(requireId(req.jobId), (tasks) => {
+        if (!tasks.some((t) => t.taskId === task.taskId)) throw CronError.notFound("task", task.taskId);
+        return tasks.map((t) => (t.taskId === task.taskId ? task : t));
+      }, actorOf(ctx), "update task");
+      return { job: await withLock(job) };
+    },
+
+    async deleteTask(req, ctx) {
+      const job = await jobs.editTasks(requireId(req.jobId), (tasks) => {
+        if (!tasks.some((t) => t.taskId === req.taskId)) throw CronError.notFound("task", req.taskId);
+        const dependant = tasks.find((t) => t.dependsOn.includes(req.taskId));
+        if (dependant) throw new CronError("failed_precondition", `task ${dependant.taskId} depends on ${req.taskId}`);
+        return tasks.filter((t) => t.taskId !== req.taskId);
+      }, actorOf(ctx), "delete task");
+      return { job: await withLock(job) };
+    },
+
+    async listTasks(req) {
+      return { tasks: (await jobs.listTasks(requireId(req.jobId))).map((t) => taskToProto(t)) };
+    },
+
+    backfillJob: unimplemented("BackfillJob", "the scheduling engine"),
+
+    async getClusterStatus(req) {
+      const limit = req.nextRunsLimit < 0 || req.nextRunsLimit > 100 ? -1 : req.nextRunsLimit || DEFAULT_NEXT_RUNS;
+      if (limit < 0) throw CronError.invalid("next_runs_limit", "must be between 1 and 100");
+      const [leaderId, members, jobsTotal, running, due] = await Promise.all([
+        coordinator.leaderId(), coordinator.members(), store.countJobs(), store.countRuns("running"),
+        store.listDueJobs(Number.MAX_SAFE_INTEGER, limit),
+      ]);
+      return {
+        isLeader: leaderId === coordinator.nodeId,
+        leaderId: leaderId ?? "",
+        nodeId: coordinator.nodeId,
+        mode: deps.mode,
+        members: members.map((m) => ({ ...m, startedAt: timestampFromMs(m.startedAt), isLeader: m.nodeId === leaderId })),
+        jobsTotal: BigInt(jobsTotal),
+        running: BigInt(running),
+        nextRuns: due.map((j) => ({ jobId: j.jobId, name: j.spec.name, nextRun: timestampFromMs(j.nextTriggerAt!) })),
+      };
+    },
+  };
+}
+
+/** The job after applying the update request's mask (or every field it carries) to the current job. */
+function mergeUpdate(current: JobRecord, req: UpdateJobRequest): { spec: JobRecord["spec"]; status?: JobStatus } {
+  const input = req.job!;
+  const paths = req.updateMask?.paths.length ? req.updateMask.paths : setFieldPaths(input);
+  const merged: Job = applyFieldMask(JobSchema, revealedJob(current), input, paths, OUTPUT_ONLY);
+  const spec = restoreRedactedSecrets(specFromProto(merged), current.spec);
+  return { spec, status: statusAfter(current.status, paths, merged) };
+}
+
+/** Top-level fields the caller set: the implicit mask of an update without one. */
+function setFieldPaths(job: Job): string[] {
+  return JobSchema.fields.filter((f) => isFieldSet(job, f)).map((f) => f.name);
+}
+
+function statusAfter(current: JobStatus, paths: string[], merged: Job): JobStatus | undefined {
+  if (paths.includes("status") && merged.status !== PJobStatus.UNSPECIFIED) {
+    const next = jobStatus.toDomain(merged.status);
+    if (next === "completed") throw CronError.invalid("status", "completed is set by the scheduler, not by callers");
+    return next;
+  }
+  if (paths.includes("enabled") && merged.enabled !== undefined && (current === "active" || current === "paused")) {
+    return merged.enabled ? "active" : "paused";
+  }
+  return undefined;
+}
+
+async function listJobs(store: Store, req: ListJobsRequest) {
+  const filter = { projectId: req.projectId, status: req.status ? jobStatus.toDomain(req.status) : undefined, tag: req.tag, text: req.text };
+  if (req.pageToken || req.pageSize) {
+    if (req.page || req.limit) throw CronError.invalid("page", "use either page/limit or page_size/page_token, not both");
+    const page = await store.listJobs(filter, { pageSize: pageSize(req.pageSize, "page_size"), after: decodePageToken(req.pageToken) });
+    return { data: page.items.map((j) => jobToProto(j)), nextPageToken: encodePageToken(page.nextCursor) };
+  }
+  if (req.page < 0) throw CronError.invalid("page", "must be 1 or more");
+  const limit = pageSize(req.limit, "limit");
+  const page = req.page || 1;
+  const { items, total } = await store.listJobsByPage(filter, { page, limit });
+  const more = page * limit < total && items.length > 0;
+  return {
+    data: items.map((j) => jobToProto(j)),
+    pagination: { page, limit, total: BigInt(total) },
+    nextPageToken: more ? encodePageToken(items[items.length - 1]!.jobId) : "",
+  };
+}

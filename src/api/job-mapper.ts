@@ -1,0 +1,251 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  AuthSchema,
+  HttpTargetSchema,
+  JobSchema,
+  JobVersionSchema,
+  RetryPolicySchema,
+  TaskSchema,
+  type Auth,
+  type HttpTarget,
+  type Job,
+  type JobVersion,
+  type Task,
+} from "../../gen/cronmesh/v1/job_pb.js";
+import { CronError } from "../domain/cron-error.js";
+import type { AuthSpec, HttpTargetSpec, JobRecord, JobSpec, JobVersionRecord, RetrySpec, TaskSpec } from "../domain/job.js";
+import { concurrencyPolicy, jobStatus, misfirePolicy, retryOn } from "./enums.js";
+import { durationOf, durationToMs, msOf, tsOf } from "./time.js";
+
+/** What an inline secret looks like in every API response. References (`secret://…`) are shown. */
+export const REDACTED = "[redacted]";
+const SECRET_REF = "secret://";
+/** Header names whose inline values are credentials and are redacted like auth secrets. */
+const SENSITIVE_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|x-service-token)$/i;
+
+/** The spec part of a proto Job (output-only fields are ignored). */
+export function specFromProto(job: Job): JobSpec {
+  return {
+    projectId: job.projectId,
+    name: job.name,
+    description: job.description,
+    tags: { ...job.tags },
+    schedule: job.schedule,
+    runAt: msOf(job.runAt),
+    timezone: job.timezone,
+    startAt: msOf(job.startAt),
+    endAt: msOf(job.endAt),
+    concurrencyPolicy: concurrencyPolicy.toDomain(job.concurrencyPolicy),
+    misfirePolicy: misfirePolicy.toDomain(job.misfirePolicy),
+    catchupWindowMs: durationToMs(job.catchupWindow, "catchup_window"),
+    maxJitterMs: durationToMs(job.maxJitter, "max_jitter"),
+    handler: job.handler,
+    target: job.target && targetFromProto(job.target, "target"),
+    retry: retryFromProto(job),
+    tasks: job.tasks.map((t, i) => taskFromProto(t, `tasks[${i}]`)),
+    historyLimit: job.historyLimit,
+  };
+}
+
+function retryFromProto(job: Job): RetrySpec {
+  const r = job.retry ?? create(RetryPolicySchema);
+  return {
+    maxAttempts: r.maxAttempts,
+    initialBackoffMs: durationToMs(r.initialBackoff, "retry.initial_backoff"),
+    maxBackoffMs: durationToMs(r.maxBackoff, "retry.max_backoff"),
+    multiplier: r.multiplier,
+    retryOn: retryOn.toDomain(r.retryOn),
+  };
+}
+
+/** A domain task from its proto form; `field` prefixes error paths. */
+export function taskFromProto(t: Task, field: string): TaskSpec {
+  return {
+    taskId: t.taskId,
+    name: t.name,
+    dependsOn: [...t.dependsOn],
+    target: t.target && targetFromProto(t.target, `${field}.target`),
+    handler: t.handler,
+  };
+}
+
+function targetFromProto(t: HttpTarget, field: string): HttpTargetSpec {
+  return {
+    url: t.url,
+    method: t.method,
+    headers: { ...t.headers },
+    body: t.body,
+    timeoutMs: durationToMs(t.timeout, `${field}.timeout`),
+    successCodes: [...t.successCodes],
+    auth: t.auth && authFromProto(t.auth),
+  };
+}
+
+function authFromProto(a: Auth): AuthSpec | undefined {
+  switch (a.kind.case) {
+    case "basic":
+      return { kind: "basic", username: a.kind.value.username, password: a.kind.value.password };
+    case "bearer":
+      return { kind: "bearer", token: a.kind.value.token };
+    case "apiKey":
+      return { kind: "api_key", key: a.kind.value.key, header: a.kind.value.header };
+    case "serviceToken":
+      return { kind: "service_token", token: a.kind.value.token, header: a.kind.value.header };
+    default:
+      return undefined;
+  }
+}
+
+/** The proto form of a stored job. Inline secrets are redacted unless `reveal` is set. */
+export function jobToProto(job: JobRecord, extras: { lockAcquired?: boolean; reveal?: boolean } = {}): Job {
+  const s = job.spec;
+  return create(JobSchema, {
+    jobId: job.jobId,
+    ...specToProtoFields(s, extras.reveal ?? false),
+    status: jobStatus.toProto(job.status),
+    enabled: job.status === "active",
+    pauseNote: job.pauseNote,
+    version: BigInt(job.version),
+    createdAt: tsOf(job.createdAt),
+    createdBy: job.createdBy,
+    updatedAt: tsOf(job.updatedAt),
+    updatedBy: job.updatedBy,
+    nextTriggerAt: tsOf(job.nextTriggerAt),
+    lastTriggeredAt: tsOf(job.stats.lastTriggeredAt),
+    lastRunDurationMs: BigInt(job.stats.lastRunDurationMs ?? 0),
+    runCount: BigInt(job.stats.runCount),
+    failCount: BigInt(job.stats.failCount),
+    skippedCount: BigInt(job.stats.skippedCount),
+    droppedCount: BigInt(job.stats.droppedCount),
+    lockAcquired: extras.lockAcquired ?? false,
+  });
+}
+
+function specToProtoFields(s: JobSpec, reveal: boolean) {
+  return {
+    projectId: s.projectId,
+    name: s.name,
+    description: s.description,
+    tags: s.tags,
+    schedule: s.schedule,
+    runAt: tsOf(s.runAt),
+    timezone: s.timezone,
+    startAt: tsOf(s.startAt),
+    endAt: tsOf(s.endAt),
+    concurrencyPolicy: concurrencyPolicy.toProto(s.concurrencyPolicy),
+    misfirePolicy: misfirePolicy.toProto(s.misfirePolicy),
+    catchupWindow: durationOf(s.catchupWindowMs),
+    maxJitter: durationOf(s.maxJitterMs),
+    handler: s.handler,
+    target: s.target && targetToProto(s.target, reveal),
+    retry: create(RetryPolicySchema, {
+      maxAttempts: s.retry.maxAttempts,
+      initialBackoff: durationOf(s.retry.initialBackoffMs),
+      maxBackoff: durationOf(s.retry.maxBackoffMs),
+      multiplier: s.retry.multiplier,
+      retryOn: retryOn.toProto(s.retry.retryOn),
+    }),
+    tasks: s.tasks.map((t) => taskToProto(t, reveal)),
+    historyLimit: s.historyLimit,
+  };
+}
+
+/** The proto form of a task, secrets redacted unless `reveal`. */
+export function taskToProto(t: TaskSpec, reveal = false): Task {
+  return create(TaskSchema, {
+    taskId: t.taskId,
+    name: t.name,
+    dependsOn: t.dependsOn,
+    target: t.target && targetToProto(t.target, reveal),
+    handler: t.handler,
+  });
+}
+
+function secret(value: string, reveal: boolean): string {
+  return reveal || !value || value.startsWith(SECRET_REF) ? value : REDACTED;
+}
+
+function targetToProto(t: HttpTargetSpec, reveal: boolean): HttpTarget {
+  const headers = Object.fromEntries(
+    Object.entries(t.headers).map(([k, v]) => [k, SENSITIVE_HEADERS.test(k) ? secret(v, reveal) : v]),
+  );
+  return create(HttpTargetSchema, {
+    url: t.url,
+    method: t.method,
+    headers,
+    body: t.body,
+    timeout: durationOf(t.timeoutMs),
+    successCodes: t.successCodes,
+    auth: t.auth && authToProto(t.auth, reveal),
+  });
+}
+
+function authToProto(a: AuthSpec, reveal: boolean): Auth {
+  switch (a.kind) {
+    case "basic":
+      return create(AuthSchema, { kind: { case: "basic", value: { username: a.username, password: secret(a.password, reveal) } } });
+    case "bearer":
+      return create(AuthSchema, { kind: { case: "bearer", value: { token: secret(a.token, reveal) } } });
+    case "api_key":
+      return create(AuthSchema, { kind: { case: "apiKey", value: { key: secret(a.key, reveal), header: a.header } } });
+    case "service_token":
+      return create(AuthSchema, { kind: { case: "serviceToken", value: { token: secret(a.token, reveal), header: a.header } } });
+  }
+}
+
+/** The proto form of a version snapshot (secrets redacted). */
+export function versionToProto(v: JobVersionRecord): JobVersion {
+  return create(JobVersionSchema, {
+    jobId: v.jobId,
+    version: BigInt(v.version),
+    config: create(JobSchema, { jobId: v.jobId, ...specToProtoFields(v.spec, false), status: jobStatus.toProto(v.status), version: BigInt(v.version) }),
+    createdAt: tsOf(v.createdAt),
+    createdBy: v.createdBy,
+    reason: v.reason,
+  });
+}
+
+/** The unredacted proto Job of a record: the base a field-masked update is applied to. */
+export function revealedJob(job: JobRecord): Job {
+  return jobToProto(job, { reveal: true });
+}
+
+type SecretFn = (value: string, field: string) => string;
+
+function mapTargetSecrets(t: HttpTargetSpec, field: string, fn: SecretFn): HttpTargetSpec {
+  const headers = Object.fromEntries(
+    Object.entries(t.headers).map(([k, v]) => [k, SENSITIVE_HEADERS.test(k) ? fn(v, `${field}.headers.${k}`) : v]),
+  );
+  const a = t.auth;
+  const f = `${field}.auth`;
+  let auth = a;
+  if (a?.kind === "basic") auth = { ...a, password: fn(a.password, `${f}.basic.password`) };
+  if (a?.kind === "bearer") auth = { ...a, token: fn(a.token, `${f}.bearer.token`) };
+  if (a?.kind === "service_token") auth = { ...a, token: fn(a.token, `${f}.service_token.token`) };
+  if (a?.kind === "api_key") auth = { ...a, key: fn(a.key, `${f}.api_key.key`) };
+  return { ...t, headers, auth };
+}
+
+/** Applies `fn` to every secret-bearing value of a spec, by field path. */
+function mapSecrets(spec: JobSpec, fn: SecretFn): JobSpec {
+  return {
+    ...spec,
+    target: spec.target && mapTargetSecrets(spec.target, "target", fn),
+    tasks: spec.tasks.map((t) => ({ ...t, target: t.target && mapTargetSecrets(t.target, `tasks.${t.taskId}.target`, fn) })),
+  };
+}
+
+/**
+ * Replaces secrets sent back as the redaction marker (a read-modify-write of a job) with the
+ * stored value at the same place; fails naming the field when there is none.
+ */
+export function restoreRedactedSecrets(next: JobSpec, current: JobSpec): JobSpec {
+  const stored = new Map<string, string>();
+  mapSecrets(current, (v, field) => (stored.set(field, v), v));
+  return mapSecrets(next, (v, field) => {
+    if (v !== REDACTED) return v;
+    const kept = stored.get(field);
+    if (kept === undefined) throw CronError.invalid(field, `send the secret itself or a secret:// reference, not ${REDACTED}`);
+    return kept;
+  });
+}

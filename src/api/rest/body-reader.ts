@@ -1,0 +1,39 @@
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
+import { CronError } from "../../domain/cron-error.js";
+import type { Json } from "./json-codec.js";
+import { restError } from "./rest-errors.js";
+
+/**
+ * Reads and parses a JSON request body. An empty body is undefined; a non-JSON media type is 415;
+ * more than `maxBytes` is 413 (the connection is not read further); malformed JSON is 400.
+ */
+export async function readBody(req: IncomingMessage | Http2ServerRequest, maxBytes: number): Promise<Json | undefined> {
+  const declared = Number(req.headers["content-length"] ?? "0");
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  checkMediaType(req.headers["content-type"]);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as Json;
+  } catch (err) {
+    throw CronError.invalid("body", `malformed JSON: ${(err as Error).message}`);
+  }
+}
+
+function tooLarge(maxBytes: number) {
+  return restError(413, "resource_exhausted", `request body is larger than ${maxBytes} bytes`, "body");
+}
+
+function checkMediaType(contentType: string | undefined): void {
+  const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/json" && !type.endsWith("+json")) {
+    throw restError(415, "invalid_argument", `content-type must be application/json, got ${JSON.stringify(contentType ?? "")}`, "content-type");
+  }
+}

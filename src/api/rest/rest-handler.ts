@@ -1,0 +1,117 @@
+import { fromJson, toJson, type DescMessage, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
+import type { Transport } from "@connectrpc/connect";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { CronError } from "../../domain/cron-error.js";
+import { buildRequestJson } from "./request-builder.js";
+import { protoJsonToRest, restToProtoJson, type Json } from "./json-codec.js";
+import { readBody } from "./body-reader.js";
+import { restError, restErrorOf } from "./rest-errors.js";
+import { matchPath } from "./path-template.js";
+import { buildRoutes, type Route } from "./route-table.js";
+
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+
+/** Request headers passed on to the RPC: identity and trace context, nothing transport-level. */
+const FORWARDED_HEADERS = ["x-cronmesh-actor", "traceparent", "tracestate", "baggage"];
+
+/** Options of {@link createRestHandler}. */
+export interface RestHandlerOptions {
+  services: DescService[];
+  /** An in-process transport to the same handlers, so interceptors apply to REST calls too. */
+  transport: Transport;
+  /** Bodies above this size get 413. */
+  maxBodyBytes: number;
+  /** Only paths under this prefix are REST routes. */
+  prefix: string;
+}
+
+/**
+ * The REST transcoder: serves every `google.api.http` binding of the services as JSON over
+ * HTTP/1.1 or HTTP/2. Returns false for paths outside the prefix so the caller can serve them.
+ */
+export function createRestHandler(options: RestHandlerOptions): (req: Req, res: Res) => Promise<boolean> {
+  const routes = buildRoutes(options.services);
+  return async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://local");
+    if (!url.pathname.startsWith(options.prefix)) return false;
+    try {
+      const { route, vars } = findRoute(routes, req.method ?? "GET", url.pathname);
+      const body = route.body ? await readBody(req, options.maxBodyBytes) : undefined;
+      const input = parseInput(route, buildRequestJson(route, body, vars, url.searchParams));
+      await callAndRespond(options.transport, route, input, forwardedHeaders(req), res);
+    } catch (err) {
+      const { status, body } = isRestError(err) ? err : restErrorOf(err);
+      writeJson(res, status, body as unknown as Json);
+    }
+    return true;
+  };
+}
+
+function isRestError(err: unknown): err is ReturnType<typeof restError> {
+  return typeof err === "object" && err !== null && "status" in err && "body" in err;
+}
+
+function findRoute(routes: Route[], verb: string, path: string): { route: Route; vars: Map<string, string> } {
+  let pathMatched = false;
+  for (const route of routes) {
+    const vars = matchPath(route.template, path);
+    if (!vars) continue;
+    pathMatched = true;
+    if (route.verb === verb) return { route, vars };
+  }
+  throw pathMatched
+    ? restError(405, "unimplemented", `method ${verb} is not allowed on ${path}`)
+    : restError(404, "not_found", `no route for ${verb} ${path}`);
+}
+
+function parseInput(route: Route, json: Json) {
+  const input = route.method.input;
+  const protoJson = restToProtoJson(input, json, "");
+  try {
+    return fromJson(input, protoJson);
+  } catch (err) {
+    throw invalidFromDecode(input, err);
+  }
+}
+
+/** protobuf-es decode errors name the field as `Type.field`; keep just the field for the caller. */
+function invalidFromDecode(desc: DescMessage, err: unknown): CronError {
+  const message = err instanceof Error ? err.message : String(err);
+  const m = /field ([\w.]+) from JSON/.exec(message);
+  const field = m ? m[1]!.split(".").pop()! : "body";
+  return CronError.invalid(field, message.replace(`${desc.typeName}.`, ""));
+}
+
+async function callAndRespond(transport: Transport, route: Route, input: object, header: Headers, res: Res): Promise<void> {
+  const method = route.method;
+  if (method.methodKind !== "unary") throw restError(501, "unimplemented", `${method.name} streams; use the Connect or gRPC protocol`);
+  const response = await transport.unary(method as DescMethodUnary, undefined, undefined, header, input as never);
+  const json = toJson(method.output, response.message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as Json;
+  writeJson(res, 200, responseBodyOf(route, json));
+}
+
+function responseBodyOf(route: Route, json: Json): Json {
+  const output = route.method.output;
+  if (!route.responseBody) return protoJsonToRest(output, json);
+  const field = output.fields.find((f) => f.name === route.responseBody);
+  const value = (json as Record<string, Json>)[route.responseBody] ?? {};
+  return field?.fieldKind === "message" ? protoJsonToRest(field.message, value) : value;
+}
+
+function forwardedHeaders(req: Req): Headers {
+  const out = new Headers();
+  for (const name of FORWARDED_HEADERS) {
+    const v = req.headers[name];
+    if (typeof v === "string") out.set(name, v);
+  }
+  return out;
+}
+
+/** Writes a JSON response with the given status. */
+export function writeJson(res: Res, status: number, body: Json): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}

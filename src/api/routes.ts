@@ -1,0 +1,18 @@
+import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connect";
+import { CronService } from "../../gen/cronmesh/v1/cron_service_pb.js";
+import { RunService } from "../../gen/cronmesh/v1/run_service_pb.js";
+import { errorInterceptor } from "./error-interceptor.js";
+
+/** The services served, for the REST transcoder and any reflection. */
+export const SERVICES = [CronService, RunService];
+
+/** Every interceptor, outermost first; the same list serves the port and the REST transport. */
+export const INTERCEPTORS: Interceptor[] = [errorInterceptor];
+
+/** The one place where services are registered on a router. */
+export function registerRoutes(cron: ServiceImpl<typeof CronService>, runs: ServiceImpl<typeof RunService>) {
+  return (router: ConnectRouter) => {
+    router.service(CronService, cron);
+    router.service(RunService, runs);
+  };
+}

@@ -1,0 +1,126 @@
+import { createRouterTransport, type ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import { Duplex } from "node:stream";
+import { createRestHandler, writeJson } from "./rest/rest-handler.js";
+import { INTERCEPTORS, SERVICES } from "./routes.js";
+
+/** 1 MiB: the largest request body on any protocol. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** The HTTP/2 connection preface starts with these bytes; no HTTP/1.1 method does. */
+const H2_PREFACE = "PRI";
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  host: string;
+  port: number;
+  routes: (router: ConnectRouter) => void;
+  /** Wall time for the health answer, from the injected clock. */
+  now: () => number;
+}
+
+/** A running server. */
+export interface RunningServer {
+  port: number;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then drops connections. */
+  close(graceMs: number): Promise<void>;
+}
+
+/**
+ * Serves Connect, gRPC, gRPC-Web and the REST routes on one port. Each connection is routed by
+ * its first bytes: the HTTP/2 preface goes to an http2 server (gRPC needs it, Connect may use
+ * it), anything else to an HTTP/1.1 server; both share one request handler.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const handler = createRequestHandler(options);
+  const h1 = http.createServer(handler);
+  const h2 = http2.createServer({}, handler);
+  const sockets = new Set<net.Socket>();
+  const listener = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    routeConnection(socket, h1, h2);
+  });
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(options.port, options.host, () => resolve());
+  });
+  const port = (listener.address() as net.AddressInfo).port;
+  return { port, close: (graceMs) => closeAll(listener, h1, h2, sockets, graceMs) };
+}
+
+function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+  let head = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    head = Buffer.concat([head, chunk]);
+    if (head.length < H2_PREFACE.length) return;
+    socket.off("data", onData);
+    if (head.toString("latin1", 0, 3) === H2_PREFACE) {
+      h2.emit("connection", withPrefix(socket, head));
+      return;
+    }
+    socket.pause();
+    socket.unshift(head);
+    h1.emit("connection", socket);
+    socket.resume();
+  };
+  socket.on("data", onData);
+}
+
+/**
+ * Node's http2 server reads the socket's native handle directly, so bytes already read in JS
+ * would be lost. A stream wrapper that replays them first makes http2 read through JS instead.
+ */
+function withPrefix(socket: net.Socket, head: Buffer): Duplex {
+  const wrapper = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk, encoding, cb) => void socket.write(chunk, encoding, cb),
+    final: (cb) => void socket.end(cb),
+    destroy: (err, cb) => {
+      socket.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  wrapper.push(head);
+  socket.on("data", (chunk) => {
+    if (!wrapper.push(chunk)) socket.pause();
+  });
+  socket.on("end", () => wrapper.push(null));
+  socket.on("error", (err) => wrapper.destroy(err));
+  socket.on("close", () => wrapper.destroy());
+  return wrapper;
+}
+
+function createRequestHandler(options: ServerOptions) {
+  const connect = connectNodeAdapter({
+    routes: options.routes,
+    interceptors: INTERCEPTORS,
+    readMaxBytes: MAX_BODY_BYTES,
+    fallback: (_req, res) => writeJson(res as http.ServerResponse, 404, { code: "not_found", message: "no such route", field: "" }),
+  });
+  const transport = createRouterTransport(options.routes, { router: { interceptors: INTERCEPTORS, readMaxBytes: MAX_BODY_BYTES } });
+  const rest = createRestHandler({ services: SERVICES, transport, maxBodyBytes: MAX_BODY_BYTES, prefix: "/api/" });
+  return (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/health" || path === "/healthz") {
+      writeJson(res, 200, { status: "healthy", timestamp: new Date(options.now()).toISOString() });
+      return;
+    }
+    void rest(req, res).then((handled) => {
+      if (!handled) connect(req as never, res as never);
+    });
+  };
+}
+
+async function closeAll(listener: net.Server, h1: http.Server, h2: http2.Http2Server, sockets: Set<net.Socket>, graceMs: number) {
+  const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+  h1.close();
+  h1.closeIdleConnections();
+  h2.close();
+  const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+  await Promise.race([Promise.all([closed, new Promise<void>((r) => h1.once("close", () => r()))]), deadline]);
+  for (const s of sockets) s.destroy();
+  await closed;
+}
