@@ -1,4 +1,4 @@
-import { ScalarType, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { fromJson, ScalarType, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { CronError } from "../../domain/cron-error.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -28,6 +28,24 @@ function fullName(desc: DescEnum, value: Json, path: string): Json {
   return match.name;
 }
 
+/** What each checked well-known type looks like, for the error message. */
+const WELL_KNOWN_FORMS: Record<string, string> = {
+  [TIMESTAMP]: 'an RFC 3339 time such as "2026-03-26T08:00:00Z"',
+  "google.protobuf.Duration": 'a duration in seconds such as "1.5s"',
+};
+
+/** Decodes a well-known value once so that a malformed one fails naming its field. */
+function checkWellKnown(desc: DescMessage, value: Json, path: string): Json {
+  const form = WELL_KNOWN_FORMS[desc.typeName];
+  if (!form) return value;
+  try {
+    fromJson(desc, value);
+  } catch {
+    throw CronError.invalid(path, `expected ${form}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 function fieldByKey(desc: DescMessage, key: string): DescField | undefined {
   return desc.fields.find((f) => f.name === key || f.jsonName === key);
 }
@@ -37,7 +55,8 @@ function fieldByKey(desc: DescMessage, key: string): DescField | undefined {
  * that is not a field fails as invalid_argument naming its path (e.g. `job.scheduel`).
  */
 export function restToProtoJson(desc: DescMessage, value: Json, path: string): Json {
-  if (value === null || isWellKnown(desc)) return value;
+  if (value === null) return value;
+  if (isWellKnown(desc)) return checkWellKnown(desc, value, path);
   if (typeof value !== "object" || Array.isArray(value)) throw CronError.invalid(path || "body", "expected a JSON object");
   const out: JsonObject = {};
   for (const [key, v] of Object.entries(value)) {

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildRoutes } from "../../src/api/rest/route-table.js";
+import { SERVICES } from "../../src/api/routes.js";
+import { rest, startTestNode, type TestNode } from "../harness/node.js";
+
+const JOBS = "/api/v1/cron/jobs";
+const valid = { name: "ok", schedule: "0 8 * * *", handler: "h" };
+
+/** [case name, method, path, body, expected status, expected field] */
+const CASES: [string, string, string, unknown, number, string][] = [
+  ["an invalid cron expression", "POST", JOBS, { ...valid, schedule: "61 * * * *" }, 400, "schedule"],
+  ["an impossible date", "POST", JOBS, { ...valid, schedule: "0 0 31 2 *" }, 400, "schedule"],
+  ["a 7-field expression", "POST", JOBS, { ...valid, schedule: "0 0 0 * * * 2026" }, 400, "schedule"],
+  ["an unknown macro", "POST", JOBS, { ...valid, schedule: "@fortnightly" }, 400, "schedule"],
+  ["a hashed expression", "POST", JOBS, { ...valid, schedule: "H * * * *" }, 400, "schedule"],
+  ["an unknown time zone", "POST", JOBS, { ...valid, timezone: "Mars/Olympus_Mons" }, 400, "timezone"],
+  ["a missing name", "POST", JOBS, { schedule: "0 8 * * *", handler: "h" }, 400, "name"],
+  ["no schedule and no run_at", "POST", JOBS, { name: "x", handler: "h" }, 400, "schedule"],
+  ["both schedule and run_at", "POST", JOBS, { ...valid, run_at: "2030-01-01T00:00:00Z" }, 400, "schedule"],
+  ["no target, handler or tasks", "POST", JOBS, { name: "x", schedule: "0 8 * * *" }, 400, "target"],
+  ["an unknown field", "POST", JOBS, { ...valid, colour: "red" }, 400, "colour"],
+  ["an unknown nested field", "POST", JOBS, { ...valid, retry: { max_tries: 3 } }, 400, "retry.max_tries"],
+  ["a string where a bool belongs", "POST", JOBS, { ...valid, enabled: "yes" }, 400, "enabled"],
+  ["an unknown enum value", "POST", JOBS, { ...valid, concurrency_policy: "sometimes" }, 400, "concurrency_policy"],
+  ["a bad target URL", "POST", JOBS, { name: "x", schedule: "0 8 * * *", target: { url: "ftp://x" } }, 400, "target.url"],
+  ["a negative duration", "POST", JOBS, { ...valid, max_jitter: "-5s" }, 400, "max_jitter"],
+  ["a malformed duration", "POST", JOBS, { ...valid, max_jitter: "five seconds" }, 400, "max_jitter"],
+  ["a malformed time", "POST", JOBS, { name: "x", run_at: "tomorrow", handler: "h" }, 400, "run_at"],
+  ["a fractional integer", "POST", JOBS, { ...valid, history_limit: 1.5 }, 400, "history_limit"],
+  ["end_at before start_at", "POST", JOBS, { ...valid, start_at: "2030-01-02T00:00:00Z", end_at: "2030-01-01T00:00:00Z" }, 400, "end_at"],
+  ["too many attempts", "POST", JOBS, { ...valid, retry: { max_attempts: 500 } }, 400, "retry.max_attempts"],
+  ["a dependency cycle", "POST", JOBS, { name: "x", schedule: "0 8 * * *", tasks: [
+    { task_id: "a", depends_on: ["b"], handler: "h" }, { task_id: "b", depends_on: ["a"], handler: "h" }] }, 400, "tasks"],
+  ["an unknown dependency", "POST", JOBS, { name: "x", schedule: "0 8 * * *", tasks: [{ task_id: "a", depends_on: ["zz"], handler: "h" }] }, 400, "tasks"],
+  ["a malformed JSON body", "POST", JOBS, '{"name": ', 400, "body"],
+  ["a JSON array body", "POST", JOBS, "[1,2]", 400, "body"],
+  ["a negative limit", "GET", `${JOBS}?limit=-1`, undefined, 400, "limit"],
+  ["a limit over the maximum", "GET", `${JOBS}?limit=100000`, undefined, 400, "limit"],
+  ["a non-numeric page", "GET", `${JOBS}?page=two`, undefined, 400, "page"],
+  ["an unknown query parameter", "GET", `${JOBS}?colour=red`, undefined, 400, "colour"],
+  ["a forged page token", "GET", `${JOBS}?page_size=5&page_token=abc`, undefined, 400, "page_token"],
+  ["page and cursor together", "GET", `${JOBS}?page=2&page_size=5`, undefined, 400, "page"],
+  ["an unknown status filter", "GET", `${JOBS}?status=sleeping`, undefined, 400, "status"],
+  ["a preview of an impossible date", "GET", "/api/v1/cron/schedule/preview?schedule=0%200%2031%202%20*", undefined, 400, "schedule"],
+  ["a preview count over the maximum", "GET", "/api/v1/cron/schedule/preview?schedule=*%20*%20*%20*%20*&count=5000", undefined, 400, "count"],
+  ["a negative run page size", "GET", "/api/v1/cron/runs?page_size=-3", undefined, 400, "page_size"],
+  ["a missing job on GET", "GET", `${JOBS}/job_missing`, undefined, 404, ""],
+  ["a missing job on trigger", "POST", `${JOBS}/job_missing/trigger`, {}, 404, ""],
+  ["a missing run", "GET", "/api/v1/cron/runs/run_missing", undefined, 404, ""],
+];
+
+describe("bad input gets a clear error naming the field, never a 5xx", () => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode("sqlite");
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it.each(CASES)("%s (%s %s %j) answers %i naming %s", async (_name, method, path, body, status, field) => {
+    const res = await rest(t.baseUrl, method, path, body);
+    expect(res.status).toBe(status);
+    expect(Object.keys(res.body).sort()).toEqual(["code", "field", "message"]);
+    expect(res.body.field).toBe(field);
+    if (field) expect(res.body.message).toContain(field.split(".").pop());
+  });
+
+  it("refuses a wrong media type with 415 and a body over 1 MiB with 413", async () => {
+    const wrongType = await fetch(`${t.baseUrl}${JOBS}`, { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify(valid) });
+    expect(wrongType.status).toBe(415);
+    const big = JSON.stringify({ ...valid, description: "x".repeat(1024 * 1024 + 10) });
+    const tooBig = await fetch(`${t.baseUrl}${JOBS}`, { method: "POST", headers: { "content-type": "application/json" }, body: big });
+    expect(tooBig.status).toBe(413);
+    expect((await tooBig.json()).code).toBe("resource_exhausted");
+  });
+
+  it("answers 409 to an update with a stale version", async () => {
+    const id = (await rest(t.baseUrl, "POST", JOBS, valid)).body.job_id;
+    expect((await rest(t.baseUrl, "PATCH", `${JOBS}/${id}`, { version: 1, description: "first" })).status).toBe(200);
+    const stale = await rest(t.baseUrl, "PATCH", `${JOBS}/${id}`, { version: 1, description: "second" });
+    expect(stale.status).toBe(409);
+    expect(stale.body.code).toBe("aborted");
+  });
+
+  it("answers 404 for an unknown route and 405 for a wrong method", async () => {
+    expect((await rest(t.baseUrl, "GET", "/api/v1/cron/nothing-here")).status).toBe(404);
+    expect((await rest(t.baseUrl, "PATCH", "/api/v1/cron/cluster/status", {})).status).toBe(405);
+  });
+
+  it("never answers 5xx to garbage on any route of the table", async () => {
+    const routes = buildRoutes(SERVICES);
+    expect(routes.length).toBeGreaterThanOrEqual(28);
+    for (const route of routes) {
+      const path = route.path.replace(/\{[^}]+\}/g, "x_1");
+      const body = route.body ? { bogus_field: 1 } : undefined;
+      const res = await rest(t.baseUrl, route.verb, `${path}?also_bogus=1`, body);
+      expect(res.status, `${route.verb} ${route.path}`).toBeGreaterThanOrEqual(400);
+      expect(res.status, `${route.verb} ${route.path}`).toBeLessThan(500);
+    }
+    const health = await rest(t.baseUrl, "GET", "/health");
+    expect(health.body.status).toBe("healthy");
+  });
+});
