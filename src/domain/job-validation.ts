@@ -1,7 +1,7 @@
 import { CronError } from "./cron-error.js";
 import { topologicalOrder } from "./dag.js";
 import { DEFAULT_HISTORY_LIMIT, type AuthSpec, type HttpTargetSpec, type JobSpec, type RetrySpec, type TaskSpec } from "./job.js";
-import { validateSchedule, validateTimezone } from "./schedule.js";
+import { canonicalSchedule, validateSchedule, validateTimezone } from "./schedule.js";
 
 /** Defaults applied to zero values; each is documented in the README. */
 export const JOB_DEFAULTS = {
@@ -51,7 +51,7 @@ export function normalizeSpec(spec: JobSpec): JobSpec {
     ...spec,
     projectId: spec.projectId || JOB_DEFAULTS.projectId,
     timezone,
-    schedule: spec.schedule.trim(),
+    schedule: canonicalSchedule(spec.schedule),
     catchupWindowMs: spec.catchupWindowMs || JOB_DEFAULTS.catchupWindowMs,
     target: spec.target && normalizeTarget(spec.target, "target"),
     retry: normalizeRetry(spec.retry),

@@ -11,6 +11,14 @@ const HASHED_FIELD = /(^|[\s,/-])H(?![a-zA-Z])/;
 /** Enough iterations to prove an expression fires at all within cron-parser's own search limit. */
 const PROBE_COUNT = 1;
 
+/** The stored form of an expression: trimmed, macros lower-cased and mapped to the names cron-parser knows. */
+export function canonicalSchedule(expr: string): string {
+  const trimmed = expr.trim();
+  if (!trimmed.startsWith("@")) return trimmed;
+  const macro = trimmed.toLowerCase();
+  return macro === "@midnight" ? "@daily" : macro === "@annually" ? "@yearly" : macro;
+}
+
 /** Throws invalid_argument unless `tz` is an IANA time zone known to this runtime. */
 export function validateTimezone(tz: string, field = "timezone"): void {
   try {
@@ -22,7 +30,7 @@ export function validateTimezone(tz: string, field = "timezone"): void {
 
 /** Throws invalid_argument unless `expr` is a 5- or 6-field cron expression or a macro that fires. */
 export function validateSchedule(expr: string, tz: string, field = "schedule"): void {
-  const trimmed = expr.trim();
+  const trimmed = canonicalSchedule(expr);
   if (!trimmed) throw CronError.invalid(field, "must not be empty");
   checkShape(trimmed, field);
   try {
@@ -34,7 +42,7 @@ export function validateSchedule(expr: string, tz: string, field = "schedule"): 
 
 function checkShape(expr: string, field: string): void {
   if (expr.startsWith("@")) {
-    if (!MACROS.has(expr.toLowerCase())) throw CronError.invalid(field, `unknown macro ${JSON.stringify(expr)}`);
+    if (!MACROS.has(expr)) throw CronError.invalid(field, `unknown macro ${JSON.stringify(expr)}`);
     return;
   }
   const fields = expr.split(/\s+/).length;
@@ -49,7 +57,7 @@ function checkShape(expr: string, field: string): void {
  * Stops early at `until` (inclusive) when given.
  */
 export function nextFireTimes(expr: string, tz: string, after: number, count: number, until?: number): number[] {
-  const it = CronExpressionParser.parse(expr.trim(), { tz, currentDate: after });
+  const it = CronExpressionParser.parse(canonicalSchedule(expr), { tz, currentDate: after });
   const out: number[] = [];
   while (out.length < count && it.hasNext()) {
     const t = it.next().getTime();

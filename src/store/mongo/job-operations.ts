@@ -1,0 +1,96 @@
+import { CronError } from "../../domain/cron-error.js";
+import { snapshotOf, type JobRecord } from "../../domain/job.js";
+import type { CursorQuery, JobFilter, OffsetQuery, Page, Store } from "../store.js";
+import { jobLockKey, type MongoCollections } from "./collections.js";
+import { fromJobDocument, jobUpdateOf, toJobDocument, type JobDocument } from "./job-documents.js";
+import { jobQuery } from "./job-queries.js";
+import { writeSnapshots } from "./job-snapshots.js";
+import { isDuplicateKey } from "./mongo-errors.js";
+import { fetchLimit, pageOf } from "./paging.js";
+
+/** The job CRUD and listing methods of the store. */
+export type JobOperations = Pick<
+  Store,
+  "createJob" | "getJob" | "updateJob" | "deleteJob" | "listJobs" | "listJobsByPage" | "countJobs"
+>;
+
+/** Builds the job methods on the given collections. */
+export function jobOperations(c: MongoCollections): JobOperations {
+  return {
+    createJob: (job) => createJob(c, job),
+    getJob: (jobId) => getJob(c, jobId),
+    updateJob: (job, expected) => updateJob(c, job, expected),
+    deleteJob: (jobId) => c.lock(jobLockKey(jobId), async () => (await c.jobs.deleteOne({ _id: jobId })).deletedCount === 1),
+    listJobs: (filter, query) => listJobs(c, filter, query),
+    listJobsByPage: (filter, query) => listJobsByPage(c, filter, query),
+    countJobs: () => c.jobs.countDocuments({}),
+  };
+}
+
+/** Reads one job. */
+export async function getJob(c: MongoCollections, jobId: string): Promise<JobRecord | undefined> {
+  const doc = await c.jobs.findOne({ _id: jobId });
+  return doc ? fromJobDocument(doc) : undefined;
+}
+
+/** Inserts the job, then its first snapshot (a missing snapshot is repaired on read). */
+async function createJob(c: MongoCollections, job: JobRecord): Promise<void> {
+  try {
+    await c.jobs.insertOne(toJobDocument(job));
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    throw new CronError("already_exists", `job ${JSON.stringify(job.jobId)} already exists`, undefined, { cause: err });
+  }
+  await writeSnapshots(c, [snapshotOf(job)]);
+}
+
+/** Compare-and-set on the version, serialised in-process per job (see `MongoCollections.lock`). */
+async function updateJob(c: MongoCollections, job: JobRecord, expected: number): Promise<JobRecord> {
+  if (job.version !== expected + 1) {
+    throw CronError.invalid("job.version", `must be ${expected + 1} when updating from version ${expected}`);
+  }
+  return c.lock(jobLockKey(job.jobId), () => compareAndSetJob(c, job, expected));
+}
+
+/**
+ * Writes the new version if the stored one is `expected`, then the snapshots: the previous
+ * version's (in case a crash lost it) and the new one. Both inserts are idempotent, so a crash
+ * between the steps is repaired by the next update or history read.
+ */
+async function compareAndSetJob(c: MongoCollections, job: JobRecord, expected: number): Promise<JobRecord> {
+  const filter = { _id: job.jobId, version: expected };
+  const before = await c.jobs.findOneAndUpdate(filter, jobUpdateOf(job), { returnDocument: "before" });
+  if (!before) throw await casFailure(c, job.jobId, expected);
+  const previous = fromJobDocument(before);
+  await writeSnapshots(c, [snapshotOf(previous), snapshotOf(job)]);
+  return { ...job, createdAt: previous.createdAt, createdBy: previous.createdBy, stats: previous.stats };
+}
+
+/** Why a compare-and-set on a job matched nothing. */
+async function casFailure(c: MongoCollections, jobId: string, expected: number): Promise<CronError> {
+  const current = await c.jobs.findOne({ _id: jobId }, { projection: { version: 1 } });
+  if (!current) return CronError.notFound("job", jobId);
+  return new CronError("version_conflict", `job ${JSON.stringify(jobId)} is at version ${current.version}, not ${expected}`);
+}
+
+async function listJobs(c: MongoCollections, filter: JobFilter, query: CursorQuery): Promise<Page<JobRecord>> {
+  const where = jobQuery(filter);
+  if (query.after) where._id = { $gt: query.after };
+  const docs = await c.jobs.find(where).sort({ _id: 1 }).limit(fetchLimit(query.pageSize)).toArray();
+  return pageOf(docs.map(fromJobDocument), query.pageSize, (j) => j.jobId);
+}
+
+async function listJobsByPage(
+  c: MongoCollections,
+  filter: JobFilter,
+  query: OffsetQuery,
+): Promise<{ items: JobRecord[]; total: number }> {
+  const where = jobQuery(filter);
+  const limit = Math.floor(query.limit);
+  const skip = Math.max(0, Math.floor(query.page) - 1) * Math.max(0, limit);
+  const [total, docs] = await Promise.all([
+    c.jobs.countDocuments(where),
+    limit > 0 ? c.jobs.find(where).sort({ _id: 1 }).skip(skip).limit(limit).toArray() : Promise.resolve([] as JobDocument[]),
+  ]);
+  return { items: docs.map(fromJobDocument), total };
+}

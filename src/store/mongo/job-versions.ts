@@ -1,0 +1,52 @@
+import { snapshotOf, type JobVersionRecord } from "../../domain/job.js";
+import type { Store } from "../store.js";
+import type { MongoCollections } from "./collections.js";
+import { fromVersionDocument } from "./job-documents.js";
+import { getJob } from "./job-operations.js";
+import { writeSnapshots } from "./job-snapshots.js";
+
+/** The version history methods of the store. */
+export type VersionOperations = Pick<Store, "listJobVersions" | "getJobVersion">;
+
+/** Builds the version history methods on the given collections. */
+export function versionOperations(c: MongoCollections): VersionOperations {
+  return {
+    listJobVersions: (jobId, pageSize, before) => listJobVersions(c, jobId, pageSize, before),
+    getJobVersion: (jobId, version) => getJobVersion(c, jobId, version),
+  };
+}
+
+async function readVersions(c: MongoCollections, jobId: string, pageSize: number, before?: number) {
+  const limit = Math.max(0, Math.floor(pageSize));
+  if (limit === 0) return [];
+  const where = before === undefined ? { jobId } : { jobId, version: { $lt: before } };
+  const docs = await c.jobVersions.find(where).sort({ version: -1 }).limit(limit).toArray();
+  return docs.map(fromVersionDocument);
+}
+
+/**
+ * Newest-first history. Only the job's current snapshot can be missing (an update that crashed
+ * between its two steps); when it is in range and absent, it is written and the page re-read.
+ */
+async function listJobVersions(
+  c: MongoCollections,
+  jobId: string,
+  pageSize: number,
+  before?: number,
+): Promise<JobVersionRecord[]> {
+  const [versions, job] = await Promise.all([readVersions(c, jobId, pageSize, before), getJob(c, jobId)]);
+  const inRange = job !== undefined && (before === undefined || job.version < before);
+  if (!inRange || versions.some((v) => v.version === job.version)) return versions;
+  await writeSnapshots(c, [snapshotOf(job)]);
+  return readVersions(c, jobId, pageSize, before);
+}
+
+/** One snapshot; the job's current one is written on the fly when a crash lost it. */
+async function getJobVersion(c: MongoCollections, jobId: string, version: number): Promise<JobVersionRecord | undefined> {
+  const doc = await c.jobVersions.findOne({ jobId, version });
+  if (doc) return fromVersionDocument(doc);
+  const job = await getJob(c, jobId);
+  if (job?.version !== version) return undefined;
+  await writeSnapshots(c, [snapshotOf(job)]);
+  return snapshotOf(job);
+}

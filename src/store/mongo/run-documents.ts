@@ -1,0 +1,22 @@
+import type { RunRecord } from "../../domain/run.js";
+
+/**
+ * A run as stored in `runs`: `_id` is the run id (sortable, so `_id` order is creation order);
+ * times are epoch-ms numbers and undefined optional fields are absent.
+ */
+export type RunDocument = Omit<RunRecord, "runId"> & { _id: string };
+
+/** The stored form of a run. */
+export function toRunDocument({ runId, ...rest }: RunRecord): RunDocument {
+  return { _id: runId, ...rest };
+}
+
+/** The run record of a stored document. */
+export function fromRunDocument({ _id, ...rest }: RunDocument): RunRecord {
+  return { runId: _id, ...rest };
+}
+
+/** The key identifying a run's slot within all jobs. */
+export function slotIdOf(run: Pick<RunRecord, "jobId" | "slotKey">): string {
+  return JSON.stringify([run.jobId, run.slotKey]);
+}

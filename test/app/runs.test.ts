@@ -1,0 +1,71 @@
+import { randomBytes } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createJobCommands } from "../../src/app/jobs.js";
+import { createRunCommands } from "../../src/app/runs.js";
+import { jobLockKey } from "../../src/coordination/coordinator.js";
+import { createLocalCoordinator } from "../../src/coordination/local/local-coordinator.js";
+import { createIdGenerator } from "../../src/domain/ids.js";
+import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import type { Store } from "../../src/store/store.js";
+import { makeSpec } from "../store/fixtures.js";
+import { createFakeClock } from "../support/fake-clock.js";
+
+describe("manual triggers", () => {
+  const clock = createFakeClock("2026-03-26T10:25:00Z");
+  const coordinator = createLocalCoordinator({ nodeId: "n1", address: "local", version: "t", clock });
+  let store: Store;
+  let jobs: ReturnType<typeof createJobCommands>;
+  let runs: ReturnType<typeof createRunCommands>;
+
+  beforeEach(async () => {
+    store = createSqliteStore({ path: ":memory:" });
+    await coordinator.start();
+    const deps = { store, clock, coordinator, ids: createIdGenerator(clock, randomBytes) };
+    jobs = createJobCommands(deps);
+    runs = createRunCommands(deps);
+  });
+  afterEach(async () => {
+    await coordinator.stop();
+    await store.close();
+  });
+
+  it("queues a run under the job lock and stamps last_triggered_at", async () => {
+    const job = await jobs.create(makeSpec(), {}, { id: "alice" });
+    const result = await runs.trigger(job);
+    expect(result).toMatchObject({ lockAcquired: true, triggeredAt: clock.now() });
+    expect(result.run).toMatchObject({ trigger: "manual", status: "queued", jobVersion: 1, scheduledAt: clock.now() });
+    expect((await jobs.get(job.jobId)).stats.lastTriggeredAt).toBe(clock.now());
+    expect(await coordinator.isLocked(jobLockKey(job.jobId))).toBe(false);
+  });
+
+  it("records a skipped run with lock_acquired false while another holder has the lock", async () => {
+    const job = await jobs.create(makeSpec(), {}, { id: "alice" });
+    const held = await coordinator.tryLock(jobLockKey(job.jobId), 60_000);
+    const result = await runs.trigger(job);
+    expect(result.lockAcquired).toBe(false);
+    expect(result.run).toMatchObject({ status: "skipped", finishedAt: clock.now() });
+    await held?.release();
+  });
+
+  it("records a skipped run under forbid while a run of the job is running", async () => {
+    const job = await jobs.create(makeSpec({ concurrencyPolicy: "forbid" }), {}, { id: "alice" });
+    const first = await runs.trigger(job);
+    await store.updateRun({ ...first.run, status: "running", revision: 2 }, 1);
+    const second = await runs.trigger(job);
+    expect(second).toMatchObject({ lockAcquired: false, run: { status: "skipped" } });
+  });
+
+  it("lets triggers overlap under allow", async () => {
+    const job = await jobs.create(makeSpec({ concurrencyPolicy: "allow" }), {}, { id: "alice" });
+    const first = await runs.trigger(job);
+    await store.updateRun({ ...first.run, status: "running", revision: 2 }, 1);
+    expect((await runs.trigger(job)).lockAcquired).toBe(true);
+  });
+
+  it("cancels the queued runs of a job", async () => {
+    const job = await jobs.create(makeSpec({ concurrencyPolicy: "allow" }), {}, { id: "alice" });
+    await runs.trigger(job);
+    await runs.trigger(job);
+    expect(await runs.cancelQueued(job.jobId)).toBe(2);
+  });
+});
