@@ -6,27 +6,29 @@
 // at $CRONMESH_FERRETDB_BIN, else ~/.cache/cronmesh/bin/ferretdb, and builds FerretDB there with
 // the Go toolchain when it is missing or does not start.
 //
-// Why not `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2`: the Go proxy may refuse
-// the deprecation lookup, and a binary whose main module is FerretDB itself panics at start-up
-// because the module zip lacks the generated build/version/version.txt. Building the command from
-// a throw-away module avoids both: FerretDB then skips the version file check.
+// How: `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2` does not work here (the Go
+// proxy may refuse its deprecation lookup), and any binary whose main module is FerretDB panics at
+// start-up because the module zip lacks the generated build/version/version.txt. So the module is
+// fetched through a throw-away module (`go get`), its source copied to a temp dir, the version file
+// written, and the command built there. The result goes to a temp name first and is renamed only
+// once it answers --version, so a half-built binary is never used.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
 const FERRETDB_VERSION = "v1.24.2";
-const FERRETDB_PACKAGE = "github.com/FerretDB/FerretDB/cmd/ferretdb";
+const FERRETDB_MODULE = "github.com/FerretDB/FerretDB";
+const FERRETDB_PACKAGE = `${FERRETDB_MODULE}/cmd/ferretdb`;
 
 /** Prints one progress line. */
 function log(message) {
   console.log(`[ensure-ferretdb] ${message}`);
 }
 
-/** Prints the error and exits non-zero. */
+/** Aborts the script (after `finally` clean-ups ran) with a clear message. */
 function fail(message) {
-  console.error(`[ensure-ferretdb] ERROR: ${message}`);
-  process.exit(1);
+  throw new Error(message);
 }
 
 /** Where the binary lives. */
@@ -49,6 +51,26 @@ function run(command, args, cwd) {
   if (result.status !== 0) fail(`${command} ${args.join(" ")} exited with ${result.status ?? result.signal}`);
 }
 
+/** Runs a command and returns its trimmed stdout; fails the script when it does not succeed. */
+function capture(command, args, cwd) {
+  const result = spawnSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  if (result.status !== 0) fail(`${command} ${args.join(" ")} exited with ${result.status ?? result.signal}`);
+  return result.stdout.trim();
+}
+
+/** Downloads the FerretDB module and returns a writable copy of its source with version.txt set. */
+function fetchSource(workDir) {
+  run("go", ["mod", "init", "ferretbuild"], workDir);
+  run("go", ["get", `${FERRETDB_PACKAGE}@${FERRETDB_VERSION}`], workDir);
+  const moduleDir = capture("go", ["list", "-m", "-f", "{{.Dir}}", FERRETDB_MODULE], workDir);
+  const sourceDir = join(workDir, "ferretdb-src");
+  log(`copying ${moduleDir} to ${sourceDir}`);
+  cpSync(moduleDir, sourceDir, { recursive: true });
+  run("chmod", ["-R", "u+w", sourceDir], workDir);
+  writeFileSync(join(sourceDir, "build", "version", "version.txt"), `${FERRETDB_VERSION}\n`);
+  return sourceDir;
+}
+
 /** Builds FerretDB into a temporary file next to `bin`, checks it, then renames it into place. */
 function build(bin) {
   if (spawnSync("go", ["version"]).status !== 0) {
@@ -58,11 +80,9 @@ function build(bin) {
   const workDir = mkdtempSync(join(tmpdir(), "ferretbuild-"));
   const partial = `${bin}.partial-${process.pid}`;
   try {
-    run("go", ["mod", "init", "ferretbuild"], workDir);
-    run("go", ["get", `${FERRETDB_PACKAGE}@${FERRETDB_VERSION}`], workDir);
-    log("building (takes a few minutes on two cores)...");
-    run("go", ["build", "-o", partial, FERRETDB_PACKAGE], workDir);
-    chmodSync(partial, 0o755);
+    const sourceDir = fetchSource(workDir);
+    log("building (about two minutes on two cores with a cold cache)...");
+    run("go", ["build", "-o", partial, "./cmd/ferretdb"], sourceDir);
     if (!works(partial)) fail(`the freshly built ${partial} does not start (--version failed)`);
     renameSync(partial, bin);
   } finally {
@@ -86,4 +106,9 @@ function main() {
   log(`FerretDB ready at ${bin}`);
 }
 
-main();
+try {
+  main();
+} catch (err) {
+  console.error(`[ensure-ferretdb] ERROR: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}

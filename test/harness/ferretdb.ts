@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { MongoClient } from "mongodb";
+
+/** A FerretDB server started for the tests. */
+export interface FerretDbServer {
+  /** MongoDB connection string of the server. */
+  uri: string;
+  /** Stops the server process and removes its data directory. */
+  stop(): Promise<void>;
+}
+
+const STARTUP_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 5_000;
+const STDERR_TAIL_CHARS = 4_000;
+
+/** The FerretDB binary: `$CRONMESH_FERRETDB_BIN`, else the one built by ensure-ferretdb.mjs. */
+export function ferretDbBinary(): string {
+  return process.env.CRONMESH_FERRETDB_BIN || join(homedir(), ".cache", "cronmesh", "bin", "ferretdb");
+}
+
+/** A loopback TCP port that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("could not pick a free port");
+  return address.port;
+}
+
+/** The last few kilobytes of a stream (plus notes), for error messages. */
+interface Tail {
+  (): string;
+  note(line: string): void;
+}
+
+/** Keeps the last few kilobytes of a stream for error messages. */
+function tailOf(stream: NodeJS.ReadableStream | null): Tail {
+  let tail = "";
+  const append = (text: string) => {
+    tail = (tail + text).slice(-STDERR_TAIL_CHARS);
+  };
+  stream?.on("data", (chunk: Buffer) => append(chunk.toString("utf8")));
+  return Object.assign(() => tail, { note: (line: string) => append(`${line}\n`) });
+}
+
+/** True when the child is gone (or never started). */
+function isGone(child: ChildProcess): boolean {
+  return child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Resolves once a `ping` succeeds; throws when the child exits or the deadline passes. */
+async function waitForPing(uri: string, child: ChildProcess, stderr: Tail): Promise<void> {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  let lastError = "";
+  while (Date.now() < deadline) {
+    if (isGone(child)) {
+      throw new Error(`FerretDB exited during start-up (${child.exitCode ?? child.signalCode ?? "not started"}):\n${stderr()}`);
+    }
+    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1_000, connectTimeoutMS: 1_000 });
+    try {
+      await client.db("admin").command({ ping: 1 });
+      return;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+      await sleep(200);
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  }
+  throw new Error(`FerretDB did not answer ping within ${STARTUP_TIMEOUT_MS} ms (${lastError}):\n${stderr()}`);
+}
+
+/** Sends SIGTERM to the child, then SIGKILL if it is still alive after a grace period. */
+async function killChild(child: ChildProcess): Promise<void> {
+  if (isGone(child)) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = sleep(STOP_GRACE_MS).then(() => "timeout" as const);
+  if ((await Promise.race([exited, timer])) === "timeout") {
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
+/** The command-line arguments of a FerretDB server on SQLite in `dataDir`. */
+function ferretDbArgs(dataDir: string, port: number, debugPort: number): string[] {
+  return [
+    "--handler=sqlite",
+    `--sqlite-url=file:${dataDir}/`,
+    `--state-dir=${dataDir}`,
+    `--listen-addr=127.0.0.1:${port}`,
+    `--debug-addr=127.0.0.1:${debugPort}`,
+    "--telemetry=disable",
+    "--log-level=error",
+  ];
+}
+
+/**
+ * Starts a private FerretDB (SQLite backend) on free loopback ports in a fresh temp directory and
+ * waits until it answers `ping`. Throws, with the tail of FerretDB's stderr, when it cannot start.
+ */
+export async function startFerretDb(): Promise<FerretDbServer> {
+  const bin = ferretDbBinary();
+  if (!existsSync(bin)) {
+    throw new Error(`FerretDB binary not found at ${bin}; run \`node test/harness/ensure-ferretdb.mjs\` or set MONGODB_URI`);
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), "cronmesh-ferretdb-"));
+  const [port, debugPort] = [await freePort(), await freePort()];
+  const child = spawn(bin, ferretDbArgs(dataDir, port, debugPort), { stdio: ["ignore", "ignore", "pipe"] });
+  const stderr = tailOf(child.stderr);
+  child.on("error", (err) => stderr.note(`spawn error: ${err.message}`));
+  const uri = `mongodb://127.0.0.1:${port}/`;
+  const stop = async () => {
+    await killChild(child);
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPing(uri, child, stderr);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { uri, stop };
+}
