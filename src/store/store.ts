@@ -94,7 +94,10 @@ export interface Store {
    * written again by the next update or read of the history.
    */
   updateJob(job: JobRecord, expectedVersion: number): Promise<JobRecord>;
-  /** Deletes the job (its versions and runs stay as history). False if it did not exist. */
+  /**
+   * Deletes the job and its version history, so a job re-created under the same id starts a
+   * history of its own; its runs stay until trimmed. False if it did not exist.
+   */
   deleteJob(jobId: string): Promise<boolean>;
   /** Jobs in job-id order after the cursor. */
   listJobs(filter: JobFilter, query: CursorQuery): Promise<Page<JobRecord>>;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CronError } from "../../src/domain/cron-error.js";
-import type { JobRecord } from "../../src/domain/job.js";
+import type { JobRecord, JobSpec } from "../../src/domain/job.js";
 import type { Store } from "../../src/store/store.js";
 import { T0, makeJob, makeRun } from "./fixtures.js";
 
@@ -115,6 +115,17 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect(await store.getJob(job.jobId)).toBeUndefined();
         expect(await store.deleteJob(job.jobId)).toBe(false);
       });
+
+      it("gives a job re-created under a deleted id a history of its own", async () => {
+        const job = makeJob(id("job"));
+        await store.createJob(job);
+        await store.updateJob(nextVersion(job, { spec: { ...job.spec, name: "old life" } }), 1);
+        await store.deleteJob(job.jobId);
+        const reborn = makeJob(job.jobId, {}, { name: "new life" });
+        await store.createJob(reborn);
+        const versions = await store.listJobVersions(job.jobId, 10);
+        expect(versions.map((v) => [v.version, v.spec.name])).toEqual([[1, "new life"]]);
+      });
     });
 
     describe("job versions", () => {
@@ -159,7 +170,7 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
       const project = "p_list";
       const ids: string[] = [];
       beforeAll(async () => {
-        const specs = [
+        const specs: Partial<JobSpec>[] = [
           { name: "Alpha report", tags: { team: "a" }, description: "" },
           { name: "beta sync", tags: { team: "b" }, description: "nightly ALPHA copy" },
           { name: "gamma", tags: { team: "a", tier: "gold" }, description: "" },

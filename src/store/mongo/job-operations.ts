@@ -20,11 +20,21 @@ export function jobOperations(c: MongoCollections): JobOperations {
     createJob: (job) => createJob(c, job),
     getJob: (jobId) => getJob(c, jobId),
     updateJob: (job, expected) => updateJob(c, job, expected),
-    deleteJob: (jobId) => c.lock(jobLockKey(jobId), async () => (await c.jobs.deleteOne({ _id: jobId })).deletedCount === 1),
+    deleteJob: (jobId) => c.lock(jobLockKey(jobId), () => deleteJob(c, jobId)),
     listJobs: (filter, query) => listJobs(c, filter, query),
     listJobsByPage: (filter, query) => listJobsByPage(c, filter, query),
     countJobs: () => c.jobs.countDocuments({}),
   };
+}
+
+/**
+ * Deletes the version history first, then the job: a crash in between leaves a job whose history
+ * is rebuilt from itself on read, never history that a re-created job with the same id would inherit.
+ */
+async function deleteJob(c: MongoCollections, jobId: string): Promise<boolean> {
+  if (!(await c.jobs.findOne({ _id: jobId }, { projection: { _id: 1 } }))) return false;
+  await c.jobVersions.deleteMany({ jobId });
+  return (await c.jobs.deleteOne({ _id: jobId })).deletedCount === 1;
 }
 
 /** Reads one job. */

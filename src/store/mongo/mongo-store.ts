@@ -20,10 +20,14 @@ export interface MongoStoreOptions {
  * The Store adapter on MongoDB and FerretDB. No transactions, change streams, TTL or partial
  * indexes: every write is idempotent (unique indexes) or a compare-and-set on one document.
  * The client connects lazily; `init()` creates the indexes. Errors surface as CronErrors.
+ *
+ * Caveat: FerretDB v1 (SQLite) applies an update as "query, then rewrite the document by _id",
+ * so its compare-and-sets are atomic only because this store serialises writes per document
+ * in-process. Several cronmesh processes writing the same document through FerretDB can still
+ * race; on MongoDB every compare-and-set is atomic across processes.
  */
 export function createMongoStore(options: MongoStoreOptions): Store {
-  // ignoreUndefined: an undefined optional field is stored as absent, and read back as undefined.
-  const client = new MongoClient(options.uri, { ignoreUndefined: true });
+  const client = connect(options.uri);
   const collections = collectionsOf(client.db(options.dbName));
   return guardAll({
     init: () => ensureIndexes(collections),
@@ -33,6 +37,16 @@ export function createMongoStore(options: MongoStoreOptions): Store {
     ...schedulingOperations(collections),
     ...runOperations(collections),
   });
+}
+
+/** A lazily connecting client; an unparsable URI is reported as a CronError. */
+function connect(uri: string): MongoClient {
+  try {
+    // ignoreUndefined: an undefined optional field is stored as absent, and read back as undefined.
+    return new MongoClient(uri, { ignoreUndefined: true });
+  } catch (err) {
+    throw toCronError(err);
+  }
 }
 
 /** Wraps every method so that whatever it throws reaches the caller as a CronError. */

@@ -43,8 +43,8 @@ async function advanceJob(c: MongoCollections, advance: JobAdvance): Promise<boo
   return result.matchedCount === 1;
 }
 
-/** The update of one advance; empty operators are left out (FerretDB rejects some of them). */
-export function advanceUpdate(a: JobAdvance): UpdateFilter<JobDocument> {
+/** The update of one advance; empty operators are left out (some servers reject them). */
+function advanceUpdate(a: JobAdvance): UpdateFilter<JobDocument> {
   const set: Record<string, unknown> = {};
   if (a.nextTriggerAt !== undefined) set.nextTriggerAt = a.nextTriggerAt;
   if (a.lastTriggeredAt !== undefined) set["stats.lastTriggeredAt"] = a.lastTriggeredAt;
@@ -61,11 +61,9 @@ export function advanceUpdate(a: JobAdvance): UpdateFilter<JobDocument> {
 
 /** Counter increments, serialised per job: FerretDB would lose concurrent `$inc`s otherwise. */
 async function recordRunOutcome(c: MongoCollections, outcome: RunOutcome): Promise<void> {
-  await c.lock(jobLockKey(outcome.jobId), () => c.jobs.updateOne(
-    { _id: outcome.jobId },
-    {
-      $inc: { "stats.runCount": 1, "stats.failCount": outcome.failed ? 1 : 0 },
-      $set: { "stats.lastRunDurationMs": outcome.durationMs },
-    }),
-  );
+  const update = {
+    $inc: { "stats.runCount": 1, "stats.failCount": outcome.failed ? 1 : 0 },
+    $set: { "stats.lastRunDurationMs": outcome.durationMs },
+  };
+  await c.lock(jobLockKey(outcome.jobId), () => c.jobs.updateOne({ _id: outcome.jobId }, update));
 }

@@ -144,7 +144,10 @@ function jobStatements(db: Database.Database) {
     create,
     get,
     update,
-    remove: (jobId: string) => db.prepare("DELETE FROM jobs WHERE job_id = ?").run(jobId).changes === 1,
+    remove: db.transaction((jobId: string) => {
+      db.prepare("DELETE FROM job_versions WHERE job_id = ?").run(jobId);
+      return db.prepare("DELETE FROM jobs WHERE job_id = ?").run(jobId).changes === 1;
+    }),
     list,
     listByPage,
     count: () => (db.prepare("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n,
