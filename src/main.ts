@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { createRunService } from "./api/run-service.js";
 import { createCronService } from "./api/cron-service.js";
 import { registerRoutes } from "./api/routes.js";
@@ -7,9 +7,17 @@ import { startServer, type RunningServer } from "./api/server.js";
 import { createJobCommands } from "./app/jobs.js";
 import { createRunCommands } from "./app/runs.js";
 import { loadConfig, type Config } from "./config/config.js";
+import type { Coordinator } from "./coordination/coordinator.js";
 import { createLocalCoordinator } from "./coordination/local/local-coordinator.js";
+import type { Clock } from "./domain/clock.js";
 import { createIdGenerator } from "./domain/ids.js";
+import { createHttpClient } from "./executor/http-client.js";
+import { createSecretSource } from "./executor/secrets.js";
 import { createSystemClock } from "./runtime/system-clock.js";
+import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
+import { recoverRuns } from "./scheduler/recovery.js";
+import { createRunEvents } from "./scheduler/run-events.js";
+import { createRunWorker, type RunWorker } from "./scheduler/run-worker.js";
 import { createMongoStore } from "./store/mongo/mongo-store.js";
 import { createSqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
@@ -20,34 +28,69 @@ const VERSION = "0.1.0";
 /** A started cronmesh node. */
 export interface Node {
   server: RunningServer;
+  fireLoop: FireLoop;
+  worker: RunWorker;
   stop(): Promise<void>;
+}
+
+/** Test and embedding hooks; production passes none. */
+export interface NodeOverrides {
+  clock?: Clock;
+  log?: Logger;
+  env?: NodeJS.ProcessEnv;
 }
 
 function createStore(config: Config): Store {
   return config.mongo ? createMongoStore(config.mongo) : createSqliteStore({ path: config.sqlitePath });
 }
 
+/** Runs the fire loop while this node may lead, and stops it when leadership ends. */
+function followLeadership(coordinator: Coordinator, fireLoop: FireLoop, log: Logger): void {
+  coordinator.onLeadershipChange((leading) => {
+    log.info({ leading }, leading ? "leading: fire loop started" : "not leading: fire loop stopped");
+    if (leading) void fireLoop.start();
+    else fireLoop.stop();
+  });
+}
+
 /** Wires every part of one node from its configuration and starts serving. */
-export async function startNode(config: Config, log = pino({ level: config.logLevel })): Promise<Node> {
-  const clock = createSystemClock();
+export async function startNode(config: Config, overrides: NodeOverrides = {}): Promise<Node> {
+  const log = overrides.log ?? pino({ level: config.logLevel });
+  const clock = overrides.clock ?? createSystemClock();
   const store = createStore(config);
   await store.init();
   const coordinator = createLocalCoordinator({ nodeId: config.nodeId, address: `${config.host}:${config.port}`, version: VERSION, clock });
-  await coordinator.start();
-  const deps = { store, clock, coordinator, ids: createIdGenerator(clock, randomBytes) };
+  const events = createRunEvents();
+  const ids = createIdGenerator(clock, randomBytes);
+  const http = createHttpClient({ clock, connectionsPerOrigin: config.httpConnections });
+  const secrets = createSecretSource(overrides.env ?? process.env, config.secretsFile);
+  const worker = createRunWorker({ store, clock, http, secrets, handlers: config.handlers, events, nodeId: config.nodeId, concurrency: config.workerConcurrency });
+  const onError = (err: unknown, step: string) => log.error({ err, step }, "scheduler step failed");
+  const fireLoop = createFireLoop({ store, clock, coordinator, worker, events, ids, onError });
+  const deps = { store, clock, coordinator, ids, dispatcher: worker, events, jobChanged: fireLoop.jobChanged };
   const jobs = createJobCommands(deps);
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
     createCronService({ jobs, runs, store, clock, coordinator, mode: "single" }),
-    createRunService({ runs, store }),
+    createRunService({ runs, store, events }),
   );
+  const exclusive = async (run: { jobId: string }) => (await store.getJob(run.jobId))?.spec.concurrencyPolicy !== "allow";
+  const recovered = await recoverRuns(store, worker, exclusive);
+  followLeadership(coordinator, fireLoop, log);
+  await coordinator.start();
   const server = await startServer({ host: config.host, port: config.port, routes, now: clock.now });
-  log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", nodeId: config.nodeId }, "cronmesh listening");
+  log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", nodeId: config.nodeId, recovered }, "cronmesh listening");
   return {
     server,
+    fireLoop,
+    worker,
     async stop() {
+      fireLoop.stop();
       await server.close(config.shutdownGraceMs);
       await coordinator.stop();
+      await fireLoop.settled();
+      await worker.stop(config.shutdownGraceMs);
+      await http.close();
       await store.close();
     },
   };
@@ -62,7 +105,7 @@ async function main(): Promise<void> {
     log.fatal((err as Error).message);
     process.exit(1);
   }
-  const node = await startNode(config, log);
+  const node = await startNode(config, { log });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

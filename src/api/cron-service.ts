@@ -17,7 +17,6 @@ import { applyFieldMask } from "./field-mask.js";
 import { jobToProto, restoreRedactedSecrets, revealedJob, specFromProto, taskFromProto, taskToProto, versionToProto } from "./job-mapper.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
 import { runToProto } from "./run-mapper.js";
-import { unimplemented } from "./unimplemented.js";
 
 /** What the CronService implementation needs. */
 export interface CronServiceDeps {
@@ -71,11 +70,8 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
 
     async deleteJob(req) {
       const jobId = requireId(req.jobId);
-      await jobs.get(jobId);
-      const cancelledRuns = await runs.cancelQueued(jobId);
-      const deleted = await store.deleteJob(jobId);
-      if (!deleted) throw CronError.notFound("job", jobId);
-      return { deleted, jobId, cancelledRuns };
+      const cancelledRuns = await jobs.remove(jobId);
+      return { deleted: true, jobId, cancelledRuns };
     },
 
     async triggerJob(req) {
@@ -162,7 +158,13 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       return { tasks: (await jobs.listTasks(requireId(req.jobId))).map((t) => taskToProto(t)) };
     },
 
-    backfillJob: unimplemented("BackfillJob", "the scheduling engine"),
+    async backfillJob(req) {
+      const job = await jobs.get(requireId(req.jobId));
+      if (!req.startTime) throw CronError.invalid("start_time", "is required");
+      if (!req.endTime) throw CronError.invalid("end_time", "is required");
+      const created = await runs.backfill(job, timestampMs(req.startTime), timestampMs(req.endTime));
+      return { runIds: created.map((r) => r.runId), slots: created.length };
+    },
 
     async getClusterStatus(req) {
       const limit = req.nextRunsLimit < 0 || req.nextRunsLimit > 100 ? -1 : req.nextRunsLimit || DEFAULT_NEXT_RUNS;

@@ -6,12 +6,41 @@ import type { Store } from "../store/store.js";
 import { runStatus } from "./enums.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
 import { runToProto } from "./run-mapper.js";
-import { unimplemented } from "./unimplemented.js";
+import type { Run } from "../../gen/cronmesh/v1/run_pb.js";
+import type { RunRecord } from "../domain/run.js";
+import type { RunEvents, RunFilter } from "../scheduler/run-events.js";
 
 /** What the RunService implementation needs. */
 export interface RunServiceDeps {
   runs: RunCommands;
   store: Store;
+  events: RunEvents;
+}
+
+/** Most changes buffered for one slow watcher before it is cut off (it can reconnect and list). */
+const WATCH_BUFFER = 10_000;
+
+/** Streams run changes matching the filter until the caller goes away. */
+async function* watchRuns(events: RunEvents, filter: RunFilter, signal: AbortSignal): AsyncGenerator<{ run: Run }> {
+  const buffer: RunRecord[] = [];
+  let wake: (() => void) | undefined;
+  const off = events.subscribe(filter, (run) => {
+    buffer.push(run);
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  signal.addEventListener("abort", onAbort);
+  try {
+    while (!signal.aborted) {
+      if (buffer.length > WATCH_BUFFER) throw new CronError("resource_exhausted", "watcher fell too far behind; reconnect");
+      const run = buffer.shift();
+      if (run) yield { run: runToProto(run) };
+      else await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    off();
+    signal.removeEventListener("abort", onAbort);
+  }
 }
 
 /** Creates the RunService implementation. */
@@ -44,9 +73,23 @@ export function createRunService(deps: RunServiceDeps): ServiceImpl<typeof RunSe
       return { runs: page.items.map(runToProto), nextPageToken: encodePageToken(page.nextCursor) };
     },
 
-    watchRuns: unimplemented("WatchRuns", "the scheduling engine"),
-    cancelRun: unimplemented("CancelRun", "the scheduling engine"),
-    replayRun: unimplemented("ReplayRun", "the scheduling engine"),
-    redriveRun: unimplemented("RedriveRun", "the scheduling engine"),
+    watchRuns: (req, ctx) => watchRuns(deps.events, { jobId: req.jobId, projectId: req.projectId }, ctx.signal),
+
+    async cancelRun(req) {
+      if (!req.runId) throw CronError.invalid("run_id", "is required");
+      return { run: runToProto(await runs.cancel(req.runId, req.reason || "cancelled by request")) };
+    },
+
+    async replayRun(req) {
+      if (!req.runId) throw CronError.invalid("run_id", "is required");
+      const result = await runs.replay(req.runId);
+      return { run: runToProto(result.run), replayOf: req.runId };
+    },
+
+    async redriveRun(req) {
+      if (!req.runId) throw CronError.invalid("run_id", "is required");
+      const result = await runs.redrive(req.runId);
+      return { run: runToProto(result.run), redriveOf: req.runId };
+    },
   };
 }

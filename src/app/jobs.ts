@@ -58,7 +58,9 @@ export function createJobCommands(deps: AppDeps) {
       changeReason: reason,
       nextTriggerAt: scheduleChanged(current.spec, spec) || resumed ? nextTriggerAt(spec, now) : current.nextTriggerAt,
     };
-    return store.updateJob(next, current.version);
+    const saved = await store.updateJob(next, current.version);
+    deps.jobChanged(jobId);
+    return saved;
   };
 
   return {
@@ -85,7 +87,21 @@ export function createJobCommands(deps: AppDeps) {
         stats: emptyStats(),
       };
       await store.createJob(job);
+      deps.jobChanged(job.jobId);
       return job;
+    },
+
+    /** Deletes a job: its queued runs are cancelled first; running runs finish. Returns the cancelled count. */
+    async remove(jobId: string): Promise<number> {
+      await get(jobId);
+      const cancelled = await store.cancelQueuedRuns(jobId, clock.now());
+      for (const runId of deps.dispatcher.activeRuns(jobId)) {
+        const run = await store.getRun(runId);
+        if (run?.status === "cancelled") deps.dispatcher.cancel(runId, "job deleted");
+      }
+      if (!(await store.deleteJob(jobId))) throw CronError.notFound("job", jobId);
+      deps.jobChanged(jobId);
+      return cancelled;
     },
 
     /** Pauses (enabled=false) or resumes (enabled=true) a job, with a note. */

@@ -16,6 +16,12 @@ export interface Config {
   nodeId: string;
   /** Named targets that jobs refer to by `handler`. */
   handlers: Map<string, HttpTargetSpec>;
+  /** Secrets for `secret://name` references, from SECRETS_FILE (CRONMESH_SECRET_<NAME> variables are read at use). */
+  secretsFile: Record<string, string>;
+  /** Runs executing at once on this node. */
+  workerConcurrency: number;
+  /** Keep-alive connections per target origin. */
+  httpConnections: number;
   logLevel: string;
   shutdownGraceMs: number;
 }
@@ -33,6 +39,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     etcdEndpoints: (env.ETCD_ENDPOINTS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     nodeId: env.NODE_ID || `${hostname()}-${process.pid}`,
     handlers: loadHandlers(env),
+    secretsFile: loadSecretsFile(env.SECRETS_FILE),
+    workerConcurrency: intVar(env, "WORKER_CONCURRENCY", 256, 1, 100_000),
+    httpConnections: intVar(env, "HTTP_CONNECTIONS", 128, 1, 10_000),
     logLevel: env.LOG_LEVEL || "info",
     shutdownGraceMs: intVar(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
   };
@@ -71,6 +80,19 @@ function loadHandlers(env: NodeJS.ProcessEnv): Map<string, HttpTargetSpec> {
     if (err instanceof CronError) throw configError(env.HANDLERS_FILE ? "HANDLERS_FILE" : "HANDLER_*", err.message);
     throw err;
   }
+}
+
+function loadSecretsFile(path: string | undefined): Record<string, string> {
+  if (!path) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw configError("SECRETS_FILE", `cannot read ${path}: ${(err as Error).message}`);
+  }
+  const ok = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === "string");
+  if (!ok) throw configError("SECRETS_FILE", "must hold a JSON object of name → string");
+  return parsed as Record<string, string>;
 }
 
 /** A configuration error: the message names the variable and the fix. */

@@ -163,8 +163,11 @@ describe.each<StoreKind>(["sqlite", "mongo"])("CronService over typed clients on
     expect(cluster.nextRuns.length).toBeGreaterThan(0);
   });
 
-  it("answers Unimplemented for behaviour that lands with the scheduling engine", async () => {
-    expect(await codeOf(runs.replayRun({ runId: "run_x" }))).toBe(Code.Unimplemented);
-    expect(await codeOf(cron.backfillJob({ jobId: "job_x" }))).toBe(Code.Unimplemented);
+  it("answers NotFound for replay, redrive and cancel of unknown runs, and InvalidArgument for an empty backfill range", async () => {
+    expect(await codeOf(runs.replayRun({ runId: "run_x" }))).toBe(Code.NotFound);
+    expect(await codeOf(runs.redriveRun({ runId: "run_x" }))).toBe(Code.NotFound);
+    expect(await codeOf(runs.cancelRun({ runId: "run_x" }))).toBe(Code.NotFound);
+    const { job } = await cron.createJob({ job: httpJob({ name: "backfill" }) });
+    expect(await codeOf(cron.backfillJob({ jobId: job!.jobId }))).toBe(Code.InvalidArgument);
   });
 });

@@ -5,6 +5,7 @@ import { createRunCommands } from "../../src/app/runs.js";
 import { jobLockKey } from "../../src/coordination/coordinator.js";
 import { createLocalCoordinator } from "../../src/coordination/local/local-coordinator.js";
 import { createIdGenerator } from "../../src/domain/ids.js";
+import { createRunEvents } from "../../src/scheduler/run-events.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
 import { makeSpec } from "../store/fixtures.js";
@@ -20,7 +21,8 @@ describe("manual triggers", () => {
   beforeEach(async () => {
     store = createSqliteStore({ path: ":memory:" });
     await coordinator.start();
-    const deps = { store, clock, coordinator, ids: createIdGenerator(clock, randomBytes) };
+    const dispatcher = { submit: () => undefined, cancel: () => false, activeRuns: () => [] };
+    const deps = { store, clock, coordinator, ids: createIdGenerator(clock, randomBytes), dispatcher, events: createRunEvents(), jobChanged: () => undefined };
     jobs = createJobCommands(deps);
     runs = createRunCommands(deps);
   });
@@ -62,10 +64,10 @@ describe("manual triggers", () => {
     expect((await runs.trigger(job)).lockAcquired).toBe(true);
   });
 
-  it("cancels the queued runs of a job", async () => {
+  it("cancels the queued runs of a job it deletes", async () => {
     const job = await jobs.create(makeSpec({ concurrencyPolicy: "allow" }), {}, { id: "alice" });
     await runs.trigger(job);
     await runs.trigger(job);
-    expect(await runs.cancelQueued(job.jobId)).toBe(2);
+    expect(await jobs.remove(job.jobId)).toBe(2);
   });
 });

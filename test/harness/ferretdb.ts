@@ -18,6 +18,8 @@ export interface FerretDbServer {
 const STARTUP_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 const STDERR_TAIL_CHARS = 4_000;
+const START_ATTEMPTS = 3;
+const PING_INTERVAL_MS = 100;
 
 /** The FerretDB binary: `$CRONMESH_FERRETDB_BIN`, else the one built by ensure-ferretdb.mjs. */
 export function ferretDbBinary(): string {
@@ -36,6 +38,9 @@ async function freePort(): Promise<number> {
   if (address === null || typeof address === "string") throw new Error("could not pick a free port");
   return address.port;
 }
+
+/** FerretDB quit before answering `ping` (bad flags, port taken meanwhile...): worth a retry. */
+class FerretDbExitedError extends Error {}
 
 /** The last few kilobytes of a stream (plus notes), for error messages. */
 interface Tail {
@@ -64,7 +69,7 @@ async function waitForPing(uri: string, child: ChildProcess, stderr: Tail): Prom
   let lastError = "";
   while (Date.now() < deadline) {
     if (isGone(child)) {
-      throw new Error(`FerretDB exited during start-up (${child.exitCode ?? child.signalCode ?? "not started"}):\n${stderr()}`);
+      throw new FerretDbExitedError(`FerretDB exited during start-up (${child.exitCode ?? child.signalCode ?? "not started"}):\n${stderr()}`);
     }
     const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1_000, connectTimeoutMS: 1_000 });
     try {
@@ -72,7 +77,7 @@ async function waitForPing(uri: string, child: ChildProcess, stderr: Tail): Prom
       return;
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
-      await sleep(200);
+      await sleep(PING_INTERVAL_MS);
     } finally {
       await client.close().catch(() => undefined);
     }
@@ -85,8 +90,11 @@ async function killChild(child: ChildProcess): Promise<void> {
   if (isGone(child)) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill("SIGTERM");
-  const timer = sleep(STOP_GRACE_MS).then(() => "timeout" as const);
-  if ((await Promise.race([exited, timer])) === "timeout") {
+  const grace = new AbortController();
+  const timeout = sleep(STOP_GRACE_MS, "timeout" as const, { signal: grace.signal }).catch(() => "exited" as const);
+  const first = await Promise.race([exited.then(() => "exited" as const), timeout]);
+  grace.abort(); // do not keep the event loop alive for the rest of the grace period
+  if (first === "timeout") {
     child.kill("SIGKILL");
     await exited;
   }
@@ -105,17 +113,18 @@ function ferretDbArgs(dataDir: string, port: number, debugPort: number): string[
   ];
 }
 
-/**
- * Starts a private FerretDB (SQLite backend) on free loopback ports in a fresh temp directory and
- * waits until it answers `ping`. Throws, with the tail of FerretDB's stderr, when it cannot start.
- */
-export async function startFerretDb(): Promise<FerretDbServer> {
-  const bin = ferretDbBinary();
-  if (!existsSync(bin)) {
-    throw new Error(`FerretDB binary not found at ${bin}; run \`node test/harness/ensure-ferretdb.mjs\` or set MONGODB_URI`);
-  }
+/** Two distinct free loopback ports: the listener's and the debug handler's. */
+async function freePorts(): Promise<[number, number]> {
+  const port = await freePort();
+  let debugPort = await freePort();
+  while (debugPort === port) debugPort = await freePort();
+  return [port, debugPort];
+}
+
+/** One start attempt: spawn on fresh ports and a fresh directory, wait for `ping`. */
+async function startOnce(bin: string): Promise<FerretDbServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "cronmesh-ferretdb-"));
-  const [port, debugPort] = [await freePort(), await freePort()];
+  const [port, debugPort] = await freePorts();
   const child = spawn(bin, ferretDbArgs(dataDir, port, debugPort), { stdio: ["ignore", "ignore", "pipe"] });
   const stderr = tailOf(child.stderr);
   child.on("error", (err) => stderr.note(`spawn error: ${err.message}`));
@@ -131,4 +140,26 @@ export async function startFerretDb(): Promise<FerretDbServer> {
     throw err;
   }
   return { uri, stop };
+}
+
+/**
+ * Starts a private FerretDB (SQLite backend) on free loopback ports in a fresh temp directory and
+ * waits until it answers `ping` (at most ~30 s). A server that quits during start-up (e.g. a port
+ * taken in between) is retried twice; failures are thrown with the tail of FerretDB's stderr.
+ */
+export async function startFerretDb(): Promise<FerretDbServer> {
+  const bin = ferretDbBinary();
+  if (!existsSync(bin)) {
+    throw new Error(`FerretDB binary not found at ${bin}; run \`node test/harness/ensure-ferretdb.mjs\` or set MONGODB_URI`);
+  }
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+    try {
+      return await startOnce(bin);
+    } catch (err) {
+      if (!(err instanceof FerretDbExitedError)) throw err;
+      lastError = err;
+    }
+  }
+  throw lastError;
 }

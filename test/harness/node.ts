@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { MongoClient } from "mongodb";
 import { inject } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
+import type { Clock } from "../../src/domain/clock.js";
 import { startNode, type Node } from "../../src/main.js";
 import "./provided-context.js";
 
@@ -16,21 +17,36 @@ export interface TestNode {
   baseUrl: string;
   port: number;
   node: Node;
+  /** Stops the node and deletes its data. */
   stop(): Promise<void>;
+  /** Stops the node and keeps its data, for a restart with {@link TestNodeOptions.reuse}. */
+  halt(): Promise<void>;
+  /** Where the data lives, to restart on it. */
+  data: { dir: string; dbName: string };
 }
 
-/** Starts a node on 127.0.0.1:0 with a fresh store of the given kind; stop() removes its data. */
-export async function startTestNode(kind: StoreKind, env: Record<string, string> = {}): Promise<TestNode> {
-  const dir = mkdtempSync(join(tmpdir(), "cronmesh-node-"));
-  const dbName = `cronmesh_node_${randomBytes(6).toString("hex")}`;
+/** Options of a test node. */
+export interface TestNodeOptions {
+  env?: Record<string, string>;
+  clock?: Clock;
+  /** Restart on the data of a halted node. */
+  reuse?: { dir: string; dbName: string };
+}
+
+/** Starts a node on 127.0.0.1:0 with a fresh (or reused) store of the given kind. */
+export async function startTestNode(kind: StoreKind, options: TestNodeOptions = {}): Promise<TestNode> {
+  const dir = options.reuse?.dir ?? mkdtempSync(join(tmpdir(), "cronmesh-node-"));
+  const dbName = options.reuse?.dbName ?? `cronmesh_node_${randomBytes(6).toString("hex")}`;
   const mongoEnv: Record<string, string> = kind === "mongo" ? { MONGODB_URI: inject("mongoUri"), MONGODB_DB: dbName } : {};
-  const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, LOG_LEVEL: "silent", SHUTDOWN_GRACE_MS: "2000", ...mongoEnv, ...env });
-  const node = await startNode(config);
+  const env = { PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, LOG_LEVEL: "silent", SHUTDOWN_GRACE_MS: "2000", ...mongoEnv, ...options.env };
+  const node = await startNode(loadConfig(env), { clock: options.clock, env });
   const port = node.server.port;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     port,
     node,
+    data: { dir, dbName },
+    halt: () => node.stop(),
     async stop() {
       await node.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -44,6 +44,12 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
       await harness?.dispose();
     });
 
+    it("initialises again on existing data, as every restart does", async () => {
+      await store.createJob(makeJob(id("job")));
+      await store.init();
+      expect(await store.countJobs()).toBeGreaterThan(0);
+    });
+
     describe("jobs", () => {
       it("returns a created job exactly as it was written", async () => {
         const job = makeJob(id("job"), {}, { runAt: undefined, startAt: T0, endAt: T0 + 86_400_000 });

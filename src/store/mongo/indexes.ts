@@ -1,20 +1,43 @@
+import type { Collection, Document, IndexDescription } from "mongodb";
 import type { MongoCollections } from "./collections.js";
 
+const JOB_INDEXES: IndexDescription[] = [
+  { key: { status: 1, nextTriggerAt: 1 }, name: "status_nextTriggerAt" },
+  { key: { "spec.projectId": 1, _id: 1 }, name: "projectId_id" },
+];
+const VERSION_INDEXES: IndexDescription[] = [{ key: { jobId: 1, version: 1 }, name: "jobId_version", unique: true }];
+const RUN_INDEXES: IndexDescription[] = [
+  { key: { jobId: 1, slotKey: 1 }, name: "jobId_slotKey", unique: true },
+  { key: { jobId: 1, _id: 1 }, name: "jobId_id" },
+  { key: { status: 1, _id: 1 }, name: "status_id" },
+  { key: { projectId: 1, _id: 1 }, name: "projectId_id" },
+];
+
 /**
- * Creates every index the store relies on. Idempotent: existing indexes with the same name and
- * keys are left alone. Only plain and unique compound indexes are used (FerretDB has no partial
- * or TTL indexes).
+ * Creates every index the store relies on. Idempotent: indexes that already exist (by name) are
+ * not sent again — FerretDB v1 drops the connection when asked to create an index that exists,
+ * which would make every restart fail. Only plain and unique compound indexes are used (FerretDB
+ * has no partial or TTL indexes).
  */
 export async function ensureIndexes(c: MongoCollections): Promise<void> {
-  await c.jobs.createIndexes([
-    { key: { status: 1, nextTriggerAt: 1 }, name: "status_nextTriggerAt" },
-    { key: { "spec.projectId": 1, _id: 1 }, name: "projectId_id" },
-  ]);
-  await c.jobVersions.createIndexes([{ key: { jobId: 1, version: 1 }, name: "jobId_version", unique: true }]);
-  await c.runs.createIndexes([
-    { key: { jobId: 1, slotKey: 1 }, name: "jobId_slotKey", unique: true },
-    { key: { jobId: 1, _id: 1 }, name: "jobId_id" },
-    { key: { status: 1, _id: 1 }, name: "status_id" },
-    { key: { projectId: 1, _id: 1 }, name: "projectId_id" },
-  ]);
+  await createMissing(c.jobs, JOB_INDEXES);
+  await createMissing(c.jobVersions, VERSION_INDEXES);
+  await createMissing(c.runs, RUN_INDEXES);
+}
+
+async function createMissing<T extends Document>(collection: Collection<T>, wanted: IndexDescription[]): Promise<void> {
+  const existing = await existingIndexNames(collection);
+  const missing = wanted.filter((i) => !existing.has(i.name!));
+  if (missing.length > 0) await collection.createIndexes(missing);
+}
+
+async function existingIndexNames<T extends Document>(collection: Collection<T>): Promise<Set<string>> {
+  try {
+    const indexes = await collection.listIndexes().toArray();
+    return new Set(indexes.map((i) => String(i.name)));
+  } catch (err) {
+    // A collection that does not exist yet has no indexes (NamespaceNotFound, code 26).
+    if ((err as { code?: number }).code === 26) return new Set();
+    throw err;
+  }
 }

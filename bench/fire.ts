@@ -1,0 +1,171 @@
+// Fire-loop benchmark (npm run bench:fire [-- spread aligned burst]).
+// Runs one embedded-store node in this process and a loopback sink in a child process, and
+// reports lateness = arrival at the sink − nominal slot, next to a raw baseline: the time a bare
+// undici loop needs to POST the same number of requests to the same sink.
+import { fork, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { Agent, request } from "undici";
+import { CronService } from "../gen/cronmesh/v1/cron_service_pb.js";
+import { JobSchema } from "../gen/cronmesh/v1/job_pb.js";
+import { loadConfig } from "../src/config/config.js";
+import { startNode } from "../src/main.js";
+
+const WORKERS = 512;
+const CONNECTIONS = 256;
+/** Seeded PRNG (mulberry32) so every run spreads jobs over the same seconds. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Rec = [jobId: string, scheduledAt: string, arrival: number];
+
+interface Sink {
+  url: string;
+  report(): Promise<Rec[]>;
+}
+
+async function startSink(): Promise<Sink> {
+  const child: ChildProcess = fork(fileURLToPath(new URL("./sink-process.mjs", import.meta.url)));
+  const port = await new Promise<number>((resolve) => child.once("message", (m: { port: number }) => resolve(m.port)));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    report: () =>
+      new Promise((resolve) => {
+        child.once("message", (m: { records: Rec[] }) => resolve(m.records));
+        child.send("report");
+      }),
+  };
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function withNode<T>(fn: (baseUrl: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), "cronmesh-bench-"));
+  const env = { PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, LOG_LEVEL: "warn", WORKER_CONCURRENCY: String(WORKERS), HTTP_CONNECTIONS: String(CONNECTIONS) };
+  const node = await startNode(loadConfig(env));
+  try {
+    return await fn(`http://127.0.0.1:${node.server.port}`);
+  } finally {
+    await node.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function createJobs(baseUrl: string, sinkUrl: string, schedules: string[]): Promise<void> {
+  const cron = createClient(CronService, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
+  let next = 0;
+  const worker = async () => {
+    while (next < schedules.length) {
+      const i = next++;
+      await cron.createJob({ job: create(JobSchema, { name: `bench ${i}`, schedule: schedules[i]!, concurrencyPolicy: 1, target: { url: `${sinkUrl}/b` } }) });
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+}
+
+/** The raw baseline: a bare undici loop POSTing `n` requests with the executor's concurrency. */
+async function rawBaseline(sinkUrl: string, n: number): Promise<number> {
+  const agent = new Agent({ connections: CONNECTIONS, keepAliveTimeout: 30_000 });
+  let next = 0;
+  const start = performance.now();
+  const worker = async () => {
+    while (next < n) {
+      next++;
+      const res = await request(`${sinkUrl}/raw`, { dispatcher: agent, method: "POST", headers: { "idempotency-key": String(next) } });
+      await res.body.dump();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WORKERS, n) }, worker));
+  const ms = performance.now() - start;
+  await agent.close();
+  return ms;
+}
+
+const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+
+function lateness(recs: Rec[]): number[] {
+  return recs.filter((r) => r[1]).map((r) => r[2] - Date.parse(r[1])).sort((a, b) => a - b);
+}
+
+function summary(name: string, lat: number[], extra: string): void {
+  console.log(`${name.padEnd(8)} n=${String(lat.length).padStart(6)}  lateness p50=${pct(lat, 50)} ms  p99=${pct(lat, 99)} ms  max=${lat[lat.length - 1]} ms  ${extra}`);
+}
+
+async function spread(): Promise<void> {
+  const sink = await startSink();
+  const rnd = prng(42);
+  const schedules = Array.from({ length: 10_000 }, () => `${Math.floor(rnd() * 60)} * * * * *`);
+  let from = 0;
+  await withNode(async (baseUrl) => {
+    await createJobs(baseUrl, sink.url, schedules);
+    // Measure the first whole minute after every job exists.
+    from = Math.ceil((Date.now() + 1000) / 60_000) * 60_000;
+    await sleepUntil(from + 62_000);
+  });
+  const recs = (await sink.report()).filter((r) => Date.parse(r[1]) >= from && Date.parse(r[1]) < from + 60_000);
+  summary("spread", lateness(recs), "(one minute of 10,000 jobs at random seconds; target p99 <= 5 ms)");
+}
+
+async function aligned(): Promise<void> {
+  const sink = await startSink();
+  const seconds = 30;
+  let window = { from: 0, to: 0 };
+  await withNode(async (baseUrl) => {
+    await createJobs(baseUrl, sink.url, Array.from({ length: 1000 }, () => "* * * * * *"));
+    window = { from: Math.ceil(Date.now() / 1000) * 1000 + 2000, to: 0 };
+    window.to = window.from + seconds * 1000;
+    await sleepUntil(window.to + 3000);
+  });
+  const recs = (await sink.report()).filter((r) => Date.parse(r[1]) >= window.from && Date.parse(r[1]) < window.to);
+  const perSlot = new Map<string, number>();
+  for (const r of recs) perSlot.set(r[1], Math.max(perSlot.get(r[1]) ?? 0, r[2] - Date.parse(r[1])));
+  const base = await rawBaselineWithSink(1000);
+  const worst = Math.max(...perSlot.values());
+  summary("aligned", lateness(recs), `last delivery per slot: worst ${worst} ms vs raw ${base.toFixed(0)} ms = ${(worst / base).toFixed(2)}x (target <= 1.15x)`);
+}
+
+async function burst(): Promise<void> {
+  const sink = await startSink();
+  let slot = 0;
+  await withNode(async (baseUrl) => {
+    slot = Math.ceil(Date.now() / 1000) * 1000 + 45_000;
+    const d = new Date(slot);
+    const expr = `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUTCHours()} ${d.getUTCDate()} ${d.getUTCMonth() + 1} *`;
+    await createJobs(baseUrl, sink.url, Array.from({ length: 10_000 }, () => expr));
+    if (Date.now() > slot - 2000) throw new Error("creating the jobs took longer than the lead time; raise it");
+    await sleepUntil(slot + 15_000);
+  });
+  const recs = (await sink.report()).filter((r) => Date.parse(r[1]) === slot);
+  const lat = lateness(recs);
+  const base = await rawBaselineWithSink(10_000);
+  const last = lat[lat.length - 1] ?? NaN;
+  summary("burst", lat, `last delivery ${last} ms vs raw ${base.toFixed(0)} ms = ${(last / base).toFixed(2)}x (target <= 1.15x)`);
+}
+
+/** The baseline against a fresh sink process, so both measure the same kind of receiver. */
+async function rawBaselineWithSink(n: number): Promise<number> {
+  const sink = await startSink();
+  await rawBaseline(sink.url, Math.min(n, 500));
+  const ms = await rawBaseline(sink.url, n);
+  await sink.report();
+  return ms;
+}
+
+const SCENARIOS: Record<string, () => Promise<void>> = { spread, aligned, burst };
+const chosen = process.argv.slice(2).filter((a) => a in SCENARIOS);
+for (const name of chosen.length ? chosen : Object.keys(SCENARIOS)) {
+  await SCENARIOS[name]!();
+}
+process.exit(0);

@@ -1,0 +1,83 @@
+import { Agent, request } from "undici";
+import type { Clock } from "../domain/clock.js";
+import type { OutgoingRequest } from "./outgoing-request.js";
+
+/** At most this much of a response body is kept on the attempt. */
+export const EXCERPT_BYTES = 1024;
+
+/** What one HTTP attempt produced. */
+export interface AttemptResponse {
+  /** 0 when no response came. */
+  statusCode: number;
+  responseExcerpt: string;
+  error: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  startedAt: number;
+  finishedAt: number;
+}
+
+/** Sends requests through one pooled undici Agent. */
+export interface HttpClient {
+  send(req: OutgoingRequest, signal: AbortSignal): Promise<AttemptResponse>;
+  close(): Promise<void>;
+}
+
+/** Options of the pooled client. */
+export interface HttpClientOptions {
+  clock: Clock;
+  /** Connections kept per origin. */
+  connectionsPerOrigin: number;
+}
+
+/** Creates the HTTP client: keep-alive pool per origin, per-request timeout, abortable. */
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const agent = new Agent({ connections: options.connectionsPerOrigin, keepAliveTimeout: 30_000, pipelining: 1 });
+  const { clock } = options;
+  return {
+    async send(req, signal) {
+      const startedAt = clock.now();
+      const timeout = AbortSignal.timeout(req.timeoutMs);
+      try {
+        const res = await request(req.url, {
+          dispatcher: agent,
+          method: req.method as "POST",
+          headers: req.headers,
+          body: req.body,
+          signal: AbortSignal.any([signal, timeout]),
+          headersTimeout: req.timeoutMs,
+          bodyTimeout: req.timeoutMs,
+        });
+        const responseExcerpt = await readExcerpt(res.body);
+        return { statusCode: res.statusCode, responseExcerpt, error: "", timedOut: false, cancelled: false, startedAt, finishedAt: clock.now() };
+      } catch (err) {
+        return failure(err, { timedOut: timeout.aborted, cancelled: signal.aborted && !timeout.aborted }, startedAt, clock.now());
+      }
+    },
+    close: () => agent.close(),
+  };
+}
+
+async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= EXCERPT_BYTES) break;
+  }
+  body.destroy();
+  return Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString("utf8").replace(/\uFFFD+$/, "");
+}
+
+function failure(err: unknown, flags: { timedOut: boolean; cancelled: boolean }, startedAt: number, finishedAt: number): AttemptResponse {
+  const message = flags.timedOut ? "timed out" : flags.cancelled ? "cancelled" : describe(err);
+  return { statusCode: 0, responseExcerpt: "", error: message, ...flags, startedAt, finishedAt };
+}
+
+function describe(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.cause?.code ?? e.code;
+  const message = e.cause?.message ?? e.message ?? String(err);
+  return code ? `${code}: ${message}` : message;
+}

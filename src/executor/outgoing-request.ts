@@ -1,0 +1,66 @@
+import type { AuthSpec, HttpTargetSpec } from "../domain/job.js";
+import { resolveSecret, type SecretSource } from "./secrets.js";
+
+/** Identity of one attempt, sent to the target on every request. */
+export interface AttemptContext {
+  runId: string;
+  jobId: string;
+  scheduledAt: number;
+  attempt: number;
+  /** W3C trace context of the attempt, when tracing is on. */
+  traceparent?: string;
+}
+
+/** A fully resolved HTTP request: secrets substituted, cronmesh headers added. */
+export interface OutgoingRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+}
+
+/** Header names cronmesh adds; targets use the idempotency key to drop duplicate deliveries. */
+export const HEADERS = {
+  idempotencyKey: "idempotency-key",
+  jobId: "x-cronmesh-job-id",
+  runId: "x-cronmesh-run-id",
+  scheduledAt: "x-cronmesh-scheduled-at",
+  attempt: "x-cronmesh-attempt",
+} as const;
+
+/** Builds the request of one attempt: target headers and auth with secrets resolved, then cronmesh headers. */
+export function buildRequest(target: HttpTargetSpec, ctx: AttemptContext, secrets: SecretSource): OutgoingRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(target.headers)) headers[name.toLowerCase()] = resolveSecret(secrets, value);
+  if (target.auth) Object.assign(headers, authHeaders(target.auth, secrets));
+  headers[HEADERS.idempotencyKey] = ctx.runId;
+  headers[HEADERS.runId] = ctx.runId;
+  headers[HEADERS.jobId] = ctx.jobId;
+  headers[HEADERS.scheduledAt] = new Date(ctx.scheduledAt).toISOString();
+  headers[HEADERS.attempt] = String(ctx.attempt);
+  if (ctx.traceparent) headers.traceparent = ctx.traceparent;
+  const hasBody = target.body !== "" && target.method !== "GET" && target.method !== "HEAD";
+  if (hasBody && !headers["content-type"]) headers["content-type"] = looksLikeJson(target.body) ? "application/json" : "text/plain";
+  return { url: target.url, method: target.method, headers, body: hasBody ? target.body : undefined, timeoutMs: target.timeoutMs };
+}
+
+function authHeaders(auth: AuthSpec, secrets: SecretSource): Record<string, string> {
+  switch (auth.kind) {
+    case "basic": {
+      const pair = `${resolveSecret(secrets, auth.username)}:${resolveSecret(secrets, auth.password)}`;
+      return { authorization: `Basic ${Buffer.from(pair).toString("base64")}` };
+    }
+    case "bearer":
+      return { authorization: `Bearer ${resolveSecret(secrets, auth.token)}` };
+    case "api_key":
+      return { [auth.header.toLowerCase()]: resolveSecret(secrets, auth.key) };
+    case "service_token":
+      return { [auth.header.toLowerCase()]: resolveSecret(secrets, auth.token) };
+  }
+}
+
+function looksLikeJson(body: string): boolean {
+  const c = body.trimStart()[0];
+  return c === "{" || c === "[";
+}

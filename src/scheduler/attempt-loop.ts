@@ -1,0 +1,62 @@
+import { retryDelayMs, shouldRetry } from "../domain/backoff.js";
+import type { Clock } from "../domain/clock.js";
+import type { HttpTargetSpec, RetrySpec } from "../domain/job.js";
+import type { AttemptRecord } from "../domain/run.js";
+import { executeAttempt, type TargetExecutorDeps } from "../executor/target-executor.js";
+import type { AttemptContext } from "../executor/outgoing-request.js";
+
+/** The final outcome of all attempts at one target. */
+export interface AttemptsResult {
+  ok: boolean;
+  cancelled: boolean;
+  attempts: AttemptRecord[];
+  error: string;
+}
+
+/** What the loop needs besides the target. */
+export interface AttemptLoopDeps extends TargetExecutorDeps {
+  clock: Clock;
+}
+
+/**
+ * Calls a target until it succeeds, the retry policy gives up, or `signal` aborts (a cancel or a
+ * replace). `onAttempt` sees every finished attempt, so the run shows progress as it goes.
+ */
+export async function runAttempts(
+  deps: AttemptLoopDeps,
+  target: HttpTargetSpec,
+  retry: RetrySpec,
+  ctx: Omit<AttemptContext, "attempt">,
+  signal: AbortSignal,
+  onAttempt: (attempts: AttemptRecord[]) => Promise<void>,
+): Promise<AttemptsResult> {
+  const attempts: AttemptRecord[] = [];
+  for (let n = 1; ; n++) {
+    const outcome = await executeAttempt(deps, target, { ...ctx, attempt: n }, signal);
+    attempts.push(outcome.record);
+    await onAttempt(attempts);
+    if (outcome.ok) return { ok: true, cancelled: false, attempts, error: "" };
+    const cancelled = outcome.cancelled || signal.aborted;
+    const statusCode = outcome.record.statusCode;
+    const retry_ = !outcome.permanent && shouldRetry(retry, n, { ok: false, statusCode, timedOut: outcome.timedOut, cancelled });
+    if (!retry_ || !(await sleep(deps.clock, retryDelayMs(retry, n), signal))) {
+      return { ok: false, cancelled: cancelled || signal.aborted, attempts, error: outcome.record.error };
+    }
+  }
+}
+
+/** Waits on the injected clock; resolves false at once when the signal aborts. */
+function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      timer.cancel();
+      resolve(false);
+    };
+    const timer = clock.setTimer(ms, () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(true);
+    });
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

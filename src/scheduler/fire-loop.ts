@@ -1,0 +1,130 @@
+import type { Coordinator } from "../coordination/coordinator.js";
+import type { Clock, TimerHandle } from "../domain/clock.js";
+import type { IdGenerator } from "../domain/ids.js";
+import type { JobRecord } from "../domain/job.js";
+import type { Store } from "../store/store.js";
+import { createDueHeap } from "./due-heap.js";
+import { fireBatch } from "./fire-batch.js";
+import { loadJob, type LoadedJob } from "./fire-plan.js";
+import type { RunEvents } from "./run-events.js";
+import type { RunWorker } from "./run-worker.js";
+
+/** Tuning of the fire loop; every value has a default in {@link FIRE_LOOP_DEFAULTS}. */
+export interface FireLoopOptions {
+  /** Jobs due within this window are kept in memory. */
+  lookaheadMs: number;
+  /** Safety-net reload of the window, on top of the immediate change notifications. */
+  resyncMs: number;
+  /** Most jobs held in memory at once. */
+  maxLoaded: number;
+  /** How often a replica that may not fire re-checks. */
+  standbyPollMs: number;
+}
+
+/** Defaults: a minute of look-ahead reloaded every 15 s keeps memory small and changes prompt. */
+export const FIRE_LOOP_DEFAULTS: FireLoopOptions = { lookaheadMs: 60_000, resyncMs: 15_000, maxLoaded: 100_000, standbyPollMs: 250 };
+
+/** What the fire loop needs. */
+export interface FireLoopDeps {
+  store: Store;
+  clock: Clock;
+  coordinator: Coordinator;
+  worker: RunWorker;
+  events: RunEvents;
+  ids: IdGenerator;
+  options?: Partial<FireLoopOptions>;
+  /** Reports failures of a background step (the loop keeps going). */
+  onError: (err: unknown, step: string) => void;
+}
+
+/** The leader's scheduler: keeps due jobs in a timer heap and fires each slot at its due time. */
+export interface FireLoop {
+  start(): Promise<void>;
+  stop(): void;
+  /** A job was created, changed or deleted: reload it now. */
+  jobChanged(jobId: string): void;
+  /** Resolves when every fire started so far has been written (tests and shutdown). */
+  settled(): Promise<void>;
+}
+
+/**
+ * Creates the fire loop. It never scans all jobs: it loads the jobs due within the look-ahead
+ * window through the store's indexed due query, wakes exactly at the earliest due time, fires
+ * everything due in one batch (one insert and one compare-and-set call for the whole batch), and
+ * reloads on change notifications plus a periodic resync.
+ */
+export function createFireLoop(deps: FireLoopDeps): FireLoop {
+  const opts = { ...FIRE_LOOP_DEFAULTS, ...deps.options };
+  const { clock, store } = deps;
+  const heap = createDueHeap();
+  const loaded = new Map<string, LoadedJob>();
+  let wake: TimerHandle | undefined;
+  let resync: TimerHandle | undefined;
+  let running = false;
+  let work: Promise<void> = Promise.resolve();
+
+  const serial = (step: string, fn: () => Promise<void>) => {
+    work = work.then(fn).catch((err) => deps.onError(err, step));
+    return work;
+  };
+  const track = (job: JobRecord | undefined, jobId: string) => {
+    heap.remove(jobId);
+    loaded.delete(jobId);
+    if (!job || job.status !== "active" || job.nextTriggerAt === undefined) return;
+    if (job.nextTriggerAt > clock.now() + opts.lookaheadMs) return;
+    const entry = loadJob(job);
+    loaded.set(jobId, entry);
+    heap.push({ jobId, dueAt: entry.dueAt });
+  };
+  const arm = () => {
+    wake?.cancel();
+    if (!running) return;
+    const next = heap.peekDueAt();
+    if (next === undefined) return;
+    wake = clock.setTimer(next - clock.now(), () => void serial("fire", fireDue));
+  };
+  const reload = async () => {
+    const jobs = await store.listDueJobs(clock.now() + opts.lookaheadMs, opts.maxLoaded);
+    heap.clear();
+    loaded.clear();
+    for (const job of jobs) track(job, job.jobId);
+    arm();
+  };
+  const scheduleResync = () => {
+    resync = clock.setTimer(opts.resyncMs, () => {
+      void serial("resync", reload).then(() => running && scheduleResync());
+    });
+  };
+  const fireDue = async () => {
+    if (!deps.coordinator.canFire()) {
+      wake = clock.setTimer(opts.standbyPollMs, () => void serial("fire", fireDue));
+      return;
+    }
+    const due = heap.popDue(clock.now()).map((e) => loaded.get(e.jobId)!).filter(Boolean);
+    if (due.length > 0) {
+      const next = await fireBatch({ ...deps, now: clock.now() }, due);
+      for (const [jobId, job] of next) track(job, jobId);
+    }
+    arm();
+  };
+
+  return {
+    async start() {
+      running = true;
+      await serial("load", reload);
+      scheduleResync();
+    },
+    stop() {
+      running = false;
+      wake?.cancel();
+      resync?.cancel();
+    },
+    jobChanged(jobId) {
+      void serial("reload job", async () => {
+        track(await store.getJob(jobId), jobId);
+        arm();
+      });
+    },
+    settled: () => serial("settle", async () => undefined),
+  };
+}
