@@ -42,7 +42,8 @@ const OUTPUT_ONLY = new Set([
 /** Creates the CronService implementation over the application use cases. */
 export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof CronService> {
   const { jobs, runs, store, clock, coordinator } = deps;
-  const withLock = async (job: JobRecord) => jobToProto(job, { lockAcquired: await coordinator.isLocked(jobLockKey(job.jobId)) });
+  const withLock = async (job: JobRecord) =>
+    jobToProto(job, { lockAcquired: runs.isBusy(job.jobId) || (await coordinator.isLocked(jobLockKey(job.jobId))) });
   const requireId = (id: string, field = "job_id") => {
     if (!id) throw CronError.invalid(field, "is required");
     return id;

@@ -135,6 +135,9 @@ export function createRunCommands(deps: AppDeps) {
     get,
     cancel,
 
+    /** True while a run of the job waits or executes on this node (what GetJob reports as lock_acquired). */
+    isBusy: (jobId: string) => dispatcher.activeRuns(jobId).length > 0,
+
     /** A manual run now (TriggerJob). */
     trigger: (job: JobRecord) => createManualRun(job, { trigger: "manual" }),
 

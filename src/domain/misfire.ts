@@ -7,7 +7,8 @@
  * job's misfire policy decides:
  *
  * - `skip`: none fires; all are counted as skipped.
- * - `fire_once`: the latest missed slot fires (trigger `catch_up`); the others are skipped.
+ * - `fire_once`: the latest missed slot fires (trigger `catch_up`); the others are skipped. When a
+ *   slot is on time, it is the one run and every missed slot is skipped.
  * - `catch_up`: missed slots inside the catch-up window (`slot ≥ now − catchup_window`) fire
  *   (trigger `catch_up`), oldest first, but at most `maxCatchUp` of them, and these are the most
  *   recent ones: the newest missed slots are the closest to what the job would do now, and the
@@ -87,15 +88,23 @@ export function resolveMisfire(input: MisfireInput): MisfireDecision {
   if (input.nextTriggerAt > now) return { ...NOTHING_MISSED, fire: [], next: input.nextTriggerAt };
   const due = dueRange(input);
   const onTimeFrom = Math.min(due.to, Math.max(due.from, now - input.graceMs));
-  const onTime = latestSlots(input, { from: onTimeFrom, to: due.to }, MAX_SLOTS_WALKED).reverse();
-  const missed = decideMissed(input, { from: due.from, to: onTimeFrom });
-  const lateOnTime = countSlots(input, { from: onTimeFrom, to: due.to }) - onTime.length;
+  const onTime = capped(input, { from: onTimeFrom, to: due.to }, MAX_SLOTS_WALKED);
+  const missed = collapseOnTime(input, decideMissed(input, { from: due.from, to: onTimeFrom }), onTime.slots.length > 0);
   return {
-    fire: [...missed.fire, ...onTime.map((slot) => ({ slot, trigger: "schedule" as const }))],
+    fire: [...missed.fire, ...onTime.slots.map((slot) => ({ slot, trigger: "schedule" as const }))],
     skipped: missed.skipped,
-    dropped: missed.dropped + lateOnTime,
+    dropped: missed.dropped + onTime.dropped,
     next: spec.runAt !== undefined ? undefined : nextTriggerAt(spec, now),
   };
+}
+
+/**
+ * Under fire_once an on-time slot already is the one run: the latest missed slot is then skipped
+ * too, so a leader that missed one slot and is back on time does not fire twice in a row.
+ */
+function collapseOnTime(input: MisfireInput, missed: Omit<MisfireDecision, "next">, hasOnTime: boolean): Omit<MisfireDecision, "next"> {
+  if (input.spec.misfirePolicy !== "fire_once" || !hasOnTime || missed.fire.length === 0) return missed;
+  return { fire: [], skipped: missed.skipped + missed.fire.length, dropped: missed.dropped };
 }
 
 /** Due slots lie in [max(nextTriggerAt, start_at), min(now, end_at)]. */
@@ -125,13 +134,18 @@ function decideMissed(input: MisfireInput, missed: Range): Omit<MisfireDecision,
 function catchUp(input: MisfireInput, missed: Range): Omit<MisfireDecision, "next"> {
   const windowFrom = Math.min(missed.to, Math.max(missed.from, input.now - input.spec.catchupWindowMs));
   const inWindow = { from: windowFrom, to: missed.to };
-  const cap = Math.max(0, Math.min(input.maxCatchUp, MAX_SLOTS_WALKED));
-  const fired = latestSlots(input, inWindow, cap).reverse();
+  const fired = capped(input, inWindow, Math.max(0, Math.min(input.maxCatchUp, MAX_SLOTS_WALKED)));
   return {
-    fire: fired.map((slot) => ({ slot, trigger: "catch_up" })),
+    fire: fired.slots.map((slot) => ({ slot, trigger: "catch_up" })),
     skipped: countSlots(input, { from: missed.from, to: windowFrom }),
-    dropped: countSlots(input, inWindow) - fired.length,
+    dropped: fired.dropped,
   };
+}
+
+/** The latest `cap` slots of `range`, ascending, and how many older ones the cap left out. */
+function capped(input: MisfireInput, range: Range, cap: number): { slots: number[]; dropped: number } {
+  const slots = latestSlots(input, range, cap).reverse();
+  return { slots, dropped: slots.length < cap ? 0 : countSlots(input, range) - slots.length };
 }
 
 /**

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CronService } from "../../gen/cronmesh/v1/cron_service_pb.js";
 import { ConcurrencyPolicy, JobSchema, JobStatus, type Job } from "../../gen/cronmesh/v1/job_pb.js";
 import { RunService } from "../../gen/cronmesh/v1/run_service_pb.js";
-import { RunStatus } from "../../gen/cronmesh/v1/run_pb.js";
+import { RunTrigger } from "../../gen/cronmesh/v1/run_pb.js";
 import { rest, startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
 
 async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
@@ -156,7 +156,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("CronService over typed clients on
     expect(first.lockAcquired).toBe(true);
     const listed = await runs.listRuns({ jobId: job!.jobId });
     expect(listed.runs.map((r) => r.runId)).toEqual([first.runId]);
-    expect(listed.runs[0]!.status).toBe(RunStatus.QUEUED);
+    expect(listed.runs[0]!.trigger).toBe(RunTrigger.MANUAL);
     const cluster = await cron.getClusterStatus({});
     expect(cluster).toMatchObject({ isLeader: true, mode: "single" });
     expect(cluster.jobsTotal).toBeGreaterThan(0n);

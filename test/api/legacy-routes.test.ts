@@ -81,7 +81,8 @@ describe.each<StoreKind>(["sqlite", "mongo"])("legacy REST routes on %s", (kind)
     const listed = list.body.data.find((j: { job_id: string }) => j.job_id === id);
     expect(listed.last_triggered_at).toBe(res.body.triggered_at);
     const run = await rest(t.baseUrl, "GET", `/api/v1/cron/runs/${res.body.run_id}`);
-    expect(run.body).toMatchObject({ run_id: res.body.run_id, job_id: id, trigger: "manual", status: "queued" });
+    expect(run.body).toMatchObject({ run_id: res.body.run_id, job_id: id, trigger: "manual" });
+    expect(run.body.scheduled_at).toBe(res.body.triggered_at);
   });
 
   it("DELETE /jobs/{id} answers {deleted:true,job_id} and the job is gone", async () => {

@@ -116,9 +116,11 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     const { job: created } = await c.cron.createJob({ job: spec });
     const { runId } = await c.cron.triggerJob({ jobId: created!.jobId });
     await waitRun(c, runId, 5000, (r) => r.status === RunStatus.RUNNING && r.attempts.length === 0);
+    expect((await c.cron.getJob({ jobId: created!.jobId })).job!.lockAcquired).toBe(true);
     const { run } = await c.runs.cancelRun({ runId, reason: "operator said so" });
     expect(run).toMatchObject({ status: RunStatus.CANCELLED, error: "operator said so" });
     expect(await codeOf(c.runs.cancelRun({ runId }))).toBe(Code.FailedPrecondition);
+    await expect.poll(async () => (await c.cron.getJob({ jobId: created!.jobId })).job!.lockAcquired, { timeout: 3000 }).toBe(false);
     sink.reply(() => ({ status: 200 }));
   });
 
