@@ -240,4 +240,24 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     expect(seen).toContain(RunStatus.RUNNING);
     expect(seen[seen.length - 1]).toBe(RunStatus.SUCCEEDED);
   });
+
+  it("streams run changes over REST as newline-delimited JSON", async () => {
+    const spec = job();
+    const { job: created } = await c.cron.createJob({ job: spec });
+    const controller = new AbortController();
+    const res = await fetch(`${t.baseUrl}/api/v1/cron/watch/runs?job_id=${created!.jobId}`, { signal: controller.signal });
+    expect(res.headers.get("content-type")).toMatch(/ndjson/);
+    const reader = res.body!.getReader();
+    await c.cron.triggerJob({ jobId: created!.jobId });
+    let text = "";
+    while (!text.includes('"status":"succeeded"')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    const statuses = text.trim().split("\n").map((line) => JSON.parse(line).run.status);
+    expect(statuses[0]).toBe("queued");
+    expect(statuses[statuses.length - 1]).toBe("succeeded");
+  });
 });

@@ -1,4 +1,4 @@
-import { fromJson, toJson, type DescMessage, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
+import { fromJson, toJson, type DescMessage, type DescMethodServerStreaming, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
 import type { Transport } from "@connectrpc/connect";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
@@ -86,10 +86,39 @@ function invalidFromDecode(desc: DescMessage, err: unknown): CronError {
 
 async function callAndRespond(transport: Transport, route: Route, input: object, header: Headers, res: Res): Promise<void> {
   const method = route.method;
-  if (method.methodKind !== "unary") throw restError(501, "unimplemented", `${method.name} streams; use the Connect or gRPC protocol`);
+  if (method.methodKind === "server_streaming") return streamNdjson(transport, route, input, header, res);
+  if (method.methodKind !== "unary") throw restError(501, "unimplemented", `${method.name} is not a REST method`);
   const response = await transport.unary(method as DescMethodUnary, undefined, undefined, header, input as never);
   const json = toJson(method.output, response.message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as Json;
   writeJson(res, 200, responseBodyOf(route, json));
+}
+
+/**
+ * A server-streaming RPC over REST: newline-delimited JSON, one REST-shaped message per line,
+ * until the client disconnects. Headers go out at once (a watcher must see the stream open before
+ * the first change); a failure is then reported as a final `{"error": {...}}` line.
+ */
+async function streamNdjson(transport: Transport, route: Route, input: object, header: Headers, res: Res): Promise<void> {
+  const abort = new AbortController();
+  res.once("close", () => abort.abort());
+  const method = route.method as DescMethodServerStreaming;
+  res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store" });
+  if ("flushHeaders" in res) res.flushHeaders();
+  const writeLine = (value: unknown) => (res as ServerResponse).write(`${JSON.stringify(value)}\n`);
+  try {
+    const response = await transport.stream(method, abort.signal, undefined, header, singleMessage(input as Record<string, unknown>));
+    for await (const message of response.message) {
+      const json = toJson(method.output, message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as Json;
+      writeLine(responseBodyOf(route, json));
+    }
+  } catch (err) {
+    if (!abort.signal.aborted) writeLine({ error: restErrorOf(err).body });
+  }
+  res.end();
+}
+
+async function* singleMessage<T>(message: T): AsyncIterable<T> {
+  yield message;
 }
 
 function responseBodyOf(route: Route, json: Json): Json {
