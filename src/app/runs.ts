@@ -83,7 +83,7 @@ export function createRunCommands(deps: AppDeps) {
       const [result] = await store.insertRuns([overlap.action === "skip" ? skippedRun(run, now) : run]);
       const stored = result!.run;
       deps.events.publish(stored);
-      if (stored.status === "queued") dispatcher.submit(stored, job.spec.concurrencyPolicy !== "allow");
+      if (stored.status === "queued") dispatcher.submit(stored, job.spec.concurrencyPolicy !== "allow", stored.jobVersion === job.version ? job.spec : undefined);
       await stampTriggered(job.jobId, now);
       return { run: stored, lockAcquired: overlap.action !== "skip", triggeredAt: now };
     } finally {
@@ -167,7 +167,7 @@ export function createRunCommands(deps: AppDeps) {
       for (const { run, inserted } of results) {
         if (!inserted) continue;
         deps.events.publish(run);
-        dispatcher.submit(run, job.spec.concurrencyPolicy !== "allow");
+        dispatcher.submit(run, job.spec.concurrencyPolicy !== "allow", job.spec);
       }
       return results.map((r) => r.run);
     },

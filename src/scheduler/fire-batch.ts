@@ -35,16 +35,15 @@ export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<
   const planned = due.map((loaded) => plan(deps, loaded));
   const inserted = await deps.store.insertRuns(planned.flatMap((p) => p.runs));
   const advanced = await deps.store.advanceJobs(planned.map((p) => p.advance));
+  const jobs = new Map(planned.map((p) => [p.loaded.job.jobId, p.loaded.job]));
   for (const { run, inserted: isNew } of inserted) {
     if (isNew) deps.events.publish(run);
-    if (run.status === "queued") deps.worker.submit(run, isExclusive(planned, run.jobId));
+    if (run.status !== "queued") continue;
+    const job = jobs.get(run.jobId)!;
+    // Under forbid and replace the runs of a job execute one at a time (catch-up slots queue up).
+    deps.worker.submit(run, job.spec.concurrencyPolicy !== "allow", run.jobVersion === job.version ? job.spec : undefined);
   }
   return nextStates(deps.store, planned, advanced);
-}
-
-/** Under forbid and replace the runs of a job execute one at a time (catch-up slots queue up). */
-function isExclusive(planned: Planned[], jobId: string): boolean {
-  return planned.find((p) => p.loaded.job.jobId === jobId)?.loaded.job.spec.concurrencyPolicy !== "allow";
 }
 
 function plan(deps: FireBatchDeps, loaded: LoadedJob): Planned {

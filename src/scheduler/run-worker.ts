@@ -1,13 +1,15 @@
 import type { Clock } from "../domain/clock.js";
 import type { HttpTargetSpec, JobSpec } from "../domain/job.js";
-import type { RunRecord } from "../domain/run.js";
+import { isFinal, type RunRecord } from "../domain/run.js";
 import type { HttpClient } from "../executor/http-client.js";
 import type { SecretSource } from "../executor/secrets.js";
-import type { Store } from "../store/store.js";
+import type { RunOutcome, Store } from "../store/store.js";
+import { createBatcher } from "./batcher.js";
 import { runAttempts, type AttemptLoopDeps } from "./attempt-loop.js";
 import { runDag } from "./dag-execution.js";
 import type { RunEvents } from "./run-events.js";
-import { createRunWriter, RunPreempted } from "./run-writer.js";
+import { createRunQueue } from "./run-queue.js";
+import { createRunWriter, RunPreempted, type RunWriter } from "./run-writer.js";
 
 /** What the worker needs. */
 export interface RunWorkerDeps {
@@ -28,7 +30,7 @@ export interface RunWorker {
    * Queues a run for execution (queued status expected). An exclusive run never executes while
    * another run of its job executes here; runs of a job start in submission order.
    */
-  submit(run: RunRecord, exclusive: boolean): void;
+  submit(run: RunRecord, exclusive: boolean, spec?: JobSpec): void;
   /** Aborts a run executing or waiting here; false when it is not here. */
   cancel(runId: string, reason: string): boolean;
   /** Ids of the job's runs waiting or executing here. */
@@ -47,66 +49,71 @@ const SHUTDOWN = "node shutting down";
 
 interface Slot {
   run: RunRecord;
+  /** The job's spec at the run's version, when the submitter had it (saves a read per run). */
+  spec?: JobSpec;
+  jobId: string;
   controller: AbortController;
   reason: string;
   exclusive: boolean;
+  /** Set at shutdown for runs that had not started: they are left queued, untouched. */
+  dropped: boolean;
 }
 
 /** Creates the worker pool. */
 export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   const write = createRunWriter(deps.store, deps.clock, deps.events);
+  const after = createAfterRun(deps.store);
   const slots = new Map<string, Slot>();
-  let waiting: string[] = [];
-  /** Executing runs per job, and the jobs whose executing run is exclusive. */
-  const executing = new Map<string, number>();
-  const exclusiveJobs = new Set<string>();
+  /** Run ids per job, so overlap checks cost O(1) per job, not a scan of every slot. */
+  const byJob = new Map<string, Set<string>>();
+  const queue = createRunQueue<Slot>();
+  /** Executions still writing (counters, trimming) after their run was released. */
+  const tails = new Set<Promise<void>>();
+  const forget = (slot: Slot) => {
+    slots.delete(slot.run.runId);
+    const ids = byJob.get(slot.jobId);
+    ids?.delete(slot.run.runId);
+    if (ids?.size === 0) byJob.delete(slot.jobId);
+  };
   let running = 0;
   let idleWaiters: (() => void)[] = [];
 
-  const eligible = (slot: Slot) =>
-    !exclusiveJobs.has(slot.run.jobId) && !(slot.exclusive && (executing.get(slot.run.jobId) ?? 0) > 0);
   const begin = (slot: Slot) => {
     running++;
-    executing.set(slot.run.jobId, (executing.get(slot.run.jobId) ?? 0) + 1);
-    if (slot.exclusive) exclusiveJobs.add(slot.run.jobId);
-    void execute(deps, write, slot).finally(() => {
+    let released = false;
+    // Called as soon as the run's final state is stored (its counters are written after), so a
+    // caller that saw the run finish never finds it still active here.
+    const release = () => {
+      if (released) return;
+      released = true;
       running--;
-      const left = (executing.get(slot.run.jobId) ?? 1) - 1;
-      if (left === 0) executing.delete(slot.run.jobId);
-      else executing.set(slot.run.jobId, left);
-      if (slot.exclusive) exclusiveJobs.delete(slot.run.jobId);
-      slots.delete(slot.run.runId);
+      queue.done(slot);
+      forget(slot);
       pump();
-    });
+    };
+    const tail = execute(deps, write, after, slot, release).finally(release);
+    tails.add(tail);
+    void tail.finally(() => tails.delete(tail));
   };
   const pump = () => {
-    if (running < deps.concurrency && waiting.length > 0) {
-      const blockedJobs = new Set<string>();
-      const kept: string[] = [];
-      for (const runId of waiting) {
-        const slot = slots.get(runId);
-        if (!slot) continue;
-        // A job whose earlier run is still waiting keeps its order: later runs wait behind it.
-        if (running >= deps.concurrency || blockedJobs.has(slot.run.jobId) || !eligible(slot)) {
-          blockedJobs.add(slot.run.jobId);
-          kept.push(runId);
-          continue;
-        }
-        begin(slot);
-      }
-      waiting = kept;
+    while (running < deps.concurrency) {
+      const slot = queue.take();
+      if (!slot) break;
+      begin(slot);
     }
-    if (running === 0 && waiting.length === 0) {
+    if (running === 0 && queue.waiting === 0) {
       for (const w of idleWaiters) w();
       idleWaiters = [];
     }
   };
 
   return {
-    submit(run, exclusive) {
+    submit(run, exclusive, spec) {
       if (slots.has(run.runId)) return;
-      slots.set(run.runId, { run, controller: new AbortController(), reason: "", exclusive });
-      waiting.push(run.runId);
+      const slot: Slot = { run, spec, jobId: run.jobId, controller: new AbortController(), reason: "", exclusive, dropped: false };
+      slots.set(run.runId, slot);
+      byJob.set(run.jobId, (byJob.get(run.jobId) ?? new Set()).add(run.runId));
+      queue.push(slot);
       pump();
     },
     cancel(runId, reason) {
@@ -116,11 +123,11 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       slot.controller.abort();
       return true;
     },
-    activeRuns: (jobId) => [...slots.values()].filter((s) => s.run.jobId === jobId).map((s) => s.run.runId),
-    idle: () => (running === 0 && waiting.length === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
+    activeRuns: (jobId) => [...(byJob.get(jobId) ?? [])],
+    idle: () => (running === 0 && queue.waiting === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
     async stop(graceMs) {
-      for (const runId of waiting) slots.delete(runId);
-      waiting = [];
+      // Waiting runs stay queued in the store for the next start: mark them so they are skipped.
+      for (const slot of slots.values()) slot.dropped = true;
       const grace = new Promise<void>((resolve) => deps.clock.setTimer(graceMs, resolve));
       await Promise.race([this.idle(), grace]);
       for (const slot of slots.values()) {
@@ -128,13 +135,15 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
         slot.controller.abort();
       }
       await this.idle();
+      await Promise.allSettled([...tails]);
     },
   };
 }
 
 /** Runs one run from queued to a final state, writing every step. */
-async function execute(deps: RunWorkerDeps, write: ReturnType<typeof createRunWriter>, slot: Slot): Promise<void> {
+async function execute(deps: RunWorkerDeps, write: RunWriter, after: AfterRun, slot: Slot, release: () => void): Promise<void> {
   const save = serialized(write);
+  if (slot.dropped) return;
   try {
     if (slot.controller.signal.aborted) {
       await save(slot.run, { status: "cancelled", finishedAt: deps.clock.now(), error: slot.reason || "cancelled" });
@@ -142,16 +151,17 @@ async function execute(deps: RunWorkerDeps, write: ReturnType<typeof createRunWr
     }
     const startedAt = deps.clock.now();
     let run = await save(slot.run, { status: "running", startedAt, nodeId: deps.nodeId, attempts: [], taskResults: [] });
-    const spec = await specOf(deps.store, run);
+    const spec = slot.spec ?? (await specOf(deps.store, run));
     const outcome = spec ? await perform(deps, spec, run, slot.controller.signal, (changes) => save(run, changes).then((r) => (run = r))) : undefined;
-    run = await finish(deps, save, run, spec, outcome, slot.reason, startedAt);
+    run = await finish(deps, save, run, outcome, slot.reason, startedAt, release);
+    if (spec && isFinal(run.status)) await after(run, spec);
   } catch (err) {
     if (!(err instanceof RunPreempted)) throw err;
   }
 }
 
 /** Chains writes of one run so concurrent DAG tasks never race each other's compare-and-set. */
-function serialized(write: ReturnType<typeof createRunWriter>) {
+function serialized(write: RunWriter) {
   let tail: Promise<RunRecord | undefined> = Promise.resolve(undefined);
   return (run: RunRecord, changes: Partial<RunRecord>): Promise<RunRecord> => {
     const next = tail.then((latest) => write(latest && latest.revision > run.revision ? latest : run, changes));
@@ -191,8 +201,8 @@ async function perform(deps: RunWorkerDeps, spec: JobSpec, run: RunRecord, signa
 }
 
 async function finish(
-  deps: RunWorkerDeps, save: ReturnType<typeof serialized>, run: RunRecord, spec: JobSpec | undefined,
-  outcome: Outcome | undefined, reason: string, startedAt: number,
+  deps: RunWorkerDeps, save: ReturnType<typeof serialized>, run: RunRecord,
+  outcome: Outcome | undefined, reason: string, startedAt: number, release: () => void,
 ): Promise<RunRecord> {
   if (reason === SHUTDOWN && outcome?.cancelled) {
     return save(run, { status: "queued", error: "interrupted by a node shutdown; will run again" });
@@ -203,9 +213,32 @@ async function finish(
   const error = !outcome ? "job was deleted" : outcome.cancelled ? reason || "cancelled" : outcome.error;
   const result = status === "succeeded" ? "succeeded" : status === "dead_lettered" ? "retries exhausted; in the dead-letter queue" : status;
   const done = await save(run, { status, finishedAt, durationMs, error, result });
-  if (spec) {
-    await deps.store.recordRunOutcome({ jobId: run.jobId, durationMs, failed: status === "dead_lettered" });
-    await deps.store.trimRuns(run.jobId, spec.historyLimit);
-  }
+  release();
   return done;
+}
+
+/** Bookkeeping after a run is final: the job's counters (batched) and, now and then, trimming. */
+type AfterRun = (run: RunRecord, spec: JobSpec) => Promise<void>;
+
+/**
+ * History is trimmed once every tenth of the history limit finishes per job (so it may run over
+ * by up to 10% between trims) instead of after every run: a trim is a query per job, the
+ * counters are one batched write for all runs that finish together.
+ */
+function createAfterRun(store: Store): AfterRun {
+  const record = createBatcher(async (outcomes: RunOutcome[]) => {
+    await store.recordRunOutcomes(outcomes);
+    return outcomes.map(() => undefined);
+  });
+  const sinceTrim = new Map<string, number>();
+  return async (run, spec) => {
+    await record({ jobId: run.jobId, durationMs: run.durationMs ?? 0, failed: run.status === "dead_lettered" });
+    const count = (sinceTrim.get(run.jobId) ?? 0) + 1;
+    if (count < Math.max(1, Math.floor(spec.historyLimit / 10))) {
+      sinceTrim.set(run.jobId, count);
+      return;
+    }
+    sinceTrim.delete(run.jobId);
+    await store.trimRuns(run.jobId, spec.historyLimit);
+  };
 }

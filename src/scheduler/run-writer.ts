@@ -1,7 +1,8 @@
 import type { Clock } from "../domain/clock.js";
 import { CronError } from "../domain/cron-error.js";
 import { isFinal, type RunRecord } from "../domain/run.js";
-import type { Store } from "../store/store.js";
+import type { RunUpdate, Store } from "../store/store.js";
+import { createBatcher } from "./batcher.js";
 import type { RunEvents } from "./run-events.js";
 
 /** Thrown when someone else finished the run (a cancel) while this node was writing it. */
@@ -15,20 +16,20 @@ export class RunPreempted extends Error {
 export type RunWriter = (run: RunRecord, changes: Partial<RunRecord>) => Promise<RunRecord>;
 
 /**
- * Creates the run writer. On a revision conflict the stored run is re-read: if it reached a final
+ * Creates the run writer. Writes are batched per event-loop turn. On a revision conflict the stored run is re-read: if it reached a final
  * state (a CancelRun won the race) the writer throws {@link RunPreempted}; otherwise the change is
  * applied again on top of the stored run.
  */
 export function createRunWriter(store: Store, clock: Clock, events: RunEvents): RunWriter {
+  // Writes from many runs in the same tick become one store call.
+  const update = createBatcher((updates: RunUpdate[]) => store.updateRuns(updates));
   const write = async (run: RunRecord, changes: Partial<RunRecord>, retries: number): Promise<RunRecord> => {
     const next: RunRecord = { ...run, ...changes, revision: run.revision + 1, updatedAt: clock.now() };
-    try {
-      await store.updateRun(next, run.revision);
-    } catch (err) {
-      if (!(err instanceof CronError) || err.code !== "version_conflict" || retries === 0) throw err;
+    if (!(await update({ run: next, expectedRevision: run.revision }))) {
       const stored = await store.getRun(run.runId);
-      if (!stored) throw err;
+      if (!stored) throw CronError.notFound("run", run.runId);
       if (isFinal(stored.status)) throw new RunPreempted(stored);
+      if (retries === 0) throw new CronError("version_conflict", `run ${run.runId} keeps changing under this node`);
       return write(stored, changes, retries - 1);
     }
     events.publish(next);

@@ -62,6 +62,12 @@ export interface JobAdvance {
   status?: JobStatus;
 }
 
+/** One compare-and-set of a run: the new record and the revision it replaces. */
+export interface RunUpdate {
+  run: RunRecord;
+  expectedRevision: number;
+}
+
 /** Counter changes applied when a run finishes. */
 export interface RunOutcome {
   jobId: string;
@@ -118,8 +124,11 @@ export interface Store {
    * Returns, per input, whether the expected value still held and the write happened.
    */
   advanceJobs(advances: JobAdvance[]): Promise<boolean[]>;
-  /** Applies a finished run to the job's counters (run_count, fail_count, last_run_duration_ms). */
-  recordRunOutcome(outcome: RunOutcome): Promise<void>;
+  /**
+   * Applies finished runs to their jobs' counters (run_count, fail_count, last_run_duration_ms),
+   * many at once; outcomes of deleted jobs are ignored.
+   */
+  recordRunOutcomes(outcomes: RunOutcome[]): Promise<void>;
 
   /** Inserts runs, idempotent on (job_id, slot_key): an existing run for the key is adopted. */
   insertRuns(runs: RunRecord[]): Promise<InsertRunResult[]>;
@@ -130,6 +139,11 @@ export interface Store {
    * `expectedRevision + 1`. Throws `not_found` or `version_conflict`.
    */
   updateRun(run: RunRecord, expectedRevision: number): Promise<RunRecord>;
+  /**
+   * Many {@link updateRun}s at once (one transaction where the store has them). Per item, whether
+   * it applied: a stale revision or a missing run yields false, never an error.
+   */
+  updateRuns(updates: RunUpdate[]): Promise<boolean[]>;
   /** Runs matching the query, newest first. */
   listRuns(query: RunQuery): Promise<Page<RunRecord>>;
   /** Dead-lettered runs, newest first (a {@link listRuns} with status `dead_lettered`). */

@@ -79,7 +79,7 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
       it("updates a job when the expected version matches and keeps its counters", async () => {
         const job = makeJob(id("job"));
         await store.createJob(job);
-        await store.recordRunOutcome({ jobId: job.jobId, durationMs: 120, failed: true });
+        await store.recordRunOutcomes([{ jobId: job.jobId, durationMs: 120, failed: true }]);
         const next = nextVersion(job, { spec: { ...job.spec, schedule: "*/5 * * * *" }, status: "paused", pauseNote: "maintenance" });
         await store.updateJob(next, 1);
         const read = await store.getJob(job.jobId);
@@ -278,10 +278,15 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect((await store.getJob("due_e"))?.nextTriggerAt).toBe(base + 5);
       });
 
-      it("adds finished runs to the job's counters", async () => {
-        await store.recordRunOutcome({ jobId: "due_b", durationMs: 50, failed: false });
-        await store.recordRunOutcome({ jobId: "due_b", durationMs: 70, failed: true });
+      it("adds finished runs to the job's counters, many at once, ignoring deleted jobs", async () => {
+        await store.recordRunOutcomes([{ jobId: "due_b", durationMs: 50, failed: false }]);
+        await store.recordRunOutcomes([
+          { jobId: "due_b", durationMs: 70, failed: true },
+          { jobId: "due_gone", durationMs: 1, failed: true },
+          { jobId: "due_a", durationMs: 9, failed: false },
+        ]);
         expect((await store.getJob("due_b"))?.stats).toMatchObject({ runCount: 2, failCount: 1, lastRunDurationMs: 70 });
+        expect((await store.getJob("due_a"))?.stats).toMatchObject({ runCount: 1, failCount: 0, lastRunDurationMs: 9 });
       });
     });
 
@@ -336,6 +341,21 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect(await store.getRun(run.runId)).toEqual(running);
         expect(await codeOf(store.updateRun({ ...running, revision: 2 }, 1))).toBe("version_conflict");
         expect(await codeOf(store.updateRun({ ...makeRun("run_nope", "j", T0), revision: 2 }, 1))).toBe("not_found");
+      });
+
+      it("applies a batch of run updates item by item, reporting stale ones as false", async () => {
+        const jobId = id("job");
+        const a = makeRun(id("run"), jobId, T0);
+        const b = makeRun(id("run"), jobId, T0 + 1000);
+        await store.insertRuns([a, b]);
+        const ok = await store.updateRuns([
+          { run: { ...a, status: "running", revision: 2 }, expectedRevision: 1 },
+          { run: { ...b, status: "running", revision: 6 }, expectedRevision: 5 },
+          { run: { ...makeRun("run_nope", jobId, T0 + 2000), revision: 2 }, expectedRevision: 1 },
+        ]);
+        expect(ok).toEqual([true, false, false]);
+        expect((await store.getRun(a.runId))?.status).toBe("running");
+        expect((await store.getRun(b.runId))?.status).toBe("queued");
       });
 
       it("lists runs newest first with filters and a cursor", async () => {

@@ -1,8 +1,9 @@
 import type { Filter } from "mongodb";
 import { CronError } from "../../domain/cron-error.js";
 import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus } from "../../domain/run.js";
-import type { Page, RunQuery, Store } from "../store.js";
+import type { Page, RunQuery, RunUpdate, Store } from "../store.js";
 import { runsLockKey, type MongoCollections } from "./collections.js";
+import { mapConcurrently } from "./concurrency.js";
 import { fetchLimit, pageOf } from "./paging.js";
 import { fromRunDocument, toRunDocument, type RunDocument } from "./run-documents.js";
 import { insertRuns } from "./run-inserts.js";
@@ -10,7 +11,7 @@ import { insertRuns } from "./run-inserts.js";
 /** The run methods of the store. */
 export type RunOperations = Pick<
   Store,
-  "insertRuns" | "getRun" | "updateRun" | "listRuns" | "listDeadLetters" | "countRuns" | "cancelQueuedRuns" | "trimRuns"
+  "insertRuns" | "getRun" | "updateRun" | "updateRuns" | "listRuns" | "listDeadLetters" | "countRuns" | "cancelQueuedRuns" | "trimRuns"
 >;
 
 /** Builds the run methods on the given collections. */
@@ -22,12 +23,27 @@ export function runOperations(c: MongoCollections): RunOperations {
       return doc ? fromRunDocument(doc) : undefined;
     },
     updateRun: (run, expected) => updateRun(c, run, expected),
+    updateRuns: (updates) => mapConcurrently(updates, BATCH_CONCURRENCY, (u) => tryUpdateRun(c, u)),
     listRuns: (query) => listRuns(c, query),
     listDeadLetters: (query) => listRuns(c, { ...query, status: "dead_lettered" }),
     countRuns: (status) => c.runs.countDocuments({ status }),
     cancelQueuedRuns: (jobId, now) => cancelQueuedRuns(c, jobId, now),
     trimRuns: (jobId, keep) => trimRuns(c, jobId, keep),
   };
+}
+
+/** Writes of one batch in flight at once; see ADVANCE_CONCURRENCY for why 64. */
+const BATCH_CONCURRENCY = 64;
+
+/** One update of a batch: a conflict or a missing run is a false, not an error. */
+async function tryUpdateRun(c: MongoCollections, u: RunUpdate): Promise<boolean> {
+  try {
+    await updateRun(c, u.run, u.expectedRevision);
+    return true;
+  } catch (err) {
+    if (err instanceof CronError && (err.code === "version_conflict" || err.code === "not_found")) return false;
+    throw err;
+  }
 }
 
 /** Compare-and-set replace on the revision, serialised in-process with other writes to the job's runs. */

@@ -13,14 +13,14 @@ import { fromJobDocument, type JobDocument } from "./job-documents.js";
 const ADVANCE_CONCURRENCY = 64;
 
 /** The scheduler bookkeeping methods of the store. */
-export type SchedulingOperations = Pick<Store, "listDueJobs" | "advanceJobs" | "recordRunOutcome">;
+export type SchedulingOperations = Pick<Store, "listDueJobs" | "advanceJobs" | "recordRunOutcomes">;
 
 /** Builds the scheduler bookkeeping methods on the given collections. */
 export function schedulingOperations(c: MongoCollections): SchedulingOperations {
   return {
     listDueJobs: (before, limit) => listDueJobs(c, before, limit),
     advanceJobs: (advances) => mapConcurrently(advances, ADVANCE_CONCURRENCY, (a) => advanceJob(c, a)),
-    recordRunOutcome: (outcome) => recordRunOutcome(c, outcome),
+    recordRunOutcomes: async (outcomes) => void (await mapConcurrently(outcomes, ADVANCE_CONCURRENCY, (o) => recordRunOutcome(c, o))),
   };
 }
 

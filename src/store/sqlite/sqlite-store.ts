@@ -5,7 +5,7 @@ import { CronError } from "../../domain/cron-error.js";
 import { snapshotOf, type JobRecord, type JobVersionRecord } from "../../domain/job.js";
 import type { RunRecord, RunStatus } from "../../domain/run.js";
 import { FINISHED_STATUSES } from "../job-filter.js";
-import type { InsertRunResult, JobAdvance, Page, Store } from "../store.js";
+import type { InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
 import { fromDoc, jobFromRow, jobParams, runParams, versionParams, type JobRow } from "./rows.js";
 import { SCHEMA } from "./schema.js";
 import { jobWhere, runWhere } from "./where.js";
@@ -52,10 +52,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     getJobVersion: guarded(jobs.version),
     listDueJobs: guarded(jobs.due),
     advanceJobs: guarded(jobs.advance),
-    recordRunOutcome: guarded(jobs.recordOutcome),
+    recordRunOutcomes: guarded(jobs.recordOutcomes),
     insertRuns: guarded(runs.insert),
     getRun: guarded(runs.get),
     updateRun: guarded(runs.update),
+    updateRuns: guarded(runs.updateMany),
     listRuns: guarded(runs.list),
     listDeadLetters: guarded((q) => runs.list({ ...q, status: "dead_lettered" })),
     countRuns: guarded(runs.count),
@@ -155,8 +156,9 @@ function jobStatements(db: Database.Database) {
     version,
     due: (before: number, limit: number) => (selectDue.all(before, limit) as JobRow[]).map(jobFromRow),
     advance,
-    recordOutcome: (o: { jobId: string; durationMs: number; failed: boolean }) =>
-      void outcome.run({ jobId: o.jobId, durationMs: o.durationMs, failed: o.failed ? 1 : 0 }),
+    recordOutcomes: db.transaction((outcomes: RunOutcome[]) => {
+      for (const o of outcomes) outcome.run({ jobId: o.jobId, durationMs: o.durationMs, failed: o.failed ? 1 : 0 });
+    }),
   };
 }
 
@@ -200,6 +202,9 @@ function runStatements(db: Database.Database) {
     const row = selectRun.get(runId) as { doc: string } | undefined;
     return row && fromDoc<RunRecord>(row);
   };
+  const updateMany = db.transaction((updates: RunUpdate[]) =>
+    updates.map((u) => casRun.run({ ...runParams(u.run), expected: u.expectedRevision }).changes === 1),
+  );
   const update = (run: RunRecord, expected: number) => {
     if (casRun.run({ ...runParams(run), expected }).changes === 0) {
       throw get(run.runId)
@@ -222,15 +227,14 @@ function runStatements(db: Database.Database) {
     }
     return rows.length;
   });
-  const trim = (jobId: string, keep: number) =>
-    db
-      .prepare(`DELETE FROM runs WHERE run_id IN (
-        SELECT run_id FROM runs WHERE job_id = @jobId AND status IN (${finished}) ORDER BY run_id LIMIT MAX((SELECT COUNT(*) FROM runs WHERE job_id = @jobId) - @keep, 0))`)
-      .run({ jobId, keep }).changes;
+  const trimStatement = db.prepare(`DELETE FROM runs WHERE run_id IN (
+        SELECT run_id FROM runs WHERE job_id = @jobId AND status IN (${finished}) ORDER BY run_id LIMIT MAX((SELECT COUNT(*) FROM runs WHERE job_id = @jobId) - @keep, 0))`);
+  const trim = (jobId: string, keep: number) => trimStatement.run({ jobId, keep }).changes;
   return {
     insert,
     get,
     update,
+    updateMany,
     list,
     count: (status: RunStatus) => (db.prepare("SELECT COUNT(*) AS n FROM runs WHERE status = ?").get(status) as { n: number }).n,
     cancelQueued,
