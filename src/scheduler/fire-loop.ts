@@ -21,6 +21,20 @@ export interface FireLoopOptions {
   standbyPollMs: number;
 }
 
+/**
+ * Jobs fired per store batch: large enough that 10,000 simultaneous slots take ten batched
+ * writes, small enough that the first requests leave after one of them, not after all.
+ */
+const FIRE_CHUNK = 1000;
+
+/**
+ * Lets pending I/O run between two chunks: a synchronous store resolves every await in
+ * microtasks, so without this the whole burst would be written before the first request left.
+ */
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Defaults: a minute of look-ahead reloaded every 15 s keeps memory small and changes prompt. */
 export const FIRE_LOOP_DEFAULTS: FireLoopOptions = { lookaheadMs: 60_000, resyncMs: 15_000, maxLoaded: 100_000, standbyPollMs: 250 };
 
@@ -101,8 +115,9 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
       return;
     }
     const due = heap.popDue(clock.now()).map((e) => loaded.get(e.jobId)!).filter(Boolean);
-    if (due.length > 0) {
-      const next = await fireBatch({ ...deps, now: clock.now() }, due);
+    for (let i = 0; i < due.length; i += FIRE_CHUNK) {
+      if (i > 0) await yieldToIo();
+      const next = await fireBatch({ ...deps, now: clock.now() }, due.slice(i, i + FIRE_CHUNK));
       for (const [jobId, job] of next) track(job, jobId);
     }
     arm();
