@@ -27,6 +27,14 @@ export interface FireLoopOptions {
  */
 const FIRE_CHUNK = 1000;
 
+/** Jobs (re)loaded between two yields of a resync. */
+const RELOAD_CHUNK = 1000;
+
+/** A loaded job needs no recomputation while its version, state and next slot are the same. */
+function unchanged(a: JobRecord, b: JobRecord): boolean {
+  return a.version === b.version && a.status === b.status && a.nextTriggerAt === b.nextTriggerAt;
+}
+
 /**
  * Lets pending I/O run between two chunks: a synchronous store resolves every await in
  * microtasks, so without this the whole burst would be written before the first request left.

@@ -24,7 +24,7 @@ export async function openMongoStoreForTest(): Promise<StoreHarness> {
 }
 
 /** Drops a test database through a short-lived client of its own. */
-async function dropDatabase(uri: string, dbName: string): Promise<void> {
+export async function dropDatabase(uri: string, dbName: string): Promise<void> {
   const client = new MongoClient(uri);
   try {
     await client.db(dbName).dropDatabase();

@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MongoClient } from "mongodb";
 import { inject } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
 import type { Clock } from "../../src/domain/clock.js";
 import { startNode, type Node } from "../../src/main.js";
+import { dropDatabase } from "./mongo.js";
 import "./provided-context.js";
 
 /** Which Store adapter a test node runs on. */
@@ -55,14 +55,6 @@ export async function startTestNode(kind: StoreKind, options: TestNodeOptions = 
   };
 }
 
-async function dropDatabase(uri: string, dbName: string): Promise<void> {
-  const client = new MongoClient(uri);
-  try {
-    await client.db(dbName).dropDatabase();
-  } finally {
-    await client.close();
-  }
-}
 
 /** A JSON call to the REST routes: status and parsed body. */
 export async function rest(baseUrl: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
