@@ -37,21 +37,33 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   return {
     async send(req, signal) {
       const startedAt = clock.now();
-      const timeout = AbortSignal.timeout(req.timeoutMs);
+      // One controller per attempt, aborted by the run's signal or the timeout: cheaper than
+      // AbortSignal.any + AbortSignal.timeout, which showed up in burst profiles.
+      const attempt = new AbortController();
+      let timedOut = false;
+      const timer = clock.setTimer(req.timeoutMs, () => {
+        timedOut = true;
+        attempt.abort();
+      });
+      const onCancel = () => attempt.abort();
+      signal.addEventListener("abort", onCancel, { once: true });
       try {
         const res = await request(req.url, {
           dispatcher: agent,
           method: req.method as "POST",
           headers: req.headers,
           body: req.body,
-          signal: AbortSignal.any([signal, timeout]),
+          signal: attempt.signal,
           headersTimeout: req.timeoutMs,
           bodyTimeout: req.timeoutMs,
         });
         const responseExcerpt = await readExcerpt(res.body);
         return { statusCode: res.statusCode, responseExcerpt, error: "", timedOut: false, cancelled: false, startedAt, finishedAt: clock.now() };
       } catch (err) {
-        return failure(err, { timedOut: timeout.aborted, cancelled: signal.aborted && !timeout.aborted }, startedAt, clock.now());
+        return failure(err, { timedOut, cancelled: signal.aborted && !timedOut }, startedAt, clock.now());
+      } finally {
+        timer.cancel();
+        signal.removeEventListener("abort", onCancel);
       }
     },
     close: () => agent.close(),

@@ -124,6 +124,18 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     sink.reply(() => ({ status: 200 }));
   });
 
+  it("gives up an attempt at the target's timeout and records it as timed out", async () => {
+    const spec = job();
+    spec.target!.timeout = durationFromMs(200);
+    sink.reply((d) => (d.path === pathOf(spec) ? { status: 200, delayMs: 1500 } : { status: 200 }));
+    const { job: created } = await c.cron.createJob({ job: spec });
+    const run = await waitRun(c, (await c.cron.triggerJob({ jobId: created!.jobId })).runId);
+    expect(run.status).toBe(RunStatus.DEAD_LETTERED);
+    expect(run.attempts[0]).toMatchObject({ statusCode: 0, error: "timed out" });
+    expect(Number(run.attempts[0]!.durationMs)).toBeLessThan(1500);
+    sink.reply(() => ({ status: 200 }));
+  });
+
   it("completes a one-shot job after its run", async () => {
     const spec = job({ schedule: "", runAt: timestampFromMs(Date.now() + 700) });
     const { job: created } = await c.cron.createJob({ job: spec });
