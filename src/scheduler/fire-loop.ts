@@ -126,6 +126,8 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     for (let i = 0; i < due.length; i += FIRE_CHUNK) {
       if (i > 0) await yieldToIo();
       const next = await fireBatch({ ...deps, now: clock.now() }, due.slice(i, i + FIRE_CHUNK));
+      // Requests first: the next slots of the fired jobs are computed once the runs are on their way.
+      await yieldToIo();
       for (const [jobId, job] of next) track(job, jobId);
     }
     arm();
