@@ -124,7 +124,7 @@ async function spread(): Promise<void> {
 
 async function aligned(): Promise<void> {
   const sink = await startSink();
-  const seconds = 30;
+  const seconds = Number(process.env.BENCH_SECONDS ?? 30);
   let window = { from: 0, to: 0 };
   await withNode(async (baseUrl) => {
     await createJobs(baseUrl, sink.url, Array.from({ length: 1000 }, () => "* * * * * *"));
@@ -136,8 +136,11 @@ async function aligned(): Promise<void> {
   const perSlot = new Map<string, number>();
   for (const r of recs) perSlot.set(r[1], Math.max(perSlot.get(r[1]) ?? 0, r[2] - Date.parse(r[1])));
   const base = await rawBaselineWithSink(1000);
-  const worst = Math.max(...perSlot.values());
-  summary("aligned", lateness(recs), `last delivery per slot: worst ${worst} ms vs raw ${base.toFixed(0)} ms = ${(worst / base).toFixed(2)}x (target <= 1.15x)`);
+  const lasts = [...perSlot.values()].sort((a, b) => a - b);
+  const median = pct(lasts, 50);
+  const worst = lasts[lasts.length - 1]!;
+  const ratio = (ms: number) => `${(ms / base).toFixed(2)}x`;
+  summary("aligned", lateness(recs), `last delivery per slot: median ${median} ms (${ratio(median)}), worst ${worst} ms (${ratio(worst)}) vs raw ${base.toFixed(0)} ms (target <= 1.15x)`);
 }
 
 async function burst(): Promise<void> {
@@ -158,13 +161,17 @@ async function burst(): Promise<void> {
   summary("burst", lat, `last delivery ${last} ms vs raw ${base.toFixed(0)} ms = ${(last / base).toFixed(2)}x (target <= 1.15x)`);
 }
 
+/** Raw runs measured; their median is the baseline, since one run varies by ±30% on 2 cores. */
+const RAW_RUNS = 5;
+
 /** The baseline against a fresh sink process, so both measure the same kind of receiver. */
 async function rawBaselineWithSink(n: number): Promise<number> {
   const sink = await startSink();
   await rawBaseline(sink.url, Math.min(n, 500));
-  const ms = await rawBaseline(sink.url, n);
+  const times: number[] = [];
+  for (let i = 0; i < RAW_RUNS; i++) times.push(await rawBaseline(sink.url, n));
   await sink.report();
-  return ms;
+  return times.sort((a, b) => a - b)[Math.floor(RAW_RUNS / 2)]!;
 }
 
 const SCENARIOS: Record<string, () => Promise<void>> = { spread, aligned, burst };

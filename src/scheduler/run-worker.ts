@@ -150,9 +150,15 @@ async function execute(deps: RunWorkerDeps, write: RunWriter, after: AfterRun, s
       return;
     }
     const startedAt = deps.clock.now();
-    let run = await save(slot.run, { status: "running", startedAt, nodeId: deps.nodeId, attempts: [], taskResults: [] });
+    const running: Partial<RunRecord> = { status: "running", startedAt, nodeId: deps.nodeId, attempts: [], taskResults: [] };
+    const starting = save(slot.run, running);
+    // With the spec at hand the request leaves while "running" is being written; should that
+    // write find the run cancelled meanwhile, the request is aborted and nothing else is written.
+    starting.catch(() => slot.controller.abort());
+    let run: RunRecord = slot.spec ? { ...slot.run, ...running } : await starting;
     const spec = slot.spec ?? (await specOf(deps.store, run));
     const outcome = spec ? await perform(deps, spec, run, slot.controller.signal, (changes) => save(run, changes).then((r) => (run = r))) : undefined;
+    run = await starting.then((started) => (run.revision > started.revision ? run : started));
     run = await finish(deps, save, run, outcome, slot.reason, startedAt, release);
     if (spec && isFinal(run.status)) await after(run, spec);
   } catch (err) {
