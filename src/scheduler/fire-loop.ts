@@ -29,6 +29,9 @@ export interface FireLoopOptions {
  */
 const FIRE_CHUNK = 200;
 
+/** Delay before a batch that failed to write is tried again. */
+const FIRE_RETRY_MS = 1000;
+
 /** Jobs (re)loaded between two yields of a resync. */
 const RELOAD_CHUNK = 1000;
 
@@ -125,14 +128,23 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
       return;
     }
     const due = heap.popDue(clock.now()).map((e) => loaded.get(e.jobId)!).filter(Boolean);
-    for (let i = 0; i < due.length; i += FIRE_CHUNK) {
-      if (i > 0) await yieldToIo();
-      const next = await fireBatch({ ...deps, now: clock.now() }, due.slice(i, i + FIRE_CHUNK));
-      // Requests first: the next slots of the fired jobs are computed once the runs are on their way.
-      await yieldToIo();
-      for (const [jobId, job] of next) track(job, jobId);
+    let i = 0;
+    try {
+      for (; i < due.length; i += FIRE_CHUNK) {
+        if (i > 0) await yieldToIo();
+        const next = await fireBatch({ ...deps, now: clock.now() }, due.slice(i, i + FIRE_CHUNK));
+        // Requests first: the next slots of the fired jobs are computed once the runs are on their way.
+        await yieldToIo();
+        for (const [jobId, job] of next) track(job, jobId);
+      }
+    } catch (err) {
+      // The store failed (e.g. unreachable): the unfired jobs are retried shortly. A slot written
+      // before the failure is adopted, never duplicated, thanks to its unique key.
+      for (const entry of due.slice(i)) heap.push({ jobId: entry.job.jobId, dueAt: clock.now() + FIRE_RETRY_MS });
+      throw err;
+    } finally {
+      arm();
     }
-    arm();
   };
 
   return {

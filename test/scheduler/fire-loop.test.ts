@@ -1,0 +1,147 @@
+import { randomBytes } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createLocalCoordinator } from "../../src/coordination/local/local-coordinator.js";
+import { CronError } from "../../src/domain/cron-error.js";
+import { createIdGenerator } from "../../src/domain/ids.js";
+import type { JobRecord } from "../../src/domain/job.js";
+import type { RunRecord } from "../../src/domain/run.js";
+import { createFireLoop, type FireLoop } from "../../src/scheduler/fire-loop.js";
+import { createRunEvents } from "../../src/scheduler/run-events.js";
+import type { RunWorker } from "../../src/scheduler/run-worker.js";
+import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import type { Store } from "../../src/store/store.js";
+import { makeJob } from "../store/fixtures.js";
+import { createFakeClock, type FakeClock } from "../support/fake-clock.js";
+
+const T0 = Date.parse("2026-03-01T12:00:00Z");
+
+/** A worker that only records what it is handed. */
+function recordingWorker(): RunWorker & { runs: RunRecord[] } {
+  const runs: RunRecord[] = [];
+  return {
+    runs,
+    submit: (run) => void runs.push(run),
+    cancel: () => false,
+    activeRuns: () => [],
+    idle: async () => undefined,
+    stop: async () => undefined,
+  };
+}
+
+/** The store, with call counts and an optional failure of the next insert. */
+function instrumented(store: Store) {
+  const calls = { insertRuns: 0, advanceJobs: 0, failNextInsert: false };
+  const wrapped: Store = {
+    ...store,
+    insertRuns: async (runs) => {
+      calls.insertRuns++;
+      if (calls.failNextInsert) {
+        calls.failNextInsert = false;
+        throw new CronError("unavailable", "store down");
+      }
+      return store.insertRuns(runs);
+    },
+    advanceJobs: async (a) => {
+      calls.advanceJobs++;
+      return store.advanceJobs(a);
+    },
+  };
+  return { store: wrapped, calls };
+}
+
+/** An every-minute job whose next slot is `slot`. */
+const minutely = (jobId: string, slot: number, overrides: Partial<JobRecord> = {}) =>
+  makeJob(jobId, { nextTriggerAt: slot, ...overrides }, { schedule: "* * * * *", timezone: "UTC", maxJitterMs: 0, concurrencyPolicy: "allow" });
+
+describe("fire loop (fake clock)", () => {
+  let clock: FakeClock;
+  let raw: Store;
+  let store: Store;
+  let calls: ReturnType<typeof instrumented>["calls"];
+  let worker: ReturnType<typeof recordingWorker>;
+  let loop: FireLoop;
+  let coordinator: ReturnType<typeof createLocalCoordinator>;
+  const errors: unknown[] = [];
+
+  beforeEach(async () => {
+    clock = createFakeClock(T0);
+    raw = createSqliteStore({ path: ":memory:" });
+    ({ store, calls } = instrumented(raw));
+    worker = recordingWorker();
+    coordinator = createLocalCoordinator({ nodeId: "n1", address: "local", version: "t", clock });
+    await coordinator.start();
+    loop = createFireLoop({
+      store, clock, coordinator, worker, events: createRunEvents(), ids: createIdGenerator(clock, randomBytes),
+      onError: (err) => errors.push(err),
+    });
+  });
+  afterEach(async () => {
+    loop.stop();
+    await raw.close();
+  });
+
+  const step = async (ms: number) => {
+    clock.advance(ms);
+    await loop.settled();
+  };
+
+  it("fires a slot exactly at its due time, not a millisecond before", async () => {
+    await raw.createJob(minutely("j1", T0 + 60_000));
+    await loop.start();
+    await step(59_999);
+    expect(worker.runs).toHaveLength(0);
+    await step(1);
+    expect(worker.runs.map((r) => [r.jobId, r.scheduledAt, r.trigger])).toEqual([["j1", T0 + 60_000, "schedule"]]);
+    expect((await raw.getJob("j1"))?.nextTriggerAt).toBe(T0 + 120_000);
+  });
+
+  it("fires a job created after start without waiting for a resync", async () => {
+    await loop.start();
+    await raw.createJob(minutely("j2", T0 + 1000));
+    loop.jobChanged("j2");
+    await loop.settled();
+    await step(1000);
+    expect(worker.runs.map((r) => r.jobId)).toEqual(["j2"]);
+  });
+
+  it("does not fire a job paused after it was loaded", async () => {
+    await raw.createJob(minutely("j3", T0 + 1000));
+    await loop.start();
+    const job = (await raw.getJob("j3"))!;
+    await raw.updateJob({ ...job, status: "paused", version: 2 }, 1);
+    loop.jobChanged("j3");
+    await step(5000);
+    expect(worker.runs).toHaveLength(0);
+  });
+
+  it("retries the jobs of a batch whose write failed, and fires each slot once", async () => {
+    await raw.createJob(minutely("j4", T0 + 1000));
+    await loop.start();
+    calls.failNextInsert = true;
+    await step(1000);
+    expect(worker.runs).toHaveLength(0);
+    expect(errors).toHaveLength(1);
+    await step(1000);
+    expect(worker.runs.map((r) => [r.jobId, r.scheduledAt])).toEqual([["j4", T0 + 1000]]);
+  });
+
+  it("fires nothing while the node may not fire, and catches up once it may", async () => {
+    await raw.createJob(minutely("j5", T0 + 1000));
+    await loop.start();
+    await coordinator.stop();
+    await step(2000);
+    expect(worker.runs).toHaveLength(0);
+    await coordinator.start();
+    await step(250);
+    expect(worker.runs.map((r) => r.jobId)).toEqual(["j5"]);
+  });
+
+  it("writes 1,000 simultaneous slots in a handful of batched calls, not one call per job", async () => {
+    for (let i = 0; i < 1000; i++) await raw.createJob(minutely(`bulk_${String(i).padStart(4, "0")}`, T0 + 1000));
+    await loop.start();
+    await step(1000);
+    expect(worker.runs).toHaveLength(1000);
+    expect(calls.insertRuns).toBeLessThanOrEqual(5);
+    expect(calls.advanceJobs).toBeLessThanOrEqual(5);
+  });
+});
