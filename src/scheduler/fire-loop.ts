@@ -95,6 +95,8 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     return work;
   };
   const track = (job: JobRecord | undefined, jobId: string) => {
+    const previous = loaded.get(jobId);
+    if (job && previous && unchanged(previous.job, job)) return;
     heap.remove(jobId);
     loaded.delete(jobId);
     if (!job || job.status !== "active" || job.nextTriggerAt === undefined) return;
@@ -112,9 +114,13 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
   };
   const reload = async () => {
     const jobs = await store.listDueJobs(clock.now() + opts.lookaheadMs, opts.maxLoaded);
-    heap.clear();
-    loaded.clear();
-    for (const job of jobs) track(job, job.jobId);
+    const seen = new Set(jobs.map((j) => j.jobId));
+    for (const jobId of [...loaded.keys()]) if (!seen.has(jobId)) track(undefined, jobId);
+    for (const [i, job] of jobs.entries()) {
+      // A resync must not hold the loop: let I/O through every so often.
+      if (i > 0 && i % RELOAD_CHUNK === 0) await yieldToIo();
+      track(job, job.jobId);
+    }
     arm();
   };
   const scheduleResync = () => {

@@ -20,6 +20,3 @@ export function hasFilter(filter: JobFilter, field: keyof JobFilter): boolean {
   const value = filter[field];
   return value !== undefined && value !== "";
 }
-
-/** Statuses after which a run never changes; trimming only ever deletes these. */
-export const FINISHED_STATUSES = ["succeeded", "failed", "skipped", "cancelled", "dead_lettered"] as const;

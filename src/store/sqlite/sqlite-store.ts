@@ -3,8 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { CronError } from "../../domain/cron-error.js";
 import { snapshotOf, type JobRecord, type JobVersionRecord } from "../../domain/job.js";
-import type { RunRecord, RunStatus } from "../../domain/run.js";
-import { FINISHED_STATUSES } from "../job-filter.js";
+import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus } from "../../domain/run.js";
 import type { InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
 import { fromDoc, jobFromRow, jobParams, runParams, versionParams, type JobRow } from "./rows.js";
 import { SCHEMA } from "./schema.js";
@@ -188,7 +187,8 @@ function runStatements(db: Database.Database) {
   const casRun = db.prepare(`UPDATE runs SET status=@status, revision=@revision, doc=@doc
     WHERE run_id=@run_id AND revision=@expected`);
   const queued = db.prepare("SELECT doc FROM runs WHERE job_id = ? AND status = 'queued'");
-  const finished = FINISHED_STATUSES.map((s) => `'${s}'`).join(",");
+  // Trimming only ever deletes runs that can no longer change.
+  const finished = FINAL_RUN_STATUSES.map((s) => `'${s}'`).join(",");
 
   const insert = db.transaction((runs: RunRecord[]): InsertRunResult[] =>
     runs.map((run) => {
