@@ -14,6 +14,7 @@ import { createIdGenerator } from "./domain/ids.js";
 import { createHttpClient } from "./executor/http-client.js";
 import { createSecretSource } from "./executor/secrets.js";
 import { createSystemClock } from "./runtime/system-clock.js";
+import { createMetrics } from "./telemetry/metrics.js";
 import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
 import { recoverRuns } from "./scheduler/recovery.js";
 import { createRunEvents } from "./scheduler/run-events.js";
@@ -64,10 +65,16 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const ids = createIdGenerator(clock, randomBytes);
   const http = createHttpClient({ clock, connectionsPerOrigin: config.httpConnections });
   const secrets = createSecretSource(overrides.env ?? process.env, config.secretsFile);
-  const worker = createRunWorker({ store, clock, http, secrets, handlers: config.handlers, events, nodeId: config.nodeId, concurrency: config.workerConcurrency });
+  let worker: RunWorker | undefined;
+  const metrics = createMetrics({
+    deadLetterDepth: () => store.countRuns("dead_lettered"),
+    queueDepth: () => worker?.waiting() ?? 0,
+    isLeader: () => coordinator.canFire(),
+  });
+  worker = createRunWorker({ store, metrics, clock, http, secrets, handlers: config.handlers, events, nodeId: config.nodeId, concurrency: config.workerConcurrency });
   const onError = (err: unknown, step: string) => log.error({ err, step }, "scheduler step failed");
-  const fireLoop = createFireLoop({ store, clock, coordinator, worker, events, ids, onError });
-  const deps = { store, clock, coordinator, ids, dispatcher: worker, events, jobChanged: fireLoop.jobChanged };
+  const fireLoop = createFireLoop({ store, metrics, clock, coordinator, worker, events, ids, onError });
+  const deps = { store, clock, coordinator, ids, dispatcher: worker, events, metrics, jobChanged: fireLoop.jobChanged };
   const jobs = createJobCommands(deps);
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
@@ -78,7 +85,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const recovered = await recoverRuns(store, worker, exclusive);
   followLeadership(coordinator, fireLoop, log);
   await coordinator.start();
-  const server = await startServer({ host: config.host, port: config.port, routes, now: clock.now });
+  const server = await startServer({ host: config.host, port: config.port, routes, now: clock.now, metrics });
   log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", nodeId: config.nodeId, recovered }, "cronmesh listening");
   return {
     server,

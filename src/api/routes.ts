@@ -1,4 +1,6 @@
 import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connect";
+import type { Metrics } from "../telemetry/metrics.js";
+import { rpcMetricsInterceptor } from "../telemetry/rpc-metrics-interceptor.js";
 import { CronService } from "../../gen/cronmesh/v1/cron_service_pb.js";
 import { RunService } from "../../gen/cronmesh/v1/run_service_pb.js";
 import { errorInterceptor } from "./error-interceptor.js";
@@ -7,7 +9,9 @@ import { errorInterceptor } from "./error-interceptor.js";
 export const SERVICES = [CronService, RunService];
 
 /** Every interceptor, outermost first; the same list serves the port and the REST transport. */
-export const INTERCEPTORS: Interceptor[] = [errorInterceptor];
+export function interceptorsFor(metrics: Metrics, now: () => number): Interceptor[] {
+  return [rpcMetricsInterceptor(metrics, now), errorInterceptor];
+}
 
 /** The one place where services are registered on a router. */
 export function registerRoutes(cron: ServiceImpl<typeof CronService>, runs: ServiceImpl<typeof RunService>) {

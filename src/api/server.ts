@@ -5,7 +5,8 @@ import http2 from "node:http2";
 import net from "node:net";
 import { Duplex } from "node:stream";
 import { createRestHandler, writeJson } from "./rest/rest-handler.js";
-import { INTERCEPTORS, SERVICES } from "./routes.js";
+import type { Metrics } from "../telemetry/metrics.js";
+import { interceptorsFor, SERVICES } from "./routes.js";
 
 /** 1 MiB: the largest request body on any protocol. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -19,6 +20,7 @@ export interface ServerOptions {
   routes: (router: ConnectRouter) => void;
   /** Wall time for the health answer, from the injected clock. */
   now: () => number;
+  metrics: Metrics;
 }
 
 /** A running server. */
@@ -94,18 +96,26 @@ function withPrefix(socket: net.Socket, head: Buffer): Duplex {
 }
 
 function createRequestHandler(options: ServerOptions) {
+  const interceptors = interceptorsFor(options.metrics, options.now);
   const connect = connectNodeAdapter({
     routes: options.routes,
-    interceptors: INTERCEPTORS,
+    interceptors,
     readMaxBytes: MAX_BODY_BYTES,
     fallback: (_req, res) => writeJson(res as http.ServerResponse, 404, { code: "not_found", message: "no such route", field: "" }),
   });
-  const transport = createRouterTransport(options.routes, { router: { interceptors: INTERCEPTORS, readMaxBytes: MAX_BODY_BYTES } });
+  const transport = createRouterTransport(options.routes, { router: { interceptors, readMaxBytes: MAX_BODY_BYTES } });
   const rest = createRestHandler({ services: SERVICES, transport, maxBodyBytes: MAX_BODY_BYTES, prefix: "/api/" });
   return (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/health" || path === "/healthz") {
       writeJson(res, 200, { status: "healthy", timestamp: new Date(options.now()).toISOString() });
+      return;
+    }
+    if (path === "/metrics") {
+      void options.metrics.render().then(({ contentType, body }) => {
+        res.writeHead(200, { "content-type": contentType });
+        res.end(body);
+      });
       return;
     }
     void rest(req, res).then((handled) => {

@@ -5,6 +5,7 @@ import type { RunRecord } from "../domain/run.js";
 import type { Coordinator } from "../coordination/coordinator.js";
 import type { RunEvents } from "../scheduler/run-events.js";
 import type { Store } from "../store/store.js";
+import type { Metrics } from "../telemetry/metrics.js";
 
 /** Where runs go to execute (the worker pool of this node). */
 export interface RunDispatcher {
@@ -24,6 +25,7 @@ export interface AppDeps {
   coordinator: Coordinator;
   dispatcher: RunDispatcher;
   events: RunEvents;
+  metrics: Metrics;
   /** Tells the fire loop that a job was created, changed or deleted. */
   jobChanged: (jobId: string) => void;
 }

@@ -76,6 +76,7 @@ export function createRunCommands(deps: AppDeps) {
   const createManualRun = async (job: JobRecord, input: ManualRunInput): Promise<TriggerResult> => {
     const now = clock.now();
     const lock = await coordinator.tryLock(jobLockKey(job.jobId), TRIGGER_LOCK_TTL_MS);
+    if (!lock) deps.metrics.lockFailure();
     try {
       const overlap = lock ? decideOverlap(job.spec.concurrencyPolicy, await activeRuns(job.jobId)) : { action: "skip" as const };
       if (overlap.action === "replace") for (const runId of overlap.cancel) await cancel(runId, "replaced by a manual run");

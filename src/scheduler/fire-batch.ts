@@ -5,6 +5,7 @@ import { decideOverlap } from "../domain/overlap.js";
 import { slotKeyFor, type RunRecord, type RunTrigger } from "../domain/run.js";
 import { jitterOffset } from "../domain/jitter.js";
 import type { JobAdvance, Store } from "../store/store.js";
+import type { Metrics } from "../telemetry/metrics.js";
 import { planFire, type LoadedJob } from "./fire-plan.js";
 import type { RunEvents } from "./run-events.js";
 import type { RunWorker } from "./run-worker.js";
@@ -12,6 +13,7 @@ import type { RunWorker } from "./run-worker.js";
 /** What firing a batch needs. */
 export interface FireBatchDeps {
   store: Store;
+  metrics: Metrics;
   worker: RunWorker;
   events: RunEvents;
   ids: IdGenerator;
@@ -37,6 +39,7 @@ export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<
   const advanced = await deps.store.advanceJobs(planned.map((p) => p.advance));
   const jobs = new Map(planned.map((p) => [p.loaded.job.jobId, p.loaded.job]));
   for (const { run, inserted: isNew } of inserted) {
+    deps.metrics.fired(!isNew ? "adopted" : run.status === "skipped" ? "skipped" : "queued", deps.now - run.dueAt);
     if (isNew) deps.events.publish(run);
     if (run.status !== "queued") continue;
     const job = jobs.get(run.jobId)!;
@@ -54,6 +57,9 @@ function plan(deps: FireBatchDeps, loaded: LoadedJob): Planned {
   const status = overlap.action === "skip" ? "skipped" : "queued";
   const runs = decision.fire.map(({ slot, trigger }) => newRun(deps, job, slot, trigger, status, loaded));
   const skipped = decision.skipped + (status === "skipped" ? runs.length : 0);
+  deps.metrics.slotsSkipped("misfire", decision.skipped);
+  deps.metrics.slotsSkipped("overlap", status === "skipped" ? runs.length : 0);
+  deps.metrics.slotsSkipped("catch_up_cap", decision.dropped);
   const last = decision.fire[decision.fire.length - 1]?.slot;
   const advance: JobAdvance = {
     jobId: job.jobId,

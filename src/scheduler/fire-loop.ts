@@ -3,6 +3,7 @@ import type { Clock, TimerHandle } from "../domain/clock.js";
 import type { IdGenerator } from "../domain/ids.js";
 import type { JobRecord } from "../domain/job.js";
 import type { Store } from "../store/store.js";
+import type { Metrics } from "../telemetry/metrics.js";
 import { createDueHeap } from "./due-heap.js";
 import { fireBatch } from "./fire-batch.js";
 import { loadJob, type LoadedJob } from "./fire-plan.js";
@@ -54,6 +55,7 @@ export const FIRE_LOOP_DEFAULTS: FireLoopOptions = { lookaheadMs: 60_000, resync
 /** What the fire loop needs. */
 export interface FireLoopDeps {
   store: Store;
+  metrics: Metrics;
   clock: Clock;
   coordinator: Coordinator;
   worker: RunWorker;

@@ -4,6 +4,7 @@ import { isFinal, type RunRecord } from "../domain/run.js";
 import type { HttpClient } from "../executor/http-client.js";
 import type { SecretSource } from "../executor/secrets.js";
 import type { RunOutcome, Store } from "../store/store.js";
+import type { Metrics } from "../telemetry/metrics.js";
 import { createBatcher } from "./batcher.js";
 import { runAttempts, type AttemptLoopDeps } from "./attempt-loop.js";
 import { runDag } from "./dag-execution.js";
@@ -14,6 +15,7 @@ import { createRunWriter, RunPreempted, type RunWriter } from "./run-writer.js";
 /** What the worker needs. */
 export interface RunWorkerDeps {
   store: Store;
+  metrics: Metrics;
   clock: Clock;
   http: HttpClient;
   secrets: SecretSource;
@@ -35,6 +37,8 @@ export interface RunWorker {
   cancel(runId: string, reason: string): boolean;
   /** Ids of the job's runs waiting or executing here. */
   activeRuns(jobId: string): string[];
+  /** Runs waiting for a free worker. */
+  waiting(): number;
   /** Resolves once nothing is waiting or executing. */
   idle(): Promise<void>;
   /**
@@ -124,6 +128,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       return true;
     },
     activeRuns: (jobId) => [...(byJob.get(jobId) ?? [])],
+    waiting: () => queue.waiting,
     idle: () => (running === 0 && queue.waiting === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
     async stop(graceMs) {
       // Waiting runs stay queued in the store for the next start: mark them so they are skipped.
@@ -203,7 +208,10 @@ async function perform(deps: RunWorkerDeps, spec: JobSpec, run: RunRecord, signa
   const target = targetOf(spec);
   if (typeof target === "string") return { ok: false, cancelled: false, error: target };
   const ctx = { runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt };
-  return runAttempts(loopDeps, target, spec.retry, ctx, signal, (attempts) => progress({ attempts: [...attempts] }).then(() => undefined));
+  return runAttempts(loopDeps, target, spec.retry, ctx, signal, (attempts) => {
+    deps.metrics.attempt(attempts[attempts.length - 1]!.error === "");
+    return progress({ attempts: [...attempts] }).then(() => undefined);
+  });
 }
 
 async function finish(
@@ -219,6 +227,7 @@ async function finish(
   const error = !outcome ? "job was deleted" : outcome.cancelled ? reason || "cancelled" : outcome.error;
   const result = status === "succeeded" ? "succeeded" : status === "dead_lettered" ? "retries exhausted; in the dead-letter queue" : status;
   const done = await save(run, { status, finishedAt, durationMs, error, result });
+  deps.metrics.runFinished(status);
   release();
   return done;
 }

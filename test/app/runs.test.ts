@@ -10,6 +10,7 @@ import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
 import { makeSpec } from "../store/fixtures.js";
 import { createFakeClock } from "../support/fake-clock.js";
+import { testMetrics } from "../support/metrics.js";
 
 describe("manual triggers", () => {
   const clock = createFakeClock("2026-03-26T10:25:00Z");
@@ -22,7 +23,7 @@ describe("manual triggers", () => {
     store = createSqliteStore({ path: ":memory:" });
     await coordinator.start();
     const dispatcher = { submit: () => undefined, cancel: () => false, activeRuns: () => [] };
-    const deps = { store, clock, coordinator, ids: createIdGenerator(clock, randomBytes), dispatcher, events: createRunEvents(), jobChanged: () => undefined };
+    const deps = { store, clock, coordinator, ids: createIdGenerator(clock, randomBytes), dispatcher, events: createRunEvents(), metrics: testMetrics(), jobChanged: () => undefined };
     jobs = createJobCommands(deps);
     runs = createRunCommands(deps);
   });

@@ -12,6 +12,7 @@ import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
 import { makeJob } from "../store/fixtures.js";
 import { createFakeClock, type FakeClock } from "../support/fake-clock.js";
+import { testMetrics } from "../support/metrics.js";
 
 const T0 = Date.parse("2026-03-01T12:00:00Z");
 
@@ -24,6 +25,7 @@ function recordingWorker(): RunWorker & { runs: RunRecord[] } {
     cancel: () => false,
     activeRuns: () => [],
     idle: async () => undefined,
+    waiting: () => 0,
     stop: async () => undefined,
   };
 }
@@ -71,7 +73,7 @@ describe("fire loop (fake clock)", () => {
     coordinator = createLocalCoordinator({ nodeId: "n1", address: "local", version: "t", clock });
     await coordinator.start();
     loop = createFireLoop({
-      store, clock, coordinator, worker, events: createRunEvents(), ids: createIdGenerator(clock, randomBytes),
+      store, metrics: testMetrics(), clock, coordinator, worker, events: createRunEvents(), ids: createIdGenerator(clock, randomBytes),
       onError: (err) => errors.push(err),
     });
   });

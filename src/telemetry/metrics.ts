@@ -1,0 +1,65 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Why a slot did not produce a delivered run. */
+export type SkipReason = "overlap" | "misfire" | "catch_up_cap";
+
+/** Live values read at scrape time. */
+export interface MetricSources {
+  deadLetterDepth(): Promise<number>;
+  queueDepth(): number;
+  isLeader(): boolean;
+}
+
+/**
+ * The service's Prometheus metrics, served at /metrics. Every name lives here; the rest of the
+ * code reports through these methods and never touches prom-client.
+ */
+export interface Metrics {
+  /** A slot fired: its outcome and how late the fire was against the slot's due time. */
+  fired(outcome: "queued" | "skipped" | "adopted", latenessMs: number): void;
+  runFinished(status: string): void;
+  attempt(ok: boolean): void;
+  slotsSkipped(reason: SkipReason, count: number): void;
+  lockFailure(): void;
+  rpc(method: string, code: string, seconds: number): void;
+  /** Prometheus text exposition of everything. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/** Lateness buckets in seconds: from 1 ms (timer precision) to 1 minute (a bad backlog). */
+const LATENESS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** RPC latency buckets in seconds. */
+const RPC_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** Creates the metrics on a registry of their own (plus Node's process metrics). */
+export function createMetrics(sources: MetricSources): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "cronmesh_process_" });
+  const r = { registers: [registry] };
+  const fires = new Counter({ ...r, name: "cronmesh_fires_total", help: "Slots fired, by outcome.", labelNames: ["outcome"] });
+  const lateness = new Histogram({ ...r, name: "cronmesh_fire_lateness_seconds", help: "Fire time minus due time.", buckets: LATENESS_BUCKETS });
+  const runs = new Counter({ ...r, name: "cronmesh_runs_finished_total", help: "Runs by final status.", labelNames: ["status"] });
+  const attempts = new Counter({ ...r, name: "cronmesh_attempts_total", help: "HTTP attempts, by result.", labelNames: ["result"] });
+  const skipped = new Counter({ ...r, name: "cronmesh_slots_skipped_total", help: "Slots not run, by reason.", labelNames: ["reason"] });
+  const locks = new Counter({ ...r, name: "cronmesh_lock_failures_total", help: "Job locks that could not be acquired." });
+  const rpcCount = new Counter({ ...r, name: "cronmesh_rpcs_total", help: "RPCs, by method and code.", labelNames: ["method", "code"] });
+  const rpcs = new Histogram({ ...r, name: "cronmesh_rpc_duration_seconds", help: "RPC latency.", labelNames: ["method", "code"], buckets: RPC_BUCKETS });
+  new Gauge({ ...r, name: "cronmesh_dead_letter_depth", help: "Runs in the dead-letter queue.", async collect() { this.set(await sources.deadLetterDepth()); } });
+  new Gauge({ ...r, name: "cronmesh_queue_depth", help: "Runs waiting for a worker on this node.", collect() { this.set(sources.queueDepth()); } });
+  new Gauge({ ...r, name: "cronmesh_is_leader", help: "1 while this node fires slots.", collect() { this.set(sources.isLeader() ? 1 : 0); } });
+  return {
+    fired(outcome, latenessMs) {
+      fires.inc({ outcome });
+      lateness.observe(Math.max(0, latenessMs) / 1000);
+    },
+    runFinished: (status) => runs.inc({ status }),
+    attempt: (ok) => attempts.inc({ result: ok ? "success" : "failure" }),
+    slotsSkipped: (reason, count) => count > 0 && skipped.inc({ reason }, count),
+    lockFailure: () => locks.inc(),
+    rpc(method, code, seconds) {
+      rpcCount.inc({ method, code });
+      rpcs.observe({ method, code }, seconds);
+    },
+    render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  } as Metrics;
+}
