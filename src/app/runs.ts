@@ -52,12 +52,14 @@ export function createRunCommands(deps: AppDeps) {
     ...run, status: "skipped", finishedAt: now, result: "skipped: a run of the job is still running (forbid)",
   });
 
-  const stampTriggered = async (jobId: string, at: number) => {
-    for (let i = 0; i < STAMP_RETRIES; i++) {
-      const job = await store.getJob(jobId);
-      if (!job) return;
-      const [ok] = await store.advanceJobs([{ jobId, expectedNextTriggerAt: job.nextTriggerAt, nextTriggerAt: job.nextTriggerAt, lastTriggeredAt: at }]);
+  /** Stamps last_triggered_at, starting from the job in hand; the job is re-read only after losing a race. */
+  const stampTriggered = async (known: JobRecord, at: number) => {
+    let job: JobRecord | undefined = known;
+    for (let i = 0; i < STAMP_RETRIES && job; i++) {
+      const { jobId, nextTriggerAt } = job;
+      const [ok] = await store.advanceJobs([{ jobId, expectedNextTriggerAt: nextTriggerAt, nextTriggerAt, lastTriggeredAt: at }]);
       if (ok) return;
+      job = await store.getJob(jobId);
     }
   };
 
@@ -85,7 +87,7 @@ export function createRunCommands(deps: AppDeps) {
       const stored = result!.run;
       deps.events.publish(stored);
       if (stored.status === "queued") dispatcher.submit(stored, job.spec.concurrencyPolicy !== "allow", stored.jobVersion === job.version ? job.spec : undefined);
-      await stampTriggered(job.jobId, now);
+      await stampTriggered(job, now);
       return { run: stored, lockAcquired: overlap.action !== "skip", triggeredAt: now };
     } finally {
       await lock?.release();
