@@ -8,6 +8,7 @@ import { createJobCommands } from "./app/jobs.js";
 import { createRunCommands } from "./app/runs.js";
 import { loadConfig, type Config } from "./config/config.js";
 import type { Coordinator } from "./coordination/coordinator.js";
+import { createEtcdCoordinator } from "./coordination/etcd/etcd-coordinator.js";
 import { createLocalCoordinator } from "./coordination/local/local-coordinator.js";
 import type { Clock } from "./domain/clock.js";
 import { createIdGenerator } from "./domain/ids.js";
@@ -15,9 +16,15 @@ import { createHttpClient } from "./executor/http-client.js";
 import { createSecretSource } from "./executor/secrets.js";
 import { createSystemClock } from "./runtime/system-clock.js";
 import { createMetrics } from "./telemetry/metrics.js";
+import { createClaimLoop, type ClaimLoop } from "./scheduler/claim-loop.js";
+import { createClusterRunEvents, relayJobChanges } from "./scheduler/cluster-events.js";
 import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
-import { recoverRuns } from "./scheduler/recovery.js";
+import { createJobCache } from "./scheduler/job-cache.js";
+import { createRunDispatcher } from "./scheduler/run-announcer.js";
+import { createRunBookkeeping } from "./scheduler/run-bookkeeping.js";
+import { createRunCanceller } from "./scheduler/run-canceller.js";
 import { createRunEvents } from "./scheduler/run-events.js";
+import { PROGRESS_DEFAULTS } from "./scheduler/run-progress.js";
 import { createRunWorker, type RunWorker } from "./scheduler/run-worker.js";
 import { createMongoStore } from "./store/mongo/mongo-store.js";
 import { createSqliteStore } from "./store/sqlite/sqlite-store.js";
@@ -30,7 +37,9 @@ const VERSION = "0.1.0";
 export interface Node {
   server: RunningServer;
   fireLoop: FireLoop;
+  claimLoop: ClaimLoop;
   worker: RunWorker;
+  coordinator: Coordinator;
   stop(): Promise<void>;
 }
 
@@ -42,13 +51,19 @@ export interface NodeOverrides {
 }
 
 function createStore(config: Config): Store {
-  return config.mongo ? createMongoStore(config.mongo) : createSqliteStore({ path: config.sqlitePath });
+  return config.mongo ? createMongoStore({ ...config.mongo, nodeId: config.nodeId }) : createSqliteStore({ path: config.sqlitePath });
+}
+
+function createCoordinator(config: Config, clock: Clock, log: Logger): Coordinator {
+  const identity = { nodeId: config.nodeId, address: config.advertiseAddress, version: VERSION };
+  if (!config.etcd) return createLocalCoordinator({ ...identity, clock });
+  return createEtcdCoordinator({ ...identity, ...config.etcd, clock, onError: (err, step) => log.warn({ err, step }, "coordination step failed") });
 }
 
 /** Runs the fire loop while this node may lead, and stops it when leadership ends. */
 function followLeadership(coordinator: Coordinator, fireLoop: FireLoop, log: Logger): void {
   coordinator.onLeadershipChange((leading) => {
-    log.info({ leading }, leading ? "leading: fire loop started" : "not leading: fire loop stopped");
+    log.info({ leading, nodeId: coordinator.nodeId }, leading ? "leading: fire loop started" : "not leading: fire loop stopped");
     if (leading) void fireLoop.start();
     else fireLoop.stop();
   });
@@ -58,45 +73,63 @@ function followLeadership(coordinator: Coordinator, fireLoop: FireLoop, log: Log
 export async function startNode(config: Config, overrides: NodeOverrides = {}): Promise<Node> {
   const log = overrides.log ?? pino({ level: config.logLevel });
   const clock = overrides.clock ?? createSystemClock();
+  const onError = (err: unknown, step: string) => log.error({ err, step }, "background step failed");
   const store = createStore(config);
   await store.init();
-  const coordinator = createLocalCoordinator({ nodeId: config.nodeId, address: `${config.host}:${config.port}`, version: VERSION, clock });
-  const events = createRunEvents();
+  const coordinator = createCoordinator(config, clock, log);
+  const events = createClusterRunEvents(createRunEvents(), coordinator, clock);
   const ids = createIdGenerator(clock, randomBytes);
   const http = createHttpClient({ clock, connectionsPerOrigin: config.httpConnections });
   const secrets = createSecretSource(overrides.env ?? process.env, config.secretsFile);
+  const jobCache = createJobCache(store);
+  const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: config.statsFlushMs, trimIntervalMs: config.historyTrimMs }, onError);
   let worker: RunWorker | undefined;
   const metrics = createMetrics({
     deadLetterDepth: () => store.countRuns("dead_lettered"),
     queueDepth: () => worker?.waiting() ?? 0,
     isLeader: () => coordinator.canFire(),
   });
-  worker = createRunWorker({ store, metrics, clock, http, secrets, handlers: config.handlers, events, nodeId: config.nodeId, concurrency: config.workerConcurrency });
-  const onError = (err: unknown, step: string) => log.error({ err, step }, "scheduler step failed");
-  const fireLoop = createFireLoop({ store, metrics, clock, coordinator, worker, events, ids, onError });
-  const deps = { store, clock, coordinator, ids, dispatcher: worker, events, metrics, jobChanged: fireLoop.jobChanged };
-  const jobs = createJobCommands(deps);
+  worker = createRunWorker({
+    store, metrics, clock, http, secrets, handlers: config.handlers, events, jobs: jobCache, bookkeeping,
+    nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: PROGRESS_DEFAULTS,
+  });
+  const dispatcher = createRunDispatcher(coordinator, onError);
+  const canceller = createRunCanceller({ store, coordinator, worker, jobs: jobCache, clock, events });
+  const fireLoop = createFireLoop({ store, metrics, clock, coordinator, dispatcher, canceller, events, ids, onError });
+  const jobRelay = relayJobChanges(coordinator, (jobId) => {
+    jobCache.forget(jobId);
+    fireLoop.jobChanged(jobId);
+  }, onError);
+  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged: jobRelay.changed };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
-    createCronService({ jobs, runs, store, clock, coordinator, mode: "single" }),
+    createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
     createRunService({ runs, store, events }),
   );
-  const exclusive = async (run: { jobId: string }) => (await store.getJob(run.jobId))?.spec.concurrencyPolicy !== "allow";
-  const recovered = await recoverRuns(store, worker, exclusive);
+  const claimLoop = createClaimLoop({ store, coordinator, worker, jobs: jobCache, clock, options: { scanMs: config.claimScanMs }, onError });
   followLeadership(coordinator, fireLoop, log);
   await coordinator.start();
+  claimLoop.start();
   const server = await startServer({ host: config.host, port: config.port, routes, now: clock.now, metrics });
-  log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", nodeId: config.nodeId, recovered }, "cronmesh listening");
+  log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode: config.etcd ? "cluster" : "single", nodeId: config.nodeId }, "cronmesh listening");
   return {
     server,
     fireLoop,
+    claimLoop,
     worker,
+    coordinator,
     async stop() {
+      // Hand leadership over first (a successor fires at once), then drain this node's runs while
+      // still holding their claims, and only then leave the cluster.
       fireLoop.stop();
+      claimLoop.stop();
+      await coordinator.resign();
       await server.close(config.shutdownGraceMs);
-      await coordinator.stop();
       await fireLoop.settled();
-      await worker.stop(config.shutdownGraceMs);
+      await worker!.stop(config.shutdownGraceMs);
+      canceller.stop();
+      jobRelay.stop();
+      await coordinator.stop();
       await http.close();
       await store.close();
     },

@@ -43,7 +43,7 @@ const OUTPUT_ONLY = new Set([
 export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof CronService> {
   const { jobs, runs, store, clock, coordinator } = deps;
   const withLock = async (job: JobRecord) =>
-    jobToProto(job, { lockAcquired: runs.isBusy(job.jobId) || (await coordinator.isLocked(jobLockKey(job.jobId))) });
+    jobToProto(job, { lockAcquired: (await runs.isBusy(job.jobId)) || (await coordinator.isLocked(jobLockKey(job.jobId))) });
   const requireId = (id: string, field = "job_id") => {
     if (!id) throw CronError.invalid(field, "is required");
     return id;

@@ -1,21 +1,11 @@
 import type { Clock } from "../domain/clock.js";
 import type { IdGenerator } from "../domain/ids.js";
-import type { JobSpec } from "../domain/job.js";
-import type { RunRecord } from "../domain/run.js";
 import type { Coordinator } from "../coordination/coordinator.js";
+import type { RunDispatcher } from "../scheduler/run-announcer.js";
+import type { RunCanceller } from "../scheduler/run-canceller.js";
 import type { RunEvents } from "../scheduler/run-events.js";
 import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
-
-/** Where runs go to execute (the worker pool of this node). */
-export interface RunDispatcher {
-  /** Queues a run; exclusive runs of one job execute one at a time. `spec` is the run's job version, when at hand. */
-  submit(run: RunRecord, exclusive: boolean, spec?: JobSpec): void;
-  /** Aborts a run waiting or executing on this node; false when it is not here. */
-  cancel(runId: string, reason: string): boolean;
-  /** Ids of a job's runs waiting or executing on this node. */
-  activeRuns(jobId: string): string[];
-}
 
 /** What the application services need; wired once in main.ts. */
 export interface AppDeps {
@@ -23,9 +13,12 @@ export interface AppDeps {
   clock: Clock;
   ids: IdGenerator;
   coordinator: Coordinator;
+  /** Announces new queued runs to the replicas' claim loops. */
   dispatcher: RunDispatcher;
+  /** Cancels runs wherever they execute. */
+  canceller: RunCanceller;
   events: RunEvents;
   metrics: Metrics;
-  /** Tells the fire loop that a job was created, changed or deleted. */
+  /** Tells the fire loop (on whichever replica leads) that a job was created, changed or deleted. */
   jobChanged: (jobId: string) => void;
 }

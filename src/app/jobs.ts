@@ -5,6 +5,9 @@ import { nextTriggerAt } from "../domain/next-trigger.js";
 import { topologicalOrder } from "../domain/dag.js";
 import type { AppDeps } from "./deps.js";
 
+/** Most queued runs of a deleted job asked to stop one by one (the store cancels them all regardless). */
+const MAX_CANCELLED_ON_DELETE = 10_000;
+
 /** Who asks, for the audit trail. */
 export interface Actor {
   id: string;
@@ -94,11 +97,10 @@ export function createJobCommands(deps: AppDeps) {
     /** Deletes a job: its queued runs are cancelled first; running runs finish. Returns the cancelled count. */
     async remove(jobId: string): Promise<number> {
       await get(jobId);
+      const queued = (await store.listActiveRuns({ jobIds: [jobId], limit: MAX_CANCELLED_ON_DELETE })).filter((r) => r.status === "queued");
       const cancelled = await store.cancelQueuedRuns(jobId, clock.now());
-      for (const runId of deps.dispatcher.activeRuns(jobId)) {
-        const run = await store.getRun(runId);
-        if (run?.status === "cancelled") deps.dispatcher.cancel(runId, "job deleted");
-      }
+      // A queued run may already be on its way on some replica: ask whoever holds it to stop.
+      await Promise.all(queued.map((run) => deps.canceller.cancel(run, "job deleted")));
       if (!(await store.deleteJob(jobId))) throw CronError.notFound("job", jobId);
       deps.jobChanged(jobId);
       return cancelled;

@@ -14,6 +14,10 @@ const STAMP_RETRIES = 3;
 export const MAX_BACKFILL_SLOTS = 1000;
 /** How long CancelRun waits for a running run to record its cancellation. */
 const CANCEL_WAIT_MS = 5000;
+/** How often CancelRun looks for the final state another replica may have written. */
+const CANCEL_POLL_MS = 50;
+/** Most active runs of one job read for a concurrency decision. */
+const MAX_ACTIVE_READ = 10_000;
 
 /** Outcome of a manual trigger. */
 export interface TriggerResult {
@@ -36,7 +40,7 @@ export type RunCommands = ReturnType<typeof createRunCommands>;
 
 /** Creates the run use cases. */
 export function createRunCommands(deps: AppDeps) {
-  const { store, clock, coordinator, dispatcher } = deps;
+  const { store, clock, coordinator, dispatcher, canceller } = deps;
 
   const baseRun = (job: JobRecord, input: ManualRunInput, now: number): RunRecord => {
     const runId = deps.ids("run");
@@ -63,30 +67,25 @@ export function createRunCommands(deps: AppDeps) {
     }
   };
 
-  /** Runs of the job still queued or running anywhere: this node's, then the store's. */
-  const activeRuns = async (jobId: string): Promise<string[]> => {
-    const local = dispatcher.activeRuns(jobId);
-    if (local.length > 0) return local;
-    const [queued, running] = await Promise.all([
-      store.listRuns({ jobId, status: "queued", pageSize: 10 }),
-      store.listRuns({ jobId, status: "running", pageSize: 10 }),
-    ]);
-    return [...queued.items, ...running.items].map((r) => r.runId);
-  };
+  /** Runs of the job still queued or running anywhere in the cluster. */
+  const activeRuns = async (jobId: string): Promise<RunRecord[]> => store.listActiveRuns({ jobIds: [jobId], limit: MAX_ACTIVE_READ });
+
+  const exclusive = (job: JobRecord) => job.spec.concurrencyPolicy !== "allow";
 
   /** The one path of every manual run: job lock, concurrency policy, insert, dispatch. */
   const createManualRun = async (job: JobRecord, input: ManualRunInput): Promise<TriggerResult> => {
     const now = clock.now();
-    const lock = await coordinator.tryLock(jobLockKey(job.jobId), TRIGGER_LOCK_TTL_MS);
+    const lock = await coordinator.tryLock(jobLockKey(job.jobId), { ttlMs: TRIGGER_LOCK_TTL_MS });
     if (!lock) deps.metrics.lockFailure();
     try {
-      const overlap = lock ? decideOverlap(job.spec.concurrencyPolicy, await activeRuns(job.jobId)) : { action: "skip" as const };
-      if (overlap.action === "replace") for (const runId of overlap.cancel) await cancel(runId, "replaced by a manual run");
+      const active = lock ? await activeRuns(job.jobId) : [];
+      const overlap = lock ? decideOverlap(job.spec.concurrencyPolicy, active.map((r) => r.runId)) : { action: "skip" as const };
+      if (overlap.action === "replace") await Promise.all(active.map((r) => canceller.cancel(r, "replaced by a manual run")));
       const run = baseRun(job, input, now);
       const [result] = await store.insertRuns([overlap.action === "skip" ? skippedRun(run, now) : run]);
       const stored = result!.run;
       deps.events.publish(stored);
-      if (stored.status === "queued") dispatcher.submit(stored, job.spec.concurrencyPolicy !== "allow", stored.jobVersion === job.version ? job.spec : undefined);
+      dispatcher.dispatch([{ run: stored, exclusive: exclusive(job) }]);
       await stampTriggered(job, now);
       return { run: stored, lockAcquired: overlap.action !== "skip", triggeredAt: now };
     } finally {
@@ -106,40 +105,41 @@ export function createRunCommands(deps: AppDeps) {
     return job;
   };
 
-  /** Cancels a queued or running run; a running HTTP request is aborted. */
+  /** Cancels a queued or running run wherever it executes; a running HTTP request is aborted. */
   async function cancel(runId: string, reason: string): Promise<RunRecord> {
     const run = await get(runId);
     if (isFinal(run.status)) throw new CronError("failed_precondition", `run ${runId} is already ${run.status}`);
-    if (dispatcher.cancel(runId, reason)) return waitFinal(runId);
-    const now = clock.now();
-    const next: RunRecord = { ...run, status: "cancelled", finishedAt: now, updatedAt: now, error: reason, revision: run.revision + 1 };
-    await store.updateRun(next, run.revision);
-    deps.events.publish(next);
-    return next;
+    await canceller.cancel(run, reason);
+    return waitFinal(runId);
   }
 
-  /** Resolves with the run once it is final (or as it stands after a bounded wait). */
-  function waitFinal(runId: string): Promise<RunRecord> {
-    return new Promise((resolve) => {
-      const timer = clock.setTimer(CANCEL_WAIT_MS, () => {
-        off();
-        void get(runId).then(resolve);
-      });
-      const off = deps.events.subscribe({}, (r) => {
-        if (r.runId !== runId || !isFinal(r.status)) return;
-        off();
-        timer.cancel();
-        resolve(r);
-      });
+  /**
+   * Resolves with the run once it is final, or as it stands after a bounded wait. The final state
+   * may be written by another replica, so the store is polled besides this replica's events.
+   */
+  async function waitFinal(runId: string): Promise<RunRecord> {
+    const deadline = clock.now() + CANCEL_WAIT_MS;
+    let seen: RunRecord | undefined;
+    const off = deps.events.subscribe({}, (r) => {
+      if (r.runId === runId && isFinal(r.status)) seen = r;
     });
+    try {
+      for (;;) {
+        const stored = seen ?? (await get(runId));
+        if (isFinal(stored.status) || clock.now() >= deadline) return stored;
+        await new Promise<void>((resolve) => clock.setTimer(CANCEL_POLL_MS, resolve));
+      }
+    } finally {
+      off();
+    }
   }
 
   return {
     get,
     cancel,
 
-    /** True while a run of the job waits or executes on this node (what GetJob reports as lock_acquired). */
-    isBusy: (jobId: string) => dispatcher.activeRuns(jobId).length > 0,
+    /** True while a run of the job is queued or running anywhere (what GetJob reports as lock_acquired). */
+    isBusy: async (jobId: string) => (await store.listActiveRuns({ jobIds: [jobId], limit: 1 })).length > 0,
 
     /** A manual run now (TriggerJob). */
     trigger: (job: JobRecord) => createManualRun(job, { trigger: "manual" }),
@@ -167,11 +167,9 @@ export function createRunCommands(deps: AppDeps) {
       const now = clock.now();
       const runs = slots.map((slot) => ({ ...baseRun(job, { trigger: "backfill", scheduledAt: slot }, now), slotKey: `backfill:${slotKeyFor(slot)}` }));
       const results = await store.insertRuns(runs);
-      for (const { run, inserted } of results) {
-        if (!inserted) continue;
-        deps.events.publish(run);
-        dispatcher.submit(run, job.spec.concurrencyPolicy !== "allow", job.spec);
-      }
+      const fresh = results.filter((r) => r.inserted).map((r) => r.run);
+      for (const run of fresh) deps.events.publish(run);
+      dispatcher.dispatch(fresh.map((run) => ({ run, exclusive: exclusive(job) })));
       return results.map((r) => r.run);
     },
   };

@@ -12,8 +12,11 @@ export interface Config {
   /** Embedded store file (when MongoDB is not configured). */
   sqlitePath: string;
   mongo?: { uri: string; dbName: string };
-  etcdEndpoints: string[];
+  /** Cluster mode: the etcd coordinator. Absent: one node with the embedded coordinator. */
+  etcd?: EtcdConfig;
   nodeId: string;
+  /** The address other replicas and operators see for this node. */
+  advertiseAddress: string;
   /** Named targets that jobs refer to by `handler`. */
   handlers: Map<string, HttpTargetSpec>;
   /** Secrets for `secret://name` references, from SECRETS_FILE (CRONMESH_SECRET_<NAME> variables are read at use). */
@@ -24,6 +27,21 @@ export interface Config {
   httpConnections: number;
   logLevel: string;
   shutdownGraceMs: number;
+  /** Finished runs are added to job counters at most this often (0: at once, batched per turn). */
+  statsFlushMs: number;
+  /** Job histories are trimmed in batches this often. */
+  historyTrimMs: number;
+  /** How often every replica scans the store for runs nobody holds. */
+  claimScanMs: number;
+}
+
+/** The etcd coordinator's settings. */
+export interface EtcdConfig {
+  endpoints: string[];
+  /** Session lease TTL: leadership, membership and claims of a dead replica end after it. */
+  ttlMs: number;
+  /** Key prefix, so that several clusters can share one etcd. */
+  prefix: string;
 }
 
 const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -36,20 +54,38 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     port: intVar(env, "PORT", 8080, 0, 65535),
     sqlitePath: join(dataDir, "cronmesh.db"),
     mongo: env.MONGODB_URI ? { uri: mongoUri(env.MONGODB_URI), dbName: env.MONGODB_DB || "cronmesh" } : undefined,
-    etcdEndpoints: (env.ETCD_ENDPOINTS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    etcd: etcdConfig(env),
     nodeId: env.NODE_ID || `${hostname()}-${process.pid}`,
+    advertiseAddress: env.ADVERTISE_ADDRESS || "",
     handlers: loadHandlers(env),
     secretsFile: loadSecretsFile(env.SECRETS_FILE),
     workerConcurrency: intVar(env, "WORKER_CONCURRENCY", 256, 1, 100_000),
     httpConnections: intVar(env, "HTTP_CONNECTIONS", 128, 1, 10_000),
     logLevel: env.LOG_LEVEL || "info",
     shutdownGraceMs: intVar(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    // MongoDB: counters are written once a second per replica, not once per run (see job-stats.ts).
+    statsFlushMs: intVar(env, "STATS_FLUSH_MS", env.MONGODB_URI ? 1000 : 0, 0, 600_000),
+    historyTrimMs: intVar(env, "HISTORY_TRIM_MS", 5000, 100, 3_600_000),
+    claimScanMs: intVar(env, "CLAIM_SCAN_MS", 2000, 50, 600_000),
   };
   if (!LOG_LEVELS.has(config.logLevel)) throw configError("LOG_LEVEL", `must be one of ${[...LOG_LEVELS].join(", ")}`);
-  if (config.etcdEndpoints.length > 0) {
-    throw configError("ETCD_ENDPOINTS", "cluster mode (etcd coordinator) is not available in this version; unset it to run a single node");
+  if (config.etcd && !config.mongo) {
+    throw configError("ETCD_ENDPOINTS", "needs MONGODB_URI: the replicas of a cluster share one MongoDB (the embedded store is per node)");
   }
+  config.advertiseAddress ||= `${config.host === "0.0.0.0" ? hostname() : config.host}:${config.port}`;
   return config;
+}
+
+/** Cluster mode settings, when ETCD_ENDPOINTS is set. */
+function etcdConfig(env: NodeJS.ProcessEnv): EtcdConfig | undefined {
+  const endpoints = (env.ETCD_ENDPOINTS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  if (endpoints.length === 0) return undefined;
+  for (const e of endpoints) {
+    if (!/^(https?:\/\/)?[^\s/]+:\d+$/.test(e)) throw configError("ETCD_ENDPOINTS", `must be a comma-separated list of host:port, got ${JSON.stringify(e)}`);
+  }
+  // etcd leases count whole seconds, and shorter than 2 s is below what etcd grants reliably.
+  const ttlMs = intVar(env, "ETCD_TTL_MS", 3000, 2000, 60_000);
+  return { endpoints: endpoints.map((e) => (e.includes("://") ? e : `http://${e}`)), ttlMs, prefix: env.ETCD_PREFIX || "cronmesh/" };
 }
 
 function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

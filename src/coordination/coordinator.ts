@@ -3,6 +3,11 @@ export interface Lock {
   readonly key: string;
   /** Monotonic token of this acquisition; writes guarded by the lock may carry it. */
   readonly token: number;
+  /**
+   * False once the lock is released or known to be lost (its TTL passed, or the holder's session
+   * lease expired while it could not reach etcd): whoever relied on it must stop doing so.
+   */
+  isHeld(): boolean;
   release(): Promise<void>;
 }
 
@@ -14,17 +19,41 @@ export interface Member {
   startedAt: number;
 }
 
+/** How a lock is held. */
+export interface LockOptions {
+  /**
+   * The lock frees itself this long after it was taken, even if never released. Absent: the lock
+   * is held until released or until its holder is gone (for the etcd adapter: until the replica's
+   * session lease expires), which is how a worker holds the runs it claimed.
+   */
+  ttlMs?: number;
+  /**
+   * Take the locks only while this replica leads, as one step that proves it: when leadership is
+   * lost, the call fails with `unavailable` and takes nothing. The fire loop fences with it.
+   */
+  asLeader?: boolean;
+}
+
+/** A message handler of the cluster bus. */
+export type BusHandler = (message: string) => void;
+
 /**
- * The coordination port: leader election, per-job locks and fencing. No client or driver type
- * crosses it. The embedded adapter (`local/`) makes its own process the leader; the etcd adapter
- * elects one replica through a lease. Every adapter runs the same contract suite.
+ * The coordination port: leader election, locks, fencing, membership and a message bus between
+ * replicas. No client or driver type crosses it. The embedded adapter (`local/`) makes its own
+ * process the leader and keeps everything in memory; the etcd adapter elects one replica through
+ * a lease. Every adapter runs the same contract suite.
  */
 export interface Coordinator {
   /** This replica's id. */
   readonly nodeId: string;
   /** Joins the cluster (registers membership, campaigns for leadership). */
   start(): Promise<void>;
-  /** Resigns leadership, releases locks and leaves the cluster. */
+  /**
+   * Gives up leadership now, so that a successor takes over at once, while staying a member and
+   * keeping its locks (a stopping replica resigns first, then drains its runs).
+   */
+  resign(): Promise<void>;
+  /** Resigns, releases every lock and leaves the cluster. */
   stop(): Promise<void>;
   /**
    * True while this replica leads AND its leadership was confirmed recently enough that it cannot
@@ -36,11 +65,33 @@ export interface Coordinator {
   /** Registers a listener for leadership changes of this replica; returns an unsubscribe function. */
   onLeadershipChange(listener: (leading: boolean) => void): () => void;
   /** Try-lock: resolves to the lock, or undefined at once when another holder has it. */
-  tryLock(key: string, ttlMs: number): Promise<Lock | undefined>;
+  tryLock(key: string, options?: LockOptions): Promise<Lock | undefined>;
+  /**
+   * Try-locks many keys in one step (one round trip for the etcd adapter): resolves to the locks
+   * acquired; keys held by someone else (or by this replica already) are absent from the result.
+   */
+  tryLocks(keys: readonly string[], options?: LockOptions): Promise<Map<string, Lock>>;
+  /** Releases many locks in one step. */
+  releaseLocks(locks: readonly Lock[]): Promise<void>;
   /** True when some replica holds the lock. */
   isLocked(key: string): Promise<boolean>;
+  /** The node id holding the lock, if any. */
+  lockHolder(key: string): Promise<string | undefined>;
   /** The replicas currently registered. */
   members(): Promise<Member[]>;
+  /**
+   * Sends a message to every replica subscribed to the topic, this one included. Delivery is
+   * at most once and in order per sender; callers never rely on it alone for correctness (a
+   * periodic store scan backs every message that matters).
+   */
+  publish(topic: string, message: string): Promise<void>;
+  /** Subscribes this replica to a topic; returns an unsubscribe function. */
+  subscribe(topic: string, handler: BusHandler): () => void;
+  /**
+   * True when some other replica subscribes to the topic (known from its subscription, kept up to
+   * date in the background): publishing what only other replicas need can be skipped otherwise.
+   */
+  hasPeerSubscribers(topic: string): boolean;
 }
 
 /** The lock key guarding one job's slots and manual triggers. */

@@ -1,4 +1,5 @@
-import type { Coordinator } from "../coordination/coordinator.js";
+import { jobLockKey, type Coordinator, type Lock } from "../coordination/coordinator.js";
+import { CronError } from "../domain/cron-error.js";
 import type { IdGenerator } from "../domain/ids.js";
 import type { JobRecord } from "../domain/job.js";
 import { decideOverlap } from "../domain/overlap.js";
@@ -7,18 +8,38 @@ import { jitterOffset } from "../domain/jitter.js";
 import type { JobAdvance, Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { planFire, type LoadedJob } from "./fire-plan.js";
+import type { RunDispatcher } from "./run-announcer.js";
+import type { RunCanceller } from "./run-canceller.js";
 import type { RunEvents } from "./run-events.js";
-import type { RunWorker } from "./run-worker.js";
+
+/**
+ * How long a fire may hold its jobs' locks: far beyond the few milliseconds a batch takes, and
+ * short enough that a leader dying mid-batch does not block manual triggers for long.
+ */
+export const FIRE_LOCK_TTL_MS = 10_000;
+
+/** Most active runs read for one batch's overlap decisions (a backlog beyond it is pathological anyway). */
+const MAX_ACTIVE_READ = 1_000_000;
 
 /** What firing a batch needs. */
 export interface FireBatchDeps {
   store: Store;
   metrics: Metrics;
-  worker: RunWorker;
+  dispatcher: RunDispatcher;
+  canceller: RunCanceller;
   events: RunEvents;
   ids: IdGenerator;
   coordinator: Coordinator;
   now: number;
+  onError: (err: unknown, step: string) => void;
+}
+
+/** The outcome of a batch. */
+export interface FiredBatch {
+  /** Each fired job as it now stands (undefined when it will not fire again). */
+  next: Map<string, JobRecord | undefined>;
+  /** Jobs whose lock another replica held (a manual trigger): to fire again shortly. */
+  busy: LoadedJob[];
 }
 
 interface Planned {
@@ -28,32 +49,67 @@ interface Planned {
 }
 
 /**
- * Fires every due job of a batch: plans slots by misfire and overlap policy, inserts all runs in
- * one idempotent call (a slot already fired is adopted, never duplicated), advances every job's
- * next_trigger_at in one compare-and-set call, then hands the queued runs to the worker.
- * Returns each job as it now stands (undefined when it will not fire again).
+ * Fires every due job of a batch under the jobs' locks, taken in one step that also proves this
+ * replica still leads (fencing). The concurrency policy sees every queued or running run of the
+ * job in the cluster (the store's active runs). All runs are inserted in one idempotent call (a
+ * slot already fired is adopted, never duplicated), every job's next_trigger_at advances in one
+ * compare-and-set call, and the queued runs are announced to the replicas' claim loops.
  */
-export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<Map<string, JobRecord | undefined>> {
-  const planned = due.map((loaded) => plan(deps, loaded));
-  const inserted = await deps.store.insertRuns(planned.flatMap((p) => p.runs));
-  const advanced = await deps.store.advanceJobs(planned.map((p) => p.advance));
+export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<FiredBatch> {
+  const locks = await deps.coordinator.tryLocks(due.map((d) => jobLockKey(d.job.jobId)), { ttlMs: FIRE_LOCK_TTL_MS, asLeader: true });
+  const mine = due.filter((d) => locks.has(jobLockKey(d.job.jobId)));
+  const busy = due.filter((d) => !locks.has(jobLockKey(d.job.jobId)));
+  for (let i = 0; i < busy.length; i++) deps.metrics.lockFailure();
+  try {
+    const active = await activeRunsOf(deps.store, mine.map((d) => d.job));
+    const planned = mine.map((loaded) => plan(deps, loaded, active.get(loaded.job.jobId) ?? []));
+    // Fencing, once more right before writing: a leader frozen since the lock step fires nothing.
+    if (!deps.coordinator.canFire()) throw new CronError("unavailable", "leadership could not be confirmed in time");
+    const inserted = await deps.store.insertRuns(planned.flatMap((p) => p.runs));
+    const advanced = await deps.store.advanceJobs(planned.map((p) => p.advance));
+    announce(deps, planned, inserted);
+    return { next: await nextStates(deps.store, planned, advanced), busy };
+  } finally {
+    await releaseQuietly(deps, [...locks.values()]);
+  }
+}
+
+/** The job's runs not final yet, for jobs whose policy depends on them (forbid, replace). */
+async function activeRunsOf(store: Store, jobs: JobRecord[]): Promise<Map<string, string[]>> {
+  const jobIds = jobs.filter((j) => j.spec.concurrencyPolicy !== "allow").map((j) => j.jobId);
+  const out = new Map<string, string[]>();
+  if (jobIds.length === 0) return out;
+  for (const run of await store.listActiveRuns({ jobIds, limit: MAX_ACTIVE_READ })) {
+    out.set(run.jobId, [...(out.get(run.jobId) ?? []), run.runId]);
+  }
+  return out;
+}
+
+function announce(deps: FireBatchDeps, planned: Planned[], inserted: Awaited<ReturnType<Store["insertRuns"]>>): void {
   const jobs = new Map(planned.map((p) => [p.loaded.job.jobId, p.loaded.job]));
+  const queued: Array<{ run: RunRecord; exclusive: boolean }> = [];
   for (const { run, inserted: isNew } of inserted) {
     deps.metrics.fired(!isNew ? "adopted" : run.status === "skipped" ? "skipped" : "queued", deps.now - run.dueAt);
     if (isNew) deps.events.publish(run);
-    if (run.status !== "queued") continue;
-    const job = jobs.get(run.jobId)!;
-    // Under forbid and replace the runs of a job execute one at a time (catch-up slots queue up).
-    deps.worker.submit(run, job.spec.concurrencyPolicy !== "allow", run.jobVersion === job.version ? job.spec : undefined);
+    // An adopted run still queued is announced again: its first announcement may have been lost.
+    if (run.status === "queued") queued.push({ run, exclusive: jobs.get(run.jobId)!.spec.concurrencyPolicy !== "allow" });
   }
-  return nextStates(deps.store, planned, advanced);
+  deps.dispatcher.dispatch(queued);
 }
 
-function plan(deps: FireBatchDeps, loaded: LoadedJob): Planned {
+async function releaseQuietly(deps: FireBatchDeps, locks: Lock[]): Promise<void> {
+  if (locks.length === 0) return;
+  // A lock that cannot be released frees itself after FIRE_LOCK_TTL_MS.
+  await deps.coordinator.releaseLocks(locks).catch((err: unknown) => deps.onError(err, "release fire locks"));
+}
+
+function plan(deps: FireBatchDeps, loaded: LoadedJob, active: string[]): Planned {
   const { job } = loaded;
   const decision = planFire(loaded, deps.now);
-  const overlap = decideOverlap(job.spec.concurrencyPolicy, deps.worker.activeRuns(job.jobId));
-  if (overlap.action === "replace") for (const runId of overlap.cancel) deps.worker.cancel(runId, "replaced by a newer slot");
+  const overlap = decision.fire.length > 0 ? decideOverlap(job.spec.concurrencyPolicy, active) : { action: "start" as const };
+  if (overlap.action === "replace") {
+    for (const runId of overlap.cancel) void cancelActive(deps, runId);
+  }
   const status = overlap.action === "skip" ? "skipped" : "queued";
   const runs = decision.fire.map(({ slot, trigger }) => newRun(deps, job, slot, trigger, status, loaded));
   const skipped = decision.skipped + (status === "skipped" ? runs.length : 0);
@@ -71,6 +127,16 @@ function plan(deps: FireBatchDeps, loaded: LoadedJob): Planned {
     status: decision.next === undefined ? "completed" : undefined,
   };
   return { loaded, runs, advance };
+}
+
+/** Cancels a run replaced by a newer slot (wherever it executes); failures are reported, not thrown. */
+async function cancelActive(deps: FireBatchDeps, runId: string): Promise<void> {
+  try {
+    const run = await deps.store.getRun(runId);
+    if (run) await deps.canceller.cancel(run, "replaced by a newer slot");
+  } catch (err) {
+    deps.onError(err, "replace");
+  }
 }
 
 function newRun(deps: FireBatchDeps, job: JobRecord, slot: number, trigger: RunTrigger, status: "queued" | "skipped", loaded: LoadedJob): RunRecord {

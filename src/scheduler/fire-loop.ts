@@ -7,8 +7,9 @@ import type { Metrics } from "../telemetry/metrics.js";
 import { createDueHeap } from "./due-heap.js";
 import { fireBatch } from "./fire-batch.js";
 import { loadJob, type LoadedJob } from "./fire-plan.js";
+import type { RunDispatcher } from "./run-announcer.js";
+import type { RunCanceller } from "./run-canceller.js";
 import type { RunEvents } from "./run-events.js";
-import type { RunWorker } from "./run-worker.js";
 
 /** Tuning of the fire loop; every value has a default in {@link FIRE_LOOP_DEFAULTS}. */
 export interface FireLoopOptions {
@@ -32,6 +33,16 @@ const FIRE_CHUNK = 200;
 
 /** Delay before a batch that failed to write is tried again. */
 const FIRE_RETRY_MS = 1000;
+
+/** Delay before firing again a job whose lock a manual trigger held: such a trigger takes milliseconds. */
+const LOCK_RETRY_MS = 50;
+
+/**
+ * Run inserts interrupted by a crash are completed by a sweep over the runs created this long
+ * ago or less, at every start of leadership and every {@link REPAIR_EVERY_MS}.
+ */
+const REPAIR_WINDOW_MS = 3_600_000;
+const REPAIR_EVERY_MS = 60_000;
 
 /** Jobs (re)loaded between two yields of a resync. */
 const RELOAD_CHUNK = 1000;
@@ -58,7 +69,8 @@ export interface FireLoopDeps {
   metrics: Metrics;
   clock: Clock;
   coordinator: Coordinator;
-  worker: RunWorker;
+  dispatcher: RunDispatcher;
+  canceller: RunCanceller;
   events: RunEvents;
   ids: IdGenerator;
   options?: Partial<FireLoopOptions>;
@@ -89,6 +101,7 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
   const loaded = new Map<string, LoadedJob>();
   let wake: TimerHandle | undefined;
   let resync: TimerHandle | undefined;
+  let repair: TimerHandle | undefined;
   let running = false;
   let work: Promise<void> = Promise.resolve();
 
@@ -125,6 +138,14 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     }
     arm();
   };
+  const scheduleRepair = (delayMs: number) => {
+    repair = clock.setTimer(delayMs, () => {
+      void store
+        .repairRuns(clock.now() - REPAIR_WINDOW_MS)
+        .catch((err: unknown) => deps.onError(err, "repair runs"))
+        .finally(() => running && scheduleRepair(REPAIR_EVERY_MS));
+    });
+  };
   const scheduleResync = () => {
     resync = clock.setTimer(opts.resyncMs, () => {
       void serial("resync", reload).then(() => running && scheduleResync());
@@ -140,7 +161,8 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     try {
       for (; i < due.length; i += FIRE_CHUNK) {
         if (i > 0) await yieldToIo();
-        const next = await fireBatch({ ...deps, now: clock.now() }, due.slice(i, i + FIRE_CHUNK));
+        const { next, busy } = await fireBatch({ ...deps, now: clock.now() }, due.slice(i, i + FIRE_CHUNK));
+        for (const entry of busy) heap.push({ jobId: entry.job.jobId, dueAt: clock.now() + LOCK_RETRY_MS });
         // Requests first: the next slots of the fired jobs are computed once the runs are on their way.
         await yieldToIo();
         for (const [jobId, job] of next) track(job, jobId);
@@ -160,13 +182,16 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
       running = true;
       await serial("load", reload);
       scheduleResync();
+      scheduleRepair(0);
     },
     stop() {
       running = false;
       wake?.cancel();
       resync?.cancel();
+      repair?.cancel();
     },
     jobChanged(jobId) {
+      if (!running) return;
       void serial("reload job", async () => {
         track(await store.getJob(jobId), jobId);
         arm();

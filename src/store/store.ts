@@ -75,6 +75,19 @@ export interface RunOutcome {
   failed: boolean;
 }
 
+/** Which non-final runs to list. */
+export interface ActiveRunQuery {
+  /** Only runs of these jobs; all jobs when absent. */
+  jobIds?: string[];
+  limit: number;
+}
+
+/** How many runs of one job history keeps. */
+export interface HistoryLimit {
+  jobId: string;
+  keep: number;
+}
+
 /**
  * The persistence port of cronmesh. No driver, connection or query type crosses it: adapters take
  * and return domain records and throw only {@link CronError} (`not_found`, `already_exists`,
@@ -126,7 +139,8 @@ export interface Store {
   advanceJobs(advances: JobAdvance[]): Promise<boolean[]>;
   /**
    * Applies finished runs to their jobs' counters (run_count, fail_count, last_run_duration_ms),
-   * many at once; outcomes of deleted jobs are ignored.
+   * many at once; outcomes of deleted jobs are ignored. Callers should coalesce: one call per
+   * flush interval, not one per run.
    */
   recordRunOutcomes(outcomes: RunOutcome[]): Promise<void>;
 
@@ -136,7 +150,9 @@ export interface Store {
   getRun(runId: string): Promise<RunRecord | undefined>;
   /**
    * Replaces the run if its stored revision equals `expectedRevision`; `run.revision` must be
-   * `expectedRevision + 1`. Throws `not_found` or `version_conflict`.
+   * `expectedRevision + 1`. A run in a final state never changes again: updating it is a
+   * `version_conflict` whatever the revision, so of two racing finishers exactly one wins.
+   * Throws `not_found` or `version_conflict`.
    */
   updateRun(run: RunRecord, expectedRevision: number): Promise<RunRecord>;
   /**
@@ -150,8 +166,20 @@ export interface Store {
   listDeadLetters(query: Omit<RunQuery, "status">): Promise<Page<RunRecord>>;
   /** Number of runs in a status across all jobs. */
   countRuns(status: RunStatus): Promise<number>;
+  /** Runs not in a final state (queued or running), oldest first, at most `limit`. */
+  listActiveRuns(query: ActiveRunQuery): Promise<RunRecord[]>;
   /** Marks every queued run of the job cancelled; returns how many. */
   cancelQueuedRuns(jobId: string, now: number): Promise<number>;
-  /** Deletes the oldest finished runs of the job beyond `keep`; returns how many were deleted. */
-  trimRuns(jobId: string, keep: number): Promise<number>;
+  /**
+   * Deletes, per job, the oldest finished runs beyond `keep` (runs of every status count towards
+   * the limit; queued and running runs are never deleted). One call serves many jobs, so callers
+   * trim in periodic batches. Returns how many runs were deleted.
+   */
+  trimRuns(limits: HistoryLimit[]): Promise<number>;
+  /**
+   * Completes run inserts that a crash interrupted (runs created at or after `since`), so that
+   * every stored run can be found as active or final again. Stores whose inserts are atomic
+   * return 0. Returns how many runs were repaired.
+   */
+  repairRuns(since: number): Promise<number>;
 }

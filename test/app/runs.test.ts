@@ -22,8 +22,12 @@ describe("manual triggers", () => {
   beforeEach(async () => {
     store = createSqliteStore({ path: ":memory:" });
     await coordinator.start();
-    const dispatcher = { submit: () => undefined, cancel: () => false, activeRuns: () => [] };
-    const deps = { store, clock, coordinator, ids: createIdGenerator(clock, randomBytes), dispatcher, events: createRunEvents(), metrics: testMetrics(), jobChanged: () => undefined };
+    const dispatcher = { dispatch: () => undefined };
+    const canceller = { cancel: async () => undefined, stop: () => undefined };
+    const deps = {
+      store, clock, coordinator, ids: createIdGenerator(clock, randomBytes), dispatcher, canceller, events: createRunEvents(),
+      metrics: testMetrics(), jobChanged: () => undefined,
+    };
     jobs = createJobCommands(deps);
     runs = createRunCommands(deps);
   });
@@ -43,7 +47,7 @@ describe("manual triggers", () => {
 
   it("records a skipped run with lock_acquired false while another holder has the lock", async () => {
     const job = await jobs.create(makeSpec(), {}, { id: "alice" });
-    const held = await coordinator.tryLock(jobLockKey(job.jobId), 60_000);
+    const held = await coordinator.tryLock(jobLockKey(job.jobId), { ttlMs: 60_000 });
     const result = await runs.trigger(job);
     expect(result.lockAcquired).toBe(false);
     expect(result.run).toMatchObject({ status: "skipped", finishedAt: clock.now() });

@@ -16,11 +16,17 @@ describe("configuration", () => {
 
   it("defaults to one node on SQLite in ./data, port 8080", () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 8080, sqlitePath: join("data", "cronmesh.db"), mongo: undefined, etcdEndpoints: [], workerConcurrency: 256 });
+    expect(c).toMatchObject({ port: 8080, sqlitePath: join("data", "cronmesh.db"), mongo: undefined, etcd: undefined, workerConcurrency: 256 });
   });
 
   it("switches storage to MongoDB when MONGODB_URI is set", () => {
     expect(loadConfig({ MONGODB_URI: "mongodb://127.0.0.1:27017", MONGODB_DB: "x" }).mongo).toEqual({ uri: "mongodb://127.0.0.1:27017", dbName: "x" });
+  });
+
+  it("switches to cluster mode when ETCD_ENDPOINTS and MONGODB_URI are set", () => {
+    const c = loadConfig({ MONGODB_URI: "mongodb://127.0.0.1:27017", ETCD_ENDPOINTS: "127.0.0.1:2379, http://127.0.0.1:22379", ETCD_TTL_MS: "2000" });
+    expect(c.etcd).toEqual({ endpoints: ["http://127.0.0.1:2379", "http://127.0.0.1:22379"], ttlMs: 2000, prefix: "cronmesh/" });
+    expect(c.statsFlushMs).toBe(1000);
   });
 
   it("reads named handlers from a file and from environment variables, the variables winning", () => {
@@ -39,7 +45,9 @@ describe("configuration", () => {
     ["a port out of range", { PORT: "70000" }, /PORT must be an integer between 0 and 65535/],
     ["an unknown log level", { LOG_LEVEL: "loud" }, /LOG_LEVEL must be one of/],
     ["a MongoDB URI without the scheme", { MONGODB_URI: "localhost:27017" }, /MONGODB_URI must start with mongodb:\/\//],
-    ["etcd endpoints before cluster mode exists", { ETCD_ENDPOINTS: "127.0.0.1:2379" }, /ETCD_ENDPOINTS cluster mode/],
+    ["etcd endpoints without MongoDB", { ETCD_ENDPOINTS: "127.0.0.1:2379" }, /ETCD_ENDPOINTS needs MONGODB_URI/],
+    ["an etcd endpoint that is not host:port", { ETCD_ENDPOINTS: "127.0.0.1", MONGODB_URI: "mongodb://x" }, /ETCD_ENDPOINTS must be a comma-separated list/],
+    ["an etcd lease TTL below two seconds", { ETCD_ENDPOINTS: "127.0.0.1:2379", MONGODB_URI: "mongodb://x", ETCD_TTL_MS: "500" }, /ETCD_TTL_MS must be an integer between 2000/],
     ["a handlers file that is not JSON", { HANDLERS_FILE: file("bad.json", "{nope") }, /HANDLERS_FILE cannot read/],
     ["a handler with a bad URL", { HANDLER_X_URL: "ftp://x" }, /handlers\.x\.url: must be http or https/],
     ["a secrets file that is not an object of strings", { SECRETS_FILE: file("s.json", '{"a":1}') }, /SECRETS_FILE must hold a JSON object/],

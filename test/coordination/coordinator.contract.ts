@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Coordinator } from "../../src/coordination/coordinator.js";
+import { CronError } from "../../src/domain/cron-error.js";
 
 /** What a contract run needs: a started coordinator, a way to let time pass, and clean-up. */
 export interface CoordinatorHarness {
@@ -9,62 +10,119 @@ export interface CoordinatorHarness {
   dispose(): Promise<void>;
 }
 
+/** Resolves with the first message of a topic, or rejects after `ms`. */
+function nextMessage(coordinator: Coordinator, topic: string, ms: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no message on ${topic} within ${ms} ms`));
+    }, ms);
+    const off = coordinator.subscribe(topic, (message) => {
+      clearTimeout(timer);
+      off();
+      resolve(message);
+    });
+  });
+}
+
 /** The behavioural contract of the {@link Coordinator} port, run unchanged against every adapter. */
 export function describeCoordinatorContract(adapter: string, open: () => Promise<CoordinatorHarness>): void {
   describe(`Coordinator contract: ${adapter}`, () => {
     let h: CoordinatorHarness;
+    let c: Coordinator;
     beforeAll(async () => {
       h = await open();
-    });
+      c = h.coordinator;
+    }, 60_000);
     afterAll(async () => {
       await h?.dispose();
     });
 
-    it("leads once started and may fire", async () => {
-      expect(await h.coordinator.leaderId()).toBe(h.coordinator.nodeId);
-      expect(h.coordinator.canFire()).toBe(true);
-      expect((await h.coordinator.members()).map((m) => m.nodeId)).toContain(h.coordinator.nodeId);
+    it("leads once started, may fire, and lists itself as a member", async () => {
+      expect(await c.leaderId()).toBe(c.nodeId);
+      expect(c.canFire()).toBe(true);
+      expect((await c.members()).map((m) => m.nodeId)).toContain(c.nodeId);
     });
 
     it("grants a lock to one holder at a time, as a try-lock", async () => {
-      const a = await h.coordinator.tryLock("job/a", 5000);
+      const a = await c.tryLock("job/a", { ttlMs: 5000 });
       expect(a).toBeDefined();
-      expect(await h.coordinator.tryLock("job/a", 5000)).toBeUndefined();
-      expect(await h.coordinator.isLocked("job/a")).toBe(true);
+      expect(a!.isHeld()).toBe(true);
+      expect(await c.tryLock("job/a", { ttlMs: 5000 })).toBeUndefined();
+      expect(await c.isLocked("job/a")).toBe(true);
+      expect(await c.lockHolder("job/a")).toBe(c.nodeId);
       await a!.release();
-      expect(await h.coordinator.isLocked("job/a")).toBe(false);
-      const again = await h.coordinator.tryLock("job/a", 5000);
+      expect(a!.isHeld()).toBe(false);
+      expect(await c.isLocked("job/a")).toBe(false);
+      expect(await c.lockHolder("job/a")).toBeUndefined();
+      const again = await c.tryLock("job/a", { ttlMs: 5000 });
       expect(again!.token).toBeGreaterThan(a!.token);
       await again!.release();
     });
 
     it("keeps locks of different keys apart", async () => {
-      const a = await h.coordinator.tryLock("job/x", 5000);
-      const b = await h.coordinator.tryLock("job/y", 5000);
+      const a = await c.tryLock("job/x", { ttlMs: 5000 });
+      const b = await c.tryLock("job/y", { ttlMs: 5000 });
       expect(a && b).toBeDefined();
-      await Promise.all([a!.release(), b!.release()]);
+      await c.releaseLocks([a!, b!]);
+      expect(await c.isLocked("job/x")).toBe(false);
     });
 
     it("lets exactly one of many racing callers take a lock", async () => {
-      const locks = await Promise.all(Array.from({ length: 10 }, () => h.coordinator.tryLock("job/race", 5000)));
+      const locks = await Promise.all(Array.from({ length: 10 }, () => c.tryLock("job/race", { ttlMs: 5000 })));
       expect(locks.filter(Boolean)).toHaveLength(1);
       await locks.find(Boolean)!.release();
     });
 
+    it("takes many locks in one call, leaving out the keys held elsewhere", async () => {
+      const held = await c.tryLock("batch/3", { ttlMs: 5000 });
+      const keys = Array.from({ length: 130 }, (_, i) => `batch/${i}`);
+      const locks = await c.tryLocks(keys, { ttlMs: 5000 });
+      expect(locks.size).toBe(129);
+      expect(locks.has("batch/3")).toBe(false);
+      await c.releaseLocks([...locks.values(), held!]);
+      expect(await c.isLocked("batch/129")).toBe(false);
+    });
+
+    it("takes locks as the leader only while leading", async () => {
+      const locks = await c.tryLocks(["lead/a", "lead/b"], { ttlMs: 5000, asLeader: true });
+      expect([...locks.keys()].sort()).toEqual(["lead/a", "lead/b"]);
+      await c.releaseLocks([...locks.values()]);
+    });
+
     it("frees a lock whose holder never released it after its TTL", async () => {
-      await h.coordinator.tryLock("job/ttl", 2000);
-      await h.elapse(2500);
-      const next = await h.coordinator.tryLock("job/ttl", 2000);
+      await c.tryLock("job/ttl", { ttlMs: 2000 });
+      await h.elapse(3200);
+      const next = await c.tryLock("job/ttl", { ttlMs: 2000 });
       expect(next).toBeDefined();
       await next!.release();
     });
 
-    it("tells listeners when leadership ends", async () => {
+    it("keeps a lock without TTL for as long as the holder lives", async () => {
+      const claim = await c.tryLock("claim/run/1");
+      await h.elapse(3200);
+      expect(claim!.isHeld()).toBe(true);
+      expect(await c.tryLock("claim/run/1")).toBeUndefined();
+      await claim!.release();
+    });
+
+    it("delivers a published message to the subscribers of its topic", async () => {
+      const received = nextMessage(c, "contract", 5000);
+      await new Promise((r) => setTimeout(r, 200));
+      await c.publish("contract", "hello");
+      expect(await received).toBe("hello");
+      expect(c.hasPeerSubscribers("contract")).toBe(false);
+    });
+
+    it("resigns: no longer leads nor takes locks as the leader, and tells listeners", async () => {
       const seen: boolean[] = [];
-      const off = h.coordinator.onLeadershipChange((leading) => seen.push(leading));
-      await h.coordinator.stop();
+      const off = c.onLeadershipChange((leading) => seen.push(leading));
+      await c.resign();
       expect(seen).toEqual([false]);
-      expect(h.coordinator.canFire()).toBe(false);
+      expect(c.canFire()).toBe(false);
+      const refused = await c.tryLocks(["lead/c"], { ttlMs: 5000, asLeader: true }).catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(CronError);
+      expect((refused as CronError).code).toBe("unavailable");
       off();
     });
   });

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MongoClient } from "mongodb";
+import { freePort, isGone, killChild, tailOf, type Tail } from "./processes.js";
 
 /** A FerretDB server started for the tests. */
 export interface FerretDbServer {
@@ -16,8 +16,6 @@ export interface FerretDbServer {
 }
 
 const STARTUP_TIMEOUT_MS = 30_000;
-const STOP_GRACE_MS = 5_000;
-const STDERR_TAIL_CHARS = 4_000;
 const START_ATTEMPTS = 3;
 const PING_INTERVAL_MS = 100;
 
@@ -26,42 +24,8 @@ export function ferretDbBinary(): string {
   return process.env.CRONMESH_FERRETDB_BIN || join(homedir(), ".cache", "cronmesh", "bin", "ferretdb");
 }
 
-/** A loopback TCP port that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("could not pick a free port");
-  return address.port;
-}
-
 /** FerretDB quit before answering `ping` (bad flags, port taken meanwhile...): worth a retry. */
 class FerretDbExitedError extends Error {}
-
-/** The last few kilobytes of a stream (plus notes), for error messages. */
-interface Tail {
-  (): string;
-  note(line: string): void;
-}
-
-/** Keeps the last few kilobytes of a stream for error messages. */
-function tailOf(stream: NodeJS.ReadableStream | null): Tail {
-  let tail = "";
-  const append = (text: string) => {
-    tail = (tail + text).slice(-STDERR_TAIL_CHARS);
-  };
-  stream?.on("data", (chunk: Buffer) => append(chunk.toString("utf8")));
-  return Object.assign(() => tail, { note: (line: string) => append(`${line}\n`) });
-}
-
-/** True when the child is gone (or never started). */
-function isGone(child: ChildProcess): boolean {
-  return child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
-}
 
 /** Resolves once a `ping` succeeds; throws when the child exits or the deadline passes. */
 async function waitForPing(uri: string, child: ChildProcess, stderr: Tail): Promise<void> {
@@ -83,21 +47,6 @@ async function waitForPing(uri: string, child: ChildProcess, stderr: Tail): Prom
     }
   }
   throw new Error(`FerretDB did not answer ping within ${STARTUP_TIMEOUT_MS} ms (${lastError}):\n${stderr()}`);
-}
-
-/** Sends SIGTERM to the child, then SIGKILL if it is still alive after a grace period. */
-async function killChild(child: ChildProcess): Promise<void> {
-  if (isGone(child)) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const grace = new AbortController();
-  const timeout = sleep(STOP_GRACE_MS, "timeout" as const, { signal: grace.signal }).catch(() => "exited" as const);
-  const first = await Promise.race([exited.then(() => "exited" as const), timeout]);
-  grace.abort(); // do not keep the event loop alive for the rest of the grace period
-  if (first === "timeout") {
-    child.kill("SIGKILL");
-    await exited;
-  }
 }
 
 /** The command-line arguments of a FerretDB server on SQLite in `dataDir`. */

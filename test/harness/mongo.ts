@@ -12,7 +12,7 @@ import "./provided-context.js";
 export async function openMongoStoreForTest(): Promise<StoreHarness> {
   const uri = inject("mongoUri");
   const dbName = `cronmesh_test_${randomBytes(6).toString("hex")}`;
-  const store = createMongoStore({ uri, dbName });
+  const store = createMongoStore({ uri, dbName, nodeId: "test" });
   await store.init();
   return {
     store,

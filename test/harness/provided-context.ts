@@ -6,6 +6,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** Connection string of the MongoDB-compatible server the Mongo store tests use. */
     mongoUri: string;
+    /** Client URLs of the single-member etcd the coordinator contract suite uses. */
+    etcdEndpoints: string[];
   }
 }
 

@@ -1,5 +1,5 @@
 // The one test command (`npm test`): makes sure the external servers the tests need can be
-// started, then runs the whole vitest suite. Extra arguments go to vitest.
+// started (etcd, FerretDB), then runs the whole vitest suite. Extra arguments go to vitest.
 //
 // The Mongo tests are never skipped: with MONGODB_URI unset, FerretDB is built if missing, and the
 // vitest global setup fails the run if it cannot start.
@@ -17,8 +17,9 @@ function run(command, args) {
   return result.status ?? 1;
 }
 
-if (!process.env.MONGODB_URI) {
-  const status = run(process.execPath, ["test/harness/ensure-ferretdb.mjs"]);
+for (const [script, needed] of [["ensure-etcd.mjs", true], ["ensure-ferretdb.mjs", !process.env.MONGODB_URI]]) {
+  if (!needed) continue;
+  const status = run(process.execPath, [`test/harness/${script}`]);
   if (status !== 0) process.exit(status);
 }
 const reportDir = mkdtempSync(join(tmpdir(), "cronmesh-report-"));

@@ -7,7 +7,8 @@ import type { JobRecord } from "../../src/domain/job.js";
 import type { RunRecord } from "../../src/domain/run.js";
 import { createFireLoop, type FireLoop } from "../../src/scheduler/fire-loop.js";
 import { createRunEvents } from "../../src/scheduler/run-events.js";
-import type { RunWorker } from "../../src/scheduler/run-worker.js";
+import type { RunDispatcher } from "../../src/scheduler/run-announcer.js";
+import type { RunCanceller } from "../../src/scheduler/run-canceller.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
 import { makeJob } from "../store/fixtures.js";
@@ -16,18 +17,16 @@ import { testMetrics } from "../support/metrics.js";
 
 const T0 = Date.parse("2026-03-01T12:00:00Z");
 
-/** A worker that only records what it is handed. */
-function recordingWorker(): RunWorker & { runs: RunRecord[] } {
+/** A dispatcher that only records the runs it is handed. */
+function recordingDispatcher(): RunDispatcher & { runs: RunRecord[] } {
   const runs: RunRecord[] = [];
-  return {
-    runs,
-    submit: (run) => void runs.push(run),
-    cancel: () => false,
-    activeRuns: () => [],
-    idle: async () => undefined,
-    waiting: () => 0,
-    stop: async () => undefined,
-  };
+  return { runs, dispatch: (batch) => void runs.push(...batch.map((b) => b.run)) };
+}
+
+/** A canceller that records what it was asked to cancel. */
+function recordingCanceller(): RunCanceller & { cancelled: string[] } {
+  const cancelled: string[] = [];
+  return { cancelled, cancel: async (run) => void cancelled.push(run.runId), stop: () => undefined };
 }
 
 /** The store, with call counts and an optional failure of the next insert. */
@@ -60,7 +59,7 @@ describe("fire loop (fake clock)", () => {
   let raw: Store;
   let store: Store;
   let calls: ReturnType<typeof instrumented>["calls"];
-  let worker: ReturnType<typeof recordingWorker>;
+  let worker: ReturnType<typeof recordingDispatcher>;
   let loop: FireLoop;
   let coordinator: ReturnType<typeof createLocalCoordinator>;
   const errors: unknown[] = [];
@@ -69,11 +68,12 @@ describe("fire loop (fake clock)", () => {
     clock = createFakeClock(T0);
     raw = createSqliteStore({ path: ":memory:" });
     ({ store, calls } = instrumented(raw));
-    worker = recordingWorker();
+    worker = recordingDispatcher();
     coordinator = createLocalCoordinator({ nodeId: "n1", address: "local", version: "t", clock });
     await coordinator.start();
     loop = createFireLoop({
-      store, metrics: testMetrics(), clock, coordinator, worker, events: createRunEvents(), ids: createIdGenerator(clock, randomBytes),
+      store, metrics: testMetrics(), clock, coordinator, dispatcher: worker, canceller: recordingCanceller(), events: createRunEvents(),
+      ids: createIdGenerator(clock, randomBytes),
       onError: (err) => errors.push(err),
     });
   });

@@ -399,10 +399,66 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
           makeRun(`trim_${jobId}_${i}`, jobId, T0 + i * 1000, { status: i === 0 ? "running" : "succeeded" }),
         );
         await store.insertRuns(runs);
-        expect(await store.trimRuns(jobId, 3)).toBe(3);
+        expect(await store.trimRuns([{ jobId, keep: 3 }])).toBe(3);
         const left = (await store.listRuns({ jobId, pageSize: 10 })).items.map((r) => r.runId);
         expect(left).toEqual([5, 4, 0].map((i) => `trim_${jobId}_${i}`));
-        expect(await store.trimRuns(jobId, 3)).toBe(0);
+        expect(await store.trimRuns([{ jobId, keep: 3 }])).toBe(0);
+        expect(await store.getRun(`trim_${jobId}_1`)).toBeUndefined();
+      });
+
+      it("trims many jobs in one call, each to its own limit", async () => {
+        const [a, b] = [id("job"), id("job")];
+        const runs = [a, b].flatMap((jobId) =>
+          Array.from({ length: 4 }, (_, i) => makeRun(`trim2_${jobId}_${i}`, jobId, T0 + i * 1000, { status: "succeeded" })),
+        );
+        await store.insertRuns(runs);
+        expect(await store.trimRuns([{ jobId: a, keep: 1 }, { jobId: b, keep: 3 }])).toBe(4);
+        expect((await store.listRuns({ jobId: a, pageSize: 10 })).items.map((r) => r.runId)).toEqual([`trim2_${a}_3`]);
+        expect((await store.listRuns({ jobId: b, pageSize: 10 })).items).toHaveLength(3);
+      });
+
+      it("never changes a final run again, whatever the revision", async () => {
+        const run = makeRun(id("run"), id("job"), T0);
+        await store.insertRuns([run]);
+        const done = { ...run, status: "succeeded" as const, revision: 2, finishedAt: T0 + 9 };
+        await store.updateRun(done, 1);
+        expect(await codeOf(store.updateRun({ ...done, status: "cancelled", revision: 3 }, 2))).toBe("version_conflict");
+        expect(await store.updateRuns([{ run: { ...done, status: "running", revision: 3 }, expectedRevision: 2 }])).toEqual([false]);
+        expect(await store.getRun(run.runId)).toEqual(done);
+      });
+
+      it("lets exactly one of two racing finishers of a run win", async () => {
+        const run = makeRun(id("run"), id("job"), T0);
+        await store.insertRuns([run]);
+        const finishers = (["succeeded", "cancelled"] as const).map((status) => ({ ...run, status, revision: 2 }));
+        const results = await Promise.allSettled(finishers.map((f) => store.updateRun(f, 1)));
+        expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+        const winner = (results.find((r) => r.status === "fulfilled") as PromiseFulfilledResult<{ status: string }>).value;
+        expect((await store.getRun(run.runId))?.status).toBe(winner.status);
+      });
+
+      it("lists the runs not final yet, oldest first, for all jobs or some", async () => {
+        const [a, b] = [id("job"), id("job")];
+        await store.insertRuns([
+          makeRun(`act_${a}_0`, a, T0),
+          makeRun(`act_${a}_1`, a, T0 + 1000, { status: "running" }),
+          makeRun(`act_${a}_2`, a, T0 + 2000, { status: "succeeded" }),
+          makeRun(`act_${b}_0`, b, T0),
+        ]);
+        const ofA = await store.listActiveRuns({ jobIds: [a], limit: 10 });
+        expect(ofA.map((r) => r.runId)).toEqual([`act_${a}_0`, `act_${a}_1`]);
+        const ofBoth = await store.listActiveRuns({ jobIds: [a, b], limit: 10 });
+        expect(ofBoth.map((r) => r.runId).sort()).toEqual([`act_${a}_0`, `act_${a}_1`, `act_${b}_0`]);
+        expect(await store.listActiveRuns({ jobIds: [], limit: 10 })).toEqual([]);
+        const all = await store.listActiveRuns({ limit: 1000 });
+        expect(all.map((r) => r.runId)).toEqual(expect.arrayContaining([`act_${a}_0`, `act_${b}_0`]));
+        expect(all.every((r) => r.status === "queued" || r.status === "running")).toBe(true);
+        await store.updateRun({ ...ofA[0]!, status: "succeeded", revision: 2 }, 1);
+        expect((await store.listActiveRuns({ jobIds: [a], limit: 10 })).map((r) => r.runId)).toEqual([`act_${a}_1`]);
+      });
+
+      it("repairs nothing when no insert was interrupted", async () => {
+        expect(await store.repairRuns(T0 - 86_400_000)).toBe(0);
       });
     });
   });

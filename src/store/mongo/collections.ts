@@ -1,13 +1,31 @@
 import type { Collection, Db } from "mongodb";
 import type { JobDocument, JobVersionDocument } from "./job-documents.js";
+import type { JobStatsDocument } from "./job-stats.js";
 import { createKeyedLock, type KeyedLock } from "./keyed-lock.js";
 import type { RunDocument } from "./run-documents.js";
 
-/** The collections of one cronmesh database, and the lock serialising writes to one document. */
+/**
+ * The collections of one cronmesh database, and the lock serialising writes to one document.
+ *
+ * Runs live in three collections, so that the hot path is made of batched inserts and the
+ * documents that do change sit in a small collection:
+ * - `runs` holds each run as created; its unique (jobId, slotKey) index is the slot registry
+ *   that makes a slot fire once. Never updated.
+ * - `run_active` holds the current state of every run not final yet (queued, running): small,
+ *   because runs leave it when they finish.
+ * - `run_finals` holds the final state of finished runs. Its unique `_id` makes finishing a run
+ *   a first-writer-wins insert: of two racing finishers (a worker and a cancel, or two workers
+ *   after a lost claim) exactly one is stored.
+ * The current state of a run is its final, else its active, else its created document.
+ */
 export interface MongoCollections {
   jobs: Collection<JobDocument>;
   jobVersions: Collection<JobVersionDocument>;
+  /** Run counters, in documents each owned by one store instance (see job-stats.ts). */
+  jobStats: Collection<JobStatsDocument>;
   runs: Collection<RunDocument>;
+  runActive: Collection<RunDocument>;
+  runFinals: Collection<RunDocument>;
   /** Serialises in-process writes that read and modify existing documents; see {@link createKeyedLock}. */
   lock: KeyedLock;
 }
@@ -17,7 +35,10 @@ export function collectionsOf(db: Db): MongoCollections {
   return {
     jobs: db.collection<JobDocument>("jobs"),
     jobVersions: db.collection<JobVersionDocument>("job_versions"),
+    jobStats: db.collection<JobStatsDocument>("job_stats"),
     runs: db.collection<RunDocument>("runs"),
+    runActive: db.collection<RunDocument>("run_active"),
+    runFinals: db.collection<RunDocument>("run_finals"),
     lock: createKeyedLock(),
   };
 }
@@ -27,7 +48,7 @@ export function jobLockKey(jobId: string): string {
   return `job:${jobId}`;
 }
 
-/** The lock key of the runs of a job (run updates and bulk cancellation share it). */
-export function runsLockKey(jobId: string): string {
-  return `runs:${jobId}`;
+/** The lock key of a run's active document. */
+export function runLockKey(runId: string): string {
+  return `run:${runId}`;
 }

@@ -6,12 +6,19 @@ const JOB_INDEXES: IndexDescription[] = [
   { key: { "spec.projectId": 1, _id: 1 }, name: "projectId_id" },
 ];
 const VERSION_INDEXES: IndexDescription[] = [{ key: { jobId: 1, version: 1 }, name: "jobId_version", unique: true }];
+/** `runs`: the slot registry, listings by job or project, and the repair of recent inserts. */
 const RUN_INDEXES: IndexDescription[] = [
   { key: { jobId: 1, slotKey: 1 }, name: "jobId_slotKey", unique: true },
   { key: { jobId: 1, _id: 1 }, name: "jobId_id" },
-  { key: { status: 1, _id: 1 }, name: "status_id" },
   { key: { projectId: 1, _id: 1 }, name: "projectId_id" },
+  { key: { createdAt: 1 }, name: "createdAt" },
 ];
+/** `run_active` and `run_finals`: listings by status (the dead-letter queue) and by job. */
+const STATE_INDEXES: IndexDescription[] = [
+  { key: { status: 1, _id: 1 }, name: "status_id" },
+  { key: { jobId: 1, _id: 1 }, name: "jobId_id" },
+];
+const STATS_INDEXES: IndexDescription[] = [{ key: { shard: 1 }, name: "shard" }];
 
 /**
  * Creates every index the store relies on. Idempotent: indexes that already exist (by name) are
@@ -23,6 +30,9 @@ export async function ensureIndexes(c: MongoCollections): Promise<void> {
   await createMissing(c.jobs, JOB_INDEXES);
   await createMissing(c.jobVersions, VERSION_INDEXES);
   await createMissing(c.runs, RUN_INDEXES);
+  await createMissing(c.runActive, STATE_INDEXES);
+  await createMissing(c.runFinals, STATE_INDEXES);
+  await createMissing(c.jobStats, STATS_INDEXES);
 }
 
 async function createMissing<T extends Document>(collection: Collection<T>, wanted: IndexDescription[]): Promise<void> {

@@ -5,6 +5,7 @@ import { jobLockKey, type MongoCollections } from "./collections.js";
 import { fromJobDocument, jobUpdateOf, toJobDocument, type JobDocument } from "./job-documents.js";
 import { jobQuery } from "./job-queries.js";
 import { writeSnapshots } from "./job-snapshots.js";
+import type { JobStatsBook } from "./job-stats.js";
 import { isDuplicateKey } from "./mongo-errors.js";
 import { fetchLimit, pageOf } from "./paging.js";
 
@@ -14,17 +15,38 @@ export type JobOperations = Pick<
   "createJob" | "getJob" | "updateJob" | "deleteJob" | "listJobs" | "listJobsByPage" | "countJobs"
 >;
 
-/** Builds the job methods on the given collections. */
-export function jobOperations(c: MongoCollections): JobOperations {
+/** Builds the job methods on the given collections; run counters come from `stats`. */
+export function jobOperations(c: MongoCollections, stats: JobStatsBook): JobOperations {
+  const counted = (jobs: JobRecord[]) => withRunCounters(stats, jobs);
+  const one = async (job: JobRecord | undefined) => (job ? (await counted([job]))[0] : undefined);
   return {
     createJob: (job) => createJob(c, job),
-    getJob: (jobId) => getJob(c, jobId),
-    updateJob: (job, expected) => updateJob(c, job, expected),
+    getJob: async (jobId) => one(await getJob(c, jobId)),
+    updateJob: async (job, expected) => (await one(await updateJob(c, job, expected)))!,
     deleteJob: (jobId) => c.lock(jobLockKey(jobId), () => deleteJob(c, jobId)),
-    listJobs: (filter, query) => listJobs(c, filter, query),
-    listJobsByPage: (filter, query) => listJobsByPage(c, filter, query),
+    listJobs: async (filter, query) => {
+      const page = await listJobs(c, filter, query);
+      return { ...page, items: await counted(page.items) };
+    },
+    listJobsByPage: async (filter, query) => {
+      const page = await listJobsByPage(c, filter, query);
+      return { ...page, items: await counted(page.items) };
+    },
     countJobs: () => c.jobs.countDocuments({}),
   };
+}
+
+/** Adds the run counters kept apart from the job documents (see job-stats.ts). */
+async function withRunCounters(stats: JobStatsBook, jobs: JobRecord[]): Promise<JobRecord[]> {
+  const counters = await stats.read(jobs.map((j) => j.jobId));
+  return jobs.map((job) => {
+    const add = counters.get(job.jobId);
+    if (!add) return job;
+    const s = job.stats;
+    const lastRunDurationMs = add.lastRunDurationMs ?? s.lastRunDurationMs;
+    const merged = { ...s, runCount: s.runCount + add.runCount, failCount: s.failCount + add.failCount };
+    return { ...job, stats: lastRunDurationMs === undefined ? merged : { ...merged, lastRunDurationMs } };
+  });
 }
 
 /**

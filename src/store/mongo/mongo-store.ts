@@ -3,6 +3,7 @@ import type { Store } from "../store.js";
 import { collectionsOf } from "./collections.js";
 import { ensureIndexes } from "./indexes.js";
 import { jobOperations } from "./job-operations.js";
+import { createJobStatsBook } from "./job-stats.js";
 import { versionOperations } from "./job-versions.js";
 import { toCronError } from "./mongo-errors.js";
 import { runOperations } from "./run-operations.js";
@@ -14,27 +15,41 @@ export interface MongoStoreOptions {
   uri: string;
   /** The database holding the cronmesh collections. */
   dbName: string;
+  /** This replica's id: names the run-counter documents this store instance owns. */
+  nodeId: string;
+  /** Wall clock of the counter documents (defaults to Date.now). */
+  now?: () => number;
 }
+
+/** Counter documents of instances silent this long are folded at start-up (ten minutes: far beyond any flush interval). */
+const STATS_STALE_MS = 600_000;
 
 /**
  * The Store adapter on MongoDB and FerretDB. No transactions, change streams, TTL or partial
  * indexes: every write is idempotent (unique indexes) or a compare-and-set on one document.
  * The client connects lazily; `init()` creates the indexes. Errors surface as CronErrors.
  *
- * Caveat: FerretDB v1 (SQLite) applies an update as "query, then rewrite the document by _id",
- * so its compare-and-sets are atomic only because this store serialises writes per document
- * in-process. Several cronmesh processes writing the same document through FerretDB can still
- * race; on MongoDB every compare-and-set is atomic across processes.
+ * Built for FerretDB's cost model as much as MongoDB's: FerretDB v1 (SQLite) serves every query
+ * but an exact `_id` match by scanning its collection, and applies an update as "query, then
+ * rewrite the document by _id". So the hot path is batched inserts (runs are created, and
+ * finished, by inserting), updates touch small collections or are grouped into one `updateMany`,
+ * and every decision between processes is made by a unique index, never by an update. Within one
+ * process, writes to one document are serialised (FerretDB's updates are not atomic); on MongoDB
+ * every compare-and-set is atomic across processes too.
  */
 export function createMongoStore(options: MongoStoreOptions): Store {
   const client = connect(options.uri);
   const collections = collectionsOf(client.db(options.dbName));
+  const stats = createJobStatsBook(collections, options.nodeId, options.now ?? Date.now);
   return guardAll({
-    init: () => ensureIndexes(collections),
+    init: async () => {
+      await ensureIndexes(collections);
+      await stats.fold(STATS_STALE_MS);
+    },
     close: () => client.close(),
-    ...jobOperations(collections),
+    ...jobOperations(collections, stats),
     ...versionOperations(collections),
-    ...schedulingOperations(collections),
+    ...schedulingOperations(collections, stats),
     ...runOperations(collections),
   });
 }
@@ -43,7 +58,9 @@ export function createMongoStore(options: MongoStoreOptions): Store {
 function connect(uri: string): MongoClient {
   try {
     // ignoreUndefined: an undefined optional field is stored as absent, and read back as undefined.
-    return new MongoClient(uri, { ignoreUndefined: true });
+    // serverSelectionTimeoutMS: an unreachable database fails calls within seconds (callers retry)
+    // instead of holding them for the driver's default 30 s.
+    return new MongoClient(uri, { ignoreUndefined: true, serverSelectionTimeoutMS: 5000 });
   } catch (err) {
     throw toCronError(err);
   }

@@ -3,33 +3,26 @@ import { CronError } from "../../domain/cron-error.js";
 import type { RunRecord } from "../../domain/run.js";
 import type { InsertRunResult } from "../store.js";
 import type { MongoCollections } from "./collections.js";
-import { duplicateIndexesOf } from "./mongo-errors.js";
-import { fromRunDocument, slotIdOf, toRunDocument, type RunDocument } from "./run-documents.js";
+import { slotIdOf, toRunDocument, type RunDocument } from "./run-documents.js";
+import { currentStates, insertIgnoringDuplicates, placeStates } from "./run-states.js";
 
 /**
- * Inserts runs idempotently on (jobId, slotKey), in one unordered batch. The unique index decides
- * every race, also between duplicates of the same batch: a run rejected as a duplicate adopts the
- * run that holds its slot, read back afterwards. Output order is input order.
+ * Inserts runs idempotently on (jobId, slotKey), in batches. First every run goes into `runs`, in
+ * one unordered insert whose unique index decides every race (also between duplicates of one
+ * batch); then the winners' state documents are written. A crash between the two leaves runs
+ * that `repairRuns` completes. A run refused as a duplicate adopts the run holding its slot (its
+ * state documents are completed too, in case its creator crashed). Output order is input order.
  */
 export async function insertRuns(c: MongoCollections, runs: RunRecord[]): Promise<InsertRunResult[]> {
   if (runs.length === 0) return [];
-  const rejected = await insertSkippingDuplicates(c, runs);
+  const rejected = await insertIgnoringDuplicates(c.runs, runs.map(toRunDocument));
+  await placeStates(c, runs.filter((_, i) => !rejected.has(i)));
   if (rejected.size === 0) return runs.map((run) => ({ run, inserted: true }));
   const holders = await findSlotHolders(c, runs.filter((_, i) => rejected.has(i)));
   return runs.map((run, i) => (rejected.has(i) ? adopt(run, holders) : { run, inserted: true }));
 }
 
-/** Inserts the batch; returns the input indexes refused by a unique index. */
-async function insertSkippingDuplicates(c: MongoCollections, runs: RunRecord[]): Promise<Set<number>> {
-  try {
-    await c.runs.insertMany(runs.map(toRunDocument), { ordered: false });
-    return new Set();
-  } catch (err) {
-    return duplicateIndexesOf(err);
-  }
-}
-
-/** The stored runs holding the slots of `runs`, keyed by {@link slotIdOf}. */
+/** The current state of the runs holding the slots of `runs`, keyed by {@link slotIdOf}. */
 async function findSlotHolders(c: MongoCollections, runs: RunRecord[]): Promise<Map<string, RunRecord>> {
   const slotsByJob = new Map<string, Set<string>>();
   for (const run of runs) {
@@ -37,8 +30,11 @@ async function findSlotHolders(c: MongoCollections, runs: RunRecord[]): Promise<
     slotsByJob.set(run.jobId, slots.add(run.slotKey));
   }
   const clauses: Filter<RunDocument>[] = [...slotsByJob].map(([jobId, slots]) => ({ jobId, slotKey: { $in: [...slots] } }));
-  const docs = await c.runs.find(clauses.length === 1 ? clauses[0]! : { $or: clauses }).toArray();
-  return new Map(docs.map((doc) => [slotIdOf(doc), fromRunDocument(doc)]));
+  const created = await c.runs.find(clauses.length === 1 ? clauses[0]! : { $or: clauses }).toArray();
+  const { states, unplaced } = await currentStates(c, created);
+  // A holder without a state document lost it when its creator crashed: complete it.
+  await placeStates(c, unplaced);
+  return new Map([...states.values()].map((run) => [slotIdOf(run), run]));
 }
 
 /**

@@ -1,63 +1,35 @@
 import type { Filter } from "mongodb";
-import { CronError } from "../../domain/cron-error.js";
-import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus } from "../../domain/run.js";
-import type { Page, RunQuery, RunUpdate, Store } from "../store.js";
-import { runsLockKey, type MongoCollections } from "./collections.js";
-import { mapConcurrently } from "./concurrency.js";
+import type { RunRecord, RunStatus } from "../../domain/run.js";
+import type { ActiveRunQuery, HistoryLimit, Page, RunQuery, Store } from "../store.js";
+import type { MongoCollections } from "./collections.js";
 import { fetchLimit, pageOf } from "./paging.js";
-import { fromRunDocument, toRunDocument, type RunDocument } from "./run-documents.js";
+import { fromRunDocument, type RunDocument } from "./run-documents.js";
 import { insertRuns } from "./run-inserts.js";
+import { currentStates, findRun, insertIgnoringDuplicates, placeStates, stateCollection } from "./run-states.js";
+import { updateRun, updateRuns } from "./run-updates.js";
 
 /** The run methods of the store. */
 export type RunOperations = Pick<
   Store,
-  "insertRuns" | "getRun" | "updateRun" | "updateRuns" | "listRuns" | "listDeadLetters" | "countRuns" | "cancelQueuedRuns" | "trimRuns"
+  | "insertRuns" | "getRun" | "updateRun" | "updateRuns" | "listRuns" | "listDeadLetters" | "countRuns"
+  | "listActiveRuns" | "cancelQueuedRuns" | "trimRuns" | "repairRuns"
 >;
 
 /** Builds the run methods on the given collections. */
 export function runOperations(c: MongoCollections): RunOperations {
   return {
     insertRuns: (runs) => insertRuns(c, runs),
-    getRun: async (runId) => {
-      const doc = await c.runs.findOne({ _id: runId });
-      return doc ? fromRunDocument(doc) : undefined;
-    },
+    getRun: (runId) => findRun(c, runId),
     updateRun: (run, expected) => updateRun(c, run, expected),
-    updateRuns: (updates) => mapConcurrently(updates, BATCH_CONCURRENCY, (u) => tryUpdateRun(c, u)),
+    updateRuns: (updates) => updateRuns(c, updates),
     listRuns: (query) => listRuns(c, query),
     listDeadLetters: (query) => listRuns(c, { ...query, status: "dead_lettered" }),
-    countRuns: (status) => c.runs.countDocuments({ status }),
+    countRuns: (status) => stateCollection(c, { status }).countDocuments({ status }),
+    listActiveRuns: (query) => listActiveRuns(c, query),
     cancelQueuedRuns: (jobId, now) => cancelQueuedRuns(c, jobId, now),
-    trimRuns: (jobId, keep) => trimRuns(c, jobId, keep),
+    trimRuns: (limits) => trimRuns(c, limits),
+    repairRuns: (since) => repairRuns(c, since),
   };
-}
-
-/** Writes of one batch in flight at once; see ADVANCE_CONCURRENCY for why 64. */
-const BATCH_CONCURRENCY = 64;
-
-/** One update of a batch: a conflict or a missing run is a false, not an error. */
-async function tryUpdateRun(c: MongoCollections, u: RunUpdate): Promise<boolean> {
-  try {
-    await updateRun(c, u.run, u.expectedRevision);
-    return true;
-  } catch (err) {
-    if (err instanceof CronError && (err.code === "version_conflict" || err.code === "not_found")) return false;
-    throw err;
-  }
-}
-
-/** Compare-and-set replace on the revision, serialised in-process with other writes to the job's runs. */
-async function updateRun(c: MongoCollections, run: RunRecord, expected: number): Promise<RunRecord> {
-  if (run.revision !== expected + 1) {
-    throw CronError.invalid("run.revision", `must be ${expected + 1} when updating from revision ${expected}`);
-  }
-  const { _id, ...replacement } = toRunDocument(run);
-  const replace = () => c.runs.replaceOne({ _id, revision: expected }, replacement);
-  const result = await c.lock(runsLockKey(run.jobId), replace);
-  if (result.matchedCount === 1) return run;
-  const current = await c.runs.findOne({ _id }, { projection: { revision: 1 } });
-  if (!current) throw CronError.notFound("run", run.runId);
-  throw new CronError("version_conflict", `run ${JSON.stringify(run.runId)} is at revision ${current.revision}, not ${expected}`);
 }
 
 /** The query of a run listing; `before` is an exclusive upper bound on the run id. */
@@ -70,30 +42,67 @@ function runQuery(query: RunQuery): Filter<RunDocument> {
   return where;
 }
 
-/** Runs newest first (run ids sort by creation time). */
+/**
+ * Runs newest first (run ids sort by creation time). A status filter reads the collection holding
+ * that status; an unfiltered listing pages through created runs and shows their current state.
+ */
 async function listRuns(c: MongoCollections, query: RunQuery): Promise<Page<RunRecord>> {
-  const docs = await c.runs.find(runQuery(query)).sort({ _id: -1 }).limit(fetchLimit(query.pageSize)).toArray();
-  return pageOf(docs.map(fromRunDocument), query.pageSize, (r) => r.runId);
+  const sorted = (collection: MongoCollections["runs"]) =>
+    collection.find(runQuery(query)).sort({ _id: -1 }).limit(fetchLimit(query.pageSize)).toArray();
+  if (query.status) {
+    const docs = await sorted(stateCollection(c, { status: query.status }));
+    return pageOf(docs.map(fromRunDocument), query.pageSize, (r) => r.runId);
+  }
+  const created = await sorted(c.runs);
+  const { states } = await currentStates(c, created);
+  return pageOf(created.map((d) => states.get(d._id)!), query.pageSize, (r) => r.runId);
 }
 
-/** One multi-document update, serialised in-process with the updates of the job's runs. */
+async function listActiveRuns(c: MongoCollections, query: ActiveRunQuery): Promise<RunRecord[]> {
+  if (query.jobIds?.length === 0 || query.limit <= 0) return [];
+  const where: Filter<RunDocument> = query.jobIds ? { jobId: { $in: query.jobIds } } : {};
+  const docs = await c.runActive.find(where).sort({ _id: 1 }).limit(Math.floor(query.limit)).toArray();
+  return docs.map(fromRunDocument);
+}
+
+/** Finishes the job's queued runs as cancelled (a run finished meanwhile by a worker keeps its state). */
 async function cancelQueuedRuns(c: MongoCollections, jobId: string, now: number): Promise<number> {
-  const cancelled: RunStatus = "cancelled";
-  const update = { $set: { status: cancelled, finishedAt: now, updatedAt: now }, $inc: { revision: 1 } };
-  const result = await c.lock(runsLockKey(jobId), () => c.runs.updateMany({ jobId, status: "queued" }, update));
-  return result.modifiedCount;
+  const queued = await c.runActive.find({ jobId, status: "queued" satisfies RunStatus }).toArray();
+  const cancelled = queued.map((d) => ({ ...d, status: "cancelled" as const, finishedAt: now, updatedAt: now, revision: d.revision + 1 }));
+  const refused = await insertIgnoringDuplicates(c.runFinals, cancelled);
+  const done = cancelled.filter((_, i) => !refused.has(i)).map((d) => d._id);
+  if (done.length > 0) await c.runActive.deleteMany({ _id: { $in: done } });
+  return done.length;
 }
 
 /**
- * Deletes the job's oldest finished runs so that at most `keep` runs remain, counting runs of every
- * status; queued and running runs are never deleted, so more than `keep` may remain.
+ * One pass for many jobs: counts each job's runs, then deletes its oldest final runs until at most
+ * `keep` remain (created and final documents alike). Runs not final are never deleted.
  */
-async function trimRuns(c: MongoCollections, jobId: string, keep: number): Promise<number> {
-  const excess = (await c.runs.countDocuments({ jobId })) - Math.max(0, keep);
-  if (excess <= 0) return 0;
-  const finished = { jobId, status: { $in: [...FINAL_RUN_STATUSES] } };
-  const oldest = await c.runs.find(finished, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(excess).toArray();
-  if (oldest.length === 0) return 0;
-  const result = await c.runs.deleteMany({ ...finished, _id: { $in: oldest.map((d) => d._id) } });
-  return result.deletedCount;
+async function trimRuns(c: MongoCollections, limits: HistoryLimit[]): Promise<number> {
+  const keep = new Map(limits.map((l) => [l.jobId, Math.max(0, l.keep)]));
+  if (keep.size === 0) return 0;
+  const byJobs = { jobId: { $in: [...keep.keys()] } };
+  const idsOnly = { projection: { _id: 1, jobId: 1 } };
+  const [created, finals] = await Promise.all([
+    c.runs.find(byJobs, idsOnly).toArray(),
+    c.runFinals.find(byJobs, idsOnly).sort({ _id: 1 }).toArray(),
+  ]);
+  const excess = new Map<string, number>();
+  for (const d of created) excess.set(d.jobId, (excess.get(d.jobId) ?? -keep.get(d.jobId)!) + 1);
+  const ids = finals.filter((d) => {
+    const left = excess.get(d.jobId) ?? 0;
+    excess.set(d.jobId, left - 1);
+    return left > 0;
+  }).map((d) => d._id);
+  if (ids.length === 0) return 0;
+  await c.runFinals.deleteMany({ _id: { $in: ids } });
+  return (await c.runs.deleteMany({ _id: { $in: ids } })).deletedCount;
+}
+
+/** Writes the missing state documents of runs created since `since`. */
+async function repairRuns(c: MongoCollections, since: number): Promise<number> {
+  const created = await c.runs.find({ createdAt: { $gte: since } }).toArray();
+  const { unplaced } = await currentStates(c, created);
+  return (await placeStates(c, unplaced)).size;
 }

@@ -1,26 +1,19 @@
 import type { Filter, UpdateFilter } from "mongodb";
 import type { JobRecord } from "../../domain/job.js";
-import type { JobAdvance, RunOutcome, Store } from "../store.js";
+import type { JobAdvance, Store } from "../store.js";
 import { jobLockKey, type MongoCollections } from "./collections.js";
-import { mapConcurrently } from "./concurrency.js";
 import { fromJobDocument, type JobDocument } from "./job-documents.js";
-
-/**
- * How many compare-and-set writes of one `advanceJobs` call are in flight at once: 64 keeps a
- * 10,000-job batch at ~160 rounds of parallel round trips while staying under the driver's
- * default pool of 100 connections, so other queries are not starved.
- */
-const ADVANCE_CONCURRENCY = 64;
+import type { JobStatsBook } from "./job-stats.js";
 
 /** The scheduler bookkeeping methods of the store. */
 export type SchedulingOperations = Pick<Store, "listDueJobs" | "advanceJobs" | "recordRunOutcomes">;
 
 /** Builds the scheduler bookkeeping methods on the given collections. */
-export function schedulingOperations(c: MongoCollections): SchedulingOperations {
+export function schedulingOperations(c: MongoCollections, stats: JobStatsBook): SchedulingOperations {
   return {
     listDueJobs: (before, limit) => listDueJobs(c, before, limit),
-    advanceJobs: (advances) => mapConcurrently(advances, ADVANCE_CONCURRENCY, (a) => advanceJob(c, a)),
-    recordRunOutcomes: async (outcomes) => void (await mapConcurrently(outcomes, ADVANCE_CONCURRENCY, (o) => recordRunOutcome(c, o))),
+    advanceJobs: (advances) => advanceJobs(c, advances),
+    recordRunOutcomes: (outcomes) => stats.record(outcomes),
   };
 }
 
@@ -35,16 +28,35 @@ async function listDueJobs(c: MongoCollections, before: number, limit: number): 
 }
 
 /**
- * One compare-and-set on `nextTriggerAt`. An expected `undefined` matches a job without the field
- * (`{nextTriggerAt: null}` matches absent or null). Each write is its own updateOne because a bulk
- * write reports only total counts, and per-job success must be exact under concurrent schedulers;
- * the writes of one call run concurrently, each serialised with other writes to its job.
+ * Compare-and-set of many jobs' next_trigger_at. Advances that write the same change (the jobs of
+ * one slot: same expected and next time) form one group and one `updateMany` whose filter holds
+ * the expected value, so an aligned batch of thousands of jobs is one write, not thousands. When
+ * a group matched fewer jobs than it holds, the jobs are read back to tell which ones moved.
  */
-async function advanceJob(c: MongoCollections, advance: JobAdvance): Promise<boolean> {
-  const expected = advance.expectedNextTriggerAt ?? null;
-  const filter = { _id: advance.jobId, nextTriggerAt: expected } as Filter<JobDocument>;
-  const result = await c.lock(jobLockKey(advance.jobId), () => c.jobs.updateOne(filter, advanceUpdate(advance)));
-  return result.matchedCount === 1;
+async function advanceJobs(c: MongoCollections, advances: JobAdvance[]): Promise<boolean[]> {
+  const groups = new Map<string, JobAdvance[]>();
+  for (const a of advances) {
+    const key = JSON.stringify({ ...a, jobId: undefined });
+    groups.set(key, [...(groups.get(key) ?? []), a]);
+  }
+  const moved = new Set<string>();
+  await Promise.all([...groups.values()].map(async (group) => {
+    for (const jobId of await advanceGroup(c, group)) moved.add(jobId);
+  }));
+  return advances.map((a) => moved.has(a.jobId));
+}
+
+/** One group's `updateMany`; returns the ids of the jobs it advanced. */
+async function advanceGroup(c: MongoCollections, group: JobAdvance[]): Promise<string[]> {
+  const ids = group.map((a) => a.jobId);
+  const first = group[0]!;
+  const filter = { _id: { $in: ids }, nextTriggerAt: first.expectedNextTriggerAt ?? null } as Filter<JobDocument>;
+  const keys = ids.map(jobLockKey);
+  const result = await c.lock(keys, () => c.jobs.updateMany(filter, advanceUpdate(first)));
+  if (result.matchedCount === ids.length) return ids;
+  if (result.matchedCount === 0) return [];
+  const after = await c.jobs.find({ _id: { $in: ids } }, { projection: { nextTriggerAt: 1, status: 1 } }).toArray();
+  return after.filter((d) => d.nextTriggerAt === first.nextTriggerAt && (first.status === undefined || d.status === first.status)).map((d) => d._id);
 }
 
 /** The update of one advance; empty operators are left out (some servers reject them). */
@@ -61,13 +73,4 @@ function advanceUpdate(a: JobAdvance): UpdateFilter<JobDocument> {
   if (Object.keys(inc).length > 0) update.$inc = inc;
   if (a.nextTriggerAt === undefined) update.$unset = { nextTriggerAt: "" };
   return update as UpdateFilter<JobDocument>;
-}
-
-/** Counter increments, serialised per job: FerretDB would lose concurrent `$inc`s otherwise. */
-async function recordRunOutcome(c: MongoCollections, outcome: RunOutcome): Promise<void> {
-  const update = {
-    $inc: { "stats.runCount": 1, "stats.failCount": outcome.failed ? 1 : 0 },
-    $set: { "stats.lastRunDurationMs": outcome.durationMs },
-  };
-  await c.lock(jobLockKey(outcome.jobId), () => c.jobs.updateOne({ _id: outcome.jobId }, update));
 }

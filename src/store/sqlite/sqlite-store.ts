@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { CronError } from "../../domain/cron-error.js";
 import { snapshotOf, type JobRecord, type JobVersionRecord } from "../../domain/job.js";
 import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus } from "../../domain/run.js";
-import type { InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
+import type { ActiveRunQuery, HistoryLimit, InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
 import { fromDoc, jobFromRow, jobParams, runParams, versionParams, type JobRow } from "./rows.js";
 import { SCHEMA } from "./schema.js";
 import { jobWhere, runWhere } from "./where.js";
@@ -59,8 +59,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     listRuns: guarded(runs.list),
     listDeadLetters: guarded((q) => runs.list({ ...q, status: "dead_lettered" })),
     countRuns: guarded(runs.count),
+    listActiveRuns: guarded(runs.active),
     cancelQueuedRuns: guarded(runs.cancelQueued),
     trimRuns: guarded(runs.trim),
+    // Inserts are single transactions here: nothing is ever left half-written.
+    repairRuns: async () => 0,
   };
 }
 
@@ -184,11 +187,12 @@ function runStatements(db: Database.Database) {
     VALUES (@run_id, @job_id, @project_id, @slot_key, @status, @revision, @doc)`);
   const selectBySlot = db.prepare("SELECT doc FROM runs WHERE job_id = ? AND slot_key = ?");
   const selectRun = db.prepare("SELECT doc FROM runs WHERE run_id = ?");
-  const casRun = db.prepare(`UPDATE runs SET status=@status, revision=@revision, doc=@doc
-    WHERE run_id=@run_id AND revision=@expected`);
-  const queued = db.prepare("SELECT doc FROM runs WHERE job_id = ? AND status = 'queued'");
-  // Trimming only ever deletes runs that can no longer change.
+  // Final runs never change again, and trimming only ever deletes them.
   const finished = FINAL_RUN_STATUSES.map((s) => `'${s}'`).join(",");
+  const casRun = db.prepare(`UPDATE runs SET status=@status, revision=@revision, doc=@doc
+    WHERE run_id=@run_id AND revision=@expected AND status NOT IN (${finished})`);
+  const queued = db.prepare("SELECT doc FROM runs WHERE job_id = ? AND status = 'queued'");
+  const selectActive = db.prepare("SELECT doc FROM runs WHERE status IN ('queued', 'running') ORDER BY run_id LIMIT ?");
 
   const insert = db.transaction((runs: RunRecord[]): InsertRunResult[] =>
     runs.map((run) => {
@@ -229,9 +233,22 @@ function runStatements(db: Database.Database) {
   });
   const trimStatement = db.prepare(`DELETE FROM runs WHERE run_id IN (
         SELECT run_id FROM runs WHERE job_id = @jobId AND status IN (${finished}) ORDER BY run_id LIMIT MAX((SELECT COUNT(*) FROM runs WHERE job_id = @jobId) - @keep, 0))`);
-  const trim = (jobId: string, keep: number) => trimStatement.run({ jobId, keep }).changes;
+  const trim = db.transaction((limits: HistoryLimit[]) =>
+    limits.reduce((deleted, { jobId, keep }) => deleted + trimStatement.run({ jobId, keep }).changes, 0),
+  );
+  const active = (q: ActiveRunQuery): RunRecord[] => {
+    if (!q.jobIds) return (selectActive.all(q.limit) as { doc: string }[]).map(fromDoc<RunRecord>);
+    if (q.jobIds.length === 0) return [];
+    const ids = q.jobIds.map((_, i) => `@j${i}`).join(",");
+    const params = Object.fromEntries(q.jobIds.map((id, i) => [`j${i}`, id]));
+    return (
+      db.prepare(`SELECT doc FROM runs WHERE status IN ('queued', 'running') AND job_id IN (${ids}) ORDER BY run_id LIMIT @limit`)
+        .all({ ...params, limit: q.limit }) as { doc: string }[]
+    ).map(fromDoc<RunRecord>);
+  };
   return {
     insert,
+    active,
     get,
     update,
     updateMany,

@@ -1,0 +1,95 @@
+import type { Etcd3, Watcher } from "etcd3";
+import type { BusHandler } from "../coordinator.js";
+import { bytes, prefixEnd } from "./etcd-client.js";
+
+/**
+ * The cluster bus on etcd. A message is a put of the sender's key for the topic
+ * (`bus/<topic>/<node>`, on its session lease, so the keyspace stays one key per sender and
+ * topic); subscribers watch the topic's prefix and receive every put in revision order.
+ * Subscriptions are advertised as `interest/<topic>/<node>` keys, which every replica watches to
+ * know whether a topic has listeners elsewhere.
+ */
+export interface EtcdBus {
+  publish(topic: string, message: string): Promise<void>;
+  subscribe(topic: string, handler: BusHandler): () => void;
+  hasPeerSubscribers(topic: string): boolean;
+  /** Loads and watches interests; call once the session has a lease. */
+  start(): Promise<void>;
+  /** Re-advertises this replica's interests on a new lease. */
+  renewed(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** What the bus needs. */
+export interface BusContext {
+  client: Etcd3;
+  prefix: string;
+  nodeId: string;
+  sessionLease(): string | undefined;
+  onError: (err: unknown, step: string) => void;
+}
+
+/** Creates the bus. */
+export function createEtcdBus(ctx: BusContext): EtcdBus {
+  const handlers = new Map<string, Set<BusHandler>>();
+  const watchers = new Map<string, Promise<Watcher>>();
+  const interest = new Map<string, Set<string>>();
+  let interestWatcher: Watcher | undefined;
+  const interestPrefix = `${ctx.prefix}interest/`;
+
+  const advertise = async (topic: string) => {
+    const lease = ctx.sessionLease();
+    if (lease) await ctx.client.kv.put({ key: bytes(`${interestPrefix}${topic}/${ctx.nodeId}`), value: bytes(""), lease });
+  };
+  const noteInterest = (key: Buffer, present: boolean) => {
+    const [topic, node] = key.toString("utf8").slice(interestPrefix.length).split("/");
+    if (!topic || !node) return;
+    const nodes = interest.get(topic) ?? new Set<string>();
+    if (present) nodes.add(node);
+    else nodes.delete(node);
+    interest.set(topic, nodes);
+  };
+  const open = (topic: string) => {
+    const watcher = ctx.client.watch().prefix(`${ctx.prefix}bus/${topic}/`).create();
+    watcher.then((w) => w.on("put", (kv) => {
+      for (const h of handlers.get(topic) ?? []) h(kv.value.toString("utf8"));
+    }), (err: unknown) => ctx.onError(err, `bus watch ${topic}`));
+    watchers.set(topic, watcher);
+    void advertise(topic).catch((err: unknown) => ctx.onError(err, "bus interest"));
+  };
+  const close = (topic: string) => {
+    void watchers.get(topic)?.then((w) => w.cancel());
+    watchers.delete(topic);
+    void ctx.client.kv.deleteRange({ key: bytes(`${interestPrefix}${topic}/${ctx.nodeId}`) }).catch((err: unknown) => ctx.onError(err, "bus interest"));
+  };
+  return {
+    async publish(topic, message) {
+      const lease = ctx.sessionLease();
+      if (!lease) return;
+      await ctx.client.kv.put({ key: bytes(`${ctx.prefix}bus/${topic}/${ctx.nodeId}`), value: bytes(message), lease });
+    },
+    subscribe(topic, handler) {
+      const set = handlers.get(topic) ?? new Set<BusHandler>();
+      handlers.set(topic, set.add(handler));
+      if (set.size === 1) open(topic);
+      return () => {
+        if (!set.delete(handler) || set.size > 0) return;
+        handlers.delete(topic);
+        close(topic);
+      };
+    },
+    hasPeerSubscribers: (topic) => [...(interest.get(topic) ?? [])].some((n) => n !== ctx.nodeId),
+    async start() {
+      interestWatcher = await ctx.client.watch().prefix(interestPrefix).create();
+      interestWatcher.on("put", (kv) => noteInterest(kv.key, true)).on("delete", (kv) => noteInterest(kv.key, false));
+      const res = await ctx.client.kv.range({ key: bytes(interestPrefix), range_end: prefixEnd(interestPrefix), keys_only: true });
+      for (const kv of res.kvs) noteInterest(kv.key, true);
+    },
+    renewed: async () => void (await Promise.all([...handlers.keys()].map(advertise))),
+    async stop() {
+      await interestWatcher?.cancel();
+      await Promise.all([...watchers.values()].map(async (w) => (await w).cancel()));
+      watchers.clear();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { JobRecord, JobSpec } from "../domain/job.js";
+import type { RunRecord } from "../domain/run.js";
+import type { Store } from "../store/store.js";
+
+/** Jobs as workers need them, read once and shared by every run of a job. */
+export interface JobCache {
+  /** The job as stored (cached until {@link JobCache.forget}), or undefined when deleted. */
+  job(jobId: string): Promise<JobRecord | undefined>;
+  /** The spec a run executes: its job version's, or the current one when that version is gone. */
+  specOf(run: Pick<RunRecord, "jobId" | "jobVersion">): Promise<JobSpec | undefined>;
+  /** Drops what is cached of a job (it changed). */
+  forget(jobId: string): void;
+  /** Offers a job the caller already read. */
+  remember(job: JobRecord): void;
+}
+
+/**
+ * Bound on cached jobs: enough for the jobs active at once on a large node; beyond it the oldest
+ * entries go (the cache only saves reads, it never decides anything).
+ */
+const MAX_ENTRIES = 50_000;
+
+/** Creates a job cache over the store. Concurrent reads of one job share one store call. */
+export function createJobCache(store: Store): JobCache {
+  const jobs = new Map<string, Promise<JobRecord | undefined>>();
+  const versions = new Map<string, Promise<JobSpec | undefined>>();
+  const bounded = <T>(map: Map<string, T>, key: string, value: T) => {
+    if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
+    map.set(key, value);
+    return value;
+  };
+  const job = (jobId: string) => {
+    const cached = jobs.get(jobId);
+    if (cached) return cached;
+    const read = store.getJob(jobId);
+    read.catch(() => jobs.delete(jobId));
+    return bounded(jobs, jobId, read);
+  };
+  const versionSpec = (jobId: string, version: number) => {
+    const key = `${jobId}@${version}`;
+    const cached = versions.get(key);
+    if (cached) return cached;
+    const read = store.getJobVersion(jobId, version).then((v) => v?.spec);
+    read.catch(() => versions.delete(key));
+    return bounded(versions, key, read);
+  };
+  return {
+    job,
+    async specOf(run) {
+      const current = await job(run.jobId);
+      if (!current) return undefined;
+      if (current.version === run.jobVersion) return current.spec;
+      return (await versionSpec(run.jobId, run.jobVersion)) ?? current.spec;
+    },
+    forget: (jobId) => void jobs.delete(jobId),
+    remember: (j) => void bounded(jobs, j.jobId, Promise.resolve(j)),
+  };
+}

@@ -1,0 +1,85 @@
+import type { Coordinator } from "../coordination/coordinator.js";
+import type { Clock } from "../domain/clock.js";
+import { CronError } from "../domain/cron-error.js";
+import { isFinal, type RunRecord } from "../domain/run.js";
+import type { Store } from "../store/store.js";
+import { claimKeyOf } from "./claim-loop.js";
+import type { JobCache } from "./job-cache.js";
+import type { RunEvents } from "./run-events.js";
+import type { RunWorker } from "./run-worker.js";
+
+/** The bus topic carrying cancel requests to the replica executing a run. */
+export const CANCEL_TOPIC = "cancel";
+
+/** Cancels runs wherever they are: here, claimed by another replica, or not claimed at all. */
+export interface RunCanceller {
+  /**
+   * Starts the cancellation of a run that is not final: aborts it here, or asks the replica
+   * holding its claim to abort it, or (nobody holds it) stores it cancelled under its claim.
+   * Resolves once the request is made; the run's final state follows.
+   */
+  cancel(run: RunRecord, reason: string): Promise<void>;
+  /** Stops listening for requests from other replicas. */
+  stop(): void;
+}
+
+/** What the canceller needs. */
+export interface RunCancellerDeps {
+  store: Store;
+  coordinator: Coordinator;
+  worker: RunWorker;
+  jobs: JobCache;
+  clock: Clock;
+  events: RunEvents;
+}
+
+/** Creates the canceller and subscribes it to cancel requests addressed to this replica's runs. */
+export function createRunCanceller(deps: RunCancellerDeps): RunCanceller {
+  const unsubscribe = deps.coordinator.subscribe(CANCEL_TOPIC, (message) => {
+    const request = parseCancel(message);
+    if (request) deps.worker.cancel(request.runId, request.reason);
+  });
+  return {
+    async cancel(run, reason) {
+      if (deps.worker.cancel(run.runId, reason)) return;
+      const job = await deps.jobs.job(run.jobId);
+      const key = claimKeyOf({ ...run, exclusive: (job?.spec.concurrencyPolicy ?? "allow") !== "allow" });
+      const lock = await deps.coordinator.tryLock(key);
+      if (!lock) {
+        await deps.coordinator.publish(CANCEL_TOPIC, JSON.stringify({ runId: run.runId, reason }));
+        return;
+      }
+      try {
+        await storeCancelled(deps, run.runId, reason);
+      } finally {
+        await lock.release();
+      }
+    },
+    stop: unsubscribe,
+  };
+}
+
+/** Stores the run cancelled, from its current state; a run that finished meanwhile is left alone. */
+async function storeCancelled(deps: RunCancellerDeps, runId: string, reason: string): Promise<void> {
+  const current = await deps.store.getRun(runId);
+  if (!current || isFinal(current.status)) return;
+  const now = deps.clock.now();
+  const next: RunRecord = { ...current, status: "cancelled", finishedAt: now, updatedAt: now, error: reason, revision: current.revision + 1 };
+  try {
+    await deps.store.updateRun(next, current.revision);
+    deps.events.publish(next);
+  } catch (err) {
+    // Lost a race with the run finishing (or a claim taken by a replica between our reads).
+    if (!(err instanceof CronError && err.code === "version_conflict")) throw err;
+  }
+}
+
+/** A cancel request off the bus; undefined when malformed. */
+function parseCancel(message: string): { runId: string; reason: string } | undefined {
+  try {
+    const { runId, reason } = JSON.parse(message) as { runId?: unknown; reason?: unknown };
+    return typeof runId === "string" ? { runId, reason: typeof reason === "string" ? reason : "cancelled" } : undefined;
+  } catch {
+    return undefined;
+  }
+}
