@@ -91,10 +91,10 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   });
   worker = createRunWorker({
     store, metrics, clock, http, secrets, handlers: config.handlers, events, jobs: jobCache, bookkeeping,
-    nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: PROGRESS_DEFAULTS,
+    nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: { ...PROGRESS_DEFAULTS, writeBatchMs: config.runWriteBatchMs },
   });
   const dispatcher = createRunDispatcher(coordinator, onError);
-  const canceller = createRunCanceller({ store, coordinator, worker, jobs: jobCache, clock, events });
+  const canceller = createRunCanceller({ store, coordinator, worker, clock, events });
   const fireLoop = createFireLoop({ store, metrics, clock, coordinator, dispatcher, canceller, events, ids, onError });
   const jobRelay = relayJobChanges(coordinator, (jobId) => {
     jobCache.forget(jobId);
@@ -106,7 +106,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
     createRunService({ runs, store, events }),
   );
-  const claimLoop = createClaimLoop({ store, coordinator, worker, jobs: jobCache, clock, options: { scanMs: config.claimScanMs }, onError });
+  const claimLoop = createClaimLoop({ store, coordinator, worker, jobs: jobCache, clock, options: { scanMs: config.claimScanMs, releaseBatchMs: config.runWriteBatchMs }, onError });
   followLeadership(coordinator, fireLoop, log);
   await coordinator.start();
   claimLoop.start();

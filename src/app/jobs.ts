@@ -98,9 +98,10 @@ export function createJobCommands(deps: AppDeps) {
     async remove(jobId: string): Promise<number> {
       await get(jobId);
       const queued = (await store.listActiveRuns({ jobIds: [jobId], limit: MAX_CANCELLED_ON_DELETE })).filter((r) => r.status === "queued");
+      const runs = await Promise.all(queued.map((r) => store.getRun(r.runId)));
       const cancelled = await store.cancelQueuedRuns(jobId, clock.now());
       // A queued run may already be on its way on some replica: ask whoever holds it to stop.
-      await Promise.all(queued.map((run) => deps.canceller.cancel(run, "job deleted")));
+      await Promise.all(runs.map((run) => run && deps.canceller.cancel(run, "job deleted")));
       if (!(await store.deleteJob(jobId))) throw CronError.notFound("job", jobId);
       deps.jobChanged(jobId);
       return cancelled;

@@ -68,9 +68,15 @@ export function createRunCommands(deps: AppDeps) {
   };
 
   /** Runs of the job still queued or running anywhere in the cluster. */
-  const activeRuns = async (jobId: string): Promise<RunRecord[]> => store.listActiveRuns({ jobIds: [jobId], limit: MAX_ACTIVE_READ });
+  const activeRuns = (jobId: string) => store.listActiveRuns({ jobIds: [jobId], limit: MAX_ACTIVE_READ });
 
   const exclusive = (job: JobRecord) => job.spec.concurrencyPolicy !== "allow";
+
+  /** Starts the cancellation of a run still active, wherever it executes. */
+  const cancelActive = async (runId: string, reason: string) => {
+    const run = await store.getRun(runId);
+    if (run && !isFinal(run.status)) await canceller.cancel(run, reason);
+  };
 
   /** The one path of every manual run: job lock, concurrency policy, insert, dispatch. */
   const createManualRun = async (job: JobRecord, input: ManualRunInput): Promise<TriggerResult> => {
@@ -80,7 +86,7 @@ export function createRunCommands(deps: AppDeps) {
     try {
       const active = lock ? await activeRuns(job.jobId) : [];
       const overlap = lock ? decideOverlap(job.spec.concurrencyPolicy, active.map((r) => r.runId)) : { action: "skip" as const };
-      if (overlap.action === "replace") await Promise.all(active.map((r) => canceller.cancel(r, "replaced by a manual run")));
+      if (overlap.action === "replace") await Promise.all(active.map((r) => cancelActive(r.runId, "replaced by a manual run")));
       const run = baseRun(job, input, now);
       const [result] = await store.insertRuns([overlap.action === "skip" ? skippedRun(run, now) : run]);
       const stored = result!.run;

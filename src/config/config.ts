@@ -33,6 +33,8 @@ export interface Config {
   historyTrimMs: number;
   /** How often every replica scans the store for runs nobody holds. */
   claimScanMs: number;
+  /** Run writes within this window share one store call. */
+  runWriteBatchMs: number;
 }
 
 /** The etcd coordinator's settings. */
@@ -65,8 +67,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: intVar(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     // MongoDB: counters are written once a second per replica, not once per run (see job-stats.ts).
     statsFlushMs: intVar(env, "STATS_FLUSH_MS", env.MONGODB_URI ? 1000 : 0, 0, 600_000),
-    historyTrimMs: intVar(env, "HISTORY_TRIM_MS", 5000, 100, 3_600_000),
+    historyTrimMs: intVar(env, "HISTORY_TRIM_MS", 30_000, 100, 3_600_000),
     claimScanMs: intVar(env, "CLAIM_SCAN_MS", 2000, 50, 600_000),
+    // MongoDB: a final write per run and per round trip is too many; 100 ms groups a busy second into ten.
+    runWriteBatchMs: intVar(env, "RUN_WRITE_BATCH_MS", env.MONGODB_URI ? 100 : 0, 0, 10_000),
   };
   if (!LOG_LEVELS.has(config.logLevel)) throw configError("LOG_LEVEL", `must be one of ${[...LOG_LEVELS].join(", ")}`);
   if (config.etcd && !config.mongo) {

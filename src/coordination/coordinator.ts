@@ -73,6 +73,11 @@ export interface Coordinator {
   tryLocks(keys: readonly string[], options?: LockOptions): Promise<Map<string, Lock>>;
   /** Releases many locks in one step. */
   releaseLocks(locks: readonly Lock[]): Promise<void>;
+  /**
+   * Releases locks but keeps their keys unavailable to everyone for `forMs` (a tombstone): an
+   * offer of work already done, arriving late, then cannot take the key again.
+   */
+  retireLocks(locks: readonly Lock[], forMs: number): Promise<void>;
   /** True when some replica holds the lock. */
   isLocked(key: string): Promise<boolean>;
   /** The node id holding the lock, if any. */

@@ -7,6 +7,8 @@ export interface AttemptContext {
   jobId: string;
   scheduledAt: number;
   attempt: number;
+  /** The replica sending the request (tells a target which node called it). */
+  nodeId?: string;
   /** W3C trace context of the attempt, when tracing is on. */
   traceparent?: string;
 }
@@ -27,6 +29,7 @@ export const HEADERS = {
   runId: "x-cronmesh-run-id",
   scheduledAt: "x-cronmesh-scheduled-at",
   attempt: "x-cronmesh-attempt",
+  node: "x-cronmesh-node",
 } as const;
 
 /** Builds the request of one attempt: target headers and auth with secrets resolved, then cronmesh headers. */
@@ -39,6 +42,7 @@ export function buildRequest(target: HttpTargetSpec, ctx: AttemptContext, secret
   headers[HEADERS.jobId] = ctx.jobId;
   headers[HEADERS.scheduledAt] = new Date(ctx.scheduledAt).toISOString();
   headers[HEADERS.attempt] = String(ctx.attempt);
+  if (ctx.nodeId) headers[HEADERS.node] = ctx.nodeId;
   if (ctx.traceparent) headers.traceparent = ctx.traceparent;
   const hasBody = target.body !== "" && target.method !== "GET" && target.method !== "HEAD";
   if (hasBody && !headers["content-type"]) headers["content-type"] = looksLikeJson(target.body) ? "application/json" : "text/plain";

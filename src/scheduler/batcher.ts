@@ -1,13 +1,25 @@
+import type { Clock } from "../domain/clock.js";
+
 /** Most items one flush writes; larger bursts are split so no single write blocks for long. */
 const MAX_BATCH = 1000;
 
+/** When a batch is written. */
+export interface BatcherOptions {
+  /**
+   * Wait this long after the first item before writing, so that items of a burst spread over a
+   * few milliseconds share one write. Needs `clock`. Default: the next turn of the event loop.
+   */
+  delayMs?: number;
+  clock?: Clock;
+}
+
 /**
- * Groups calls made in the same turn of the event loop into one batched call: every caller gets
- * its own result, while the store sees one transaction (or one round of parallel writes) instead
- * of thousands. Flushes on the next check phase (setImmediate), i.e. after current I/O callbacks,
- * so batching adds no timer delay.
+ * Groups calls into one batched call: every caller gets its own result, while the store (or etcd)
+ * sees one transaction instead of thousands. By default calls of the same event-loop turn are
+ * grouped, flushed on the next check phase (setImmediate), after current I/O callbacks, so
+ * batching adds no timer delay.
  */
-export function createBatcher<T, R>(flush: (items: T[]) => Promise<R[]>): (item: T) => Promise<R> {
+export function createBatcher<T, R>(flush: (items: T[]) => Promise<R[]>, options: BatcherOptions = {}): (item: T) => Promise<R> {
   let pending: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   let scheduled = false;
   const run = () => {
@@ -22,7 +34,8 @@ export function createBatcher<T, R>(flush: (items: T[]) => Promise<R[]>): (item:
   const schedule = () => {
     if (scheduled) return;
     scheduled = true;
-    setImmediate(run);
+    if (options.delayMs && options.clock) options.clock.setTimer(options.delayMs, run);
+    else setImmediate(run);
   };
   return (item) =>
     new Promise<R>((resolve, reject) => {

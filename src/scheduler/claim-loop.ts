@@ -1,7 +1,8 @@
 import type { Coordinator, Lock } from "../coordination/coordinator.js";
 import type { Clock, TimerHandle } from "../domain/clock.js";
-import type { RunRecord } from "../domain/run.js";
+import { isFinal, type RunRecord } from "../domain/run.js";
 import type { Store } from "../store/store.js";
+import { createBatcher } from "./batcher.js";
 import type { JobCache } from "./job-cache.js";
 import { RUNS_TOPIC, parseAnnouncement, type Announced } from "./run-announcer.js";
 import type { RunWorker } from "./run-worker.js";
@@ -17,10 +18,19 @@ export interface ClaimLoopOptions {
    * replicas split a batch instead of the fastest taking it all.
    */
   spreadMs: number;
+  /** Claims released or retired within this window share one coordinator call (0: the same event-loop turn). */
+  releaseBatchMs: number;
 }
 
 /** Defaults: a scan every 2 s bounds how long an orphaned run waits; 25 ms lets peers take their share first. */
-export const CLAIM_LOOP_DEFAULTS: ClaimLoopOptions = { scanMs: 2000, scanLimit: 1000, spreadMs: 25 };
+export const CLAIM_LOOP_DEFAULTS: ClaimLoopOptions = { scanMs: 2000, scanLimit: 1000, spreadMs: 25, releaseBatchMs: 0 };
+
+/**
+ * How long the claim of a finished run stays a tombstone: far longer than any offer of the run
+ * can be stale (an announcement in flight, a scan that read the run just before it finished), so
+ * a finished run is never claimed, nor executed, again.
+ */
+export const DONE_TOMBSTONE_MS = 60_000;
 
 /** What the claim loop needs. */
 export interface ClaimLoopDeps {
@@ -41,96 +51,120 @@ export interface ClaimLoop {
   offer(runs: Announced[]): Promise<void>;
 }
 
-/** The claim of a job's runs (exclusive jobs: one replica executes them, in order). */
-export function jobClaimKey(jobId: string): string {
-  return `claim/job/${jobId}`;
-}
-
-/** The claim of one run (jobs whose runs may overlap). */
+/** The claim of one run: whoever holds it executes the run. */
 export function runClaimKey(runId: string): string {
   return `claim/run/${runId}`;
 }
 
-/** The claim key guarding a run. */
-export function claimKeyOf(run: Announced): string {
-  return run.exclusive ? jobClaimKey(run.jobId) : runClaimKey(run.runId);
+/** The claim of an exclusive job (forbid, replace): one replica executes its runs, in order. */
+export function jobClaimKey(jobId: string): string {
+  return `claim/job/${jobId}`;
 }
 
-interface Claim {
+interface JobClaim {
   lock: Lock;
-  /** Runs of this claim waiting or executing here. */
+  /** Runs of the job waiting or executing here. */
   runs: Set<string>;
 }
 
 /**
- * Creates the claim loop. A run is executed by the replica holding its claim: an atomic try-lock
+ * Creates the claim loop. A run executes on the replica holding its claim: an atomic try-lock
  * held for the holder's lifetime (the etcd adapter ties it to the replica's session lease, so a
- * replica that dies frees its claims after the lease TTL and the next scan re-claims its runs).
- * After claiming, the run is read back from the store and dropped if it was finished meanwhile,
- * so a run is never executed after it reached a final state.
+ * replica that dies frees its claims after the lease TTL, and the next scan re-claims its runs).
+ * Runs of exclusive jobs also need their job's claim, so they never run on two replicas at once.
+ * When a run is final its claim becomes a tombstone, so no late offer can start it again.
  */
 export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
   const opts = { ...CLAIM_LOOP_DEFAULTS, ...deps.options };
-  const held = new Map<string, Claim>();
+  const runClaims = new Map<string, Lock>();
+  const jobClaims = new Map<string, JobClaim>();
   let scanTimer: TimerHandle | undefined;
   let unsubscribe: (() => void) | undefined;
   let members = 1;
+  const later = { delayMs: opts.releaseBatchMs, clock: deps.clock };
+  const retire = createBatcher(async (locks: Lock[]) => {
+    await deps.coordinator.retireLocks(locks, DONE_TOMBSTONE_MS);
+    return locks.map(() => undefined);
+  }, later);
+  const release = createBatcher(async (locks: Lock[]) => {
+    await deps.coordinator.releaseLocks(locks);
+    return locks.map(() => undefined);
+  }, later);
+  const quietly = (p: Promise<unknown>, step: string) => void p.catch((err: unknown) => deps.onError(err, step));
 
-  const release = (key: string, runId: string) => {
-    const claim = held.get(key);
-    if (!claim?.runs.delete(runId) || claim.runs.size > 0) return;
-    held.delete(key);
-    void claim.lock.release().catch((err: unknown) => deps.onError(err, "claim release"));
+  const finished = (run: RunRecord, settled: boolean) => {
+    const lock = runClaims.get(run.runId);
+    runClaims.delete(run.runId);
+    if (lock) quietly(settled ? retire(lock) : release(lock), "claim release");
+    const job = jobClaims.get(run.jobId);
+    if (!job?.runs.delete(run.runId) || job.runs.size > 0) return;
+    jobClaims.delete(run.jobId);
+    quietly(release(job.lock), "claim release");
   };
-  const submit = (run: RunRecord, exclusive: boolean, key: string, claim: Claim) => {
-    if (deps.worker.has(run.runId)) return;
-    claim.runs.add(run.runId);
-    deps.worker.submit(run, exclusive, () => release(key, run.runId));
+  const submit = (a: Announced, lock: Lock) => {
+    runClaims.set(a.run.runId, lock);
+    if (a.exclusive) jobClaims.get(a.run.jobId)?.runs.add(a.run.runId);
+    deps.worker.submit(a.run, a.exclusive, (settled) => finished(a.run, settled));
   };
-  /** Reads the claimed runs back and hands those still active to the worker; empty claims are released. */
-  const adopt = async (claimed: Map<string, Lock>, candidates: Announced[]) => {
-    const exclusiveJobs = new Set(candidates.filter((c) => c.exclusive && claimed.has(jobClaimKey(c.jobId))).map((c) => c.jobId));
-    const claimedRuns = new Set(candidates.filter((c) => !c.exclusive && claimed.has(runClaimKey(c.runId))).map((c) => c.runId));
-    const jobIds = [...new Set(candidates.filter((c) => claimed.has(claimKeyOf(c))).map((c) => c.jobId))];
-    const active = await deps.store.listActiveRuns({ jobIds, limit: opts.scanLimit * 10 });
-    for (const [key, lock] of claimed) held.set(key, { lock, runs: new Set() });
-    for (const run of active) {
-      if (exclusiveJobs.has(run.jobId)) submit(run, true, jobClaimKey(run.jobId), held.get(jobClaimKey(run.jobId))!);
-      else if (claimedRuns.has(run.runId)) submit(run, false, runClaimKey(run.runId), held.get(runClaimKey(run.runId))!);
+  /** Takes the job claims that exclusive runs need; returns the runs whose job claim is here. */
+  const withJobClaims = async (offers: Announced[]) => {
+    const wanted = [...new Set(offers.filter((a) => a.exclusive && !jobClaims.has(a.run.jobId)).map((a) => a.run.jobId))];
+    if (wanted.length > 0) {
+      const got = await deps.coordinator.tryLocks(wanted.map(jobClaimKey));
+      for (const jobId of wanted) {
+        const lock = got.get(jobClaimKey(jobId));
+        if (lock) jobClaims.set(jobId, { lock, runs: new Set() });
+      }
     }
-    const empty = [...claimed.keys()].filter((k) => held.get(k)?.runs.size === 0);
-    for (const k of empty) held.delete(k);
-    if (empty.length > 0) await deps.coordinator.releaseLocks(empty.map((k) => claimed.get(k)!));
+    return offers.filter((a) => !a.exclusive || jobClaims.has(a.run.jobId));
   };
-  const claim = async (candidates: Announced[]) => {
-    const keys = [...new Set(candidates.map(claimKeyOf))].filter((k) => !held.has(k));
-    if (keys.length === 0) return;
-    const claimed = await deps.coordinator.tryLocks(keys);
-    if (claimed.size > 0) await adopt(claimed, candidates);
-  };
-  /** Runs of exclusive jobs this replica already holds go straight to the worker, in order. */
-  const feedHeld = async (candidates: Announced[]) => {
-    const jobIds = [...new Set(candidates.filter((c) => c.exclusive && held.has(jobClaimKey(c.jobId))).map((c) => c.jobId))];
-    if (jobIds.length === 0) return;
-    for (const run of await deps.store.listActiveRuns({ jobIds, limit: opts.scanLimit * 10 })) {
-      const key = jobClaimKey(run.jobId);
-      const claim = held.get(key);
-      if (claim) submit(run, true, key, claim);
+  const claim = async (offers: Announced[]) => {
+    const eligible = await withJobClaims(offers);
+    const got = eligible.length > 0 ? await deps.coordinator.tryLocks(eligible.map((a) => runClaimKey(a.run.runId))) : new Map<string, Lock>();
+    for (const a of eligible) {
+      const lock = got.get(runClaimKey(a.run.runId));
+      if (lock && !deps.worker.has(a.run.runId)) submit(a, lock);
+    }
+    for (const [jobId, job] of [...jobClaims]) {
+      if (job.runs.size > 0) continue;
+      jobClaims.delete(jobId);
+      quietly(release(job.lock), "claim release");
     }
   };
-  const offer = async (runs: Announced[]) => {
-    const fresh = runs.filter((r) => !deps.worker.has(r.runId));
-    await feedHeld(fresh);
-    const open = fresh.filter((r) => !held.has(claimKeyOf(r)));
+  const offer = async (offers: Announced[]) => {
+    const open = offers.filter((a) => !runClaims.has(a.run.runId) && !deps.worker.has(a.run.runId));
     if (open.length === 0) return;
-    const { mine, later } = share(open, members);
+    const { mine, rest } = share(open, members, jobClaims);
     await claim(mine);
-    if (later.length > 0) deps.clock.setTimer(opts.spreadMs, () => void claim(later).catch((err) => deps.onError(err, "claim")));
+    if (rest.length > 0) deps.clock.setTimer(opts.spreadMs, () => quietly(claim(rest), "claim"));
   };
+  /**
+   * Claims runs found in the store that nobody holds (announcements lost, claimants dead). Only
+   * references are listed; the few runs claimed are then read, and a run found final meanwhile
+   * gets its claim retired.
+   */
   const scan = async () => {
     members = Math.max(1, (await deps.coordinator.members()).length);
-    const active = await deps.store.listActiveRuns({ limit: opts.scanLimit });
-    await offer(await announcedOf(deps.jobs, active));
+    const refs = await deps.store.listActiveRuns({ limit: opts.scanLimit });
+    const open = refs.filter((r) => !runClaims.has(r.runId) && !deps.worker.has(r.runId));
+    if (open.length === 0) return;
+    const got = await deps.coordinator.tryLocks(open.map((r) => runClaimKey(r.runId)));
+    for (const ref of open) {
+      const lock = got.get(runClaimKey(ref.runId));
+      if (lock) await adoptOrphan(ref.runId, lock);
+    }
+  };
+  /** A run claimed by a scan: started if still active (and its job claim obtained when exclusive). */
+  const adoptOrphan = async (runId: string, lock: Lock) => {
+    const run = await deps.store.getRun(runId);
+    if (!run || isFinal(run.status)) {
+      quietly(retire(lock), "claim release");
+      return;
+    }
+    const [offer] = await offersOf(deps.jobs, [run]);
+    const [eligible] = await withJobClaims([offer!]);
+    if (eligible && !deps.worker.has(run.runId)) submit(eligible, lock);
+    else quietly(release(lock), "claim release");
   };
   const scheduleScan = () => {
     scanTimer = deps.clock.setTimer(opts.scanMs, () => {
@@ -142,10 +176,8 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
 
   return {
     start() {
-      unsubscribe = deps.coordinator.subscribe(RUNS_TOPIC, (message) => {
-        void offer(parseAnnouncement(message)).catch((err: unknown) => deps.onError(err, "claim"));
-      });
-      void scan().catch((err: unknown) => deps.onError(err, "claim scan"));
+      unsubscribe = deps.coordinator.subscribe(RUNS_TOPIC, (message) => quietly(offer(parseAnnouncement(message)), "claim"));
+      quietly(scan(), "claim scan");
       scheduleScan();
     },
     stop() {
@@ -157,26 +189,35 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
   };
 }
 
-/** This replica's share of a batch (a random `1/members` of it) and the rest, to try a little later. */
-function share(runs: Announced[], members: number): { mine: Announced[]; later: Announced[] } {
-  if (members <= 1) return { mine: runs, later: [] };
-  const byKey = new Map<string, Announced[]>();
-  for (const r of runs) byKey.set(claimKeyOf(r), [...(byKey.get(claimKeyOf(r)) ?? []), r]);
-  const groups = [...byKey.values()];
-  for (let i = groups.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [groups[i], groups[j]] = [groups[j]!, groups[i]!];
+/**
+ * This replica's share of a batch (a random `1/members` of it; runs of jobs whose claim is held
+ * here always) and the rest, to try a little later when peers had their chance.
+ */
+function share(offers: Announced[], members: number, held: Map<string, JobClaim>): { mine: Announced[]; rest: Announced[] } {
+  if (members <= 1) return { mine: offers, rest: [] };
+  const groups = new Map<string, Announced[]>();
+  for (const a of offers) {
+    const key = a.exclusive ? `job:${a.run.jobId}` : `run:${a.run.runId}`;
+    groups.set(key, [...(groups.get(key) ?? []), a]);
   }
-  const cut = Math.ceil(groups.length / members);
-  return { mine: groups.slice(0, cut).flat(), later: groups.slice(cut).flat() };
+  const shuffled = [...groups.values()];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+  const cut = Math.ceil(shuffled.length / members);
+  const isHeld = (g: Announced[]) => g[0]!.exclusive && held.has(g[0]!.run.jobId);
+  const mine = shuffled.filter((g, i) => i < cut || isHeld(g));
+  const rest = shuffled.filter((g, i) => i >= cut && !isHeld(g));
+  return { mine: mine.flat(), rest: rest.flat() };
 }
 
-/** Announcements for runs found in the store: exclusivity from the job's current policy. */
-async function announcedOf(jobs: JobCache, runs: RunRecord[]): Promise<Announced[]> {
+/** Offers for runs found in the store: exclusivity from the job's current policy. */
+async function offersOf(jobs: JobCache, runs: RunRecord[]): Promise<Announced[]> {
   const out: Announced[] = [];
   for (const run of runs) {
     const job = await jobs.job(run.jobId);
-    out.push({ runId: run.runId, jobId: run.jobId, exclusive: (job?.spec.concurrencyPolicy ?? "allow") !== "allow" });
+    out.push({ run, exclusive: (job?.spec.concurrencyPolicy ?? "allow") !== "allow" });
   }
   return out;
 }

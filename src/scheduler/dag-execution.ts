@@ -20,6 +20,8 @@ export interface DagInput {
   runId: string;
   jobId: string;
   scheduledAt: number;
+  /** The replica executing the run. */
+  nodeId: string;
   signal: AbortSignal;
   onProgress: (results: TaskResultRecord[]) => Promise<void>;
 }
@@ -66,7 +68,7 @@ async function runTask(deps: AttemptLoopDeps, input: DagInput, task: TaskSpec, r
     return;
   }
   results.set(task.taskId, { taskId: task.taskId, status: "running", attempts: [], startedAt, error: "" });
-  const ctx = { runId: `${input.runId}:${task.taskId}`, jobId: input.jobId, scheduledAt: input.scheduledAt };
+  const ctx = { runId: `${input.runId}:${task.taskId}`, jobId: input.jobId, scheduledAt: input.scheduledAt, nodeId: input.nodeId };
   const outcome = await runAttempts(deps, target, input.retry, ctx, input.signal, async (attempts) => {
     results.set(task.taskId, { ...results.get(task.taskId)!, attempts: [...attempts] });
     await input.onProgress(snapshot());

@@ -8,7 +8,7 @@ import { jitterOffset } from "../domain/jitter.js";
 import type { JobAdvance, Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { planFire, type LoadedJob } from "./fire-plan.js";
-import type { RunDispatcher } from "./run-announcer.js";
+import type { Announced, RunDispatcher } from "./run-announcer.js";
 import type { RunCanceller } from "./run-canceller.js";
 import type { RunEvents } from "./run-events.js";
 
@@ -66,8 +66,9 @@ export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<
     // Fencing, once more right before writing: a leader frozen since the lock step fires nothing.
     if (!deps.coordinator.canFire()) throw new CronError("unavailable", "leadership could not be confirmed in time");
     const inserted = await deps.store.insertRuns(planned.flatMap((p) => p.runs));
-    const advanced = await deps.store.advanceJobs(planned.map((p) => p.advance));
+    // The runs are stored: announce them before advancing the jobs, so requests leave at once.
     announce(deps, planned, inserted);
+    const advanced = await deps.store.advanceJobs(planned.map((p) => p.advance));
     return { next: await nextStates(deps.store, planned, advanced), busy };
   } finally {
     await releaseQuietly(deps, [...locks.values()]);
@@ -87,7 +88,7 @@ async function activeRunsOf(store: Store, jobs: JobRecord[]): Promise<Map<string
 
 function announce(deps: FireBatchDeps, planned: Planned[], inserted: Awaited<ReturnType<Store["insertRuns"]>>): void {
   const jobs = new Map(planned.map((p) => [p.loaded.job.jobId, p.loaded.job]));
-  const queued: Array<{ run: RunRecord; exclusive: boolean }> = [];
+  const queued: Announced[] = [];
   for (const { run, inserted: isNew } of inserted) {
     deps.metrics.fired(!isNew ? "adopted" : run.status === "skipped" ? "skipped" : "queued", deps.now - run.dueAt);
     if (isNew) deps.events.publish(run);

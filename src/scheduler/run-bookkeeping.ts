@@ -15,8 +15,8 @@ export interface BookkeepingOptions {
   trimIntervalMs: number;
 }
 
-/** Defaults: counters per turn (cheap on SQLite; MongoDB deployments set a flush interval) and trims every 5 s. */
-export const BOOKKEEPING_DEFAULTS: BookkeepingOptions = { statsFlushMs: 0, trimIntervalMs: 5000 };
+/** Defaults: counters per turn (cheap on SQLite; MongoDB deployments set a flush interval), trims every 30 s (one pass, however many jobs). */
+export const BOOKKEEPING_DEFAULTS: BookkeepingOptions = { statsFlushMs: 0, trimIntervalMs: 30_000 };
 
 /** The job-side bookkeeping of finished runs: counters and history trimming, both batched. */
 export interface RunBookkeeping {

@@ -3,8 +3,7 @@ import type { Clock } from "../domain/clock.js";
 import { CronError } from "../domain/cron-error.js";
 import { isFinal, type RunRecord } from "../domain/run.js";
 import type { Store } from "../store/store.js";
-import { claimKeyOf } from "./claim-loop.js";
-import type { JobCache } from "./job-cache.js";
+import { DONE_TOMBSTONE_MS, runClaimKey } from "./claim-loop.js";
 import type { RunEvents } from "./run-events.js";
 import type { RunWorker } from "./run-worker.js";
 
@@ -28,7 +27,6 @@ export interface RunCancellerDeps {
   store: Store;
   coordinator: Coordinator;
   worker: RunWorker;
-  jobs: JobCache;
   clock: Clock;
   events: RunEvents;
 }
@@ -42,18 +40,16 @@ export function createRunCanceller(deps: RunCancellerDeps): RunCanceller {
   return {
     async cancel(run, reason) {
       if (deps.worker.cancel(run.runId, reason)) return;
-      const job = await deps.jobs.job(run.jobId);
-      const key = claimKeyOf({ ...run, exclusive: (job?.spec.concurrencyPolicy ?? "allow") !== "allow" });
-      const lock = await deps.coordinator.tryLock(key);
+      // Holding the run's claim, this replica is the only one that could start it: cancel it in
+      // the store, and leave the claim a tombstone so no late offer starts it. A claim held
+      // elsewhere means the run executes there: ask that replica to abort it.
+      const lock = await deps.coordinator.tryLock(runClaimKey(run.runId));
       if (!lock) {
         await deps.coordinator.publish(CANCEL_TOPIC, JSON.stringify({ runId: run.runId, reason }));
         return;
       }
-      try {
-        await storeCancelled(deps, run.runId, reason);
-      } finally {
-        await lock.release();
-      }
+      await storeCancelled(deps, run.runId, reason);
+      await deps.coordinator.retireLocks([lock], DONE_TOMBSTONE_MS);
     },
     stop: unsubscribe,
   };

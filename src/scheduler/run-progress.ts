@@ -14,10 +14,15 @@ export interface ProgressOptions {
   checkpointMs: number;
   /** Delay between tries of a final write that failed because the store was unreachable. */
   finalRetryMs: number;
+  /**
+   * Run writes of this node within this window share one store call (0: the same event-loop
+   * turn). A wider window turns the final writes of a busy second into a handful of calls.
+   */
+  writeBatchMs: number;
 }
 
 /** Defaults: checkpoint after 500 ms (a slow request shows as running within half a second); retry every second. */
-export const PROGRESS_DEFAULTS: ProgressOptions = { checkpointMs: 500, finalRetryMs: 1000 };
+export const PROGRESS_DEFAULTS: ProgressOptions = { checkpointMs: 500, finalRetryMs: 1000, writeBatchMs: 0 };
 
 /** The live state of one executing run. */
 export interface RunProgress {

@@ -36,9 +36,10 @@ export interface RunWorker {
   /**
    * Queues a run for execution (a state that is not final expected). An exclusive run never
    * executes while another run of its job executes here; runs of a job start in submission order.
-   * `onDone` is called once the run has left this node (final state stored, or handed back).
+   * `onDone` is called once the run has left this node: `settled` is true when the run is final
+   * (stored here, or finished elsewhere), false when it was handed back unfinished.
    */
-  submit(run: RunRecord, exclusive: boolean, onDone?: () => void): void;
+  submit(run: RunRecord, exclusive: boolean, onDone?: (settled: boolean) => void): void;
   /** Aborts a run executing or waiting here; false when it is not here. */
   cancel(runId: string, reason: string): boolean;
   /** True when the run waits or executes here. */
@@ -67,12 +68,14 @@ interface Slot {
   exclusive: boolean;
   /** Set at shutdown for runs that had not started: they are left queued, untouched. */
   dropped: boolean;
-  onDone?: () => void;
+  /** Set once the run is known final. */
+  settled: boolean;
+  onDone?: (settled: boolean) => void;
 }
 
 /** Creates the worker pool. */
 export function createRunWorker(deps: RunWorkerDeps): RunWorker {
-  const write = createRunWriter(deps.store, deps.clock);
+  const write = createRunWriter(deps.store, deps.clock, deps.progress.writeBatchMs);
   const slots = new Map<string, Slot>();
   /** Run ids per job, so overlap checks cost O(1) per job, not a scan of every slot. */
   const byJob = new Map<string, Set<string>>();
@@ -83,7 +86,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     const ids = byJob.get(slot.jobId);
     ids?.delete(slot.run.runId);
     if (ids?.size === 0) byJob.delete(slot.jobId);
-    slot.onDone?.();
+    slot.onDone?.(slot.settled);
   };
   let running = 0;
   let idleWaiters: (() => void)[] = [];
@@ -118,7 +121,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   return {
     submit(run, exclusive, onDone) {
       if (slots.has(run.runId) || stopping) return;
-      const slot: Slot = { run, jobId: run.jobId, controller: new AbortController(), reason: "", exclusive, dropped: false, onDone };
+      const slot: Slot = { run, jobId: run.jobId, controller: new AbortController(), reason: "", exclusive, dropped: false, settled: false, onDone };
       slots.set(run.runId, slot);
       byJob.set(run.jobId, (byJob.get(run.jobId) ?? new Set()).add(run.runId));
       queue.push(slot);
@@ -159,19 +162,22 @@ async function execute(deps: RunWorkerDeps, write: RunWriter, slot: Slot, stoppi
   try {
     if (slot.controller.signal.aborted) {
       await progress.settle({ status: "cancelled", finishedAt: deps.clock.now(), error: slot.reason || "cancelled" }, giveUp);
+      slot.settled = true;
       return;
     }
+    const spec = await deps.jobs.specOf(slot.run);
     const startedAt = deps.clock.now();
     progress.change({ status: "running", startedAt, nodeId: deps.nodeId, attempts: [], taskResults: [] });
-    const spec = await deps.jobs.specOf(slot.run);
     const outcome = spec ? await perform(deps, spec, progress, slot.controller.signal) : undefined;
     const done = await finish(deps, progress, outcome, slot.reason, startedAt, giveUp);
+    slot.settled = isFinal(done.status);
     release();
     if (spec && isFinal(done.status)) deps.bookkeeping.finished(done, spec);
   } catch (err) {
     // Preempted: someone else finished or took over the run. Any other error here means the
     // store stayed unreachable through shutdown: the run is left as stored, to be claimed again.
-    if (!(err instanceof RunPreempted) && !giveUp()) throw err;
+    if (err instanceof RunPreempted) slot.settled = isFinal(err.run.status);
+    else if (!giveUp()) throw err;
   }
 }
 
@@ -188,13 +194,13 @@ async function perform(deps: RunWorkerDeps, spec: JobSpec, progress: RunProgress
     t.target ?? deps.handlers.get(t.handler) ?? `handler ${JSON.stringify(t.handler)} not configured`;
   if (spec.tasks.length > 0) {
     return runDag(loopDeps, {
-      tasks: spec.tasks, targetOf, retry: spec.retry, runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt, signal,
+      tasks: spec.tasks, targetOf, retry: spec.retry, runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt, nodeId: deps.nodeId, signal,
       onProgress: async (taskResults) => progress.change({ taskResults }),
     });
   }
   const target = targetOf(spec);
   if (typeof target === "string") return { ok: false, cancelled: false, error: target };
-  const ctx = { runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt };
+  const ctx = { runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt, nodeId: deps.nodeId };
   return runAttempts(loopDeps, target, spec.retry, ctx, signal, async (attempts) => {
     deps.metrics.attempt(attempts[attempts.length - 1]!.error === "");
     progress.change({ attempts: [...attempts] });

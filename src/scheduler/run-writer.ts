@@ -17,12 +17,13 @@ export class RunPreempted extends Error {
 export type RunWriter = (stored: RunRecord, next: RunRecord) => Promise<RunRecord>;
 
 /**
- * Creates the run writer. Writes of many runs in the same event-loop turn become one store call.
- * Only the node executing a run writes it, so a failed compare-and-set never calls for a retry:
- * it means the run is no longer this node's, and the writer throws {@link RunPreempted}.
+ * Creates the run writer. Writes of many runs in the same event-loop turn (or, with `batchMs`,
+ * within that many milliseconds) become one store call. Only the node executing a run writes it,
+ * so a failed update never calls for a retry: it means the run is no longer this node's, and the
+ * writer throws {@link RunPreempted}.
  */
-export function createRunWriter(store: Store, clock: Clock): RunWriter {
-  const update = createBatcher((updates: RunUpdate[]) => store.updateRuns(updates));
+export function createRunWriter(store: Store, clock: Clock, batchMs = 0): RunWriter {
+  const update = createBatcher((updates: RunUpdate[]) => store.updateRuns(updates), { delayMs: batchMs, clock });
   return async (stored, next) => {
     const record: RunRecord = { ...next, revision: stored.revision + 1, updatedAt: clock.now() };
     if (await update({ run: record, expectedRevision: stored.revision })) return record;

@@ -75,6 +75,14 @@ export interface RunOutcome {
   failed: boolean;
 }
 
+/** A run not final yet, as listed by {@link Store.listActiveRuns}: read the run itself with `getRun`. */
+export interface ActiveRun {
+  runId: string;
+  jobId: string;
+  /** `queued`, or `running` once the run's progress was stored. */
+  status: RunStatus;
+}
+
 /** Which non-final runs to list. */
 export interface ActiveRunQuery {
   /** Only runs of these jobs; all jobs when absent. */
@@ -150,14 +158,16 @@ export interface Store {
   getRun(runId: string): Promise<RunRecord | undefined>;
   /**
    * Replaces the run if its stored revision equals `expectedRevision`; `run.revision` must be
-   * `expectedRevision + 1`. A run in a final state never changes again: updating it is a
-   * `version_conflict` whatever the revision, so of two racing finishers exactly one wins.
-   * Throws `not_found` or `version_conflict`.
+   * `expectedRevision + 1`. Final states are first-writer-wins instead: a final state is stored
+   * if the run is not final yet, whatever revision it expected (its writer executed the run, or
+   * cancelled it, and whichever finished first is the truth), and a final run never changes
+   * again: updating it is a `version_conflict`. Throws `not_found` or `version_conflict`.
    */
   updateRun(run: RunRecord, expectedRevision: number): Promise<RunRecord>;
   /**
-   * Many {@link updateRun}s at once (one transaction where the store has them). Per item, whether
-   * it applied: a stale revision or a missing run yields false, never an error.
+   * Many {@link updateRun}s at once (one transaction or one batched write where the store allows).
+   * Per item, whether it applied: a stale revision, a run already final or a missing run yields
+   * false, never an error.
    */
   updateRuns(updates: RunUpdate[]): Promise<boolean[]>;
   /** Runs matching the query, newest first. */
@@ -166,8 +176,11 @@ export interface Store {
   listDeadLetters(query: Omit<RunQuery, "status">): Promise<Page<RunRecord>>;
   /** Number of runs in a status across all jobs. */
   countRuns(status: RunStatus): Promise<number>;
-  /** Runs not in a final state (queued or running), oldest first, at most `limit`. */
-  listActiveRuns(query: ActiveRunQuery): Promise<RunRecord[]>;
+  /**
+   * Runs not in a final state (queued or running), oldest first, at most `limit`: references only,
+   * cheap to list however often (the scheduler does so to find work and to apply overlap policies).
+   */
+  listActiveRuns(query: ActiveRunQuery): Promise<ActiveRun[]>;
   /** Marks every queued run of the job cancelled; returns how many. */
   cancelQueuedRuns(jobId: string, now: number): Promise<number>;
   /**

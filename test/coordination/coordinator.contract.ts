@@ -106,6 +106,18 @@ export function describeCoordinatorContract(adapter: string, open: () => Promise
       await claim!.release();
     });
 
+    it("retires locks: held by nobody, yet not available again until the tombstone expires", async () => {
+      const lock = await c.tryLock("claim/run/done");
+      await c.retireLocks([lock!], 1000);
+      expect(await c.lockHolder("claim/run/done")).toBeUndefined();
+      expect(await c.isLocked("claim/run/done")).toBe(false);
+      expect(await c.tryLock("claim/run/done")).toBeUndefined();
+      await h.elapse(3200);
+      const again = await c.tryLock("claim/run/done");
+      expect(again).toBeDefined();
+      await again!.release();
+    });
+
     it("delivers a published message to the subscribers of its topic", async () => {
       const received = nextMessage(c, "contract", 5000);
       await new Promise((r) => setTimeout(r, 200));

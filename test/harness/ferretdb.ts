@@ -13,6 +13,10 @@ export interface FerretDbServer {
   uri: string;
   /** Stops the server process and removes its data directory. */
   stop(): Promise<void>;
+  /** Kills the process (SIGKILL) and keeps its data, as a crash would. */
+  crash(): Promise<void>;
+  /** Starts the server again on the same port and data (after {@link crash}). */
+  restart(): Promise<void>;
 }
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -70,25 +74,46 @@ async function freePorts(): Promise<[number, number]> {
   return [port, debugPort];
 }
 
+/** Spawns the server on given ports and data and waits for `ping`; the child is killed on failure. */
+async function spawnServer(bin: string, dataDir: string, port: number, debugPort: number): Promise<ChildProcess> {
+  const child = spawn(bin, ferretDbArgs(dataDir, port, debugPort), { stdio: ["ignore", "ignore", "pipe"] });
+  const stderr = tailOf(child.stderr);
+  child.on("error", (err) => stderr.note(`spawn error: ${err.message}`));
+  try {
+    await waitForPing(`mongodb://127.0.0.1:${port}/`, child, stderr);
+  } catch (err) {
+    await killChild(child);
+    throw err;
+  }
+  return child;
+}
+
 /** One start attempt: spawn on fresh ports and a fresh directory, wait for `ping`. */
 async function startOnce(bin: string): Promise<FerretDbServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "cronmesh-ferretdb-"));
   const [port, debugPort] = await freePorts();
-  const child = spawn(bin, ferretDbArgs(dataDir, port, debugPort), { stdio: ["ignore", "ignore", "pipe"] });
-  const stderr = tailOf(child.stderr);
-  child.on("error", (err) => stderr.note(`spawn error: ${err.message}`));
-  const uri = `mongodb://127.0.0.1:${port}/`;
-  const stop = async () => {
-    await killChild(child);
-    await rm(dataDir, { recursive: true, force: true });
-  };
+  let child: ChildProcess;
   try {
-    await waitForPing(uri, child, stderr);
+    child = await spawnServer(bin, dataDir, port, debugPort);
   } catch (err) {
-    await stop();
+    await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
-  return { uri, stop };
+  return {
+    uri: `mongodb://127.0.0.1:${port}/`,
+    async stop() {
+      await killChild(child);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+    async crash() {
+      const exited = new Promise<void>((resolve) => (isGone(child) ? resolve() : child.once("exit", () => resolve())));
+      child.kill("SIGKILL");
+      await exited;
+    },
+    async restart() {
+      child = await spawnServer(bin, dataDir, port, debugPort);
+    },
+  };
 }
 
 /**

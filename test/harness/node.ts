@@ -38,7 +38,9 @@ export async function startTestNode(kind: StoreKind, options: TestNodeOptions = 
   const dir = options.reuse?.dir ?? mkdtempSync(join(tmpdir(), "cronmesh-node-"));
   const dbName = options.reuse?.dbName ?? `cronmesh_node_${randomBytes(6).toString("hex")}`;
   const mongoEnv: Record<string, string> = kind === "mongo" ? { MONGODB_URI: inject("mongoUri"), MONGODB_DB: dbName } : {};
-  const env = { PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, LOG_LEVEL: "silent", SHUTDOWN_GRACE_MS: "2000", ...mongoEnv, ...options.env };
+  // A fake clock only moves when the test moves it: writes are then batched per event-loop turn, not by a delay on that clock.
+  const batching: Record<string, string> = options.clock ? { RUN_WRITE_BATCH_MS: "0" } : {};
+  const env = { PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, LOG_LEVEL: "silent", SHUTDOWN_GRACE_MS: "2000", ...mongoEnv, ...batching, ...options.env };
   const node = await startNode(loadConfig(env), { clock: options.clock, env });
   const port = node.server.port;
   return {

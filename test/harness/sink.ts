@@ -12,6 +12,8 @@ export interface Delivery {
   jobId: string;
   scheduledAt: string;
   attempt: number;
+  /** The replica that sent the request. */
+  nodeId: string;
 }
 
 /** How the sink answers a request: status, body, and an optional delay. */
@@ -98,5 +100,6 @@ function toDelivery(req: http.IncomingMessage, body: string): Delivery {
     jobId: String(h["x-cronmesh-job-id"] ?? ""),
     scheduledAt: String(h["x-cronmesh-scheduled-at"] ?? ""),
     attempt: Number(h["x-cronmesh-attempt"] ?? 0),
+    nodeId: String(h["x-cronmesh-node"] ?? ""),
   };
 }

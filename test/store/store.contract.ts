@@ -417,6 +417,30 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect((await store.listRuns({ jobId: b, pageSize: 10 })).items).toHaveLength(3);
       });
 
+      it("stores the first final state of a run whatever revision it expected, and no other", async () => {
+        const run = makeRun(id("run"), id("job"), T0);
+        await store.insertRuns([run]);
+        await store.updateRun({ ...run, status: "running", revision: 2 }, 1);
+        const late = { ...run, status: "succeeded" as const, revision: 2, finishedAt: T0 + 5 };
+        expect(await store.updateRuns([{ run: late, expectedRevision: 1 }])).toEqual([true]);
+        expect(await store.getRun(run.runId)).toEqual(late);
+        expect(await store.updateRuns([{ run: { ...late, status: "cancelled" }, expectedRevision: 1 }])).toEqual([false]);
+      });
+
+      it("reports a run as running once its progress is stored", async () => {
+        const jobId = id("job");
+        const run = makeRun(id("run"), jobId, T0);
+        await store.insertRuns([run]);
+        const running = { ...run, status: "running" as const, revision: 2, startedAt: T0 + 1 };
+        await store.updateRun(running, 1);
+        const withAttempt = { ...running, revision: 3, attempts: [{ number: 1, startedAt: T0 + 1, statusCode: 503, error: "HTTP 503", responseExcerpt: "", durationMs: 2 }] };
+        await store.updateRun(withAttempt, 2);
+        expect(await store.getRun(run.runId)).toEqual(withAttempt);
+        expect(await store.listActiveRuns({ jobIds: [jobId], limit: 5 })).toEqual([{ runId: run.runId, jobId, status: "running" }]);
+        expect((await store.listRuns({ jobId, status: "running", pageSize: 5 })).items.map((r) => r.runId)).toEqual([run.runId]);
+        expect(await store.countRuns("running")).toBeGreaterThanOrEqual(1);
+      });
+
       it("never changes a final run again, whatever the revision", async () => {
         const run = makeRun(id("run"), id("job"), T0);
         await store.insertRuns([run]);
@@ -450,10 +474,12 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         const ofBoth = await store.listActiveRuns({ jobIds: [a, b], limit: 10 });
         expect(ofBoth.map((r) => r.runId).sort()).toEqual([`act_${a}_0`, `act_${a}_1`, `act_${b}_0`]);
         expect(await store.listActiveRuns({ jobIds: [], limit: 10 })).toEqual([]);
+        expect(ofA.map((r) => [r.jobId, r.status])).toEqual([[a, "queued"], [a, "running"]]);
         const all = await store.listActiveRuns({ limit: 1000 });
         expect(all.map((r) => r.runId)).toEqual(expect.arrayContaining([`act_${a}_0`, `act_${b}_0`]));
         expect(all.every((r) => r.status === "queued" || r.status === "running")).toBe(true);
-        await store.updateRun({ ...ofA[0]!, status: "succeeded", revision: 2 }, 1);
+        const first = (await store.getRun(ofA[0]!.runId))!;
+        await store.updateRun({ ...first, status: "succeeded", revision: 2 }, 1);
         expect((await store.listActiveRuns({ jobIds: [a], limit: 10 })).map((r) => r.runId)).toEqual([`act_${a}_1`]);
       });
 

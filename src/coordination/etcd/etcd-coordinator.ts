@@ -3,7 +3,7 @@ import type { Coordinator, Member } from "../coordinator.js";
 import { createEtcdBus } from "./bus.js";
 import { createElection } from "./election.js";
 import { createEtcdClient } from "./etcd-client.js";
-import { lockHolder, releaseLocks, tryLocks, type LockContext } from "./locks.js";
+import { grantLease, lockHolder, releaseLocks, retireLocks, tryLocks, type LockContext } from "./locks.js";
 import { createMembership } from "./membership.js";
 import { createSession } from "./session.js";
 
@@ -65,6 +65,14 @@ export function createEtcdCoordinator(options: EtcdCoordinatorOptions): Coordina
     await bus.renewed();
     await election.campaign(leaseId);
   };
+  /** One lease carries the tombstones of a while (reused until less than a tombstone's life is left). */
+  let tombstones: { lease: string; expiresAt: number } | undefined;
+  const tombstoneLease = async (forMs: number) => {
+    if (tombstones && tombstones.expiresAt - clock.now() >= forMs) return tombstones.lease;
+    const ttlMs = 2 * forMs;
+    tombstones = { lease: await grantLease(client, ttlMs), expiresAt: clock.now() + ttlMs };
+    return tombstones.lease;
+  };
   session.onLost(() => election.forget());
   session.onRenewed((leaseId) => void join(leaseId).catch((err: unknown) => options.onError(err, "rejoin after a lost lease")));
   session.onTick(() => void election.observe().catch((err: unknown) => options.onError(err, "election observe")));
@@ -100,6 +108,7 @@ export function createEtcdCoordinator(options: EtcdCoordinatorOptions): Coordina
     tryLock: async (key, lockOptions) => (await tryLocks(locks, [key], lockOptions)).get(key),
     tryLocks: (keys, lockOptions) => tryLocks(locks, keys, lockOptions),
     releaseLocks: (held) => releaseLocks(locks, held),
+    retireLocks: async (held, forMs) => retireLocks(locks, held, await tombstoneLease(forMs)),
     isLocked: async (key) => (await lockHolder(locks, key)) !== undefined,
     lockHolder: (key) => lockHolder(locks, key),
     members: () => membership.list(),

@@ -53,10 +53,19 @@ export async function releaseLocks(ctx: LockContext, locks: readonly Lock[]): Pr
   }
 }
 
+/** Tombstones for retired locks: the key stays, worth nothing, on a lease that expires it. */
+export async function retireLocks(ctx: LockContext, locks: readonly Lock[], lease: string): Promise<void> {
+  for (let i = 0; i < locks.length; i += CHUNK) {
+    const ops = locks.slice(i, i + CHUNK).map((l) => retireIfOwned(ctx, l.key, l.token, lease));
+    await ctx.client.kv.txn({ compare: [], success: ops, failure: [] });
+  }
+}
+
 /** The node id holding a lock, if any. */
 export async function lockHolder(ctx: LockContext, key: string): Promise<string | undefined> {
   const res = await ctx.client.kv.range({ key: lockKey(ctx, key) });
-  return res.kvs[0]?.value.toString("utf8");
+  const holder = res.kvs[0]?.value.toString("utf8");
+  return holder === RETIRED ? undefined : holder;
 }
 
 function lockKey(ctx: LockContext, key: string): Buffer {
@@ -85,8 +94,17 @@ function deleteIfOwned(ctx: LockContext, key: string, token: number): IRequestOp
   return { request_txn: { compare: [{ key: k, target: "Mod", result: "Equal", mod_revision: token }], success: [{ request_delete_range: { key: k } }], failure: [] } };
 }
 
+function retireIfOwned(ctx: LockContext, key: string, token: number, lease: string): IRequestOp {
+  const k = lockKey(ctx, key);
+  const tombstone = { request_put: { key: k, value: bytes(RETIRED), lease } };
+  return { request_txn: { compare: [{ key: k, target: "Mod", result: "Equal", mod_revision: token }], success: [tombstone], failure: [] } };
+}
+
+/** The value of a retired lock's key: held by nobody. */
+export const RETIRED = "";
+
 /** A lease of its own for locks with a TTL: they free themselves when it expires. */
-async function grantLease(client: Etcd3, ttlMs: number): Promise<string> {
+export async function grantLease(client: Etcd3, ttlMs: number): Promise<string> {
   return (await client.leaseClient.leaseGrant({ TTL: Math.max(1, Math.ceil(ttlMs / 1000)) })).ID;
 }
 

@@ -14,6 +14,8 @@ interface Held {
   token: number;
   /** Undefined: held until released or until the coordinator stops. */
   expiresAt: number | undefined;
+  /** A tombstone: held by nobody, yet not available until it expires. */
+  retired?: boolean;
 }
 
 /**
@@ -75,8 +77,11 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
     tryLock: async (key, lockOptions) => (await tryLocks([key], lockOptions)).get(key),
     tryLocks,
     releaseLocks: async (held) => void (await Promise.all(held.map((l) => l.release()))),
-    isLocked: async (key) => held(key) !== undefined,
-    lockHolder: async (key) => (held(key) ? options.nodeId : undefined),
+    retireLocks: async (held, forMs) => {
+      for (const l of held) if (l.isHeld()) locks.set(l.key, { token: nextToken++, expiresAt: clock.now() + forMs, retired: true });
+    },
+    isLocked: async (key) => held(key) !== undefined && !held(key)!.retired,
+    lockHolder: async (key) => (held(key) && !held(key)!.retired ? options.nodeId : undefined),
     members: async (): Promise<Member[]> =>
       leading ? [{ nodeId: options.nodeId, address: options.address, version: options.version, startedAt }] : [],
     publish: async (topic, message) => {

@@ -1,10 +1,7 @@
 import type { Collection, Document, IndexDescription } from "mongodb";
 import type { MongoCollections } from "./collections.js";
 
-const JOB_INDEXES: IndexDescription[] = [
-  { key: { status: 1, nextTriggerAt: 1 }, name: "status_nextTriggerAt" },
-  { key: { "spec.projectId": 1, _id: 1 }, name: "projectId_id" },
-];
+const JOB_INDEXES: IndexDescription[] = [{ key: { "spec.projectId": 1, _id: 1 }, name: "projectId_id" }];
 const VERSION_INDEXES: IndexDescription[] = [{ key: { jobId: 1, version: 1 }, name: "jobId_version", unique: true }];
 /** `runs`: the slot registry, listings by job or project, and the repair of recent inserts. */
 const RUN_INDEXES: IndexDescription[] = [
@@ -18,6 +15,7 @@ const STATE_INDEXES: IndexDescription[] = [
   { key: { status: 1, _id: 1 }, name: "status_id" },
   { key: { jobId: 1, _id: 1 }, name: "jobId_id" },
 ];
+const SCHEDULE_INDEXES: IndexDescription[] = [{ key: { status: 1, nextTriggerAt: 1 }, name: "status_nextTriggerAt" }];
 const STATS_INDEXES: IndexDescription[] = [{ key: { shard: 1 }, name: "shard" }];
 
 /**
@@ -33,6 +31,7 @@ export async function ensureIndexes(c: MongoCollections): Promise<void> {
   await createMissing(c.runActive, STATE_INDEXES);
   await createMissing(c.runFinals, STATE_INDEXES);
   await createMissing(c.jobStats, STATS_INDEXES);
+  await createMissing(c.jobSchedule, SCHEDULE_INDEXES);
 }
 
 async function createMissing<T extends Document>(collection: Collection<T>, wanted: IndexDescription[]): Promise<void> {

@@ -5,6 +5,7 @@ import { jobLockKey, type MongoCollections } from "./collections.js";
 import { fromJobDocument, jobUpdateOf, toJobDocument, type JobDocument } from "./job-documents.js";
 import { jobQuery } from "./job-queries.js";
 import { writeSnapshots } from "./job-snapshots.js";
+import { isStale, mergeSchedule, readSchedules, writeSchedule } from "./job-schedule.js";
 import type { JobStatsBook } from "./job-stats.js";
 import { isDuplicateKey } from "./mongo-errors.js";
 import { fetchLimit, pageOf } from "./paging.js";
@@ -17,7 +18,7 @@ export type JobOperations = Pick<
 
 /** Builds the job methods on the given collections; run counters come from `stats`. */
 export function jobOperations(c: MongoCollections, stats: JobStatsBook): JobOperations {
-  const counted = (jobs: JobRecord[]) => withRunCounters(stats, jobs);
+  const counted = async (jobs: JobRecord[]) => withRunCounters(stats, await withSchedules(c, jobs));
   const one = async (job: JobRecord | undefined) => (job ? (await counted([job]))[0] : undefined);
   return {
     createJob: (job) => createJob(c, job),
@@ -34,6 +35,14 @@ export function jobOperations(c: MongoCollections, stats: JobStatsBook): JobOper
     },
     countJobs: () => c.jobs.countDocuments({}),
   };
+}
+
+/** Adds each job's scheduler state (see job-schedule.ts), repairing states a crash left behind. */
+async function withSchedules(c: MongoCollections, jobs: JobRecord[]): Promise<JobRecord[]> {
+  const schedules = await readSchedules(c, jobs.map((j) => j.jobId));
+  const stale = jobs.filter((j) => isStale(j, schedules.get(j.jobId)));
+  await Promise.all(stale.map((j) => writeSchedule(c, j)));
+  return jobs.map((j) => mergeSchedule(j, schedules.get(j.jobId)));
 }
 
 /** Adds the run counters kept apart from the job documents (see job-stats.ts). */
@@ -56,6 +65,7 @@ async function withRunCounters(stats: JobStatsBook, jobs: JobRecord[]): Promise<
 async function deleteJob(c: MongoCollections, jobId: string): Promise<boolean> {
   if (!(await c.jobs.findOne({ _id: jobId }, { projection: { _id: 1 } }))) return false;
   await c.jobVersions.deleteMany({ jobId });
+  await c.jobSchedule.deleteOne({ _id: jobId });
   return (await c.jobs.deleteOne({ _id: jobId })).deletedCount === 1;
 }
 
@@ -73,7 +83,7 @@ async function createJob(c: MongoCollections, job: JobRecord): Promise<void> {
     if (!isDuplicateKey(err)) throw err;
     throw new CronError("already_exists", `job ${JSON.stringify(job.jobId)} already exists`, undefined, { cause: err });
   }
-  await writeSnapshots(c, [snapshotOf(job)]);
+  await Promise.all([writeSnapshots(c, [snapshotOf(job)]), writeSchedule(c, job)]);
 }
 
 /** Compare-and-set on the version, serialised in-process per job (see `MongoCollections.lock`). */
@@ -94,8 +104,9 @@ async function compareAndSetJob(c: MongoCollections, job: JobRecord, expected: n
   const before = await c.jobs.findOneAndUpdate(filter, jobUpdateOf(job), { returnDocument: "before" });
   if (!before) throw await casFailure(c, job.jobId, expected);
   const previous = fromJobDocument(before);
-  await writeSnapshots(c, [snapshotOf(previous), snapshotOf(job)]);
-  return { ...job, createdAt: previous.createdAt, createdBy: previous.createdBy, stats: previous.stats };
+  const updated = { ...job, createdAt: previous.createdAt, createdBy: previous.createdBy, stats: previous.stats };
+  await Promise.all([writeSnapshots(c, [snapshotOf(previous), snapshotOf(job)]), writeSchedule(c, updated)]);
+  return updated;
 }
 
 /** Why a compare-and-set on a job matched nothing. */

@@ -20,3 +20,15 @@ export function fromRunDocument({ _id, ...rest }: RunDocument): RunRecord {
 export function slotIdOf(run: Pick<RunRecord, "jobId" | "slotKey">): string {
   return JSON.stringify([run.jobId, run.slotKey]);
 }
+
+/** A run not final yet, as listed in `run_active`. */
+export interface ActiveDocument {
+  _id: string;
+  jobId: string;
+  status: RunRecord["status"];
+}
+
+/** The `run_active` reference of a run. */
+export function toActiveDocument(run: RunRecord): ActiveDocument {
+  return { _id: run.runId, jobId: run.jobId, status: run.status };
+}

@@ -1,11 +1,11 @@
 import type { Filter } from "mongodb";
-import type { RunRecord, RunStatus } from "../../domain/run.js";
-import type { ActiveRunQuery, HistoryLimit, Page, RunQuery, Store } from "../store.js";
+import { isFinal, type RunRecord, type RunStatus } from "../../domain/run.js";
+import type { ActiveRun, ActiveRunQuery, HistoryLimit, Page, RunQuery, Store } from "../store.js";
 import type { MongoCollections } from "./collections.js";
 import { fetchLimit, pageOf } from "./paging.js";
-import { fromRunDocument, type RunDocument } from "./run-documents.js";
+import { fromRunDocument, type ActiveDocument, type RunDocument } from "./run-documents.js";
 import { insertRuns } from "./run-inserts.js";
-import { currentStates, findRun, insertIgnoringDuplicates, placeStates, stateCollection } from "./run-states.js";
+import { currentStates, findRun, insertIgnoringDuplicates, placeStates } from "./run-states.js";
 import { updateRun, updateRuns } from "./run-updates.js";
 
 /** The run methods of the store. */
@@ -24,7 +24,7 @@ export function runOperations(c: MongoCollections): RunOperations {
     updateRuns: (updates) => updateRuns(c, updates),
     listRuns: (query) => listRuns(c, query),
     listDeadLetters: (query) => listRuns(c, { ...query, status: "dead_lettered" }),
-    countRuns: (status) => stateCollection(c, { status }).countDocuments({ status }),
+    countRuns: (status) => (isFinal(status) ? c.runFinals.countDocuments({ status }) : c.runActive.countDocuments({ status })),
     listActiveRuns: (query) => listActiveRuns(c, query),
     cancelQueuedRuns: (jobId, now) => cancelQueuedRuns(c, jobId, now),
     trimRuns: (limits) => trimRuns(c, limits),
@@ -43,36 +43,45 @@ function runQuery(query: RunQuery): Filter<RunDocument> {
 }
 
 /**
- * Runs newest first (run ids sort by creation time). A status filter reads the collection holding
- * that status; an unfiltered listing pages through created runs and shows their current state.
+ * Runs newest first (run ids sort by creation time). A final status reads `run_finals`; queued
+ * and running read the references of `run_active`, then each run; an unfiltered listing pages
+ * through created runs and shows their current state.
  */
 async function listRuns(c: MongoCollections, query: RunQuery): Promise<Page<RunRecord>> {
-  const sorted = (collection: MongoCollections["runs"]) =>
-    collection.find(runQuery(query)).sort({ _id: -1 }).limit(fetchLimit(query.pageSize)).toArray();
-  if (query.status) {
-    const docs = await sorted(stateCollection(c, { status: query.status }));
+  const limit = fetchLimit(query.pageSize);
+  if (query.status && isFinal(query.status)) {
+    const docs = await c.runFinals.find(runQuery(query)).sort({ _id: -1 }).limit(limit).toArray();
     return pageOf(docs.map(fromRunDocument), query.pageSize, (r) => r.runId);
   }
-  const created = await sorted(c.runs);
+  if (query.status) {
+    const refs = await c.runActive.find(runQuery(query) as Filter<ActiveDocument>).sort({ _id: -1 }).limit(limit).toArray();
+    const runs = await Promise.all(refs.map((r) => findRun(c, r._id)));
+    return pageOf(runs.filter((r): r is RunRecord => r !== undefined && matches(r, query)), query.pageSize, (r) => r.runId);
+  }
+  const created = await c.runs.find(runQuery(query)).sort({ _id: -1 }).limit(limit).toArray();
   const { states } = await currentStates(c, created);
   return pageOf(created.map((d) => states.get(d._id)!), query.pageSize, (r) => r.runId);
 }
 
-async function listActiveRuns(c: MongoCollections, query: ActiveRunQuery): Promise<RunRecord[]> {
+/** Whether a run read by reference still matches a listing's filters (its state may have moved on). */
+function matches(run: RunRecord, query: RunQuery): boolean {
+  return (!query.projectId || run.projectId === query.projectId) && (!query.status || run.status === query.status);
+}
+
+async function listActiveRuns(c: MongoCollections, query: ActiveRunQuery): Promise<ActiveRun[]> {
   if (query.jobIds?.length === 0 || query.limit <= 0) return [];
-  const where: Filter<RunDocument> = query.jobIds ? { jobId: { $in: query.jobIds } } : {};
+  const where: Filter<ActiveDocument> = query.jobIds ? { jobId: query.jobIds.length === 1 ? query.jobIds[0]! : { $in: query.jobIds } } : {};
   const docs = await c.runActive.find(where).sort({ _id: 1 }).limit(Math.floor(query.limit)).toArray();
-  return docs.map(fromRunDocument);
+  return docs.map((d) => ({ runId: d._id, jobId: d.jobId, status: d.status }));
 }
 
 /** Finishes the job's queued runs as cancelled (a run finished meanwhile by a worker keeps its state). */
 async function cancelQueuedRuns(c: MongoCollections, jobId: string, now: number): Promise<number> {
-  const queued = await c.runActive.find({ jobId, status: "queued" satisfies RunStatus }).toArray();
-  const cancelled = queued.map((d) => ({ ...d, status: "cancelled" as const, finishedAt: now, updatedAt: now, revision: d.revision + 1 }));
-  const refused = await insertIgnoringDuplicates(c.runFinals, cancelled);
-  const done = cancelled.filter((_, i) => !refused.has(i)).map((d) => d._id);
-  if (done.length > 0) await c.runActive.deleteMany({ _id: { $in: done } });
-  return done.length;
+  const refs = await c.runActive.find({ jobId, status: "queued" satisfies RunStatus }).toArray();
+  const runs = (await Promise.all(refs.map((r) => findRun(c, r._id)))).filter((r): r is RunRecord => r !== undefined && !isFinal(r.status));
+  const cancelled = runs.map((r) => ({ ...r, status: "cancelled" as const, finishedAt: now, updatedAt: now, revision: r.revision + 1 }));
+  const results = await updateRuns(c, cancelled.map((run) => ({ run, expectedRevision: run.revision - 1 })));
+  return results.filter(Boolean).length;
 }
 
 /**
@@ -100,9 +109,10 @@ async function trimRuns(c: MongoCollections, limits: HistoryLimit[]): Promise<nu
   return (await c.runs.deleteMany({ _id: { $in: ids } })).deletedCount;
 }
 
-/** Writes the missing state documents of runs created since `since`. */
+/** Writes the missing `run_active` references of runs created since `since`. */
 async function repairRuns(c: MongoCollections, since: number): Promise<number> {
   const created = await c.runs.find({ createdAt: { $gte: since } }).toArray();
   const { unplaced } = await currentStates(c, created);
-  return (await placeStates(c, unplaced)).size;
+  await placeStates(c, unplaced);
+  return unplaced.length;
 }

@@ -1,69 +1,63 @@
-import type { Filter } from "mongodb";
+import type { Collection, Document, Filter } from "mongodb";
 import { isFinal, type RunRecord } from "../../domain/run.js";
 import type { MongoCollections } from "./collections.js";
 import { duplicateIndexesOf } from "./mongo-errors.js";
-import { fromRunDocument, toRunDocument, type RunDocument } from "./run-documents.js";
-
-/** The collection holding the current state of a run in this status. */
-export function stateCollection(c: MongoCollections, run: Pick<RunRecord, "status">) {
-  return isFinal(run.status) ? c.runFinals : c.runActive;
-}
+import { fromRunDocument, toActiveDocument, toRunDocument, type RunDocument } from "./run-documents.js";
 
 /** The current states of created runs, and those of them that have no state document. */
 export interface CurrentStates {
   states: Map<string, RunRecord>;
-  /** Runs whose creator crashed before writing their state document. */
+  /** Runs not final whose creator crashed before writing their `run_active` reference. */
   unplaced: RunRecord[];
 }
 
-/** Final, else active, else created: the current state of each run, keyed by run id. */
+/** An exact `_id` match for one id (FerretDB serves it without a scan), `$in` for several. */
+function byIds<T extends { _id: string }>(ids: string[]): Filter<T> {
+  return (ids.length === 1 ? { _id: ids[0]! } : { _id: { $in: ids } }) as Filter<T>;
+}
+
+/** Final, else progress, else created: the current state of each run, keyed by run id. */
 export async function currentStates(c: MongoCollections, created: RunDocument[]): Promise<CurrentStates> {
   const ids = created.map((d) => d._id);
   const states = new Map(created.map((d) => [d._id, fromRunDocument(d)]));
   if (ids.length === 0) return { states, unplaced: [] };
-  const byId: Filter<RunDocument> = ids.length === 1 ? { _id: ids[0]! } : { _id: { $in: ids } };
-  const [active, finals] = await Promise.all([c.runActive.find(byId).toArray(), c.runFinals.find(byId).toArray()]);
-  const placed = new Set<string>();
-  for (const doc of [...active, ...finals]) {
-    states.set(doc._id, fromRunDocument(doc));
-    placed.add(doc._id);
-  }
-  return { states, unplaced: ids.filter((id) => !placed.has(id)).map((id) => states.get(id)!) };
+  const [active, progress, finals] = await Promise.all([
+    c.runActive.find(byIds(ids), { projection: { _id: 1 } }).toArray(),
+    c.runProgress.find(byIds(ids)).toArray(),
+    c.runFinals.find(byIds(ids)).toArray(),
+  ]);
+  for (const doc of [...progress, ...finals]) states.set(doc._id, fromRunDocument(doc));
+  const placed = new Set([...active, ...finals].map((d) => d._id));
+  return { states, unplaced: ids.filter((id) => !placed.has(id)).map((id) => states.get(id)!).filter((r) => !isFinal(r.status)) };
 }
 
-/** The current state of one run, or undefined. */
+/** The current state of one run, or undefined: three exact-`_id` reads. */
 export async function findRun(c: MongoCollections, runId: string): Promise<RunRecord | undefined> {
-  const [final, active, created] = await Promise.all([
+  const [final, progress, created] = await Promise.all([
     c.runFinals.findOne({ _id: runId }),
-    c.runActive.findOne({ _id: runId }),
+    c.runProgress.findOne({ _id: runId }),
     c.runs.findOne({ _id: runId }),
   ]);
-  const doc = final ?? active ?? created;
+  const doc = final ?? progress ?? created;
   return doc ? fromRunDocument(doc) : undefined;
 }
 
 /**
- * Stores the state documents of runs (active or final by their status). Idempotent: a state that
- * is already there is kept (its duplicate key ignored). Returns the ids that were newly written.
+ * Writes the state documents of newly created runs: a `run_active` reference for each run not
+ * final, the final document of each run created final (skipped). Idempotent.
  */
-export async function placeStates(c: MongoCollections, runs: RunRecord[]): Promise<Set<string>> {
-  const written = new Set<string>();
-  const groups = [runs.filter((r) => !isFinal(r.status)), runs.filter((r) => isFinal(r.status))];
-  await Promise.all(
-    groups.map(async (group) => {
-      if (group.length === 0) return;
-      const refused = await insertIgnoringDuplicates(stateCollection(c, group[0]!), group.map(toRunDocument));
-      group.forEach((r, i) => refused.has(i) || written.add(r.runId));
-    }),
-  );
-  return written;
+export async function placeStates(c: MongoCollections, runs: RunRecord[]): Promise<void> {
+  await Promise.all([
+    insertIgnoringDuplicates(c.runActive, runs.filter((r) => !isFinal(r.status)).map(toActiveDocument)),
+    insertIgnoringDuplicates(c.runFinals, runs.filter((r) => isFinal(r.status)).map(toRunDocument)),
+  ]);
 }
 
 /** Unordered insert of many documents; returns the input indexes refused as duplicates. */
-export async function insertIgnoringDuplicates(collection: MongoCollections["runs"], docs: RunDocument[]): Promise<Set<number>> {
+export async function insertIgnoringDuplicates<T extends Document>(collection: Collection<T>, docs: T[]): Promise<Set<number>> {
   if (docs.length === 0) return new Set();
   try {
-    await collection.insertMany(docs, { ordered: false });
+    await collection.insertMany(docs as never[], { ordered: false });
     return new Set();
   } catch (err) {
     return duplicateIndexesOf(err);

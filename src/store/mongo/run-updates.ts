@@ -9,30 +9,30 @@ import { findRun, insertIgnoringDuplicates } from "./run-states.js";
 /** Writes of one batch in flight at once: enough to overlap round trips, under the driver's pool of 100. */
 const BATCH_CONCURRENCY = 32;
 
-/** One compare-and-set of a run; see `Store.updateRun`. */
+/** One update of a run; see `Store.updateRun`. */
 export async function updateRun(c: MongoCollections, run: RunRecord, expected: number): Promise<RunRecord> {
   checkRevision(run, expected);
-  const [ok] = isFinal(run.status) ? await finishRuns(c, [{ run, expectedRevision: expected }]) : [await advanceActive(c, run, expected)];
+  const [ok] = isFinal(run.status) ? await finishRuns(c, [run]) : [await storeProgress(c, run, expected)];
   if (ok) return run;
   throw await conflictOf(c, run.runId, expected);
 }
 
 /**
- * Many compare-and-sets; per item whether it applied. Finishing runs (the bulk of every batch) is
- * one read of the active documents plus one unordered insert into `run_finals`; intermediate
- * states are compare-and-sets on the small `run_active` collection.
+ * Many updates; per item whether it applied. Finishing runs (the bulk of every batch) is one
+ * unordered insert into `run_finals` and one delete of their small references; intermediate
+ * states are compare-and-sets on the small `run_progress` collection.
  */
 export async function updateRuns(c: MongoCollections, updates: RunUpdate[]): Promise<boolean[]> {
   for (const u of updates) checkRevision(u.run, u.expectedRevision);
   const finals = updates.filter((u) => isFinal(u.run.status));
   const others = updates.filter((u) => !isFinal(u.run.status));
-  const [finished, advanced] = await Promise.all([
-    finishRuns(c, finals),
-    mapConcurrently(others, BATCH_CONCURRENCY, (u) => advanceActive(c, u.run, u.expectedRevision)),
+  const [finished, progressed] = await Promise.all([
+    finishRuns(c, finals.map((u) => u.run)),
+    mapConcurrently(others, BATCH_CONCURRENCY, (u) => storeProgress(c, u.run, u.expectedRevision)),
   ]);
   const byUpdate = new Map<RunUpdate, boolean>();
   finals.forEach((u, i) => byUpdate.set(u, finished[i]!));
-  others.forEach((u, i) => byUpdate.set(u, advanced[i]!));
+  others.forEach((u, i) => byUpdate.set(u, progressed[i]!));
   return updates.map((u) => byUpdate.get(u)!);
 }
 
@@ -43,48 +43,43 @@ function checkRevision(run: RunRecord, expected: number): void {
 }
 
 /**
- * Stores final states. A run qualifies when its current (active or, after a crash, created)
- * revision is the expected one; the insert into `run_finals` then decides races across processes:
- * its unique `_id` lets one final state in, ever. Finished runs leave `run_active`.
+ * Stores final states, first writer wins: one unordered insert into `run_finals`, whose unique
+ * `_id` lets one final state of a run in, ever (across processes too). No read comes first. The
+ * finished runs then leave `run_active` and `run_progress`.
  */
-async function finishRuns(c: MongoCollections, updates: RunUpdate[]): Promise<boolean[]> {
-  if (updates.length === 0) return [];
-  const revisions = await currentRevisions(c, updates.map((u) => u.run.runId));
-  const eligible = updates.filter((u) => revisions.get(u.run.runId) === u.expectedRevision);
-  const refused = await insertIgnoringDuplicates(c.runFinals, eligible.map((u) => toRunDocument(u.run)));
-  const stored = new Set(eligible.filter((_, i) => !refused.has(i)).map((u) => u.run.runId));
-  if (stored.size > 0) await c.runActive.deleteMany({ _id: { $in: [...stored] } });
-  return updates.map((u) => stored.has(u.run.runId));
+async function finishRuns(c: MongoCollections, runs: RunRecord[]): Promise<boolean[]> {
+  if (runs.length === 0) return [];
+  const refused = await insertIgnoringDuplicates(c.runFinals, runs.map(toRunDocument));
+  const stored = runs.filter((_, i) => !refused.has(i)).map((r) => r.runId);
+  if (stored.length > 0) {
+    const ids = { _id: { $in: stored } };
+    await Promise.all([c.runActive.deleteMany(ids), c.runProgress.deleteMany(ids)]);
+  }
+  return runs.map((_, i) => !refused.has(i));
 }
 
-/** Revision of each run that is not final: from `run_active`, else from `runs` (a crashed creation). */
-async function currentRevisions(c: MongoCollections, runIds: string[]): Promise<Map<string, number>> {
-  const projection = { projection: { revision: 1, status: 1 } };
-  const active = await c.runActive.find({ _id: { $in: runIds } }, projection).toArray();
-  const out = new Map(active.map((d) => [d._id, d.revision]));
-  const missing = runIds.filter((id) => !out.has(id));
-  if (missing.length === 0) return out;
-  const [created, finals] = await Promise.all([
-    c.runs.find({ _id: { $in: missing } }, projection).toArray(),
-    c.runFinals.find({ _id: { $in: missing } }, { projection: { _id: 1 } }).toArray(),
-  ]);
-  const finished = new Set(finals.map((d) => d._id));
-  for (const d of created) if (!finished.has(d._id) && !isFinal(d.status)) out.set(d._id, d.revision);
-  return out;
-}
-
-/** Compare-and-set of a non-final state on `run_active` (serialised in-process per run). */
-async function advanceActive(c: MongoCollections, run: RunRecord, expected: number): Promise<boolean> {
+/**
+ * Compare-and-set of an intermediate state on `run_progress` (serialised in-process per run).
+ * The first progress of a run is an insert, allowed when the run is still as created.
+ */
+async function storeProgress(c: MongoCollections, run: RunRecord, expected: number): Promise<boolean> {
   const { _id, ...replacement } = toRunDocument(run);
-  const result = await c.lock(runLockKey(run.runId), () => c.runActive.replaceOne({ _id, revision: expected }, replacement));
-  if (result.matchedCount === 1) return true;
-  // A run whose creator crashed before writing its active document: write it now.
-  if ((await currentRevisions(c, [run.runId])).get(run.runId) !== expected) return false;
-  const refused = await insertIgnoringDuplicates(c.runActive, [toRunDocument(run)]);
-  return refused.size === 0;
+  return c.lock(runLockKey(run.runId), async () => {
+    const result = await c.runProgress.replaceOne({ _id, revision: expected }, replacement);
+    if (result.matchedCount === 0 && !(await firstProgress(c, run, expected))) return false;
+    await c.runActive.updateOne({ _id }, { $set: { status: run.status } });
+    return true;
+  });
 }
 
-/** Why a compare-and-set of a run did not apply. */
+/** Inserts the first progress document of a run still at `expected` as created (and not final). */
+async function firstProgress(c: MongoCollections, run: RunRecord, expected: number): Promise<boolean> {
+  const current = await findRun(c, run.runId);
+  if (!current || isFinal(current.status) || current.revision !== expected) return false;
+  return (await insertIgnoringDuplicates(c.runProgress, [toRunDocument(run)])).size === 0;
+}
+
+/** Why an update of a run did not apply. */
 async function conflictOf(c: MongoCollections, runId: string, expected: number): Promise<CronError> {
   const current = await findRun(c, runId);
   if (!current) return CronError.notFound("run", runId);

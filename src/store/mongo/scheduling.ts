@@ -1,8 +1,8 @@
-import type { Filter, UpdateFilter } from "mongodb";
 import type { JobRecord } from "../../domain/job.js";
-import type { JobAdvance, Store } from "../store.js";
-import { jobLockKey, type MongoCollections } from "./collections.js";
-import { fromJobDocument, type JobDocument } from "./job-documents.js";
+import type { Store } from "../store.js";
+import type { MongoCollections } from "./collections.js";
+import { fromJobDocument } from "./job-documents.js";
+import { advanceSchedules, mergeSchedule, writeSchedule } from "./job-schedule.js";
 import type { JobStatsBook } from "./job-stats.js";
 
 /** The scheduler bookkeeping methods of the store. */
@@ -12,65 +12,43 @@ export type SchedulingOperations = Pick<Store, "listDueJobs" | "advanceJobs" | "
 export function schedulingOperations(c: MongoCollections, stats: JobStatsBook): SchedulingOperations {
   return {
     listDueJobs: (before, limit) => listDueJobs(c, before, limit),
-    advanceJobs: (advances) => advanceJobs(c, advances),
+    advanceJobs: (advances) => advanceSchedules(c, advances),
     recordRunOutcomes: (outcomes) => stats.record(outcomes),
   };
 }
 
+/**
+ * Active jobs due at or before `before`, earliest first, from their scheduler states. First the
+ * states a crash left behind their job are repaired (the job versions are compared in one pass
+ * over the jobs), so that no job is missed for want of a current state.
+ */
 async function listDueJobs(c: MongoCollections, before: number, limit: number): Promise<JobRecord[]> {
   if (limit <= 0) return [];
-  const docs = await c.jobs
+  await repairStaleSchedules(c);
+  const due = await c.jobSchedule
     .find({ status: "active", nextTriggerAt: { $lte: before } })
     .sort({ nextTriggerAt: 1, _id: 1 })
     .limit(Math.floor(limit))
     .toArray();
-  return docs.map(fromJobDocument);
+  if (due.length === 0) return [];
+  const docs = await c.jobs.find(due.length === 1 ? { _id: due[0]!._id } : { _id: { $in: due.map((d) => d._id) } }).toArray();
+  const jobs = new Map(docs.map((d) => [d._id, fromJobDocument(d)]));
+  return due.flatMap((s) => {
+    const job = jobs.get(s._id);
+    return job ? [mergeSchedule(job, s)] : [];
+  });
 }
 
-/**
- * Compare-and-set of many jobs' next_trigger_at. Advances that write the same change (the jobs of
- * one slot: same expected and next time) form one group and one `updateMany` whose filter holds
- * the expected value, so an aligned batch of thousands of jobs is one write, not thousands. When
- * a group matched fewer jobs than it holds, the jobs are read back to tell which ones moved.
- */
-async function advanceJobs(c: MongoCollections, advances: JobAdvance[]): Promise<boolean[]> {
-  const groups = new Map<string, JobAdvance[]>();
-  for (const a of advances) {
-    const key = JSON.stringify({ ...a, jobId: undefined });
-    groups.set(key, [...(groups.get(key) ?? []), a]);
+/** Writes the current state of every job whose state is missing or older than the job. */
+async function repairStaleSchedules(c: MongoCollections): Promise<void> {
+  const [versions, states] = await Promise.all([
+    c.jobs.find({}, { projection: { _id: 1, version: 1 } }).toArray(),
+    c.jobSchedule.find({}, { projection: { _id: 1, jobVersion: 1 } }).toArray(),
+  ]);
+  const stateVersion = new Map(states.map((s) => [s._id, s.jobVersion]));
+  const stale = versions.filter((v) => stateVersion.get(v._id) !== v.version).map((v) => v._id);
+  for (const jobId of stale) {
+    const doc = await c.jobs.findOne({ _id: jobId });
+    if (doc) await writeSchedule(c, fromJobDocument(doc));
   }
-  const moved = new Set<string>();
-  await Promise.all([...groups.values()].map(async (group) => {
-    for (const jobId of await advanceGroup(c, group)) moved.add(jobId);
-  }));
-  return advances.map((a) => moved.has(a.jobId));
-}
-
-/** One group's `updateMany`; returns the ids of the jobs it advanced. */
-async function advanceGroup(c: MongoCollections, group: JobAdvance[]): Promise<string[]> {
-  const ids = group.map((a) => a.jobId);
-  const first = group[0]!;
-  const filter = { _id: { $in: ids }, nextTriggerAt: first.expectedNextTriggerAt ?? null } as Filter<JobDocument>;
-  const keys = ids.map(jobLockKey);
-  const result = await c.lock(keys, () => c.jobs.updateMany(filter, advanceUpdate(first)));
-  if (result.matchedCount === ids.length) return ids;
-  if (result.matchedCount === 0) return [];
-  const after = await c.jobs.find({ _id: { $in: ids } }, { projection: { nextTriggerAt: 1, status: 1 } }).toArray();
-  return after.filter((d) => d.nextTriggerAt === first.nextTriggerAt && (first.status === undefined || d.status === first.status)).map((d) => d._id);
-}
-
-/** The update of one advance; empty operators are left out (some servers reject them). */
-function advanceUpdate(a: JobAdvance): UpdateFilter<JobDocument> {
-  const set: Record<string, unknown> = {};
-  if (a.nextTriggerAt !== undefined) set.nextTriggerAt = a.nextTriggerAt;
-  if (a.lastTriggeredAt !== undefined) set["stats.lastTriggeredAt"] = a.lastTriggeredAt;
-  if (a.status !== undefined) set.status = a.status;
-  const inc: Record<string, number> = {};
-  if (a.skipped) inc["stats.skippedCount"] = a.skipped;
-  if (a.dropped) inc["stats.droppedCount"] = a.dropped;
-  const update: Record<string, unknown> = {};
-  if (Object.keys(set).length > 0) update.$set = set;
-  if (Object.keys(inc).length > 0) update.$inc = inc;
-  if (a.nextTriggerAt === undefined) update.$unset = { nextTriggerAt: "" };
-  return update as UpdateFilter<JobDocument>;
 }

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { CronError } from "../../domain/cron-error.js";
 import { snapshotOf, type JobRecord, type JobVersionRecord } from "../../domain/job.js";
 import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus } from "../../domain/run.js";
-import type { ActiveRunQuery, HistoryLimit, InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
+import type { ActiveRun, ActiveRunQuery, HistoryLimit, InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
 import { fromDoc, jobFromRow, jobParams, runParams, versionParams, type JobRow } from "./rows.js";
 import { SCHEMA } from "./schema.js";
 import { jobWhere, runWhere } from "./where.js";
@@ -190,9 +190,9 @@ function runStatements(db: Database.Database) {
   // Final runs never change again, and trimming only ever deletes them.
   const finished = FINAL_RUN_STATUSES.map((s) => `'${s}'`).join(",");
   const casRun = db.prepare(`UPDATE runs SET status=@status, revision=@revision, doc=@doc
-    WHERE run_id=@run_id AND revision=@expected AND status NOT IN (${finished})`);
+    WHERE run_id=@run_id AND status NOT IN (${finished}) AND (revision=@expected OR @status IN (${finished}))`);
   const queued = db.prepare("SELECT doc FROM runs WHERE job_id = ? AND status = 'queued'");
-  const selectActive = db.prepare("SELECT doc FROM runs WHERE status IN ('queued', 'running') ORDER BY run_id LIMIT ?");
+  const selectActive = db.prepare("SELECT run_id, job_id, status FROM runs WHERE status IN ('queued', 'running') ORDER BY run_id LIMIT ?");
 
   const insert = db.transaction((runs: RunRecord[]): InsertRunResult[] =>
     runs.map((run) => {
@@ -236,15 +236,15 @@ function runStatements(db: Database.Database) {
   const trim = db.transaction((limits: HistoryLimit[]) =>
     limits.reduce((deleted, { jobId, keep }) => deleted + trimStatement.run({ jobId, keep }).changes, 0),
   );
-  const active = (q: ActiveRunQuery): RunRecord[] => {
-    if (!q.jobIds) return (selectActive.all(q.limit) as { doc: string }[]).map(fromDoc<RunRecord>);
+  const toActive = (r: { run_id: string; job_id: string; status: RunStatus }): ActiveRun => ({ runId: r.run_id, jobId: r.job_id, status: r.status });
+  const active = (q: ActiveRunQuery): ActiveRun[] => {
+    type Row = { run_id: string; job_id: string; status: RunStatus };
+    if (!q.jobIds) return (selectActive.all(q.limit) as Row[]).map(toActive);
     if (q.jobIds.length === 0) return [];
     const ids = q.jobIds.map((_, i) => `@j${i}`).join(",");
     const params = Object.fromEntries(q.jobIds.map((id, i) => [`j${i}`, id]));
-    return (
-      db.prepare(`SELECT doc FROM runs WHERE status IN ('queued', 'running') AND job_id IN (${ids}) ORDER BY run_id LIMIT @limit`)
-        .all({ ...params, limit: q.limit }) as { doc: string }[]
-    ).map(fromDoc<RunRecord>);
+    const sql = `SELECT run_id, job_id, status FROM runs WHERE status IN ('queued', 'running') AND job_id IN (${ids}) ORDER BY run_id LIMIT @limit`;
+    return (db.prepare(sql).all({ ...params, limit: q.limit }) as Row[]).map(toActive);
   };
   return {
     insert,

@@ -1,0 +1,162 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { startEtcdCluster, type EtcdCluster } from "./etcd.js";
+import { startFerretDb, type FerretDbServer } from "./ferretdb.js";
+import { freePort, killChild } from "./processes.js";
+import { startSink, type Sink } from "./sink.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const READY_TIMEOUT_MS = 30_000;
+
+/** One cronmesh replica running as a process of its own. */
+export interface Replica {
+  nodeId: string;
+  baseUrl: string;
+  logFile: string;
+  pid(): number | undefined;
+  running(): boolean;
+  /** Sends a signal (SIGKILL to crash it, SIGSTOP/SIGCONT to freeze it). */
+  signal(sig: NodeJS.Signals): void;
+  /** SIGTERM, and waits for the exit (SIGKILL after a grace period). */
+  stop(): Promise<void>;
+  /** Starts it again (same node id, port and configuration) and waits until it serves. */
+  start(): Promise<void>;
+  /** Waits for a process that was signalled to exit. */
+  exited(): Promise<void>;
+}
+
+/** A whole cluster of the tests: etcd, FerretDB, replicas and the sink they call. */
+export interface Cluster {
+  etcd: EtcdCluster;
+  ferret: FerretDbServer;
+  mongoUri: string;
+  dbName: string;
+  replicas: Replica[];
+  sink: Sink;
+  ttlMs: number;
+  /** The replica the live replicas agree leads, if any. */
+  leader(): Promise<Replica | undefined>;
+  /** Any replica that answers. */
+  anyLive(): Replica;
+  stop(): Promise<void>;
+}
+
+/** How a test cluster is made. */
+export interface ClusterOptions {
+  replicas: number;
+  etcdMembers: number;
+  /** Session lease TTL of the replicas. */
+  ttlMs: number;
+  /** More environment for every replica. */
+  env?: Record<string, string>;
+}
+
+/**
+ * Bundles the service once per process into `.cache/` inside the repository (so that its
+ * dependencies resolve from `node_modules`): replicas then start in a few hundred milliseconds.
+ */
+let bundled: Promise<string> | undefined;
+export function serviceBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const outfile = join(ROOT, ".cache", `cluster-bundle-${process.pid}`, "main.mjs");
+    await build({
+      entryPoints: [join(ROOT, "src", "main.ts")], outfile, bundle: true, platform: "node", format: "esm",
+      target: "node20", packages: "external", sourcemap: "inline", logLevel: "error",
+    });
+    return outfile;
+  })();
+  return bundled;
+}
+
+/** Starts etcd (members), FerretDB, the sink and the replicas, and waits until a leader is elected. */
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const [entry, etcd, ferret, sink] = await Promise.all([serviceBundle(), startEtcdCluster(options.etcdMembers), startFerretDb(), startSink()]);
+  const logDir = await mkdtemp(join(tmpdir(), "cronmesh-cluster-"));
+  const dbName = `cronmesh_cluster_${process.pid}`;
+  const env = {
+    MONGODB_URI: ferret.uri, MONGODB_DB: dbName, ETCD_ENDPOINTS: etcd.endpoints.join(","), ETCD_TTL_MS: String(options.ttlMs),
+    ETCD_PREFIX: `cluster-${process.pid}/`, HOST: "127.0.0.1", LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "3000", ...options.env,
+  };
+  const replicas = await Promise.all(
+    Array.from({ length: options.replicas }, async (_, i) => createReplica(entry, `r${i}`, await freePort(), env, logDir)),
+  );
+  for (const r of replicas) await r.start();
+  const cluster: Cluster = {
+    etcd, ferret, mongoUri: ferret.uri, dbName, replicas, sink, ttlMs: options.ttlMs,
+    leader: () => findLeader(replicas),
+    anyLive: () => replicas.find((r) => r.running()) ?? replicas[0]!,
+    async stop() {
+      await Promise.all(replicas.map((r) => r.stop()));
+      await Promise.all([etcd.stop(), ferret.stop(), sink.close()]);
+      await rm(logDir, { recursive: true, force: true });
+    },
+  };
+  await waitFor(async () => (await cluster.leader()) !== undefined, READY_TIMEOUT_MS, "a leader");
+  return cluster;
+}
+
+function createReplica(entry: string, nodeId: string, port: number, env: Record<string, string>, logDir: string): Replica {
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const logFile = join(logDir, `${nodeId}.log`);
+  let child: ChildProcess | undefined;
+  const gone = () => !child || child.exitCode !== null || child.signalCode !== null;
+  return {
+    nodeId,
+    baseUrl,
+    logFile,
+    pid: () => child?.pid,
+    running: () => !gone(),
+    signal: (sig) => void child?.kill(sig),
+    async stop() {
+      if (child && !gone()) await killChild(child);
+    },
+    exited: () => new Promise<void>((resolve) => (gone() ? resolve() : child!.once("exit", () => resolve()))),
+    async start() {
+      mkdirSync(logDir, { recursive: true });
+      const log = createWriteStream(logFile, { flags: "a" });
+      child = spawn(process.execPath, [entry], { env: { ...process.env, ...env, NODE_ID: nodeId, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout!.pipe(log);
+      child.stderr!.pipe(log);
+      const started = child;
+      await waitFor(async () => {
+        if (started.exitCode !== null) throw new Error(`replica ${nodeId} exited during start-up:\n${tailOfFile(logFile)}`);
+        return (await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined))?.ok === true;
+      }, READY_TIMEOUT_MS, `replica ${nodeId} to serve`);
+    },
+  };
+}
+
+/** The leader as the first live replica that answers reports it. */
+async function findLeader(replicas: Replica[]): Promise<Replica | undefined> {
+  for (const r of replicas.filter((x) => x.running())) {
+    const status = await fetch(`${r.baseUrl}/api/v1/cron/cluster/status`, { signal: AbortSignal.timeout(2000) })
+      .then((res) => (res.ok ? (res.json() as Promise<{ leader_id?: string }>) : undefined), () => undefined);
+    if (status === undefined) continue;
+    return replicas.find((x) => x.nodeId === status.leader_id && x.running());
+  }
+  return undefined;
+}
+
+/** Polls `check` every 100 ms until it holds; throws after `timeoutMs` naming what was awaited. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+function tailOfFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8").slice(-4000);
+  } catch {
+    return "(no log)";
+  }
+}
