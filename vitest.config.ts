@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The cluster scenarios take the whole machine: they run on their own (vitest.cluster.config.ts).
+    exclude: ["test/cluster/**", "**/node_modules/**"],
     globalSetup: ["test/harness/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 120_000,

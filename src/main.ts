@@ -63,9 +63,13 @@ function createCoordinator(config: Config, clock: Clock, log: Logger): Coordinat
 /** Runs the fire loop while this node may lead, and stops it when leadership ends. */
 function followLeadership(coordinator: Coordinator, fireLoop: FireLoop, log: Logger): void {
   coordinator.onLeadershipChange((leading) => {
-    log.info({ leading, nodeId: coordinator.nodeId }, leading ? "leading: fire loop started" : "not leading: fire loop stopped");
-    if (leading) void fireLoop.start();
-    else fireLoop.stop();
+    log.info({ leading, nodeId: coordinator.nodeId }, leading ? "leading: fire loop starting" : "not leading: fire loop stopped");
+    if (!leading) {
+      fireLoop.stop();
+      return;
+    }
+    const since = Date.now();
+    void fireLoop.start().then(() => log.info({ loadMs: Date.now() - since }, "fire loop loaded"));
   });
 }
 

@@ -6,8 +6,11 @@ import { isFinal, slotKeyFor, type RunRecord, type RunTrigger } from "../domain/
 import { nextFireTimes } from "../domain/schedule.js";
 import type { AppDeps } from "./deps.js";
 
-/** How long a manual trigger may hold the job lock while it records its run. */
-const TRIGGER_LOCK_TTL_MS = 10_000;
+/**
+ * How long a manual trigger may hold the job lock while it records its run (milliseconds
+ * normally): a replica dying mid-trigger holds up the job's next fire no longer than a failover.
+ */
+const TRIGGER_LOCK_TTL_MS = 3000;
 /** Bounded retries of the last_triggered_at compare-and-set when the fire loop races us. */
 const STAMP_RETRIES = 3;
 /** One backfill creates at most this many runs; a larger range is refused rather than truncated. */

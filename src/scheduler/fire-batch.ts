@@ -13,10 +13,11 @@ import type { RunCanceller } from "./run-canceller.js";
 import type { RunEvents } from "./run-events.js";
 
 /**
- * How long a fire may hold its jobs' locks: far beyond the few milliseconds a batch takes, and
- * short enough that a leader dying mid-batch does not block manual triggers for long.
+ * How long a fire may hold its jobs' locks: they guard the overlap decision and the insert only
+ * (milliseconds), and a leader dying mid-batch must not hold up its successor: that one takes
+ * over a lease TTL (3 s by default) after the death, by which time these locks are gone too.
  */
-export const FIRE_LOCK_TTL_MS = 10_000;
+export const FIRE_LOCK_TTL_MS = 3000;
 
 /** Most active runs read for one batch's overlap decisions (a backlog beyond it is pathological anyway). */
 const MAX_ACTIVE_READ = 1_000_000;
@@ -60,19 +61,24 @@ export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<
   const mine = due.filter((d) => locks.has(jobLockKey(d.job.jobId)));
   const busy = due.filter((d) => !locks.has(jobLockKey(d.job.jobId)));
   for (let i = 0; i < busy.length; i++) deps.metrics.lockFailure();
+  let planned: Planned[];
+  let inserted: Awaited<ReturnType<Store["insertRuns"]>>;
   try {
     const active = await activeRunsOf(deps.store, mine.map((d) => d.job));
-    const planned = mine.map((loaded) => plan(deps, loaded, active.get(loaded.job.jobId) ?? []));
+    planned = mine.map((loaded) => plan(deps, loaded, active.get(loaded.job.jobId) ?? []));
     // Fencing, once more right before writing: a leader frozen since the lock step fires nothing.
     if (!deps.coordinator.canFire()) throw new CronError("unavailable", "leadership could not be confirmed in time");
-    const inserted = await deps.store.insertRuns(planned.flatMap((p) => p.runs));
-    // The runs are stored: announce them before advancing the jobs, so requests leave at once.
-    announce(deps, planned, inserted);
-    const advanced = await deps.store.advanceJobs(planned.map((p) => p.advance));
-    return { next: await nextStates(deps.store, planned, advanced), busy };
+    // A slot already stored (by a predecessor that died before advancing) is known, not re-read:
+    // if its run is still queued, the claim loops' scans find it.
+    inserted = await deps.store.insertRuns(planned.flatMap((p) => p.runs), { adopt: false });
   } finally {
-    await releaseQuietly(deps, [...locks.values()]);
+    // The locks guard the overlap decision and the insert; the advance is a compare-and-set.
+    void releaseQuietly(deps, [...locks.values()]);
   }
+  // The runs are stored: announce them before advancing the jobs, so requests leave at once.
+  announce(deps, planned, inserted);
+  const advanced = await deps.store.advanceJobs(planned.map((p) => p.advance));
+  return { next: await nextStates(deps.store, planned, advanced), busy };
 }
 
 /** The job's runs not final yet, for jobs whose policy depends on them (forbid, replace). */
@@ -91,8 +97,8 @@ function announce(deps: FireBatchDeps, planned: Planned[], inserted: Awaited<Ret
   const queued: Announced[] = [];
   for (const { run, inserted: isNew } of inserted) {
     deps.metrics.fired(!isNew ? "adopted" : run.status === "skipped" ? "skipped" : "queued", deps.now - run.dueAt);
-    if (isNew) deps.events.publish(run);
-    // An adopted run still queued is announced again: its first announcement may have been lost.
+    if (!isNew) continue;
+    deps.events.publish(run);
     if (run.status === "queued") queued.push({ run, exclusive: jobs.get(run.jobId)!.spec.concurrencyPolicy !== "allow" });
   }
   deps.dispatcher.dispatch(queued);

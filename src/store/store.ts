@@ -42,10 +42,21 @@ export interface RunQuery {
 
 /** Result of an idempotent run insert. */
 export interface InsertRunResult {
-  /** The stored run: the new one, or the one that already held the slot. */
+  /** The stored run: the new one, or the one that already held the slot (see {@link InsertOptions.adopt}). */
   run: RunRecord;
   /** False when the slot key was already taken and the existing run was adopted. */
   inserted: boolean;
+}
+
+/** How {@link Store.insertRuns} treats slots already taken. */
+export interface InsertOptions {
+  /**
+   * Read back the runs that already hold refused slots (default true). The fire loop passes
+   * false: after a failover it re-fires slots its predecessor already stored, and needs to know
+   * only that they exist (reading them back costs a scan on some servers). Refused runs then come
+   * back as given, with `inserted: false`.
+   */
+  adopt?: boolean;
 }
 
 /** The scheduler bookkeeping written when a job's slot fires. */
@@ -153,7 +164,7 @@ export interface Store {
   recordRunOutcomes(outcomes: RunOutcome[]): Promise<void>;
 
   /** Inserts runs, idempotent on (job_id, slot_key): an existing run for the key is adopted. */
-  insertRuns(runs: RunRecord[]): Promise<InsertRunResult[]>;
+  insertRuns(runs: RunRecord[], options?: InsertOptions): Promise<InsertRunResult[]>;
   /** The run, or undefined. */
   getRun(runId: string): Promise<RunRecord | undefined>;
   /**

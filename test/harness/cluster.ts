@@ -81,7 +81,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const dbName = `cronmesh_cluster_${process.pid}`;
   const env = {
     MONGODB_URI: ferret.uri, MONGODB_DB: dbName, ETCD_ENDPOINTS: etcd.endpoints.join(","), ETCD_TTL_MS: String(options.ttlMs),
-    ETCD_PREFIX: `cluster-${process.pid}/`, HOST: "127.0.0.1", LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "3000", ...options.env,
+    ETCD_PREFIX: `cluster-${process.pid}/`, HOST: "127.0.0.1", LOG_LEVEL: process.env.CRONMESH_CLUSTER_LOG_LEVEL || "warn", SHUTDOWN_GRACE_MS: "3000", ...options.env,
   };
   const replicas = await Promise.all(
     Array.from({ length: options.replicas }, async (_, i) => createReplica(entry, `r${i}`, await freePort(), env, logDir)),
@@ -94,7 +94,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     async stop() {
       await Promise.all(replicas.map((r) => r.stop()));
       await Promise.all([etcd.stop(), ferret.stop(), sink.close()]);
-      await rm(logDir, { recursive: true, force: true });
+      // CRONMESH_KEEP_LOGS=1 keeps the replicas' logs for a post-mortem.
+      if (process.env.CRONMESH_KEEP_LOGS) console.error(`replica logs kept in ${logDir}`);
+      else await rm(logDir, { recursive: true, force: true });
     },
   };
   await waitFor(async () => (await cluster.leader()) !== undefined, READY_TIMEOUT_MS, "a leader");

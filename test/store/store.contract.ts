@@ -302,6 +302,17 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect(await store.getRun(first.runId)).toEqual(first);
       });
 
+      it("skips reading back the holders of taken slots when not asked to adopt them", async () => {
+        const jobId = id("job");
+        const first = makeRun(id("run"), jobId, T0);
+        await store.insertRuns([first]);
+        const second = makeRun(id("run"), jobId, T0);
+        const third = makeRun(id("run"), jobId, T0 + 1000);
+        const results = await store.insertRuns([second, third], { adopt: false });
+        expect(results).toEqual([{ run: second, inserted: false }, { run: third, inserted: true }]);
+        expect(await store.getRun(second.runId)).toBeUndefined();
+      });
+
       it("lets only one of many racing inserts of a slot win", async () => {
         const jobId = id("job");
         const results = await Promise.all(

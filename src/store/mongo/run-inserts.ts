@@ -1,7 +1,7 @@
 import type { Filter } from "mongodb";
 import { CronError } from "../../domain/cron-error.js";
 import type { RunRecord } from "../../domain/run.js";
-import type { InsertRunResult } from "../store.js";
+import type { InsertOptions, InsertRunResult } from "../store.js";
 import type { MongoCollections } from "./collections.js";
 import { slotIdOf, toRunDocument, type RunDocument } from "./run-documents.js";
 import { currentStates, insertIgnoringDuplicates, placeStates } from "./run-states.js";
@@ -13,11 +13,11 @@ import { currentStates, insertIgnoringDuplicates, placeStates } from "./run-stat
  * that `repairRuns` completes. A run refused as a duplicate adopts the run holding its slot (its
  * state documents are completed too, in case its creator crashed). Output order is input order.
  */
-export async function insertRuns(c: MongoCollections, runs: RunRecord[]): Promise<InsertRunResult[]> {
+export async function insertRuns(c: MongoCollections, runs: RunRecord[], options: InsertOptions = {}): Promise<InsertRunResult[]> {
   if (runs.length === 0) return [];
   const rejected = await insertIgnoringDuplicates(c.runs, runs.map(toRunDocument));
   await placeStates(c, runs.filter((_, i) => !rejected.has(i)));
-  if (rejected.size === 0) return runs.map((run) => ({ run, inserted: true }));
+  if (rejected.size === 0 || options.adopt === false) return runs.map((run, i) => ({ run, inserted: !rejected.has(i) }));
   const holders = await findSlotHolders(c, runs.filter((_, i) => rejected.has(i)));
   return runs.map((run, i) => (rejected.has(i) ? adopt(run, holders) : { run, inserted: true }));
 }

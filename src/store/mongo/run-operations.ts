@@ -18,7 +18,7 @@ export type RunOperations = Pick<
 /** Builds the run methods on the given collections. */
 export function runOperations(c: MongoCollections): RunOperations {
   return {
-    insertRuns: (runs) => insertRuns(c, runs),
+    insertRuns: (runs, options) => insertRuns(c, runs, options),
     getRun: (runId) => findRun(c, runId),
     updateRun: (run, expected) => updateRun(c, run, expected),
     updateRuns: (updates) => updateRuns(c, updates),

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { CronError } from "../../domain/cron-error.js";
 import { snapshotOf, type JobRecord, type JobVersionRecord } from "../../domain/job.js";
 import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus } from "../../domain/run.js";
-import type { ActiveRun, ActiveRunQuery, HistoryLimit, InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
+import type { ActiveRun, ActiveRunQuery, HistoryLimit, InsertOptions, InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
 import { fromDoc, jobFromRow, jobParams, runParams, versionParams, type JobRow } from "./rows.js";
 import { SCHEMA } from "./schema.js";
 import { jobWhere, runWhere } from "./where.js";
@@ -194,9 +194,10 @@ function runStatements(db: Database.Database) {
   const queued = db.prepare("SELECT doc FROM runs WHERE job_id = ? AND status = 'queued'");
   const selectActive = db.prepare("SELECT run_id, job_id, status FROM runs WHERE status IN ('queued', 'running') ORDER BY run_id LIMIT ?");
 
-  const insert = db.transaction((runs: RunRecord[]): InsertRunResult[] =>
+  const insert = db.transaction((runs: RunRecord[], options: InsertOptions = {}): InsertRunResult[] =>
     runs.map((run) => {
       if (insertRun.run(runParams(run)).changes === 1) return { run, inserted: true };
+      if (options.adopt === false) return { run, inserted: false };
       const existing = selectBySlot.get(run.jobId, run.slotKey) as { doc: string } | undefined;
       if (!existing) throw new CronError("already_exists", `run id ${run.runId} is already used`);
       return { run: fromDoc<RunRecord>(existing), inserted: false };
