@@ -2,7 +2,8 @@
 //
 // Usage: node test/harness/ensure-ferretdb.mjs
 //
-// Does nothing when MONGODB_URI is set (the tests then use that server). Otherwise checks the binary
+// Always needed: even when MONGODB_URI points the main suite at another server, the cluster
+// scenarios start (and restart) a FerretDB of their own. Checks the binary
 // at $CRONMESH_FERRETDB_BIN, else ~/.cache/cronmesh/bin/ferretdb, and builds FerretDB there with
 // the Go toolchain when it is missing or does not start.
 //
@@ -92,10 +93,6 @@ function build(bin) {
 }
 
 function main() {
-  if (process.env.MONGODB_URI) {
-    log("MONGODB_URI is set; FerretDB is not needed");
-    return;
-  }
   const bin = binaryPath();
   if (works(bin)) {
     log(`FerretDB ready at ${bin}`);

@@ -1,8 +1,10 @@
 // The one test command (`npm test`): makes sure the external servers the tests need can be
-// started (etcd, FerretDB), then runs the whole vitest suite. Extra arguments go to vitest.
+// started (etcd, FerretDB), runs the main vitest suite, then the cluster scenarios on their own
+// (they start real processes and take the whole machine). Extra arguments go to the main suite.
 //
 // The Mongo tests are never skipped: with MONGODB_URI unset, FerretDB is built if missing, and the
-// vitest global setup fails the run if it cannot start.
+// vitest global setup fails the run if it cannot start. CRONMESH_SKIP_CLUSTER=1 skips the cluster
+// scenarios for a quick local run (CI never sets it).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,28 +19,37 @@ function run(command, args) {
   return result.status ?? 1;
 }
 
-for (const [script, needed] of [["ensure-etcd.mjs", true], ["ensure-ferretdb.mjs", !process.env.MONGODB_URI]]) {
-  if (!needed) continue;
+// FerretDB is needed by the cluster scenarios even when MONGODB_URI points the main suite elsewhere.
+for (const script of ["ensure-etcd.mjs", "ensure-ferretdb.mjs"]) {
   const status = run(process.execPath, [`test/harness/${script}`]);
   if (status !== 0) process.exit(status);
 }
 const reportDir = mkdtempSync(join(tmpdir(), "cronmesh-report-"));
-const report = join(reportDir, "vitest.json");
-const status = run(process.execPath, [
-  "node_modules/vitest/vitest.mjs", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`,
-  ...process.argv.slice(2),
-]);
-printSummary(report);
+const suites = [["main", "vitest.config.ts", process.argv.slice(2)]];
+if (!process.env.CRONMESH_SKIP_CLUSTER) suites.push(["cluster", "vitest.cluster.config.ts", []]);
+let status = 0;
+const totals = { passed: 0, failed: 0, skipped: 0 };
+for (const [name, config, extra] of suites) {
+  const report = join(reportDir, `${name}.json`);
+  const code = run(process.execPath, [
+    "node_modules/vitest/vitest.mjs", "run", "--config", config, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra,
+  ]);
+  status ||= code;
+  addCounts(report, totals);
+}
 rmSync(reportDir, { recursive: true, force: true });
+// The plain 'N passed, N failed, N skipped' line that CI reads comes last.
+console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(status);
 
-/** Ends with the plain 'N passed, N failed, N skipped' line that CI reads. */
-function printSummary(file) {
+/** Adds a vitest JSON report's counts; a missing report counts as one failure. */
+function addCounts(file, into) {
   try {
     const r = JSON.parse(readFileSync(file, "utf8"));
-    const skipped = r.numPendingTests + r.numTodoTests;
-    console.log(`\n${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+    into.passed += r.numPassedTests;
+    into.failed += r.numFailedTests;
+    into.skipped += r.numPendingTests + r.numTodoTests;
   } catch {
-    console.log("\n0 passed, 1 failed (no test report was written)");
+    into.failed += 1;
   }
 }
