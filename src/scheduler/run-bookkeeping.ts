@@ -15,9 +15,6 @@ export interface BookkeepingOptions {
   trimIntervalMs: number;
 }
 
-/** Defaults: counters per turn (cheap on SQLite; MongoDB deployments set a flush interval), trims every 30 s (one pass, however many jobs). */
-export const BOOKKEEPING_DEFAULTS: BookkeepingOptions = { statsFlushMs: 0, trimIntervalMs: 30_000 };
-
 /** The job-side bookkeeping of finished runs: counters and history trimming, both batched. */
 export interface RunBookkeeping {
   /** Records a run that reached a final state. */

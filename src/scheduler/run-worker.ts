@@ -29,6 +29,8 @@ export interface RunWorkerDeps {
   /** Runs executing at once on this node. */
   concurrency: number;
   progress: ProgressOptions;
+  /** Reports a run that failed for a reason of this node's (the store unreachable): it is left to be claimed again. */
+  onError: (err: unknown, step: string) => void;
 }
 
 /** Executes runs on this node: a bounded pool, cancellable, at-least-once. */
@@ -104,7 +106,9 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       forget(slot);
       pump();
     };
-    void execute(deps, write, slot, () => stopping, release).finally(release);
+    void execute(deps, write, slot, () => stopping, release)
+      .catch((err: unknown) => deps.onError(err, `run ${slot.run.runId}`))
+      .finally(release);
   };
   const pump = () => {
     while (running < deps.concurrency) {

@@ -1,4 +1,5 @@
 import { MongoClient } from "mongodb";
+import type { CronError } from "../../domain/cron-error.js";
 import type { Store } from "../store.js";
 import { collectionsOf } from "./collections.js";
 import { ensureIndexes } from "./indexes.js";
@@ -59,24 +60,36 @@ function connect(uri: string): MongoClient {
   try {
     // ignoreUndefined: an undefined optional field is stored as absent, and read back as undefined.
     // serverSelectionTimeoutMS: an unreachable database fails calls within seconds (callers retry)
-    // instead of holding them for the driver's default 30 s.
-    return new MongoClient(uri, { ignoreUndefined: true, serverSelectionTimeoutMS: 5000 });
+    // instead of holding them for the driver's default 30 s. heartbeatFrequencyMS: a restarted
+    // server is noticed (and the pool of dead connections dropped) within 2 s, not 10.
+    return new MongoClient(uri, { ignoreUndefined: true, serverSelectionTimeoutMS: 5000, heartbeatFrequencyMS: 2000 });
   } catch (err) {
     throw toCronError(err);
   }
 }
 
-/** Wraps every method so that whatever it throws reaches the caller as a CronError. */
+/** Methods that only read: safe to try again. */
+const READS = /^(get|list|count)/;
+
+/**
+ * Wraps every method so that whatever it throws reaches the caller as a CronError. A read that
+ * failed for want of a connection is tried once more: after a server restart the pool hands out
+ * a connection that died with it before noticing (FerretDB has no sessions, so the driver's own
+ * retryable reads are off).
+ */
 function guardAll(store: Store): Store {
   const guarded: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(store) as [string, (...args: unknown[]) => Promise<unknown>][]) {
-    guarded[name] = async (...args: unknown[]) => {
+    const once = async (args: unknown[]) => {
       try {
         return await method(...args);
       } catch (err) {
         throw toCronError(err);
       }
     };
+    guarded[name] = READS.test(name)
+      ? (...args: unknown[]) => once(args).catch((err: CronError) => (err.code === "unavailable" ? once(args) : Promise.reject(err)))
+      : (...args: unknown[]) => once(args);
   }
   return guarded as unknown as Store;
 }
