@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { pino, type Logger } from "pino";
+import type { Logger } from "pino";
 import { createRunService } from "./api/run-service.js";
 import { createCronService } from "./api/cron-service.js";
 import { registerRoutes } from "./api/routes.js";
@@ -14,12 +14,13 @@ import { createIdGenerator } from "./domain/ids.js";
 import { createHttpClient } from "./executor/http-client.js";
 import { createSecretSource } from "./executor/secrets.js";
 import { createSystemClock } from "./runtime/system-clock.js";
+import { createLogger } from "./telemetry/logger.js";
 import { createMetrics } from "./telemetry/metrics.js";
+import { startTracing } from "./telemetry/tracing.js";
 import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
 import { recoverRuns } from "./scheduler/recovery.js";
 import { createRunEvents } from "./scheduler/run-events.js";
 import { createRunWorker, type RunWorker } from "./scheduler/run-worker.js";
-import { createMongoStore } from "./store/mongo/mongo-store.js";
 import { createSqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
 
@@ -41,8 +42,14 @@ export interface NodeOverrides {
   env?: NodeJS.ProcessEnv;
 }
 
-function createStore(config: Config): Store {
-  return config.mongo ? createMongoStore(config.mongo) : createSqliteStore({ path: config.sqlitePath });
+/**
+ * The MongoDB adapter is imported only when used, and after tracing has started: the MongoDB
+ * instrumentation can patch the driver only if it is loaded after the instrumentation is enabled.
+ */
+async function createStore(config: Config): Promise<Store> {
+  if (!config.mongo) return createSqliteStore({ path: config.sqlitePath });
+  const { createMongoStore } = await import("./store/mongo/mongo-store.js");
+  return createMongoStore(config.mongo);
 }
 
 /** Runs the fire loop while this node may lead, and stops it when leadership ends. */
@@ -56,9 +63,11 @@ function followLeadership(coordinator: Coordinator, fireLoop: FireLoop, log: Log
 
 /** Wires every part of one node from its configuration and starts serving. */
 export async function startNode(config: Config, overrides: NodeOverrides = {}): Promise<Node> {
-  const log = overrides.log ?? pino({ level: config.logLevel });
+  const log = overrides.log ?? createLogger(config.logLevel);
+  // First: the store's driver must load after tracing (and its MongoDB instrumentation) starts.
+  const tracing = await startTracing(overrides.env ?? process.env, { nodeId: config.nodeId, version: VERSION, log });
   const clock = overrides.clock ?? createSystemClock();
-  const store = createStore(config);
+  const store = await createStore(config);
   await store.init();
   const coordinator = createLocalCoordinator({ nodeId: config.nodeId, address: `${config.host}:${config.port}`, version: VERSION, clock });
   const events = createRunEvents();
@@ -71,7 +80,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     queueDepth: () => worker?.waiting() ?? 0,
     isLeader: () => coordinator.canFire(),
   });
-  worker = createRunWorker({ store, metrics, clock, http, secrets, handlers: config.handlers, events, nodeId: config.nodeId, concurrency: config.workerConcurrency });
+  worker = createRunWorker({ store, metrics, clock, http, secrets, handlers: config.handlers, events, nodeId: config.nodeId, concurrency: config.workerConcurrency, log });
   const onError = (err: unknown, step: string) => log.error({ err, step }, "scheduler step failed");
   const fireLoop = createFireLoop({ store, metrics, clock, coordinator, worker, events, ids, onError });
   const deps = { store, clock, coordinator, ids, dispatcher: worker, events, metrics, jobChanged: fireLoop.jobChanged };
@@ -85,8 +94,8 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const recovered = await recoverRuns(store, worker, exclusive);
   followLeadership(coordinator, fireLoop, log);
   await coordinator.start();
-  const server = await startServer({ host: config.host, port: config.port, routes, now: clock.now, metrics });
-  log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", nodeId: config.nodeId, recovered }, "cronmesh listening");
+  const server = await startServer({ host: config.host, port: config.port, routes, now: clock.now, metrics, log });
+  log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", nodeId: config.nodeId, recovered, tracing: tracing.enabled }, "cronmesh listening");
   return {
     server,
     fireLoop,
@@ -99,12 +108,13 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
       await worker.stop(config.shutdownGraceMs);
       await http.close();
       await store.close();
+      await tracing.stop();
     },
   };
 }
 
 async function main(): Promise<void> {
-  const log = pino({ level: process.env.LOG_LEVEL || "info" });
+  const log = createLogger(process.env.LOG_LEVEL || "info");
   let config: Config;
   try {
     config = loadConfig(process.env);

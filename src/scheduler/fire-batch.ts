@@ -6,6 +6,7 @@ import { slotKeyFor, type RunRecord, type RunTrigger } from "../domain/run.js";
 import { jitterOffset } from "../domain/jitter.js";
 import type { JobAdvance, Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
+import { createFireTraces, type FireTraces } from "../telemetry/run-tracing.js";
 import { planFire, type LoadedJob } from "./fire-plan.js";
 import type { RunEvents } from "./run-events.js";
 import type { RunWorker } from "./run-worker.js";
@@ -34,12 +35,15 @@ interface Planned {
  * Returns each job as it now stands (undefined when it will not fire again).
  */
 export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<Map<string, JobRecord | undefined>> {
-  const planned = due.map((loaded) => plan(deps, loaded));
+  const traces = createFireTraces(deps.coordinator.nodeId, deps.now);
+  const planned = due.map((loaded) => plan(deps, loaded, traces));
   const inserted = await deps.store.insertRuns(planned.flatMap((p) => p.runs));
   const advanced = await deps.store.advanceJobs(planned.map((p) => p.advance));
   const jobs = new Map(planned.map((p) => [p.loaded.job.jobId, p.loaded.job]));
   for (const { run, inserted: isNew } of inserted) {
-    deps.metrics.fired(!isNew ? "adopted" : run.status === "skipped" ? "skipped" : "queued", deps.now - run.dueAt);
+    const outcome = !isNew ? "adopted" : run.status === "skipped" ? "skipped" : "queued";
+    deps.metrics.fired(outcome, deps.now - run.dueAt);
+    traces.end(run, outcome);
     if (isNew) deps.events.publish(run);
     if (run.status !== "queued") continue;
     const job = jobs.get(run.jobId)!;
@@ -49,13 +53,13 @@ export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<
   return nextStates(deps.store, planned, advanced);
 }
 
-function plan(deps: FireBatchDeps, loaded: LoadedJob): Planned {
+function plan(deps: FireBatchDeps, loaded: LoadedJob, traces: FireTraces): Planned {
   const { job } = loaded;
   const decision = planFire(loaded, deps.now);
   const overlap = decideOverlap(job.spec.concurrencyPolicy, deps.worker.activeRuns(job.jobId));
   if (overlap.action === "replace") for (const runId of overlap.cancel) deps.worker.cancel(runId, "replaced by a newer slot");
   const status = overlap.action === "skip" ? "skipped" : "queued";
-  const runs = decision.fire.map(({ slot, trigger }) => newRun(deps, job, slot, trigger, status, loaded));
+  const runs = decision.fire.map(({ slot, trigger }) => newRun(deps, job, slot, trigger, status, loaded)).map((run) => ({ ...run, ...traces.start(run) }));
   const skipped = decision.skipped + (status === "skipped" ? runs.length : 0);
   deps.metrics.slotsSkipped("misfire", decision.skipped);
   deps.metrics.slotsSkipped("overlap", status === "skipped" ? runs.length : 0);

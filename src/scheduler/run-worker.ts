@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { Clock } from "../domain/clock.js";
 import type { HttpTargetSpec, JobSpec } from "../domain/job.js";
 import { isFinal, type RunRecord } from "../domain/run.js";
@@ -5,6 +6,7 @@ import type { HttpClient } from "../executor/http-client.js";
 import type { SecretSource } from "../executor/secrets.js";
 import type { RunOutcome, Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
+import { traceRun } from "../telemetry/run-tracing.js";
 import { createBatcher } from "./batcher.js";
 import { runAttempts, type AttemptLoopDeps } from "./attempt-loop.js";
 import { runDag } from "./dag-execution.js";
@@ -24,6 +26,8 @@ export interface RunWorkerDeps {
   nodeId: string;
   /** Runs executing at once on this node. */
   concurrency: number;
+  /** Where finished and dead-lettered runs are logged (inside their run span). */
+  log?: Logger;
 }
 
 /** Executes runs on this node: a bounded pool, cancellable, at-least-once. */
@@ -72,7 +76,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   const byJob = new Map<string, Set<string>>();
   const queue = createRunQueue<Slot>();
   /** Executions still writing (counters, trimming) after their run was released. */
-  const tails = new Set<Promise<void>>();
+  const tails = new Set<Promise<unknown>>();
   const forget = (slot: Slot) => {
     slots.delete(slot.run.runId);
     const ids = byJob.get(slot.jobId);
@@ -95,7 +99,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       forget(slot);
       pump();
     };
-    const tail = execute(deps, write, after, slot, release).finally(release);
+    const tail = traceRun(slot.run, deps.log, () => execute(deps, write, after, slot, release)).finally(release);
     tails.add(tail);
     void tail.finally(() => tails.delete(tail));
   };
@@ -145,14 +149,13 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   };
 }
 
-/** Runs one run from queued to a final state, writing every step. */
-async function execute(deps: RunWorkerDeps, write: RunWriter, after: AfterRun, slot: Slot, release: () => void): Promise<void> {
+/** Runs one run from queued to a final state, writing every step; resolves with the run as it ends. */
+async function execute(deps: RunWorkerDeps, write: RunWriter, after: AfterRun, slot: Slot, release: () => void): Promise<RunRecord | undefined> {
   const save = serialized(write);
-  if (slot.dropped) return;
+  if (slot.dropped) return undefined;
   try {
     if (slot.controller.signal.aborted) {
-      await save(slot.run, { status: "cancelled", finishedAt: deps.clock.now(), error: slot.reason || "cancelled" });
-      return;
+      return await save(slot.run, { status: "cancelled", finishedAt: deps.clock.now(), error: slot.reason || "cancelled" });
     }
     const startedAt = deps.clock.now();
     const running: Partial<RunRecord> = { status: "running", startedAt, nodeId: deps.nodeId, attempts: [], taskResults: [] };
@@ -166,8 +169,10 @@ async function execute(deps: RunWorkerDeps, write: RunWriter, after: AfterRun, s
     run = await starting.then((started) => (run.revision > started.revision ? run : started));
     run = await finish(deps, save, run, outcome, slot.reason, startedAt, release);
     if (spec && isFinal(run.status)) await after(run, spec);
+    return run;
   } catch (err) {
     if (!(err instanceof RunPreempted)) throw err;
+    return err.run;
   }
 }
 
