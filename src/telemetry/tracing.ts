@@ -2,6 +2,7 @@ import { context, diag, DiagLogLevel, propagation, trace } from "@opentelemetry/
 import type { Instrumentation } from "@opentelemetry/instrumentation";
 import type { Logger } from "pino";
 import { RESOURCE_ATTR } from "./attributes.js";
+import { mongoStatement } from "./mongo-statement.js";
 import { tracingSettings, type TracingSettings } from "./tracing-settings.js";
 
 /** A node's hold on the process-wide tracing SDK. */
@@ -95,9 +96,9 @@ async function install(settings: TracingSettings, identity: ServiceIdentity): Pr
   const exporter = new OTLPTraceExporter({ url: settings.tracesUrl });
   const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter, settings.batch)] });
   provider.register();
-  // Database values are never recorded (enhancedDatabaseReporting off: jobs hold secrets), and
-  // only calls made inside an RPC or a run are traced, not the fire loop's background queries.
-  mongoInstrumentation ??= new MongoDBInstrumentation({ enabled: false, requireParentSpan: true, enhancedDatabaseReporting: false });
+  // Database values are never recorded (jobs hold secrets), and only calls made inside an RPC or
+  // a run are traced, not the fire loop's background queries.
+  mongoInstrumentation ??= new MongoDBInstrumentation({ enabled: false, requireParentSpan: true, dbStatementSerializer: mongoStatement });
   const unregister = registerInstrumentations({ tracerProvider: provider, instrumentations: [mongoInstrumentation] });
   const uninstall = () => {
     unregister();
