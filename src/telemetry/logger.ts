@@ -21,14 +21,15 @@ export const REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap((key) =>
 /** What replaces a redacted value (the API shows inline secrets the same way). */
 export const REDACTED = "[redacted]";
 
-const NO_TRACE = Object.freeze({});
-
-/** The active span's ids for a log line written inside a span (an RPC, a run, an attempt). */
+/**
+ * The active span's ids for a log line written inside a span (an RPC, a run, an attempt). A new
+ * object every time: pino merges the line's own fields into it.
+ */
 function traceFields(): object {
   const span = trace.getActiveSpan();
-  if (!span) return NO_TRACE;
+  if (!span) return {};
   const { traceId, spanId, traceFlags } = span.spanContext();
-  if (!isSpanContextValid(span.spanContext())) return NO_TRACE;
+  if (!isSpanContextValid(span.spanContext())) return {};
   return { trace_id: traceId, span_id: spanId, trace_flags: traceFlags.toString(16).padStart(2, "0") };
 }
 
