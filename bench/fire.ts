@@ -2,6 +2,8 @@
 // Runs one embedded-store node in this process and a loopback sink in a child process, and
 // reports lateness = arrival at the sink − nominal slot, next to a raw baseline: the time a bare
 // undici loop needs to POST the same number of requests to the same sink.
+// BENCH_TRACING=1 turns tracing on, exporting to a loopback OTLP/HTTP receiver (another child
+// process) that discards what it gets; other OTEL_* variables (OTEL_BSP_MAX_QUEUE_SIZE, …) apply.
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,30 +42,44 @@ interface Sink {
   report(): Promise<Rec[]>;
 }
 
-async function startSink(): Promise<Sink> {
-  const child: ChildProcess = fork(fileURLToPath(new URL("./sink-process.mjs", import.meta.url)));
+/** A loopback server in a child process that answers "report" once, then exits. */
+async function startChild<R>(script: string): Promise<{ url: string; report(): Promise<R> }> {
+  const child: ChildProcess = fork(fileURLToPath(new URL(script, import.meta.url)));
   const port = await new Promise<number>((resolve) => child.once("message", (m: { port: number }) => resolve(m.port)));
   return {
     url: `http://127.0.0.1:${port}`,
     report: () =>
       new Promise((resolve) => {
-        child.once("message", (m: { records: Rec[] }) => resolve(m.records));
+        child.once("message", (m: R) => resolve(m));
         child.send("report");
       }),
   };
+}
+
+async function startSink(): Promise<Sink> {
+  const child = await startChild<{ records: Rec[] }>("./sink-process.mjs");
+  return { url: child.url, report: async () => (await child.report()).records };
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function withNode<T>(fn: (baseUrl: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), "cronmesh-bench-"));
-  const env = { PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, LOG_LEVEL: "warn", WORKER_CONCURRENCY: String(WORKERS), HTTP_CONNECTIONS: String(CONNECTIONS) };
-  const node = await startNode(loadConfig(env));
+  const collector = process.env.BENCH_TRACING === "1" ? await startChild<{ requests: number; bytes: number }>("./otlp-discard-process.mjs") : undefined;
+  const env = {
+    PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, LOG_LEVEL: "warn", WORKER_CONCURRENCY: String(WORKERS), HTTP_CONNECTIONS: String(CONNECTIONS),
+    ...(collector ? { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } : {}),
+  };
+  const node = await startNode(loadConfig(env), { env: { ...process.env, ...env } });
   try {
     return await fn(`http://127.0.0.1:${node.server.port}`);
   } finally {
     await node.stop();
     rmSync(dir, { recursive: true, force: true });
+    if (collector) {
+      const { requests, bytes } = await collector.report();
+      console.log(`tracing on: ${requests} OTLP exports, ${(bytes / 1e6).toFixed(1)} MB (discarded)`);
+    }
   }
 }
 

@@ -19,7 +19,7 @@ export function traceAttempt<T extends TracedOutcome>(
   ctx: AttemptContext,
   send: (ctx: AttemptContext) => Promise<T>,
 ): Promise<T> {
-  return withSpan(target.method, { kind: SpanKind.CLIENT, attributes: attemptAttributes(target, ctx) }, async (span) => {
+  return withSpan(target.method, { kind: SpanKind.CLIENT, attributes: () => attemptAttributes(target, ctx) }, async (span) => {
     const traceparent = traceParentOf(span);
     const outcome = await send(traceparent ? { ...ctx, traceparent } : ctx);
     const { statusCode, error } = outcome.record;

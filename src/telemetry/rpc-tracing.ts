@@ -34,9 +34,11 @@ export interface RpcSpan {
  */
 export function rpcSpanOf(service: string, method: string, header: Headers): RpcSpan {
   const system: RpcSystem = header.get("content-type")?.startsWith("application/grpc") ? "grpc" : "connect_rpc";
-  const attributes: Attributes = { [ATTR.rpcSystem]: system, [ATTR.rpcService]: service, [ATTR.rpcMethod]: method };
-  const rest = context.active().getValue(HTTP_ROUTE) as HttpRoute | undefined;
-  if (rest) Object.assign(attributes, { [ATTR.httpRoute]: rest.route, [ATTR.httpRequestMethod]: rest.verb });
+  const attributes = (): Attributes => {
+    const rest = context.active().getValue(HTTP_ROUTE) as HttpRoute | undefined;
+    const base = { [ATTR.rpcSystem]: system, [ATTR.rpcService]: service, [ATTR.rpcMethod]: method };
+    return rest ? { ...base, [ATTR.httpRoute]: rest.route, [ATTR.httpRequestMethod]: rest.verb } : base;
+  };
   return {
     name: `${service}/${method}`,
     system,

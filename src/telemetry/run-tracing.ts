@@ -32,7 +32,7 @@ export function createFireTraces(nodeId: string, now: number): FireTraces {
   const keyOf = (run: RunRecord) => `${run.jobId}\u0000${run.slotKey}`;
   return {
     start(run) {
-      const span = startSpan(SPAN.fire, { kind: SpanKind.PRODUCER, root: true, attributes: fireAttributes(run, nodeId, now) });
+      const span = startSpan(SPAN.fire, { kind: SpanKind.PRODUCER, root: true, attributes: () => fireAttributes(run, nodeId, now) });
       spans.set(keyOf(run), span);
       return traceFields(traceParentOf(span));
     },
@@ -76,7 +76,7 @@ const FAILED: readonly string[] = ["failed", "dead_lettered"];
  * span gets the final status; a dead-lettered run is logged as a warning, others at debug.
  */
 export function traceRun(run: RunRecord, log: Logger | undefined, execute: () => Promise<RunRecord | undefined>): Promise<RunRecord | undefined> {
-  const attributes = { [ATTR.runId]: run.runId, [ATTR.jobId]: run.jobId, [ATTR.runTrigger]: run.trigger, [ATTR.slot]: new Date(run.scheduledAt).toISOString() };
+  const attributes = () => ({ [ATTR.runId]: run.runId, [ATTR.jobId]: run.jobId, [ATTR.runTrigger]: run.trigger, [ATTR.slot]: new Date(run.scheduledAt).toISOString() });
   return withSpan(SPAN.run, { kind: SpanKind.CONSUMER, parent: contextOfTraceParent(run.traceParent), attributes }, async (span) => {
     const final = await execute();
     if (!final) return final;

@@ -10,7 +10,8 @@ const TRACER_NAME = "cronmesh";
 /** What a span is: its kind, attributes known at start, and where it hangs in a trace. */
 export interface SpanOptions {
   kind: SpanKind;
-  attributes?: Attributes;
+  /** Computed only when tracing is on, so a hot path pays nothing for them while it is off. */
+  attributes?: () => Attributes;
   /** The parent; the active context when absent. */
   parent?: Context;
   /** Starts a new trace, whatever the parent. */
@@ -30,7 +31,7 @@ export function startSpan(name: string, options: SpanOptions): Span {
   if (!tracingActive()) return NOOP_SPAN;
   // Looked up per span: a tracer cached across an SDK restart would stay bound to the old one.
   const tracer = trace.getTracer(TRACER_NAME);
-  return tracer.startSpan(name, { kind: options.kind, attributes: options.attributes, root: options.root }, options.parent ?? context.active());
+  return tracer.startSpan(name, { kind: options.kind, attributes: options.attributes?.(), root: options.root }, options.parent ?? context.active());
 }
 
 /**
