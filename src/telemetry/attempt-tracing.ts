@@ -1,8 +1,8 @@
-import { SpanKind, SpanStatusCode, type Attributes } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, type Attributes, type Span } from "@opentelemetry/api";
 import type { AttemptRecord } from "../domain/run.js";
 import type { AttemptContext } from "../executor/outgoing-request.js";
 import { ATTR } from "./attributes.js";
-import { traceParentOf, withSpan } from "./spans.js";
+import { startSpan, traceParentOf } from "./spans.js";
 
 /** What the span needs from an attempt's outcome. */
 interface TracedOutcome {
@@ -13,33 +13,36 @@ interface TracedOutcome {
 /**
  * Makes one HTTP attempt inside a CLIENT span (a child of the active run span) and hands `send`
  * the attempt context with that span's `traceparent`, so the target continues the same trace.
+ * The span is not made the active one: nothing inside an attempt logs or makes spans, and an
+ * active context would cost a context switch per attempt.
  */
-export function traceAttempt<T extends TracedOutcome>(
+export async function traceAttempt<T extends TracedOutcome>(
   target: { url: string; method: string },
   ctx: AttemptContext,
   send: (ctx: AttemptContext) => Promise<T>,
 ): Promise<T> {
-  return withSpan(target.method, { kind: SpanKind.CLIENT, attributes: () => attemptAttributes(target, ctx) }, async (span) => {
-    const traceparent = traceParentOf(span);
+  const span = startSpan(target.method, { kind: SpanKind.CLIENT, attributes: () => attemptAttributes(target, ctx) });
+  const traceparent = traceParentOf(span);
+  try {
     const outcome = await send(traceparent ? { ...ctx, traceparent } : ctx);
-    const { statusCode, error } = outcome.record;
-    if (statusCode > 0) span.setAttribute(ATTR.httpResponseStatusCode, statusCode);
-    if (!outcome.ok) {
-      span.setAttribute(ATTR.errorType, statusCode > 0 ? String(statusCode) : error.split(":")[0] || "error");
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error });
-    }
+    recordOutcome(span, outcome.record, outcome.ok);
     return outcome;
-  });
+  } finally {
+    span.end();
+  }
 }
 
+function recordOutcome(span: Span, { statusCode, error }: AttemptRecord, ok: boolean): void {
+  if (statusCode > 0) span.setAttribute(ATTR.httpResponseStatusCode, statusCode);
+  if (ok) return;
+  span.setAttribute(ATTR.errorType, statusCode > 0 ? String(statusCode) : error.split(":")[0] || "error");
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+}
+
+/** HTTP client attributes; the run and job ids are on the parent run span. */
 function attemptAttributes(target: { url: string; method: string }, ctx: AttemptContext): Attributes {
-  const attributes: Attributes = {
-    [ATTR.httpRequestMethod]: target.method,
-    [ATTR.attempt]: ctx.attempt,
-    [ATTR.httpResendCount]: ctx.attempt - 1,
-    [ATTR.runId]: ctx.runId,
-    [ATTR.jobId]: ctx.jobId,
-  };
+  const attributes: Attributes = { [ATTR.httpRequestMethod]: target.method, [ATTR.attempt]: ctx.attempt };
+  if (ctx.attempt > 1) attributes[ATTR.httpResendCount] = ctx.attempt - 1;
   const url = safeUrl(target.url);
   if (!url) return attributes;
   attributes[ATTR.urlFull] = url.href;

@@ -1,5 +1,6 @@
 import { isSpanContextValid, trace } from "@opentelemetry/api";
 import { pino, type DestinationStream, type Logger } from "pino";
+import { traceFlagsHex } from "./spans.js";
 
 /**
  * Keys whose values may be credentials: a job's auth block and target headers (API keys,
@@ -28,9 +29,9 @@ export const REDACTED = "[redacted]";
 function traceFields(): object {
   const span = trace.getActiveSpan();
   if (!span) return {};
-  const { traceId, spanId, traceFlags } = span.spanContext();
-  if (!isSpanContextValid(span.spanContext())) return {};
-  return { trace_id: traceId, span_id: spanId, trace_flags: traceFlags.toString(16).padStart(2, "0") };
+  const sc = span.spanContext();
+  if (!isSpanContextValid(sc)) return {};
+  return { trace_id: sc.traceId, span_id: sc.spanId, trace_flags: traceFlagsHex(sc) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import {
-  context, INVALID_SPAN_CONTEXT, propagation, ROOT_CONTEXT, SpanStatusCode, trace,
-  type Attributes, type Context, type Span, type SpanKind, type TextMapGetter,
+  context, INVALID_SPAN_CONTEXT, isSpanContextValid, propagation, ROOT_CONTEXT, SpanStatusCode, trace,
+  type Attributes, type Context, type Span, type SpanContext, type SpanKind, type TextMapGetter,
 } from "@opentelemetry/api";
 import { tracingActive } from "./tracing.js";
 
@@ -61,20 +61,25 @@ export function markFailed(span: Span, err: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message });
 }
 
-/** The W3C `traceparent` of a span; undefined while tracing is off. */
+/**
+ * The W3C `traceparent` of a span (version 00); undefined while tracing is off. Formatted here
+ * rather than through the propagator: it is written once per fire and per attempt, and a stored
+ * run's parent is always a W3C trace context whatever propagators are configured.
+ */
 export function traceParentOf(span: Span): string | undefined {
-  return traceParentIn(trace.setSpan(ROOT_CONTEXT, span));
+  const sc = span.spanContext();
+  return isSpanContextValid(sc) ? `00-${sc.traceId}-${sc.spanId}-${traceFlagsHex(sc)}` : undefined;
+}
+
+/** The trace flags of a span context as the two hex digits W3C and log lines use. */
+export function traceFlagsHex(sc: SpanContext): string {
+  return sc.traceFlags.toString(16).padStart(2, "0");
 }
 
 /** The W3C `traceparent` of the active span, if any. */
 export function activeTraceParent(): string | undefined {
-  return traceParentIn(context.active());
-}
-
-function traceParentIn(ctx: Context): string | undefined {
-  const carrier: { traceparent?: string } = {};
-  propagation.inject(ctx, carrier);
-  return carrier.traceparent;
+  const span = trace.getSpan(context.active());
+  return span ? traceParentOf(span) : undefined;
 }
 
 /** The 32-hex trace id of a `traceparent`, or "" without one. */
@@ -82,9 +87,15 @@ export function traceIdOf(traceParent: string | undefined): string {
   return traceParent?.split("-")[1] ?? "";
 }
 
-/** A context whose remote parent is the given `traceparent` (the root context without one). */
+/** version-traceid-parentid-flags; version ff is invalid (W3C Trace Context). */
+const TRACEPARENT = /^(?!ff)[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})/;
+
+/** A context whose remote parent is the given `traceparent` (the root context without a valid one). */
 export function contextOfTraceParent(traceParent: string | undefined): Context {
-  return traceParent ? propagation.extract(ROOT_CONTEXT, { traceparent: traceParent }) : ROOT_CONTEXT;
+  const m = traceParent ? TRACEPARENT.exec(traceParent) : null;
+  if (!m) return ROOT_CONTEXT;
+  const parent = { traceId: m[1]!, spanId: m[2]!, traceFlags: parseInt(m[3]!, 16), isRemote: true };
+  return isSpanContextValid(parent) ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
 }
 
 const HEADERS_GETTER: TextMapGetter<Headers> = {

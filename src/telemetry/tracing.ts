@@ -1,4 +1,4 @@
-import { context, diag, DiagLogLevel, propagation, trace } from "@opentelemetry/api";
+import { context, diag, DiagLogLevel, propagation, ROOT_CONTEXT, trace } from "@opentelemetry/api";
 import type { Instrumentation } from "@opentelemetry/instrumentation";
 import type { Logger } from "pino";
 import { RESOURCE_ATTR } from "./attributes.js";
@@ -46,7 +46,11 @@ const OFF: Tracing = { enabled: false, stop: async () => undefined };
 export async function startTracing(env: NodeJS.ProcessEnv, identity: ServiceIdentity): Promise<Tracing> {
   const settings = tracingSettings(env);
   if (!settings) return OFF;
-  installing ??= install(settings, identity);
+  // A failed install (a broken SDK package) is not kept: the next start tries again.
+  installing ??= install(settings, identity).catch((err: unknown) => {
+    installing = undefined;
+    throw err;
+  });
   const installed = await installing;
   installed.holders++;
   let stopped = false;
@@ -110,8 +114,12 @@ async function install(settings: TracingSettings, identity: ServiceIdentity): Pr
   return { provider, uninstall, holders: 0 };
 }
 
+/**
+ * The SDK's own messages, logged outside any span: they are about the SDK (an export failed,
+ * spans were dropped), not about the run or RPC that happened to be active when it spoke.
+ */
 function diagToPino(log: Logger) {
   const at = (level: "error" | "warn" | "info" | "debug" | "trace") => (message: string, ...args: unknown[]) =>
-    log[level]({ otel: args.length > 0 ? args.map(String) : undefined }, `opentelemetry: ${message}`);
+    context.with(ROOT_CONTEXT, () => log[level]({ otel: args.length > 0 ? args.map(String) : undefined }, `opentelemetry: ${message}`));
   return { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug"), verbose: at("trace") };
 }

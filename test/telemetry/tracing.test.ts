@@ -21,8 +21,9 @@ const named = (spans: ReceivedSpan[], name: string, where: (s: ReceivedSpan) => 
   spans.find((s) => s.name === name && where(s));
 
 /** A job that never fires by itself (1 January, midnight), calling the sink at `path`. */
-async function manualJob(c: Clients, sink: Sink, path: string): Promise<string> {
-  const { job } = await c.cron.createJob({ job: create(JobSchema, { name: path, schedule: "0 0 1 1 *", target: { url: `${sink.url}${path}` } }) });
+async function manualJob(c: Clients, sink: Sink, path: string, maxAttempts = 1): Promise<string> {
+  const retry = { maxAttempts, initialBackoff: { nanos: 10_000_000 } };
+  const { job } = await c.cron.createJob({ job: create(JobSchema, { name: path, schedule: "0 0 1 1 *", target: { url: `${sink.url}${path}` }, retry }) });
   return job!.jobId;
 }
 
@@ -77,26 +78,29 @@ describe("traces exported over OTLP/HTTP (protobuf) to a loopback receiver", () 
       status: { code: STATUS.UNSET },
       attributes: {
         "http.request.method": "POST", "url.full": `${sink.url}/traced`, "server.address": "127.0.0.1",
-        "http.response.status_code": 200, "cronmesh.attempt": 1, "http.request.resend_count": 0, "cronmesh.run.id": runId,
+        "server.port": Number(new URL(sink.url).port), "http.response.status_code": 200, "cronmesh.attempt": 1,
       },
     });
+    expect(tree.attempt.attributes["http.request.resend_count"]).toBeUndefined();
     expect(delivery!.headers.traceparent).toBe(`00-${caller.traceId}-${tree.attempt.spanId}-01`);
     expect(receiver.paths.every((p) => p === "/v1/traces")).toBe(true);
   });
 
-  it("a failing attempt is an error span with its status code; the run span records dead_lettered", async () => {
+  it("failing attempts are error spans with their status code and resend count; the run span records dead_lettered", async () => {
     const caller = clientTraceContext();
-    const jobId = await manualJob(c, sink, "/fail");
+    const jobId = await manualJob(c, sink, "/fail", 2);
     const { runId } = await c.cron.triggerJob({ jobId }, { headers: { traceparent: caller.traceparent } });
     await waitRun(c, runId);
-    const { run, attempt } = await waitForSpans(receiver, (spans) => {
+    const { run, attempts } = await waitForSpans(receiver, (spans) => {
       const run = named(spans, "cronmesh.run", (s) => s.attributes["cronmesh.run.id"] === runId);
-      const attempt = run && named(spans, "POST", (s) => s.parentSpanId === run.spanId);
-      return attempt ? { run: run!, attempt } : undefined;
+      const attempts = run ? spans.filter((s) => s.name === "POST" && s.parentSpanId === run.spanId) : [];
+      return attempts.length === 2 ? { run: run!, attempts } : undefined;
     });
     expect(run.status.code).toBe(STATUS.ERROR);
     expect(run.attributes["cronmesh.run.status"]).toBe("dead_lettered");
-    expect(attempt).toMatchObject({ status: { code: STATUS.ERROR }, attributes: { "http.response.status_code": 503, "error.type": "503" } });
+    const [first, second] = attempts.sort((a, b) => Number(a.attributes["cronmesh.attempt"]) - Number(b.attributes["cronmesh.attempt"]));
+    for (const a of [first, second]) expect(a).toMatchObject({ status: { code: STATUS.ERROR }, attributes: { "http.response.status_code": 503, "error.type": "503" } });
+    expect(second!.attributes).toMatchObject({ "cronmesh.attempt": 2, "http.request.resend_count": 1 });
   });
 
   it("a REST call gets the same RPC span plus its route, and continues the caller's trace", async () => {
