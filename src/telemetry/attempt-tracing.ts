@@ -3,6 +3,7 @@ import type { AttemptRecord } from "../domain/run.js";
 import type { AttemptContext } from "../executor/outgoing-request.js";
 import { ATTR } from "./attributes.js";
 import { startSpan, traceParentOf } from "./spans.js";
+import { tracingActive } from "./tracing.js";
 
 /** What the span needs from an attempt's outcome. */
 interface TracedOutcome {
@@ -16,11 +17,15 @@ interface TracedOutcome {
  * The span is not made the active one: nothing inside an attempt logs or makes spans, and an
  * active context would cost a context switch per attempt.
  */
-export async function traceAttempt<T extends TracedOutcome>(
+export function traceAttempt<T extends TracedOutcome>(
   target: { url: string; method: string },
   ctx: AttemptContext,
   send: (ctx: AttemptContext) => Promise<T>,
 ): Promise<T> {
+  return tracingActive() ? sendInSpan(target, ctx, send) : send(ctx);
+}
+
+async function sendInSpan<T extends TracedOutcome>(target: { url: string; method: string }, ctx: AttemptContext, send: (ctx: AttemptContext) => Promise<T>): Promise<T> {
   const span = startSpan(target.method, { kind: SpanKind.CLIENT, attributes: () => attemptAttributes(target, ctx) });
   const traceparent = traceParentOf(span);
   try {

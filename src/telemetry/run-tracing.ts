@@ -77,14 +77,17 @@ const FAILED: readonly string[] = ["failed", "dead_lettered"];
  */
 export function traceRun(run: RunRecord, log: Logger | undefined, execute: () => Promise<RunRecord | undefined>): Promise<RunRecord | undefined> {
   const attributes = () => ({ [ATTR.runId]: run.runId, [ATTR.jobId]: run.jobId, [ATTR.runTrigger]: run.trigger, [ATTR.slot]: new Date(run.scheduledAt).toISOString() });
-  return withSpan(SPAN.run, { kind: SpanKind.CONSUMER, parent: contextOfTraceParent(run.traceParent), attributes }, async (span) => {
-    const final = await execute();
-    if (!final) return final;
-    span.setAttribute(ATTR.runStatus, final.status);
-    if (FAILED.includes(final.status)) span.setStatus({ code: SpanStatusCode.ERROR, message: final.error });
-    const fields = { run_id: final.runId, job_id: final.jobId, status: final.status, error: final.error || undefined };
-    if (final.status === "dead_lettered") log?.warn(fields, "run dead-lettered");
-    else log?.debug(fields, "run finished");
-    return final;
-  });
+  const parent = contextOfTraceParent(run.traceParent);
+  return withSpan(SPAN.run, { kind: SpanKind.CONSUMER, parent, attributes }, (span) => execute().then((final) => finished(span, final, log)));
+}
+
+/** Records a run's final status on its span and logs it (inside the span, so with its ids). */
+function finished(span: Span, final: RunRecord | undefined, log: Logger | undefined): RunRecord | undefined {
+  if (!final) return final;
+  span.setAttribute(ATTR.runStatus, final.status);
+  if (FAILED.includes(final.status)) span.setStatus({ code: SpanStatusCode.ERROR, message: final.error });
+  const fields = { run_id: final.runId, job_id: final.jobId, status: final.status, error: final.error || undefined };
+  if (final.status === "dead_lettered") log?.warn(fields, "run dead-lettered");
+  else log?.debug(fields, "run finished");
+  return final;
 }
