@@ -103,6 +103,22 @@ describe("traces exported over OTLP/HTTP (protobuf) to a loopback receiver", () 
     expect(second!.attributes).toMatchObject({ "cronmesh.attempt": 2, "http.request.resend_count": 1 });
   });
 
+  it("ReplayRun and RedriveRun continue their caller's trace, not the original run's", async () => {
+    const jobId = await manualJob(c, sink, "/fail");
+    const original = await waitRun(c, (await c.cron.triggerJob({ jobId })).runId);
+    for (const call of ["replayRun", "redriveRun"] as const) {
+      const caller = clientTraceContext();
+      const { run } = await c.runs[call]({ runId: original.runId }, { headers: { traceparent: caller.traceparent } });
+      expect(run!.traceId).toBe(caller.traceId);
+      expect(run!.traceId).not.toBe(original.traceId);
+      const method = call === "replayRun" ? "ReplayRun" : "RedriveRun";
+      await waitForSpans(receiver, (spans) => {
+        const rpc = named(spans, `cronmesh.v1.RunService/${method}`, (s) => s.traceId === caller.traceId);
+        return rpc && named(spans, "cronmesh.run", (s) => s.parentSpanId === rpc.spanId && s.attributes["cronmesh.run.id"] === run!.runId);
+      });
+    }
+  });
+
   it("a REST call gets the same RPC span plus its route, and continues the caller's trace", async () => {
     const caller = clientTraceContext();
     const jobId = await manualJob(c, sink, "/rest");
