@@ -2,6 +2,8 @@
 // Runs one embedded-store node in this process and a loopback sink in a child process, and
 // reports lateness = arrival at the sink − nominal slot, next to a raw baseline: the time a bare
 // undici loop needs to POST the same number of requests to the same sink.
+// BENCH_TRACING=1 turns tracing on, exporting to a loopback OTLP/HTTP receiver (another child
+// process) that discards what it gets; other OTEL_* variables (OTEL_BSP_MAX_QUEUE_SIZE, …) apply.
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,30 +42,45 @@ interface Sink {
   report(): Promise<Rec[]>;
 }
 
-async function startSink(): Promise<Sink> {
-  const child: ChildProcess = fork(fileURLToPath(new URL("./sink-process.mjs", import.meta.url)));
+/** A loopback server in a child process that answers "report" once, then exits. */
+async function startChild<R>(script: string): Promise<{ url: string; report(): Promise<R> }> {
+  const child: ChildProcess = fork(fileURLToPath(new URL(script, import.meta.url)));
   const port = await new Promise<number>((resolve) => child.once("message", (m: { port: number }) => resolve(m.port)));
   return {
     url: `http://127.0.0.1:${port}`,
     report: () =>
       new Promise((resolve) => {
-        child.once("message", (m: { records: Rec[] }) => resolve(m.records));
+        child.once("message", (m: R) => resolve(m));
         child.send("report");
       }),
   };
+}
+
+async function startSink(): Promise<Sink> {
+  const child = await startChild<{ records: Rec[] }>("./sink-process.mjs");
+  return { url: child.url, report: async () => (await child.report()).records };
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function withNode<T>(fn: (baseUrl: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), "cronmesh-bench-"));
-  const env = { PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, LOG_LEVEL: "warn", WORKER_CONCURRENCY: String(WORKERS), HTTP_CONNECTIONS: String(CONNECTIONS) };
-  const node = await startNode(loadConfig(env));
+  const collector = process.env.BENCH_TRACING === "1" ? await startChild<{ requests: number; bytes: number }>("./otlp-discard-process.mjs") : undefined;
+  const env = {
+    PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, LOG_LEVEL: "warn", WORKER_CONCURRENCY: String(WORKERS), HTTP_CONNECTIONS: String(CONNECTIONS),
+    ...(collector ? { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } : {}),
+  };
+  const node = await startNode(loadConfig(env), { env: { ...process.env, ...env } });
   try {
     return await fn(`http://127.0.0.1:${node.server.port}`);
   } finally {
     await node.stop();
+    stopCpu();
     rmSync(dir, { recursive: true, force: true });
+    if (collector) {
+      const { requests, bytes } = await collector.report();
+      console.log(`tracing on: ${requests} OTLP exports, ${(bytes / 1e6).toFixed(1)} MB (discarded)`);
+    }
   }
 }
 
@@ -99,6 +116,28 @@ async function rawBaseline(sinkUrl: string, n: number): Promise<number> {
 
 const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
 
+/**
+ * CPU seconds (user + system) of this process from the measured window's start (set by the
+ * scenario once its jobs exist) to the end of the node's shutdown, span export included: the
+ * service's own cost of the scenario, which a busy machine disturbs less than it disturbs lateness.
+ */
+let cpuStart: NodeJS.CpuUsage | undefined;
+let cpuSeconds = NaN;
+
+async function startCpuAt(t: number): Promise<void> {
+  await sleepUntil(t);
+  cpuStart = process.cpuUsage();
+}
+
+function stopCpu(): void {
+  if (!cpuStart) return;
+  const { user, system } = process.cpuUsage(cpuStart);
+  cpuSeconds = (user + system) / 1e6;
+  cpuStart = undefined;
+}
+
+const cpuText = () => `node CPU ${cpuSeconds.toFixed(2)} s`;
+
 function lateness(recs: Rec[]): number[] {
   return recs.filter((r) => r[1]).map((r) => r[2] - Date.parse(r[1])).sort((a, b) => a - b);
 }
@@ -130,6 +169,7 @@ async function aligned(): Promise<void> {
     await createJobs(baseUrl, sink.url, Array.from({ length: 1000 }, () => "* * * * * *"));
     window = { from: Math.ceil(Date.now() / 1000) * 1000 + 2000, to: 0 };
     window.to = window.from + seconds * 1000;
+    await startCpuAt(window.from);
     await sleepUntil(window.to + 3000);
   });
   const recs = (await sink.report()).filter((r) => Date.parse(r[1]) >= window.from && Date.parse(r[1]) < window.to);
@@ -140,25 +180,29 @@ async function aligned(): Promise<void> {
   const median = pct(lasts, 50);
   const worst = lasts[lasts.length - 1]!;
   const ratio = (ms: number) => `${(ms / base).toFixed(2)}x`;
-  summary("aligned", lateness(recs), `last delivery per slot: median ${median} ms (${ratio(median)}), worst ${worst} ms (${ratio(worst)}) vs raw ${base.toFixed(0)} ms (target <= 1.15x)`);
+  summary("aligned", lateness(recs), `last delivery per slot: median ${median} ms (${ratio(median)}), worst ${worst} ms (${ratio(worst)}) vs raw ${base.toFixed(0)} ms (target <= 1.15x); ${cpuText()}`);
 }
+
+/** Time to create the burst's 10,000 jobs before their slot; BENCH_BURST_LEAD_MS raises it on a busy machine. */
+const BURST_LEAD_MS = Number(process.env.BENCH_BURST_LEAD_MS ?? 45_000);
 
 async function burst(): Promise<void> {
   const sink = await startSink();
   let slot = 0;
   await withNode(async (baseUrl) => {
-    slot = Math.ceil(Date.now() / 1000) * 1000 + 45_000;
+    slot = Math.ceil(Date.now() / 1000) * 1000 + BURST_LEAD_MS;
     const d = new Date(slot);
     const expr = `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUTCHours()} ${d.getUTCDate()} ${d.getUTCMonth() + 1} *`;
     await createJobs(baseUrl, sink.url, Array.from({ length: 10_000 }, () => expr));
     if (Date.now() > slot - 2000) throw new Error("creating the jobs took longer than the lead time; raise it");
+    await startCpuAt(slot - 1000);
     await sleepUntil(slot + 15_000);
   });
   const recs = (await sink.report()).filter((r) => Date.parse(r[1]) === slot);
   const lat = lateness(recs);
   const base = await rawBaselineWithSink(10_000);
   const last = lat[lat.length - 1] ?? NaN;
-  summary("burst", lat, `last delivery ${last} ms vs raw ${base.toFixed(0)} ms = ${(last / base).toFixed(2)}x (target <= 1.15x)`);
+  summary("burst", lat, `last delivery ${last} ms vs raw ${base.toFixed(0)} ms = ${(last / base).toFixed(2)}x (target <= 1.15x); ${cpuText()}`);
 }
 
 /** Raw runs measured; their median is the baseline, since one run varies by ±30% on 2 cores. */

@@ -15,6 +15,8 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 120_000;
 server.maxRequestsPerSocket = 0;
 server.listen(0, "127.0.0.1", () => process.send({ port: server.address().port }));
+// The benchmark died without asking for the report: do not outlive it.
+process.on("disconnect", () => process.exit(0));
 process.on("message", (msg) => {
   if (msg === "reset") records.length = 0;
   if (msg === "report") {

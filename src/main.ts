@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { pino, type Logger } from "pino";
+import type { Logger } from "pino";
 import { createRunService } from "./api/run-service.js";
 import { createCronService } from "./api/cron-service.js";
 import { registerRoutes } from "./api/routes.js";
@@ -15,7 +15,9 @@ import { createIdGenerator } from "./domain/ids.js";
 import { createHttpClient } from "./executor/http-client.js";
 import { createSecretSource } from "./executor/secrets.js";
 import { createSystemClock } from "./runtime/system-clock.js";
+import { createLogger } from "./telemetry/logger.js";
 import { createMetrics } from "./telemetry/metrics.js";
+import { startTracing } from "./telemetry/tracing.js";
 import { createClaimLoop, type ClaimLoop } from "./scheduler/claim-loop.js";
 import { createClusterRunEvents, relayJobChanges } from "./scheduler/cluster-events.js";
 import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
@@ -26,7 +28,6 @@ import { createRunCanceller } from "./scheduler/run-canceller.js";
 import { createRunEvents } from "./scheduler/run-events.js";
 import { PROGRESS_DEFAULTS } from "./scheduler/run-progress.js";
 import { createRunWorker, type RunWorker } from "./scheduler/run-worker.js";
-import { createMongoStore } from "./store/mongo/mongo-store.js";
 import { createSqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
 
@@ -50,8 +51,14 @@ export interface NodeOverrides {
   env?: NodeJS.ProcessEnv;
 }
 
-function createStore(config: Config): Store {
-  return config.mongo ? createMongoStore({ ...config.mongo, nodeId: config.nodeId }) : createSqliteStore({ path: config.sqlitePath });
+/**
+ * The MongoDB adapter is imported only when used, and after tracing has started: the MongoDB
+ * instrumentation can patch the driver only if it is loaded after the instrumentation is enabled.
+ */
+async function createStore(config: Config): Promise<Store> {
+  if (!config.mongo) return createSqliteStore({ path: config.sqlitePath });
+  const { createMongoStore } = await import("./store/mongo/mongo-store.js");
+  return createMongoStore({ ...config.mongo, nodeId: config.nodeId });
 }
 
 function createCoordinator(config: Config, clock: Clock, log: Logger): Coordinator {
@@ -75,10 +82,12 @@ function followLeadership(coordinator: Coordinator, fireLoop: FireLoop, log: Log
 
 /** Wires every part of one node from its configuration and starts serving. */
 export async function startNode(config: Config, overrides: NodeOverrides = {}): Promise<Node> {
-  const log = overrides.log ?? pino({ level: config.logLevel });
+  const log = overrides.log ?? createLogger(config.logLevel);
+  // First: the store's driver must load after tracing (and its MongoDB instrumentation) starts.
+  const tracing = await startTracing(overrides.env ?? process.env, { nodeId: config.nodeId, version: VERSION, log });
   const clock = overrides.clock ?? createSystemClock();
   const onError = (err: unknown, step: string) => log.error({ err, step }, "background step failed");
-  const store = createStore(config);
+  const store = await createStore(config);
   await store.init();
   const coordinator = createCoordinator(config, clock, log);
   const events = createClusterRunEvents(createRunEvents(), coordinator, clock);
@@ -114,8 +123,9 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   followLeadership(coordinator, fireLoop, log);
   await coordinator.start();
   claimLoop.start();
-  const server = await startServer({ host: config.host, port: config.port, routes, now: clock.now, metrics });
-  log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode: config.etcd ? "cluster" : "single", nodeId: config.nodeId }, "cronmesh listening");
+  const server = await startServer({ host: config.host, port: config.port, routes, now: clock.now, metrics, log });
+  const mode = config.etcd ? "cluster" : "single";
+  log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode, nodeId: config.nodeId, tracing: tracing.enabled }, "cronmesh listening");
   return {
     server,
     fireLoop,
@@ -136,12 +146,13 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
       await coordinator.stop();
       await http.close();
       await store.close();
+      await tracing.stop();
     },
   };
 }
 
 async function main(): Promise<void> {
-  const log = pino({ level: process.env.LOG_LEVEL || "info" });
+  const log = createLogger(process.env.LOG_LEVEL || "info");
   let config: Config;
   try {
     config = loadConfig(process.env);

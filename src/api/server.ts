@@ -4,6 +4,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { Duplex } from "node:stream";
+import type { Logger } from "pino";
 import { createRestHandler, writeJson } from "./rest/rest-handler.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { interceptorsFor, SERVICES } from "./routes.js";
@@ -21,6 +22,8 @@ export interface ServerOptions {
   /** Wall time for the health answer, from the injected clock. */
   now: () => number;
   metrics: Metrics;
+  /** RPC log lines (written inside each RPC's span). */
+  log: Logger;
 }
 
 /** A running server. */
@@ -96,7 +99,7 @@ function withPrefix(socket: net.Socket, head: Buffer): Duplex {
 }
 
 function createRequestHandler(options: ServerOptions) {
-  const interceptors = interceptorsFor(options.metrics, options.now);
+  const interceptors = interceptorsFor(options.metrics, options.now, options.log);
   const connect = connectNodeAdapter({
     routes: options.routes,
     interceptors,

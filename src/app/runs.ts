@@ -4,6 +4,7 @@ import type { JobRecord } from "../domain/job.js";
 import { decideOverlap } from "../domain/overlap.js";
 import { isFinal, slotKeyFor, type RunRecord, type RunTrigger } from "../domain/run.js";
 import { nextFireTimes } from "../domain/schedule.js";
+import { continuedTrace } from "../telemetry/run-tracing.js";
 import type { AppDeps } from "./deps.js";
 
 /**
@@ -50,8 +51,10 @@ export function createRunCommands(deps: AppDeps) {
     return {
       runId, jobId: job.jobId, jobVersion: input.jobVersion ?? job.version, projectId: job.spec.projectId,
       slotKey: `${input.trigger}:${runId}`, scheduledAt: input.scheduledAt ?? now, dueAt: now, trigger: input.trigger,
-      status: "queued", attempts: [], result: "", error: "", nodeId: coordinator.nodeId, traceId: "",
+      status: "queued", attempts: [], result: "", error: "", nodeId: coordinator.nodeId,
       replayOf: input.replayOf ?? "", redriveOf: input.redriveOf ?? "", taskResults: [], createdAt: now, updatedAt: now, revision: 1,
+      // A manual run continues the caller's trace: the RPC span active here is its parent.
+      ...continuedTrace(),
     };
   };
 

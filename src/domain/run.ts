@@ -49,7 +49,13 @@ export interface RunRecord {
   result: string;
   error: string;
   nodeId: string;
+  /** The run's trace id (32 hex digits), "" when the run was created with tracing off. */
   traceId: string;
+  /**
+   * W3C `traceparent` of the span the run continues: the fire of its slot, or the RPC that
+   * created it. Stored so that whichever replica executes the run continues the same trace.
+   */
+  traceParent?: string;
   replayOf: string;
   redriveOf: string;
   taskResults: TaskResultRecord[];

@@ -4,6 +4,7 @@ import type { AttemptRecord } from "../domain/run.js";
 import type { HttpClient } from "./http-client.js";
 import { buildRequest, type AttemptContext } from "./outgoing-request.js";
 import type { SecretSource } from "./secrets.js";
+import { traceAttempt } from "../telemetry/attempt-tracing.js";
 
 /** An attempt as recorded on the run, plus what the retry decision needs. */
 export interface AttemptOutcome {
@@ -27,8 +28,12 @@ function isSuccess(target: HttpTargetSpec, status: number): boolean {
   return target.successCodes.length > 0 ? target.successCodes.includes(status) : status >= 200 && status < 300;
 }
 
-/** Performs one attempt against an HTTP target and describes it; never throws. */
-export async function executeAttempt(deps: TargetExecutorDeps, target: HttpTargetSpec, ctx: AttemptContext, signal: AbortSignal): Promise<AttemptOutcome> {
+/** Performs one attempt against an HTTP target, inside its CLIENT span, and describes it; never throws. */
+export function executeAttempt(deps: TargetExecutorDeps, target: HttpTargetSpec, ctx: AttemptContext, signal: AbortSignal): Promise<AttemptOutcome> {
+  return traceAttempt(target, ctx, (traced) => attempt(deps, target, traced, signal));
+}
+
+async function attempt(deps: TargetExecutorDeps, target: HttpTargetSpec, ctx: AttemptContext, signal: AbortSignal): Promise<AttemptOutcome> {
   let request;
   try {
     request = buildRequest(target, ctx, deps.secrets);

@@ -7,6 +7,7 @@ import { slotKeyFor, type RunRecord, type RunTrigger } from "../domain/run.js";
 import { jitterOffset } from "../domain/jitter.js";
 import type { JobAdvance, Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
+import { createFireTraces, type FireTraces } from "../telemetry/run-tracing.js";
 import { planFire, type LoadedJob } from "./fire-plan.js";
 import type { Announced, RunDispatcher } from "./run-announcer.js";
 import type { RunCanceller } from "./run-canceller.js";
@@ -61,11 +62,12 @@ export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<
   const mine = due.filter((d) => locks.has(jobLockKey(d.job.jobId)));
   const busy = due.filter((d) => !locks.has(jobLockKey(d.job.jobId)));
   for (let i = 0; i < busy.length; i++) deps.metrics.lockFailure();
+  const traces = createFireTraces(deps.coordinator.nodeId, deps.now);
   let planned: Planned[];
   let inserted: Awaited<ReturnType<Store["insertRuns"]>>;
   try {
     const active = await activeRunsOf(deps.store, mine.map((d) => d.job));
-    planned = mine.map((loaded) => plan(deps, loaded, active.get(loaded.job.jobId) ?? []));
+    planned = mine.map((loaded) => plan(deps, loaded, active.get(loaded.job.jobId) ?? [], traces));
     // Fencing, once more right before writing: a leader frozen since the lock step fires nothing.
     if (!deps.coordinator.canFire()) throw new CronError("unavailable", "leadership could not be confirmed in time");
     // A slot already stored (by a predecessor that died before advancing) is known, not re-read:
@@ -76,7 +78,7 @@ export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<
     void releaseQuietly(deps, [...locks.values()]);
   }
   // The runs are stored: announce them before advancing the jobs, so requests leave at once.
-  announce(deps, planned, inserted);
+  announce(deps, planned, inserted, traces);
   const advanced = await deps.store.advanceJobs(planned.map((p) => p.advance));
   return { next: await nextStates(deps.store, planned, advanced), busy };
 }
@@ -92,11 +94,13 @@ async function activeRunsOf(store: Store, jobs: JobRecord[]): Promise<Map<string
   return out;
 }
 
-function announce(deps: FireBatchDeps, planned: Planned[], inserted: Awaited<ReturnType<Store["insertRuns"]>>): void {
+function announce(deps: FireBatchDeps, planned: Planned[], inserted: Awaited<ReturnType<Store["insertRuns"]>>, traces: FireTraces): void {
   const jobs = new Map(planned.map((p) => [p.loaded.job.jobId, p.loaded.job]));
   const queued: Announced[] = [];
   for (const { run, inserted: isNew } of inserted) {
-    deps.metrics.fired(!isNew ? "adopted" : run.status === "skipped" ? "skipped" : "queued", deps.now - run.dueAt);
+    const outcome = !isNew ? "adopted" : run.status === "skipped" ? "skipped" : "queued";
+    deps.metrics.fired(outcome, deps.now - run.dueAt);
+    traces.end(run, outcome);
     if (!isNew) continue;
     deps.events.publish(run);
     if (run.status === "queued") queued.push({ run, exclusive: jobs.get(run.jobId)!.spec.concurrencyPolicy !== "allow" });
@@ -110,7 +114,7 @@ async function releaseQuietly(deps: FireBatchDeps, locks: Lock[]): Promise<void>
   await deps.coordinator.releaseLocks(locks).catch((err: unknown) => deps.onError(err, "release fire locks"));
 }
 
-function plan(deps: FireBatchDeps, loaded: LoadedJob, active: string[]): Planned {
+function plan(deps: FireBatchDeps, loaded: LoadedJob, active: string[], traces: FireTraces): Planned {
   const { job } = loaded;
   const decision = planFire(loaded, deps.now);
   const overlap = decision.fire.length > 0 ? decideOverlap(job.spec.concurrencyPolicy, active) : { action: "start" as const };
@@ -118,7 +122,7 @@ function plan(deps: FireBatchDeps, loaded: LoadedJob, active: string[]): Planned
     for (const runId of overlap.cancel) void cancelActive(deps, runId);
   }
   const status = overlap.action === "skip" ? "skipped" : "queued";
-  const runs = decision.fire.map(({ slot, trigger }) => newRun(deps, job, slot, trigger, status, loaded));
+  const runs = decision.fire.map(({ slot, trigger }) => newRun(deps, job, slot, trigger, status, loaded)).map((run) => ({ ...run, ...traces.start(run) }));
   const skipped = decision.skipped + (status === "skipped" ? runs.length : 0);
   deps.metrics.slotsSkipped("misfire", decision.skipped);
   deps.metrics.slotsSkipped("overlap", status === "skipped" ? runs.length : 0);

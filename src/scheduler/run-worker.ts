@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { Clock } from "../domain/clock.js";
 import type { HttpTargetSpec, JobSpec } from "../domain/job.js";
 import { isFinal, type RunRecord, type RunStatus } from "../domain/run.js";
@@ -5,6 +6,7 @@ import type { HttpClient } from "../executor/http-client.js";
 import type { SecretSource } from "../executor/secrets.js";
 import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
+import { traceRun } from "../telemetry/run-tracing.js";
 import { runAttempts, type AttemptLoopDeps } from "./attempt-loop.js";
 import { runDag } from "./dag-execution.js";
 import type { JobCache } from "./job-cache.js";
@@ -31,6 +33,8 @@ export interface RunWorkerDeps {
   progress: ProgressOptions;
   /** Reports a run that failed for a reason of this node's (the store unreachable): it is left to be claimed again. */
   onError: (err: unknown, step: string) => void;
+  /** Where finished and dead-lettered runs are logged (inside their run span). */
+  log?: Logger;
 }
 
 /** Executes runs on this node: a bounded pool, cancellable, at-least-once. */
@@ -106,7 +110,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       forget(slot);
       pump();
     };
-    void execute(deps, write, slot, () => stopping, release)
+    void traceRun(slot.run, deps.log, () => execute(deps, write, slot, () => stopping, release))
       .catch((err: unknown) => deps.onError(err, `run ${slot.run.runId}`))
       .finally(release);
   };
@@ -158,16 +162,16 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   };
 }
 
-/** Runs one run from queued to a final state. */
-async function execute(deps: RunWorkerDeps, write: RunWriter, slot: Slot, stopping: () => boolean, release: () => void): Promise<void> {
-  if (slot.dropped) return;
+/** Runs one run from queued to a final state; resolves with the run as it ends (undefined when left as stored). */
+async function execute(deps: RunWorkerDeps, write: RunWriter, slot: Slot, stopping: () => boolean, release: () => void): Promise<RunRecord | undefined> {
+  if (slot.dropped) return undefined;
   const progress = createRunProgress(slot.run, write, deps.clock, deps.events, deps.progress);
   const giveUp = () => stopping() && slot.reason === SHUTDOWN;
   try {
     if (slot.controller.signal.aborted) {
-      await progress.settle({ status: "cancelled", finishedAt: deps.clock.now(), error: slot.reason || "cancelled" }, giveUp);
+      const cancelled = await progress.settle({ status: "cancelled", finishedAt: deps.clock.now(), error: slot.reason || "cancelled" }, giveUp);
       slot.settled = true;
-      return;
+      return cancelled;
     }
     const spec = await deps.jobs.specOf(slot.run);
     const startedAt = deps.clock.now();
@@ -177,11 +181,16 @@ async function execute(deps: RunWorkerDeps, write: RunWriter, slot: Slot, stoppi
     slot.settled = isFinal(done.status);
     release();
     if (spec && isFinal(done.status)) deps.bookkeeping.finished(done, spec);
+    return done;
   } catch (err) {
     // Preempted: someone else finished or took over the run. Any other error here means the
     // store stayed unreachable through shutdown: the run is left as stored, to be claimed again.
-    if (err instanceof RunPreempted) slot.settled = isFinal(err.run.status);
-    else if (!giveUp()) throw err;
+    if (err instanceof RunPreempted) {
+      slot.settled = isFinal(err.run.status);
+      return err.run;
+    }
+    if (!giveUp()) throw err;
+    return undefined;
   }
 }
 

@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Logger } from "pino";
 import { inject } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
 import type { Clock } from "../../src/domain/clock.js";
 import { startNode, type Node } from "../../src/main.js";
-import { dropDatabase } from "./mongo.js";
 import "./provided-context.js";
 
 /** Which Store adapter a test node runs on. */
@@ -31,6 +31,8 @@ export interface TestNodeOptions {
   clock?: Clock;
   /** Restart on the data of a halted node. */
   reuse?: { dir: string; dbName: string };
+  /** The node's logger (default: one at LOG_LEVEL, "silent" unless `env` says otherwise). */
+  log?: Logger;
 }
 
 /** Starts a node on 127.0.0.1:0 with a fresh (or reused) store of the given kind. */
@@ -41,7 +43,7 @@ export async function startTestNode(kind: StoreKind, options: TestNodeOptions = 
   // A fake clock only moves when the test moves it: writes are then batched per event-loop turn, not by a delay on that clock.
   const batching: Record<string, string> = options.clock ? { RUN_WRITE_BATCH_MS: "0" } : {};
   const env = { PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, LOG_LEVEL: "silent", SHUTDOWN_GRACE_MS: "2000", ...mongoEnv, ...batching, ...options.env };
-  const node = await startNode(loadConfig(env), { clock: options.clock, env });
+  const node = await startNode(loadConfig(env), { clock: options.clock, env, log: options.log });
   const port = node.server.port;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
@@ -52,7 +54,9 @@ export async function startTestNode(kind: StoreKind, options: TestNodeOptions = 
     async stop() {
       await node.stop();
       rmSync(dir, { recursive: true, force: true });
-      if (kind === "mongo") await dropDatabase(mongoEnv.MONGODB_URI!, dbName);
+      // Imported here, not at the top: the node must be the first to load the mongodb driver, so
+      // that its tracing instrumentation can patch it.
+      if (kind === "mongo") await (await import("./mongo.js")).dropDatabase(mongoEnv.MONGODB_URI!, dbName);
     },
   };
 }

@@ -337,6 +337,19 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect(results.map((r) => r.inserted)).toEqual([true, true]);
       });
 
+      it("keeps a run's trace context through insert, adoption, update and listing", async () => {
+        const jobId = id("job");
+        const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        const run = makeRun(id("run"), jobId, T0, { traceId, traceParent: `00-${traceId}-00f067aa0ba902b7-01` });
+        await store.insertRuns([run]);
+        const [adopted] = await store.insertRuns([makeRun(id("run"), jobId, T0)]);
+        expect(adopted?.run).toEqual(run);
+        const running = { ...run, status: "running" as const, revision: 2 };
+        await store.updateRun(running, 1);
+        expect(await store.getRun(run.runId)).toEqual(running);
+        expect((await store.listRuns({ jobId, pageSize: 10 })).items).toEqual([running]);
+      });
+
       it("updates a run by revision and refuses a stale revision", async () => {
         const run = makeRun(id("run"), id("job"), T0);
         await store.insertRuns([run]);

@@ -9,6 +9,7 @@ import { readBody } from "./body-reader.js";
 import { restError, restErrorOf } from "./rest-errors.js";
 import { matchPath } from "./path-template.js";
 import { buildRoutes, type Route } from "./route-table.js";
+import { withHttpRoute } from "../../telemetry/rpc-tracing.js";
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -40,7 +41,8 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       const { route, vars } = findRoute(routes, req.method ?? "GET", url.pathname);
       const body = route.body ? await readBody(req, options.maxBodyBytes) : undefined;
       const input = parseInput(route, buildRequestJson(route, body, vars, url.searchParams));
-      await callAndRespond(options.transport, route, input, forwardedHeaders(req), res);
+      // The route template reaches the RPC span through the trace context (REST calls are in-process).
+      await withHttpRoute(route.path, route.verb, () => callAndRespond(options.transport, route, input, forwardedHeaders(req), res));
     } catch (err) {
       const { status, body } = isRestError(err) ? err : restErrorOf(err);
       writeJson(res, status, body as unknown as Json);
