@@ -104,7 +104,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   });
   worker = createRunWorker({
     store, metrics, clock, http, secrets, handlers: config.handlers, events, jobs: jobCache, bookkeeping,
-    nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: { ...PROGRESS_DEFAULTS, writeBatchMs: config.runWriteBatchMs }, onError,
+    nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: { ...PROGRESS_DEFAULTS, writeBatchMs: config.runWriteBatchMs }, onError, log,
   });
   const dispatcher = createRunDispatcher(coordinator, onError);
   const canceller = createRunCanceller({ store, coordinator, worker, clock, events });
