@@ -22,7 +22,7 @@ import { createClaimLoop, type ClaimLoop } from "./scheduler/claim-loop.js";
 import { createClusterRunEvents, relayJobChanges } from "./scheduler/cluster-events.js";
 import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
 import { createJobCache } from "./scheduler/job-cache.js";
-import { createRunDispatcher } from "./scheduler/run-announcer.js";
+import { createLocalDispatcher, createRunDispatcher, type RunDispatcher } from "./scheduler/run-announcer.js";
 import { createRunBookkeeping } from "./scheduler/run-bookkeeping.js";
 import { createRunCanceller } from "./scheduler/run-canceller.js";
 import { createRunEvents } from "./scheduler/run-events.js";
@@ -106,7 +106,9 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     store, metrics, clock, http, secrets, handlers: config.handlers, events, jobs: jobCache, bookkeeping,
     nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: { ...PROGRESS_DEFAULTS, writeBatchMs: config.runWriteBatchMs }, onError, log,
   });
-  const dispatcher = createRunDispatcher(coordinator, onError);
+  const claimOptions = { scanMs: config.claimScanMs, releaseBatchMs: config.runWriteBatchMs };
+  const claimLoop = createClaimLoop({ store, coordinator, worker, jobs: jobCache, clock, options: claimOptions, onError });
+  const dispatcher: RunDispatcher = config.etcd ? createRunDispatcher(coordinator, onError) : createLocalDispatcher(claimLoop.offer, onError);
   const canceller = createRunCanceller({ store, coordinator, worker, clock, events });
   const fireLoop = createFireLoop({ store, metrics, clock, coordinator, dispatcher, canceller, events, ids, onError });
   const jobRelay = relayJobChanges(coordinator, (jobId) => {
@@ -119,7 +121,6 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
     createRunService({ runs, store, events }),
   );
-  const claimLoop = createClaimLoop({ store, coordinator, worker, jobs: jobCache, clock, options: { scanMs: config.claimScanMs, releaseBatchMs: config.runWriteBatchMs }, onError });
   followLeadership(coordinator, fireLoop, log);
   await coordinator.start();
   claimLoop.start();

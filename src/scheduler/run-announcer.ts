@@ -31,6 +31,19 @@ export function createRunDispatcher(coordinator: Coordinator, onError: (err: unk
   };
 }
 
+/**
+ * The dispatcher of a node alone (the embedded coordinator): it is every replica there is, so its
+ * runs go straight to its own claim loop, with no message to encode and decode.
+ */
+export function createLocalDispatcher(offer: (runs: Announced[]) => Promise<void>, onError: (err: unknown, step: string) => void): RunDispatcher {
+  return {
+    dispatch(runs) {
+      const queued = runs.filter(({ run }) => run.status === "queued");
+      if (queued.length > 0) void offer(queued).catch((err: unknown) => onError(err, "claim"));
+    },
+  };
+}
+
 /** The runs of an announcement message; a malformed message yields none. */
 export function parseAnnouncement(message: string): Announced[] {
   try {
