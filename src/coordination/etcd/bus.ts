@@ -15,6 +15,8 @@ export interface EtcdBus {
   hasPeerSubscribers(topic: string): boolean;
   /** Loads and watches interests; call once the session has a lease. */
   start(): Promise<void>;
+  /** Reloads the interests of all replicas (a watch may have missed changes while etcd was away). */
+  refreshInterests(): Promise<void>;
   /** Re-advertises this replica's interests on a new lease. */
   renewed(): Promise<void>;
   stop(): Promise<void>;
@@ -40,6 +42,11 @@ export function createEtcdBus(ctx: BusContext): EtcdBus {
   const advertise = async (topic: string) => {
     const lease = ctx.sessionLease();
     if (lease) await ctx.client.kv.put({ key: bytes(`${interestPrefix}${topic}/${ctx.nodeId}`), value: bytes(""), lease });
+  };
+  const loadInterests = async () => {
+    const res = await ctx.client.kv.range({ key: bytes(interestPrefix), range_end: prefixEnd(interestPrefix), keys_only: true });
+    interest.clear();
+    for (const kv of res.kvs) noteInterest(kv.key, true);
   };
   const noteInterest = (key: Buffer, present: boolean) => {
     const [topic, node] = key.toString("utf8").slice(interestPrefix.length).split("/");
@@ -82,9 +89,10 @@ export function createEtcdBus(ctx: BusContext): EtcdBus {
     async start() {
       interestWatcher = await ctx.client.watch().prefix(interestPrefix).create();
       interestWatcher.on("put", (kv) => noteInterest(kv.key, true)).on("delete", (kv) => noteInterest(kv.key, false));
-      const res = await ctx.client.kv.range({ key: bytes(interestPrefix), range_end: prefixEnd(interestPrefix), keys_only: true });
-      for (const kv of res.kvs) noteInterest(kv.key, true);
+      interestWatcher.on("connected", () => void loadInterests().catch((err: unknown) => ctx.onError(err, "bus interests")));
+      await loadInterests();
     },
+    refreshInterests: loadInterests,
     renewed: async () => void (await Promise.all([...handlers.keys()].map(advertise))),
     async stop() {
       await interestWatcher?.cancel();

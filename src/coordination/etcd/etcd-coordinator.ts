@@ -75,7 +75,10 @@ export function createEtcdCoordinator(options: EtcdCoordinatorOptions): Coordina
   };
   session.onLost(() => election.forget());
   session.onRenewed((leaseId) => void join(leaseId).catch((err: unknown) => options.onError(err, "rejoin after a lost lease")));
-  session.onTick(() => void election.observe().catch((err: unknown) => options.onError(err, "election observe")));
+  session.onTick(() => {
+    void election.observe().catch((err: unknown) => options.onError(err, "election observe"));
+    void bus.refreshInterests().catch((err: unknown) => options.onError(err, "bus interests"));
+  });
 
   return {
     nodeId,
