@@ -66,6 +66,17 @@ export function createJobCommands(deps: AppDeps) {
     return saved;
   };
 
+  /**
+   * Cancels the job's runs staged ahead of their due time (written and waiting on a worker until
+   * the slot comes): a pause takes effect from the very next slot, even one already staged.
+   */
+  const cancelStaged = async (jobId: string, reason: string) => {
+    const queued = (await store.listActiveRuns({ jobIds: [jobId], limit: MAX_CANCELLED_ON_DELETE })).filter((r) => r.status === "queued");
+    const now = clock.now();
+    const runs = await Promise.all(queued.map((r) => store.getRun(r.runId)));
+    await Promise.all(runs.map((run) => run && run.status === "queued" && run.dueAt > now && deps.canceller.cancel(run, reason)));
+  };
+
   return {
     get,
     change,
@@ -115,7 +126,9 @@ export function createJobCommands(deps: AppDeps) {
       }
       const status: JobStatus = enabled ? "active" : "paused";
       if (job.status === status && note === job.pauseNote) return job;
-      return change(jobId, (c) => ({ spec: c.spec, status, pauseNote: note }), job.version, actor, enabled ? "resume" : "pause");
+      const saved = await change(jobId, (c) => ({ spec: c.spec, status, pauseNote: note }), job.version, actor, enabled ? "resume" : "pause");
+      if (!enabled) await cancelStaged(jobId, "job paused before the slot was due");
+      return saved;
     },
 
     /** Writes a new version whose spec is that of `version`; history is never rewritten. */

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import { Agent, request } from "undici";
 import type { Clock } from "../domain/clock.js";
 import type { OutgoingRequest } from "./outgoing-request.js";
@@ -20,6 +21,11 @@ export interface AttemptResponse {
 /** Sends requests through one pooled undici Agent. */
 export interface HttpClient {
   send(req: OutgoingRequest, signal: AbortSignal): Promise<AttemptResponse>;
+  /**
+   * Requests that may be waiting for a free connection: those in flight beyond one origin's
+   * connection count (0 means every request in flight can have its own connection).
+   */
+  backlog(): number;
   close(): Promise<void>;
 }
 
@@ -34,9 +40,12 @@ export interface HttpClientOptions {
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const agent = new Agent({ connections: options.connectionsPerOrigin, keepAliveTimeout: 30_000, pipelining: 1 });
   const { clock } = options;
+  let inFlight = 0;
   return {
+    backlog: () => Math.max(0, inFlight - options.connectionsPerOrigin),
     async send(req, signal) {
       const startedAt = clock.now();
+      inFlight++;
       // One controller per attempt, aborted by the run's signal or the timeout: cheaper than
       // AbortSignal.any + AbortSignal.timeout, which showed up in burst profiles.
       const attempt = new AbortController();
@@ -62,6 +71,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       } catch (err) {
         return failure(err, { timedOut, cancelled: signal.aborted && !timedOut }, startedAt, clock.now());
       } finally {
+        inFlight--;
         timer.cancel();
         signal.removeEventListener("abort", onCancel);
       }
@@ -70,16 +80,24 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   };
 }
 
-async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= EXCERPT_BYTES) break;
-  }
-  body.destroy();
-  return Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString("utf8").replace(/\uFFFD+$/, "");
+/** Reads up to {@link EXCERPT_BYTES} of a body, then drops the rest (event-driven: no async iterator per response). */
+function readExcerpt(body: Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (err?: Error) => {
+      body.off("data", onData).off("end", done).off("error", done);
+      body.destroy();
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString("utf8").replace(/\uFFFD+$/, ""));
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= EXCERPT_BYTES) done();
+    };
+    body.on("data", onData).on("end", done).on("error", done);
+  });
 }
 
 function failure(err: unknown, flags: { timedOut: boolean; cancelled: boolean }, startedAt: number, finishedAt: number): AttemptResponse {

@@ -16,6 +16,11 @@ export interface DueHeap {
   /** Removes and returns every live entry due at or before `t`, earliest first. */
   popDue(t: number): DueEntry[];
   clear(): void;
+  /**
+   * How many entries are due at or before `t`, counting at most `cap` (stale entries included:
+   * an estimate that costs O(answer), not O(size)).
+   */
+  countDueBy(t: number, cap: number): number;
   readonly size: number;
 }
 
@@ -79,6 +84,18 @@ export function createDueHeap(): DueHeap {
     clear() {
       heap.length = 0;
       live.clear();
+    },
+    countDueBy(t, cap) {
+      let count = 0;
+      const stack = heap.length > 0 ? [0] : [];
+      while (stack.length > 0 && count < cap) {
+        const i = stack.pop()!;
+        if (heap[i]!.dueAt > t) continue;
+        count++;
+        if (2 * i + 1 < heap.length) stack.push(2 * i + 1);
+        if (2 * i + 2 < heap.length) stack.push(2 * i + 2);
+      }
+      return count;
     },
     get size() {
       return live.size;

@@ -6,6 +6,7 @@ import { decideOverlap } from "../domain/overlap.js";
 import { slotKeyFor, type RunRecord, type RunTrigger } from "../domain/run.js";
 import { jitterOffset } from "../domain/jitter.js";
 import type { JobAdvance, Store } from "../store/store.js";
+import type { JobCache } from "./job-cache.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { createFireTraces, type FireTraces } from "../telemetry/run-tracing.js";
 import { planFire, type LoadedJob } from "./fire-plan.js";
@@ -32,6 +33,8 @@ export interface FireBatchDeps {
   events: RunEvents;
   ids: IdGenerator;
   coordinator: Coordinator;
+  /** This node's job cache: its workers find the jobs of the runs handed over here without a read. */
+  jobs?: Pick<JobCache, "offer">;
   now: number;
   onError: (err: unknown, step: string) => void;
 }
@@ -42,6 +45,11 @@ export interface FiredBatch {
   next: Map<string, JobRecord | undefined>;
   /** Jobs whose lock another replica held (a manual trigger): to fire again shortly. */
   busy: LoadedJob[];
+  /**
+   * Jobs staged ahead of their due time whose overlap decision depends on a run still active
+   * (forbid, replace): to fire at their due time exactly, when that run may have finished.
+   */
+  deferred: LoadedJob[];
 }
 
 interface Planned {
@@ -65,9 +73,12 @@ export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<
   const traces = createFireTraces(deps.coordinator.nodeId, deps.now);
   let planned: Planned[];
   let inserted: Awaited<ReturnType<Store["insertRuns"]>>;
+  const deferred: LoadedJob[] = [];
   try {
     const active = await activeRunsOf(deps.store, mine.map((d) => d.job));
-    planned = mine.map((loaded) => plan(deps, loaded, active.get(loaded.job.jobId) ?? [], traces));
+    const ready: LoadedJob[] = [];
+    for (const d of mine) (d.dueAt > deps.now && active.has(d.job.jobId) ? deferred : ready).push(d);
+    planned = ready.map((loaded) => plan(deps, loaded, active.get(loaded.job.jobId) ?? [], traces));
     // Fencing, once more right before writing: a leader frozen since the lock step fires nothing.
     if (!deps.coordinator.canFire()) throw new CronError("unavailable", "leadership could not be confirmed in time");
     // A slot already stored (by a predecessor that died before advancing) is known, not re-read:
@@ -80,7 +91,7 @@ export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<
   // The runs are stored: announce them before advancing the jobs, so requests leave at once.
   announce(deps, planned, inserted, traces);
   const advanced = await deps.store.advanceJobs(planned.map((p) => p.advance));
-  return { next: await nextStates(deps.store, planned, advanced), busy };
+  return { next: await nextStates(deps.store, planned, advanced), busy, deferred };
 }
 
 /** The job's runs not final yet, for jobs whose policy depends on them (forbid, replace). */
@@ -103,7 +114,10 @@ function announce(deps: FireBatchDeps, planned: Planned[], inserted: Awaited<Ret
     traces.end(run, outcome);
     if (!isNew) continue;
     deps.events.publish(run);
-    if (run.status === "queued") queued.push({ run, exclusive: jobs.get(run.jobId)!.spec.concurrencyPolicy !== "allow" });
+    if (run.status !== "queued") continue;
+    const job = jobs.get(run.jobId)!;
+    deps.jobs?.offer(job);
+    queued.push({ run, exclusive: job.spec.concurrencyPolicy !== "allow" });
   }
   deps.dispatcher.dispatch(queued);
 }
@@ -122,7 +136,10 @@ function plan(deps: FireBatchDeps, loaded: LoadedJob, active: string[], traces: 
     for (const runId of overlap.cancel) void cancelActive(deps, runId);
   }
   const status = overlap.action === "skip" ? "skipped" : "queued";
-  const runs = decision.fire.map(({ slot, trigger }) => newRun(deps, job, slot, trigger, status, loaded)).map((run) => ({ ...run, ...traces.start(run) }));
+  const runs = decision.fire.map(({ slot, trigger }) => {
+    const run = newRun(deps, job, slot, trigger, status, loaded);
+    return Object.assign(run, traces.start(run));
+  });
   const skipped = decision.skipped + (status === "skipped" ? runs.length : 0);
   deps.metrics.slotsSkipped("misfire", decision.skipped);
   deps.metrics.slotsSkipped("overlap", status === "skipped" ? runs.length : 0);

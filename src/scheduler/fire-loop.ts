@@ -7,6 +7,7 @@ import type { Metrics } from "../telemetry/metrics.js";
 import { createDueHeap } from "./due-heap.js";
 import { fireBatch } from "./fire-batch.js";
 import { loadJob, type LoadedJob } from "./fire-plan.js";
+import type { JobCache } from "./job-cache.js";
 import type { RunDispatcher } from "./run-announcer.js";
 import type { RunCanceller } from "./run-canceller.js";
 import type { RunEvents } from "./run-events.js";
@@ -21,6 +22,14 @@ export interface FireLoopOptions {
   maxLoaded: number;
   /** How often a replica that may not fire re-checks. */
   standbyPollMs: number;
+  /**
+   * Slots are fired (locked, decided, written, handed to the workers) this long before they are
+   * due, plus the time the jobs due together are expected to take to write; the workers hold
+   * each run until its due time, so at the due time only the request is left to send.
+   */
+  stageLeadMs: number;
+  /** The most a slot is staged ahead, however many jobs are due with it. */
+  maxStageLeadMs: number;
 }
 
 /**
@@ -47,6 +56,15 @@ const REPAIR_EVERY_MS = 60_000;
 /** Jobs (re)loaded between two yields of a resync. */
 const RELOAD_CHUNK = 1000;
 
+/** Jobs due within this much of the earliest one are staged together, so count toward its lead. */
+const STAGE_GROUP_MS = 100;
+/** Most due jobs counted to size a lead (beyond it the lead is at its maximum anyway). */
+const STAGE_COUNT_CAP = 100_000;
+/** A first guess of the time staging takes per job (ms), refined by measurement (EWMA). */
+const INITIAL_STAGE_COST_MS = 0.25;
+/** Batches smaller than this say too little about the cost per job to update the estimate. */
+const MIN_MEASURED_BATCH = 50;
+
 /** A loaded job needs no recomputation while its version, state and next slot are the same. */
 function unchanged(a: JobRecord, b: JobRecord): boolean {
   return a.version === b.version && a.status === b.status && a.nextTriggerAt === b.nextTriggerAt;
@@ -61,7 +79,9 @@ function yieldToIo(): Promise<void> {
 }
 
 /** Defaults: a minute of look-ahead reloaded every 15 s keeps memory small and changes prompt. */
-export const FIRE_LOOP_DEFAULTS: FireLoopOptions = { lookaheadMs: 60_000, resyncMs: 15_000, maxLoaded: 100_000, standbyPollMs: 250 };
+export const FIRE_LOOP_DEFAULTS: FireLoopOptions = {
+  lookaheadMs: 60_000, resyncMs: 15_000, maxLoaded: 100_000, standbyPollMs: 250, stageLeadMs: 100, maxStageLeadMs: 5000,
+};
 
 /** What the fire loop needs. */
 export interface FireLoopDeps {
@@ -73,6 +93,8 @@ export interface FireLoopDeps {
   canceller: RunCanceller;
   events: RunEvents;
   ids: IdGenerator;
+  /** This node's job cache, offered the jobs of the runs fired here. */
+  jobs?: Pick<JobCache, "offer">;
   options?: Partial<FireLoopOptions>;
   /** Reports failures of a background step (the loop keeps going). */
   onError: (err: unknown, step: string) => void;
@@ -90,14 +112,23 @@ export interface FireLoop {
 
 /**
  * Creates the fire loop. It never scans all jobs: it loads the jobs due within the look-ahead
- * window through the store's indexed due query, wakes exactly at the earliest due time, fires
- * everything due in one batch (one insert and one compare-and-set call for the whole batch), and
- * reloads on change notifications plus a periodic resync.
+ * window through the store's indexed due query, wakes exactly when the earliest due jobs must be
+ * staged, fires them in batches (one insert and one compare-and-set call per batch), and reloads
+ * on change notifications plus a periodic resync. Slots are staged ahead of their due time (see
+ * {@link FireLoopOptions.stageLeadMs}); a slot whose overlap decision depends on a run still
+ * active (forbid, replace) waits for its due time instead, so the decision sees the latest state.
  */
 export function createFireLoop(deps: FireLoopDeps): FireLoop {
   const opts = { ...FIRE_LOOP_DEFAULTS, ...deps.options };
   const { clock, store } = deps;
+  /** Jobs to stage ahead of their due time. */
   const heap = createDueHeap();
+  /** Jobs to fire at their due time exactly, not staged (deferred decisions, retries). */
+  const exact = createDueHeap();
+  let stageCostMs = INITIAL_STAGE_COST_MS;
+  /** How long before `dueAt` the jobs due with it must be staged. */
+  const leadFor = (dueAt: number) =>
+    Math.min(opts.maxStageLeadMs, opts.stageLeadMs + heap.countDueBy(dueAt + STAGE_GROUP_MS, STAGE_COUNT_CAP) * stageCostMs);
   const loaded = new Map<string, LoadedJob>();
   let wake: TimerHandle | undefined;
   let resync: TimerHandle | undefined;
@@ -113,6 +144,7 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     const previous = loaded.get(jobId);
     if (job && previous && unchanged(previous.job, job)) return;
     heap.remove(jobId);
+    exact.remove(jobId);
     loaded.delete(jobId);
     if (!job || job.status !== "active" || job.nextTriggerAt === undefined) return;
     if (job.nextTriggerAt > clock.now() + opts.lookaheadMs) return;
@@ -123,9 +155,11 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
   const arm = () => {
     wake?.cancel();
     if (!running) return;
-    const next = heap.peekDueAt();
-    if (next === undefined) return;
-    wake = clock.setTimer(next - clock.now(), () => void serial("fire", fireDue));
+    const staged = heap.peekDueAt();
+    const exactly = exact.peekDueAt();
+    const at = Math.min(staged === undefined ? Infinity : staged - leadFor(staged), exactly ?? Infinity);
+    if (at === Infinity) return;
+    wake = clock.setTimer(at - clock.now(), () => void serial("fire", fireDue));
   };
   const reload = async () => {
     const jobs = await store.listDueJobs(clock.now() + opts.lookaheadMs, opts.maxLoaded);
@@ -156,21 +190,27 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
       wake = clock.setTimer(opts.standbyPollMs, () => void serial("fire", fireDue));
       return;
     }
-    const due = heap.popDue(clock.now()).map((e) => loaded.get(e.jobId)!).filter(Boolean);
+    const started = clock.now();
+    const staged = heap.peekDueAt();
+    const horizon = staged === undefined ? started : started + leadFor(staged);
+    const entries = [...exact.popDue(started), ...heap.popDue(horizon)];
+    const due = entries.map((e) => loaded.get(e.jobId)!).filter(Boolean);
     let i = 0;
     try {
       for (; i < due.length; i += FIRE_CHUNK) {
         if (i > 0) await yieldToIo();
-        const { next, busy } = await fireBatch({ ...deps, now: clock.now() }, due.slice(i, i + FIRE_CHUNK));
-        for (const entry of busy) heap.push({ jobId: entry.job.jobId, dueAt: clock.now() + LOCK_RETRY_MS });
+        const { next, busy, deferred } = await fireBatch({ ...deps, now: clock.now() }, due.slice(i, i + FIRE_CHUNK));
+        for (const entry of busy) exact.push({ jobId: entry.job.jobId, dueAt: clock.now() + LOCK_RETRY_MS });
+        for (const entry of deferred) exact.push({ jobId: entry.job.jobId, dueAt: entry.dueAt });
         // Requests first: the next slots of the fired jobs are computed once the runs are on their way.
         await yieldToIo();
         for (const [jobId, job] of next) track(job, jobId);
       }
+      if (due.length >= MIN_MEASURED_BATCH) stageCostMs = 0.7 * stageCostMs + (0.3 * (clock.now() - started)) / due.length;
     } catch (err) {
       // The store failed (e.g. unreachable): the unfired jobs are retried shortly. A slot written
       // before the failure is adopted, never duplicated, thanks to its unique key.
-      for (const entry of due.slice(i)) heap.push({ jobId: entry.job.jobId, dueAt: clock.now() + FIRE_RETRY_MS });
+      for (const entry of due.slice(i)) exact.push({ jobId: entry.job.jobId, dueAt: clock.now() + FIRE_RETRY_MS });
       throw err;
     } finally {
       arm();

@@ -12,6 +12,11 @@ export interface JobCache {
   forget(jobId: string): void;
   /** Offers a job the caller already read. */
   remember(job: JobRecord): void;
+  /**
+   * Offers a job the caller read a moment ago (the fire loop, handing its runs over), kept only
+   * when nothing of the job is cached: it never overrides a fresher read.
+   */
+  offer(job: JobRecord): void;
 }
 
 /**
@@ -54,5 +59,6 @@ export function createJobCache(store: Store): JobCache {
     },
     forget: (jobId) => void jobs.delete(jobId),
     remember: (j) => void bounded(jobs, j.jobId, Promise.resolve(j)),
+    offer: (j) => void (jobs.has(j.jobId) || bounded(jobs, j.jobId, Promise.resolve(j))),
   };
 }

@@ -29,6 +29,8 @@ export interface RunProgress {
   current(): RunRecord;
   /** Applies a change: published to watchers now, written at the next checkpoint. */
   change(changes: Partial<RunRecord>): void;
+  /** The run's work is done and its final state follows shortly: no more checkpoints. */
+  finishing(): void;
   /**
    * Writes a state now and stops checkpointing (a final state, or queued again at shutdown).
    * A failing store is retried until `giveUp` says to stop; throws {@link RunPreempted} when the
@@ -69,6 +71,10 @@ export function createRunProgress(run: RunRecord, write: RunWriter, clock: Clock
       current = { ...current, ...changes, updatedAt: clock.now() };
       events.publish(current);
       schedule();
+    },
+    finishing() {
+      timer?.cancel();
+      timer = undefined;
     },
     async settle(changes, giveUp) {
       timer?.cancel();

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Clock } from "../domain/clock.js";
+import type { Clock, TimerHandle } from "../domain/clock.js";
 import type { HttpTargetSpec, JobSpec } from "../domain/job.js";
 import { isFinal, type RunRecord, type RunStatus } from "../domain/run.js";
 import type { HttpClient } from "../executor/http-client.js";
@@ -37,7 +37,10 @@ export interface RunWorkerDeps {
   log?: Logger;
 }
 
-/** Executes runs on this node: a bounded pool, cancellable, at-least-once. */
+/**
+ * Executes runs on this node: a bounded pool, cancellable, at-least-once. A run is never started
+ * before its due time: one submitted early (a staged slot) is held until then.
+ */
 export interface RunWorker {
   /**
    * Queues a run for execution (a state that is not final expected). An exclusive run never
@@ -52,7 +55,7 @@ export interface RunWorker {
   has(runId: string): boolean;
   /** Ids of the job's runs waiting or executing here. */
   activeRuns(jobId: string): string[];
-  /** Runs waiting for a free worker. */
+  /** Runs waiting for their due time or for a free worker. */
   waiting(): number;
   /** Resolves once nothing is waiting or executing. */
   idle(): Promise<void>;
@@ -93,36 +96,119 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     ids?.delete(slot.run.runId);
     if (ids?.size === 0) byJob.delete(slot.jobId);
     slot.onDone?.(slot.settled);
+    if (slots.size === 0) {
+      for (const w of idleWaiters) w();
+      idleWaiters = [];
+    }
   };
   let running = 0;
   let idleWaiters: (() => void)[] = [];
+  /** Runs submitted ahead of their due time, by due time; one timer per distinct due time. */
+  const held = new Map<number, { slots: Set<Slot>; timer: TimerHandle }>();
+  let heldCount = 0;
+  const hold = (slot: Slot) => {
+    const dueAt = slot.run.dueAt;
+    const group = held.get(dueAt);
+    if (group) group.slots.add(slot);
+    else held.set(dueAt, { slots: new Set([slot]), timer: deps.clock.setTimer(dueAt - deps.clock.now(), () => releaseHeld(dueAt)) });
+    heldCount++;
+  };
+  const releaseHeld = (dueAt: number) => {
+    const group = held.get(dueAt);
+    if (!group) return;
+    // Timers may fire a hair early against the wall clock: never start a run before its due time.
+    const early = dueAt - deps.clock.now();
+    if (early > 0) {
+      group.timer = deps.clock.setTimer(early, () => releaseHeld(dueAt));
+      return;
+    }
+    held.delete(dueAt);
+    for (const slot of group.slots) unhold(slot, group.slots);
+    pump();
+  };
+  /** Moves a held run to the queue (its time came, it was cancelled, or the node stops). */
+  const unhold = (slot: Slot, group: Set<Slot>) => {
+    group.delete(slot);
+    heldCount--;
+    queue.push(slot);
+  };
+
+  /** Runs whose request is done, waiting for the requests queued behind them to leave (see {@link afterSends}). */
+  let quietWaiters: (() => void)[] = [];
+  let quietTimer: TimerHandle | undefined;
+  // Right after a pump, a free worker means no waiting run can start (exclusive runs wait for their job's).
+  const quiet = () => !pumpScheduled && (running < deps.concurrency || queue.waiting === 0) && deps.http.backlog() === 0;
+  const flushQuiet = () => {
+    quietTimer?.cancel();
+    quietTimer = undefined;
+    const waiters = quietWaiters;
+    quietWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+  /**
+   * Resolves once no run waits for a worker and no request for a connection (or after
+   * {@link SEND_FIRST_MAX_MS}): the bookkeeping of a finished request (final write, events)
+   * yields to the requests still to send, which are what targets and slots wait for.
+   */
+  const afterSends = () => {
+    if (quiet() || stopping) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      quietWaiters.push(resolve);
+      quietTimer ??= deps.clock.setTimer(SEND_FIRST_MAX_MS, flushQuiet);
+    });
+  };
 
   const begin = (slot: Slot) => {
     running++;
+    let sending = true;
+    // The run's requests are over: its worker takes the next run while this one is written.
+    const sent = () => {
+      if (!sending) return;
+      sending = false;
+      running--;
+      pump();
+      if (quietWaiters.length > 0 && quiet()) flushQuiet();
+    };
     let released = false;
     // Called as soon as the run's final state is stored (bookkeeping comes after), so a caller
     // that saw the run finish never finds it still active here.
     const release = () => {
       if (released) return;
       released = true;
-      running--;
+      sent();
       queue.done(slot);
       forget(slot);
       pump();
     };
-    void traceRun(slot.run, deps.log, () => execute(deps, write, slot, () => stopping, release))
+    const requestsDone = async () => {
+      sent();
+      await afterSends();
+    };
+    void traceRun(slot.run, deps.log, () => execute(deps, write, slot, () => stopping, release, requestsDone))
       .catch((err: unknown) => deps.onError(err, `run ${slot.run.runId}`))
       .finally(release);
   };
+  let pumpScheduled = false;
+  /**
+   * Starts waiting runs while workers are free, {@link START_CHUNK} at a time: each chunk's
+   * requests are on the wire before the next chunk starts, rather than all runs of a busy
+   * second advancing in lockstep and the first request leaving only after the last one is built.
+   */
   const pump = () => {
-    while (running < deps.concurrency) {
+    for (let started = 0; running < deps.concurrency; started++) {
+      if (started === START_CHUNK) {
+        if (!pumpScheduled) {
+          pumpScheduled = true;
+          setImmediate(() => {
+            pumpScheduled = false;
+            pump();
+          });
+        }
+        return;
+      }
       const slot = queue.take();
       if (!slot) break;
       begin(slot);
-    }
-    if (running === 0 && queue.waiting === 0) {
-      for (const w of idleWaiters) w();
-      idleWaiters = [];
     }
   };
 
@@ -132,7 +218,8 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       const slot: Slot = { run, jobId: run.jobId, controller: new AbortController(), reason: "", exclusive, dropped: false, settled: false, onDone };
       slots.set(run.runId, slot);
       byJob.set(run.jobId, (byJob.get(run.jobId) ?? new Set()).add(run.runId));
-      queue.push(slot);
+      if (run.dueAt > deps.clock.now()) hold(slot);
+      else queue.push(slot);
       pump();
     },
     cancel(runId, reason) {
@@ -140,16 +227,29 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       if (!slot) return false;
       slot.reason = reason;
       slot.controller.abort();
+      // A held run is cancelled now, not at its due time.
+      const group = held.get(slot.run.dueAt)?.slots;
+      if (group?.has(slot)) {
+        unhold(slot, group);
+        pump();
+      }
       return true;
     },
     has: (runId) => slots.has(runId),
     activeRuns: (jobId) => [...(byJob.get(jobId) ?? [])],
-    waiting: () => queue.waiting,
-    idle: () => (running === 0 && queue.waiting === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
+    waiting: () => queue.waiting + heldCount,
+    idle: () => (slots.size === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
     async stop(graceMs) {
       stopping = true;
+      flushQuiet();
       // Runs not started yet stay as stored, for the next node to claim them.
       for (const slot of slots.values()) slot.dropped = true;
+      for (const [dueAt, group] of held) {
+        group.timer.cancel();
+        held.delete(dueAt);
+        for (const slot of group.slots) unhold(slot, group.slots);
+      }
+      pump();
       const grace = new Promise<void>((resolve) => deps.clock.setTimer(graceMs, resolve));
       await Promise.race([this.idle(), grace]);
       for (const slot of slots.values()) {
@@ -162,8 +262,20 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   };
 }
 
-/** Runs one run from queued to a final state; resolves with the run as it ends (undefined when left as stored). */
-async function execute(deps: RunWorkerDeps, write: RunWriter, slot: Slot, stopping: () => boolean, release: () => void): Promise<RunRecord | undefined> {
+/** Runs started in one go by the pump before it lets I/O through. */
+const START_CHUNK = 32;
+
+/** Longest a finished request's bookkeeping waits for the requests queued behind it to leave. */
+const SEND_FIRST_MAX_MS = 1000;
+
+/**
+ * Runs one run from queued to a final state; resolves with the run as it ends (undefined when
+ * left as stored). `requestsDone` is awaited once the run's requests are over, before its final
+ * state is written.
+ */
+async function execute(
+  deps: RunWorkerDeps, write: RunWriter, slot: Slot, stopping: () => boolean, release: () => void, requestsDone: () => Promise<void>,
+): Promise<RunRecord | undefined> {
   if (slot.dropped) return undefined;
   const progress = createRunProgress(slot.run, write, deps.clock, deps.events, deps.progress);
   const giveUp = () => stopping() && slot.reason === SHUTDOWN;
@@ -175,8 +287,11 @@ async function execute(deps: RunWorkerDeps, write: RunWriter, slot: Slot, stoppi
     }
     const spec = await deps.jobs.specOf(slot.run);
     const startedAt = deps.clock.now();
+    deps.metrics.runStarted(startedAt - slot.run.dueAt);
     progress.change({ status: "running", startedAt, nodeId: deps.nodeId, attempts: [], taskResults: [] });
     const outcome = spec ? await perform(deps, spec, progress, slot.controller.signal) : undefined;
+    progress.finishing();
+    await requestsDone();
     const done = await finish(deps, progress, outcome, slot.reason, startedAt, giveUp);
     slot.settled = isFinal(done.status);
     release();

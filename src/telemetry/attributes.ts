@@ -31,8 +31,10 @@ export const ATTR = {
   slot: "cronmesh.slot",
   /** When the slot was due: the slot plus its jitter, RFC 3339. */
   dueAt: "cronmesh.due_at",
-  /** Fire time minus due time, in milliseconds. */
+  /** Fire time minus due time, in milliseconds (0 when staged ahead). */
   latenessMs: "cronmesh.lateness_ms",
+  /** Due time minus fire time, in milliseconds, for a slot staged ahead (its run waits for the due time). */
+  stagedAheadMs: "cronmesh.staged_ahead_ms",
   nodeId: "cronmesh.node.id",
   /** False when the concurrency policy (forbid) skipped the slot: another run held the job. */
   lockAcquired: "cronmesh.lock.acquired",

@@ -15,8 +15,10 @@ export interface MetricSources {
  * code reports through these methods and never touches prom-client.
  */
 export interface Metrics {
-  /** A slot fired: its outcome and how late the fire was against the slot's due time. */
+  /** A slot fired: its outcome and how late the fire was against the slot's due time (0 when staged ahead). */
   fired(outcome: "queued" | "skipped" | "adopted", latenessMs: number): void;
+  /** A run started executing, this long after its due time: what a target sees of the scheduler's precision. */
+  runStarted(latenessMs: number): void;
   runFinished(status: string): void;
   attempt(ok: boolean): void;
   slotsSkipped(reason: SkipReason, count: number): void;
@@ -38,6 +40,7 @@ export function createMetrics(sources: MetricSources): Metrics {
   const r = { registers: [registry] };
   const fires = new Counter({ ...r, name: "cronmesh_fires_total", help: "Slots fired, by outcome.", labelNames: ["outcome"] });
   const lateness = new Histogram({ ...r, name: "cronmesh_fire_lateness_seconds", help: "Fire time minus due time.", buckets: LATENESS_BUCKETS });
+  const startLateness = new Histogram({ ...r, name: "cronmesh_run_start_lateness_seconds", help: "Run start minus due time.", buckets: LATENESS_BUCKETS });
   const runs = new Counter({ ...r, name: "cronmesh_runs_finished_total", help: "Runs by final status.", labelNames: ["status"] });
   const attempts = new Counter({ ...r, name: "cronmesh_attempts_total", help: "HTTP attempts, by result.", labelNames: ["result"] });
   const skipped = new Counter({ ...r, name: "cronmesh_slots_skipped_total", help: "Slots not run, by reason.", labelNames: ["reason"] });
@@ -52,6 +55,7 @@ export function createMetrics(sources: MetricSources): Metrics {
       fires.inc({ outcome });
       lateness.observe(Math.max(0, latenessMs) / 1000);
     },
+    runStarted: (latenessMs) => startLateness.observe(Math.max(0, latenessMs) / 1000),
     runFinished: (status) => runs.inc({ status }),
     attempt: (ok) => attempts.inc({ result: ok ? "success" : "failure" }),
     slotsSkipped: (reason, count) => count > 0 && skipped.inc({ reason }, count),

@@ -23,7 +23,8 @@ const NO_FIRE_TRACES: FireTraces = { start: () => ({ traceId: "" }), end: () => 
 
 /**
  * Creates the spans of a fire batch. Each fired slot starts a trace of its own carrying the job,
- * the slot, its due time, the lateness at `now` (the batch's fire time), the node and whether the
+ * the slot, its due time, the lateness at `now` (the batch's fire time) or how far ahead of the due
+ * time the slot was staged, the node and whether the
  * job's lock was acquired: a slot that the forbid policy skipped did not acquire it.
  */
 export function createFireTraces(nodeId: string, now: number): FireTraces {
@@ -51,7 +52,8 @@ function fireAttributes(run: RunRecord, nodeId: string, now: number) {
     [ATTR.jobId]: run.jobId,
     [ATTR.slot]: new Date(run.scheduledAt).toISOString(),
     [ATTR.dueAt]: new Date(run.dueAt).toISOString(),
-    [ATTR.latenessMs]: now - run.dueAt,
+    [ATTR.latenessMs]: Math.max(0, now - run.dueAt),
+    [ATTR.stagedAheadMs]: Math.max(0, run.dueAt - now),
     [ATTR.nodeId]: nodeId,
     [ATTR.lockAcquired]: run.status !== "skipped",
     [ATTR.runTrigger]: run.trigger,

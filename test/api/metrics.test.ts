@@ -50,6 +50,9 @@ describe("/metrics in Prometheus text format", () => {
     const lateness = m.get("cronmesh_fire_lateness_seconds");
     expect(lateness?.type).toBe("HISTOGRAM");
     expect(Number(lateness?.metrics[0]?.buckets?.["+Inf"])).toBeGreaterThanOrEqual(2);
+    const startLateness = m.get("cronmesh_run_start_lateness_seconds");
+    expect(startLateness?.type).toBe("HISTOGRAM");
+    expect(Number(startLateness?.metrics[0]?.buckets?.["+Inf"])).toBeGreaterThanOrEqual(3);
     expect(valueOf(m.get("cronmesh_runs_finished_total"), { status: "succeeded" })).toBeGreaterThanOrEqual(2);
     expect(valueOf(m.get("cronmesh_runs_finished_total"), { status: "dead_lettered" })).toBe(1);
     expect(valueOf(m.get("cronmesh_attempts_total"), { result: "failure" })).toBe(1);

@@ -8,7 +8,8 @@ import { createIdGenerator } from "../../src/domain/ids.js";
 import { createRunEvents } from "../../src/scheduler/run-events.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
-import { makeSpec } from "../store/fixtures.js";
+import type { RunRecord } from "../../src/domain/run.js";
+import { makeRun, makeSpec } from "../store/fixtures.js";
 import { createFakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
 
@@ -18,12 +19,14 @@ describe("manual triggers", () => {
   let store: Store;
   let jobs: ReturnType<typeof createJobCommands>;
   let runs: ReturnType<typeof createRunCommands>;
+  let cancelled: string[] = [];
 
   beforeEach(async () => {
     store = createSqliteStore({ path: ":memory:" });
     await coordinator.start();
     const dispatcher = { dispatch: () => undefined };
-    const canceller = { cancel: async () => undefined, stop: () => undefined };
+    cancelled = [];
+    const canceller = { cancel: async (run: RunRecord) => void cancelled.push(run.runId), stop: () => undefined };
     const deps = {
       store, clock, coordinator, ids: createIdGenerator(clock, randomBytes), dispatcher, canceller, events: createRunEvents(),
       metrics: testMetrics(), jobChanged: () => undefined,
@@ -74,5 +77,15 @@ describe("manual triggers", () => {
     await runs.trigger(job);
     await runs.trigger(job);
     expect(await jobs.remove(job.jobId)).toBe(2);
+  });
+
+  it("pausing a job cancels its run staged ahead of the slot, not a run already due", async () => {
+    const job = await jobs.create(makeSpec({ concurrencyPolicy: "allow" }), {}, { id: "alice" });
+    const now = clock.now();
+    const staged = makeRun("run_staged", job.jobId, now + 300, { dueAt: now + 300 });
+    const due = makeRun("run_due", job.jobId, now - 1000, { dueAt: now - 1000 });
+    await store.insertRuns([staged, due]);
+    await jobs.setEnabled(job.jobId, false, "maintenance", { id: "alice" });
+    expect(cancelled).toEqual(["run_staged"]);
   });
 });

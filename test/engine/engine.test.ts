@@ -47,6 +47,8 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     const slots = got.map((d) => Date.parse(d.scheduledAt));
     expect(new Set(slots).size).toBe(slots.length);
     for (let i = 1; i < slots.length; i++) expect(slots[i]! - slots[i - 1]!).toBe(1000);
+    // Staged ahead, but never sent before the slot.
+    for (const d of got) expect(d.receivedAt).toBeGreaterThanOrEqual(Date.parse(d.scheduledAt));
     expect(got[0]).toMatchObject({ jobId: created!.jobId, attempt: 1 });
     expect(got[0]!.runId).toMatch(/^run_/);
     const { runs } = await c.runs.listRuns({ jobId: created!.jobId });

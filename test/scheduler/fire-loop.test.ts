@@ -11,7 +11,7 @@ import type { RunDispatcher } from "../../src/scheduler/run-announcer.js";
 import type { RunCanceller } from "../../src/scheduler/run-canceller.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
-import { makeJob } from "../store/fixtures.js";
+import { makeJob, makeRun } from "../store/fixtures.js";
 import { createFakeClock, type FakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
 
@@ -87,14 +87,37 @@ describe("fire loop (fake clock)", () => {
     await loop.settled();
   };
 
-  it("fires a slot exactly at its due time, not a millisecond before", async () => {
+  it("stages a slot just ahead of its due time (the lead), handing the workers a run due at the slot", async () => {
     await raw.createJob(minutely("j1", T0 + 60_000));
+    await loop.start();
+    await step(59_899);
+    expect(worker.runs).toHaveLength(0);
+    await step(1);
+    expect(worker.runs.map((r) => [r.jobId, r.scheduledAt, r.dueAt, r.trigger])).toEqual([["j1", T0 + 60_000, T0 + 60_000, "schedule"]]);
+    expect((await raw.getJob("j1"))?.nextTriggerAt).toBe(T0 + 120_000);
+  });
+
+  it("stages many jobs due together earlier, in proportion to their number", async () => {
+    for (let i = 0; i < 2000; i++) await raw.createJob(minutely(`many_${String(i).padStart(4, "0")}`, T0 + 60_000));
+    await loop.start();
+    // 100 ms + 2,000 jobs × 0.25 ms (the first estimate of the cost per job) = 600 ms ahead.
+    await step(59_399);
+    expect(worker.runs).toHaveLength(0);
+    await step(1);
+    expect(worker.runs).toHaveLength(2000);
+  });
+
+  it("waits for the due time to decide a forbid slot while a run of the job is still active", async () => {
+    const job = makeJob("j_forbid", { nextTriggerAt: T0 + 60_000 }, { schedule: "* * * * *", timezone: "UTC", maxJitterMs: 0, concurrencyPolicy: "forbid" });
+    await raw.createJob(job);
+    await raw.insertRuns([makeRun("run_active", "j_forbid", T0, { status: "running" })]);
     await loop.start();
     await step(59_999);
     expect(worker.runs).toHaveLength(0);
+    const stored = await raw.updateRun({ ...(await raw.getRun("run_active"))!, status: "succeeded", finishedAt: clock.now(), revision: 2 }, 1);
+    expect(stored.status).toBe("succeeded");
     await step(1);
-    expect(worker.runs.map((r) => [r.jobId, r.scheduledAt, r.trigger])).toEqual([["j1", T0 + 60_000, "schedule"]]);
-    expect((await raw.getJob("j1"))?.nextTriggerAt).toBe(T0 + 120_000);
+    expect(worker.runs.map((r) => [r.jobId, r.scheduledAt, r.status])).toEqual([["j_forbid", T0 + 60_000, "queued"]]);
   });
 
   it("fires a job created after start without waiting for a resync", async () => {
