@@ -175,9 +175,11 @@ async function spread(): Promise<void> {
     await createJobs(baseUrl, sink.url, schedules);
     // Measure the first whole minute after every job exists.
     from = Math.ceil((Date.now() + 1000) / 60_000) * 60_000;
+    await startCpuAt(from - 1000);
     await sleepUntil(from + 62_000);
   });
   const recs = (await sink.report()).filter((r) => Date.parse(r[1]) >= from && Date.parse(r[1]) < from + 60_000);
+  if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, JSON.stringify(recs));
   const perSecond = new Map<string, number>();
   for (const expr of schedules) perSecond.set(expr, (perSecond.get(expr) ?? 0) + 1);
   const raw = await rawSpreadBaseline([...perSecond.values()]);
@@ -200,7 +202,9 @@ async function rawSpreadBaseline(counts: number[]): Promise<string> {
     await Promise.all(Array.from({ length: k }, () => post(slot)));
   }
   await agent.close();
-  const lat = lateness(await sink.report());
+  const recs = await sink.report();
+  if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}.raw`, JSON.stringify(recs));
+  const lat = lateness(recs);
   return `same counts sent at once by a bare undici loop, lateness p50=${pct(lat, 50)} ms p99=${pct(lat, 99)} ms max=${lat[lat.length - 1]} ms`;
 }
 

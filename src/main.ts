@@ -55,8 +55,8 @@ export interface NodeOverrides {
  * The MongoDB adapter is imported only when used, and after tracing has started: the MongoDB
  * instrumentation can patch the driver only if it is loaded after the instrumentation is enabled.
  */
-async function createStore(config: Config): Promise<Store> {
-  if (!config.mongo) return createSqliteStore({ path: config.sqlitePath });
+async function createStore(config: Config, log: Logger): Promise<Store> {
+  if (!config.mongo) return createSqliteStore({ path: config.sqlitePath, onError: (message) => log.warn({ message }, "background WAL checkpoint failed") });
   const { createMongoStore } = await import("./store/mongo/mongo-store.js");
   return createMongoStore({ ...config.mongo, nodeId: config.nodeId });
 }
@@ -87,7 +87,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const tracing = await startTracing(overrides.env ?? process.env, { nodeId: config.nodeId, version: VERSION, log });
   const clock = overrides.clock ?? createSystemClock();
   const onError = (err: unknown, step: string) => log.error({ err, step }, "background step failed");
-  const store = await createStore(config);
+  const store = await createStore(config, log);
   await store.init();
   const coordinator = createCoordinator(config, clock, log);
   const events = createClusterRunEvents(createRunEvents(), coordinator, clock);

@@ -161,14 +161,24 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     if (at === Infinity) return;
     wake = clock.setTimer(at - clock.now(), () => void serial("fire", fireDue));
   };
+  /**
+   * Re-reads the due window: references only, then in full just the jobs that are new or changed
+   * since they were loaded, so a resync of 10,000 unchanged jobs costs one light query.
+   */
   const reload = async () => {
-    const jobs = await store.listDueJobs(clock.now() + opts.lookaheadMs, opts.maxLoaded);
-    const seen = new Set(jobs.map((j) => j.jobId));
+    const refs = await store.listDueJobRefs(clock.now() + opts.lookaheadMs, opts.maxLoaded);
+    const seen = new Set(refs.map((r) => r.jobId));
     for (const jobId of [...loaded.keys()]) if (!seen.has(jobId)) track(undefined, jobId);
-    for (const [i, job] of jobs.entries()) {
-      // A resync must not hold the loop: let I/O through every so often.
-      if (i > 0 && i % RELOAD_CHUNK === 0) await yieldToIo();
-      track(job, job.jobId);
+    const changed = refs.filter((r) => {
+      const held = loaded.get(r.jobId)?.job;
+      return !held || held.version !== r.version || held.nextTriggerAt !== r.nextTriggerAt;
+    });
+    for (let i = 0; i < changed.length; i += RELOAD_CHUNK) {
+      // A resync must not hold the loop: let I/O through between chunks.
+      if (i > 0) await yieldToIo();
+      const ids = changed.slice(i, i + RELOAD_CHUNK).map((r) => r.jobId);
+      const jobs = new Map((await store.getJobs(ids)).map((j) => [j.jobId, j]));
+      for (const jobId of ids) track(jobs.get(jobId), jobId);
     }
     arm();
   };

@@ -101,6 +101,13 @@ export interface ActiveRunQuery {
   limit: number;
 }
 
+/** A due job as the fire loop compares it with what it holds: identity, version and next slot. */
+export interface DueJobRef {
+  jobId: string;
+  version: number;
+  nextTriggerAt: number;
+}
+
 /** How many runs of one job history keeps. */
 export interface HistoryLimit {
   jobId: string;
@@ -151,6 +158,13 @@ export interface Store {
 
   /** Active jobs whose next_trigger_at is at or before `before`, earliest first, at most `limit`. */
   listDueJobs(before: number, limit: number): Promise<JobRecord[]>;
+  /**
+   * The same jobs as {@link Store.listDueJobs}, as references only: cheap enough for the fire loop
+   * to re-read every resync and fetch in full just the jobs that changed.
+   */
+  listDueJobRefs(before: number, limit: number): Promise<DueJobRef[]>;
+  /** The jobs with these ids that exist, in any order. */
+  getJobs(jobIds: string[]): Promise<JobRecord[]>;
   /**
    * Compare-and-set of a job's scheduler bookkeeping on next_trigger_at, for many jobs at once.
    * Returns, per input, whether the expected value still held and the write happened.

@@ -247,6 +247,23 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect(limited).toHaveLength(1);
       });
 
+      it("lists the same due jobs as references: id, version and next slot", async () => {
+        const refs = (await store.listDueJobRefs(base + 5000, 100)).filter((r) => r.jobId.startsWith("due_"));
+        expect(refs).toEqual([
+          { jobId: "due_b", version: 1, nextTriggerAt: base + 1000 },
+          { jobId: "due_a", version: 1, nextTriggerAt: base + 3000 },
+        ]);
+        expect(await store.listDueJobRefs(base + 5000, 1)).toHaveLength(1);
+      });
+
+      it("reads many jobs at once, leaving out ids that do not exist", async () => {
+        const ids = ["due_a", "due_missing", "due_d", ...Array.from({ length: 1200 }, (_, i) => `nope_${i}`)];
+        const jobs = await store.getJobs(ids);
+        expect(jobs.map((j) => j.jobId).sort()).toEqual(["due_a", "due_d"]);
+        expect(jobs.find((j) => j.jobId === "due_d")?.nextTriggerAt).toBe(base + 9000);
+        expect(await store.getJobs([])).toEqual([]);
+      });
+
       it("advances next_trigger_at only where the expected value still holds", async () => {
         const results = await store.advanceJobs([
           { jobId: "due_a", expectedNextTriggerAt: base + 3000, nextTriggerAt: base + 63_000, lastTriggeredAt: base + 3000, skipped: 2, dropped: 1 },

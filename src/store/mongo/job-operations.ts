@@ -10,10 +10,13 @@ import type { JobStatsBook } from "./job-stats.js";
 import { isDuplicateKey } from "./mongo-errors.js";
 import { fetchLimit, pageOf } from "./paging.js";
 
+/** Ids read by one `$in` query. */
+const IN_CHUNK = 1000;
+
 /** The job CRUD and listing methods of the store. */
 export type JobOperations = Pick<
   Store,
-  "createJob" | "getJob" | "updateJob" | "deleteJob" | "listJobs" | "listJobsByPage" | "countJobs"
+  "createJob" | "getJob" | "getJobs" | "updateJob" | "deleteJob" | "listJobs" | "listJobsByPage" | "countJobs"
 >;
 
 /** Builds the job methods on the given collections; run counters come from `stats`. */
@@ -23,6 +26,14 @@ export function jobOperations(c: MongoCollections, stats: JobStatsBook): JobOper
   return {
     createJob: (job) => createJob(c, job),
     getJob: async (jobId) => one(await getJob(c, jobId)),
+    getJobs: async (jobIds) => {
+      const out: JobRecord[] = [];
+      for (let i = 0; i < jobIds.length; i += IN_CHUNK) {
+        const docs = await c.jobs.find({ _id: { $in: jobIds.slice(i, i + IN_CHUNK) } }).toArray();
+        out.push(...(await counted(docs.map(fromJobDocument))));
+      }
+      return out;
+    },
     updateJob: async (job, expected) => (await one(await updateJob(c, job, expected)))!,
     deleteJob: (jobId) => c.lock(jobLockKey(jobId), () => deleteJob(c, jobId)),
     listJobs: async (filter, query) => {

@@ -1,17 +1,18 @@
 import type { JobRecord } from "../../domain/job.js";
-import type { Store } from "../store.js";
+import type { DueJobRef, Store } from "../store.js";
 import type { MongoCollections } from "./collections.js";
 import { fromJobDocument } from "./job-documents.js";
 import { advanceSchedules, mergeSchedule, writeSchedule } from "./job-schedule.js";
 import type { JobStatsBook } from "./job-stats.js";
 
 /** The scheduler bookkeeping methods of the store. */
-export type SchedulingOperations = Pick<Store, "listDueJobs" | "advanceJobs" | "recordRunOutcomes">;
+export type SchedulingOperations = Pick<Store, "listDueJobs" | "listDueJobRefs" | "advanceJobs" | "recordRunOutcomes">;
 
 /** Builds the scheduler bookkeeping methods on the given collections. */
 export function schedulingOperations(c: MongoCollections, stats: JobStatsBook): SchedulingOperations {
   return {
     listDueJobs: (before, limit) => listDueJobs(c, before, limit),
+    listDueJobRefs: (before, limit) => listDueJobRefs(c, before, limit),
     advanceJobs: (advances) => advanceSchedules(c, advances),
     recordRunOutcomes: (outcomes) => stats.record(outcomes),
   };
@@ -37,6 +38,18 @@ async function listDueJobs(c: MongoCollections, before: number, limit: number): 
     const job = jobs.get(s._id);
     return job ? [mergeSchedule(job, s)] : [];
   });
+}
+
+/** The due jobs' references, from their scheduler states alone (repaired first, as above). */
+async function listDueJobRefs(c: MongoCollections, before: number, limit: number): Promise<DueJobRef[]> {
+  if (limit <= 0) return [];
+  await repairStaleSchedules(c);
+  const due = await c.jobSchedule
+    .find({ status: "active", nextTriggerAt: { $lte: before } }, { projection: { _id: 1, jobVersion: 1, nextTriggerAt: 1 } })
+    .sort({ nextTriggerAt: 1, _id: 1 })
+    .limit(Math.floor(limit))
+    .toArray();
+  return due.map((s) => ({ jobId: s._id, version: s.jobVersion, nextTriggerAt: s.nextTriggerAt! }));
 }
 
 /** Writes the current state of every job whose state is missing or older than the job. */

@@ -4,15 +4,21 @@ import { dirname } from "node:path";
 import { CronError } from "../../domain/cron-error.js";
 import { snapshotOf, type JobRecord, type JobVersionRecord } from "../../domain/job.js";
 import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus } from "../../domain/run.js";
-import type { ActiveRun, ActiveRunQuery, HistoryLimit, InsertOptions, InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
+import type { ActiveRun, ActiveRunQuery, DueJobRef, HistoryLimit, InsertOptions, InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
 import { fromDoc, jobFromRow, jobParams, runParams, versionParams, type JobRow } from "./rows.js";
+import { FOREGROUND_CHECKPOINT_PAGES, startCheckpointer } from "./checkpointer.js";
 import { SCHEMA } from "./schema.js";
 import { jobWhere, runWhere } from "./where.js";
 
 /** Where the embedded store keeps its data: a file path, or `:memory:`. */
 export interface SqliteStoreOptions {
   path: string;
+  /** Reports a failed background checkpoint (the node's own connection checkpoints as a fallback). */
+  onError?: (message: string) => void;
 }
+
+/** Ids bound in one `IN (...)` list (SQLite allows 32,766 parameters per statement). */
+const IN_CHUNK = 500;
 
 /**
  * The embedded Store adapter on SQLite (better-sqlite3, WAL mode). Calls are synchronous under the
@@ -25,6 +31,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma("synchronous = NORMAL");
   // Wait rather than fail when another process briefly holds the write lock.
   db.pragma("busy_timeout = 5000");
+  // A file database moves its WAL into the main file from a thread of its own.
+  const checkpointer = options.path === ":memory:" ? undefined : startCheckpointer(options.path, options.onError ?? (() => undefined));
+  db.pragma(`wal_autocheckpoint = ${checkpointer ? FOREGROUND_CHECKPOINT_PAGES : 1000}`);
   // Statements are prepared eagerly, so the schema must exist first; it is idempotent.
   db.exec(SCHEMA);
   const guarded = <A extends unknown[], R>(fn: (...args: A) => R) =>
@@ -39,7 +48,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const runs = runStatements(db);
   return {
     init: guarded(() => void db.exec(SCHEMA)),
-    close: guarded(() => void db.close()),
+    close: async () => {
+      await checkpointer?.stop();
+      db.close();
+    },
     createJob: guarded(jobs.create),
     getJob: guarded(jobs.get),
     updateJob: guarded(jobs.update),
@@ -50,6 +62,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     listJobVersions: guarded(jobs.versions),
     getJobVersion: guarded(jobs.version),
     listDueJobs: guarded(jobs.due),
+    listDueJobRefs: guarded(jobs.dueRefs),
+    getJobs: guarded(jobs.many),
     advanceJobs: guarded(jobs.advance),
     recordRunOutcomes: guarded(jobs.recordOutcomes),
     insertRuns: guarded(runs.insert),
@@ -101,6 +115,18 @@ function jobStatements(db: Database.Database) {
     last_run_duration_ms=@durationMs WHERE job_id=@jobId`);
   const selectDue = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status='active' AND next_trigger_at <= ?
     ORDER BY next_trigger_at, job_id LIMIT ?`);
+  const selectDueRefs = db.prepare(`SELECT job_id AS jobId, version, next_trigger_at AS nextTriggerAt FROM jobs
+    WHERE status='active' AND next_trigger_at <= ? ORDER BY next_trigger_at, job_id LIMIT ?`);
+  /** Jobs by id, {@link IN_CHUNK} ids per statement. */
+  const many = (jobIds: string[]): JobRecord[] => {
+    const out: JobRecord[] = [];
+    for (let i = 0; i < jobIds.length; i += IN_CHUNK) {
+      const ids = jobIds.slice(i, i + IN_CHUNK);
+      const rows = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE job_id IN (${ids.map(() => "?").join(",")})`).all(...ids) as JobRow[];
+      out.push(...rows.map(jobFromRow));
+    }
+    return out;
+  };
 
   const create = db.transaction((job: JobRecord) => {
     insertJob.run(jobParams(job));
@@ -157,6 +183,8 @@ function jobStatements(db: Database.Database) {
     versions,
     version,
     due: (before: number, limit: number) => (selectDue.all(before, limit) as JobRow[]).map(jobFromRow),
+    dueRefs: (before: number, limit: number) => selectDueRefs.all(before, limit) as DueJobRef[],
+    many,
     advance,
     recordOutcomes: db.transaction((outcomes: RunOutcome[]) => {
       for (const o of outcomes) outcome.run({ jobId: o.jobId, durationMs: o.durationMs, failed: o.failed ? 1 : 0 });
