@@ -196,6 +196,7 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     });
   };
   const fireDue = async () => {
+    if (!running) return;
     if (!deps.coordinator.canFire()) {
       wake = clock.setTimer(opts.standbyPollMs, () => void serial("fire", fireDue));
       return;
@@ -209,6 +210,8 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     try {
       for (; i < due.length; i += FIRE_CHUNK) {
         if (i > 0) await yieldToIo();
+        // Stopped (leadership handed over) between two chunks: the successor fires the rest.
+        if (!running) return;
         const { next, busy, deferred } = await fireBatch({ ...deps, now: clock.now() }, due.slice(i, i + FIRE_CHUNK));
         for (const entry of busy) exact.push({ jobId: entry.job.jobId, dueAt: clock.now() + LOCK_RETRY_MS });
         for (const entry of deferred) exact.push({ jobId: entry.job.jobId, dueAt: entry.dueAt });
