@@ -1,6 +1,5 @@
-import type { Readable } from "node:stream";
-import { Agent, request } from "undici";
-import type { Clock } from "../domain/clock.js";
+import { Agent, type Dispatcher } from "undici";
+import type { Clock, TimerHandle } from "../domain/clock.js";
 import type { OutgoingRequest } from "./outgoing-request.js";
 
 /** At most this much of a response body is kept on the attempt. */
@@ -36,68 +35,116 @@ export interface HttpClientOptions {
   connectionsPerOrigin: number;
 }
 
-/** Creates the HTTP client: keep-alive pool per origin, per-request timeout, abortable. */
+/** Parsed target URLs kept for reuse: a job calls the same URL at every slot. */
+const MAX_CACHED_URLS = 10_000;
+
+/**
+ * Creates the HTTP client: keep-alive pool per origin, per-request timeout, abortable. Requests go
+ * through undici's dispatcher interface with a handler of our own: no response stream, no async
+ * resource, no per-request abort signal, which together cost more than the request itself in
+ * busy seconds.
+ */
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const agent = new Agent({ connections: options.connectionsPerOrigin, keepAliveTimeout: 30_000, pipelining: 1 });
   const { clock } = options;
+  const urls = new Map<string, { origin: string; path: string }>();
+  const parse = (raw: string) => {
+    let url = urls.get(raw);
+    if (!url) {
+      const u = new URL(raw);
+      url = { origin: u.origin, path: `${u.pathname}${u.search}` };
+      if (urls.size >= MAX_CACHED_URLS) urls.delete(urls.keys().next().value!);
+      urls.set(raw, url);
+    }
+    return url;
+  };
   let inFlight = 0;
   return {
     backlog: () => Math.max(0, inFlight - options.connectionsPerOrigin),
-    async send(req, signal) {
-      const startedAt = clock.now();
+    send(req, signal) {
       inFlight++;
-      // One controller per attempt, aborted by the run's signal or the timeout: cheaper than
-      // AbortSignal.any + AbortSignal.timeout, which showed up in burst profiles.
-      const attempt = new AbortController();
-      let timedOut = false;
-      const timer = clock.setTimer(req.timeoutMs, () => {
-        timedOut = true;
-        attempt.abort();
-      });
-      const onCancel = () => attempt.abort();
-      signal.addEventListener("abort", onCancel, { once: true });
-      try {
-        const res = await request(req.url, {
-          dispatcher: agent,
-          method: req.method as "POST",
-          headers: req.headers,
-          body: req.body,
-          signal: attempt.signal,
-          headersTimeout: req.timeoutMs,
-          bodyTimeout: req.timeoutMs,
+      return new Promise<AttemptResponse>((resolve) => {
+        const attempt = startAttempt(clock, signal, (res) => {
+          inFlight--;
+          resolve(res);
         });
-        const responseExcerpt = await readExcerpt(res.body);
-        return { statusCode: res.statusCode, responseExcerpt, error: "", timedOut: false, cancelled: false, startedAt, finishedAt: clock.now() };
-      } catch (err) {
-        return failure(err, { timedOut, cancelled: signal.aborted && !timedOut }, startedAt, clock.now());
-      } finally {
-        inFlight--;
-        timer.cancel();
-        signal.removeEventListener("abort", onCancel);
-      }
+        try {
+          const { origin, path } = parse(req.url);
+          agent.dispatch(
+            { origin, path, method: req.method as "POST", headers: req.headers, body: req.body ?? null, headersTimeout: req.timeoutMs, bodyTimeout: req.timeoutMs },
+            attempt.handler,
+          );
+          attempt.armTimeout(req.timeoutMs);
+        } catch (err) {
+          attempt.fail(err);
+        }
+      });
     },
     close: () => agent.close(),
   };
 }
 
-/** Reads up to {@link EXCERPT_BYTES} of a body, then drops the rest (event-driven: no async iterator per response). */
-function readExcerpt(body: Readable): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = (err?: Error) => {
-      body.off("data", onData).off("end", done).off("error", done);
-      body.destroy();
-      if (err) reject(err);
-      else resolve(Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString("utf8").replace(/\uFFFD+$/, ""));
-    };
-    const onData = (chunk: Buffer) => {
+/** One attempt in flight: its undici handler, its timeout and the run's cancel signal. */
+function startAttempt(clock: Clock, signal: AbortSignal, done: (res: AttemptResponse) => void) {
+  const startedAt = clock.now();
+  let controller: Dispatcher.DispatchController | undefined;
+  let abortWith: Error | undefined;
+  let settled = false;
+  let timedOut = false;
+  let statusCode = 0;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let timer: TimerHandle | undefined;
+  const finish = (res: AttemptResponse) => {
+    if (settled) return;
+    settled = true;
+    timer?.cancel();
+    signal.removeEventListener("abort", onCancel);
+    done(res);
+  };
+  const excerpt = () => Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString("utf8").replace(/\uFFFD+$/, "");
+  const succeed = () => finish({ statusCode, responseExcerpt: excerpt(), error: "", timedOut: false, cancelled: false, startedAt, finishedAt: clock.now() });
+  const fail = (err: unknown) => finish(failure(err, { timedOut, cancelled: signal.aborted && !timedOut }, startedAt, clock.now()));
+  /** Gives up the attempt now; the request is aborted as soon as undici lets us (a queued one when it starts). */
+  const abort = (reason: Error) => {
+    fail(reason);
+    abortWith = reason;
+    controller?.abort(reason);
+  };
+  const onCancel = () => abort(new Error("cancelled"));
+  if (signal.aborted) onCancel();
+  else signal.addEventListener("abort", onCancel, { once: true });
+  const handler: Dispatcher.DispatchHandler = {
+    onRequestStart(c) {
+      controller = c;
+      if (abortWith) c.abort(abortWith);
+    },
+    onResponseStart(_c, status) {
+      statusCode = status;
+    },
+    onResponseData(c, chunk) {
       chunks.push(chunk);
       size += chunk.length;
-      if (size >= EXCERPT_BYTES) done();
-    };
-    body.on("data", onData).on("end", done).on("error", done);
-  });
+      // The excerpt is all we keep: stop reading a long body (closing its connection).
+      if (size >= EXCERPT_BYTES && !settled) {
+        succeed();
+        c.abort(new Error("response excerpt complete"));
+      }
+    },
+    onResponseEnd: () => succeed(),
+    onResponseError: (_c, err) => fail(err),
+  };
+  return {
+    handler,
+    fail,
+    armTimeout(ms: number) {
+      if (settled) return;
+      timer = clock.setTimer(ms, () => {
+        timedOut = true;
+        abort(new Error("timed out"));
+      });
+    },
+  };
 }
 
 function failure(err: unknown, flags: { timedOut: boolean; cancelled: boolean }, startedAt: number, finishedAt: number): AttemptResponse {

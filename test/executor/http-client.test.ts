@@ -1,0 +1,99 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSystemClock } from "../../src/runtime/system-clock.js";
+import { createHttpClient, EXCERPT_BYTES, type HttpClient } from "../../src/executor/http-client.js";
+import type { OutgoingRequest } from "../../src/executor/outgoing-request.js";
+
+/** A loopback server whose answer depends on the path. */
+function startServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    if (req.url === "/big") {
+      // 1 MiB of "é" (two bytes each): the excerpt must cut on a character boundary.
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+      res.end("é".repeat(512 * 1024));
+    } else if (req.url === "/slow") {
+      setTimeout(() => res.writeHead(200).end("late"), 1000);
+    } else if (req.url === "/echo") {
+      req.on("end", () => res.writeHead(201).end(String(req.headers["x-test"] ?? "")));
+    } else {
+      res.writeHead(404).end("no such path");
+    }
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        close: () => new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+      });
+    }),
+  );
+}
+
+describe("HTTP client", () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let client: HttpClient;
+  const req = (path: string, overrides: Partial<OutgoingRequest> = {}): OutgoingRequest => ({
+    url: `${server.url}${path}`, method: "POST", headers: {}, body: "x", timeoutMs: 5000, ...overrides,
+  });
+
+  beforeAll(async () => {
+    server = await startServer();
+    client = createHttpClient({ clock: createSystemClock(), connectionsPerOrigin: 2 });
+  });
+  afterAll(async () => {
+    await client.close();
+    await server.close();
+  });
+
+  it("sends method, headers and body, and reports the status and the body", async () => {
+    const res = await client.send(req("/echo", { headers: { "x-test": "hello" } }), new AbortController().signal);
+    expect(res).toMatchObject({ statusCode: 201, responseExcerpt: "hello", error: "", timedOut: false, cancelled: false });
+    expect(res.finishedAt).toBeGreaterThanOrEqual(res.startedAt);
+  });
+
+  it("keeps the first 1 KiB of a long body, cut on a character boundary, without reading the rest", async () => {
+    const res = await client.send(req("/big"), new AbortController().signal);
+    expect(res.statusCode).toBe(200);
+    expect(Buffer.byteLength(res.responseExcerpt)).toBe(EXCERPT_BYTES);
+    expect(res.responseExcerpt).toBe("é".repeat(EXCERPT_BYTES / 2));
+    // The pool is still usable afterwards.
+    expect((await client.send(req("/missing"), new AbortController().signal)).statusCode).toBe(404);
+  });
+
+  it("gives up at the timeout and says so", async () => {
+    const res = await client.send(req("/slow", { timeoutMs: 100 }), new AbortController().signal);
+    expect(res).toMatchObject({ statusCode: 0, error: "timed out", timedOut: true, cancelled: false });
+    expect(res.finishedAt - res.startedAt).toBeLessThan(900);
+  });
+
+  it("aborts when the run is cancelled, even before the request started", async () => {
+    const running = new AbortController();
+    const pending = client.send(req("/slow"), running.signal);
+    setTimeout(() => running.abort(), 50);
+    expect(await pending).toMatchObject({ statusCode: 0, error: "cancelled", cancelled: true, timedOut: false });
+    const already = new AbortController();
+    already.abort();
+    expect(await client.send(req("/echo"), already.signal)).toMatchObject({ error: "cancelled", cancelled: true });
+  });
+
+  it("reports a refused connection with its code", async () => {
+    const closed = await startServer();
+    await closed.close();
+    const res = await client.send({ ...req(""), url: `${closed.url}/x` }, new AbortController().signal);
+    expect(res.statusCode).toBe(0);
+    expect(res.error).toMatch(/^ECONNREFUSED/);
+  });
+
+  it("counts the requests waiting for a connection as backlog", async () => {
+    const sends = Array.from({ length: 5 }, () => client.send(req("/slow"), new AbortController().signal));
+    expect(client.backlog()).toBe(3);
+    await Promise.all(sends);
+    expect(client.backlog()).toBe(0);
+  });
+});
