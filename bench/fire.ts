@@ -16,8 +16,15 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { Agent, request } from "undici";
 import { CronService } from "../gen/cronmesh/v1/cron_service_pb.js";
 import { JobSchema } from "../gen/cronmesh/v1/job_pb.js";
-import { loadConfig } from "../src/config/config.js";
-import { startNode } from "../src/main.js";
+
+/**
+ * The service as it ships: compiled by tsc (`npm run bench:fire` builds first), not transformed on
+ * the fly by tsx, whose keep-names helpers add a property definition to every closure created
+ * (several percent of the CPU of a busy second). BENCH_SOURCE=1 runs the TypeScript sources.
+ */
+const service = process.env.BENCH_SOURCE === "1" ? "../src" : "../dist/src";
+const { loadConfig } = (await import(`${service}/config/config.js`)) as typeof import("../src/config/config.js");
+const { startNode } = (await import(`${service}/main.js`)) as typeof import("../src/main.js");
 
 /** The service's worker pool: runs spend part of their life in store writes, so it exceeds the connection count. */
 const WORKERS = 2048;
@@ -98,17 +105,32 @@ async function createJobs(baseUrl: string, sinkUrl: string, schedules: string[])
   await Promise.all(Array.from({ length: 32 }, worker));
 }
 
+/** How a raw loop calls undici: its request() API, or its lowest-level dispatch() (what the service uses). */
+type RawKind = "request" | "dispatch";
+
+/** One bare POST through `agent`, resolved once the response has been read. */
+function rawPost(agent: Agent, sinkUrl: string, key: string, kind: RawKind): Promise<void> {
+  if (kind === "request") {
+    return request(`${sinkUrl}/raw`, { dispatcher: agent, method: "POST", headers: { "idempotency-key": key } }).then((res) => res.body.dump());
+  }
+  return new Promise((resolve, reject) => {
+    agent.dispatch({ origin: sinkUrl, path: "/raw", method: "POST", headers: { "idempotency-key": key } }, {
+      onRequestStart: () => undefined,
+      onResponseStart: () => undefined,
+      onResponseData: () => undefined,
+      onResponseEnd: () => resolve(),
+      onResponseError: (_c, err) => reject(err),
+    });
+  });
+}
+
 /** The raw baseline: a bare undici loop POSTing `n` requests with the executor's concurrency. */
-async function rawBaseline(sinkUrl: string, n: number): Promise<number> {
+async function rawBaseline(sinkUrl: string, n: number, kind: RawKind): Promise<number> {
   const agent = new Agent({ connections: CONNECTIONS, keepAliveTimeout: 30_000 });
   let next = 0;
   const start = performance.now();
   const worker = async () => {
-    while (next < n) {
-      next++;
-      const res = await request(`${sinkUrl}/raw`, { dispatcher: agent, method: "POST", headers: { "idempotency-key": String(next) } });
-      await res.body.dump();
-    }
+    while (next < n) await rawPost(agent, sinkUrl, String(++next), kind);
   };
   await Promise.all(Array.from({ length: Math.min(RAW_CONCURRENCY, n) }, worker));
   const ms = performance.now() - start;
@@ -222,12 +244,11 @@ async function aligned(): Promise<void> {
   const recs = (await sink.report()).filter((r) => Date.parse(r[1]) >= window.from && Date.parse(r[1]) < window.to);
   const perSlot = new Map<string, number>();
   for (const r of recs) perSlot.set(r[1], Math.max(perSlot.get(r[1]) ?? 0, r[2] - Date.parse(r[1])));
-  const base = await rawBaselineWithSink(1000);
+  const raw = await rawBaselineWithSink(1000);
   const lasts = [...perSlot.values()].sort((a, b) => a - b);
   const median = pct(lasts, 50);
   const worst = lasts[lasts.length - 1]!;
-  const ratio = (ms: number) => `${(ms / base).toFixed(2)}x`;
-  summary("aligned", lateness(recs), `last delivery per slot: median ${median} ms (${ratio(median)}), worst ${worst} ms (${ratio(worst)}) vs raw ${base.toFixed(0)} ms (target <= 1.15x); ${cpuText()}`);
+  summary("aligned", lateness(recs), `last delivery per slot: median ${versusRaw(median, raw)}, worst ${versusRaw(worst, raw)} (${rawText(raw)}; target <= 1.15x); ${cpuText()}`);
 }
 
 /** Time to create the burst's 10,000 jobs before their slot; BENCH_BURST_LEAD_MS raises it on a busy machine. */
@@ -248,23 +269,33 @@ async function burst(): Promise<void> {
   });
   const recs = (await sink.report()).filter((r) => Date.parse(r[1]) === slot);
   const lat = lateness(recs);
-  const base = await rawBaselineWithSink(10_000);
+  const raw = await rawBaselineWithSink(10_000);
   const last = lat[lat.length - 1] ?? NaN;
-  summary("burst", lat, `last delivery ${last} ms vs raw ${base.toFixed(0)} ms = ${(last / base).toFixed(2)}x (target <= 1.15x); ${cpuText()}`);
+  summary("burst", lat, `last delivery ${versusRaw(last, raw)} (${rawText(raw)}; target <= 1.15x); ${cpuText()}`);
 }
 
 /** Raw runs measured; their median is the baseline, since one run varies by ±30% on 2 cores. */
 const RAW_RUNS = 5;
 
-/** The baseline against a fresh sink process, so both measure the same kind of receiver. */
-async function rawBaselineWithSink(n: number): Promise<number> {
+/** Both raw baselines (request() and dispatch() loops, interleaved) against a fresh sink process, so they measure the same kind of receiver. */
+async function rawBaselineWithSink(n: number): Promise<Record<RawKind, number>> {
   const sink = await startSink();
-  await rawBaseline(sink.url, Math.min(n, 500));
-  const times: number[] = [];
-  for (let i = 0; i < RAW_RUNS; i++) times.push(await rawBaseline(sink.url, n));
+  await rawBaseline(sink.url, Math.min(n, 500), "request");
+  const times: Record<RawKind, number[]> = { request: [], dispatch: [] };
+  for (let i = 0; i < RAW_RUNS; i++) {
+    for (const kind of ["request", "dispatch"] as const) times[kind].push(await rawBaseline(sink.url, n, kind));
+  }
   await sink.report();
-  return times.sort((a, b) => a - b)[Math.floor(RAW_RUNS / 2)]!;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(RAW_RUNS / 2)]!;
+  return { request: median(times.request), dispatch: median(times.dispatch) };
 }
+
+/** "X ms = R× request-loop / R'× dispatch-loop". */
+function versusRaw(ms: number, raw: Record<RawKind, number>): string {
+  return `${ms} ms = ${(ms / raw.request).toFixed(2)}x raw request() / ${(ms / raw.dispatch).toFixed(2)}x raw dispatch()`;
+}
+
+const rawText = (raw: Record<RawKind, number>) => `raw: request() loop ${raw.request.toFixed(0)} ms, dispatch() loop ${raw.dispatch.toFixed(0)} ms`;
 
 const SCENARIOS: Record<string, () => Promise<void>> = { spread, aligned, burst };
 const chosen = process.argv.slice(2).filter((a) => a in SCENARIOS);
