@@ -26,8 +26,13 @@ const service = process.env.BENCH_SOURCE === "1" ? "../src" : "../dist/src";
 const { loadConfig } = (await import(`${service}/config/config.js`)) as typeof import("../src/config/config.js");
 const { startNode } = (await import(`${service}/main.js`)) as typeof import("../src/main.js");
 
-/** The service's worker pool: runs spend part of their life in store writes, so it exceeds the connection count. */
-const WORKERS = 2048;
+/**
+ * The service's worker pool (BENCH_WORKERS): a little above the connection count. A worker is
+ * busy while its run's request is, not during the run's store writes, so more workers would only
+ * queue requests inside undici (and keep more runs' objects alive: 2,048 cost 10–25% more CPU in
+ * the burst).
+ */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 320);
 /** Connections to the sink, the same for the service and for the raw baseline loop. */
 const CONNECTIONS = 256;
 /** Requests the raw baseline keeps in flight: one per connection keeps every connection busy. */
