@@ -266,7 +266,9 @@ async function burst(): Promise<void> {
     slot = Math.ceil(Date.now() / 1000) * 1000 + BURST_LEAD_MS;
     const d = new Date(slot);
     const expr = `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUTCHours()} ${d.getUTCDate()} ${d.getUTCMonth() + 1} *`;
+    const creating = performance.now();
     await createJobs(baseUrl, sink.url, Array.from({ length: 10_000 }, () => expr));
+    console.log(`burst: created 10,000 jobs in ${((performance.now() - creating) / 1000).toFixed(1)} s`);
     // From before the fire loop stages the slot (at most 5 s ahead), so staging counts too.
     if (Date.now() > slot - 7000) throw new Error("creating the jobs took longer than the lead time; raise it");
     await startCpuAt(slot - 6000);

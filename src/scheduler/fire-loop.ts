@@ -60,6 +60,8 @@ const RELOAD_CHUNK = 1000;
 const STAGE_GROUP_MS = 100;
 /** Most due jobs counted to size a lead (beyond it the lead is at its maximum anyway). */
 const STAGE_COUNT_CAP = 100_000;
+/** How long a counted lead stays good enough to arm the wake-up timer with. */
+const LEAD_RECOUNT_MS = 250;
 /** A first guess of the time staging takes per job (ms), refined by measurement (EWMA). */
 const INITIAL_STAGE_COST_MS = 0.25;
 /** Batches smaller than this say too little about the cost per job to update the estimate. */
@@ -126,9 +128,20 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
   /** Jobs to fire at their due time exactly, not staged (deferred decisions, retries). */
   const exact = createDueHeap();
   let stageCostMs = INITIAL_STAGE_COST_MS;
-  /** How long before `dueAt` the jobs due with it must be staged. */
+  /** How long before `dueAt` the jobs due with it must be staged (counting them costs O(their number)). */
   const leadFor = (dueAt: number) =>
     Math.min(opts.maxStageLeadMs, opts.stageLeadMs + heap.countDueBy(dueAt + STAGE_GROUP_MS, STAGE_COUNT_CAP) * stageCostMs);
+  /**
+   * The lead used to arm the wake-up timer, recounted at most every {@link LEAD_RECOUNT_MS} for the
+   * same earliest due time: re-arming follows every job change, and 10,000 jobs created for the same
+   * second must not mean 10,000 counts of up to 10,000 entries. The fire itself counts afresh.
+   */
+  let armedLead: { dueAt: number; at: number; lead: number } | undefined;
+  const leadToArm = (dueAt: number) => {
+    const now = clock.now();
+    if (armedLead?.dueAt !== dueAt || now - armedLead.at >= LEAD_RECOUNT_MS) armedLead = { dueAt, at: now, lead: leadFor(dueAt) };
+    return armedLead.lead;
+  };
   const loaded = new Map<string, LoadedJob>();
   let wake: TimerHandle | undefined;
   let resync: TimerHandle | undefined;
@@ -157,7 +170,7 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     if (!running) return;
     const staged = heap.peekDueAt();
     const exactly = exact.peekDueAt();
-    const at = Math.min(staged === undefined ? Infinity : staged - leadFor(staged), exactly ?? Infinity);
+    const at = Math.min(staged === undefined ? Infinity : staged - leadToArm(staged), exactly ?? Infinity);
     if (at === Infinity) return;
     wake = clock.setTimer(at - clock.now(), () => void serial("fire", fireDue));
   };

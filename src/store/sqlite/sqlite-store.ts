@@ -17,6 +17,26 @@ export interface SqliteStoreOptions {
   onError?: (message: string) => void;
 }
 
+/** Statements kept per `IN (...)` list length (lists up to a fire batch or a read chunk long). */
+const MAX_IN_STATEMENTS = 512;
+
+/**
+ * A statement with an `IN (?, …)` list of `n` parameters, prepared once per length: preparing is
+ * most of the cost of a small query (about 60 µs), and the same lengths come back all the time.
+ */
+function inStatements(db: Database.Database, sql: (placeholders: string) => string): (n: number) => Database.Statement {
+  const cache = new Map<number, Database.Statement>();
+  return (n) => {
+    let statement = cache.get(n);
+    if (!statement) {
+      statement = db.prepare(sql(new Array<string>(n).fill("?").join(",")));
+      if (cache.size >= MAX_IN_STATEMENTS) cache.delete(cache.keys().next().value!);
+      cache.set(n, statement);
+    }
+    return statement;
+  };
+}
+
 /** Ids bound in one `IN (...)` list (SQLite allows 32,766 parameters per statement). */
 const IN_CHUNK = 500;
 
@@ -118,12 +138,12 @@ function jobStatements(db: Database.Database) {
   const selectDueRefs = db.prepare(`SELECT job_id AS jobId, version, next_trigger_at AS nextTriggerAt FROM jobs
     WHERE status='active' AND next_trigger_at <= ? ORDER BY next_trigger_at, job_id LIMIT ?`);
   /** Jobs by id, {@link IN_CHUNK} ids per statement. */
+  const selectMany = inStatements(db, (ids) => `SELECT ${JOB_COLUMNS} FROM jobs WHERE job_id IN (${ids})`);
   const many = (jobIds: string[]): JobRecord[] => {
     const out: JobRecord[] = [];
     for (let i = 0; i < jobIds.length; i += IN_CHUNK) {
       const ids = jobIds.slice(i, i + IN_CHUNK);
-      const rows = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE job_id IN (${ids.map(() => "?").join(",")})`).all(...ids) as JobRow[];
-      out.push(...rows.map(jobFromRow));
+      out.push(...(selectMany(ids.length).all(...ids) as JobRow[]).map(jobFromRow));
     }
     return out;
   };
@@ -266,14 +286,13 @@ function runStatements(db: Database.Database) {
     limits.reduce((deleted, { jobId, keep }) => deleted + trimStatement.run({ jobId, keep }).changes, 0),
   );
   const toActive = (r: { run_id: string; job_id: string; status: RunStatus }): ActiveRun => ({ runId: r.run_id, jobId: r.job_id, status: r.status });
+  const activeOf = inStatements(db, (ids) =>
+    `SELECT run_id, job_id, status FROM runs WHERE status IN ('queued', 'running') AND job_id IN (${ids}) ORDER BY run_id LIMIT ?`);
   const active = (q: ActiveRunQuery): ActiveRun[] => {
     type Row = { run_id: string; job_id: string; status: RunStatus };
     if (!q.jobIds) return (selectActive.all(q.limit) as Row[]).map(toActive);
     if (q.jobIds.length === 0) return [];
-    const ids = q.jobIds.map((_, i) => `@j${i}`).join(",");
-    const params = Object.fromEntries(q.jobIds.map((id, i) => [`j${i}`, id]));
-    const sql = `SELECT run_id, job_id, status FROM runs WHERE status IN ('queued', 'running') AND job_id IN (${ids}) ORDER BY run_id LIMIT @limit`;
-    return (db.prepare(sql).all({ ...params, limit: q.limit }) as Row[]).map(toActive);
+    return (activeOf(q.jobIds.length).all(...q.jobIds, q.limit) as Row[]).map(toActive);
   };
   return {
     insert,
