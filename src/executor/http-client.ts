@@ -35,6 +35,9 @@ export interface HttpClientOptions {
   connectionsPerOrigin: number;
 }
 
+/** Bodies up to this size are read to their end (and dropped past the excerpt) to keep the connection. */
+const DRAIN_BYTES = 128 * 1024;
+
 /** Parsed target URLs kept for reuse: a job calls the same URL at every slot. */
 const MAX_CACHED_URLS = 10_000;
 
@@ -123,10 +126,11 @@ function startAttempt(clock: Clock, signal: AbortSignal, done: (res: AttemptResp
       statusCode = status;
     },
     onResponseData(c, chunk) {
-      chunks.push(chunk);
+      if (size < EXCERPT_BYTES) chunks.push(chunk);
       size += chunk.length;
-      // The excerpt is all we keep: stop reading a long body (closing its connection).
-      if (size >= EXCERPT_BYTES && !settled) {
+      // The excerpt is all we keep. A short rest is read and dropped, so the connection serves
+      // the next request; a long one is not worth the wait: the connection is closed instead.
+      if (size > DRAIN_BYTES && !settled) {
         succeed();
         c.abort(new Error("response excerpt complete"));
       }

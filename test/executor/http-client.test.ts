@@ -6,13 +6,16 @@ import { createHttpClient, EXCERPT_BYTES, type HttpClient } from "../../src/exec
 import type { OutgoingRequest } from "../../src/executor/outgoing-request.js";
 
 /** A loopback server whose answer depends on the path. */
-function startServer(): Promise<{ url: string; close(): Promise<void> }> {
+function startServer(): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
+  let opened = 0;
   const server = http.createServer((req, res) => {
     req.resume();
     if (req.url === "/big") {
       // 1 MiB of "é" (two bytes each): the excerpt must cut on a character boundary.
       res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
       res.end("é".repeat(512 * 1024));
+    } else if (req.url === "/medium") {
+      res.writeHead(200).end("x".repeat(64 * 1024));
     } else if (req.url === "/slow") {
       setTimeout(() => res.writeHead(200).end("late"), 1000);
     } else if (req.url === "/echo") {
@@ -21,11 +24,13 @@ function startServer(): Promise<{ url: string; close(): Promise<void> }> {
       res.writeHead(404).end("no such path");
     }
   });
+  server.on("connection", () => opened++);
   return new Promise((resolve) =>
     server.listen(0, "127.0.0.1", () => {
       const { port } = server.address() as AddressInfo;
       resolve({
         url: `http://127.0.0.1:${port}`,
+        connections: () => opened,
         close: () => new Promise<void>((r) => {
           server.closeAllConnections();
           server.close(() => r());
@@ -64,6 +69,17 @@ describe("HTTP client", () => {
     expect(res.responseExcerpt).toBe("é".repeat(EXCERPT_BYTES / 2));
     // The pool is still usable afterwards.
     expect((await client.send(req("/missing"), new AbortController().signal)).statusCode).toBe(404);
+  });
+
+  it("reads a body of moderate size to its end, keeping its connection for the next request", async () => {
+    const before = server.connections();
+    for (let i = 0; i < 4; i++) {
+      const medium = await client.send(req("/medium"), new AbortController().signal);
+      expect(medium.responseExcerpt).toBe("x".repeat(EXCERPT_BYTES));
+      expect((await client.send(req("/echo", { headers: { "x-test": String(i) } }), new AbortController().signal)).responseExcerpt).toBe(String(i));
+    }
+    // A connection closed after every 64 KiB body would need at least three new ones here.
+    expect(server.connections() - before).toBeLessThanOrEqual(1);
   });
 
   it("gives up at the timeout and says so", async () => {
