@@ -142,6 +142,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
       await server.close(config.shutdownGraceMs);
       await fireLoop.settled();
       await worker!.stop(config.shutdownGraceMs);
+      await claimLoop.handedBack();
       canceller.stop();
       jobRelay.stop();
       await coordinator.stop();

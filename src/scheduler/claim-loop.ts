@@ -4,7 +4,7 @@ import { isFinal, type RunRecord } from "../domain/run.js";
 import type { Store } from "../store/store.js";
 import { createBatcher } from "./batcher.js";
 import type { JobCache } from "./job-cache.js";
-import { RUNS_TOPIC, parseAnnouncement, type Announced } from "./run-announcer.js";
+import { RUNS_TOPIC, encodeAnnouncement, parseAnnouncement, type Announced } from "./run-announcer.js";
 import type { RunWorker } from "./run-worker.js";
 
 /** Tuning of the claim loop. */
@@ -49,6 +49,8 @@ export interface ClaimLoop {
   stop(): void;
   /** Offers runs to claim (announced, or found by a scan). */
   offer(runs: Announced[]): Promise<void>;
+  /** Resolves once the runs this replica gave back unstarted (it stops) have been offered to its peers. */
+  handedBack(): Promise<void>;
 }
 
 /** The claim of one run: whoever holds it executes the run. */
@@ -90,12 +92,24 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     await deps.coordinator.releaseLocks(locks);
     return locks.map(() => undefined);
   }, later);
+  const handBack = createBatcher(async (offers: Announced[]) => {
+    await deps.coordinator.publish(RUNS_TOPIC, encodeAnnouncement(offers));
+    return offers.map(() => undefined);
+  }, later);
   const quietly = (p: Promise<unknown>, step: string) => void p.catch((err: unknown) => deps.onError(err, step));
+  const handingBack = new Set<Promise<unknown>>();
 
-  const finished = (run: RunRecord, settled: boolean) => {
+  const finished = (run: RunRecord, exclusive: boolean, settled: boolean) => {
     const lock = runClaims.get(run.runId);
     runClaims.delete(run.runId);
-    if (lock) quietly(settled ? retire(lock) : release(lock), "claim release");
+    if (lock && settled) quietly(retire(lock), "claim release");
+    // Handed back unstarted (this replica stops): once the claim is free, peers are told at once,
+    // so a run staged for a slot a moment away still starts on time elsewhere.
+    if (lock && !settled) {
+      const handing = release(lock).then(() => handBack({ run, exclusive }));
+      handingBack.add(handing);
+      quietly(handing.finally(() => handingBack.delete(handing)), "claim hand-back");
+    }
     const job = jobClaims.get(run.jobId);
     if (!job?.runs.delete(run.runId) || job.runs.size > 0) return;
     jobClaims.delete(run.jobId);
@@ -104,7 +118,7 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
   const submit = (a: Announced, lock: Lock) => {
     runClaims.set(a.run.runId, lock);
     if (a.exclusive) jobClaims.get(a.run.jobId)?.runs.add(a.run.runId);
-    deps.worker.submit(a.run, a.exclusive, (settled) => finished(a.run, settled));
+    deps.worker.submit(a.run, a.exclusive, (settled) => finished(a.run, a.exclusive, settled));
   };
   /** Takes the job claims that exclusive runs need; returns the runs whose job claim is here. */
   const withJobClaims = async (offers: Announced[]) => {
@@ -186,6 +200,9 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
       scanTimer = undefined;
     },
     offer,
+    handedBack: async () => {
+      await Promise.allSettled([...handingBack]);
+    },
   };
 }
 

@@ -24,9 +24,9 @@ export interface RunDispatcher {
 export function createRunDispatcher(coordinator: Coordinator, onError: (err: unknown, step: string) => void): RunDispatcher {
   return {
     dispatch(runs) {
-      const queued = runs.filter(({ run }) => run.status === "queued").map(({ run, exclusive }) => [exclusive ? 1 : 0, run]);
+      const queued = runs.filter(({ run }) => run.status === "queued");
       if (queued.length === 0) return;
-      void coordinator.publish(RUNS_TOPIC, JSON.stringify(queued)).catch((err: unknown) => onError(err, "announce runs"));
+      void coordinator.publish(RUNS_TOPIC, encodeAnnouncement(queued)).catch((err: unknown) => onError(err, "announce runs"));
     },
   };
 }
@@ -42,6 +42,11 @@ export function createLocalDispatcher(offer: (runs: Announced[]) => Promise<void
       if (queued.length > 0) void offer(queued).catch((err: unknown) => onError(err, "claim"));
     },
   };
+}
+
+/** The message announcing runs (see {@link parseAnnouncement}). */
+export function encodeAnnouncement(runs: Announced[]): string {
+  return JSON.stringify(runs.map(({ run, exclusive }) => [exclusive ? 1 : 0, run]));
 }
 
 /** The runs of an announcement message; a malformed message yields none. */
