@@ -114,12 +114,12 @@ async function createJobs(baseUrl: string, sinkUrl: string, schedules: string[])
 type RawKind = "request" | "dispatch";
 
 /** One bare POST through `agent`, resolved once the response has been read. */
-function rawPost(agent: Agent, sinkUrl: string, key: string, kind: RawKind): Promise<void> {
+function rawPost(agent: Agent, sinkUrl: string, headers: Record<string, string>, kind: RawKind): Promise<void> {
   if (kind === "request") {
-    return request(`${sinkUrl}/raw`, { dispatcher: agent, method: "POST", headers: { "idempotency-key": key } }).then((res) => res.body.dump());
+    return request(`${sinkUrl}/raw`, { dispatcher: agent, method: "POST", headers }).then((res) => res.body.dump());
   }
   return new Promise((resolve, reject) => {
-    agent.dispatch({ origin: sinkUrl, path: "/raw", method: "POST", headers: { "idempotency-key": key } }, {
+    agent.dispatch({ origin: sinkUrl, path: "/raw", method: "POST", headers }, {
       onRequestStart: () => undefined,
       onResponseStart: () => undefined,
       onResponseData: () => undefined,
@@ -135,7 +135,7 @@ async function rawBaseline(sinkUrl: string, n: number, kind: RawKind): Promise<n
   let next = 0;
   const start = performance.now();
   const worker = async () => {
-    while (next < n) await rawPost(agent, sinkUrl, String(++next), kind);
+    while (next < n) await rawPost(agent, sinkUrl, { "idempotency-key": String(++next) }, kind);
   };
   await Promise.all(Array.from({ length: Math.min(RAW_CONCURRENCY, n) }, worker));
   const ms = performance.now() - start;
@@ -220,8 +220,7 @@ async function spread(): Promise<void> {
 async function rawSpreadBaseline(counts: number[]): Promise<string> {
   const sink = await startSink();
   const agent = new Agent({ connections: CONNECTIONS, keepAliveTimeout: 30_000 });
-  const post = (slot: string) =>
-    request(`${sink.url}/raw`, { dispatcher: agent, method: "POST", headers: { "x-cronmesh-scheduled-at": slot } }).then((r) => r.body.dump());
+  const post = (slot: string) => rawPost(agent, sink.url, { "x-cronmesh-scheduled-at": slot }, "request");
   await Promise.all(Array.from({ length: Math.max(...counts) }, () => post("")));
   for (const k of counts) {
     await new Promise((r) => setTimeout(r, 50));

@@ -1,5 +1,6 @@
 import { CronError } from "../domain/cron-error.js";
 import { emptyStats, snapshotOf, type JobRecord, type JobSpec, type JobStatus, type JobVersionRecord, type TaskSpec } from "../domain/job.js";
+import type { RunRecord } from "../domain/run.js";
 import { ID_PATTERN, normalizeSpec, normalizeTasks } from "../domain/job-validation.js";
 import { nextTriggerAt } from "../domain/next-trigger.js";
 import { topologicalOrder } from "../domain/dag.js";
@@ -66,15 +67,21 @@ export function createJobCommands(deps: AppDeps) {
     return saved;
   };
 
+  /** The job's queued runs (at most {@link MAX_CANCELLED_ON_DELETE}), read in full. */
+  const queuedRuns = async (jobId: string): Promise<RunRecord[]> => {
+    const refs = (await store.listActiveRuns({ jobIds: [jobId], limit: MAX_CANCELLED_ON_DELETE })).filter((r) => r.status === "queued");
+    const runs = await Promise.all(refs.map((r) => store.getRun(r.runId)));
+    return runs.filter((run): run is RunRecord => run !== undefined);
+  };
+
   /**
    * Cancels the job's runs staged ahead of their due time (written and waiting on a worker until
    * the slot comes): a pause takes effect from the very next slot, even one already staged.
    */
   const cancelStaged = async (jobId: string, reason: string) => {
-    const queued = (await store.listActiveRuns({ jobIds: [jobId], limit: MAX_CANCELLED_ON_DELETE })).filter((r) => r.status === "queued");
     const now = clock.now();
-    const runs = await Promise.all(queued.map((r) => store.getRun(r.runId)));
-    await Promise.all(runs.map((run) => run && run.status === "queued" && run.dueAt > now && deps.canceller.cancel(run, reason)));
+    const runs = await queuedRuns(jobId);
+    await Promise.all(runs.map((run) => run.status === "queued" && run.dueAt > now && deps.canceller.cancel(run, reason)));
   };
 
   return {
@@ -108,11 +115,10 @@ export function createJobCommands(deps: AppDeps) {
     /** Deletes a job: its queued runs are cancelled first; running runs finish. Returns the cancelled count. */
     async remove(jobId: string): Promise<number> {
       await get(jobId);
-      const queued = (await store.listActiveRuns({ jobIds: [jobId], limit: MAX_CANCELLED_ON_DELETE })).filter((r) => r.status === "queued");
-      const runs = await Promise.all(queued.map((r) => store.getRun(r.runId)));
+      const runs = await queuedRuns(jobId);
       const cancelled = await store.cancelQueuedRuns(jobId, clock.now());
       // A queued run may already be on its way on some replica: ask whoever holds it to stop.
-      await Promise.all(runs.map((run) => run && deps.canceller.cancel(run, "job deleted")));
+      await Promise.all(runs.map((run) => deps.canceller.cancel(run, "job deleted")));
       if (!(await store.deleteJob(jobId))) throw CronError.notFound("job", jobId);
       deps.jobChanged(jobId);
       return cancelled;

@@ -2,7 +2,7 @@ import type { JobRecord } from "../../domain/job.js";
 import type { DueJobRef, Store } from "../store.js";
 import type { MongoCollections } from "./collections.js";
 import { fromJobDocument } from "./job-documents.js";
-import { advanceSchedules, mergeSchedule, writeSchedule } from "./job-schedule.js";
+import { advanceSchedules, mergeSchedule, writeSchedule, type ScheduleDocument } from "./job-schedule.js";
 import type { JobStatsBook } from "./job-stats.js";
 
 /** The scheduler bookkeeping methods of the store. */
@@ -19,18 +19,23 @@ export function schedulingOperations(c: MongoCollections, stats: JobStatsBook): 
 }
 
 /**
- * Active jobs due at or before `before`, earliest first, from their scheduler states. First the
+ * The scheduler states of the active jobs due at or before `before`, earliest first. First the
  * states a crash left behind their job are repaired (the job versions are compared in one pass
  * over the jobs), so that no job is missed for want of a current state.
  */
-async function listDueJobs(c: MongoCollections, before: number, limit: number): Promise<JobRecord[]> {
+async function dueSchedules(c: MongoCollections, before: number, limit: number, projection?: Record<string, 1>): Promise<ScheduleDocument[]> {
   if (limit <= 0) return [];
   await repairStaleSchedules(c);
-  const due = await c.jobSchedule
-    .find({ status: "active", nextTriggerAt: { $lte: before } })
+  return c.jobSchedule
+    .find({ status: "active", nextTriggerAt: { $lte: before } }, projection ? { projection } : {})
     .sort({ nextTriggerAt: 1, _id: 1 })
     .limit(Math.floor(limit))
     .toArray();
+}
+
+/** The due jobs, each merged with its scheduler state. */
+async function listDueJobs(c: MongoCollections, before: number, limit: number): Promise<JobRecord[]> {
+  const due = await dueSchedules(c, before, limit);
   if (due.length === 0) return [];
   const docs = await c.jobs.find(due.length === 1 ? { _id: due[0]!._id } : { _id: { $in: due.map((d) => d._id) } }).toArray();
   const jobs = new Map(docs.map((d) => [d._id, fromJobDocument(d)]));
@@ -40,15 +45,9 @@ async function listDueJobs(c: MongoCollections, before: number, limit: number): 
   });
 }
 
-/** The due jobs' references, from their scheduler states alone (repaired first, as above). */
+/** The due jobs' references, from their scheduler states alone. */
 async function listDueJobRefs(c: MongoCollections, before: number, limit: number): Promise<DueJobRef[]> {
-  if (limit <= 0) return [];
-  await repairStaleSchedules(c);
-  const due = await c.jobSchedule
-    .find({ status: "active", nextTriggerAt: { $lte: before } }, { projection: { _id: 1, jobVersion: 1, nextTriggerAt: 1 } })
-    .sort({ nextTriggerAt: 1, _id: 1 })
-    .limit(Math.floor(limit))
-    .toArray();
+  const due = await dueSchedules(c, before, limit, { _id: 1, jobVersion: 1, nextTriggerAt: 1 });
   return due.map((s) => ({ jobId: s._id, version: s.jobVersion, nextTriggerAt: s.nextTriggerAt! }));
 }
 
