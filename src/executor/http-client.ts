@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher } from "undici";
+import type { CancelSignal } from "../domain/cancellation.js";
 import type { Clock, TimerHandle } from "../domain/clock.js";
 import type { OutgoingRequest } from "./outgoing-request.js";
 
@@ -19,7 +20,7 @@ export interface AttemptResponse {
 
 /** Sends requests through one pooled undici Agent. */
 export interface HttpClient {
-  send(req: OutgoingRequest, signal: AbortSignal): Promise<AttemptResponse>;
+  send(req: OutgoingRequest, signal: CancelSignal): Promise<AttemptResponse>;
   /**
    * Requests that may be waiting for a free connection: those in flight beyond one origin's
    * connection count (0 means every request in flight can have its own connection).
@@ -88,7 +89,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 }
 
 /** One attempt in flight: its undici handler, its timeout and the run's cancel signal. */
-function startAttempt(clock: Clock, signal: AbortSignal, done: (res: AttemptResponse) => void) {
+function startAttempt(clock: Clock, signal: CancelSignal, done: (res: AttemptResponse) => void) {
   const startedAt = clock.now();
   let controller: Dispatcher.DispatchController | undefined;
   let abortWith: Error | undefined;
@@ -98,25 +99,24 @@ function startAttempt(clock: Clock, signal: AbortSignal, done: (res: AttemptResp
   const chunks: Buffer[] = [];
   let size = 0;
   let timer: TimerHandle | undefined;
+  let unsubscribe = () => undefined as void;
   const finish = (res: AttemptResponse) => {
     if (settled) return;
     settled = true;
     timer?.cancel();
-    signal.removeEventListener("abort", onCancel);
+    unsubscribe();
     done(res);
   };
-  const excerpt = () => Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString("utf8").replace(/\uFFFD+$/, "");
+  const excerpt = () => (size === 0 ? "" : Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString("utf8").replace(/\uFFFD+$/, ""));
   const succeed = () => finish({ statusCode, responseExcerpt: excerpt(), error: "", timedOut: false, cancelled: false, startedAt, finishedAt: clock.now() });
-  const fail = (err: unknown) => finish(failure(err, { timedOut, cancelled: signal.aborted && !timedOut }, startedAt, clock.now()));
+  const fail = (err: unknown) => finish(failure(err, { timedOut, cancelled: signal.cancelled && !timedOut }, startedAt, clock.now()));
   /** Gives up the attempt now; the request is aborted as soon as undici lets us (a queued one when it starts). */
   const abort = (reason: Error) => {
     fail(reason);
     abortWith = reason;
     controller?.abort(reason);
   };
-  const onCancel = () => abort(new Error("cancelled"));
-  if (signal.aborted) onCancel();
-  else signal.addEventListener("abort", onCancel, { once: true });
+  unsubscribe = signal.onCancel(() => abort(new Error("cancelled")));
   const handler: Dispatcher.DispatchHandler = {
     onRequestStart(c) {
       controller = c;

@@ -1,3 +1,4 @@
+import type { CancelSignal } from "../domain/cancellation.js";
 import { CronError } from "../domain/cron-error.js";
 import type { HttpTargetSpec } from "../domain/job.js";
 import type { AttemptRecord } from "../domain/run.js";
@@ -29,11 +30,11 @@ function isSuccess(target: HttpTargetSpec, status: number): boolean {
 }
 
 /** Performs one attempt against an HTTP target, inside its CLIENT span, and describes it; never throws. */
-export function executeAttempt(deps: TargetExecutorDeps, target: HttpTargetSpec, ctx: AttemptContext, signal: AbortSignal): Promise<AttemptOutcome> {
+export function executeAttempt(deps: TargetExecutorDeps, target: HttpTargetSpec, ctx: AttemptContext, signal: CancelSignal): Promise<AttemptOutcome> {
   return traceAttempt(target, ctx, (traced) => attempt(deps, target, traced, signal));
 }
 
-async function attempt(deps: TargetExecutorDeps, target: HttpTargetSpec, ctx: AttemptContext, signal: AbortSignal): Promise<AttemptOutcome> {
+async function attempt(deps: TargetExecutorDeps, target: HttpTargetSpec, ctx: AttemptContext, signal: CancelSignal): Promise<AttemptOutcome> {
   let request;
   try {
     request = buildRequest(target, ctx, deps.secrets);

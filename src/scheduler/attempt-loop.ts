@@ -1,4 +1,5 @@
 import { retryDelayMs, shouldRetry } from "../domain/backoff.js";
+import type { CancelSignal } from "../domain/cancellation.js";
 import type { Clock } from "../domain/clock.js";
 import type { HttpTargetSpec, RetrySpec } from "../domain/job.js";
 import type { AttemptRecord } from "../domain/run.js";
@@ -27,7 +28,7 @@ export async function runAttempts(
   target: HttpTargetSpec,
   retry: RetrySpec,
   ctx: Omit<AttemptContext, "attempt">,
-  signal: AbortSignal,
+  signal: CancelSignal,
   onAttempt: (attempts: AttemptRecord[]) => Promise<void>,
 ): Promise<AttemptsResult> {
   const attempts: AttemptRecord[] = [];
@@ -36,27 +37,26 @@ export async function runAttempts(
     attempts.push(outcome.record);
     await onAttempt(attempts);
     if (outcome.ok) return { ok: true, cancelled: false, attempts, error: "" };
-    const cancelled = outcome.cancelled || signal.aborted;
+    const cancelled = outcome.cancelled || signal.cancelled;
     const statusCode = outcome.record.statusCode;
     const retry_ = !outcome.permanent && shouldRetry(retry, n, { ok: false, statusCode, timedOut: outcome.timedOut, cancelled });
     if (!retry_ || !(await sleep(deps.clock, retryDelayMs(retry, n), signal))) {
-      return { ok: false, cancelled: cancelled || signal.aborted, attempts, error: outcome.record.error };
+      return { ok: false, cancelled: cancelled || signal.cancelled, attempts, error: outcome.record.error };
     }
   }
 }
 
 /** Waits on the injected clock; resolves false at once when the signal aborts. */
-function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
+function sleep(clock: Clock, ms: number, signal: CancelSignal): Promise<boolean> {
+  if (signal.cancelled) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const onAbort = () => {
-      timer.cancel();
-      resolve(false);
-    };
     const timer = clock.setTimer(ms, () => {
-      signal.removeEventListener("abort", onAbort);
+      unsubscribe();
       resolve(true);
     });
-    signal.addEventListener("abort", onAbort, { once: true });
+    const unsubscribe = signal.onCancel(() => {
+      timer.cancel();
+      resolve(false);
+    });
   });
 }

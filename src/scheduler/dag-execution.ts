@@ -1,3 +1,4 @@
+import type { CancelSignal } from "../domain/cancellation.js";
 import { topologicalOrder } from "../domain/dag.js";
 import type { HttpTargetSpec, RetrySpec, TaskSpec } from "../domain/job.js";
 import type { RunStatus, TaskResultRecord } from "../domain/run.js";
@@ -22,7 +23,7 @@ export interface DagInput {
   scheduledAt: number;
   /** The replica executing the run. */
   nodeId: string;
-  signal: AbortSignal;
+  signal: CancelSignal;
   onProgress: (results: TaskResultRecord[]) => Promise<void>;
 }
 
@@ -47,7 +48,7 @@ export async function runDag(deps: AttemptLoopDeps, input: DagInput): Promise<Da
   const all = snapshot();
   await input.onProgress(all);
   const failed = all.find((r) => r.status !== "succeeded");
-  const cancelled = input.signal.aborted;
+  const cancelled = input.signal.cancelled;
   return { ok: !failed, cancelled, taskResults: all, error: failed ? `task ${failed.taskId} ${failed.status}${failed.error ? `: ${failed.error}` : ""}` : "" };
 }
 

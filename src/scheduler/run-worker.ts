@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { Cancellation, type CancelSignal } from "../domain/cancellation.js";
 import type { Clock, TimerHandle } from "../domain/clock.js";
 import type { HttpTargetSpec, JobSpec } from "../domain/job.js";
 import { isFinal, type RunRecord, type RunStatus } from "../domain/run.js";
@@ -72,7 +73,7 @@ const SHUTDOWN = "node shutting down";
 interface Slot {
   run: RunRecord;
   jobId: string;
-  controller: AbortController;
+  cancellation: Cancellation;
   reason: string;
   exclusive: boolean;
   /** Set at shutdown for runs that had not started: they are left queued, untouched. */
@@ -122,8 +123,21 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       group.timer = deps.clock.setTimer(early, () => releaseHeld(dueAt));
       return;
     }
-    held.delete(dueAt);
-    for (const slot of group.slots) unhold(slot, group.slots);
+    releaseSome(dueAt, group.slots);
+  };
+  /**
+   * Queues a due group {@link RELEASE_CHUNK} runs at a time, the pump starting each chunk's
+   * requests before the next chunk is queued: the first request of a big slot leaves at once.
+   * Runs not queued yet stay held (a cancel still finds them).
+   */
+  const releaseSome = (dueAt: number, group: Set<Slot>) => {
+    let n = 0;
+    for (const slot of group) {
+      unhold(slot, group);
+      if (++n === RELEASE_CHUNK) break;
+    }
+    if (group.size === 0) held.delete(dueAt);
+    else setImmediate(() => releaseSome(dueAt, group));
     pump();
   };
   /** Moves a held run to the queue (its time came, it was cancelled, or the node stops). */
@@ -215,7 +229,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   return {
     submit(run, exclusive, onDone) {
       if (slots.has(run.runId) || stopping) return;
-      const slot: Slot = { run, jobId: run.jobId, controller: new AbortController(), reason: "", exclusive, dropped: false, settled: false, onDone };
+      const slot: Slot = { run, jobId: run.jobId, cancellation: new Cancellation(), reason: "", exclusive, dropped: false, settled: false, onDone };
       slots.set(run.runId, slot);
       byJob.set(run.jobId, (byJob.get(run.jobId) ?? new Set()).add(run.runId));
       if (run.dueAt > deps.clock.now()) hold(slot);
@@ -226,7 +240,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       const slot = slots.get(runId);
       if (!slot) return false;
       slot.reason = reason;
-      slot.controller.abort();
+      slot.cancellation.cancel();
       // A held run is cancelled now, not at its due time.
       const group = held.get(slot.run.dueAt)?.slots;
       if (group?.has(slot)) {
@@ -254,7 +268,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       await Promise.race([this.idle(), grace]);
       for (const slot of slots.values()) {
         slot.reason = SHUTDOWN;
-        slot.controller.abort();
+        slot.cancellation.cancel();
       }
       await this.idle();
       await deps.bookkeeping.flush();
@@ -262,11 +276,14 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   };
 }
 
+/** Held runs queued in one go when their due time comes. */
+const RELEASE_CHUNK = 256;
+
 /** Runs started in one go by the pump before it lets I/O through. */
 const START_CHUNK = 32;
 
 /** Longest a finished request's bookkeeping waits for the requests queued behind it to leave. */
-const SEND_FIRST_MAX_MS = 1000;
+const SEND_FIRST_MAX_MS = 3000;
 
 /**
  * Runs one run from queued to a final state; resolves with the run as it ends (undefined when
@@ -280,7 +297,7 @@ async function execute(
   const progress = createRunProgress(slot.run, write, deps.clock, deps.events, deps.progress);
   const giveUp = () => stopping() && slot.reason === SHUTDOWN;
   try {
-    if (slot.controller.signal.aborted) {
+    if (slot.cancellation.cancelled) {
       const cancelled = await progress.settle({ status: "cancelled", finishedAt: deps.clock.now(), error: slot.reason || "cancelled" }, giveUp);
       slot.settled = true;
       return cancelled;
@@ -289,7 +306,7 @@ async function execute(
     const startedAt = deps.clock.now();
     deps.metrics.runStarted(startedAt - slot.run.dueAt);
     progress.change({ status: "running", startedAt, nodeId: deps.nodeId, attempts: [], taskResults: [] });
-    const outcome = spec ? await perform(deps, spec, progress, slot.controller.signal) : undefined;
+    const outcome = spec ? await perform(deps, spec, progress, slot.cancellation) : undefined;
     progress.finishing();
     await requestsDone();
     const done = await finish(deps, progress, outcome, slot.reason, startedAt, giveUp);
@@ -315,7 +332,7 @@ interface Outcome {
   error: string;
 }
 
-async function perform(deps: RunWorkerDeps, spec: JobSpec, progress: RunProgress, signal: AbortSignal): Promise<Outcome> {
+async function perform(deps: RunWorkerDeps, spec: JobSpec, progress: RunProgress, signal: CancelSignal): Promise<Outcome> {
   const run = progress.current();
   const loopDeps: AttemptLoopDeps = { http: deps.http, secrets: deps.secrets, now: deps.clock.now, clock: deps.clock };
   const targetOf = (t: { target?: HttpTargetSpec; handler: string }) =>

@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Cancellation, NEVER_CANCELLED } from "../../src/domain/cancellation.js";
 import { createSystemClock } from "../../src/runtime/system-clock.js";
 import { createHttpClient, EXCERPT_BYTES, type HttpClient } from "../../src/executor/http-client.js";
 import type { OutgoingRequest } from "../../src/executor/outgoing-request.js";
@@ -57,57 +58,57 @@ describe("HTTP client", () => {
   });
 
   it("sends method, headers and body, and reports the status and the body", async () => {
-    const res = await client.send(req("/echo", { headers: { "x-test": "hello" } }), new AbortController().signal);
+    const res = await client.send(req("/echo", { headers: { "x-test": "hello" } }), NEVER_CANCELLED);
     expect(res).toMatchObject({ statusCode: 201, responseExcerpt: "hello", error: "", timedOut: false, cancelled: false });
     expect(res.finishedAt).toBeGreaterThanOrEqual(res.startedAt);
   });
 
   it("keeps the first 1 KiB of a long body, cut on a character boundary, without reading the rest", async () => {
-    const res = await client.send(req("/big"), new AbortController().signal);
+    const res = await client.send(req("/big"), NEVER_CANCELLED);
     expect(res.statusCode).toBe(200);
     expect(Buffer.byteLength(res.responseExcerpt)).toBe(EXCERPT_BYTES);
     expect(res.responseExcerpt).toBe("é".repeat(EXCERPT_BYTES / 2));
     // The pool is still usable afterwards.
-    expect((await client.send(req("/missing"), new AbortController().signal)).statusCode).toBe(404);
+    expect((await client.send(req("/missing"), NEVER_CANCELLED)).statusCode).toBe(404);
   });
 
   it("reads a body of moderate size to its end, keeping its connection for the next request", async () => {
     const before = server.connections();
     for (let i = 0; i < 4; i++) {
-      const medium = await client.send(req("/medium"), new AbortController().signal);
+      const medium = await client.send(req("/medium"), NEVER_CANCELLED);
       expect(medium.responseExcerpt).toBe("x".repeat(EXCERPT_BYTES));
-      expect((await client.send(req("/echo", { headers: { "x-test": String(i) } }), new AbortController().signal)).responseExcerpt).toBe(String(i));
+      expect((await client.send(req("/echo", { headers: { "x-test": String(i) } }), NEVER_CANCELLED)).responseExcerpt).toBe(String(i));
     }
     // A connection closed after every 64 KiB body would need at least three new ones here.
     expect(server.connections() - before).toBeLessThanOrEqual(1);
   });
 
   it("gives up at the timeout and says so", async () => {
-    const res = await client.send(req("/slow", { timeoutMs: 100 }), new AbortController().signal);
+    const res = await client.send(req("/slow", { timeoutMs: 100 }), NEVER_CANCELLED);
     expect(res).toMatchObject({ statusCode: 0, error: "timed out", timedOut: true, cancelled: false });
     expect(res.finishedAt - res.startedAt).toBeLessThan(900);
   });
 
   it("aborts when the run is cancelled, even before the request started", async () => {
-    const running = new AbortController();
-    const pending = client.send(req("/slow"), running.signal);
-    setTimeout(() => running.abort(), 50);
+    const running = new Cancellation();
+    const pending = client.send(req("/slow"), running);
+    setTimeout(() => running.cancel(), 50);
     expect(await pending).toMatchObject({ statusCode: 0, error: "cancelled", cancelled: true, timedOut: false });
-    const already = new AbortController();
-    already.abort();
-    expect(await client.send(req("/echo"), already.signal)).toMatchObject({ error: "cancelled", cancelled: true });
+    const already = new Cancellation();
+    already.cancel();
+    expect(await client.send(req("/echo"), already)).toMatchObject({ error: "cancelled", cancelled: true });
   });
 
   it("reports a refused connection with its code", async () => {
     const closed = await startServer();
     await closed.close();
-    const res = await client.send({ ...req(""), url: `${closed.url}/x` }, new AbortController().signal);
+    const res = await client.send({ ...req(""), url: `${closed.url}/x` }, NEVER_CANCELLED);
     expect(res.statusCode).toBe(0);
     expect(res.error).toMatch(/^ECONNREFUSED/);
   });
 
   it("counts the requests waiting for a connection as backlog", async () => {
-    const sends = Array.from({ length: 5 }, () => client.send(req("/slow"), new AbortController().signal));
+    const sends = Array.from({ length: 5 }, () => client.send(req("/slow"), NEVER_CANCELLED));
     expect(client.backlog()).toBe(3);
     await Promise.all(sends);
     expect(client.backlog()).toBe(0);

@@ -1,0 +1,65 @@
+/**
+ * The cancel side of a run as its steps see it: whether it was cancelled, and a way to hear of it.
+ * A run's cancel (a cancel RPC, a replace, a shutdown) reaches the request in flight or the retry
+ * back-off through it.
+ */
+export interface CancelSignal {
+  readonly cancelled: boolean;
+  /**
+   * Calls `listener` once when the run is cancelled (at once if it already is). Returns the
+   * unsubscribe function; a step unsubscribes when it ends without being cancelled.
+   */
+  onCancel(listener: () => void): () => void;
+}
+
+/**
+ * A cancel source with its signal: the run worker's counterpart of an AbortController, made for
+ * one per run in busy seconds. An AbortController costs an EventTarget, a lazily built signal and
+ * an event object per listener call; this costs one object and, while nothing listens, nothing
+ * more. Listeners run synchronously in `cancel()`.
+ */
+export class Cancellation implements CancelSignal {
+  private done = false;
+  /** The first listener lives in a field: a run has one step listening at a time (DAG waves aside). */
+  private first: (() => void) | undefined;
+  private more: (() => void)[] | undefined;
+
+  get cancelled(): boolean {
+    return this.done;
+  }
+
+  /** Cancels: every listener is called once, then dropped. Later calls do nothing. */
+  cancel(): void {
+    if (this.done) return;
+    this.done = true;
+    const first = this.first;
+    const more = this.more;
+    this.first = undefined;
+    this.more = undefined;
+    first?.();
+    if (more) for (const listener of more) listener();
+  }
+
+  onCancel(listener: () => void): () => void {
+    if (this.done) {
+      listener();
+      return noop;
+    }
+    if (!this.first) {
+      this.first = listener;
+      return () => {
+        if (this.first === listener) this.first = undefined;
+      };
+    }
+    (this.more ??= []).push(listener);
+    return () => {
+      const i = this.more?.indexOf(listener) ?? -1;
+      if (i >= 0) this.more!.splice(i, 1);
+    };
+  }
+}
+
+/** A signal that is never cancelled, for work that nothing can cancel. */
+export const NEVER_CANCELLED: CancelSignal = { cancelled: false, onCancel: () => noop };
+
+const noop = () => undefined;
