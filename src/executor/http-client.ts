@@ -107,7 +107,13 @@ function startAttempt(clock: Clock, signal: CancelSignal, done: (res: AttemptRes
     unsubscribe();
     done(res);
   };
-  const excerpt = () => (size === 0 ? "" : Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString("utf8").replace(/\uFFFD+$/, ""));
+  const excerpt = () => {
+    if (size === 0) return "";
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    // A whole body has no character cut in two; a cut one drops the broken tail.
+    if (size <= EXCERPT_BYTES) return body.toString("utf8");
+    return body.subarray(0, EXCERPT_BYTES).toString("utf8").replace(/\uFFFD+$/, "");
+  };
   const succeed = () => finish({ statusCode, responseExcerpt: excerpt(), error: "", timedOut: false, cancelled: false, startedAt, finishedAt: clock.now() });
   const fail = (err: unknown) => finish(failure(err, { timedOut, cancelled: signal.cancelled && !timedOut }, startedAt, clock.now()));
   /** Gives up the attempt now; the request is aborted as soon as undici lets us (a queued one when it starts). */

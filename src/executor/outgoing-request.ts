@@ -40,13 +40,21 @@ export function buildRequest(target: HttpTargetSpec, ctx: AttemptContext, secret
   headers[HEADERS.idempotencyKey] = ctx.runId;
   headers[HEADERS.runId] = ctx.runId;
   headers[HEADERS.jobId] = ctx.jobId;
-  headers[HEADERS.scheduledAt] = new Date(ctx.scheduledAt).toISOString();
+  headers[HEADERS.scheduledAt] = isoOf(ctx.scheduledAt);
   headers[HEADERS.attempt] = String(ctx.attempt);
   if (ctx.nodeId) headers[HEADERS.node] = ctx.nodeId;
   if (ctx.traceparent) headers.traceparent = ctx.traceparent;
   const hasBody = target.body !== "" && target.method !== "GET" && target.method !== "HEAD";
   if (hasBody && !headers["content-type"]) headers["content-type"] = looksLikeJson(target.body) ? "application/json" : "text/plain";
   return { url: target.url, method: target.method, headers, body: hasBody ? target.body : undefined, timeoutMs: target.timeoutMs };
+}
+
+/** The last slot formatted: the runs of a busy second share their slot, formatted once for all of them. */
+let lastSlot = { at: NaN, iso: "" };
+
+function isoOf(at: number): string {
+  if (lastSlot.at !== at) lastSlot = { at, iso: new Date(at).toISOString() };
+  return lastSlot.iso;
 }
 
 function authHeaders(auth: AuthSpec, secrets: SecretSource): Record<string, string> {

@@ -19,67 +19,85 @@ export interface RunQueue<T extends Queued> {
   readonly waiting: number;
 }
 
-/** Creates an empty queue. */
+/** What the queue knows of one job: its waiting runs and what of it executes. */
+interface JobLine<T> {
+  /** Waiting runs, in submission order, from `head` on. */
+  items: T[];
+  head: number;
+  executing: number;
+  exclusiveExecuting: boolean;
+  /** Whether the job is in the ready line. */
+  ready: boolean;
+}
+
+/** Creates an empty queue. One map lookup per operation: a busy second queues thousands of runs. */
 export function createRunQueue<T extends Queued>(): RunQueue<T> {
-  const perJob = new Map<string, T[]>();
-  const executing = new Map<string, { count: number; exclusive: boolean }>();
-  const ready: string[] = [];
+  const lines = new Map<string, JobLine<T>>();
+  const ready: JobLine<T>[] = [];
   let readyHead = 0;
-  const inReady = new Set<string>();
   let waiting = 0;
 
-  const startable = (jobId: string) => {
-    const head = perJob.get(jobId)?.[0];
-    const now = executing.get(jobId);
-    if (!head) return false;
-    if (!now) return true;
-    return !now.exclusive && !head.exclusive;
+  const startable = (line: JobLine<T>) => {
+    if (line.head >= line.items.length) return false;
+    if (line.executing === 0) return true;
+    return !line.exclusiveExecuting && !line.items[line.head]!.exclusive;
   };
-  const offer = (jobId: string) => {
-    if (inReady.has(jobId) || !startable(jobId)) return;
-    inReady.add(jobId);
-    ready.push(jobId);
+  const offer = (line: JobLine<T>) => {
+    if (line.ready || !startable(line)) return;
+    line.ready = true;
+    ready.push(line);
   };
-  const nextReady = (): string | undefined => {
+  const nextReady = (): JobLine<T> | undefined => {
     if (readyHead >= ready.length) return undefined;
-    const jobId = ready[readyHead++]!;
+    const line = ready[readyHead++]!;
     // Compact once the consumed prefix dominates, keeping shift-like cost amortised O(1).
     if (readyHead > 1024 && readyHead * 2 > ready.length) {
       ready.splice(0, readyHead);
       readyHead = 0;
     }
-    inReady.delete(jobId);
-    return jobId;
+    line.ready = false;
+    return line;
+  };
+  /** Drops a job's line once nothing of it waits or executes. */
+  const prune = (jobId: string, line: JobLine<T>) => {
+    if (line.executing === 0 && line.head >= line.items.length && !line.ready) lines.delete(jobId);
   };
 
   return {
     push(item) {
-      const queue = perJob.get(item.jobId);
-      if (queue) queue.push(item);
-      else perJob.set(item.jobId, [item]);
+      let line = lines.get(item.jobId);
+      if (!line) {
+        line = { items: [], head: 0, executing: 0, exclusiveExecuting: false, ready: false };
+        lines.set(item.jobId, line);
+      }
+      line.items.push(item);
       waiting++;
-      offer(item.jobId);
+      offer(line);
     },
     take() {
-      for (let jobId = nextReady(); jobId !== undefined; jobId = nextReady()) {
-        if (!startable(jobId)) continue;
-        const queue = perJob.get(jobId)!;
-        const item = queue.shift()!;
-        if (queue.length === 0) perJob.delete(jobId);
+      for (let line = nextReady(); line !== undefined; line = nextReady()) {
+        if (!startable(line)) continue;
+        const item = line.items[line.head]!;
+        line.items[line.head++] = undefined as unknown as T;
+        if (line.head === line.items.length) {
+          line.items = [];
+          line.head = 0;
+        }
         waiting--;
-        const now = executing.get(jobId) ?? { count: 0, exclusive: false };
-        executing.set(jobId, { count: now.count + 1, exclusive: now.exclusive || item.exclusive });
-        offer(jobId);
+        line.executing++;
+        line.exclusiveExecuting ||= item.exclusive;
+        offer(line);
         return item;
       }
       return undefined;
     },
     done(item) {
-      const now = executing.get(item.jobId);
-      if (!now) return;
-      if (now.count <= 1) executing.delete(item.jobId);
-      else executing.set(item.jobId, { count: now.count - 1, exclusive: now.exclusive && !item.exclusive });
-      offer(item.jobId);
+      const line = lines.get(item.jobId);
+      if (!line || line.executing === 0) return;
+      line.executing--;
+      if (item.exclusive || line.executing === 0) line.exclusiveExecuting = false;
+      offer(line);
+      prune(item.jobId, line);
     },
     get waiting() {
       return waiting;

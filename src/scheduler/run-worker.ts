@@ -130,14 +130,21 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
    * requests before the next chunk is queued: the first request of a big slot leaves at once.
    * Runs not queued yet stay held (a cancel still finds them).
    */
+  /** Due groups being queued chunk by chunk. */
+  const releasing = new Set<Set<Slot>>();
   const releaseSome = (dueAt: number, group: Set<Slot>) => {
     let n = 0;
     for (const slot of group) {
       unhold(slot, group);
       if (++n === RELEASE_CHUNK) break;
     }
-    if (group.size === 0) held.delete(dueAt);
-    else setImmediate(() => releaseSome(dueAt, group));
+    if (group.size === 0) {
+      held.delete(dueAt);
+      releasing.delete(group);
+    } else {
+      releasing.add(group);
+      setImmediate(() => releaseSome(dueAt, group));
+    }
     pump();
   };
   /** Moves a held run to the queue (its time came, it was cancelled, or the node stops). */
@@ -151,7 +158,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   let quietWaiters: (() => void)[] = [];
   let quietTimer: TimerHandle | undefined;
   // Right after a pump, a free worker means no waiting run can start (exclusive runs wait for their job's).
-  const quiet = () => !pumpScheduled && (running < deps.concurrency || queue.waiting === 0) && deps.http.backlog() === 0;
+  const quiet = () => !pumpScheduled && releasing.size === 0 && (running < deps.concurrency || queue.waiting === 0) && deps.http.backlog() === 0;
   const flushQuiet = () => {
     quietTimer?.cancel();
     quietTimer = undefined;
