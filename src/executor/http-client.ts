@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher } from "undici";
 import type { CancelSignal } from "../domain/cancellation.js";
 import type { Clock, TimerHandle } from "../domain/clock.js";
+import { createDelays, type Delays } from "../runtime/delay-queue.js";
 import type { OutgoingRequest } from "./outgoing-request.js";
 
 /** At most this much of a response body is kept on the attempt. */
@@ -62,23 +63,21 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
     return url;
   };
+  const timeouts = createDelays(clock);
   let inFlight = 0;
+  const settled = () => void inFlight--;
   return {
     backlog: () => Math.max(0, inFlight - options.connectionsPerOrigin),
     send(req, signal) {
       inFlight++;
       return new Promise<AttemptResponse>((resolve) => {
-        const attempt = startAttempt(clock, signal, (res) => {
-          inFlight--;
-          resolve(res);
-        });
+        const attempt = new Attempt(clock, signal, resolve, settled);
         try {
           const { origin, path } = parse(req.url);
-          agent.dispatch(
-            { origin, path, method: req.method as "POST", headers: req.headers, body: req.body ?? null, headersTimeout: req.timeoutMs, bodyTimeout: req.timeoutMs },
-            attempt.handler,
-          );
-          attempt.armTimeout(req.timeoutMs);
+          // No undici timeouts: the attempt's own covers the whole exchange, and each undici one
+          // would cost a timer per request.
+          agent.dispatch({ origin, path, method: req.method as "POST", headers: req.headers, body: req.body ?? null, headersTimeout: 0, bodyTimeout: 0 }, attempt);
+          attempt.armTimeout(timeouts, req.timeoutMs);
         } catch (err) {
           attempt.fail(err);
         }
@@ -88,74 +87,106 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   };
 }
 
-/** One attempt in flight: its undici handler, its timeout and the run's cancel signal. */
-function startAttempt(clock: Clock, signal: CancelSignal, done: (res: AttemptResponse) => void) {
-  const startedAt = clock.now();
-  let controller: Dispatcher.DispatchController | undefined;
-  let abortWith: Error | undefined;
-  let settled = false;
-  let timedOut = false;
-  let statusCode = 0;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let timer: TimerHandle | undefined;
-  let unsubscribe = () => undefined as void;
-  const finish = (res: AttemptResponse) => {
-    if (settled) return;
-    settled = true;
-    timer?.cancel();
-    unsubscribe();
-    done(res);
-  };
-  const excerpt = () => {
-    if (size === 0) return "";
-    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    // A whole body has no character cut in two; a cut one drops the broken tail.
-    if (size <= EXCERPT_BYTES) return body.toString("utf8");
-    return body.subarray(0, EXCERPT_BYTES).toString("utf8").replace(/\uFFFD+$/, "");
-  };
-  const succeed = () => finish({ statusCode, responseExcerpt: excerpt(), error: "", timedOut: false, cancelled: false, startedAt, finishedAt: clock.now() });
-  const fail = (err: unknown) => finish(failure(err, { timedOut, cancelled: signal.cancelled && !timedOut }, startedAt, clock.now()));
+/**
+ * One attempt in flight, as undici's handler: its response, its timeout and the run's cancel
+ * signal. A class, not a set of closures: one object per request in busy seconds.
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  private readonly startedAt: number;
+  private controller: Dispatcher.DispatchController | undefined;
+  private abortWith: Error | undefined;
+  private settled = false;
+  private timedOut = false;
+  private statusCode = 0;
+  private chunks: Buffer[] | undefined;
+  private size = 0;
+  private timer: TimerHandle | undefined;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly signal: CancelSignal,
+    private readonly resolve: (res: AttemptResponse) => void,
+    private readonly onSettled: () => void,
+  ) {
+    this.startedAt = clock.now();
+    this.unsubscribe = NO_UNSUBSCRIBE;
+    this.unsubscribe = signal.onCancel(() => this.abort(new Error("cancelled")));
+  }
+
+  /** Arms the attempt's timeout (unless it already ended). */
+  armTimeout(timeouts: Delays, ms: number): void {
+    if (this.settled) return;
+    this.timer = timeouts.after(ms, () => {
+      this.timedOut = true;
+      this.abort(new Error("timed out"));
+    });
+  }
+
+  fail(err: unknown): void {
+    const cancelled = this.signal.cancelled && !this.timedOut;
+    this.finish(failure(err, { timedOut: this.timedOut, cancelled }, this.startedAt, this.clock.now()));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abortWith) controller.abort(this.abortWith);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+    this.statusCode = statusCode;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.size < EXCERPT_BYTES) (this.chunks ??= []).push(chunk);
+    this.size += chunk.length;
+    // The excerpt is all we keep. A short rest is read and dropped, so the connection serves
+    // the next request; a long one is not worth the wait: the connection is closed instead.
+    if (this.size > DRAIN_BYTES && !this.settled) {
+      this.succeed();
+      controller.abort(new Error("response excerpt complete"));
+    }
+  }
+
+  onResponseEnd(): void {
+    this.succeed();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.fail(err);
+  }
+
+  private succeed(): void {
+    const { statusCode, startedAt } = this;
+    this.finish({ statusCode, responseExcerpt: this.excerpt(), error: "", timedOut: false, cancelled: false, startedAt, finishedAt: this.clock.now() });
+  }
+
   /** Gives up the attempt now; the request is aborted as soon as undici lets us (a queued one when it starts). */
-  const abort = (reason: Error) => {
-    fail(reason);
-    abortWith = reason;
-    controller?.abort(reason);
-  };
-  unsubscribe = signal.onCancel(() => abort(new Error("cancelled")));
-  const handler: Dispatcher.DispatchHandler = {
-    onRequestStart(c) {
-      controller = c;
-      if (abortWith) c.abort(abortWith);
-    },
-    onResponseStart(_c, status) {
-      statusCode = status;
-    },
-    onResponseData(c, chunk) {
-      if (size < EXCERPT_BYTES) chunks.push(chunk);
-      size += chunk.length;
-      // The excerpt is all we keep. A short rest is read and dropped, so the connection serves
-      // the next request; a long one is not worth the wait: the connection is closed instead.
-      if (size > DRAIN_BYTES && !settled) {
-        succeed();
-        c.abort(new Error("response excerpt complete"));
-      }
-    },
-    onResponseEnd: () => succeed(),
-    onResponseError: (_c, err) => fail(err),
-  };
-  return {
-    handler,
-    fail,
-    armTimeout(ms: number) {
-      if (settled) return;
-      timer = clock.setTimer(ms, () => {
-        timedOut = true;
-        abort(new Error("timed out"));
-      });
-    },
-  };
+  private abort(reason: Error): void {
+    this.fail(reason);
+    this.abortWith = reason;
+    this.controller?.abort(reason);
+  }
+
+  private finish(res: AttemptResponse): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.timer?.cancel();
+    this.unsubscribe();
+    this.onSettled();
+    this.resolve(res);
+  }
+
+  private excerpt(): string {
+    if (!this.chunks) return "";
+    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    // A whole body has no character cut in two; a cut one drops the broken tail.
+    if (this.size <= EXCERPT_BYTES) return body.toString("utf8");
+    return body.subarray(0, EXCERPT_BYTES).toString("utf8").replace(/\uFFFD+$/, "");
+  }
 }
+
+const NO_UNSUBSCRIBE = () => undefined;
 
 function failure(err: unknown, flags: { timedOut: boolean; cancelled: boolean }, startedAt: number, finishedAt: number): AttemptResponse {
   const message = flags.timedOut ? "timed out" : flags.cancelled ? "cancelled" : describe(err);

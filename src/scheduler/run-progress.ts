@@ -3,6 +3,7 @@ import { CronError } from "../domain/cron-error.js";
 import type { RunRecord } from "../domain/run.js";
 import type { RunEvents } from "./run-events.js";
 import { RunPreempted, type RunWriter } from "./run-writer.js";
+import { createDelayQueue, type DelayQueue } from "../runtime/delay-queue.js";
 
 /** How progress of a run reaches the store. */
 export interface ProgressOptions {
@@ -39,53 +40,84 @@ export interface RunProgress {
   settle(changes: Partial<RunRecord>, giveUp: () => boolean): Promise<RunRecord>;
 }
 
-/** Tracks one run from its queued state on; every write goes through `write`. */
-export function createRunProgress(run: RunRecord, write: RunWriter, clock: Clock, events: RunEvents, options: ProgressOptions): RunProgress {
-  let stored = run;
-  let current = run;
-  let timer: TimerHandle | undefined;
-  let writing: Promise<void> = Promise.resolve();
-  let preempted: RunPreempted | undefined;
+/** What every run's progress shares on one node. */
+export interface ProgressContext {
+  write: RunWriter;
+  clock: Clock;
+  events: RunEvents;
+  options: ProgressOptions;
+  /** The checkpoint timers of every run, on one line (see {@link createProgressContext}). */
+  checkpoints: DelayQueue;
+}
 
-  const persist = () => {
-    writing = writing.then(async () => {
-      if (preempted || current === stored) return;
-      try {
-        stored = await write(stored, current);
-      } catch (err) {
-        // A checkpoint that fails is only a lost intermediate state; a lost claim stops the run.
-        if (err instanceof RunPreempted) preempted = err;
-      }
-    });
-  };
-  const schedule = () => {
-    timer ??= clock.setTimer(options.checkpointMs, () => {
-      timer = undefined;
-      persist();
-      if (current !== stored) schedule();
-    });
-  };
-  return {
-    current: () => current,
-    change(changes) {
-      current = { ...current, ...changes, updatedAt: clock.now() };
-      events.publish(current);
-      schedule();
-    },
-    finishing() {
-      timer?.cancel();
-      timer = undefined;
-    },
-    async settle(changes, giveUp) {
-      timer?.cancel();
-      current = { ...current, ...changes, updatedAt: clock.now() };
-      await writing;
-      if (preempted) throw preempted;
-      stored = await writeUntilStored(write, stored, current, clock, options.finalRetryMs, giveUp);
-      events.publish(stored);
-      return stored;
-    },
-  };
+/** The shared part of progress tracking: checkpoints of all runs wait on one timer line. */
+export function createProgressContext(write: RunWriter, clock: Clock, events: RunEvents, options: ProgressOptions): ProgressContext {
+  return { write, clock, events, options, checkpoints: createDelayQueue(clock, options.checkpointMs) };
+}
+
+/** Tracks one run from its queued state on; every write goes through the context's writer. */
+export function createRunProgress(run: RunRecord, context: ProgressContext): RunProgress {
+  return new Progress(run, context);
+}
+
+/** One object per run (no closures): a busy second tracks thousands at once. */
+class Progress implements RunProgress {
+  private stored: RunRecord;
+  private now: RunRecord;
+  private timer: TimerHandle | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private preempted: RunPreempted | undefined;
+
+  constructor(
+    run: RunRecord,
+    private readonly context: ProgressContext,
+  ) {
+    this.stored = run;
+    this.now = run;
+  }
+
+  current(): RunRecord {
+    return this.now;
+  }
+
+  change(changes: Partial<RunRecord>): void {
+    this.now = { ...this.now, ...changes, updatedAt: this.context.clock.now() };
+    this.context.events.publish(this.now);
+    this.timer ??= this.context.checkpoints.add(() => this.checkpoint());
+  }
+
+  finishing(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  async settle(changes: Partial<RunRecord>, giveUp: () => boolean): Promise<RunRecord> {
+    const { clock, write, options, events } = this.context;
+    this.finishing();
+    this.now = { ...this.now, ...changes, updatedAt: clock.now() };
+    await this.writing;
+    if (this.preempted) throw this.preempted;
+    this.stored = await writeUntilStored(write, this.stored, this.now, clock, options.finalRetryMs, giveUp);
+    events.publish(this.stored);
+    return this.stored;
+  }
+
+  /** Writes the state reached so far, then waits for the next checkpoint if it changes again. */
+  private checkpoint(): void {
+    this.timer = undefined;
+    this.writing = this.writing.then(() => this.persist());
+    if (this.now !== this.stored) this.timer = this.context.checkpoints.add(() => this.checkpoint());
+  }
+
+  private async persist(): Promise<void> {
+    if (this.preempted || this.now === this.stored) return;
+    try {
+      this.stored = await this.context.write(this.stored, this.now);
+    } catch (err) {
+      // A checkpoint that fails is only a lost intermediate state; a lost claim stops the run.
+      if (err instanceof RunPreempted) this.preempted = err;
+    }
+  }
 }
 
 /** A final state is too important to drop on a store hiccup: anything but a lost run or a bug is retried. */

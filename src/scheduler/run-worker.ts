@@ -13,9 +13,9 @@ import { runDag } from "./dag-execution.js";
 import type { JobCache } from "./job-cache.js";
 import type { RunBookkeeping } from "./run-bookkeeping.js";
 import type { RunEvents } from "./run-events.js";
-import { createRunProgress, type ProgressOptions, type RunProgress } from "./run-progress.js";
+import { createProgressContext, createRunProgress, type ProgressContext, type ProgressOptions, type RunProgress } from "./run-progress.js";
 import { createRunQueue } from "./run-queue.js";
-import { createRunWriter, RunPreempted, type RunWriter } from "./run-writer.js";
+import { createRunWriter, RunPreempted } from "./run-writer.js";
 
 /** What the worker needs. */
 export interface RunWorkerDeps {
@@ -85,7 +85,7 @@ interface Slot {
 
 /** Creates the worker pool. */
 export function createRunWorker(deps: RunWorkerDeps): RunWorker {
-  const write = createRunWriter(deps.store, deps.clock, deps.progress.writeBatchMs);
+  const tracking = createProgressContext(createRunWriter(deps.store, deps.clock, deps.progress.writeBatchMs), deps.clock, deps.events, deps.progress);
   const slots = new Map<string, Slot>();
   /** Run ids per job, so overlap checks cost O(1) per job, not a scan of every slot. */
   const byJob = new Map<string, Set<string>>();
@@ -205,7 +205,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       sent();
       await afterSends();
     };
-    void traceRun(slot.run, deps.log, () => execute(deps, write, slot, () => stopping, release, requestsDone))
+    void traceRun(slot.run, deps.log, () => execute(deps, tracking, slot, () => stopping, release, requestsDone))
       .catch((err: unknown) => deps.onError(err, `run ${slot.run.runId}`))
       .finally(release);
   };
@@ -298,10 +298,10 @@ const SEND_FIRST_MAX_MS = 3000;
  * state is written.
  */
 async function execute(
-  deps: RunWorkerDeps, write: RunWriter, slot: Slot, stopping: () => boolean, release: () => void, requestsDone: () => Promise<void>,
+  deps: RunWorkerDeps, tracking: ProgressContext, slot: Slot, stopping: () => boolean, release: () => void, requestsDone: () => Promise<void>,
 ): Promise<RunRecord | undefined> {
   if (slot.dropped) return undefined;
-  const progress = createRunProgress(slot.run, write, deps.clock, deps.events, deps.progress);
+  const progress = createRunProgress(slot.run, tracking);
   const giveUp = () => stopping() && slot.reason === SHUTDOWN;
   try {
     if (slot.cancellation.cancelled) {
