@@ -159,12 +159,33 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   let quietTimer: TimerHandle | undefined;
   // Right after a pump, a free worker means no waiting run can start (exclusive runs wait for their job's).
   const quiet = () => !pumpScheduled && releasing.size === 0 && (running < deps.concurrency || queue.waiting === 0) && deps.http.backlog() === 0;
+  /** Waiters let go, resumed {@link QUIET_CHUNK} per turn (see {@link flushQuiet}). */
+  let resuming: (() => void)[] = [];
+  let resumed = 0;
+  let resumeScheduled = false;
+  const resumeSome = () => {
+    resumeScheduled = false;
+    const end = Math.min(resuming.length, resumed + QUIET_CHUNK);
+    while (resumed < end) resuming[resumed++]!();
+    if (resumed < resuming.length) {
+      resumeScheduled = true;
+      setImmediate(resumeSome);
+    } else {
+      resuming = [];
+      resumed = 0;
+    }
+  };
+  /**
+   * Lets the waiting bookkeeping go. Thousands of runs may wait after a busy second: they resume
+   * a chunk per event-loop turn, so the last requests in flight are not held up behind all of
+   * their final writes at once.
+   */
   const flushQuiet = () => {
     quietTimer?.cancel();
     quietTimer = undefined;
-    const waiters = quietWaiters;
+    for (const resolve of quietWaiters) resuming.push(resolve);
     quietWaiters = [];
-    for (const resolve of waiters) resolve();
+    if (!resumeScheduled) resumeSome();
   };
   /**
    * Resolves once no run waits for a worker and no request for a connection (or after
@@ -288,6 +309,9 @@ const RELEASE_CHUNK = 256;
 
 /** Runs started in one go by the pump before it lets I/O through. */
 const START_CHUNK = 32;
+
+/** Waiting runs whose bookkeeping resumes in one event-loop turn once requests are out. */
+const QUIET_CHUNK = 256;
 
 /** Longest a finished request's bookkeeping waits for the requests queued behind it to leave. */
 const SEND_FIRST_MAX_MS = 3000;
