@@ -125,13 +125,13 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     }
     releaseSome(dueAt, group.slots);
   };
+  /** Due groups being queued chunk by chunk. */
+  const releasing = new Set<Set<Slot>>();
   /**
    * Queues a due group {@link RELEASE_CHUNK} runs at a time, the pump starting each chunk's
    * requests before the next chunk is queued: the first request of a big slot leaves at once.
    * Runs not queued yet stay held (a cancel still finds them).
    */
-  /** Due groups being queued chunk by chunk. */
-  const releasing = new Set<Set<Slot>>();
   const releaseSome = (dueAt: number, group: Set<Slot>) => {
     let n = 0;
     for (const slot of group) {
