@@ -15,6 +15,7 @@ import type { RunBookkeeping } from "./run-bookkeeping.js";
 import type { RunEvents } from "./run-events.js";
 import { createProgressContext, createRunProgress, type ProgressContext, type ProgressOptions, type RunProgress } from "./run-progress.js";
 import { createRunQueue } from "./run-queue.js";
+import { createTurnChunks } from "./turn-chunks.js";
 import { createRunWriter, RunPreempted } from "./run-writer.js";
 
 /** What the worker needs. */
@@ -123,33 +124,17 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       group.timer = deps.clock.setTimer(early, () => releaseHeld(dueAt));
       return;
     }
-    releaseSome(dueAt, group.slots);
+    held.delete(dueAt);
+    for (const slot of group.slots) releases.push(slot);
+    releases.start();
   };
-  /** Due groups being queued chunk by chunk. */
-  const releasing = new Set<Set<Slot>>();
   /**
-   * Queues a due group {@link RELEASE_CHUNK} runs at a time, the pump starting each chunk's
-   * requests before the next chunk is queued: the first request of a big slot leaves at once.
-   * Runs not queued yet stay held (a cancel still finds them).
+   * Due runs join the queue {@link RELEASE_CHUNK} at a time, the pump starting each chunk's
+   * requests before the next chunk joins: the first request of a big slot leaves at once.
    */
-  const releaseSome = (dueAt: number, group: Set<Slot>) => {
-    let n = 0;
-    for (const slot of group) {
-      unhold(slot, group);
-      if (++n === RELEASE_CHUNK) break;
-    }
-    if (group.size === 0) {
-      held.delete(dueAt);
-      releasing.delete(group);
-    } else {
-      releasing.add(group);
-      setImmediate(() => releaseSome(dueAt, group));
-    }
-    pump();
-  };
+  const releases = createTurnChunks<Slot>(RELEASE_CHUNK, (slot) => unheld(slot), () => pump());
   /** Moves a held run to the queue (its time came, it was cancelled, or the node stops). */
-  const unhold = (slot: Slot, group: Set<Slot>) => {
-    group.delete(slot);
+  const unheld = (slot: Slot) => {
     heldCount--;
     queue.push(slot);
   };
@@ -158,34 +143,19 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   let quietWaiters: (() => void)[] = [];
   let quietTimer: TimerHandle | undefined;
   // Right after a pump, a free worker means no waiting run can start (exclusive runs wait for their job's).
-  const quiet = () => !pumpScheduled && releasing.size === 0 && (running < deps.concurrency || queue.waiting === 0) && deps.http.backlog() === 0;
-  /** Waiters let go, resumed {@link QUIET_CHUNK} per turn (see {@link flushQuiet}). */
-  let resuming: (() => void)[] = [];
-  let resumed = 0;
-  let resumeScheduled = false;
-  const resumeSome = () => {
-    resumeScheduled = false;
-    const end = Math.min(resuming.length, resumed + QUIET_CHUNK);
-    while (resumed < end) resuming[resumed++]!();
-    if (resumed < resuming.length) {
-      resumeScheduled = true;
-      setImmediate(resumeSome);
-    } else {
-      resuming = [];
-      resumed = 0;
-    }
-  };
+  const quiet = () => !pumpScheduled && releases.pending === 0 && (running < deps.concurrency || queue.waiting === 0) && deps.http.backlog() === 0;
   /**
-   * Lets the waiting bookkeeping go. Thousands of runs may wait after a busy second: they resume
-   * a chunk per event-loop turn, so the last requests in flight are not held up behind all of
-   * their final writes at once.
+   * Waiting bookkeeping let go. Thousands of runs may wait after a busy second: they resume a
+   * chunk per event-loop turn, so the last requests in flight are not held up behind all of their
+   * final writes at once.
    */
+  const resumes = createTurnChunks<() => void>(QUIET_CHUNK, (resolve) => resolve());
   const flushQuiet = () => {
     quietTimer?.cancel();
     quietTimer = undefined;
-    for (const resolve of quietWaiters) resuming.push(resolve);
+    for (const resolve of quietWaiters) resumes.push(resolve);
     quietWaiters = [];
-    if (!resumeScheduled) resumeSome();
+    resumes.start();
   };
   /**
    * Resolves once no run waits for a worker and no request for a connection (or after
@@ -270,9 +240,8 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       slot.reason = reason;
       slot.cancellation.cancel();
       // A held run is cancelled now, not at its due time.
-      const group = held.get(slot.run.dueAt)?.slots;
-      if (group?.has(slot)) {
-        unhold(slot, group);
+      if (held.get(slot.run.dueAt)?.slots.delete(slot)) {
+        unheld(slot);
         pump();
       }
       return true;
@@ -289,7 +258,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       for (const [dueAt, group] of held) {
         group.timer.cancel();
         held.delete(dueAt);
-        for (const slot of group.slots) unhold(slot, group.slots);
+        for (const slot of group.slots) unheld(slot);
       }
       pump();
       const grace = new Promise<void>((resolve) => deps.clock.setTimer(graceMs, resolve));
