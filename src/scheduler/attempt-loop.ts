@@ -29,13 +29,14 @@ export async function runAttempts(
   retry: RetrySpec,
   ctx: Omit<AttemptContext, "attempt">,
   signal: CancelSignal,
-  onAttempt: (attempts: AttemptRecord[]) => Promise<void>,
+  onAttempt: (attempts: AttemptRecord[]) => void | Promise<void>,
 ): Promise<AttemptsResult> {
   const attempts: AttemptRecord[] = [];
   for (let n = 1; ; n++) {
     const outcome = await executeAttempt(deps, target, { ...ctx, attempt: n }, signal);
     attempts.push(outcome.record);
-    await onAttempt(attempts);
+    const recorded = onAttempt(attempts);
+    if (recorded) await recorded;
     if (outcome.ok) return { ok: true, cancelled: false, attempts, error: "" };
     const cancelled = outcome.cancelled || signal.cancelled;
     const statusCode = outcome.record.statusCode;

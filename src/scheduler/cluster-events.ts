@@ -54,6 +54,7 @@ export function createClusterRunEvents(local: RunEvents, coordinator: Coordinato
       pending.push(run);
       timer ??= clock.setTimer(RUN_EVENTS_FLUSH_MS, flush);
     },
+    watched: () => local.watched() || coordinator.hasPeerSubscribers(RUN_EVENTS_TOPIC),
     subscribe(filter, listener) {
       const off = local.subscribe(filter, listener);
       if (watchers++ === 0) unsubscribe = coordinator.subscribe(RUN_EVENTS_TOPIC, receive);

@@ -8,6 +8,11 @@ export interface JobCache {
   job(jobId: string): Promise<JobRecord | undefined>;
   /** The spec a run executes: its job version's, or the current one when that version is gone. */
   specOf(run: Pick<RunRecord, "jobId" | "jobVersion">): Promise<JobSpec | undefined>;
+  /**
+   * The spec a run executes when it is known without waiting (its job read and of the run's
+   * version); otherwise undefined, and {@link JobCache.specOf} finds it.
+   */
+  knownSpecOf(run: Pick<RunRecord, "jobId" | "jobVersion">): JobSpec | undefined;
   /** Drops what is cached of a job (it changed). */
   forget(jobId: string): void;
   /** Offers a job the caller already read. */
@@ -28,6 +33,8 @@ const MAX_ENTRIES = 50_000;
 /** Creates a job cache over the store. Concurrent reads of one job share one store call. */
 export function createJobCache(store: Store): JobCache {
   const jobs = new Map<string, Promise<JobRecord | undefined>>();
+  /** The jobs of {@link jobs} whose read has completed (a job read once is used by every later run of it). */
+  const known = new Map<string, JobRecord>();
   const versions = new Map<string, Promise<JobSpec | undefined>>();
   const bounded = <T>(map: Map<string, T>, key: string, value: T) => {
     if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
@@ -38,8 +45,21 @@ export function createJobCache(store: Store): JobCache {
     const cached = jobs.get(jobId);
     if (cached) return cached;
     const read = store.getJob(jobId);
-    read.catch(() => jobs.delete(jobId));
+    read.then(
+      (j) => {
+        if (j && jobs.get(jobId) === read) bounded(known, jobId, j);
+      },
+      () => jobs.delete(jobId),
+    );
     return bounded(jobs, jobId, read);
+  };
+  const forget = (jobId: string) => {
+    jobs.delete(jobId);
+    known.delete(jobId);
+  };
+  const remember = (j: JobRecord) => {
+    bounded(jobs, j.jobId, Promise.resolve(j));
+    bounded(known, j.jobId, j);
   };
   const versionSpec = (jobId: string, version: number) => {
     const key = `${jobId}@${version}`;
@@ -57,8 +77,14 @@ export function createJobCache(store: Store): JobCache {
       if (current.version === run.jobVersion) return current.spec;
       return (await versionSpec(run.jobId, run.jobVersion)) ?? current.spec;
     },
-    forget: (jobId) => void jobs.delete(jobId),
-    remember: (j) => void bounded(jobs, j.jobId, Promise.resolve(j)),
-    offer: (j) => void (jobs.has(j.jobId) || bounded(jobs, j.jobId, Promise.resolve(j))),
+    knownSpecOf(run) {
+      const current = known.get(run.jobId);
+      return current?.version === run.jobVersion ? current.spec : undefined;
+    },
+    forget,
+    remember,
+    offer: (j) => {
+      if (!jobs.has(j.jobId)) remember(j);
+    },
   };
 }

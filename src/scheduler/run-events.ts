@@ -9,6 +9,11 @@ export interface RunFilter {
 /** In-process fan-out of run state changes, feeding WatchRuns. */
 export interface RunEvents {
   publish(run: RunRecord): void;
+  /**
+   * True when a publish can reach someone (a watcher here, or one on another replica). A run
+   * nobody watches need not build each intermediate state just to publish it.
+   */
+  watched(): boolean;
   /** Subscribes; the returned function unsubscribes. */
   subscribe(filter: RunFilter, listener: (run: RunRecord) => void): () => void;
 }
@@ -24,6 +29,7 @@ export function createRunEvents(): RunEvents {
         listener(run);
       }
     },
+    watched: () => listeners.size > 0,
     subscribe(filter, listener) {
       const entry = { filter, listener };
       listeners.add(entry);

@@ -60,10 +60,16 @@ export function createRunProgress(run: RunRecord, context: ProgressContext): Run
   return new Progress(run, context);
 }
 
-/** One object per run (no closures): a busy second tracks thousands at once. */
+/**
+ * One object per run (no closures): a busy second tracks thousands at once. While nobody watches
+ * runs, changes are folded into the run state only when it is read (a checkpoint, the final
+ * write), not copied into a new record at every step.
+ */
 class Progress implements RunProgress {
   private stored: RunRecord;
   private now: RunRecord;
+  /** Changes not folded into {@link Progress.now} yet. */
+  private pending: Partial<RunRecord> | undefined;
   private timer: TimerHandle | undefined;
   private writing: Promise<void> = Promise.resolve();
   private preempted: RunPreempted | undefined;
@@ -77,12 +83,23 @@ class Progress implements RunProgress {
   }
 
   current(): RunRecord {
+    if (this.pending) {
+      this.now = { ...this.now, ...this.pending, updatedAt: this.context.clock.now() };
+      this.pending = undefined;
+    }
     return this.now;
   }
 
   change(changes: Partial<RunRecord>): void {
-    this.now = { ...this.now, ...changes, updatedAt: this.context.clock.now() };
-    this.context.events.publish(this.now);
+    const { events } = this.context;
+    if (events.watched()) {
+      this.now = { ...this.current(), ...changes, updatedAt: this.context.clock.now() };
+      events.publish(this.now);
+    } else if (this.pending) {
+      Object.assign(this.pending, changes);
+    } else {
+      this.pending = { ...changes };
+    }
     this.timer ??= this.context.checkpoints.add(() => this.checkpoint());
   }
 
@@ -94,7 +111,8 @@ class Progress implements RunProgress {
   async settle(changes: Partial<RunRecord>, giveUp: () => boolean): Promise<RunRecord> {
     const { clock, write, options, events } = this.context;
     this.finishing();
-    this.now = { ...this.now, ...changes, updatedAt: clock.now() };
+    this.now = { ...this.now, ...this.pending, ...changes, updatedAt: clock.now() };
+    this.pending = undefined;
     await this.writing;
     if (this.preempted) throw this.preempted;
     this.stored = await writeUntilStored(write, this.stored, this.now, clock, options.finalRetryMs, giveUp);
@@ -106,13 +124,14 @@ class Progress implements RunProgress {
   private checkpoint(): void {
     this.timer = undefined;
     this.writing = this.writing.then(() => this.persist());
-    if (this.now !== this.stored) this.timer = this.context.checkpoints.add(() => this.checkpoint());
+    if (this.current() !== this.stored) this.timer = this.context.checkpoints.add(() => this.checkpoint());
   }
 
   private async persist(): Promise<void> {
-    if (this.preempted || this.now === this.stored) return;
+    const now = this.current();
+    if (this.preempted || now === this.stored) return;
     try {
-      this.stored = await this.context.write(this.stored, this.now);
+      this.stored = await this.context.write(this.stored, now);
     } catch (err) {
       // A checkpoint that fails is only a lost intermediate state; a lost claim stops the run.
       if (err instanceof RunPreempted) this.preempted = err;

@@ -158,12 +158,13 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     resumes.start();
   };
   /**
-   * Resolves once no run waits for a worker and no request for a connection (or after
-   * {@link SEND_FIRST_MAX_MS}): the bookkeeping of a finished request (final write, events)
+   * What a finished request's bookkeeping waits for: nothing (undefined) when no run waits for a
+   * worker and no request for a connection, else a promise resolved once none does (or after
+   * {@link SEND_FIRST_MAX_MS}). The bookkeeping of a finished request (final write, events)
    * yields to the requests still to send, which are what targets and slots wait for.
    */
-  const afterSends = () => {
-    if (quiet() || stopping) return Promise.resolve();
+  const afterSends = (): Promise<void> | undefined => {
+    if (quiet() || stopping) return undefined;
     return new Promise<void>((resolve) => {
       quietWaiters.push(resolve);
       quietTimer ??= deps.clock.setTimer(SEND_FIRST_MAX_MS, flushQuiet);
@@ -192,9 +193,9 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       forget(slot);
       pump();
     };
-    const requestsDone = async () => {
+    const requestsDone = () => {
       sent();
-      await afterSends();
+      return afterSends();
     };
     void traceRun(slot.run, deps.log, () => execute(deps, tracking, slot, () => stopping, release, requestsDone))
       .catch((err: unknown) => deps.onError(err, `run ${slot.run.runId}`))
@@ -287,11 +288,11 @@ const SEND_FIRST_MAX_MS = 3000;
 
 /**
  * Runs one run from queued to a final state; resolves with the run as it ends (undefined when
- * left as stored). `requestsDone` is awaited once the run's requests are over, before its final
- * state is written.
+ * left as stored). `requestsDone` is called once the run's requests are over; what it returns is
+ * awaited before the final state is written.
  */
 async function execute(
-  deps: RunWorkerDeps, tracking: ProgressContext, slot: Slot, stopping: () => boolean, release: () => void, requestsDone: () => Promise<void>,
+  deps: RunWorkerDeps, tracking: ProgressContext, slot: Slot, stopping: () => boolean, release: () => void, requestsDone: () => Promise<void> | undefined,
 ): Promise<RunRecord | undefined> {
   if (slot.dropped) return undefined;
   const progress = createRunProgress(slot.run, tracking);
@@ -302,13 +303,15 @@ async function execute(
       slot.settled = true;
       return cancelled;
     }
-    const spec = await deps.jobs.specOf(slot.run);
+    // Runs of a busy second find their job read already: no wait for them.
+    const spec = deps.jobs.knownSpecOf(slot.run) ?? (await deps.jobs.specOf(slot.run));
     const startedAt = deps.clock.now();
     deps.metrics.runStarted(startedAt - slot.run.dueAt);
     progress.change({ status: "running", startedAt, nodeId: deps.nodeId, attempts: [], taskResults: [] });
-    const outcome = spec ? await perform(deps, spec, progress, slot.cancellation) : undefined;
+    const outcome = spec ? await perform(deps, spec, slot.run, progress, slot.cancellation) : undefined;
     progress.finishing();
-    await requestsDone();
+    const sendsFirst = requestsDone();
+    if (sendsFirst) await sendsFirst;
     const done = await finish(deps, progress, outcome, slot.reason, startedAt, giveUp);
     slot.settled = isFinal(done.status);
     release();
@@ -332,8 +335,7 @@ interface Outcome {
   error: string;
 }
 
-async function perform(deps: RunWorkerDeps, spec: JobSpec, progress: RunProgress, signal: CancelSignal): Promise<Outcome> {
-  const run = progress.current();
+async function perform(deps: RunWorkerDeps, spec: JobSpec, run: RunRecord, progress: RunProgress, signal: CancelSignal): Promise<Outcome> {
   const loopDeps: AttemptLoopDeps = { http: deps.http, secrets: deps.secrets, now: deps.clock.now, clock: deps.clock };
   const targetOf = (t: { target?: HttpTargetSpec; handler: string }) =>
     t.target ?? deps.handlers.get(t.handler) ?? `handler ${JSON.stringify(t.handler)} not configured`;
@@ -346,7 +348,7 @@ async function perform(deps: RunWorkerDeps, spec: JobSpec, progress: RunProgress
   const target = targetOf(spec);
   if (typeof target === "string") return { ok: false, cancelled: false, error: target };
   const ctx = { runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt, nodeId: deps.nodeId };
-  return runAttempts(loopDeps, target, spec.retry, ctx, signal, async (attempts) => {
+  return runAttempts(loopDeps, target, spec.retry, ctx, signal, (attempts) => {
     deps.metrics.attempt(attempts[attempts.length - 1]!.error === "");
     progress.change({ attempts: [...attempts] });
   });
