@@ -235,7 +235,7 @@ const BURST_LEAD_MS = Number(process.env.BENCH_BURST_LEAD_MS ?? 60_000);
  * each): the raw baselines are medians of warm runs, and so is the service's figure, the first
  * burst after start-up (cold code) being reported on its own too.
  */
-const BURSTS = Math.min(6, Math.max(1, Number(process.env.BENCH_BURSTS ?? 3)));
+const BURSTS = Math.min(6, Math.max(1, Number(process.env.BENCH_BURSTS ?? 5)));
 const BURST_SPACING_MS = BURSTS === 1 ? 0 : Math.min(20, Math.floor(59 / (BURSTS - 1))) * 1000;
 
 /** The first whole second at least `lead` ms away whose second-of-minute leaves room for every burst in the same minute. */
