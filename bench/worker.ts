@@ -57,10 +57,12 @@ for (const job of jobs) await store.createJob(job);
 const onError = (err: unknown, step: string) => console.error(step, err);
 const http = createHttpClient({ clock, connectionsPerOrigin: CONNECTIONS });
 const jobCache = createJobCache(store);
-const worker = createRunWorker({
+// Wired as in src/main.ts: history trims wait for the sends.
+const sendsDone = () => worker.sendsDone();
+const worker: import("../src/scheduler/run-worker.js").RunWorker = createRunWorker({
   store, clock, http, secrets: createSecretSource({}), handlers: new Map(), events: createRunEvents(), jobs: jobCache,
   metrics: createMetrics({ deadLetterDepth: async () => 0, queueDepth: () => 0, isLeader: () => true }),
-  bookkeeping: createRunBookkeeping(store, clock, { statsFlushMs: 1000, trimIntervalMs: 30_000 }, onError),
+  bookkeeping: createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 30_000, sendsDone }, onError),
   nodeId: "bench-worker", concurrency: WORKERS, progress: PROGRESS_DEFAULTS, onError,
 });
 

@@ -95,8 +95,9 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const http = createHttpClient({ clock, connectionsPerOrigin: config.httpConnections });
   const secrets = createSecretSource(overrides.env ?? process.env, config.secretsFile);
   const jobCache = createJobCache(store);
-  const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: config.statsFlushMs, trimIntervalMs: config.historyTrimMs }, onError);
   let worker: RunWorker | undefined;
+  const sendsDone = () => worker?.sendsDone() ?? Promise.resolve();
+  const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: config.statsFlushMs, trimIntervalMs: config.historyTrimMs, sendsDone }, onError);
   const metrics = createMetrics({
     deadLetterDepth: () => store.countRuns("dead_lettered"),
     queueDepth: () => worker?.waiting() ?? 0,

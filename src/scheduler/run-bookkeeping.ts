@@ -13,7 +13,18 @@ export interface BookkeepingOptions {
   statsFlushMs: number;
   /** Job histories are trimmed in one batch at most this often. */
   trimIntervalMs: number;
+  /**
+   * What a history trim waits for before each chunk of jobs: this node's sends being done (see
+   * `RunWorker.sendsDone`). A trim of thousands of jobs is a few hundred milliseconds of store
+   * work; in chunks that wait for the sends, it never holds up the requests of a busy slot.
+   */
+  sendsDone?: () => Promise<void>;
 }
+
+/** Jobs one trim call covers (a few milliseconds of embedded-store work). */
+export const TRIM_CHUNK = 250;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The job-side bookkeeping of finished runs: counters and history trimming, both batched. */
 export interface RunBookkeeping {
@@ -34,7 +45,11 @@ export function createRunBookkeeping(
     trimTimer = undefined;
     const limits = [...trims].map(([jobId, keep]) => ({ jobId, keep }));
     trims.clear();
-    if (limits.length > 0) await store.trimRuns(limits).catch((err: unknown) => onError(err, "history trim"));
+    for (let i = 0; i < limits.length; i += TRIM_CHUNK) {
+      if (i > 0) await nextTurn();
+      await options.sendsDone?.();
+      await store.trimRuns(limits.slice(i, i + TRIM_CHUNK)).catch((err: unknown) => onError(err, "history trim"));
+    }
   };
   return {
     finished(run, spec) {

@@ -62,6 +62,11 @@ export interface RunWorker {
   /** Resolves once nothing is waiting or executing. */
   idle(): Promise<void>;
   /**
+   * Resolves once no run waits for a worker and no request for a connection (at once when none
+   * does; after a few seconds at most): background store work waits for it, requests go first.
+   */
+  sendsDone(): Promise<void>;
+  /**
    * Stops taking work: waiting runs are left as stored, executing runs get `graceMs` to finish,
    * then are aborted and stored as queued again, for whichever node claims them next.
    */
@@ -251,6 +256,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     activeRuns: (jobId) => [...(byJob.get(jobId) ?? [])],
     waiting: () => queue.waiting + heldCount,
     idle: () => (slots.size === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
+    sendsDone: () => afterSends() ?? Promise.resolve(),
     async stop(graceMs) {
       stopping = true;
       flushQuiet();
