@@ -14,7 +14,7 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CronService } from "../gen/cronmesh/v1/cron_service_pb.js";
 import { JobSchema } from "../gen/cronmesh/v1/job_pb.js";
-import { CONNECTIONS, pct, rawAgent, rawBaseline, rawPost, serviceLikeHeaders, startChild, startSink, type Rec, type RawKind } from "./loopback.js";
+import { CONNECTIONS, median, pct, rawAgent, rawBaseline, rawPost, serviceLikeHeaders, startChild, startSink, type Rec, type RawKind } from "./loopback.js";
 
 /**
  * The service as it ships: compiled by tsc (`npm run bench:fire` builds first), not transformed on
@@ -191,7 +191,7 @@ async function rawSpreadBaseline(counts: number[]): Promise<string> {
     const sink = await startSink();
     const agent = rawAgent();
     const post = (slot: string, i: number) => rawPost(agent, sink.url, serviceLikeHeaders(i, slot), kind);
-    for (let i = 0; i < SINK_WARM_UP; i += CONNECTIONS) await Promise.all(Array.from({ length: CONNECTIONS }, (_, j) => post("", i + j)));
+    await rawBaseline(sink.url, SINK_WARM_UP, kind, agent);
     for (const k of counts) {
       await new Promise((r) => setTimeout(r, 50));
       const slot = new Date(Date.now()).toISOString();
@@ -222,9 +222,8 @@ async function aligned(): Promise<void> {
   for (const r of recs) perSlot.set(r[1], Math.max(perSlot.get(r[1]) ?? 0, r[2] - Date.parse(r[1])));
   const raw = await rawBaselineWithSink(1000);
   const lasts = [...perSlot.values()].sort((a, b) => a - b);
-  const median = pct(lasts, 50);
   const worst = lasts[lasts.length - 1]!;
-  summary("aligned", lateness(recs), `last delivery per slot: median ${versusRaw(median, raw)}, worst ${versusRaw(worst, raw)} (${rawText(raw)}; target <= 1.15x); ${cpuText()}`);
+  summary("aligned", lateness(recs), `last delivery per slot: median ${versusRaw(median(lasts), raw)}, worst ${versusRaw(worst, raw)} (${rawText(raw)}; target <= 1.15x); ${cpuText()}`);
 }
 
 /** Time to create the burst's 10,000 jobs before their slot; BENCH_BURST_LEAD_MS raises it on a busy machine. */
@@ -275,8 +274,7 @@ async function burst(): Promise<void> {
     lasts.push(last);
     summary(`burst ${i + 1}`, lat, `last delivery ${versusRaw(last, raw)}${i === 0 ? " (first after start-up)" : ""}`);
   });
-  const median = [...lasts].sort((a, b) => a - b)[Math.floor(lasts.length / 2)]!;
-  console.log(`burst    median last delivery of ${BURSTS} bursts ${versusRaw(median, raw)} (${rawText(raw)}; target <= 1.15x); ${cpuText()} for ${BURSTS * 10} k runs`);
+  console.log(`burst    median last delivery of ${BURSTS} bursts ${versusRaw(median(lasts), raw)} (${rawText(raw)}; target <= 1.15x); ${cpuText()} for ${BURSTS * 10} k runs`);
 }
 
 /**
@@ -297,7 +295,6 @@ async function rawBaselineWithSink(n: number): Promise<Record<RawKind, number>> 
     for (const kind of ["request", "dispatch"] as const) times[kind].push(await rawBaseline(sink.url, n, kind));
   }
   await sink.report();
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(RAW_RUNS / 2)]!;
   return { request: median(times.request), dispatch: median(times.dispatch) };
 }
 

@@ -42,6 +42,9 @@ export async function startSink(): Promise<Sink> {
 /** The p-th percentile of sorted values. */
 export const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
+/** The median of unsorted values. */
+export const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 50);
+
 /** How a raw loop calls undici: its request() API, or its lowest-level dispatch() (what the service uses). */
 export type RawKind = "request" | "dispatch";
 

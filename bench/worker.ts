@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobRecord } from "../src/domain/job.js";
 import type { RunRecord } from "../src/domain/run.js";
-import { CONNECTIONS, pct, rawAgent, rawBaseline, startSink, type RawKind } from "./loopback.js";
+import { CONNECTIONS, median, pct, rawAgent, rawBaseline, startSink, type RawKind } from "./loopback.js";
 
 /** The compiled service, as bench:fire measures it (BENCH_SOURCE=1: the TypeScript sources). */
 const S = process.env.BENCH_SOURCE === "1" ? "../src" : "../dist/src";
@@ -113,7 +113,6 @@ for (let i = 1; i <= ROUNDS; i++) {
       `CPU slot→idle ${cpuMs.toFixed(0)} ms; raw over open connections: dispatch() ${raw.dispatch.toFixed(0)} ms, request() ${raw.request.toFixed(0)} ms`,
   );
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const [m, d, r] = [median(lasts), median(raws.dispatch), median(raws.request)];
 console.log(`median of rounds 2–${ROUNDS}: last delivery ${m} ms = ${(m / d).toFixed(2)}x raw dispatch() (${d.toFixed(0)} ms) / ${(m / r).toFixed(2)}x raw request() (${r.toFixed(0)} ms)`);
 await worker.stop(1000);

@@ -32,9 +32,8 @@ const MAX_ENTRIES = 50_000;
 
 /** Creates a job cache over the store. Concurrent reads of one job share one store call. */
 export function createJobCache(store: Store): JobCache {
-  const jobs = new Map<string, Promise<JobRecord | undefined>>();
-  /** The jobs of {@link jobs} whose read has completed (a job read once is used by every later run of it). */
-  const known = new Map<string, JobRecord>();
+  /** Per job: its read, shared by concurrent callers, and the job once the read has completed. */
+  const jobs = new Map<string, { read: Promise<JobRecord | undefined>; job?: JobRecord }>();
   const versions = new Map<string, Promise<JobSpec | undefined>>();
   const bounded = <T>(map: Map<string, T>, key: string, value: T) => {
     if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
@@ -43,24 +42,15 @@ export function createJobCache(store: Store): JobCache {
   };
   const job = (jobId: string) => {
     const cached = jobs.get(jobId);
-    if (cached) return cached;
-    const read = store.getJob(jobId);
-    read.then(
-      (j) => {
-        if (j && jobs.get(jobId) === read) bounded(known, jobId, j);
-      },
+    if (cached) return cached.read;
+    const entry: { read: Promise<JobRecord | undefined>; job?: JobRecord } = { read: store.getJob(jobId) };
+    entry.read.then(
+      (j) => void (entry.job = j),
       () => jobs.delete(jobId),
     );
-    return bounded(jobs, jobId, read);
+    return bounded(jobs, jobId, entry).read;
   };
-  const forget = (jobId: string) => {
-    jobs.delete(jobId);
-    known.delete(jobId);
-  };
-  const remember = (j: JobRecord) => {
-    bounded(jobs, j.jobId, Promise.resolve(j));
-    bounded(known, j.jobId, j);
-  };
+  const remember = (j: JobRecord) => void bounded(jobs, j.jobId, { read: Promise.resolve(j), job: j });
   const versionSpec = (jobId: string, version: number) => {
     const key = `${jobId}@${version}`;
     const cached = versions.get(key);
@@ -78,10 +68,10 @@ export function createJobCache(store: Store): JobCache {
       return (await versionSpec(run.jobId, run.jobVersion)) ?? current.spec;
     },
     knownSpecOf(run) {
-      const current = known.get(run.jobId);
+      const current = jobs.get(run.jobId)?.job;
       return current?.version === run.jobVersion ? current.spec : undefined;
     },
-    forget,
+    forget: (jobId) => void jobs.delete(jobId),
     remember,
     offer: (j) => {
       if (!jobs.has(j.jobId)) remember(j);

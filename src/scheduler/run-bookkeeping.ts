@@ -15,13 +15,13 @@ export interface BookkeepingOptions {
   trimIntervalMs: number;
   /**
    * What a history trim waits for before each chunk of jobs: this node's sends being done (see
-   * `RunWorker.sendsDone`). A trim of thousands of jobs is a few hundred milliseconds of store
-   * work; in chunks that wait for the sends, it never holds up the requests of a busy slot.
+   * `RunWorker.sendsDone`). A trim of 10,000 jobs is about 30 ms of SQLite work in one call; in
+   * chunks that wait for the sends, it never holds up the requests of a busy slot.
    */
   sendsDone?: () => Promise<void>;
 }
 
-/** Jobs one trim call covers (a few milliseconds of embedded-store work). */
+/** Jobs one trim call covers (under a millisecond of embedded-store work). */
 export const TRIM_CHUNK = 250;
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
