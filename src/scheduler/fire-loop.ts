@@ -95,6 +95,12 @@ export interface FireLoopDeps {
   canceller: RunCanceller;
   events: RunEvents;
   ids: IdGenerator;
+  /**
+   * What a resync or a repair sweep waits for before its store calls, which hold the event loop
+   * for milliseconds on the embedded store: this node's sends being done and no held slot due
+   * soon (`RunWorker.sendsDone`).
+   */
+  sendsDone?: () => Promise<void>;
   /** This node's job cache, offered the jobs of the runs fired here. */
   jobs?: Pick<JobCache, "offer">;
   options?: Partial<FireLoopOptions>;
@@ -195,17 +201,24 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     }
     arm();
   };
+  const betweenSlots = () => deps.sendsDone?.() ?? Promise.resolve();
   const scheduleRepair = (delayMs: number) => {
     repair = clock.setTimer(delayMs, () => {
-      void store
-        .repairRuns(clock.now() - REPAIR_WINDOW_MS)
+      void betweenSlots()
+        .then(async () => {
+          if (running) await store.repairRuns(clock.now() - REPAIR_WINDOW_MS);
+        })
         .catch((err: unknown) => deps.onError(err, "repair runs"))
         .finally(() => running && scheduleRepair(REPAIR_EVERY_MS));
     });
   };
   const scheduleResync = () => {
     resync = clock.setTimer(opts.resyncMs, () => {
-      void serial("resync", reload).then(() => running && scheduleResync());
+      void betweenSlots()
+        .then(async () => {
+          if (running) await serial("resync", reload);
+        })
+        .then(() => running && scheduleResync());
     });
   };
   const fireDue = async () => {

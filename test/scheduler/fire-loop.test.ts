@@ -31,9 +31,13 @@ function recordingCanceller(): RunCanceller & { cancelled: string[] } {
 
 /** The store, with call counts and an optional failure of the next insert. */
 function instrumented(store: Store) {
-  const calls = { insertRuns: 0, advanceJobs: 0, failNextInsert: false };
+  const calls = { insertRuns: 0, advanceJobs: 0, listDueJobRefs: 0, failNextInsert: false };
   const wrapped: Store = {
     ...store,
+    listDueJobRefs: async (before, limit) => {
+      calls.listDueJobRefs++;
+      return store.listDueJobRefs(before, limit);
+    },
     insertRuns: async (runs) => {
       calls.insertRuns++;
       if (calls.failNextInsert) {
@@ -159,6 +163,28 @@ describe("fire loop (fake clock)", () => {
     await coordinator.start();
     await step(250);
     expect(worker.runs.map((r) => r.jobId)).toEqual(["j5"]);
+  });
+
+  it("starts a resync only once the node's sends are done, so its store calls never hold up a slot's requests", async () => {
+    let sendsBusy: Promise<void> | undefined;
+    let sendsOver = () => undefined as void;
+    const gated = createFireLoop({
+      store, metrics: testMetrics(), clock, coordinator, dispatcher: worker, canceller: recordingCanceller(), events: createRunEvents(),
+      ids: createIdGenerator(clock, randomBytes), options: { resyncMs: 15_000 }, sendsDone: () => sendsBusy ?? Promise.resolve(),
+      onError: (err) => errors.push(err),
+    });
+    await gated.start();
+    const loads = calls.listDueJobRefs;
+    sendsBusy = new Promise((resolve) => (sendsOver = resolve));
+    clock.advance(15_000);
+    await new Promise((r) => setImmediate(r));
+    expect(calls.listDueJobRefs).toBe(loads);
+    sendsBusy = undefined;
+    sendsOver();
+    await new Promise((r) => setImmediate(r));
+    await gated.settled();
+    expect(calls.listDueJobRefs).toBe(loads + 1);
+    gated.stop();
   });
 
   it("writes 1,000 simultaneous slots in a handful of batched calls, not one call per job", async () => {

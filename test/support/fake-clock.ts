@@ -18,13 +18,15 @@ export function createFakeClock(start: number | string): FakeClock {
       next.fn();
     }
   };
+  const setTimer = (delayMs: number, fn: () => void): TimerHandle => {
+    const timer = { at: now + Math.max(0, delayMs), fn, live: true };
+    timers.push(timer);
+    return { cancel: () => void (timer.live = false) };
+  };
   return {
     now: () => now,
-    setTimer(delayMs, fn): TimerHandle {
-      const timer = { at: now + Math.max(0, delayMs), fn, live: true };
-      timers.push(timer);
-      return { cancel: () => void (timer.live = false) };
-    },
+    setTimer,
+    setAlarm: (atMs, fn) => setTimer(atMs - now, fn),
     advance(ms) {
       now += ms;
       runDue();
