@@ -316,8 +316,9 @@ const START_CHUNK = 256;
 const QUIET_CHUNK = 256;
 
 /**
- * Background store work keeps this far from a held slot's due time: a resync of 10,000 jobs holds
- * the event loop some 25 ms (the embedded store is synchronous).
+ * Background store work keeps this far from a held slot's due time: the due query of a resync
+ * over 10,000 jobs holds the event loop about 13 ms, and each read of 1,000 changed jobs 4–10 ms
+ * (the embedded store is synchronous).
  */
 const BACKGROUND_GUARD_MS = 250;
 
