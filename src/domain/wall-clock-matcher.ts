@@ -68,22 +68,35 @@ function bothWays(values: number[]): Record<Direction, number[]> {
   return { 1: up, [-1]: [...up].reverse() };
 }
 
-/** The nearest match at or beyond `from` (whole seconds) in `dir`, walking day by day. */
+/**
+ * The nearest match at or beyond `from` (whole seconds) in `dir`, walking day by day through the
+ * allowed months and jumping over the others whole (a date-specific schedule, next due a year
+ * away, looks at a dozen months instead of 365 days).
+ */
 function search(c: Compiled, from: number, dir: Direction): number {
   let day = Math.floor(from / DAY_MS);
   let second = (from - day * DAY_MS) / SECOND_MS;
-  for (let n = 0; n < SEARCH_DAYS; n++) {
-    const found = matchesDay(c, day) ? timeOfDay(c, second, dir) : undefined;
+  for (let scanned = 0; scanned < SEARCH_DAYS; ) {
+    const date = new Date(day * DAY_MS);
+    const skipTo = c.months.has(date.getUTCMonth() + 1) ? undefined : monthEdge(date, dir);
+    const found = skipTo === undefined && matchesDay(c, date) ? timeOfDay(c, second, dir) : undefined;
     if (found !== undefined) return day * DAY_MS + found * SECOND_MS;
-    day += dir;
+    const next = skipTo ?? day + dir;
+    scanned += Math.abs(next - day);
+    day = next;
     second = dir === 1 ? 0 : LAST_SECOND_OF_DAY;
   }
   throw CronError.invalid("schedule", "the expression matches no date");
 }
 
-function matchesDay(c: Compiled, day: number): boolean {
-  const date = new Date(day * DAY_MS);
-  if (!c.months.has(date.getUTCMonth() + 1)) return false;
+/** The first day of the next month (forwards) or the last day of the previous one (backwards). */
+function monthEdge(date: Date, dir: Direction): number {
+  const firstOfNext = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + (dir === 1 ? 1 : 0), 1) / DAY_MS;
+  return dir === 1 ? firstOfNext : firstOfNext - 1;
+}
+
+/** Whether a day of an allowed month matches the day-of-month and weekday fields. */
+function matchesDay(c: Compiled, date: Date): boolean {
   const dom = c.days.has(date.getUTCDate());
   const dow = c.weekdays.has(date.getUTCDay());
   return c.eitherDay ? dom || dow : dom && dow;

@@ -63,6 +63,14 @@ describe("fire times", () => {
     ]);
   });
 
+  it("a date-specific schedule finds its slot a year away, and on the 29th of February only in leap years", () => {
+    expect(iso(nextFireTimes("0 30 12 15 3 *", "Europe/Belgrade", at("2026-03-15T11:31:00Z"), 2))).toEqual([
+      "2027-03-15T11:30:00.000Z",
+      "2028-03-15T11:30:00.000Z",
+    ]);
+    expect(iso(nextFireTimes("0 0 29 2 *", "UTC", at("2026-03-01T00:00:00Z"), 2))).toEqual(["2028-02-29T00:00:00.000Z", "2032-02-29T00:00:00.000Z"]);
+  });
+
   it("stops at the until bound", () => {
     expect(nextFireTimes("0 * * * *", "UTC", at("2026-03-01T00:00:00Z"), 10, at("2026-03-01T02:00:00Z"))).toHaveLength(2);
   });
@@ -122,6 +130,7 @@ describe("fire times walked backwards", () => {
     ["Lord Howe's half-hour shifts both ways", "*/15 1,2 * * *", "Australia/Lord_Howe", "2026-04-01T00:00:00Z"],
     ["a year boundary changes nothing", "0 0 * * *", "UTC", "2026-12-25T00:00:00Z"],
     ["seconds inside a gap", "*/20 30 2 * * *", "Europe/Belgrade", "2026-03-27T00:00:00Z"],
+    ["months skipped whole, both ways", "0 9 1,31 1,3,12 *", "America/New_York", "2026-01-01T00:00:00Z"],
   ];
   it.each(cases)("%s (%s in %s)", (_name, expr, tz, from) => {
     const forward = nextFireTimes(expr, tz, at(from), 40);
