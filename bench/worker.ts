@@ -58,11 +58,11 @@ const onError = (err: unknown, step: string) => console.error(step, err);
 const http = createHttpClient({ clock, connectionsPerOrigin: CONNECTIONS });
 const jobCache = createJobCache(store);
 // Wired as in src/main.ts: history trims wait for the sends.
-const sendsDone = () => worker.sendsDone();
+const betweenSlots = () => worker.betweenSlots();
 const worker: import("../src/scheduler/run-worker.js").RunWorker = createRunWorker({
   store, clock, http, secrets: createSecretSource({}), handlers: new Map(), events: createRunEvents(), jobs: jobCache,
   metrics: createMetrics({ deadLetterDepth: async () => 0, queueDepth: () => 0, isLeader: () => true }),
-  bookkeeping: createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 30_000, sendsDone }, onError),
+  bookkeeping: createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 30_000, betweenSlots }, onError),
   nodeId: "bench-worker", concurrency: WORKERS, progress: PROGRESS_DEFAULTS, onError,
 });
 

@@ -4,6 +4,7 @@ import type { IdGenerator } from "../domain/ids.js";
 import type { JobRecord } from "../domain/job.js";
 import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
+import { nextTurn } from "../runtime/next-turn.js";
 import { createDueHeap } from "./due-heap.js";
 import { fireBatch } from "./fire-batch.js";
 import { loadJob, type LoadedJob } from "./fire-plan.js";
@@ -73,14 +74,6 @@ function unchanged(a: JobRecord, b: JobRecord): boolean {
 }
 
 /**
- * Lets pending I/O run between two chunks: a synchronous store resolves every await in
- * microtasks, so without this the whole burst would be written before the first request left.
- */
-function yieldToIo(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/**
  * Defaults: 75 s of look-ahead reloaded every 15 s keeps memory small and changes prompt. 75 s, not
  * 60: a job fired a little ahead of its slot has its next minutely slot just over 60 s away, and
  * a minute of look-ahead dropped every minutely job after each fire, to re-read it in full at the
@@ -103,9 +96,9 @@ export interface FireLoopDeps {
   /**
    * What a resync or a repair sweep waits for before its store calls, which hold the event loop
    * for milliseconds on the embedded store: this node's sends being done and no held slot due
-   * soon (`RunWorker.sendsDone`).
+   * soon (`RunWorker.betweenSlots`).
    */
-  sendsDone?: () => Promise<void>;
+  betweenSlots?: () => Promise<void>;
   /** This node's job cache, offered the jobs of the runs fired here. */
   jobs?: Pick<JobCache, "offer">;
   options?: Partial<FireLoopOptions>;
@@ -199,31 +192,28 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     });
     for (let i = 0; i < changed.length; i += RELOAD_CHUNK) {
       // A resync must not hold the loop: let I/O through between chunks.
-      if (i > 0) await yieldToIo();
+      if (i > 0) await nextTurn();
       const ids = changed.slice(i, i + RELOAD_CHUNK).map((r) => r.jobId);
       const jobs = new Map((await store.getJobs(ids)).map((j) => [j.jobId, j]));
       for (const jobId of ids) track(jobs.get(jobId), jobId);
     }
     arm();
   };
-  const betweenSlots = () => deps.sendsDone?.() ?? Promise.resolve();
+  /** Runs background store work between slots (see {@link FireLoopDeps.betweenSlots}), unless stopped meanwhile. */
+  const runBetweenSlots = async (work: () => Promise<unknown>) => {
+    await deps.betweenSlots?.();
+    if (running) await work();
+  };
   const scheduleRepair = (delayMs: number) => {
     repair = clock.setTimer(delayMs, () => {
-      void betweenSlots()
-        .then(async () => {
-          if (running) await store.repairRuns(clock.now() - REPAIR_WINDOW_MS);
-        })
+      void runBetweenSlots(() => store.repairRuns(clock.now() - REPAIR_WINDOW_MS))
         .catch((err: unknown) => deps.onError(err, "repair runs"))
         .finally(() => running && scheduleRepair(REPAIR_EVERY_MS));
     });
   };
   const scheduleResync = () => {
     resync = clock.setTimer(opts.resyncMs, () => {
-      void betweenSlots()
-        .then(async () => {
-          if (running) await serial("resync", reload);
-        })
-        .then(() => running && scheduleResync());
+      void runBetweenSlots(() => serial("resync", reload)).then(() => running && scheduleResync());
     });
   };
   const fireDue = async () => {
@@ -240,14 +230,14 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     let i = 0;
     try {
       for (; i < due.length; i += FIRE_CHUNK) {
-        if (i > 0) await yieldToIo();
+        if (i > 0) await nextTurn();
         // Stopped (leadership handed over) between two chunks: the successor fires the rest.
         if (!running) return;
         const { next, busy, deferred } = await fireBatch({ ...deps, now: clock.now() }, due.slice(i, i + FIRE_CHUNK));
         for (const entry of busy) exact.push({ jobId: entry.job.jobId, dueAt: clock.now() + LOCK_RETRY_MS });
         for (const entry of deferred) exact.push({ jobId: entry.job.jobId, dueAt: entry.dueAt });
         // Requests first: the next slots of the fired jobs are computed once the runs are on their way.
-        await yieldToIo();
+        await nextTurn();
         for (const [jobId, job] of next) track(job, jobId);
       }
       if (due.length >= MIN_MEASURED_BATCH) stageCostMs = 0.7 * stageCostMs + (0.3 * (clock.now() - started)) / due.length;

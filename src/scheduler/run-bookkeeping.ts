@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from "../domain/clock.js";
 import type { JobSpec } from "../domain/job.js";
 import type { RunRecord } from "../domain/run.js";
 import type { RunOutcome, Store } from "../store/store.js";
+import { nextTurn } from "../runtime/next-turn.js";
 import { createBatcher } from "./batcher.js";
 
 /** How often the job counters and history trimming are written. */
@@ -14,17 +15,15 @@ export interface BookkeepingOptions {
   /** Job histories are trimmed in one batch at most this often. */
   trimIntervalMs: number;
   /**
-   * What a history trim waits for before each chunk of jobs: this node's sends being done (see
-   * `RunWorker.sendsDone`). A trim of 10,000 jobs is about 30 ms of SQLite work in one call; in
-   * chunks that wait for the sends, it never holds up the requests of a busy slot.
+   * What a history trim waits for before each chunk of jobs: this node's sends being done and no
+   * held slot due soon (see `RunWorker.betweenSlots`). A trim of 10,000 jobs is about 30 ms of
+   * SQLite work in one call; in chunks that wait for this, it never holds up a slot's requests.
    */
-  sendsDone?: () => Promise<void>;
+  betweenSlots?: () => Promise<void>;
 }
 
 /** Jobs one trim call covers (under a millisecond of embedded-store work). */
 export const TRIM_CHUNK = 250;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The job-side bookkeeping of finished runs: counters and history trimming, both batched. */
 export interface RunBookkeeping {
@@ -47,7 +46,7 @@ export function createRunBookkeeping(
     trims.clear();
     for (let i = 0; i < limits.length; i += TRIM_CHUNK) {
       if (i > 0) await nextTurn();
-      await options.sendsDone?.();
+      await options.betweenSlots?.();
       await store.trimRuns(limits.slice(i, i + TRIM_CHUNK)).catch((err: unknown) => onError(err, "history trim"));
     }
   };

@@ -67,7 +67,7 @@ export interface RunWorker {
    * Background store work that holds the event loop for milliseconds (a resync, a trim chunk)
    * waits for it: it runs between slots, never while a slot's requests are leaving.
    */
-  sendsDone(): Promise<void>;
+  betweenSlots(): Promise<void>;
   /**
    * Stops taking work: waiting runs are left as stored, executing runs get `graceMs` to finish,
    * then are aborted and stored as queued again, for whichever node claims them next.
@@ -178,7 +178,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     for (const dueAt of held.keys()) at = Math.min(at, dueAt);
     return at;
   };
-  /** See {@link RunWorker.sendsDone}. */
+  /** See {@link RunWorker.betweenSlots}. */
   const betweenSlots = async () => {
     const deadline = deps.clock.now() + BACKGROUND_WAIT_MAX_MS;
     for (;;) {
@@ -278,7 +278,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     activeRuns: (jobId) => [...(byJob.get(jobId) ?? [])],
     waiting: () => queue.waiting + heldCount,
     idle: () => (slots.size === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
-    sendsDone: () => betweenSlots(),
+    betweenSlots,
     async stop(graceMs) {
       stopping = true;
       flushQuiet();

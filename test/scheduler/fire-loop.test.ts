@@ -170,7 +170,7 @@ describe("fire loop (fake clock)", () => {
     let sendsOver = () => undefined as void;
     const gated = createFireLoop({
       store, metrics: testMetrics(), clock, coordinator, dispatcher: worker, canceller: recordingCanceller(), events: createRunEvents(),
-      ids: createIdGenerator(clock, randomBytes), options: { resyncMs: 15_000 }, sendsDone: () => sendsBusy ?? Promise.resolve(),
+      ids: createIdGenerator(clock, randomBytes), options: { resyncMs: 15_000 }, betweenSlots: () => sendsBusy ?? Promise.resolve(),
       onError: (err) => errors.push(err),
     });
     await gated.start();

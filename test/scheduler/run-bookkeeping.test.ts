@@ -28,8 +28,8 @@ describe("run bookkeeping", () => {
     const { store, trims } = recordingStore();
     let sendsBusy: Promise<void> | undefined;
     let sendsOver = () => undefined as void;
-    const sendsDone = () => sendsBusy ?? Promise.resolve();
-    const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 30_000, sendsDone }, () => undefined);
+    const betweenSlots = () => sendsBusy ?? Promise.resolve();
+    const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 30_000, betweenSlots }, () => undefined);
     const jobs = 2 * TRIM_CHUNK + 10;
     for (let i = 0; i < jobs; i++) bookkeeping.finished(makeRun(`run_${i}`, `job_${i}`, T0, { status: "succeeded" }), makeSpec({ historyLimit: 50 }));
     sendsBusy = new Promise<void>((resolve) => (sendsOver = resolve));

@@ -55,12 +55,12 @@ describe("run worker: background work between slots (fake clock)", () => {
 
   it("lets background work start at once when no slot is due soon", async () => {
     worker.submit(await heldRun("run_later", T0 + 10_000), false);
-    expect(await isSettled(worker.sendsDone())).toBe(true);
+    expect(await isSettled(worker.betweenSlots())).toBe(true);
   });
 
   it("holds background work back while a held slot is due within the guard, until that slot has been released", async () => {
     worker.submit(await heldRun("run_soon", T0 + 200), false);
-    const between = worker.sendsDone();
+    const between = worker.betweenSlots();
     clock.advance(199);
     expect(await isSettled(between)).toBe(false);
     expect(worker.has("run_soon")).toBe(true);
@@ -71,7 +71,7 @@ describe("run worker: background work between slots (fake clock)", () => {
   it("stops waiting after two seconds when slots never leave a gap", async () => {
     // A held slot due every 100 ms for three seconds: never 250 ms clear of the next one.
     for (let i = 1; i <= 30; i++) worker.submit(await heldRun(`run_${i}`, T0 + i * 100), false);
-    const between = worker.sendsDone();
+    const between = worker.betweenSlots();
     for (let t = 0; t < 1900; t += 100) clock.advance(100);
     expect(await isSettled(between)).toBe(false);
     for (let t = 1900; t <= 2100; t += 100) {
