@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Session } from "node:inspector/promises";
+import { constants as perfConstants, PerformanceObserver } from "node:perf_hooks";
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -143,6 +144,37 @@ function stopCpu(): void {
 
 const cpuText = () => `node CPU ${cpuSeconds.toFixed(2)} s`;
 
+/** A garbage-collection pause of this process: [start epoch ms, duration ms, young generation]. */
+type GcPause = [start: number, ms: number, young: boolean];
+
+/** Records this process's GC pauses until the returned function is called, which hands them over. */
+function recordGcPauses(): () => GcPause[] {
+  const pauses: GcPause[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e.detail as { kind?: number } | undefined)?.kind;
+      pauses.push([performance.timeOrigin + e.startTime, e.duration, kind === perfConstants.NODE_PERFORMANCE_GC_MINOR]);
+    }
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  return () => {
+    observer.disconnect();
+    return pauses;
+  };
+}
+
+/** How many of the slots had a GC pause within `windowMs` after them, and those pauses' total milliseconds. */
+function gcInWindows(pauses: GcPause[], slots: number[], windowMs: number): string {
+  let hit = 0;
+  let ms = 0;
+  for (const slot of slots) {
+    const inside = pauses.filter(([start, d]) => start < slot + windowMs && start + d > slot);
+    if (inside.length > 0) hit++;
+    ms += inside.reduce((sum, [, d]) => sum + d, 0);
+  }
+  return `GC pauses in the ${windowMs} ms after a slot: ${hit} of ${slots.length} slots, ${ms.toFixed(1)} ms in all`;
+}
+
 function lateness(recs: Rec[]): number[] {
   return recs.filter((r) => r[1]).map((r) => r[2] - Date.parse(r[1])).sort((a, b) => a - b);
 }
@@ -159,17 +191,23 @@ function summary(name: string, lat: number[], extra: string): void {
  */
 const SPREAD_SETTLE_MS = Number(process.env.BENCH_SPREAD_SETTLE_MS ?? 60_000);
 
+/** The part of a second after its slot in which a GC pause delays the slot's requests (spread, aligned). */
+const GC_WINDOW_MS = 20;
+
 async function spread(): Promise<void> {
   const sink = await startSink();
   const rnd = prng(42);
   const schedules = Array.from({ length: 10_000 }, () => `${Math.floor(rnd() * 60)} * * * * *`);
   let from = 0;
+  let gcText = "";
   await withNode(async (baseUrl) => {
     await createJobs(baseUrl, sink.url, schedules);
     // Measure a whole minute once every job exists and the node has settled (see SPREAD_SETTLE_MS).
     from = Math.ceil((Date.now() + 1000) / 60_000) * 60_000 + SPREAD_SETTLE_MS;
     await startCpuAt(from - 1000);
+    const gcPauses = recordGcPauses();
     await sleepUntil(from + 62_000);
+    gcText = gcInWindows(gcPauses(), Array.from({ length: 60 }, (_, i) => from + i * 1000), GC_WINDOW_MS);
   });
   const recs = (await sink.report()).filter((r) => Date.parse(r[1]) >= from && Date.parse(r[1]) < from + 60_000);
   if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, JSON.stringify(recs));
@@ -177,6 +215,7 @@ async function spread(): Promise<void> {
   for (const expr of schedules) perSecond.set(expr, (perSecond.get(expr) ?? 0) + 1);
   const raw = await rawSpreadBaseline([...perSecond.values()]);
   summary("spread", lateness(recs), `(one minute of 10,000 jobs at random seconds; target p99 <= 5 ms); raw: ${raw}`);
+  console.log(`spread   ${gcText}`);
 }
 
 /**
@@ -210,12 +249,15 @@ async function aligned(): Promise<void> {
   const sink = await startSink();
   const seconds = Number(process.env.BENCH_SECONDS ?? 30);
   let window = { from: 0, to: 0 };
+  let gcText = "";
   await withNode(async (baseUrl) => {
     await createJobs(baseUrl, sink.url, Array.from({ length: 1000 }, () => "* * * * * *"));
     window = { from: Math.ceil(Date.now() / 1000) * 1000 + 2000, to: 0 };
     window.to = window.from + seconds * 1000;
     await startCpuAt(window.from);
+    const gcPauses = recordGcPauses();
     await sleepUntil(window.to + 3000);
+    gcText = gcInWindows(gcPauses(), Array.from({ length: seconds }, (_, i) => window.from + i * 1000), GC_WINDOW_MS);
   });
   const recs = (await sink.report()).filter((r) => Date.parse(r[1]) >= window.from && Date.parse(r[1]) < window.to);
   const perSlot = new Map<string, number>();
@@ -224,6 +266,7 @@ async function aligned(): Promise<void> {
   const lasts = [...perSlot.values()].sort((a, b) => a - b);
   const worst = lasts[lasts.length - 1]!;
   summary("aligned", lateness(recs), `last delivery per slot: median ${versusRaw(median(lasts), raw)}, worst ${versusRaw(worst, raw)} (${rawText(raw)}; target <= 1.15x); ${cpuText()}`);
+  console.log(`aligned  ${gcText}`);
 }
 
 /** Time to create the burst's 10,000 jobs before their slot; BENCH_BURST_LEAD_MS raises it on a busy machine. */

@@ -15,6 +15,7 @@ import { createIdGenerator } from "./domain/ids.js";
 import { createHttpClient } from "./executor/http-client.js";
 import { createSecretSource } from "./executor/secrets.js";
 import { createSystemClock } from "./runtime/system-clock.js";
+import { youngCollector } from "./runtime/young-collector.js";
 import { createLogger } from "./telemetry/logger.js";
 import { createMetrics } from "./telemetry/metrics.js";
 import { startTracing } from "./telemetry/tracing.js";
@@ -106,6 +107,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   worker = createRunWorker({
     store, metrics, clock, http, secrets, handlers: config.handlers, events, jobs: jobCache, bookkeeping,
     nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: { ...PROGRESS_DEFAULTS, writeBatchMs: config.runWriteBatchMs }, onError, log,
+    prepareForSlot: youngCollector(),
   });
   const claimOptions = { scanMs: config.claimScanMs, releaseBatchMs: config.runWriteBatchMs };
   const claimLoop = createClaimLoop({ store, coordinator, worker, jobs: jobCache, clock, options: claimOptions, onError });

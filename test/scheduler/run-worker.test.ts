@@ -23,61 +23,98 @@ async function isSettled(promise: Promise<unknown>): Promise<boolean> {
   return settled;
 }
 
-describe("run worker: background work between slots (fake clock)", () => {
-  let clock: FakeClock;
-  let store: Store;
-  let worker: RunWorker;
-  const errors: unknown[] = [];
-
+/** A worker on a fake clock over an in-memory store; `prepared` lists the clock's time at each slot preparation. */
+function setUp() {
+  const ctx = {} as { clock: FakeClock; store: Store; worker: RunWorker; errors: unknown[]; prepared: number[] };
   beforeEach(async () => {
-    clock = createFakeClock(T0);
-    store = createSqliteStore({ path: ":memory:" });
+    const clock = createFakeClock(T0);
+    const store = createSqliteStore({ path: ":memory:" });
     await store.init();
+    const errors: unknown[] = [];
+    const prepared: number[] = [];
     const http = createHttpClient({ clock, connectionsPerOrigin: 4 });
     const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 1000 }, (err) => errors.push(err));
-    worker = createRunWorker({
+    const worker = createRunWorker({
       store, metrics: testMetrics(), clock, http, secrets: createSecretSource({}), handlers: new Map(), events: createRunEvents(),
       jobs: createJobCache(store), bookkeeping, nodeId: "n1", concurrency: 4, progress: PROGRESS_DEFAULTS, onError: (err) => errors.push(err),
+      prepareForSlot: () => prepared.push(clock.now()),
     });
+    Object.assign(ctx, { clock, store, worker, errors, prepared });
   });
   afterEach(async () => {
-    await worker.stop(0);
-    await store.close();
-    expect(errors).toEqual([]);
+    await ctx.worker.stop(0);
+    await ctx.store.close();
+    expect(ctx.errors).toEqual([]);
   });
-
   /** A queued run of a job that does not exist: it ends cancelled without any request. */
   const heldRun = async (runId: string, dueAt: number): Promise<RunRecord> => {
     const run = makeRun(runId, "j_gone", dueAt, { status: "queued", dueAt });
-    await store.insertRuns([run]);
+    await ctx.store.insertRuns([run]);
     return run;
   };
+  return { ctx, heldRun };
+}
+
+describe("run worker: background work between slots (fake clock)", () => {
+  const { ctx, heldRun } = setUp();
 
   it("lets background work start at once when no slot is due soon", async () => {
-    worker.submit(await heldRun("run_later", T0 + 10_000), false);
-    expect(await isSettled(worker.betweenSlots())).toBe(true);
+    ctx.worker.submit(await heldRun("run_later", T0 + 10_000), false);
+    expect(await isSettled(ctx.worker.betweenSlots())).toBe(true);
   });
 
   it("holds background work back while a held slot is due within the guard, until that slot has been released", async () => {
-    worker.submit(await heldRun("run_soon", T0 + 200), false);
-    const between = worker.betweenSlots();
-    clock.advance(199);
+    ctx.worker.submit(await heldRun("run_soon", T0 + 200), false);
+    const between = ctx.worker.betweenSlots();
+    ctx.clock.advance(199);
     expect(await isSettled(between)).toBe(false);
-    expect(worker.has("run_soon")).toBe(true);
-    clock.advance(2);
+    expect(ctx.worker.has("run_soon")).toBe(true);
+    ctx.clock.advance(2);
     expect(await isSettled(between)).toBe(true);
   });
 
   it("stops waiting after two seconds when slots never leave a gap", async () => {
     // A held slot due every 100 ms for three seconds: never 250 ms clear of the next one.
-    for (let i = 1; i <= 30; i++) worker.submit(await heldRun(`run_${i}`, T0 + i * 100), false);
-    const between = worker.betweenSlots();
-    for (let t = 0; t < 1900; t += 100) clock.advance(100);
+    for (let i = 1; i <= 30; i++) ctx.worker.submit(await heldRun(`run_${i}`, T0 + i * 100), false);
+    const between = ctx.worker.betweenSlots();
+    for (let t = 0; t < 1900; t += 100) ctx.clock.advance(100);
     expect(await isSettled(between)).toBe(false);
     for (let t = 1900; t <= 2100; t += 100) {
-      clock.advance(100);
+      ctx.clock.advance(100);
       await new Promise((r) => setImmediate(r));
     }
     expect(await isSettled(between)).toBe(true);
+  });
+});
+
+describe("run worker: slot preparation (fake clock)", () => {
+  const { ctx, heldRun } = setUp();
+
+  it("prepares fifty milliseconds before a held slot is due", async () => {
+    ctx.worker.submit(await heldRun("run_a", T0 + 1000), false);
+    ctx.clock.advance(949);
+    expect(ctx.prepared).toEqual([]);
+    ctx.clock.advance(1);
+    expect(ctx.prepared).toEqual([T0 + 950]);
+  });
+
+  it("prepares once for slots less than two hundred milliseconds apart, again for the next one further off", async () => {
+    for (const [id, at] of [["run_a", 1000], ["run_b", 1010], ["run_c", 1150], ["run_d", 1400]] as const) ctx.worker.submit(await heldRun(id, T0 + at), false);
+    for (let t = 0; t < 1500; t += 10) {
+      ctx.clock.advance(10);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(ctx.prepared).toEqual([T0 + 950, T0 + 1350]);
+  });
+
+  it("does not prepare for a run submitted closer to its due time than the lead, nor for a cancelled one", async () => {
+    ctx.worker.submit(await heldRun("run_close", T0 + 30), false);
+    ctx.worker.submit(await heldRun("run_cancelled", T0 + 5000), false);
+    ctx.worker.cancel("run_cancelled", "test");
+    for (let t = 0; t < 6000; t += 100) {
+      ctx.clock.advance(100);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(ctx.prepared).toEqual([]);
   });
 });
