@@ -97,8 +97,9 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const secrets = createSecretSource(overrides.env ?? process.env, config.secretsFile);
   const jobCache = createJobCache(store);
   let worker: RunWorker | undefined;
-  const betweenSlots = () => worker?.betweenSlots() ?? Promise.resolve();
-  const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: config.statsFlushMs, trimIntervalMs: config.historyTrimMs, betweenSlots }, onError);
+  // The fire loop's check includes the worker's: history trims wait for both (called once running, after fireLoop exists).
+  const trimsBetweenSlots = () => fireLoop.betweenSlots();
+  const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: config.statsFlushMs, trimIntervalMs: config.historyTrimMs, betweenSlots: trimsBetweenSlots }, onError);
   const metrics = createMetrics({
     deadLetterDepth: () => store.countRuns("dead_lettered"),
     queueDepth: () => worker?.waiting() ?? 0,
@@ -113,7 +114,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const claimLoop = createClaimLoop({ store, coordinator, worker, jobs: jobCache, clock, options: claimOptions, onError });
   const dispatcher: RunDispatcher = config.etcd ? createRunDispatcher(coordinator, onError) : createLocalDispatcher(claimLoop.offer, onError);
   const canceller = createRunCanceller({ store, coordinator, worker, clock, events });
-  const fireLoop = createFireLoop({ store, metrics, clock, coordinator, dispatcher, canceller, events, ids, jobs: jobCache, betweenSlots, onError });
+  const fireLoop = createFireLoop({ store, metrics, clock, coordinator, dispatcher, canceller, events, ids, jobs: jobCache, betweenSlots: worker.betweenSlots, onError });
   const jobRelay = relayJobChanges(coordinator, (jobId) => {
     jobCache.forget(jobId);
     fireLoop.jobChanged(jobId);

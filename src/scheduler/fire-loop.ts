@@ -12,6 +12,7 @@ import type { JobCache } from "./job-cache.js";
 import type { RunDispatcher } from "./run-announcer.js";
 import type { RunCanceller } from "./run-canceller.js";
 import type { RunEvents } from "./run-events.js";
+import { BACKGROUND_GUARD_MS, BACKGROUND_WAIT_MAX_MS } from "./run-worker.js";
 
 /** Tuning of the fire loop; every value has a default in {@link FIRE_LOOP_DEFAULTS}. */
 export interface FireLoopOptions {
@@ -94,9 +95,9 @@ export interface FireLoopDeps {
   events: RunEvents;
   ids: IdGenerator;
   /**
-   * What a resync or a repair sweep waits for before its store calls, which hold the event loop
-   * for milliseconds on the embedded store: this node's sends being done and no held slot due
-   * soon (`RunWorker.betweenSlots`).
+   * What background store work waits for, besides this loop's own next staging being clear (see
+   * {@link FireLoop.betweenSlots}): this node's sends being done and no held slot due soon
+   * (`RunWorker.betweenSlots`).
    */
   betweenSlots?: () => Promise<void>;
   /** This node's job cache, offered the jobs of the runs fired here. */
@@ -114,6 +115,15 @@ export interface FireLoop {
   jobChanged(jobId: string): void;
   /** Resolves when every fire started so far has been written (tests and shutdown). */
   settled(): Promise<void>;
+  /**
+   * Resolves once background store work may start (a resync, a repair sweep, a history trim:
+   * calls that hold the event loop for milliseconds on the embedded store): the node's sends are
+   * done, no held slot is due soon (`FireLoopDeps.betweenSlots`), and this loop's next staging or
+   * fire is at least {@link BACKGROUND_GUARD_MS} away. Waits {@link BACKGROUND_WAIT_MAX_MS} at
+   * most. Without this loop's own check, a resync begun just before a slot was staged (its runs
+   * not yet held by the worker) held the slot up by the whole resync (30–50 ms, spread).
+   */
+  betweenSlots(): Promise<void>;
 }
 
 /**
@@ -169,12 +179,16 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     loaded.set(jobId, entry);
     heap.push({ jobId, dueAt: entry.dueAt });
   };
+  /** When the loop must next wake to stage or fire (Infinity when nothing is due in the window). */
+  const nextWakeAt = () => {
+    const staged = heap.peekDueAt();
+    const exactly = exact.peekDueAt();
+    return Math.min(staged === undefined ? Infinity : staged - leadToArm(staged), exactly ?? Infinity);
+  };
   const arm = () => {
     wake?.cancel();
     if (!running) return;
-    const staged = heap.peekDueAt();
-    const exactly = exact.peekDueAt();
-    const at = Math.min(staged === undefined ? Infinity : staged - leadToArm(staged), exactly ?? Infinity);
+    const at = nextWakeAt();
     if (at === Infinity) return;
     wake = clock.setTimer(at - clock.now(), () => void serial("fire", fireDue));
   };
@@ -199,9 +213,21 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     }
     arm();
   };
-  /** Runs background store work between slots (see {@link FireLoopDeps.betweenSlots}), unless stopped meanwhile. */
+  /** See {@link FireLoop.betweenSlots}. */
+  const betweenSlots = async () => {
+    const deadline = clock.now() + BACKGROUND_WAIT_MAX_MS;
+    for (;;) {
+      await deps.betweenSlots?.();
+      const now = clock.now();
+      const next = running ? nextWakeAt() : Infinity;
+      if (next - now >= BACKGROUND_GUARD_MS || now >= deadline) return;
+      // Past the wake-up, whose slot the worker then holds (the next round waits for it).
+      await new Promise<void>((resolve) => clock.setTimer(Math.min(next, deadline) - now + 1, resolve));
+    }
+  };
+  /** Runs background store work between slots, unless stopped meanwhile. */
   const runBetweenSlots = async (work: () => Promise<unknown>) => {
-    await deps.betweenSlots?.();
+    await betweenSlots();
     if (running) await work();
   };
   const scheduleRepair = (delayMs: number) => {
@@ -272,5 +298,6 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
       });
     },
     settled: () => serial("settle", async () => undefined),
+    betweenSlots,
   };
 }

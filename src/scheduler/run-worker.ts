@@ -358,10 +358,10 @@ const QUIET_CHUNK = 256;
  * over 10,000 jobs holds the event loop about 13 ms, and each read of 1,000 changed jobs 4–10 ms
  * (the embedded store is synchronous).
  */
-const BACKGROUND_GUARD_MS = 250;
+export const BACKGROUND_GUARD_MS = 250;
 
 /** Longest background work waits for a gap between slots (due times milliseconds apart never leave one). */
-const BACKGROUND_WAIT_MAX_MS = 2000;
+export const BACKGROUND_WAIT_MAX_MS = 2000;
 
 /** Longest a finished request's bookkeeping waits for the requests queued behind it to leave. */
 const SEND_FIRST_MAX_MS = 3000;

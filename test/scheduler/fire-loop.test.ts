@@ -187,6 +187,31 @@ describe("fire loop (fake clock)", () => {
     gated.stop();
   });
 
+  it("holds a resync back while its own next staging is under 250 ms away, and runs it once that slot is staged", async () => {
+    await raw.createJob(minutely("j_near", T0 + 15_300));
+    await loop.start();
+    const loads = calls.listDueJobRefs;
+    await step(15_000);
+    await new Promise((r) => setImmediate(r));
+    expect(calls.listDueJobRefs).toBe(loads);
+    await step(200);
+    expect(worker.runs.map((r) => r.jobId)).toEqual(["j_near"]);
+    expect(calls.listDueJobRefs).toBe(loads);
+    clock.advance(2);
+    await new Promise((r) => setImmediate(r));
+    await loop.settled();
+    expect(calls.listDueJobRefs).toBe(loads + 1);
+  });
+
+  it("lets background work start at once when its next staging is far off", async () => {
+    await raw.createJob(minutely("j_far", T0 + 30_000));
+    await loop.start();
+    let started = false;
+    void loop.betweenSlots().then(() => (started = true));
+    await new Promise((r) => setImmediate(r));
+    expect(started).toBe(true);
+  });
+
   it("writes 1,000 simultaneous slots in a handful of batched calls, not one call per job", async () => {
     for (let i = 0; i < 1000; i++) await raw.createJob(minutely(`bulk_${String(i).padStart(4, "0")}`, T0 + 1000));
     await loop.start();
