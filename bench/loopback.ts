@@ -72,9 +72,12 @@ export function serviceLikeHeaders(i: number, slot: string): Record<string, stri
   const runId = `run_${String(i).padStart(26, "0")}`;
   return {
     "idempotency-key": runId, "x-cronmesh-run-id": runId, "x-cronmesh-job-id": `job_${String(i).padStart(26, "0")}`,
-    "x-cronmesh-scheduled-at": slot, "x-cronmesh-attempt": "1", "x-cronmesh-node": `${hostname()}-${process.pid}`,
+    "x-cronmesh-scheduled-at": slot, "x-cronmesh-attempt": "1", "x-cronmesh-node": NODE_ID,
   };
 }
+
+/** The service's node id is computed once; so is the raw loops' (os.hostname() is a system call). */
+const NODE_ID = `${hostname()}-${process.pid}`;
 
 /** A raw client: an undici Agent with the service's connection count. */
 export const rawAgent = () => new Agent({ connections: CONNECTIONS, keepAliveTimeout: 30_000 });
