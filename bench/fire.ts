@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Session } from "node:inspector/promises";
-import { constants as perfConstants, PerformanceObserver } from "node:perf_hooks";
+import { PerformanceObserver } from "node:perf_hooks";
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -144,17 +144,14 @@ function stopCpu(): void {
 
 const cpuText = () => `node CPU ${cpuSeconds.toFixed(2)} s`;
 
-/** A garbage-collection pause of this process: [start epoch ms, duration ms, young generation]. */
-type GcPause = [start: number, ms: number, young: boolean];
+/** A garbage-collection pause of this process: [start epoch ms, duration ms]. */
+type GcPause = [start: number, ms: number];
 
 /** Records this process's GC pauses until the returned function is called, which hands them over. */
 function recordGcPauses(): () => GcPause[] {
   const pauses: GcPause[] = [];
   const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      const kind = (e.detail as { kind?: number } | undefined)?.kind;
-      pauses.push([performance.timeOrigin + e.startTime, e.duration, kind === perfConstants.NODE_PERFORMANCE_GC_MINOR]);
-    }
+    for (const e of list.getEntries()) pauses.push([performance.timeOrigin + e.startTime, e.duration]);
   });
   observer.observe({ entryTypes: ["gc"] });
   return () => {

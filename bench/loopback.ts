@@ -64,6 +64,9 @@ export function rawPost(agent: Agent, sinkUrl: string, headers: Record<string, s
   });
 }
 
+/** The service's node id is computed once; so is the raw loops' (os.hostname() is a system call). */
+const NODE_ID = `${hostname()}-${process.pid}`;
+
 /**
  * The headers of the service's request number `i` of a slot, with values of the same lengths: the
  * raw loop posts the same requests as the service, so the sink parses as much for both.
@@ -75,9 +78,6 @@ export function serviceLikeHeaders(i: number, slot: string): Record<string, stri
     "x-cronmesh-scheduled-at": slot, "x-cronmesh-attempt": "1", "x-cronmesh-node": NODE_ID,
   };
 }
-
-/** The service's node id is computed once; so is the raw loops' (os.hostname() is a system call). */
-const NODE_ID = `${hostname()}-${process.pid}`;
 
 /** A raw client: an undici Agent with the service's connection count. */
 export const rawAgent = () => new Agent({ connections: CONNECTIONS, keepAliveTimeout: 30_000 });

@@ -5,6 +5,7 @@ import type { JobRecord } from "../domain/job.js";
 import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { nextTurn } from "../runtime/next-turn.js";
+import { BACKGROUND_GUARD_MS, BACKGROUND_WAIT_MAX_MS, waitForSlotGap } from "../runtime/slot-gap.js";
 import { createDueHeap } from "./due-heap.js";
 import { fireBatch } from "./fire-batch.js";
 import { loadJob, type LoadedJob } from "./fire-plan.js";
@@ -12,7 +13,6 @@ import type { JobCache } from "./job-cache.js";
 import type { RunDispatcher } from "./run-announcer.js";
 import type { RunCanceller } from "./run-canceller.js";
 import type { RunEvents } from "./run-events.js";
-import { BACKGROUND_GUARD_MS, BACKGROUND_WAIT_MAX_MS } from "./run-worker.js";
 
 /** Tuning of the fire loop; every value has a default in {@link FIRE_LOOP_DEFAULTS}. */
 export interface FireLoopOptions {
@@ -213,18 +213,8 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     }
     arm();
   };
-  /** See {@link FireLoop.betweenSlots}. */
-  const betweenSlots = async () => {
-    const deadline = clock.now() + BACKGROUND_WAIT_MAX_MS;
-    for (;;) {
-      await deps.betweenSlots?.();
-      const now = clock.now();
-      const next = running ? nextWakeAt() : Infinity;
-      if (next - now >= BACKGROUND_GUARD_MS || now >= deadline) return;
-      // Past the wake-up, whose slot the worker then holds (the next round waits for it).
-      await new Promise<void>((resolve) => clock.setTimer(Math.min(next, deadline) - now + 1, resolve));
-    }
-  };
+  /** See {@link FireLoop.betweenSlots}: past a wake-up, the worker holds its slot (the next round waits for that). */
+  const betweenSlots = () => waitForSlotGap(clock, () => (running ? nextWakeAt() : Infinity), deps.betweenSlots);
   /** Runs background store work between slots, unless stopped meanwhile. */
   const runBetweenSlots = async (work: () => Promise<unknown>) => {
     await betweenSlots();

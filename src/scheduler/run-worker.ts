@@ -5,6 +5,7 @@ import type { HttpTargetSpec, JobSpec } from "../domain/job.js";
 import { isFinal, type RunRecord, type RunStatus } from "../domain/run.js";
 import type { HttpClient } from "../executor/http-client.js";
 import type { SecretSource } from "../executor/secrets.js";
+import { BACKGROUND_GUARD_MS, waitForSlotGap } from "../runtime/slot-gap.js";
 import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { traceRun } from "../telemetry/run-tracing.js";
@@ -201,22 +202,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     return at;
   };
   /** See {@link RunWorker.betweenSlots}. */
-  const betweenSlots = async () => {
-    const deadline = deps.clock.now() + BACKGROUND_WAIT_MAX_MS;
-    for (;;) {
-      const now = deps.clock.now();
-      if (now >= deadline) return;
-      const sends = afterSends();
-      if (sends) {
-        await sends;
-        continue;
-      }
-      const next = nextHeldAt();
-      if (next - now >= BACKGROUND_GUARD_MS) return;
-      // Past the due time, then (next turn of the loop) past its sends.
-      await new Promise<void>((resolve) => deps.clock.setTimer(Math.min(next, deadline) - now + 1, resolve));
-    }
-  };
+  const betweenSlots = () => waitForSlotGap(deps.clock, nextHeldAt, afterSends);
 
   const begin = (slot: Slot) => {
     running++;
@@ -352,16 +338,6 @@ const START_CHUNK = 256;
 
 /** Waiting runs whose bookkeeping resumes in one event-loop turn once requests are out. */
 const QUIET_CHUNK = 256;
-
-/**
- * Background store work keeps this far from a held slot's due time: the due query of a resync
- * over 10,000 jobs holds the event loop about 13 ms, and each read of 1,000 changed jobs 4–10 ms
- * (the embedded store is synchronous).
- */
-export const BACKGROUND_GUARD_MS = 250;
-
-/** Longest background work waits for a gap between slots (due times milliseconds apart never leave one). */
-export const BACKGROUND_WAIT_MAX_MS = 2000;
 
 /** Longest a finished request's bookkeeping waits for the requests queued behind it to leave. */
 const SEND_FIRST_MAX_MS = 3000;
