@@ -6,8 +6,12 @@
 // measures the steady state in a few seconds a round, without the minute of job creation and the
 // one-off burst of bench:fire, so a change to the send path can be compared run against run.
 // BENCH_RUNS (10,000) runs a round, BENCH_ROUNDS (6) rounds; the first is reported but left out
-// of the medians (cold code).
-import { mkdtempSync, rmSync } from "node:fs";
+// of the medians (cold code). Each round also prints its last delivery over the raw dispatch()
+// time of the same round: on a noisy machine the median of those per-round ratios drifts less
+// than the ratio of medians. BENCH_PROFILE=file.cpuprofile records a V8 CPU profile of round 3,
+// started before its slot (a profiler starting at the slot delays it) and stopped once idle.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobRecord } from "../src/domain/job.js";
@@ -80,26 +84,45 @@ function runsAt(slot: number): RunRecord[] {
 }
 
 /** One round: every job's run staged for the next whole second past the lead, then sent; lateness of each delivery. */
-async function round(): Promise<{ lateness: number[]; cpuMs: number }> {
+async function round(profile: boolean): Promise<{ lateness: number[]; cpuMs: number }> {
   const slot = Math.ceil((Date.now() + STAGE_LEAD_MS) / 1000) * 1000;
   const runs = runsAt(slot);
   for (let i = 0; i < runs.length; i += 1000) await store.insertRuns(runs.slice(i, i + 1000));
   for (const job of jobs) jobCache.offer(job);
   for (const run of runs) worker.submit(run, false);
+  const profiler = profile ? await startProfile() : undefined;
   await new Promise((r) => setTimeout(r, slot - Date.now()));
   const cpu = process.cpuUsage();
   await worker.idle();
   const { user, system } = process.cpuUsage(cpu);
+  if (profiler) await stopProfile(profiler);
   const lateness = (await sink.take()).filter((r) => Date.parse(r[1]) === slot).map((r) => r[2] - slot).sort((a, b) => a - b);
   return { lateness, cpuMs: (user + system) / 1000 };
+}
+
+const PROFILE = process.env.BENCH_PROFILE;
+
+async function startProfile(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return session;
+}
+
+async function stopProfile(session: Session): Promise<void> {
+  const { profile } = await session.post("Profiler.stop");
+  writeFileSync(PROFILE!, JSON.stringify(profile));
+  session.disconnect();
 }
 
 const agent = rawAgent();
 await rawBaseline(sink.url, 500, "dispatch", agent);
 const lasts: number[] = [];
 const raws: Record<RawKind, number[]> = { request: [], dispatch: [] };
+const ratios: Record<RawKind, number[]> = { request: [], dispatch: [] };
 for (let i = 1; i <= ROUNDS; i++) {
-  const { lateness, cpuMs } = await round();
+  const { lateness, cpuMs } = await round(Boolean(PROFILE) && i === 3);
   const raw = { dispatch: await rawBaseline(sink.url, RUNS, "dispatch", agent), request: await rawBaseline(sink.url, RUNS, "request", agent) };
   await sink.take();
   const last = lateness[lateness.length - 1] ?? NaN;
@@ -107,14 +130,18 @@ for (let i = 1; i <= ROUNDS; i++) {
     lasts.push(last);
     raws.dispatch.push(raw.dispatch);
     raws.request.push(raw.request);
+    ratios.dispatch.push(last / raw.dispatch);
+    ratios.request.push(last / raw.request);
   }
   console.log(
     `round ${i}${i === 1 ? " (cold)" : ""}: n=${lateness.length} lateness first=${lateness[0]} p50=${pct(lateness, 50)} p99=${pct(lateness, 99)} last=${last} ms, ` +
-      `CPU slot→idle ${cpuMs.toFixed(0)} ms; raw over open connections: dispatch() ${raw.dispatch.toFixed(0)} ms, request() ${raw.request.toFixed(0)} ms`,
+      `CPU slot→idle ${cpuMs.toFixed(0)} ms; raw over open connections: dispatch() ${raw.dispatch.toFixed(0)} ms, request() ${raw.request.toFixed(0)} ms; ` +
+      `last ÷ raw dispatch() ${(last / raw.dispatch).toFixed(2)}x`,
   );
 }
 const [m, d, r] = [median(lasts), median(raws.dispatch), median(raws.request)];
-console.log(`median of rounds 2–${ROUNDS}: last delivery ${m} ms = ${(m / d).toFixed(2)}x raw dispatch() (${d.toFixed(0)} ms) / ${(m / r).toFixed(2)}x raw request() (${r.toFixed(0)} ms)`);
+console.log(`median of rounds 2–${ROUNDS}: last delivery ${m} ms = ${(m / d).toFixed(2)}x raw dispatch() (${d.toFixed(0)} ms) / ${(m / r).toFixed(2)}x raw request() (${r.toFixed(0)} ms); ` +
+    `median per-round ratio ${median(ratios.dispatch).toFixed(2)}x dispatch() / ${median(ratios.request).toFixed(2)}x request()`);
 await worker.stop(1000);
 await http.close();
 await agent.close();
