@@ -31,6 +31,7 @@ const { createRunEvents } = (await import(`${S}/scheduler/run-events.js`)) as ty
 const { PROGRESS_DEFAULTS } = (await import(`${S}/scheduler/run-progress.js`)) as typeof import("../src/scheduler/run-progress.js");
 const { createMetrics } = (await import(`${S}/telemetry/metrics.js`)) as typeof import("../src/telemetry/metrics.js");
 const { DEFAULT_HISTORY_LIMIT, emptyStats } = (await import(`${S}/domain/job.js`)) as typeof import("../src/domain/job.js");
+const { youngCollector } = (await import(`${S}/runtime/young-collector.js`)) as typeof import("../src/runtime/young-collector.js");
 const { slotKeyFor } = (await import(`${S}/domain/run.js`)) as typeof import("../src/domain/run.js");
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
@@ -67,7 +68,7 @@ const worker: import("../src/scheduler/run-worker.js").RunWorker = createRunWork
   store, clock, http, secrets: createSecretSource({}), handlers: new Map(), events: createRunEvents(), jobs: jobCache,
   metrics: createMetrics({ deadLetterDepth: async () => 0, queueDepth: () => 0, isLeader: () => true }),
   bookkeeping: createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 30_000, betweenSlots }, onError),
-  nodeId: "bench-worker", concurrency: WORKERS, progress: PROGRESS_DEFAULTS, onError,
+  nodeId: "bench-worker", concurrency: WORKERS, progress: PROGRESS_DEFAULTS, onError, prepareForSlot: youngCollector(),
 });
 
 let seq = 0;
