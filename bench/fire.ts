@@ -145,13 +145,16 @@ function stopCpu(): void {
 const cpuText = () => `node CPU ${cpuSeconds.toFixed(2)} s`;
 
 /** A garbage-collection pause of this process: [start epoch ms, duration ms]. */
-type GcPause = [start: number, ms: number];
+type GcPause = [start: number, ms: number, kind: string];
+
+/** V8 collection kinds, by the `detail.kind` of a gc performance entry. */
+const GC_KINDS: Record<number, string> = { 1: "minor", 4: "major", 8: "incremental", 16: "weak callbacks" };
 
 /** Records this process's GC pauses until the returned function is called, which hands them over. */
 function recordGcPauses(): () => GcPause[] {
   const pauses: GcPause[] = [];
   const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) pauses.push([performance.timeOrigin + e.startTime, e.duration]);
+    for (const e of list.getEntries()) pauses.push([performance.timeOrigin + e.startTime, e.duration, GC_KINDS[(e.detail as { kind?: number } | undefined)?.kind ?? 0] ?? "other"]);
   });
   observer.observe({ entryTypes: ["gc"] });
   return () => {
@@ -164,12 +167,15 @@ function recordGcPauses(): () => GcPause[] {
 function gcInWindows(pauses: GcPause[], slots: number[], windowMs: number): string {
   let hit = 0;
   let ms = 0;
+  const kinds = new Map<string, number>();
   for (const slot of slots) {
     const inside = pauses.filter(([start, d]) => start < slot + windowMs && start + d > slot);
     if (inside.length > 0) hit++;
     ms += inside.reduce((sum, [, d]) => sum + d, 0);
+    for (const [, , kind] of inside) kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   }
-  return `GC pauses in the ${windowMs} ms after a slot: ${hit} of ${slots.length} slots, ${ms.toFixed(1)} ms in all`;
+  const byKind = [...kinds].map(([kind, n]) => `${n} ${kind}`).join(", ");
+  return `GC pauses in the ${windowMs} ms after a slot: ${hit} of ${slots.length} slots, ${ms.toFixed(1)} ms in all${byKind ? ` (${byKind})` : ""}`;
 }
 
 function lateness(recs: Rec[]): number[] {

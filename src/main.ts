@@ -114,7 +114,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const claimLoop = createClaimLoop({ store, coordinator, worker, jobs: jobCache, clock, options: claimOptions, onError });
   const dispatcher: RunDispatcher = config.etcd ? createRunDispatcher(coordinator, onError) : createLocalDispatcher(claimLoop.offer, onError);
   const canceller = createRunCanceller({ store, coordinator, worker, clock, events });
-  const fireLoop = createFireLoop({ store, metrics, clock, coordinator, dispatcher, canceller, events, ids, jobs: jobCache, betweenSlots: worker.betweenSlots, onError });
+  const fireLoop = createFireLoop({ store, metrics, clock, coordinator, dispatcher, canceller, events, ids, jobs: jobCache, sends: worker, onError });
   const jobRelay = relayJobChanges(coordinator, (jobId) => {
     jobCache.forget(jobId);
     fireLoop.jobChanged(jobId);

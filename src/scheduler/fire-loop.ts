@@ -96,15 +96,23 @@ export interface FireLoopDeps {
   ids: IdGenerator;
   /**
    * What background store work waits for, besides this loop's own next staging being clear (see
-   * {@link FireLoop.betweenSlots}): this node's sends being done and no held slot due soon
-   * (`RunWorker.betweenSlots`).
+   * {@link FireLoop.betweenSlots}): this node's run worker, whose sends must be done and whose
+   * held slots must not be due soon.
    */
-  betweenSlots?: () => Promise<void>;
+  sends?: SendGate;
   /** This node's job cache, offered the jobs of the runs fired here. */
   jobs?: Pick<JobCache, "offer">;
   options?: Partial<FireLoopOptions>;
   /** Reports failures of a background step (the loop keeps going). */
   onError: (err: unknown, step: string) => void;
+}
+
+/** What background work learns from the run worker about its slots (`RunWorker` is one). */
+export interface SendGate {
+  /** Resolves once nothing is sending and no held slot is due soon (`RunWorker.betweenSlots`). */
+  betweenSlots(): Promise<void>;
+  /** Whether that is so right now (`RunWorker.inSlotGap`). */
+  inSlotGap(): boolean;
 }
 
 /** The leader's scheduler: keeps due jobs in a timer heap and fires each slot at its due time. */
@@ -118,7 +126,7 @@ export interface FireLoop {
   /**
    * Resolves once background store work may start (a resync, a repair sweep, a history trim:
    * calls that hold the event loop for milliseconds on the embedded store): the node's sends are
-   * done, no held slot is due soon (`FireLoopDeps.betweenSlots`), and this loop's next staging or
+   * done, no held slot is due soon (`FireLoopDeps.sends`), and this loop's next staging or
    * fire is at least {@link BACKGROUND_GUARD_MS} away. Waits {@link BACKGROUND_WAIT_MAX_MS} at
    * most. Without this loop's own check, a resync begun just before a slot was staged (its runs
    * not yet held by the worker) held the slot up by the whole resync (30–50 ms, spread).
@@ -213,8 +221,30 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     }
     arm();
   };
+  /** When this loop next stages or fires a slot (Infinity once stopped). */
+  const nextSlotAt = () => (running ? nextWakeAt() : Infinity);
   /** See {@link FireLoop.betweenSlots}: past a wake-up, the worker holds its slot (the next round waits for that). */
-  const betweenSlots = () => waitForSlotGap(clock, () => (running ? nextWakeAt() : Infinity), deps.betweenSlots);
+  const betweenSlots = () => waitForSlotGap(clock, nextSlotAt, deps.sends && (() => deps.sends!.betweenSlots()));
+  /** Whether background work may start right now (what {@link betweenSlots} waits for). */
+  const inSlotGap = () => nextSlotAt() - clock.now() >= BACKGROUND_GUARD_MS && (deps.sends?.inSlotGap() ?? true);
+  /**
+   * The resync, between slots. It runs in the loop's serial line, behind any staging queued
+   * before it, so the gap is checked again once the line gets to it: meanwhile a staging may have
+   * handed the worker a slot due within milliseconds, or the worker may have started sending one,
+   * and the resync's due query then held that slot up (20–45 ms, spread). It waits
+   * {@link BACKGROUND_WAIT_MAX_MS} at most, as every background step.
+   */
+  const resyncBetweenSlots = async () => {
+    const deadline = clock.now() + BACKGROUND_WAIT_MAX_MS;
+    for (let done = false; running && !done; ) {
+      await betweenSlots();
+      await serial("resync", async () => {
+        if (!running || (!inSlotGap() && clock.now() < deadline)) return;
+        done = true;
+        await reload();
+      });
+    }
+  };
   /** Runs background store work between slots, unless stopped meanwhile. */
   const runBetweenSlots = async (work: () => Promise<unknown>) => {
     await betweenSlots();
@@ -229,7 +259,7 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
   };
   const scheduleResync = () => {
     resync = clock.setTimer(opts.resyncMs, () => {
-      void runBetweenSlots(() => serial("resync", reload)).then(() => running && scheduleResync());
+      void resyncBetweenSlots().then(() => running && scheduleResync());
     });
   };
   const fireDue = async () => {

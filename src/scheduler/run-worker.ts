@@ -69,12 +69,15 @@ export interface RunWorker {
   /** Resolves once nothing is waiting or executing. */
   idle(): Promise<void>;
   /**
-   * Resolves once no run waits for a worker and no request for a connection, and no held run is
-   * due within {@link BACKGROUND_GUARD_MS} (at once when so; after a few seconds at most).
+   * Resolves once no run waits for a worker and no request for a connection, no run started in
+   * the last 50 ms still has its requests in flight, and no held run is due within
+   * {@link BACKGROUND_GUARD_MS} (at once when so; after a few seconds at most).
    * Background store work that holds the event loop for milliseconds (a resync, a trim chunk)
    * waits for it: it runs between slots, never while a slot's requests are leaving.
    */
   betweenSlots(): Promise<void>;
+  /** Whether what {@link RunWorker.betweenSlots} waits for holds right now. */
+  inSlotGap(): boolean;
   /**
    * Stops taking work: waiting runs are left as stored, executing runs get `graceMs` to finish,
    * then are aborted and stored as queued again, for whichever node claims them next.
@@ -201,8 +204,24 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     for (const dueAt of held.keys()) at = Math.min(at, dueAt);
     return at;
   };
+  /** When the pump last started runs. */
+  let lastStartAt = -Infinity;
+  /**
+   * Requests started within {@link SEND_SETTLE_MS} may not have left yet: undici writes a request
+   * one event-loop turn after its dispatch, and a resync begun in between held a slot's requests
+   * up by its whole due query (20–45 ms, spread).
+   */
+  const settling = () => running > 0 && deps.clock.now() - lastStartAt < SEND_SETTLE_MS;
+  /** What background work waits for before its slot check: the sends of this node left and settled. */
+  const sendsSettled = (): Promise<void> | undefined => {
+    const pending = afterSends();
+    if (pending || !settling()) return pending;
+    return new Promise<void>((resolve) => deps.clock.setTimer(lastStartAt + SEND_SETTLE_MS - deps.clock.now(), resolve));
+  };
   /** See {@link RunWorker.betweenSlots}. */
-  const betweenSlots = () => waitForSlotGap(deps.clock, nextHeldAt, afterSends);
+  const betweenSlots = () => waitForSlotGap(deps.clock, nextHeldAt, sendsSettled);
+  /** See {@link RunWorker.inSlotGap}. */
+  const inSlotGap = () => quiet() && !settling() && nextHeldAt() - deps.clock.now() >= BACKGROUND_GUARD_MS;
 
   const begin = (slot: Slot) => {
     running++;
@@ -256,6 +275,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       }
       const slot = queue.take();
       if (!slot) break;
+      if (started === 0) lastStartAt = deps.clock.now();
       begin(slot);
     }
   };
@@ -292,6 +312,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     waiting: () => queue.waiting + heldCount,
     idle: () => (slots.size === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
     betweenSlots,
+    inSlotGap,
     async stop(graceMs) {
       stopping = true;
       flushQuiet();
@@ -338,6 +359,9 @@ const START_CHUNK = 256;
 
 /** Waiting runs whose bookkeeping resumes in one event-loop turn once requests are out. */
 const QUIET_CHUNK = 256;
+
+/** How long after runs started background work still treats their requests as leaving (see `settling`). */
+const SEND_SETTLE_MS = 50;
 
 /** Longest a finished request's bookkeeping waits for the requests queued behind it to leave. */
 const SEND_FIRST_MAX_MS = 3000;

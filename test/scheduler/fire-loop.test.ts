@@ -29,9 +29,9 @@ function recordingCanceller(): RunCanceller & { cancelled: string[] } {
   return { cancelled, cancel: async (run) => void cancelled.push(run.runId), stop: () => undefined };
 }
 
-/** The store, with call counts and an optional failure of the next insert. */
+/** The store, with call counts, an optional failure of the next insert, and a gate inserts wait for. */
 function instrumented(store: Store) {
-  const calls = { insertRuns: 0, advanceJobs: 0, listDueJobRefs: 0, failNextInsert: false };
+  const calls = { insertRuns: 0, advanceJobs: 0, listDueJobRefs: 0, failNextInsert: false, insertGate: undefined as Promise<void> | undefined };
   const wrapped: Store = {
     ...store,
     listDueJobRefs: async (before, limit) => {
@@ -44,6 +44,7 @@ function instrumented(store: Store) {
         calls.failNextInsert = false;
         throw new CronError("unavailable", "store down");
       }
+      if (calls.insertGate) await calls.insertGate;
       return store.insertRuns(runs);
     },
     advanceJobs: async (a) => {
@@ -170,7 +171,8 @@ describe("fire loop (fake clock)", () => {
     let sendsOver = () => undefined as void;
     const gated = createFireLoop({
       store, metrics: testMetrics(), clock, coordinator, dispatcher: worker, canceller: recordingCanceller(), events: createRunEvents(),
-      ids: createIdGenerator(clock, randomBytes), options: { resyncMs: 15_000 }, betweenSlots: () => sendsBusy ?? Promise.resolve(),
+      ids: createIdGenerator(clock, randomBytes), options: { resyncMs: 15_000 },
+      sends: { betweenSlots: () => sendsBusy ?? Promise.resolve(), inSlotGap: () => sendsBusy === undefined },
       onError: (err) => errors.push(err),
     });
     await gated.start();
@@ -201,6 +203,41 @@ describe("fire loop (fake clock)", () => {
     await new Promise((r) => setImmediate(r));
     await loop.settled();
     expect(calls.listDueJobRefs).toBe(loads + 1);
+  });
+
+  it("checks the gap again when a resync queued behind a staging gets its turn, so the slot just staged is not held up", async () => {
+    // The worker's view: runs handed over and not due yet are held.
+    const heldAt = () => Math.min(Infinity, ...worker.runs.map((r) => r.dueAt).filter((at) => at > clock.now()));
+    const gated = createFireLoop({
+      store, metrics: testMetrics(), clock, coordinator, dispatcher: worker, canceller: recordingCanceller(), events: createRunEvents(),
+      ids: createIdGenerator(clock, randomBytes), options: { resyncMs: 15_000 },
+      sends: { betweenSlots: () => Promise.resolve(), inSlotGap: () => heldAt() - clock.now() >= 250 },
+      onError: (err) => errors.push(err),
+    });
+    await raw.createJob(minutely("j_race", T0 + 15_080));
+    await gated.start();
+    const loads = calls.listDueJobRefs;
+    let openGate = () => undefined as void;
+    calls.insertGate = new Promise((resolve) => (openGate = resolve));
+    const flush = () => new Promise((r) => setImmediate(r));
+    // The staging (100 ms ahead) starts and waits on its insert; the resync's timer fires meanwhile,
+    // when neither the loop nor the worker has a slot near: it queues behind the staging.
+    clock.advance(14_990);
+    await flush();
+    expect(calls.insertRuns).toBe(1);
+    clock.advance(10);
+    await flush();
+    calls.insertGate = undefined;
+    openGate();
+    await flush();
+    await gated.settled();
+    expect(worker.runs.map((r) => r.jobId)).toEqual(["j_race"]);
+    expect(calls.listDueJobRefs).toBe(loads);
+    clock.advance(81);
+    await flush();
+    await gated.settled();
+    expect(calls.listDueJobRefs).toBe(loads + 1);
+    gated.stop();
   });
 
   it("lets background work start at once when its next staging is far off", async () => {

@@ -70,7 +70,34 @@ describe("run worker: background work between slots (fake clock)", () => {
     expect(await isSettled(between)).toBe(false);
     expect(ctx.worker.has("run_soon")).toBe(true);
     ctx.clock.advance(2);
+    await new Promise((r) => setImmediate(r));
+    // The released run's requests get 50 ms to leave before background work may start.
+    ctx.clock.advance(50);
     expect(await isSettled(between)).toBe(true);
+  });
+
+  it("says whether background work may start now: not while a held slot is near, nor while a released one is leaving", async () => {
+    const flush = () => new Promise((r) => setImmediate(r));
+    expect(ctx.worker.inSlotGap()).toBe(true);
+    ctx.worker.submit(await heldRun("run_b", T0 + 900), false);
+    ctx.worker.submit(await heldRun("run_a", T0 + 300), false);
+    expect(ctx.worker.inSlotGap()).toBe(true);
+    ctx.clock.advance(60);
+    expect(ctx.worker.inSlotGap()).toBe(false);
+    ctx.clock.advance(240);
+    expect(ctx.worker.inSlotGap()).toBe(false);
+    await flush();
+    ctx.clock.advance(51);
+    await flush();
+    expect(ctx.worker.has("run_a")).toBe(false);
+    expect(ctx.worker.inSlotGap()).toBe(true);
+    ctx.clock.advance(300);
+    expect(ctx.worker.inSlotGap()).toBe(false);
+    ctx.worker.cancel("run_b", "test");
+    await flush();
+    ctx.clock.advance(51);
+    await flush();
+    expect(ctx.worker.inSlotGap()).toBe(true);
   });
 
   it("stops waiting after two seconds when slots never leave a gap", async () => {
