@@ -8,14 +8,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Session } from "node:inspector/promises";
 import { PerformanceObserver } from "node:perf_hooks";
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CronService } from "../gen/cronmesh/v1/cron_service_pb.js";
 import { JobSchema } from "../gen/cronmesh/v1/job_pb.js";
-import { CONNECTIONS, median, pct, rawAgent, rawBaseline, rawPost, serviceLikeHeaders, startChild, startSink, type Rec, type RawKind } from "./loopback.js";
+import { CONNECTIONS, median, pct, rawAgent, rawBaseline, rawPost, serviceLikeHeaders, startChild, startCpuProfile, startSink, type Rec, type RawKind } from "./loopback.js";
 
 /**
  * The service as it ships: compiled by tsc (`npm run bench:fire` builds first), not transformed on
@@ -114,25 +113,17 @@ let cpuSeconds = NaN;
 
 /** BENCH_PROFILE=file.cpuprofile records a V8 CPU profile of the measured window (open it in Chrome DevTools). */
 const PROFILE = process.env.BENCH_PROFILE;
-let profiler: Session | undefined;
+let stopProfiler: (() => Promise<void>) | undefined;
 
 async function startCpuAt(t: number): Promise<void> {
   await sleepUntil(t);
   cpuStart = process.cpuUsage();
-  if (PROFILE) {
-    profiler = new Session();
-    profiler.connect();
-    await profiler.post("Profiler.enable");
-    await profiler.post("Profiler.start");
-  }
+  if (PROFILE) stopProfiler = await startCpuProfile(PROFILE);
 }
 
 async function stopProfile(): Promise<void> {
-  if (!profiler) return;
-  const { profile } = await profiler.post("Profiler.stop");
-  writeFileSync(PROFILE!, JSON.stringify(profile));
-  profiler.disconnect();
-  profiler = undefined;
+  await stopProfiler?.();
+  stopProfiler = undefined;
 }
 
 function stopCpu(): void {
@@ -154,7 +145,7 @@ const GC_KINDS: Record<number, string> = { 1: "minor", 4: "major", 8: "increment
 function recordGcPauses(): () => GcPause[] {
   const pauses: GcPause[] = [];
   const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) pauses.push([performance.timeOrigin + e.startTime, e.duration, GC_KINDS[(e.detail as { kind?: number } | undefined)?.kind ?? 0] ?? "other"]);
+    for (const e of list.getEntries()) pauses.push([performance.timeOrigin + e.startTime, e.duration, GC_KINDS[(e as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? "other"]);
   });
   observer.observe({ entryTypes: ["gc"] });
   return () => {

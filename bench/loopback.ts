@@ -1,6 +1,8 @@
 // What the benchmarks share: the loopback sink (a child process) and the raw baseline loops, a
 // bare undici client POSTing the same requests as the service to the same kind of sink.
 import { fork, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
@@ -100,4 +102,20 @@ export async function rawBaseline(sinkUrl: string, n: number, kind: RawKind, age
   const ms = performance.now() - start;
   if (!agent) await client.close();
   return ms;
+}
+
+/**
+ * Starts a V8 CPU profile of this process (BENCH_PROFILE of the benches); the function returned
+ * stops it and writes it to `file` (open it in Chrome DevTools).
+ */
+export async function startCpuProfile(file: string): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return async () => {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
 }

@@ -10,13 +10,12 @@
 // time of the same round: on a noisy machine the median of those per-round ratios drifts less
 // than the ratio of medians. BENCH_PROFILE=file.cpuprofile records a V8 CPU profile of round 3,
 // started before its slot (a profiler starting at the slot delays it) and stopped once idle.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { Session } from "node:inspector/promises";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobRecord } from "../src/domain/job.js";
 import type { RunRecord } from "../src/domain/run.js";
-import { CONNECTIONS, median, pct, rawAgent, rawBaseline, startSink, type RawKind } from "./loopback.js";
+import { CONNECTIONS, median, pct, rawAgent, rawBaseline, startCpuProfile, startSink, type RawKind } from "./loopback.js";
 
 /** The compiled service, as bench:fire measures it (BENCH_SOURCE=1: the TypeScript sources). */
 const S = process.env.BENCH_SOURCE === "1" ? "../src" : "../dist/src";
@@ -91,31 +90,17 @@ async function round(profile: boolean): Promise<{ lateness: number[]; cpuMs: num
   for (let i = 0; i < runs.length; i += 1000) await store.insertRuns(runs.slice(i, i + 1000));
   for (const job of jobs) jobCache.offer(job);
   for (const run of runs) worker.submit(run, false);
-  const profiler = profile ? await startProfile() : undefined;
+  const stopProfile = PROFILE && profile ? await startCpuProfile(PROFILE) : undefined;
   await new Promise((r) => setTimeout(r, slot - Date.now()));
   const cpu = process.cpuUsage();
   await worker.idle();
   const { user, system } = process.cpuUsage(cpu);
-  if (profiler) await stopProfile(profiler);
+  await stopProfile?.();
   const lateness = (await sink.take()).filter((r) => Date.parse(r[1]) === slot).map((r) => r[2] - slot).sort((a, b) => a - b);
   return { lateness, cpuMs: (user + system) / 1000 };
 }
 
 const PROFILE = process.env.BENCH_PROFILE;
-
-async function startProfile(): Promise<Session> {
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.start");
-  return session;
-}
-
-async function stopProfile(session: Session): Promise<void> {
-  const { profile } = await session.post("Profiler.stop");
-  writeFileSync(PROFILE!, JSON.stringify(profile));
-  session.disconnect();
-}
 
 const agent = rawAgent();
 await rawBaseline(sink.url, 500, "dispatch", agent);

@@ -224,7 +224,7 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
   /** When this loop next stages or fires a slot (Infinity once stopped). */
   const nextSlotAt = () => (running ? nextWakeAt() : Infinity);
   /** See {@link FireLoop.betweenSlots}: past a wake-up, the worker holds its slot (the next round waits for that). */
-  const betweenSlots = () => waitForSlotGap(clock, nextSlotAt, deps.sends && (() => deps.sends!.betweenSlots()));
+  const betweenSlots = () => waitForSlotGap(clock, nextSlotAt, () => deps.sends?.betweenSlots());
   /** Whether background work may start right now (what {@link betweenSlots} waits for). */
   const inSlotGap = () => nextSlotAt() - clock.now() >= BACKGROUND_GUARD_MS && (deps.sends?.inSlotGap() ?? true);
   /**

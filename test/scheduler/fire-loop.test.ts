@@ -5,7 +5,7 @@ import { CronError } from "../../src/domain/cron-error.js";
 import { createIdGenerator } from "../../src/domain/ids.js";
 import type { JobRecord } from "../../src/domain/job.js";
 import type { RunRecord } from "../../src/domain/run.js";
-import { createFireLoop, type FireLoop } from "../../src/scheduler/fire-loop.js";
+import { createFireLoop, type FireLoop, type SendGate } from "../../src/scheduler/fire-loop.js";
 import { createRunEvents } from "../../src/scheduler/run-events.js";
 import type { RunDispatcher } from "../../src/scheduler/run-announcer.js";
 import type { RunCanceller } from "../../src/scheduler/run-canceller.js";
@@ -86,6 +86,13 @@ describe("fire loop (fake clock)", () => {
     loop.stop();
     await raw.close();
   });
+
+  /** A second loop over the same store and worker, whose background work also asks `sends` (a run worker's part). */
+  const loopWithSends = (sends: SendGate) =>
+    createFireLoop({
+      store, metrics: testMetrics(), clock, coordinator, dispatcher: worker, canceller: recordingCanceller(), events: createRunEvents(),
+      ids: createIdGenerator(clock, randomBytes), options: { resyncMs: 15_000 }, sends, onError: (err) => errors.push(err),
+    });
 
   const step = async (ms: number) => {
     clock.advance(ms);
@@ -169,12 +176,7 @@ describe("fire loop (fake clock)", () => {
   it("starts a resync only once the node's sends are done, so its store calls never hold up a slot's requests", async () => {
     let sendsBusy: Promise<void> | undefined;
     let sendsOver = () => undefined as void;
-    const gated = createFireLoop({
-      store, metrics: testMetrics(), clock, coordinator, dispatcher: worker, canceller: recordingCanceller(), events: createRunEvents(),
-      ids: createIdGenerator(clock, randomBytes), options: { resyncMs: 15_000 },
-      sends: { betweenSlots: () => sendsBusy ?? Promise.resolve(), inSlotGap: () => sendsBusy === undefined },
-      onError: (err) => errors.push(err),
-    });
+    const gated = loopWithSends({ betweenSlots: () => sendsBusy ?? Promise.resolve(), inSlotGap: () => sendsBusy === undefined });
     await gated.start();
     const loads = calls.listDueJobRefs;
     sendsBusy = new Promise((resolve) => (sendsOver = resolve));
@@ -208,12 +210,7 @@ describe("fire loop (fake clock)", () => {
   it("checks the gap again when a resync queued behind a staging gets its turn, so the slot just staged is not held up", async () => {
     // The worker's view: runs handed over and not due yet are held.
     const heldAt = () => Math.min(Infinity, ...worker.runs.map((r) => r.dueAt).filter((at) => at > clock.now()));
-    const gated = createFireLoop({
-      store, metrics: testMetrics(), clock, coordinator, dispatcher: worker, canceller: recordingCanceller(), events: createRunEvents(),
-      ids: createIdGenerator(clock, randomBytes), options: { resyncMs: 15_000 },
-      sends: { betweenSlots: () => Promise.resolve(), inSlotGap: () => heldAt() - clock.now() >= 250 },
-      onError: (err) => errors.push(err),
-    });
+    const gated = loopWithSends({ betweenSlots: () => Promise.resolve(), inSlotGap: () => heldAt() - clock.now() >= 250 });
     await raw.createJob(minutely("j_race", T0 + 15_080));
     await gated.start();
     const loads = calls.listDueJobRefs;
