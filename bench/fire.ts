@@ -201,7 +201,10 @@ async function spread(): Promise<void> {
     await startCpuAt(from - 1000);
     const gcPauses = recordGcPauses();
     await sleepUntil(from + 62_000);
-    gcText = gcInWindows(gcPauses(), Array.from({ length: 60 }, (_, i) => from + i * 1000), GC_WINDOW_MS);
+    const pauses = gcPauses();
+    // Every pause of the minute, [ms from its start, duration, kind]: where they fall against the slots.
+    if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}.gc`, JSON.stringify(pauses.map(([at, d, kind]) => [at - from, d, kind])));
+    gcText = gcInWindows(pauses, Array.from({ length: 60 }, (_, i) => from + i * 1000), GC_WINDOW_MS);
   });
   const recs = (await sink.report()).filter((r) => Date.parse(r[1]) >= from && Date.parse(r[1]) < from + 60_000);
   if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, JSON.stringify(recs));

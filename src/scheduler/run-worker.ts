@@ -337,11 +337,15 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
 }
 
 /**
- * How long before a held slot is due {@link RunWorkerDeps.prepareForSlot} is called: more than a
- * young-generation collection takes on an idle node (up to about 25 ms seen on 2 busy cores, a
- * few ms usually), little enough that the node allocates next to nothing between it and the slot.
+ * How long before a held slot is due {@link RunWorkerDeps.prepareForSlot} is called. More than a
+ * young-generation collection takes (a few ms, up to about 25 seen on 2 busy cores), and more than
+ * what may follow it: the objects it promotes can take the old generation past V8's limit, and V8
+ * then starts a major collection, marks concurrently for some 40 ms (spread, 10,000 jobs) and
+ * finishes it in a 3–13 ms pause. With 50 ms of lead that pause fell on the slot every 8–10 s;
+ * from 100 ms it ends 30–60 ms before it. Little enough that the young generation does not fill
+ * again before the slot's requests are out (with 200 ms it did, in 25 of 60 seconds of spread).
  */
-const PREPARE_LEAD_MS = 50;
+const PREPARE_LEAD_MS = 100;
 
 /** Least time between two slot preparations (slots milliseconds apart share one). */
 const PREPARE_MIN_GAP_MS = 200;

@@ -117,12 +117,12 @@ describe("run worker: background work between slots (fake clock)", () => {
 describe("run worker: slot preparation (fake clock)", () => {
   const { ctx, heldRun } = setUp();
 
-  it("prepares fifty milliseconds before a held slot is due", async () => {
+  it("prepares a hundred milliseconds before a held slot is due", async () => {
     ctx.worker.submit(await heldRun("run_a", T0 + 1000), false);
-    ctx.clock.advance(949);
+    ctx.clock.advance(899);
     expect(ctx.prepared).toEqual([]);
     ctx.clock.advance(1);
-    expect(ctx.prepared).toEqual([T0 + 950]);
+    expect(ctx.prepared).toEqual([T0 + 900]);
   });
 
   it("prepares once for slots less than two hundred milliseconds apart, again for the next one further off", async () => {
@@ -131,11 +131,11 @@ describe("run worker: slot preparation (fake clock)", () => {
       ctx.clock.advance(10);
       await new Promise((r) => setImmediate(r));
     }
-    expect(ctx.prepared).toEqual([T0 + 950, T0 + 1350]);
+    expect(ctx.prepared).toEqual([T0 + 900, T0 + 1300]);
   });
 
   it("does not prepare for a run submitted closer to its due time than the lead, nor for a cancelled one", async () => {
-    ctx.worker.submit(await heldRun("run_close", T0 + 30), false);
+    ctx.worker.submit(await heldRun("run_close", T0 + 60), false);
     ctx.worker.submit(await heldRun("run_cancelled", T0 + 5000), false);
     ctx.worker.cancel("run_cancelled", "test");
     for (let t = 0; t < 6000; t += 100) {
