@@ -147,11 +147,19 @@ describe("cluster under faults", () => {
     const watcher = cluster.replicas[0]!;
     const controller = new AbortController();
     const executors = new Set<string>();
+    const since = Date.now();
+    let streamError: unknown;
     const stream = clientsFor(watcher.baseUrl).runs.watchRuns({ jobId }, { signal: controller.signal });
     const reading = (async () => {
       for await (const msg of stream) if (msg.run!.status === RunStatus.SUCCEEDED) executors.add(msg.run!.nodeId);
-    })().catch(() => undefined);
-    await waitFor(() => [...executors].some((n) => n !== watcher.nodeId), 20_000, "a run executed elsewhere to be streamed");
+    })().catch((err: unknown) => void (streamError = controller.signal.aborted ? undefined : err));
+    try {
+      await waitFor(() => streamError !== undefined || [...executors].some((n) => n !== watcher.nodeId), 20_000, "a run executed elsewhere to be streamed");
+    } catch (err) {
+      const executed = cluster.sink.deliveries.filter((d) => d.jobId === jobId && d.receivedAt >= since).map((d) => d.nodeId);
+      throw new Error(`${String(err)}; streamed from ${[...executors].join(",") || "none"}; delivered by ${executed.join(",")}`);
+    }
+    expect(streamError).toBeUndefined();
     controller.abort();
     await reading;
   }, 60_000);

@@ -7,7 +7,11 @@ import { bytes, prefixEnd } from "./etcd-client.js";
  * (`bus/<topic>/<node>`, on its session lease, so the keyspace stays one key per sender and
  * topic); subscribers watch the topic's prefix and receive every put in revision order.
  * Subscriptions are advertised as `interest/<topic>/<node>` keys, which every replica watches to
- * know whether a topic has listeners elsewhere.
+ * know whether a topic has listeners elsewhere. This replica's own interest keys are reconciled,
+ * one at a time in order, with what it subscribes to at the moment each write is sent: a quick
+ * unsubscribe and subscribe again cannot land as a put overtaken by the older delete. Every
+ * session tick reconciles again whatever the keyspace shows out of step (a write that failed while
+ * etcd was away, a key deleted by hand).
  */
 export interface EtcdBus {
   publish(topic: string, message: string): Promise<void>;
@@ -15,7 +19,10 @@ export interface EtcdBus {
   hasPeerSubscribers(topic: string): boolean;
   /** Loads and watches interests; call once the session has a lease. */
   start(): Promise<void>;
-  /** Reloads the interests of all replicas (a watch may have missed changes while etcd was away). */
+  /**
+   * Reloads the interests of all replicas (a watch may have missed changes while etcd was away) and
+   * rewrites this replica's own keys where they are out of step with its subscriptions.
+   */
   refreshInterests(): Promise<void>;
   /** Re-advertises this replica's interests on a new lease. */
   renewed(): Promise<void>;
@@ -39,14 +46,32 @@ export function createEtcdBus(ctx: BusContext): EtcdBus {
   let interestWatcher: Watcher | undefined;
   const interestPrefix = `${ctx.prefix}interest/`;
 
-  const advertise = async (topic: string) => {
+  let interestWrites: Promise<void> = Promise.resolve();
+  /** Queues a write making this replica's interest key for `topic` match its subscriptions then. */
+  const reconcile = (topic: string) => {
+    interestWrites = interestWrites.then(() => writeInterest(topic)).catch((err: unknown) => ctx.onError(err, "bus interest"));
+    return interestWrites;
+  };
+  const writeInterest = async (topic: string) => {
+    const key = bytes(`${interestPrefix}${topic}/${ctx.nodeId}`);
+    if (!handlers.has(topic)) {
+      await ctx.client.kv.deleteRange({ key });
+      return;
+    }
     const lease = ctx.sessionLease();
-    if (lease) await ctx.client.kv.put({ key: bytes(`${interestPrefix}${topic}/${ctx.nodeId}`), value: bytes(""), lease });
+    if (lease) await ctx.client.kv.put({ key, value: bytes(""), lease });
   };
   const loadInterests = async () => {
     const res = await ctx.client.kv.range({ key: bytes(interestPrefix), range_end: prefixEnd(interestPrefix), keys_only: true });
     interest.clear();
     for (const kv of res.kvs) noteInterest(kv.key, true);
+  };
+  /** Reloads every replica's interests, then reconciles the own keys the keyspace shows out of step. */
+  const refreshInterests = async () => {
+    await loadInterests();
+    const advertised = [...interest].filter(([, nodes]) => nodes.has(ctx.nodeId)).map(([topic]) => topic);
+    const stale = [...handlers.keys()].filter((t) => !advertised.includes(t)).concat(advertised.filter((t) => !handlers.has(t)));
+    await Promise.all(stale.map(reconcile));
   };
   const noteInterest = (key: Buffer, present: boolean) => {
     const [topic, node] = key.toString("utf8").slice(interestPrefix.length).split("/");
@@ -62,12 +87,12 @@ export function createEtcdBus(ctx: BusContext): EtcdBus {
       for (const h of handlers.get(topic) ?? []) h(kv.value.toString("utf8"));
     }), (err: unknown) => ctx.onError(err, `bus watch ${topic}`));
     watchers.set(topic, watcher);
-    void advertise(topic).catch((err: unknown) => ctx.onError(err, "bus interest"));
+    void reconcile(topic);
   };
   const close = (topic: string) => {
     void watchers.get(topic)?.then((w) => w.cancel());
     watchers.delete(topic);
-    void ctx.client.kv.deleteRange({ key: bytes(`${interestPrefix}${topic}/${ctx.nodeId}`) }).catch((err: unknown) => ctx.onError(err, "bus interest"));
+    void reconcile(topic);
   };
   return {
     async publish(topic, message) {
@@ -92,8 +117,8 @@ export function createEtcdBus(ctx: BusContext): EtcdBus {
       interestWatcher.on("connected", () => void loadInterests().catch((err: unknown) => ctx.onError(err, "bus interests")));
       await loadInterests();
     },
-    refreshInterests: loadInterests,
-    renewed: async () => void (await Promise.all([...handlers.keys()].map(advertise))),
+    refreshInterests,
+    renewed: async () => void (await Promise.all([...handlers.keys()].map(reconcile))),
     async stop() {
       await interestWatcher?.cancel();
       await Promise.all([...watchers.values()].map(async (w) => (await w).cancel()));
