@@ -1,12 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { Etcd3 } from "etcd3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Coordinator } from "../../src/coordination/coordinator.js";
-import { createEtcdCoordinator } from "../../src/coordination/etcd/etcd-coordinator.js";
-import { createSystemClock } from "../../src/runtime/system-clock.js";
 import { waitFor } from "../harness/cluster.js";
-import "../harness/provided-context.js";
+import { testEtcdCoordinator } from "./etcd-fixture.js";
 
 // Two replicas on one etcd: what one subscribes to, the other must know, or run changes are never
 // relayed to the first one's WatchRuns streams.
@@ -15,15 +12,11 @@ describe("etcd bus interests between two replicas", () => {
   let a: Coordinator;
   let b: Coordinator;
   let raw: Etcd3;
-  const open = (nodeId: string) => createEtcdCoordinator({
-    nodeId, address: "127.0.0.1:0", version: "test", endpoints: inject("etcdEndpoints"),
-    ttlMs: 1500, prefix, clock: createSystemClock(), onError: () => undefined,
-  });
   const interestKeys = () => raw.getAll().prefix(`${prefix}interest/`).keys();
 
   beforeAll(async () => {
-    a = open("node-a");
-    b = open("node-b");
+    a = testEtcdCoordinator("node-a", prefix, 1500);
+    b = testEtcdCoordinator("node-b", prefix, 1500);
     raw = new Etcd3({ hosts: inject("etcdEndpoints") });
     await Promise.all([a.start(), b.start()]);
   }, 30_000);
@@ -46,7 +39,8 @@ describe("etcd bus interests between two replicas", () => {
       off();
       off = a.subscribe("churn", () => undefined);
     }
-    // Well before a session tick (500 ms) could repair anything: the writes themselves must be in order.
+    // Sooner than the 500 ms between session ticks, so most runs check the ordered writes themselves,
+    // not a tick's repair (the old concurrent writes failed this in 2 runs of 3).
     await new Promise((r) => setTimeout(r, 300));
     expect(await interestKeys()).toContain(`${prefix}interest/churn/node-a`);
     await waitFor(() => b.hasPeerSubscribers("churn"), 5000, "node-b to see node-a's interest");

@@ -69,9 +69,9 @@ export function createEtcdBus(ctx: BusContext): EtcdBus {
   /** Reloads every replica's interests, then reconciles the own keys the keyspace shows out of step. */
   const refreshInterests = async () => {
     await loadInterests();
-    const advertised = [...interest].filter(([, nodes]) => nodes.has(ctx.nodeId)).map(([topic]) => topic);
-    const stale = [...handlers.keys()].filter((t) => !advertised.includes(t)).concat(advertised.filter((t) => !handlers.has(t)));
-    await Promise.all(stale.map(reconcile));
+    const advertised = new Set([...interest].filter(([, nodes]) => nodes.has(ctx.nodeId)).map(([topic]) => topic));
+    const topics = new Set([...handlers.keys(), ...advertised]);
+    await Promise.all([...topics].filter((t) => handlers.has(t) !== advertised.has(t)).map(reconcile));
   };
   const noteInterest = (key: Buffer, present: boolean) => {
     const [topic, node] = key.toString("utf8").slice(interestPrefix.length).split("/");
