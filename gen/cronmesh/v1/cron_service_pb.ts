@@ -302,7 +302,7 @@ export type DeleteJobResponse = Message<"cronmesh.v1.DeleteJobResponse"> & {
   jobId: string;
 
   /**
-   * Queued runs cancelled by the deletion.
+   * Runs cancelled by the deletion: queued, running or waiting for a retry.
    *
    * @generated from field: int32 cancelled_runs = 3;
    */
@@ -1084,7 +1084,7 @@ export const CronService: GenService<{
     output: typeof UpdateJobResponseSchema;
   },
   /**
-   * DeleteJob removes a job; its queued runs are cancelled.
+   * DeleteJob removes a job; its queued, running and retrying runs are cancelled first.
    *
    * @generated from rpc cronmesh.v1.CronService.DeleteJob
    */

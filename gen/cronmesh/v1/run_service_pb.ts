@@ -2,8 +2,8 @@
 // @generated from file cronmesh/v1/run_service.proto (package cronmesh.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Run, RunStatus } from "./run_pb.js";
 import { file_cronmesh_v1_run } from "./run_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file cronmesh/v1/run_service.proto.
  */
 export const file_cronmesh_v1_run_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1jcm9ubWVzaC92MS9ydW5fc2VydmljZS5wcm90bxILY3Jvbm1lc2gudjEiHwoNR2V0UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkiLwoOR2V0UnVuUmVzcG9uc2USHQoDcnVuGAEgASgLMhAuY3Jvbm1lc2gudjEuUnVuIoQBCg9MaXN0UnVuc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEiYKBnN0YXR1cxgCIAEoDjIWLmNyb25tZXNoLnYxLlJ1blN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRISCgpwcm9qZWN0X2lkGAUgASgJIksKEExpc3RSdW5zUmVzcG9uc2USHgoEcnVucxgBIAMoCzIQLmNyb25tZXNoLnYxLlJ1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNgoQV2F0Y2hSdW5zUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEgoKcHJvamVjdF9pZBgCIAEoCSIyChFXYXRjaFJ1bnNSZXNwb25zZRIdCgNydW4YASABKAsyEC5jcm9ubWVzaC52MS5SdW4iMgoQQ2FuY2VsUnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkSDgoGcmVhc29uGAIgASgJIjIKEUNhbmNlbFJ1blJlc3BvbnNlEh0KA3J1bhgBIAEoCzIQLmNyb25tZXNoLnYxLlJ1biIiChBSZXBsYXlSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSJFChFSZXBsYXlSdW5SZXNwb25zZRIdCgNydW4YASABKAsyEC5jcm9ubWVzaC52MS5SdW4SEQoJcmVwbGF5X29mGAIgASgJImMKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhIKCnByb2plY3RfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiUgoXTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USHgoEcnVucxgBIAMoCzIQLmNyb25tZXNoLnYxLlJ1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIwoRUmVkcml2ZVJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgJIkcKElJlZHJpdmVSdW5SZXNwb25zZRIdCgNydW4YASABKAsyEC5jcm9ubWVzaC52MS5SdW4SEgoKcmVkcml2ZV9vZhgCIAEoCTL1BgoKUnVuU2VydmljZRJtCgZHZXRSdW4SGi5jcm9ubWVzaC52MS5HZXRSdW5SZXF1ZXN0GhsuY3Jvbm1lc2gudjEuR2V0UnVuUmVzcG9uc2UiKpACAYLT5JMCIWIDcnVuEhovYXBpL3YxL2Nyb24vcnVucy97cnVuX2lkfRKIAQoITGlzdFJ1bnMSHC5jcm9ubWVzaC52MS5MaXN0UnVuc1JlcXVlc3QaHS5jcm9ubWVzaC52MS5MaXN0UnVuc1Jlc3BvbnNlIj+QAgGC0+STAjZaIRIfL2FwaS92MS9jcm9uL2pvYnMve2pvYl9pZH0vcnVucxIRL2FwaS92MS9jcm9uL3J1bnMSbQoJV2F0Y2hSdW5zEh0uY3Jvbm1lc2gudjEuV2F0Y2hSdW5zUmVxdWVzdBoeLmNyb25tZXNoLnYxLldhdGNoUnVuc1Jlc3BvbnNlIh+C0+STAhkSFy9hcGkvdjEvY3Jvbi93YXRjaC9ydW5zMAESeAoJQ2FuY2VsUnVuEh0uY3Jvbm1lc2gudjEuQ2FuY2VsUnVuUmVxdWVzdBoeLmNyb25tZXNoLnYxLkNhbmNlbFJ1blJlc3BvbnNlIiyC0+STAiY6ASoiIS9hcGkvdjEvY3Jvbi9ydW5zL3tydW5faWR9L2NhbmNlbBJ4CglSZXBsYXlSdW4SHS5jcm9ubWVzaC52MS5SZXBsYXlSdW5SZXF1ZXN0Gh4uY3Jvbm1lc2gudjEuUmVwbGF5UnVuUmVzcG9uc2UiLILT5JMCJjoBKiIhL2FwaS92MS9jcm9uL3J1bnMve3J1bl9pZH0vcmVwbGF5EoIBCg9MaXN0RGVhZExldHRlcnMSIy5jcm9ubWVzaC52MS5MaXN0RGVhZExldHRlcnNSZXF1ZXN0GiQuY3Jvbm1lc2gudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UiJJACAYLT5JMCGxIZL2FwaS92MS9jcm9uL2RlYWQtbGV0dGVycxKEAQoKUmVkcml2ZVJ1bhIeLmNyb25tZXNoLnYxLlJlZHJpdmVSdW5SZXF1ZXN0Gh8uY3Jvbm1lc2gudjEuUmVkcml2ZVJ1blJlc3BvbnNlIjWC0+STAi86ASoiKi9hcGkvdjEvY3Jvbi9kZWFkLWxldHRlcnMve3J1bl9pZH0vcmVkcml2ZWIGcHJvdG8z", [file_cronmesh_v1_run, file_google_api_annotations]);
+  fileDesc("Ch1jcm9ubWVzaC92MS9ydW5fc2VydmljZS5wcm90bxILY3Jvbm1lc2gudjEiHwoNR2V0UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkiLwoOR2V0UnVuUmVzcG9uc2USHQoDcnVuGAEgASgLMhAuY3Jvbm1lc2gudjEuUnVuIoQBCg9MaXN0UnVuc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEiYKBnN0YXR1cxgCIAEoDjIWLmNyb25tZXNoLnYxLlJ1blN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRISCgpwcm9qZWN0X2lkGAUgASgJIksKEExpc3RSdW5zUmVzcG9uc2USHgoEcnVucxgBIAMoCzIQLmNyb25tZXNoLnYxLlJ1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNgoQV2F0Y2hSdW5zUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEgoKcHJvamVjdF9pZBgCIAEoCSIyChFXYXRjaFJ1bnNSZXNwb25zZRIdCgNydW4YASABKAsyEC5jcm9ubWVzaC52MS5SdW4iMgoQQ2FuY2VsUnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkSDgoGcmVhc29uGAIgASgJIjIKEUNhbmNlbFJ1blJlc3BvbnNlEh0KA3J1bhgBIAEoCzIQLmNyb25tZXNoLnYxLlJ1biIiChBSZXBsYXlSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSJFChFSZXBsYXlSdW5SZXNwb25zZRIdCgNydW4YASABKAsyEC5jcm9ubWVzaC52MS5SdW4SEQoJcmVwbGF5X29mGAIgASgJIn0KFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhIKCnByb2plY3RfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkSGAoQaW5jbHVkZV9yZWRyaXZlbhgFIAEoCCJSChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIeCgRydW5zGAEgAygLMhAuY3Jvbm1lc2gudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJRChFSZWRyaXZlUnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkSLAoHdmVyc2lvbhgCIAEoDjIbLmNyb25tZXNoLnYxLlJlZHJpdmVWZXJzaW9uIkcKElJlZHJpdmVSdW5SZXNwb25zZRIdCgNydW4YASABKAsyEC5jcm9ubWVzaC52MS5SdW4SEgoKcmVkcml2ZV9vZhgCIAEoCSpsCg5SZWRyaXZlVmVyc2lvbhIfChtSRURSSVZFX1ZFUlNJT05fVU5TUEVDSUZJRUQQABIcChhSRURSSVZFX1ZFUlNJT05fT1JJR0lOQUwQARIbChdSRURSSVZFX1ZFUlNJT05fQ1VSUkVOVBACMvUGCgpSdW5TZXJ2aWNlEm0KBkdldFJ1bhIaLmNyb25tZXNoLnYxLkdldFJ1blJlcXVlc3QaGy5jcm9ubWVzaC52MS5HZXRSdW5SZXNwb25zZSIqkAIBgtPkkwIhYgNydW4SGi9hcGkvdjEvY3Jvbi9ydW5zL3tydW5faWR9EogBCghMaXN0UnVucxIcLmNyb25tZXNoLnYxLkxpc3RSdW5zUmVxdWVzdBodLmNyb25tZXNoLnYxLkxpc3RSdW5zUmVzcG9uc2UiP5ACAYLT5JMCNlohEh8vYXBpL3YxL2Nyb24vam9icy97am9iX2lkfS9ydW5zEhEvYXBpL3YxL2Nyb24vcnVucxJtCglXYXRjaFJ1bnMSHS5jcm9ubWVzaC52MS5XYXRjaFJ1bnNSZXF1ZXN0Gh4uY3Jvbm1lc2gudjEuV2F0Y2hSdW5zUmVzcG9uc2UiH4LT5JMCGRIXL2FwaS92MS9jcm9uL3dhdGNoL3J1bnMwARJ4CglDYW5jZWxSdW4SHS5jcm9ubWVzaC52MS5DYW5jZWxSdW5SZXF1ZXN0Gh4uY3Jvbm1lc2gudjEuQ2FuY2VsUnVuUmVzcG9uc2UiLILT5JMCJjoBKiIhL2FwaS92MS9jcm9uL3J1bnMve3J1bl9pZH0vY2FuY2VsEngKCVJlcGxheVJ1bhIdLmNyb25tZXNoLnYxLlJlcGxheVJ1blJlcXVlc3QaHi5jcm9ubWVzaC52MS5SZXBsYXlSdW5SZXNwb25zZSIsgtPkkwImOgEqIiEvYXBpL3YxL2Nyb24vcnVucy97cnVuX2lkfS9yZXBsYXkSggEKD0xpc3REZWFkTGV0dGVycxIjLmNyb25tZXNoLnYxLkxpc3REZWFkTGV0dGVyc1JlcXVlc3QaJC5jcm9ubWVzaC52MS5MaXN0RGVhZExldHRlcnNSZXNwb25zZSIkkAIBgtPkkwIbEhkvYXBpL3YxL2Nyb24vZGVhZC1sZXR0ZXJzEoQBCgpSZWRyaXZlUnVuEh4uY3Jvbm1lc2gudjEuUmVkcml2ZVJ1blJlcXVlc3QaHy5jcm9ubWVzaC52MS5SZWRyaXZlUnVuUmVzcG9uc2UiNYLT5JMCLzoBKiIqL2FwaS92MS9jcm9uL2RlYWQtbGV0dGVycy97cnVuX2lkfS9yZWRyaXZlYgZwcm90bzM", [file_cronmesh_v1_run, file_google_api_annotations]);
 
 /**
  * GetRunRequest names a run.
@@ -274,6 +274,13 @@ export type ListDeadLettersRequest = Message<"cronmesh.v1.ListDeadLettersRequest
    * @generated from field: string page_token = 4;
    */
   pageToken: string;
+
+  /**
+   * Also list entries already redriven (they carry redriven_at).
+   *
+   * @generated from field: bool include_redriven = 5;
+   */
+  includeRedriven: boolean;
 };
 
 /**
@@ -317,6 +324,11 @@ export type RedriveRunRequest = Message<"cronmesh.v1.RedriveRunRequest"> & {
    * @generated from field: string run_id = 1;
    */
   runId: string;
+
+  /**
+   * @generated from field: cronmesh.v1.RedriveVersion version = 2;
+   */
+  version: RedriveVersion;
 };
 
 /**
@@ -349,6 +361,40 @@ export type RedriveRunResponse = Message<"cronmesh.v1.RedriveRunResponse"> & {
  */
 export const RedriveRunResponseSchema: GenMessage<RedriveRunResponse> = /*@__PURE__*/
   messageDesc(file_cronmesh_v1_run_service, 13);
+
+/**
+ * RedriveVersion picks the job version a redrive executes.
+ *
+ * @generated from enum cronmesh.v1.RedriveVersion
+ */
+export enum RedriveVersion {
+  /**
+   * Server default: CURRENT.
+   *
+   * @generated from enum value: REDRIVE_VERSION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The job version the failed run executed.
+   *
+   * @generated from enum value: REDRIVE_VERSION_ORIGINAL = 1;
+   */
+  ORIGINAL = 1,
+
+  /**
+   * The job as it is now: a redrive usually follows a fix.
+   *
+   * @generated from enum value: REDRIVE_VERSION_CURRENT = 2;
+   */
+  CURRENT = 2,
+}
+
+/**
+ * Describes the enum cronmesh.v1.RedriveVersion.
+ */
+export const RedriveVersionSchema: GenEnum<RedriveVersion> = /*@__PURE__*/
+  enumDesc(file_cronmesh_v1_run_service, 0);
 
 /**
  * RunService reads and steers runs: history, live updates, cancel, replay and the dead-letter queue.
@@ -407,7 +453,7 @@ export const RunService: GenService<{
     output: typeof ReplayRunResponseSchema;
   },
   /**
-   * ListDeadLetters lists runs that exhausted their retries, newest first.
+   * ListDeadLetters lists failed runs in the dead-letter queue, newest first; redriven ones only on request.
    *
    * @generated from rpc cronmesh.v1.RunService.ListDeadLetters
    */
@@ -417,7 +463,8 @@ export const RunService: GenService<{
     output: typeof ListDeadLettersResponseSchema;
   },
   /**
-   * RedriveRun runs a dead-lettered run again, linked by redrive_of.
+   * RedriveRun runs a dead-lettered run again, linked by redrive_of, and marks the dead letter redriven.
+   * A dead letter is redriven once: a second redrive answers FAILED_PRECONDITION naming the first.
    *
    * @generated from rpc cronmesh.v1.RunService.RedriveRun
    */
