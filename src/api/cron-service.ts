@@ -167,6 +167,11 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       return { runIds: created.map((r) => r.runId), slots: created.length };
     },
 
+    async getWhoAmI(_req, ctx) {
+      // Without authentication every caller acts on every project; the actor header only names them.
+      return { subject: actorOf(ctx).id, projectId: "*", roles: ["admin"], authMode: "none" };
+    },
+
     async getClusterStatus(req) {
       const limit = req.nextRunsLimit < 0 || req.nextRunsLimit > 100 ? -1 : req.nextRunsLimit || DEFAULT_NEXT_RUNS;
       if (limit < 0) throw CronError.invalid("next_runs_limit", "must be between 1 and 100");
