@@ -21,6 +21,7 @@ import { createMetrics } from "./telemetry/metrics.js";
 import { startTracing } from "./telemetry/tracing.js";
 import { createClaimLoop, type ClaimLoop } from "./scheduler/claim-loop.js";
 import { createClusterRunEvents, relayJobChanges } from "./scheduler/cluster-events.js";
+import { createDeadLetterExpiry } from "./scheduler/dead-letter-expiry.js";
 import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
 import { createJobCache } from "./scheduler/job-cache.js";
 import { createLocalDispatcher, createRunDispatcher, type RunDispatcher } from "./scheduler/run-announcer.js";
@@ -101,7 +102,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const trimsBetweenSlots = () => fireLoop.betweenSlots();
   const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: config.statsFlushMs, trimIntervalMs: config.historyTrimMs, betweenSlots: trimsBetweenSlots }, onError);
   const metrics = createMetrics({
-    deadLetterDepth: () => store.countRuns("dead_lettered"),
+    deadLetterDepth: () => store.countDeadLetters(),
     queueDepth: () => worker?.waiting() ?? 0,
     isLeader: () => coordinator.canFire(),
   });
@@ -115,19 +116,28 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const dispatcher: RunDispatcher = config.etcd ? createRunDispatcher(coordinator, onError) : createLocalDispatcher(claimLoop.offer, onError);
   const canceller = createRunCanceller({ store, coordinator, worker, clock, events });
   const fireLoop = createFireLoop({ store, metrics, clock, coordinator, dispatcher, canceller, events, ids, jobs: jobCache, sends: worker, onError });
-  const jobRelay = relayJobChanges(coordinator, (jobId) => {
-    jobCache.forget(jobId);
+  const deadLetterExpiry = createDeadLetterExpiry({
+    store, clock, metrics, retentionMs: config.deadLetterRetentionMs, mayRun: () => coordinator.canFire(), betweenSlots: trimsBetweenSlots, onError,
+  });
+  const jobRelay = relayJobChanges(coordinator, (jobId, version) => {
+    jobCache.forget(jobId, version);
     fireLoop.jobChanged(jobId);
   }, onError);
-  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged: jobRelay.changed };
+  // This replica's cache forgets the job before the change is answered; the others on the bus.
+  const jobChanged = (jobId: string, version: number) => {
+    jobCache.forget(jobId, version);
+    jobRelay.changed(jobId, version);
+  };
+  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
     createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
-    createRunService({ runs, store, events }),
+    createRunService({ runs, events }),
   );
   followLeadership(coordinator, fireLoop, log);
   await coordinator.start();
   claimLoop.start();
+  deadLetterExpiry.start();
   const server = await startServer({ host: config.host, port: config.port, routes, now: clock.now, metrics, log });
   const mode = config.etcd ? "cluster" : "single";
   log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode, nodeId: config.nodeId, tracing: tracing.enabled }, "cronmesh listening");
@@ -142,6 +152,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
       // still holding their claims, and only then leave the cluster.
       fireLoop.stop();
       claimLoop.stop();
+      deadLetterExpiry.stop();
       await coordinator.resign();
       await server.close(config.shutdownGraceMs);
       await fireLoop.settled();

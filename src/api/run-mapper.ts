@@ -37,6 +37,9 @@ export function runToProto(run: RunRecord): Run {
     ),
     createdAt: tsOf(run.createdAt),
     updatedAt: tsOf(run.updatedAt),
+    deadLetteredAt: tsOf(run.deadLetteredAt),
+    redrivenAt: tsOf(run.redrivenAt),
+    redrivenByRunId: run.redrivenByRunId ?? "",
   });
 }
 

@@ -1,8 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { RunService } from "../../gen/cronmesh/v1/run_service_pb.js";
+import { RedriveVersion, RunService } from "../../gen/cronmesh/v1/run_service_pb.js";
 import type { RunCommands } from "../app/runs.js";
 import { CronError } from "../domain/cron-error.js";
-import type { Store } from "../store/store.js";
 import { runStatus } from "./enums.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
 import { runToProto } from "./run-mapper.js";
@@ -13,7 +12,6 @@ import type { RunEvents, RunFilter } from "../scheduler/run-events.js";
 /** What the RunService implementation needs. */
 export interface RunServiceDeps {
   runs: RunCommands;
-  store: Store;
   events: RunEvents;
 }
 
@@ -45,7 +43,7 @@ async function* watchRuns(events: RunEvents, filter: RunFilter, signal: AbortSig
 
 /** Creates the RunService implementation. */
 export function createRunService(deps: RunServiceDeps): ServiceImpl<typeof RunService> {
-  const { runs, store } = deps;
+  const { runs } = deps;
   return {
     async getRun(req) {
       if (!req.runId) throw CronError.invalid("run_id", "is required");
@@ -53,7 +51,7 @@ export function createRunService(deps: RunServiceDeps): ServiceImpl<typeof RunSe
     },
 
     async listRuns(req) {
-      const page = await store.listRuns({
+      const page = await runs.list({
         jobId: req.jobId || undefined,
         projectId: req.projectId || undefined,
         status: req.status ? runStatus.toDomain(req.status) : undefined,
@@ -64,11 +62,12 @@ export function createRunService(deps: RunServiceDeps): ServiceImpl<typeof RunSe
     },
 
     async listDeadLetters(req) {
-      const page = await store.listDeadLetters({
+      const page = await runs.deadLetters({
         jobId: req.jobId || undefined,
         projectId: req.projectId || undefined,
         pageSize: pageSize(req.pageSize, "page_size"),
         before: decodePageToken(req.pageToken),
+        includeRedriven: req.includeRedriven,
       });
       return { runs: page.items.map(runToProto), nextPageToken: encodePageToken(page.nextCursor) };
     },
@@ -88,7 +87,7 @@ export function createRunService(deps: RunServiceDeps): ServiceImpl<typeof RunSe
 
     async redriveRun(req) {
       if (!req.runId) throw CronError.invalid("run_id", "is required");
-      const result = await runs.redrive(req.runId);
+      const result = await runs.redrive(req.runId, req.version === RedriveVersion.ORIGINAL ? "original" : "current");
       return { run: runToProto(result.run), redriveOf: req.runId };
     },
   };

@@ -19,6 +19,9 @@ export interface AppDeps {
   canceller: RunCanceller;
   events: RunEvents;
   metrics: Metrics;
-  /** Tells the fire loop (on whichever replica leads) that a job was created, changed or deleted. */
-  jobChanged: (jobId: string) => void;
+  /**
+   * Tells every replica (the leader's fire loop, the job caches) that a job was created or changed
+   * (its new version) or deleted (`DELETED_VERSION`). Takes effect on this replica before it returns.
+   */
+  jobChanged: (jobId: string, version: number) => void;
 }

@@ -1,13 +1,21 @@
 import { CronError } from "../domain/cron-error.js";
 import { emptyStats, snapshotOf, type JobRecord, type JobSpec, type JobStatus, type JobVersionRecord, type TaskSpec } from "../domain/job.js";
-import type { RunRecord } from "../domain/run.js";
+import { isFinal, type RunRecord } from "../domain/run.js";
 import { ID_PATTERN, normalizeSpec, normalizeTasks } from "../domain/job-validation.js";
-import { nextTriggerAt } from "../domain/next-trigger.js";
+import { decideLifecycle, initialState } from "../domain/lifecycle.js";
 import { topologicalOrder } from "../domain/dag.js";
+import { DELETED_VERSION } from "../scheduler/cluster-events.js";
+import type { CancelMode } from "../scheduler/run-canceller.js";
 import type { AppDeps } from "./deps.js";
+import { waitFinal } from "./run-waits.js";
 
-/** Most queued runs of a deleted job asked to stop one by one (the store cancels them all regardless). */
-const MAX_CANCELLED_ON_DELETE = 10_000;
+/** Most active runs of one job a delete or a pause asks to stop one by one. */
+const MAX_STOPPED = 10_000;
+/**
+ * How long DeleteJob waits for the runs it cancelled to record their final state (with every
+ * attempt they sent), so the deletion is answered once nothing of the job is still running.
+ */
+const DELETE_WAIT_MS = 5000;
 
 /** Who asks, for the audit trail. */
 export interface Actor {
@@ -38,65 +46,64 @@ export function createJobCommands(deps: AppDeps) {
     return job;
   };
 
-  /** Schedule-related fields decide whether next_trigger_at must be recomputed. */
-  const scheduleChanged = (a: JobSpec, b: JobSpec) =>
-    a.schedule !== b.schedule || a.timezone !== b.timezone || a.runAt !== b.runAt || a.startAt !== b.startAt || a.endAt !== b.endAt;
-
+  /**
+   * Applies a change under the job's lifecycle rule (see decideLifecycle): the version check, the
+   * status and next slot the change leaves, the write, and the announcement — which makes every
+   * replica decide the job's slots staged ahead again from this version (see decideRestage).
+   * Leaving `active` (a pause, a cancel, nothing left to fire) stops the job's runs from starting
+   * any new attempt.
+   */
   const change = async (jobId: string, fn: JobChange, expectedVersion: number, actor: Actor, reason: string) => {
     const current = await get(jobId);
     if (expectedVersion !== 0 && expectedVersion !== current.version) {
       throw new CronError("version_conflict", `job ${jobId} is at version ${current.version}, not ${expectedVersion}`);
     }
-    const { spec: raw, status = current.status, pauseNote = current.pauseNote } = fn(current);
+    const { spec: raw, status: requested, pauseNote = current.pauseNote } = fn(current);
     const spec = normalizeSpec(raw);
     const now = clock.now();
-    const resumed = current.status !== "active" && status === "active";
-    const next: JobRecord = {
-      ...current,
-      spec,
-      status,
-      pauseNote,
-      version: current.version + 1,
-      updatedAt: now,
-      updatedBy: actor.id,
-      changeReason: reason,
-      nextTriggerAt: scheduleChanged(current.spec, spec) || resumed ? nextTriggerAt(spec, now) : current.nextTriggerAt,
-    };
-    const saved = await store.updateJob(next, current.version);
-    deps.jobChanged(jobId);
+    const { status, nextTriggerAt: next } = decideLifecycle(current, spec, requested, now);
+    const saved = await store.updateJob(
+      { ...current, spec, status, pauseNote, version: current.version + 1, updatedAt: now, updatedBy: actor.id, changeReason: reason, nextTriggerAt: next },
+      current.version,
+    );
+    deps.jobChanged(jobId, saved.version);
+    if (current.status === "active" && saved.status !== "active") await stopRuns(jobId, `job ${saved.status}`, "drain");
     return saved;
   };
 
-  /** The job's queued runs (at most {@link MAX_CANCELLED_ON_DELETE}), read in full. */
-  const queuedRuns = async (jobId: string): Promise<RunRecord[]> => {
-    const refs = (await store.listActiveRuns({ jobIds: [jobId], limit: MAX_CANCELLED_ON_DELETE })).filter((r) => r.status === "queued");
+  /** The job's runs not final yet (at most {@link MAX_STOPPED}), read in full. */
+  const activeRuns = async (jobId: string): Promise<RunRecord[]> => {
+    const refs = await store.listActiveRuns({ jobIds: [jobId], limit: MAX_STOPPED });
     const runs = await Promise.all(refs.map((r) => store.getRun(r.runId)));
-    return runs.filter((run): run is RunRecord => run !== undefined);
+    return runs.filter((run): run is RunRecord => run !== undefined && !isFinal(run.status));
   };
 
   /**
-   * Cancels the job's runs staged ahead of their due time (written and waiting on a worker until
-   * the slot comes): a pause takes effect from the very next slot, even one already staged.
+   * Stops every run of the job that is not final, wherever it is: `abort` ends runs at once (a
+   * request in flight is aborted, and recorded as an attempt); `drain` lets runs start no new
+   * attempt — those not started yet (staged, queued, waiting to retry) end cancelled, a request
+   * in flight finishes. Returns the runs asked to stop.
    */
-  const cancelStaged = async (jobId: string, reason: string) => {
-    const now = clock.now();
-    const runs = await queuedRuns(jobId);
-    await Promise.all(runs.map((run) => run.status === "queued" && run.dueAt > now && deps.canceller.cancel(run, reason)));
+  const stopRuns = async (jobId: string, reason: string, mode: CancelMode): Promise<RunRecord[]> => {
+    const runs = await activeRuns(jobId);
+    await Promise.all(runs.map((run) => deps.canceller.cancel(run, reason, mode)));
+    return runs;
   };
 
   return {
     get,
     change,
 
-    /** Validates and stores a new job at version 1 with its first slot computed. */
+    /** Validates and stores a new job at version 1 with its first slot computed (completed when none is left). */
     async create(raw: JobSpec, options: CreateOptions, actor: Actor): Promise<JobRecord> {
       const spec = normalizeSpec(raw);
       if (options.jobId && !ID_PATTERN.test(options.jobId)) throw CronError.invalid("job_id", "must match " + ID_PATTERN);
       const now = clock.now();
+      const { status, nextTriggerAt: next } = initialState(spec, options.enabled !== false, now);
       const job: JobRecord = {
         jobId: options.jobId || deps.ids("job"),
         spec,
-        status: options.enabled === false ? "paused" : "active",
+        status,
         pauseNote: "",
         version: 1,
         createdAt: now,
@@ -104,43 +111,47 @@ export function createJobCommands(deps: AppDeps) {
         updatedAt: now,
         updatedBy: actor.id,
         changeReason: "create",
-        nextTriggerAt: nextTriggerAt(spec, now),
+        nextTriggerAt: next,
         stats: emptyStats(),
       };
       await store.createJob(job);
-      deps.jobChanged(job.jobId);
+      deps.jobChanged(job.jobId, job.version);
       return job;
     },
 
-    /** Deletes a job: its queued runs are cancelled first; running runs finish. Returns the cancelled count. */
+    /**
+     * Deletes a job. First every run of it that is not final — queued, staged, running or waiting
+     * to retry, on any replica — is cancelled, its request in flight aborted, and its final state
+     * (with every attempt it sent) awaited for a bounded time; a run of a deleted job never enters
+     * the dead-letter queue. Returns how many runs the deletion cancelled.
+     */
     async remove(jobId: string): Promise<number> {
       await get(jobId);
-      const runs = await queuedRuns(jobId);
-      const cancelled = await store.cancelQueuedRuns(jobId, clock.now());
-      // A queued run may already be on its way on some replica: ask whoever holds it to stop.
-      await Promise.all(runs.map((run) => deps.canceller.cancel(run, "job deleted")));
+      const stopped = await stopRuns(jobId, "job deleted", "abort");
+      const finals = await waitFinal(deps, stopped.map((r) => r.runId), DELETE_WAIT_MS);
       if (!(await store.deleteJob(jobId))) throw CronError.notFound("job", jobId);
-      deps.jobChanged(jobId);
-      return cancelled;
+      deps.jobChanged(jobId, DELETED_VERSION);
+      return finals.filter((r) => r.status === "cancelled").length;
     },
 
-    /** Pauses (enabled=false) or resumes (enabled=true) a job, with a note. */
+    /**
+     * Pauses (enabled=false) or resumes (enabled=true) a job, with a note. A paused job fires no
+     * slot and its runs start no new attempt (see {@link change}).
+     */
     async setEnabled(jobId: string, enabled: boolean, note: string, actor: Actor): Promise<JobRecord> {
       const job = await get(jobId);
-      if (job.status === "completed" || job.status === "cancelled") {
-        throw new CronError("failed_precondition", `job ${jobId} is ${job.status} and cannot be ${enabled ? "resumed" : "paused"}`);
-      }
       const status: JobStatus = enabled ? "active" : "paused";
       if (job.status === status && note === job.pauseNote) return job;
-      const saved = await change(jobId, (c) => ({ spec: c.spec, status, pauseNote: note }), job.version, actor, enabled ? "resume" : "pause");
-      if (!enabled) await cancelStaged(jobId, "job paused before the slot was due");
-      return saved;
+      return change(jobId, (c) => ({ spec: c.spec, status, pauseNote: note }), job.version, actor, enabled ? "resume" : "pause");
     },
 
-    /** Writes a new version whose spec is that of `version`; history is never rewritten. */
+    /**
+     * Writes a new version whose spec is that of `version`, and its paused or active state when
+     * the job is paused or active now; history is never rewritten.
+     */
     async rollback(jobId: string, version: number, actor: Actor): Promise<JobRecord> {
       const snapshot = await getVersion(jobId, version);
-      return change(jobId, () => ({ spec: snapshot.spec }), 0, actor, `rollback to v${version}`);
+      return change(jobId, (c) => ({ spec: snapshot.spec, status: restoredStatus(c.status, snapshot.status) }), 0, actor, `rollback to v${version}`);
     },
 
     /** Version snapshots, newest first. */
@@ -177,4 +188,10 @@ export function createJobCommands(deps: AppDeps) {
     if (job.version === version) return snapshotOf(job);
     throw CronError.notFound("version", `${jobId}@${version}`);
   }
+}
+
+/** The status a rollback restores: the snapshot's paused or active state, when the job is paused or active now. */
+function restoredStatus(current: JobStatus, snapshot: JobStatus): JobStatus | undefined {
+  const live = (s: JobStatus) => s === "active" || s === "paused";
+  return live(current) && live(snapshot) ? snapshot : undefined;
 }

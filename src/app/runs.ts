@@ -2,10 +2,12 @@ import { jobLockKey } from "../coordination/coordinator.js";
 import { CronError } from "../domain/cron-error.js";
 import type { JobRecord } from "../domain/job.js";
 import { decideOverlap } from "../domain/overlap.js";
-import { isFinal, slotKeyFor, type RunRecord, type RunTrigger } from "../domain/run.js";
+import { inDeadLetterQueue, isFinal, slotKeyFor, type RunRecord, type RunTrigger, type TaskResultRecord } from "../domain/run.js";
 import { nextFireTimes } from "../domain/schedule.js";
 import { continuedTrace } from "../telemetry/run-tracing.js";
+import type { DeadLetterQuery, Page, RunQuery } from "../store/store.js";
 import type { AppDeps } from "./deps.js";
+import { waitRunFinal } from "./run-waits.js";
 
 /**
  * How long a manual trigger may hold the job lock while it records its run (milliseconds
@@ -18,8 +20,6 @@ const STAMP_RETRIES = 3;
 export const MAX_BACKFILL_SLOTS = 1000;
 /** How long CancelRun waits for a running run to record its cancellation. */
 const CANCEL_WAIT_MS = 5000;
-/** How often CancelRun looks for the final state another replica may have written. */
-const CANCEL_POLL_MS = 50;
 /** Most active runs of one job read for a concurrency decision. */
 const MAX_ACTIVE_READ = 10_000;
 
@@ -37,7 +37,16 @@ interface ManualRunInput {
   scheduledAt?: number;
   replayOf?: string;
   redriveOf?: string;
+  /** The run's uniqueness key within the job; a key of its own when absent. */
+  slotKey?: string;
+  /** DAG task results the run starts with (a redrive's succeeded tasks, not run again). */
+  taskResults?: TaskResultRecord[];
+  /** Refuse (FailedPrecondition) rather than record a skipped run when the concurrency policy blocks it. */
+  refuseWhenBlocked?: boolean;
 }
+
+/** Which job version a redrive executes. */
+export type RedriveVersion = "original" | "current";
 
 /** Run use cases: manual triggers, replay, redrive, backfill, cancel and reads. */
 export type RunCommands = ReturnType<typeof createRunCommands>;
@@ -50,9 +59,9 @@ export function createRunCommands(deps: AppDeps) {
     const runId = deps.ids("run");
     return {
       runId, jobId: job.jobId, jobVersion: input.jobVersion ?? job.version, projectId: job.spec.projectId,
-      slotKey: `${input.trigger}:${runId}`, scheduledAt: input.scheduledAt ?? now, dueAt: now, trigger: input.trigger,
+      slotKey: input.slotKey ?? `${input.trigger}:${runId}`, scheduledAt: input.scheduledAt ?? now, dueAt: now, trigger: input.trigger,
       status: "queued", attempts: [], result: "", error: "", nodeId: coordinator.nodeId,
-      replayOf: input.replayOf ?? "", redriveOf: input.redriveOf ?? "", taskResults: [], createdAt: now, updatedAt: now, revision: 1,
+      replayOf: input.replayOf ?? "", redriveOf: input.redriveOf ?? "", taskResults: input.taskResults ?? [], createdAt: now, updatedAt: now, revision: 1,
       // A manual run continues the caller's trace: the RPC span active here is its parent.
       ...continuedTrace(),
     };
@@ -84,26 +93,38 @@ export function createRunCommands(deps: AppDeps) {
     if (run && !isFinal(run.status)) await canceller.cancel(run, reason);
   };
 
-  /** The one path of every manual run: job lock, concurrency policy, insert, dispatch. */
-  const createManualRun = async (job: JobRecord, input: ManualRunInput): Promise<TriggerResult> => {
+  /**
+   * The one path of every manual run: job lock, concurrency policy, insert, dispatch. A run whose
+   * slot key is taken already is not created again: the result then carries the holder, with
+   * `inserted` false.
+   */
+  const createManualRun = async (job: JobRecord, input: ManualRunInput): Promise<TriggerResult & { inserted: boolean }> => {
     const now = clock.now();
     const lock = await coordinator.tryLock(jobLockKey(job.jobId), { ttlMs: TRIGGER_LOCK_TTL_MS });
     if (!lock) deps.metrics.lockFailure();
     try {
       const active = lock ? await activeRuns(job.jobId) : [];
       const overlap = lock ? decideOverlap(job.spec.concurrencyPolicy, active.map((r) => r.runId)) : { action: "skip" as const };
+      if (overlap.action === "skip" && input.refuseWhenBlocked) {
+        throw new CronError("failed_precondition", `a run of job ${job.jobId} is still running (${job.spec.concurrencyPolicy}); try again once it is done`);
+      }
       if (overlap.action === "replace") await Promise.all(active.map((r) => cancelActive(r.runId, "replaced by a manual run")));
       const run = baseRun(job, input, now);
       const [result] = await store.insertRuns([overlap.action === "skip" ? skippedRun(run, now) : run]);
       const stored = result!.run;
-      deps.events.publish(stored);
-      dispatcher.dispatch([{ run: stored, exclusive: exclusive(job) }]);
-      await stampTriggered(job, now);
-      return { run: stored, lockAcquired: overlap.action !== "skip", triggeredAt: now };
+      if (result!.inserted) {
+        deps.events.publish(stored);
+        dispatcher.dispatch([{ run: stored, exclusive: exclusive(job) }]);
+        await stampTriggered(job, now);
+      }
+      return { run: stored, lockAcquired: overlap.action !== "skip", triggeredAt: now, inserted: result!.inserted };
     } finally {
       await lock?.release();
     }
   };
+
+  const alreadyRedriven = (run: RunRecord, by: string) =>
+    new CronError("failed_precondition", `run ${run.runId} was already redriven by run ${by}`);
 
   const get = async (runId: string): Promise<RunRecord> => {
     const run = await store.getRun(runId);
@@ -122,33 +143,32 @@ export function createRunCommands(deps: AppDeps) {
     const run = await get(runId);
     if (isFinal(run.status)) throw new CronError("failed_precondition", `run ${runId} is already ${run.status}`);
     await canceller.cancel(run, reason);
-    return waitFinal(runId);
+    return waitRunFinal(deps, runId, CANCEL_WAIT_MS);
   }
 
+
   /**
-   * Resolves with the run once it is final, or as it stands after a bounded wait. The final state
-   * may be written by another replica, so the store is polled besides this replica's events.
+   * A listing naming a job that does not exist is NotFound, as every other path under the job
+   * is; runs of a deleted job that are still kept are listed all the same.
    */
-  async function waitFinal(runId: string): Promise<RunRecord> {
-    const deadline = clock.now() + CANCEL_WAIT_MS;
-    let seen: RunRecord | undefined;
-    const off = deps.events.subscribe({}, (r) => {
-      if (r.runId === runId && isFinal(r.status)) seen = r;
-    });
-    try {
-      for (;;) {
-        const stored = seen ?? (await get(runId));
-        if (isFinal(stored.status) || clock.now() >= deadline) return stored;
-        await new Promise<void>((resolve) => clock.setTimer(CANCEL_POLL_MS, resolve));
-      }
-    } finally {
-      off();
-    }
-  }
+  const knownJob = async (page: Page<RunRecord>, jobId: string | undefined): Promise<Page<RunRecord>> => {
+    if (jobId && page.items.length === 0 && !(await store.getJob(jobId))) throw CronError.notFound("job", jobId);
+    return page;
+  };
 
   return {
     get,
     cancel,
+
+    /** Runs newest first. The legacy status `dead_lettered` lists the dead-letter queue. */
+    async list(query: RunQuery): Promise<Page<RunRecord>> {
+      const { status, ...rest } = query;
+      const page = status === "dead_lettered" ? await store.listDeadLetters(rest) : await store.listRuns(query);
+      return knownJob(page, query.jobId);
+    },
+
+    /** The dead-letter queue, newest first. */
+    deadLetters: async (query: DeadLetterQuery): Promise<Page<RunRecord>> => knownJob(await store.listDeadLetters(query), query.jobId),
 
     /** True while a run of the job is queued or running anywhere (what GetJob reports as lock_acquired). */
     isBusy: async (jobId: string) => (await store.listActiveRuns({ jobIds: [jobId], limit: 1 })).length > 0,
@@ -162,11 +182,26 @@ export function createRunCommands(deps: AppDeps) {
       return createManualRun(await jobOf(original), { trigger: "replay", jobVersion: original.jobVersion, scheduledAt: original.scheduledAt, replayOf: runId });
     },
 
-    /** A dead-lettered run again, linked by redrive_of. */
-    async redrive(runId: string): Promise<TriggerResult> {
+    /**
+     * A dead letter again, linked by redrive_of, executing the job as it is now (a redrive usually
+     * follows a fix) or the version the failed run executed. A DAG redrive starts with the tasks
+     * that succeeded, which are not run again. A dead letter is redriven once: its redrive run's
+     * slot key is derived from it, so a second (or concurrent) redrive finds the first and is
+     * refused naming it; the entry leaves the queue once its redrive run is stored.
+     */
+    async redrive(runId: string, version: RedriveVersion = "current"): Promise<TriggerResult> {
       const original = await get(runId);
-      if (original.status !== "dead_lettered") throw new CronError("failed_precondition", `run ${runId} is ${original.status}, not dead_lettered`);
-      return createManualRun(await jobOf(original), { trigger: "redrive", jobVersion: original.jobVersion, scheduledAt: original.scheduledAt, redriveOf: runId });
+      if (original.redrivenByRunId) throw alreadyRedriven(original, original.redrivenByRunId);
+      if (!inDeadLetterQueue(original)) throw new CronError("failed_precondition", `run ${runId} is ${original.status}, not in the dead-letter queue`);
+      const job = await jobOf(original);
+      const result = await createManualRun(job, {
+        trigger: "redrive", jobVersion: version === "original" ? original.jobVersion : job.version, scheduledAt: original.scheduledAt,
+        redriveOf: runId, slotKey: `redrive:${runId}`, taskResults: original.taskResults.filter((t) => t.status === "succeeded"),
+        refuseWhenBlocked: true,
+      });
+      await store.markRedriven(runId, result.run.runId, clock.now());
+      if (!result.inserted) throw alreadyRedriven(original, result.run.runId);
+      return result;
     },
 
     /** A run for every slot of the job in [start, end); repeating a backfill adopts the runs it made. */

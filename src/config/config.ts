@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { CronError } from "../domain/cron-error.js";
+import { parseDuration } from "../domain/duration.js";
 import type { HttpTargetSpec } from "../domain/job.js";
 import { parseHandlers } from "./handlers.js";
 
@@ -35,6 +36,8 @@ export interface Config {
   claimScanMs: number;
   /** Run writes within this window share one store call. */
   runWriteBatchMs: number;
+  /** How long a failed run waits in the dead-letter queue for a redrive before it is deleted. */
+  deadLetterRetentionMs: number;
 }
 
 /** The etcd coordinator's settings. */
@@ -71,6 +74,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     claimScanMs: intVar(env, "CLAIM_SCAN_MS", 2000, 50, 600_000),
     // MongoDB: a final write per run and per round trip is too many; 100 ms groups a busy second into ten.
     runWriteBatchMs: intVar(env, "RUN_WRITE_BATCH_MS", env.MONGODB_URI ? 100 : 0, 0, 10_000),
+    // A month: long enough to notice a failure and fix its cause, short enough to stay small.
+    deadLetterRetentionMs: durationVar(env, "DEAD_LETTER_RETENTION", 30 * DAY_MS, 60_000, 3650 * DAY_MS),
   };
   if (!LOG_LEVELS.has(config.logLevel)) throw configError("LOG_LEVEL", `must be one of ${[...LOG_LEVELS].join(", ")}`);
   if (config.etcd && !config.mongo) {
@@ -90,6 +95,19 @@ function etcdConfig(env: NodeJS.ProcessEnv): EtcdConfig | undefined {
   // etcd leases count whole seconds, and shorter than 2 s is below what etcd grants reliably.
   const ttlMs = intVar(env, "ETCD_TTL_MS", 3000, 2000, 60_000);
   return { endpoints: endpoints.map((e) => (e.includes("://") ? e : `http://${e}`)), ttlMs, prefix: env.ETCD_PREFIX || "cronmesh/" };
+}
+
+const DAY_MS = 86_400_000;
+
+/** A duration variable written as `30d`, `12h`, `90m` (see parseDuration), within [min, max] ms. */
+function durationVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const ms = parseDuration(raw.trim());
+  if (ms === undefined || ms < min || ms > max) {
+    throw configError(name, `must be a duration such as 30d, 12h or 90m, between ${min / 1000}s and ${max / DAY_MS}d, got ${JSON.stringify(raw)}`);
+  }
+  return ms;
 }
 
 function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

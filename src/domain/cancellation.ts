@@ -6,6 +6,16 @@
 export interface CancelSignal {
   readonly cancelled: boolean;
   /**
+   * True once the run may start no new attempt: its job was paused (the attempt in flight
+   * finishes, nothing follows it), or it was cancelled.
+   */
+  readonly draining: boolean;
+  /**
+   * Calls `listener` once when the run starts draining or is cancelled (at once if it already
+   * is); a retry back-off ends on it. Returns the unsubscribe function.
+   */
+  onDrain(listener: () => void): () => void;
+  /**
    * Calls `listener` once when the run is cancelled (at once if it already is). Returns the
    * unsubscribe function; a step unsubscribes when it ends without being cancelled.
    */
@@ -20,6 +30,9 @@ export interface CancelSignal {
  */
 export class Cancellation implements CancelSignal {
   private done = false;
+  private drained = false;
+  /** Listeners of {@link onDrain}: rare (a run in its retry back-off), so a plain array. */
+  private drainListeners: (() => void)[] = [];
   /** The first listener lives in a field: a run has one step listening at a time (DAG waves aside). */
   private first: (() => void) | undefined;
   private more: (() => void)[] | undefined;
@@ -28,10 +41,41 @@ export class Cancellation implements CancelSignal {
     return this.done;
   }
 
-  /** Cancels: every listener is called once, then dropped. Later calls do nothing. */
+  get draining(): boolean {
+    return this.drained || this.done;
+  }
+
+  /** No new attempt may start; the request in flight is not aborted. Drain listeners are called once. */
+  drain(): void {
+    if (this.draining) return;
+    this.drained = true;
+    this.notifyDrain();
+  }
+
+  onDrain(listener: () => void): () => void {
+    if (this.draining) {
+      listener();
+      return noop;
+    }
+    this.drainListeners.push(listener);
+    return () => {
+      const i = this.drainListeners.indexOf(listener);
+      if (i >= 0) this.drainListeners.splice(i, 1);
+    };
+  }
+
+  private notifyDrain(): void {
+    const listeners = this.drainListeners;
+    this.drainListeners = [];
+    for (const listener of listeners) listener();
+  }
+
+  /** Cancels: every listener (drain listeners too) is called once, then dropped. Later calls do nothing. */
   cancel(): void {
     if (this.done) return;
+    const wasDraining = this.draining;
     this.done = true;
+    if (!wasDraining) this.notifyDrain();
     const first = this.first;
     const more = this.more;
     this.first = undefined;
@@ -60,6 +104,6 @@ export class Cancellation implements CancelSignal {
 }
 
 /** A signal that is never cancelled, for work that nothing can cancel. */
-export const NEVER_CANCELLED: CancelSignal = { cancelled: false, onCancel: () => noop };
+export const NEVER_CANCELLED: CancelSignal = { cancelled: false, draining: false, onCancel: () => noop, onDrain: () => noop };
 
 const noop = () => undefined;

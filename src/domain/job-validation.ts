@@ -83,6 +83,13 @@ function checkTiming(spec: JobSpec, timezone: string): void {
   if (spec.startAt !== undefined && spec.endAt !== undefined && spec.endAt <= spec.startAt) {
     throw CronError.invalid("end_at", "must be after start_at");
   }
+  // A one-shot's only slot must lie in its window: outside it, it could never fire.
+  if (spec.runAt !== undefined && spec.startAt !== undefined && spec.runAt < spec.startAt) {
+    throw CronError.invalid("run_at", "is before start_at: the job would never fire");
+  }
+  if (spec.runAt !== undefined && spec.endAt !== undefined && spec.runAt > spec.endAt) {
+    throw CronError.invalid("run_at", "is after end_at: the job would never fire");
+  }
   checkDuration(spec.catchupWindowMs, "catchup_window", LIMITS.catchupWindowMs);
   checkDuration(spec.maxJitterMs, "max_jitter", LIMITS.durationMs);
   if (spec.historyLimit < 0 || spec.historyLimit > LIMITS.historyLimit) {

@@ -1,6 +1,9 @@
 /** What created a run. */
 export type RunTrigger = "schedule" | "manual" | "replay" | "redrive" | "backfill" | "catch_up";
-/** State of a run, or of one DAG task inside it. */
+/**
+ * State of a run, or of one DAG task inside it. `dead_lettered` is a legacy final state: runs
+ * stored by earlier versions read as `failed` with `deadLetteredAt` set (see {@link upgradeRun}).
+ */
 export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "skipped" | "cancelled" | "dead_lettered";
 
 /** Statuses after which a run never changes again (except a redrive creating a new run). */
@@ -63,6 +66,29 @@ export interface RunRecord {
   updatedAt: number;
   /** Incremented by every update; compare-and-set key. */
   revision: number;
+  /**
+   * When the run entered the dead-letter queue: set with its `failed` final state (every failed
+   * run does, except runs of deleted jobs, which end cancelled). Membership ends with a redrive or
+   * with the dead-letter retention.
+   */
+  deadLetteredAt?: number;
+  /** When a redrive took the run out of the dead-letter queue, and the run it created. */
+  redrivenAt?: number;
+  redrivenByRunId?: string;
+}
+
+/** True while the run waits in the dead-letter queue: dead-lettered and not redriven. */
+export function inDeadLetterQueue(run: Pick<RunRecord, "deadLetteredAt" | "redrivenAt">): boolean {
+  return run.deadLetteredAt !== undefined && run.redrivenAt === undefined;
+}
+
+/**
+ * A stored run in today's terms: the legacy final state `dead_lettered` reads as `failed` with
+ * `deadLetteredAt` (its finish time). Other runs are returned as they are.
+ */
+export function upgradeRun(run: RunRecord): RunRecord {
+  if (run.status !== "dead_lettered") return run;
+  return { ...run, status: "failed", deadLetteredAt: run.deadLetteredAt ?? run.finishedAt ?? run.updatedAt };
 }
 
 /** True when a run can no longer change. */

@@ -33,6 +33,8 @@ export async function runAttempts(
 ): Promise<AttemptsResult> {
   const attempts: AttemptRecord[] = [];
   for (let n = 1; ; n++) {
+    // A run drained (its job paused) starts no new attempt, not even its first.
+    if (signal.draining) return { ok: false, cancelled: true, attempts, error: "" };
     const outcome = await executeAttempt(deps, target, { ...ctx, attempt: n }, signal);
     attempts.push(outcome.record);
     const recorded = onAttempt(attempts);
@@ -41,21 +43,21 @@ export async function runAttempts(
     const cancelled = outcome.cancelled || signal.cancelled;
     const statusCode = outcome.record.statusCode;
     const retry_ = !outcome.permanent && shouldRetry(retry, n, { ok: false, statusCode, timedOut: outcome.timedOut, cancelled });
-    if (!retry_ || !(await sleep(deps.clock, retryDelayMs(retry, n), signal))) {
-      return { ok: false, cancelled: cancelled || signal.cancelled, attempts, error: outcome.record.error };
-    }
+    // Out of retries it is a failure; a retry that a cancel or a drain stopped is cancelled.
+    if (!retry_) return { ok: false, cancelled: cancelled || signal.cancelled, attempts, error: outcome.record.error };
+    if (!(await sleep(deps.clock, retryDelayMs(retry, n), signal))) return { ok: false, cancelled: true, attempts, error: outcome.record.error };
   }
 }
 
-/** Waits on the injected clock; resolves false at once when the signal aborts. */
+/** Waits on the injected clock; resolves false at once when the signal drains or aborts. */
 function sleep(clock: Clock, ms: number, signal: CancelSignal): Promise<boolean> {
-  if (signal.cancelled) return Promise.resolve(false);
+  if (signal.draining) return Promise.resolve(false);
   return new Promise((resolve) => {
     const timer = clock.setTimer(ms, () => {
       unsubscribe();
       resolve(true);
     });
-    const unsubscribe = signal.onCancel(() => {
+    const unsubscribe = signal.onDrain(() => {
       timer.cancel();
       resolve(false);
     });

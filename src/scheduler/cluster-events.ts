@@ -11,19 +11,27 @@ export const RUN_EVENTS_TOPIC = "run-events";
 const RUN_EVENTS_FLUSH_MS = 50;
 
 /**
- * Relays job changes between replicas: `changed` announces one, and every replica (this one
- * included) hands it to `onChange` — the leader's fire loop reloads the job, caches forget it.
- * Returns the announcer and the unsubscribe function.
+ * Relays job changes between replicas: `changed` announces one (the job's new version, or
+ * {@link DELETED_VERSION}), and every replica (this one included) hands it to `onChange` — the
+ * leader's fire loop reloads the job, caches forget it. Returns the announcer and the unsubscribe function.
  */
 export function relayJobChanges(
-  coordinator: Coordinator, onChange: (jobId: string) => void, onError: (err: unknown, step: string) => void,
-): { changed: (jobId: string) => void; stop: () => void } {
-  const stop = coordinator.subscribe(JOB_CHANGED_TOPIC, onChange);
+  coordinator: Coordinator, onChange: (jobId: string, version: number | undefined) => void, onError: (err: unknown, step: string) => void,
+): { changed: (jobId: string, version: number) => void; stop: () => void } {
+  const stop = coordinator.subscribe(JOB_CHANGED_TOPIC, (message) => {
+    const [jobId, version] = message.split(" ");
+    const n = Number(version);
+    if (jobId) onChange(jobId, version !== undefined && Number.isSafeInteger(n) ? n : undefined);
+  });
   return {
-    changed: (jobId) => void coordinator.publish(JOB_CHANGED_TOPIC, jobId).catch((err: unknown) => onError(err, "announce job change")),
+    changed: (jobId, version) =>
+      void coordinator.publish(JOB_CHANGED_TOPIC, `${jobId} ${version}`).catch((err: unknown) => onError(err, "announce job change")),
     stop,
   };
 }
+
+/** The version announced for a deleted job: newer than any version it had. */
+export const DELETED_VERSION = Number.MAX_SAFE_INTEGER;
 
 /**
  * Extends run events across the cluster, so WatchRuns on any replica sees runs executing on any

@@ -13,8 +13,12 @@ export interface JobCache {
    * version); otherwise undefined, and {@link JobCache.specOf} finds it.
    */
   knownSpecOf(run: Pick<RunRecord, "jobId" | "jobVersion">): JobSpec | undefined;
-  /** Drops what is cached of a job (it changed). */
-  forget(jobId: string): void;
+  /**
+   * Drops what is cached of a job (it changed). With `version`, the job's version as changed: from
+   * then on an offer of an older version of the job is ignored, so a caller holding a job read
+   * before the change (the fire loop, until it reloads) cannot put it back.
+   */
+  forget(jobId: string, version?: number): void;
   /** Offers a job the caller already read. */
   remember(job: JobRecord): void;
   /**
@@ -35,6 +39,8 @@ export function createJobCache(store: Store): JobCache {
   /** Per job: its read, shared by concurrent callers, and the job once the read has completed. */
   const jobs = new Map<string, { read: Promise<JobRecord | undefined>; job?: JobRecord }>();
   const versions = new Map<string, Promise<JobSpec | undefined>>();
+  /** Per job, the least version an offer must have (the newest change announced). */
+  const floors = new Map<string, number>();
   const bounded = <T>(map: Map<string, T>, key: string, value: T) => {
     if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
     map.set(key, value);
@@ -50,7 +56,10 @@ export function createJobCache(store: Store): JobCache {
     );
     return bounded(jobs, jobId, entry).read;
   };
-  const remember = (j: JobRecord) => void bounded(jobs, j.jobId, { read: Promise.resolve(j), job: j });
+  const remember = (j: JobRecord) => {
+    if (j.version < (floors.get(j.jobId) ?? 0)) return;
+    bounded(jobs, j.jobId, { read: Promise.resolve(j), job: j });
+  };
   const versionSpec = (jobId: string, version: number) => {
     const key = `${jobId}@${version}`;
     const cached = versions.get(key);
@@ -71,7 +80,10 @@ export function createJobCache(store: Store): JobCache {
       const current = jobs.get(run.jobId)?.job;
       return current?.version === run.jobVersion ? current.spec : undefined;
     },
-    forget: (jobId) => void jobs.delete(jobId),
+    forget(jobId, version) {
+      jobs.delete(jobId);
+      if (version !== undefined && version > (floors.get(jobId) ?? 0)) bounded(floors, jobId, version);
+    },
     remember,
     offer: (j) => {
       if (!jobs.has(j.jobId)) remember(j);

@@ -52,7 +52,7 @@ export function createRunBookkeeping(
   };
   return {
     finished(run, spec) {
-      counters.add({ jobId: run.jobId, durationMs: run.durationMs ?? 0, failed: run.status === "dead_lettered" });
+      counters.add({ jobId: run.jobId, durationMs: run.durationMs ?? 0, failed: run.status === "failed" });
       trims.set(run.jobId, spec.historyLimit);
       trimTimer ??= clock.setTimer(options.trimIntervalMs, () => void trim());
     },

@@ -7,6 +7,9 @@ import { DONE_TOMBSTONE_MS, runClaimKey } from "./claim-loop.js";
 import type { RunEvents } from "./run-events.js";
 import type { RunWorker } from "./run-worker.js";
 
+/** `abort` stops a run now, its request in flight included; `drain` lets it start no new attempt. */
+export type CancelMode = "abort" | "drain";
+
 /** The bus topic carrying cancel requests to the replica executing a run. */
 export const CANCEL_TOPIC = "cancel";
 
@@ -15,9 +18,10 @@ export interface RunCanceller {
   /**
    * Starts the cancellation of a run that is not final: aborts it here, or asks the replica
    * holding its claim to abort it, or (nobody holds it) stores it cancelled under its claim.
-   * Resolves once the request is made; the run's final state follows.
+   * Resolves once the request is made; the run's final state follows. With `drain`, a run
+   * executing is not aborted: it starts no new attempt (see RunWorker.drain).
    */
-  cancel(run: RunRecord, reason: string): Promise<void>;
+  cancel(run: RunRecord, reason: string, mode?: CancelMode): Promise<void>;
   /** Stops listening for requests from other replicas. */
   stop(): void;
 }
@@ -33,19 +37,21 @@ export interface RunCancellerDeps {
 
 /** Creates the canceller and subscribes it to cancel requests addressed to this replica's runs. */
 export function createRunCanceller(deps: RunCancellerDeps): RunCanceller {
+  const stopHere = (runId: string, reason: string, mode: CancelMode) =>
+    mode === "drain" ? deps.worker.drain(runId, reason) : deps.worker.cancel(runId, reason);
   const unsubscribe = deps.coordinator.subscribe(CANCEL_TOPIC, (message) => {
     const request = parseCancel(message);
-    if (request) deps.worker.cancel(request.runId, request.reason);
+    if (request) stopHere(request.runId, request.reason, request.mode);
   });
   return {
-    async cancel(run, reason) {
-      if (deps.worker.cancel(run.runId, reason)) return;
+    async cancel(run, reason, mode = "abort") {
+      if (stopHere(run.runId, reason, mode)) return;
       // Holding the run's claim, this replica is the only one that could start it: cancel it in
       // the store, and leave the claim a tombstone so no late offer starts it. A claim held
       // elsewhere means the run executes there: ask that replica to abort it.
       const lock = await deps.coordinator.tryLock(runClaimKey(run.runId));
       if (!lock) {
-        await deps.coordinator.publish(CANCEL_TOPIC, JSON.stringify({ runId: run.runId, reason }));
+        await deps.coordinator.publish(CANCEL_TOPIC, JSON.stringify({ runId: run.runId, reason, mode }));
         return;
       }
       await storeCancelled(deps, run.runId, reason);
@@ -71,10 +77,11 @@ async function storeCancelled(deps: RunCancellerDeps, runId: string, reason: str
 }
 
 /** A cancel request off the bus; undefined when malformed. */
-function parseCancel(message: string): { runId: string; reason: string } | undefined {
+function parseCancel(message: string): { runId: string; reason: string; mode: CancelMode } | undefined {
   try {
-    const { runId, reason } = JSON.parse(message) as { runId?: unknown; reason?: unknown };
-    return typeof runId === "string" ? { runId, reason: typeof reason === "string" ? reason : "cancelled" } : undefined;
+    const { runId, reason, mode } = JSON.parse(message) as { runId?: unknown; reason?: unknown; mode?: unknown };
+    if (typeof runId !== "string") return undefined;
+    return { runId, reason: typeof reason === "string" ? reason : "cancelled", mode: mode === "drain" ? "drain" : "abort" };
   } catch {
     return undefined;
   }

@@ -2,7 +2,8 @@ import type { Logger } from "pino";
 import { Cancellation, type CancelSignal } from "../domain/cancellation.js";
 import type { Clock, TimerHandle } from "../domain/clock.js";
 import type { HttpTargetSpec, JobSpec } from "../domain/job.js";
-import { isFinal, type RunRecord, type RunStatus } from "../domain/run.js";
+import { isFinal, type RunRecord } from "../domain/run.js";
+import { finalState, type Outcome } from "../domain/run-final.js";
 import type { HttpClient } from "../executor/http-client.js";
 import type { SecretSource } from "../executor/secrets.js";
 import { BACKGROUND_GUARD_MS, waitForSlotGap } from "../runtime/slot-gap.js";
@@ -60,6 +61,12 @@ export interface RunWorker {
   submit(run: RunRecord, exclusive: boolean, onDone?: (settled: boolean) => void): void;
   /** Aborts a run executing or waiting here; false when it is not here. */
   cancel(runId: string, reason: string): boolean;
+  /**
+   * Lets a run here start no new attempt (its job was paused): a run not started yet is cancelled;
+   * a running one finishes its attempt in flight, then ends cancelled with `reason` unless that
+   * attempt succeeded. False when the run is not here.
+   */
+  drain(runId: string, reason: string): boolean;
   /** True when the run waits or executes here. */
   has(runId: string): boolean;
   /** Ids of the job's runs waiting or executing here. */
@@ -98,6 +105,8 @@ interface Slot {
   dropped: boolean;
   /** Set once the run is known final. */
   settled: boolean;
+  /** Set when a worker took the run up. */
+  started: boolean;
   onDone?: (settled: boolean) => void;
 }
 
@@ -225,6 +234,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
 
   const begin = (slot: Slot) => {
     running++;
+    slot.started = true;
     let sending = true;
     // The run's requests are over: its worker takes the next run while this one is written.
     const sent = () => {
@@ -283,7 +293,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   return {
     submit(run, exclusive, onDone) {
       if (slots.has(run.runId) || stopping) return;
-      const slot: Slot = { run, jobId: run.jobId, cancellation: new Cancellation(), reason: "", exclusive, dropped: false, settled: false, onDone };
+      const slot: Slot = { run, jobId: run.jobId, cancellation: new Cancellation(), reason: "", exclusive, dropped: false, settled: false, started: false, onDone };
       slots.set(run.runId, slot);
       byJob.set(run.jobId, (byJob.get(run.jobId) ?? new Set()).add(run.runId));
       if (run.dueAt > deps.clock.now()) hold(slot);
@@ -305,6 +315,14 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
         unheld(slot);
         pump();
       }
+      return true;
+    },
+    drain(runId, reason) {
+      const slot = slots.get(runId);
+      if (!slot) return false;
+      if (!slot.started) return this.cancel(runId, reason);
+      slot.reason = reason;
+      slot.cancellation.drain();
       return true;
     },
     has: (runId) => slots.has(runId),
@@ -413,11 +431,6 @@ async function execute(
   }
 }
 
-interface Outcome {
-  ok: boolean;
-  cancelled: boolean;
-  error: string;
-}
 
 async function perform(deps: RunWorkerDeps, spec: JobSpec, run: RunRecord, progress: RunProgress, signal: CancelSignal): Promise<Outcome> {
   const loopDeps: AttemptLoopDeps = { http: deps.http, secrets: deps.secrets, now: deps.clock.now, clock: deps.clock };
@@ -445,10 +458,19 @@ async function finish(
     return progress.settle({ status: "queued", error: "interrupted by a node shutdown; will run again" }, giveUp);
   }
   const finishedAt = deps.clock.now();
-  const status: RunStatus = !outcome ? "cancelled" : outcome.ok ? "succeeded" : outcome.cancelled ? "cancelled" : "dead_lettered";
-  const error = !outcome ? "job was deleted" : outcome.cancelled ? reason || "cancelled" : outcome.error;
-  const result = status === "succeeded" ? "succeeded" : status === "dead_lettered" ? "retries exhausted; in the dead-letter queue" : status;
-  const done = await progress.settle({ status, finishedAt, durationMs: finishedAt - startedAt, error, result }, giveUp);
-  deps.metrics.runFinished(status);
+  const jobGone = outcome !== undefined && !outcome.ok && !outcome.cancelled && !(await jobExists(deps, progress.current().jobId));
+  const final = finalState(outcome, reason, jobGone);
+  const done = await progress.settle(
+    { ...final, finishedAt, durationMs: finishedAt - startedAt, ...(final.status === "failed" ? { deadLetteredAt: finishedAt } : {}) },
+    giveUp,
+  );
+  deps.metrics.runFinished(final.status);
   return done;
 }
+
+/** Whether the run's job still exists: a failure of a deleted job's run is no dead letter (rare path: one read). */
+async function jobExists(deps: RunWorkerDeps, jobId: string): Promise<boolean> {
+  deps.jobs.forget(jobId);
+  return (await deps.jobs.job(jobId)) !== undefined;
+}
+

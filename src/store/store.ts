@@ -40,6 +40,12 @@ export interface RunQuery {
   before?: string;
 }
 
+/** Filters of the dead-letter queue; results are newest first (descending run id). */
+export interface DeadLetterQuery extends Omit<RunQuery, "status"> {
+  /** Also list entries a redrive took out of the queue (default: only those still waiting). */
+  includeRedriven?: boolean;
+}
+
 /** Result of an idempotent run insert. */
 export interface InsertRunResult {
   /** The stored run: the new one, or the one that already held the slot (see {@link InsertOptions.adopt}). */
@@ -197,10 +203,23 @@ export interface Store {
   updateRuns(updates: RunUpdate[]): Promise<boolean[]>;
   /** Runs matching the query, newest first. */
   listRuns(query: RunQuery): Promise<Page<RunRecord>>;
-  /** Dead-lettered runs, newest first (a {@link listRuns} with status `dead_lettered`). */
-  listDeadLetters(query: Omit<RunQuery, "status">): Promise<Page<RunRecord>>;
+  /** Runs in the dead-letter queue (failed, `deadLetteredAt` set), newest first. */
+  listDeadLetters(query: DeadLetterQuery): Promise<Page<RunRecord>>;
   /** Number of runs in a status across all jobs. */
   countRuns(status: RunStatus): Promise<number>;
+  /** Number of runs waiting in the dead-letter queue (dead-lettered, not redriven). */
+  countDeadLetters(): Promise<number>;
+  /**
+   * Takes a run out of the dead-letter queue: records when and by which run it was redriven, if it
+   * is in the queue and not redriven yet. Returns whether this call marked it (false: it was not
+   * in the queue, or another redrive marked it first).
+   */
+  markRedriven(runId: string, redriveRunId: string, at: number): Promise<boolean>;
+  /**
+   * Deletes dead-letter queue entries (not redriven) that entered the queue before `before`, at
+   * most `limit` of them; returns how many. The queue's own retention, independent of history limits.
+   */
+  expireDeadLetters(before: number, limit: number): Promise<number>;
   /**
    * Runs not in a final state (queued or running), oldest first, at most `limit`: references only,
    * cheap to list however often (the scheduler does so to find work and to apply overlap policies).
@@ -210,8 +229,9 @@ export interface Store {
   cancelQueuedRuns(jobId: string, now: number): Promise<number>;
   /**
    * Deletes, per job, the oldest finished runs beyond `keep` (runs of every status count towards
-   * the limit; queued and running runs are never deleted). One call serves many jobs, so callers
-   * trim in periodic batches. Returns how many runs were deleted.
+   * the limit; queued and running runs are never deleted). Runs waiting in the dead-letter queue
+   * neither count nor are deleted: the queue keeps them until a redrive or its retention. One call
+   * serves many jobs, so callers trim in periodic batches. Returns how many runs were deleted.
    */
   trimRuns(limits: HistoryLimit[]): Promise<number>;
   /**

@@ -23,6 +23,8 @@ export interface Metrics {
   attempt(ok: boolean): void;
   slotsSkipped(reason: SkipReason, count: number): void;
   lockFailure(): void;
+  /** Dead letters deleted by the dead-letter queue's retention. */
+  deadLettersExpired(count: number): void;
   rpc(method: string, code: string, seconds: number): void;
   /** Prometheus text exposition of everything. */
   render(): Promise<{ contentType: string; body: string }>;
@@ -45,9 +47,10 @@ export function createMetrics(sources: MetricSources): Metrics {
   const attempts = tallied("result", new Counter({ ...r, name: "cronmesh_attempts_total", help: "HTTP attempts, by result.", labelNames: ["result"], collect: () => attempts.flush() }));
   const skipped = new Counter({ ...r, name: "cronmesh_slots_skipped_total", help: "Slots not run, by reason.", labelNames: ["reason"] });
   const locks = new Counter({ ...r, name: "cronmesh_lock_failures_total", help: "Job locks that could not be acquired." });
+  const expired = new Counter({ ...r, name: "cronmesh_dead_letters_expired_total", help: "Dead letters deleted by the queue's retention (DEAD_LETTER_RETENTION) without a redrive." });
   const rpcCount = new Counter({ ...r, name: "cronmesh_rpcs_total", help: "RPCs, by method and code.", labelNames: ["method", "code"] });
   const rpcs = new Histogram({ ...r, name: "cronmesh_rpc_duration_seconds", help: "RPC latency.", labelNames: ["method", "code"], buckets: RPC_BUCKETS });
-  new Gauge({ ...r, name: "cronmesh_dead_letter_depth", help: "Runs in the dead-letter queue.", async collect() { this.set(await sources.deadLetterDepth()); } });
+  new Gauge({ ...r, name: "cronmesh_dead_letter_depth", help: "Failed runs waiting in the dead-letter queue (not redriven, not expired).", async collect() { this.set(await sources.deadLetterDepth()); } });
   new Gauge({ ...r, name: "cronmesh_queue_depth", help: "Runs waiting for a worker on this node.", collect() { this.set(sources.queueDepth()); } });
   new Gauge({ ...r, name: "cronmesh_is_leader", help: "1 while this node fires slots.", collect() { this.set(sources.isLeader() ? 1 : 0); } });
   return {
@@ -60,6 +63,7 @@ export function createMetrics(sources: MetricSources): Metrics {
     attempt: (ok) => attempts.inc(ok ? "success" : "failure"),
     slotsSkipped: (reason, count) => count > 0 && skipped.inc({ reason }, count),
     lockFailure: () => locks.inc(),
+    deadLettersExpired: (count) => count > 0 && expired.inc(count),
     rpc(method, code, seconds) {
       rpcCount.inc({ method, code });
       rpcs.observe({ method, code }, seconds);

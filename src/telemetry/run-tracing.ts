@@ -89,7 +89,7 @@ function finished(span: Span, final: RunRecord | undefined, log: Logger | undefi
   span.setAttribute(ATTR.runStatus, final.status);
   if (FAILED.includes(final.status)) span.setStatus({ code: SpanStatusCode.ERROR, message: final.error });
   const fields = { run_id: final.runId, job_id: final.jobId, status: final.status, error: final.error || undefined };
-  if (final.status === "dead_lettered") log?.warn(fields, "run dead-lettered");
+  if (final.deadLetteredAt !== undefined) log?.warn(fields, "run failed: in the dead-letter queue");
   else log?.debug(fields, "run finished");
   return final;
 }

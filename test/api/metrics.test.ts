@@ -54,7 +54,7 @@ describe("/metrics in Prometheus text format", () => {
     expect(startLateness?.type).toBe("HISTOGRAM");
     expect(Number(startLateness?.metrics[0]?.buckets?.["+Inf"])).toBeGreaterThanOrEqual(3);
     expect(valueOf(m.get("cronmesh_runs_finished_total"), { status: "succeeded" })).toBeGreaterThanOrEqual(2);
-    expect(valueOf(m.get("cronmesh_runs_finished_total"), { status: "dead_lettered" })).toBe(1);
+    expect(valueOf(m.get("cronmesh_runs_finished_total"), { status: "failed" })).toBe(1);
     expect(valueOf(m.get("cronmesh_attempts_total"), { result: "failure" })).toBe(1);
     expect(valueOf(m.get("cronmesh_dead_letter_depth"))).toBe(1);
     expect(valueOf(m.get("cronmesh_is_leader"))).toBe(1);

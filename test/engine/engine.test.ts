@@ -66,7 +66,8 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     const { job: created } = await c.cron.createJob({ job: spec });
     const { runId } = await c.cron.triggerJob({ jobId: created!.jobId });
     const dead = await waitRun(c, runId);
-    expect(dead.status).toBe(RunStatus.DEAD_LETTERED);
+    expect(dead.status).toBe(RunStatus.FAILED);
+    expect(dead.deadLetteredAt).toBeDefined();
     expect(dead.attempts.map((a) => [a.number, a.statusCode, a.responseExcerpt])).toEqual([[1, 503, "busy"], [2, 503, "busy"], [3, 503, "busy"]]);
     const { runs: dlq } = await c.runs.listDeadLetters({ jobId: created!.jobId });
     expect(dlq.map((r) => r.runId)).toEqual([runId]);
@@ -135,7 +136,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     sink.reply((d) => (d.path === pathOf(spec) ? { status: 200, delayMs: 1500 } : { status: 200 }));
     const { job: created } = await c.cron.createJob({ job: spec });
     const run = await waitRun(c, (await c.cron.triggerJob({ jobId: created!.jobId })).runId);
-    expect(run.status).toBe(RunStatus.DEAD_LETTERED);
+    expect(run.status).toBe(RunStatus.FAILED);
     expect(run.attempts[0]).toMatchObject({ statusCode: 0, error: "timed out" });
     expect(Number(run.attempts[0]!.durationMs)).toBeLessThan(1500);
     sink.reply(() => ({ status: 200 }));
@@ -178,7 +179,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     const run = await waitRun(c, (await c.cron.triggerJob({ jobId: created!.jobId })).runId);
     const byTask = Object.fromEntries(run.taskResults.map((r) => [r.taskId, r.status]));
     expect(byTask).toEqual({ extract: RunStatus.SUCCEEDED, audit: RunStatus.SUCCEEDED, transform: RunStatus.FAILED, load: RunStatus.SKIPPED });
-    expect(run.status).toBe(RunStatus.DEAD_LETTERED);
+    expect(run.status).toBe(RunStatus.FAILED);
     expect(run.taskResults.find((r) => r.taskId === "transform")!.attempts[0]).toMatchObject({ statusCode: 500, responseExcerpt: "boom" });
     const order = sink.deliveries.filter((d) => d.path.startsWith(`${dag}/`)).map((d) => d.path.split("/").pop());
     expect(order.indexOf("extract")).toBeLessThan(order.indexOf("transform"));
@@ -215,7 +216,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     expect(sink.deliveries.some((d) => d.path === "/handler/reminder" && d.jobId === named.job!.jobId)).toBe(true);
     const unknown = await c.cron.createJob({ job: job({ target: undefined, handler: "nobody" }) });
     const failed = await waitRun(c, (await c.cron.triggerJob({ jobId: unknown.job!.jobId })).runId);
-    expect(failed).toMatchObject({ status: RunStatus.DEAD_LETTERED, error: 'handler "nobody" not configured' });
+    expect(failed).toMatchObject({ status: RunStatus.FAILED, error: 'handler "nobody" not configured' });
     const secretJob = job();
     secretJob.target!.auth = { $typeName: "cronmesh.v1.Auth", kind: { case: "bearer", value: { $typeName: "cronmesh.v1.BearerAuth", token: "secret://sink-token" } } };
     const withSecret = await c.cron.createJob({ job: secretJob });

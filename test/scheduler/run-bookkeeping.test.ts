@@ -49,7 +49,7 @@ describe("run bookkeeping", () => {
     const clock = createFakeClock(T0);
     const { store, trims, outcomes } = recordingStore();
     const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: 60_000, trimIntervalMs: 30_000 }, () => undefined);
-    bookkeeping.finished(makeRun("run_1", "job_1", T0, { status: "dead_lettered", durationMs: 7 }), makeSpec({ historyLimit: 5 }));
+    bookkeeping.finished(makeRun("run_1", "job_1", T0, { status: "failed", durationMs: 7 }), makeSpec({ historyLimit: 5 }));
     await bookkeeping.flush();
     expect(trims).toEqual([[{ jobId: "job_1", keep: 5 }]]);
     expect(outcomes).toEqual([[{ jobId: "job_1", durationMs: 7, failed: true }]]);

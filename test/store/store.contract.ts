@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CronError } from "../../src/domain/cron-error.js";
 import type { JobRecord, JobSpec } from "../../src/domain/job.js";
+import type { RunRecord } from "../../src/domain/run.js";
 import type { Store } from "../../src/store/store.js";
 import { T0, makeJob, makeRun } from "./fixtures.js";
 
@@ -402,7 +403,7 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
       it("lists runs newest first with filters and a cursor", async () => {
         const jobId = id("job");
         const runs = Array.from({ length: 5 }, (_, i) =>
-          makeRun(`runlist_${jobId}_${i}`, jobId, T0 + i * 1000, { status: i % 2 ? "dead_lettered" : "succeeded" }),
+          makeRun(`runlist_${jobId}_${i}`, jobId, T0 + i * 1000, i % 2 ? { status: "failed", deadLetteredAt: T0 + i * 1000 } : { status: "succeeded" }),
         );
         await store.insertRuns(runs);
         const first = await store.listRuns({ jobId, pageSize: 3 });
@@ -414,7 +415,54 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect(dead.items.map((r) => r.runId)).toEqual([3, 1].map((i) => `runlist_${jobId}_${i}`));
         const ok = await store.listRuns({ jobId, status: "succeeded", pageSize: 10 });
         expect(ok.items).toHaveLength(3);
-        expect(await store.countRuns("dead_lettered")).toBeGreaterThanOrEqual(2);
+        expect(await store.countRuns("failed")).toBeGreaterThanOrEqual(2);
+      });
+
+      it("keeps the dead-letter queue apart: listing, one redrive mark per entry, its count", async () => {
+        const jobId = id("job");
+        const failed = (i: number, extra: Partial<RunRecord> = {}) =>
+          makeRun(`dlq_${jobId}_${i}`, jobId, T0 + i * 1000, { status: "failed", finishedAt: T0 + i * 1000 + 5, ...extra });
+        await store.insertRuns([
+          failed(0, { deadLetteredAt: T0 + 5 }),
+          failed(1, { deadLetteredAt: T0 + 1005 }),
+          failed(2), // failed, never dead-lettered (e.g. before the queue existed)
+          makeRun(`dlq_${jobId}_3`, jobId, T0 + 3000, { status: "succeeded" }),
+        ]);
+        const before = await store.countDeadLetters();
+        expect((await store.listDeadLetters({ jobId, pageSize: 10 })).items.map((r) => r.runId)).toEqual([`dlq_${jobId}_1`, `dlq_${jobId}_0`]);
+        expect(await store.markRedriven(`dlq_${jobId}_1`, "run_redrive_1", T0 + 9000)).toBe(true);
+        expect(await store.markRedriven(`dlq_${jobId}_1`, "run_redrive_2", T0 + 9500)).toBe(false);
+        expect(await store.markRedriven(`dlq_${jobId}_2`, "run_redrive_3", T0 + 9500)).toBe(false);
+        expect(await store.markRedriven(`dlq_${jobId}_3`, "run_redrive_4", T0 + 9500)).toBe(false);
+        expect(await store.getRun(`dlq_${jobId}_1`)).toMatchObject({ status: "failed", redrivenAt: T0 + 9000, redrivenByRunId: "run_redrive_1" });
+        expect((await store.listDeadLetters({ jobId, pageSize: 10 })).items.map((r) => r.runId)).toEqual([`dlq_${jobId}_0`]);
+        const all = await store.listDeadLetters({ jobId, pageSize: 10, includeRedriven: true });
+        expect(all.items.map((r) => r.runId)).toEqual([`dlq_${jobId}_1`, `dlq_${jobId}_0`]);
+        expect(await store.countDeadLetters()).toBe(before - 1);
+      });
+
+      it("expires dead letters older than the retention, oldest first, never redriven ones", async () => {
+        const jobId = id("job");
+        const dead = (i: number, at: number) => makeRun(`exp_${jobId}_${i}`, jobId, T0 + i * 1000, { status: "failed", finishedAt: at, deadLetteredAt: at });
+        // Long before every other test's dead letters: expiry is store-wide.
+        const old = T0 - 10_000_000;
+        await store.insertRuns([dead(0, old), dead(1, old + 10), dead(2, old + 20), dead(3, old + 90_000)]);
+        await store.markRedriven(`exp_${jobId}_2`, "run_x", old + 30);
+        expect(await store.expireDeadLetters(old + 60_000, 1)).toBe(1);
+        expect(await store.getRun(`exp_${jobId}_0`)).toBeUndefined();
+        expect(await store.expireDeadLetters(old + 60_000, 100)).toBe(1);
+        const left = (await store.listRuns({ jobId, pageSize: 10 })).items.map((r) => r.runId);
+        expect(left).toEqual([`exp_${jobId}_3`, `exp_${jobId}_2`]);
+      });
+
+      it("reads runs stored as dead_lettered by earlier versions as failed runs in the queue", async () => {
+        const jobId = id("job");
+        const legacy = makeRun(`legacy_${jobId}`, jobId, T0, { status: "dead_lettered", finishedAt: T0 + 7 });
+        await store.insertRuns([legacy]);
+        expect(await store.getRun(legacy.runId)).toMatchObject({ status: "failed", deadLetteredAt: T0 + 7 });
+        await store.init(); // start-up brings stored legacy states up to date
+        expect((await store.listDeadLetters({ jobId, pageSize: 10 })).items.map((r) => r.runId)).toEqual([legacy.runId]);
+        expect((await store.listRuns({ jobId, status: "failed", pageSize: 10 })).items.map((r) => r.runId)).toEqual([legacy.runId]);
       });
 
       it("cancels only the queued runs of one job", async () => {
@@ -445,6 +493,19 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect(left).toEqual([5, 4, 0].map((i) => `trim_${jobId}_${i}`));
         expect(await store.trimRuns([{ jobId, keep: 3 }])).toBe(0);
         expect(await store.getRun(`trim_${jobId}_1`)).toBeUndefined();
+      });
+
+      it("never trims a run waiting in the dead-letter queue, nor counts it towards the limit", async () => {
+        const jobId = id("job");
+        const runs = Array.from({ length: 6 }, (_, i) =>
+          makeRun(`trimdlq_${jobId}_${i}`, jobId, T0 + i * 1000, i === 1 || i === 2 ? { status: "failed", deadLetteredAt: T0 + i * 1000 } : { status: "succeeded" }),
+        );
+        await store.insertRuns(runs);
+        await store.markRedriven(`trimdlq_${jobId}_2`, "run_y", T0 + 9000);
+        // Counted: 0, 2 (redriven: plain history again), 3, 4, 5; kept 2 of them, and the queued 1.
+        expect(await store.trimRuns([{ jobId, keep: 2 }])).toBe(3);
+        const left = (await store.listRuns({ jobId, pageSize: 10 })).items.map((r) => r.runId);
+        expect(left).toEqual([5, 4, 1].map((i) => `trimdlq_${jobId}_${i}`));
       });
 
       it("trims many jobs in one call, each to its own limit", async () => {

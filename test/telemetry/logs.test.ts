@@ -62,8 +62,8 @@ describe("structured logs", () => {
     expect(rpc).toMatchObject({ trace_id: traceId, trace_flags: "01" });
     expect(rpc.span_id).toMatch(/^[0-9a-f]{16}$/);
     expect(rpc.span_id).not.toBe(callerSpan);
-    const run = await lineWhere(captured.lines, (l) => l.msg === "run dead-lettered" && l.run_id === runId);
-    expect(run).toMatchObject({ trace_id: traceId, level: 40, status: "dead_lettered", error: "HTTP 500" });
+    const run = await lineWhere(captured.lines, (l) => l.msg === "run failed: in the dead-letter queue" && l.run_id === runId);
+    expect(run).toMatchObject({ trace_id: traceId, level: 40, status: "failed", error: "HTTP 500" });
     expect(run.span_id).toMatch(/^[0-9a-f]{16}$/);
     expect(run.span_id).not.toBe(rpc.span_id);
 

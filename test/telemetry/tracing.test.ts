@@ -86,7 +86,7 @@ describe("traces exported over OTLP/HTTP (protobuf) to a loopback receiver", () 
     expect(receiver.paths.every((p) => p === "/v1/traces")).toBe(true);
   });
 
-  it("failing attempts are error spans with their status code and resend count; the run span records dead_lettered", async () => {
+  it("failing attempts are error spans with their status code and resend count; the run span records failed", async () => {
     const caller = clientTraceContext();
     const jobId = await manualJob(c, sink, "/fail", 2);
     const { runId } = await c.cron.triggerJob({ jobId }, { headers: { traceparent: caller.traceparent } });
@@ -97,7 +97,7 @@ describe("traces exported over OTLP/HTTP (protobuf) to a loopback receiver", () 
       return attempts.length === 2 ? { run: run!, attempts } : undefined;
     });
     expect(run.status.code).toBe(STATUS.ERROR);
-    expect(run.attributes["cronmesh.run.status"]).toBe("dead_lettered");
+    expect(run.attributes["cronmesh.run.status"]).toBe("failed");
     const [first, second] = attempts.sort((a, b) => Number(a.attributes["cronmesh.attempt"]) - Number(b.attributes["cronmesh.attempt"]));
     for (const a of [first, second]) expect(a).toMatchObject({ status: { code: STATUS.ERROR }, attributes: { "http.response.status_code": 503, "error.type": "503" } });
     expect(second!.attributes).toMatchObject({ "cronmesh.attempt": 2, "http.request.resend_count": 1 });

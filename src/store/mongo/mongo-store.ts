@@ -7,7 +7,7 @@ import { jobOperations } from "./job-operations.js";
 import { createJobStatsBook } from "./job-stats.js";
 import { versionOperations } from "./job-versions.js";
 import { toCronError } from "./mongo-errors.js";
-import { runOperations } from "./run-operations.js";
+import { runOperations, upgradeDeadLettered } from "./run-operations.js";
 import { schedulingOperations } from "./scheduling.js";
 
 /** Where the MongoDB store keeps its data. */
@@ -46,6 +46,7 @@ export function createMongoStore(options: MongoStoreOptions): Store {
     init: async () => {
       await ensureIndexes(collections);
       await stats.fold(STATS_STALE_MS);
+      await upgradeDeadLettered(collections);
     },
     close: () => client.close(),
     ...jobOperations(collections, stats),

@@ -1,4 +1,4 @@
-import type { RunRecord } from "../../domain/run.js";
+import { upgradeRun, type RunRecord } from "../../domain/run.js";
 
 /**
  * A run as stored in `runs`: `_id` is the run id (sortable, so `_id` order is creation order);
@@ -11,9 +11,9 @@ export function toRunDocument({ runId, ...rest }: RunRecord): RunDocument {
   return { _id: runId, ...rest };
 }
 
-/** The run record of a stored document. */
+/** The run record of a stored document (a legacy state read in today's terms). */
 export function fromRunDocument({ _id, ...rest }: RunDocument): RunRecord {
-  return { runId: _id, ...rest };
+  return upgradeRun({ runId: _id, ...rest });
 }
 
 /** The key identifying a run's slot within all jobs. */

@@ -1,7 +1,7 @@
 import type { Filter } from "mongodb";
-import { isFinal, type RunRecord, type RunStatus } from "../../domain/run.js";
-import type { ActiveRun, ActiveRunQuery, HistoryLimit, Page, RunQuery, Store } from "../store.js";
-import type { MongoCollections } from "./collections.js";
+import { inDeadLetterQueue, isFinal, type RunRecord, type RunStatus } from "../../domain/run.js";
+import type { ActiveRun, ActiveRunQuery, DeadLetterQuery, HistoryLimit, Page, RunQuery, Store } from "../store.js";
+import { runLockKey, type MongoCollections } from "./collections.js";
 import { fetchLimit, pageOf } from "./paging.js";
 import { fromRunDocument, type ActiveDocument, type RunDocument } from "./run-documents.js";
 import { insertRuns } from "./run-inserts.js";
@@ -12,7 +12,7 @@ import { updateRun, updateRuns } from "./run-updates.js";
 export type RunOperations = Pick<
   Store,
   | "insertRuns" | "getRun" | "updateRun" | "updateRuns" | "listRuns" | "listDeadLetters" | "countRuns"
-  | "listActiveRuns" | "cancelQueuedRuns" | "trimRuns" | "repairRuns"
+  | "countDeadLetters" | "markRedriven" | "expireDeadLetters" | "listActiveRuns" | "cancelQueuedRuns" | "trimRuns" | "repairRuns"
 >;
 
 /** Builds the run methods on the given collections. */
@@ -23,8 +23,11 @@ export function runOperations(c: MongoCollections): RunOperations {
     updateRun: (run, expected) => updateRun(c, run, expected),
     updateRuns: (updates) => updateRuns(c, updates),
     listRuns: (query) => listRuns(c, query),
-    listDeadLetters: (query) => listRuns(c, { ...query, status: "dead_lettered" }),
+    listDeadLetters: (query) => listDeadLetters(c, query),
     countRuns: (status) => (isFinal(status) ? c.runFinals.countDocuments({ status }) : c.runActive.countDocuments({ status })),
+    countDeadLetters: () => c.runFinals.countDocuments(deadLetterFilter({})),
+    markRedriven: (runId, redriveRunId, at) => markRedriven(c, runId, redriveRunId, at),
+    expireDeadLetters: (before, limit) => expireDeadLetters(c, before, limit),
     listActiveRuns: (query) => listActiveRuns(c, query),
     cancelQueuedRuns: (jobId, now) => cancelQueuedRuns(c, jobId, now),
     trimRuns: (limits) => trimRuns(c, limits),
@@ -63,6 +66,48 @@ async function listRuns(c: MongoCollections, query: RunQuery): Promise<Page<RunR
   return pageOf(created.map((d) => states.get(d._id)!), query.pageSize, (r) => r.runId);
 }
 
+/**
+ * The final documents of runs in the dead-letter queue. `status` leads so that MongoDB serves it
+ * from the `status_id` index; a dead letter is always a failed run.
+ */
+function deadLetterFilter(query: Omit<DeadLetterQuery, "pageSize">): Filter<RunDocument> {
+  const where: Filter<RunDocument> = { status: "failed", deadLetteredAt: { $exists: true } };
+  if (!query.includeRedriven) where.redrivenAt = { $exists: false };
+  if (query.jobId) where.jobId = query.jobId;
+  if (query.projectId) where.projectId = query.projectId;
+  if (query.before) where._id = { $lt: query.before };
+  return where;
+}
+
+async function listDeadLetters(c: MongoCollections, query: DeadLetterQuery): Promise<Page<RunRecord>> {
+  const docs = await c.runFinals.find(deadLetterFilter(query)).sort({ _id: -1 }).limit(fetchLimit(query.pageSize)).toArray();
+  return pageOf(docs.map(fromRunDocument), query.pageSize, (r) => r.runId);
+}
+
+/** Marks a dead letter redriven, once: the filter matches only a run still waiting in the queue. */
+async function markRedriven(c: MongoCollections, runId: string, redriveRunId: string, at: number): Promise<boolean> {
+  return c.lock(runLockKey(runId), async () => {
+    const result = await c.runFinals.updateOne(
+      { _id: runId, deadLetteredAt: { $exists: true }, redrivenAt: { $exists: false } },
+      { $set: { redrivenAt: at, redrivenByRunId: redriveRunId } },
+    );
+    return result.modifiedCount === 1;
+  });
+}
+
+/** Deletes the oldest dead letters that entered the queue before `before` (created and final documents). */
+async function expireDeadLetters(c: MongoCollections, before: number, limit: number): Promise<number> {
+  const expired = await c.runFinals
+    .find({ ...deadLetterFilter({}), deadLetteredAt: { $lt: before } }, { projection: { _id: 1 } })
+    .sort({ _id: 1 })
+    .limit(Math.max(0, Math.floor(limit)))
+    .toArray();
+  if (expired.length === 0) return 0;
+  const ids = { _id: { $in: expired.map((d) => d._id) } };
+  await c.runs.deleteMany(ids);
+  return (await c.runFinals.deleteMany(ids)).deletedCount;
+}
+
 /** Whether a run read by reference still matches a listing's filters (its state may have moved on). */
 function matches(run: RunRecord, query: RunQuery): boolean {
   return (!query.projectId || run.projectId === query.projectId) && (!query.status || run.status === query.status);
@@ -86,19 +131,23 @@ async function cancelQueuedRuns(c: MongoCollections, jobId: string, now: number)
 
 /**
  * One pass for many jobs: counts each job's runs, then deletes its oldest final runs until at most
- * `keep` remain (created and final documents alike). Runs not final are never deleted.
+ * `keep` remain (created and final documents alike). Runs not final are never deleted; runs
+ * waiting in the dead-letter queue neither count nor are deleted.
  */
 async function trimRuns(c: MongoCollections, limits: HistoryLimit[]): Promise<number> {
   const keep = new Map(limits.map((l) => [l.jobId, Math.max(0, l.keep)]));
   if (keep.size === 0) return 0;
   const byJobs = { jobId: { $in: [...keep.keys()] } };
-  const idsOnly = { projection: { _id: 1, jobId: 1 } };
-  const [created, finals] = await Promise.all([
-    c.runs.find(byJobs, idsOnly).toArray(),
-    c.runFinals.find(byJobs, idsOnly).sort({ _id: 1 }).toArray(),
+  const [created, allFinals] = await Promise.all([
+    c.runs.find(byJobs, { projection: { _id: 1, jobId: 1 } }).toArray(),
+    c.runFinals.find(byJobs, { projection: { _id: 1, jobId: 1, deadLetteredAt: 1, redrivenAt: 1 } }).sort({ _id: 1 }).toArray(),
   ]);
+  const queuedDead = new Set(allFinals.filter(inDeadLetterQueue).map((d) => d._id));
+  const finals = allFinals.filter((d) => !queuedDead.has(d._id));
   const excess = new Map<string, number>();
-  for (const d of created) excess.set(d.jobId, (excess.get(d.jobId) ?? -keep.get(d.jobId)!) + 1);
+  for (const d of created) {
+    if (!queuedDead.has(d._id)) excess.set(d.jobId, (excess.get(d.jobId) ?? -keep.get(d.jobId)!) + 1);
+  }
   const ids = finals.filter((d) => {
     const left = excess.get(d.jobId) ?? 0;
     excess.set(d.jobId, left - 1);
@@ -115,4 +164,17 @@ async function repairRuns(c: MongoCollections, since: number): Promise<number> {
   const { unplaced } = await currentStates(c, created);
   await placeStates(c, unplaced);
   return unplaced.length;
+}
+
+/**
+ * Runs stored as `dead_lettered` by earlier versions become `failed` runs in the dead-letter
+ * queue (entered when they finished). Idempotent; one pass at start-up.
+ */
+export async function upgradeDeadLettered(c: MongoCollections): Promise<number> {
+  const legacy = await c.runFinals.find({ status: "dead_lettered" satisfies RunStatus }).toArray();
+  for (const doc of legacy) {
+    const { status, deadLetteredAt } = fromRunDocument(doc);
+    await c.runFinals.updateOne({ _id: doc._id }, { $set: { status, deadLetteredAt } });
+  }
+  return legacy.length;
 }

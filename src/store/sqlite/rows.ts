@@ -1,5 +1,5 @@
 import type { JobRecord, JobVersionRecord } from "../../domain/job.js";
-import type { RunRecord } from "../../domain/run.js";
+import { upgradeRun, type RunRecord } from "../../domain/run.js";
 
 /** A row of the jobs table. */
 export interface JobRow {
@@ -69,10 +69,17 @@ export function runParams(run: RunRecord): Record<string, unknown> {
     status: run.status,
     revision: run.revision,
     doc: JSON.stringify(run),
+    dead_lettered_at: run.deadLetteredAt ?? null,
+    redriven_at: run.redrivenAt ?? null,
   };
 }
 
 /** Parses a JSON `doc` column. */
 export function fromDoc<T>(row: { doc: string }): T {
   return JSON.parse(row.doc) as T;
+}
+
+/** Parses a run's `doc` column (a legacy state read in today's terms). */
+export function runFromDoc(row: { doc: string }): RunRecord {
+  return upgradeRun(JSON.parse(row.doc) as RunRecord);
 }

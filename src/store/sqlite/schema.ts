@@ -36,8 +36,31 @@ CREATE TABLE IF NOT EXISTS runs (
   status TEXT NOT NULL,
   revision INTEGER NOT NULL,
   doc TEXT NOT NULL,
+  dead_lettered_at INTEGER,
+  redriven_at INTEGER,
   UNIQUE (job_id, slot_key)
 );
 CREATE INDEX IF NOT EXISTS runs_job ON runs (job_id, run_id);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, run_id);
+`;
+
+/** Indexes on columns that older databases gain through {@link MIGRATIONS} first. */
+export const LATE_INDEXES = `
+CREATE INDEX IF NOT EXISTS runs_dead_letters ON runs (run_id) WHERE dead_lettered_at IS NOT NULL;
+`;
+
+/** Columns added after the first release, by table: added to older databases at start-up. */
+export const ADDED_COLUMNS: Record<string, Record<string, string>> = {
+  runs: { dead_lettered_at: "INTEGER", redriven_at: "INTEGER" },
+};
+
+/**
+ * Runs stored as `dead_lettered` by earlier versions become `failed` runs in the dead-letter
+ * queue (entered when they finished). Idempotent.
+ */
+export const UPGRADE_DEAD_LETTERED = `
+UPDATE runs SET status = 'failed',
+  dead_lettered_at = COALESCE(json_extract(doc, '$.finishedAt'), json_extract(doc, '$.updatedAt')),
+  doc = json_set(doc, '$.status', 'failed', '$.deadLetteredAt', COALESCE(json_extract(doc, '$.finishedAt'), json_extract(doc, '$.updatedAt')))
+WHERE status = 'dead_lettered';
 `;

@@ -4,11 +4,11 @@ import { dirname } from "node:path";
 import { CronError } from "../../domain/cron-error.js";
 import { snapshotOf, type JobRecord, type JobVersionRecord } from "../../domain/job.js";
 import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus } from "../../domain/run.js";
-import type { ActiveRun, ActiveRunQuery, DueJobRef, HistoryLimit, InsertOptions, InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
-import { fromDoc, jobFromRow, jobParams, runParams, versionParams, type JobRow } from "./rows.js";
+import type { ActiveRun, ActiveRunQuery, DeadLetterQuery, DueJobRef, HistoryLimit, InsertOptions, InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
+import { fromDoc, jobFromRow, jobParams, runFromDoc, runParams, versionParams, type JobRow } from "./rows.js";
 import { FOREGROUND_CHECKPOINT_PAGES, startCheckpointer } from "./checkpointer.js";
-import { SCHEMA } from "./schema.js";
-import { jobWhere, runWhere } from "./where.js";
+import { ADDED_COLUMNS, LATE_INDEXES, SCHEMA, UPGRADE_DEAD_LETTERED } from "./schema.js";
+import { deadLetterWhere, jobWhere, runWhere } from "./where.js";
 
 /** Where the embedded store keeps its data: a file path, or `:memory:`. */
 export interface SqliteStoreOptions {
@@ -55,7 +55,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const checkpointer = options.path === ":memory:" ? undefined : startCheckpointer(options.path, options.onError ?? (() => undefined));
   db.pragma(`wal_autocheckpoint = ${checkpointer ? FOREGROUND_CHECKPOINT_PAGES : 1000}`);
   // Statements are prepared eagerly, so the schema must exist first; it is idempotent.
-  db.exec(SCHEMA);
+  prepareSchema(db);
   const guarded = <A extends unknown[], R>(fn: (...args: A) => R) =>
     async (...args: A): Promise<R> => {
       try {
@@ -67,7 +67,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const jobs = jobStatements(db);
   const runs = runStatements(db);
   return {
-    init: guarded(() => void db.exec(SCHEMA)),
+    init: guarded(() => prepareSchema(db)),
     close: async () => {
       await checkpointer?.stop();
       db.close();
@@ -91,14 +91,33 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     updateRun: guarded(runs.update),
     updateRuns: guarded(runs.updateMany),
     listRuns: guarded(runs.list),
-    listDeadLetters: guarded((q) => runs.list({ ...q, status: "dead_lettered" })),
+    listDeadLetters: guarded(runs.deadLetters),
     countRuns: guarded(runs.count),
+    countDeadLetters: guarded(runs.countDeadLetters),
+    markRedriven: guarded(runs.markRedriven),
+    expireDeadLetters: guarded(runs.expireDeadLetters),
     listActiveRuns: guarded(runs.active),
     cancelQueuedRuns: guarded(runs.cancelQueued),
     trimRuns: guarded(runs.trim),
     // Inserts are single transactions here: nothing is ever left half-written.
     repairRuns: async () => 0,
   };
+}
+
+/**
+ * Creates the schema, and brings an older database up to it: columns added since, then the
+ * indexes on them, then stored legacy states in today's terms. Idempotent.
+ */
+function prepareSchema(db: Database.Database): void {
+  db.exec(SCHEMA);
+  for (const [table, columns] of Object.entries(ADDED_COLUMNS)) {
+    const present = new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+    for (const [name, type] of Object.entries(columns)) {
+      if (!present.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+    }
+  }
+  db.exec(LATE_INDEXES);
+  db.exec(UPGRADE_DEAD_LETTERED);
 }
 
 function mapSqliteError(err: unknown): CronError {
@@ -231,13 +250,13 @@ function pageOf<T>(rows: T[], pageSize: number, key: (item: T) => string): Page<
 }
 
 function runStatements(db: Database.Database) {
-  const insertRun = db.prepare(`INSERT OR IGNORE INTO runs (run_id, job_id, project_id, slot_key, status, revision, doc)
-    VALUES (@run_id, @job_id, @project_id, @slot_key, @status, @revision, @doc)`);
+  const insertRun = db.prepare(`INSERT OR IGNORE INTO runs (run_id, job_id, project_id, slot_key, status, revision, doc, dead_lettered_at, redriven_at)
+    VALUES (@run_id, @job_id, @project_id, @slot_key, @status, @revision, @doc, @dead_lettered_at, @redriven_at)`);
   const selectBySlot = db.prepare("SELECT doc FROM runs WHERE job_id = ? AND slot_key = ?");
   const selectRun = db.prepare("SELECT doc FROM runs WHERE run_id = ?");
   // Final runs never change again, and trimming only ever deletes them.
   const finished = FINAL_RUN_STATUSES.map((s) => `'${s}'`).join(",");
-  const casRun = db.prepare(`UPDATE runs SET status=@status, revision=@revision, doc=@doc
+  const casRun = db.prepare(`UPDATE runs SET status=@status, revision=@revision, doc=@doc, dead_lettered_at=@dead_lettered_at
     WHERE run_id=@run_id AND status NOT IN (${finished}) AND (revision=@expected OR @status IN (${finished}))`);
   const queued = db.prepare("SELECT doc FROM runs WHERE job_id = ? AND status = 'queued'");
   const selectActive = db.prepare("SELECT run_id, job_id, status FROM runs WHERE status IN ('queued', 'running') ORDER BY run_id LIMIT ?");
@@ -248,12 +267,12 @@ function runStatements(db: Database.Database) {
       if (options.adopt === false) return { run, inserted: false };
       const existing = selectBySlot.get(run.jobId, run.slotKey) as { doc: string } | undefined;
       if (!existing) throw new CronError("already_exists", `run id ${run.runId} is already used`);
-      return { run: fromDoc<RunRecord>(existing), inserted: false };
+      return { run: runFromDoc(existing), inserted: false };
     }),
   );
   const get = (runId: string) => {
     const row = selectRun.get(runId) as { doc: string } | undefined;
-    return row && fromDoc<RunRecord>(row);
+    return row && runFromDoc(row);
   };
   const updateMany = db.transaction((updates: RunUpdate[]) =>
     updates.map((u) => casRun.run({ ...runParams(u.run), expected: u.expectedRevision }).changes === 1),
@@ -271,17 +290,35 @@ function runStatements(db: Database.Database) {
     const rows = db
       .prepare(`SELECT doc, run_id FROM runs WHERE ${where.sql} ORDER BY run_id DESC LIMIT @limit`)
       .all({ ...where.params, limit: q.pageSize + 1 }) as { doc: string }[];
-    return pageOf(rows.map(fromDoc<RunRecord>), q.pageSize, (r) => r.runId);
+    return pageOf(rows.map(runFromDoc), q.pageSize, (r) => r.runId);
   };
+  const deadLetters = (q: DeadLetterQuery): Page<RunRecord> => {
+    const where = deadLetterWhere(q);
+    const rows = db
+      .prepare(`SELECT doc, run_id FROM runs WHERE ${where.sql} ORDER BY run_id DESC LIMIT @limit`)
+      .all({ ...where.params, limit: q.pageSize + 1 }) as { doc: string }[];
+    return pageOf(rows.map(runFromDoc), q.pageSize, (r) => r.runId);
+  };
+  const markRedriven = (runId: string, redriveRunId: string, at: number) =>
+    markStatement.run({ runId, redriveRunId, at }).changes === 1;
   const cancelQueued = db.transaction((jobId: string, now: number) => {
-    const rows = (queued.all(jobId) as { doc: string }[]).map(fromDoc<RunRecord>);
+    const rows = (queued.all(jobId) as { doc: string }[]).map(runFromDoc);
     for (const run of rows) {
       update({ ...run, status: "cancelled", finishedAt: now, updatedAt: now, revision: run.revision + 1 }, run.revision);
     }
     return rows.length;
   });
+  // Runs waiting in the dead-letter queue are the queue's to keep: the history limit skips them.
+  const notQueuedDead = "NOT (dead_lettered_at IS NOT NULL AND redriven_at IS NULL)";
   const trimStatement = db.prepare(`DELETE FROM runs WHERE run_id IN (
-        SELECT run_id FROM runs WHERE job_id = @jobId AND status IN (${finished}) ORDER BY run_id LIMIT MAX((SELECT COUNT(*) FROM runs WHERE job_id = @jobId) - @keep, 0))`);
+        SELECT run_id FROM runs WHERE job_id = @jobId AND status IN (${finished}) AND ${notQueuedDead} ORDER BY run_id
+        LIMIT MAX((SELECT COUNT(*) FROM runs WHERE job_id = @jobId AND ${notQueuedDead}) - @keep, 0))`);
+  const markStatement = db.prepare(`UPDATE runs SET redriven_at = @at,
+      doc = json_set(doc, '$.redrivenAt', @at, '$.redrivenByRunId', @redriveRunId)
+    WHERE run_id = @runId AND dead_lettered_at IS NOT NULL AND redriven_at IS NULL`);
+  const expireStatement = db.prepare(`DELETE FROM runs WHERE run_id IN (
+        SELECT run_id FROM runs WHERE dead_lettered_at IS NOT NULL AND redriven_at IS NULL AND dead_lettered_at < ? LIMIT ?)`);
+  const countDead = db.prepare("SELECT COUNT(*) AS n FROM runs WHERE dead_lettered_at IS NOT NULL AND redriven_at IS NULL");
   const trim = db.transaction((limits: HistoryLimit[]) =>
     limits.reduce((deleted, { jobId, keep }) => deleted + trimStatement.run({ jobId, keep }).changes, 0),
   );
@@ -302,6 +339,10 @@ function runStatements(db: Database.Database) {
     updateMany,
     list,
     count: (status: RunStatus) => (db.prepare("SELECT COUNT(*) AS n FROM runs WHERE status = ?").get(status) as { n: number }).n,
+    deadLetters,
+    countDeadLetters: () => (countDead.get() as { n: number }).n,
+    markRedriven,
+    expireDeadLetters: (before: number, limit: number) => expireStatement.run(before, limit).changes,
     cancelQueued,
     trim,
   };

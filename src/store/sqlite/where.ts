@@ -1,4 +1,4 @@
-import type { JobFilter, RunQuery } from "../store.js";
+import type { DeadLetterQuery, JobFilter, RunQuery } from "../store.js";
 import { hasFilter, parseTagFilter } from "../job-filter.js";
 
 /** A SQL condition with its named parameters. */
@@ -55,4 +55,12 @@ export function runWhere(query: RunQuery): Where {
     params.before = query.before;
   }
   return { sql: parts.join(" AND "), params };
+}
+
+/** Builds the WHERE clause of a dead-letter listing. */
+export function deadLetterWhere(query: DeadLetterQuery): Where {
+  const where = runWhere(query);
+  const parts = [where.sql, "dead_lettered_at IS NOT NULL"];
+  if (!query.includeRedriven) parts.push("redriven_at IS NULL");
+  return { sql: parts.join(" AND "), params: where.params };
 }
