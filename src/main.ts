@@ -119,7 +119,8 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     jobCache.forget(jobId);
     fireLoop.jobChanged(jobId);
   }, onError);
-  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged: jobRelay.changed };
+  const liveRun = async (runId: string) => worker!.live(runId);
+  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged: jobRelay.changed, liveRun };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
     createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
