@@ -117,8 +117,11 @@ describe("DAG execution (fake clock, loopback sink)", () => {
   it("starts no task once the run is cancelled: those not started end cancelled", async () => {
     sink.reply((d) => (at("a")(d) ? { status: 200, delayMs: SLOW_MS } : { status: 200 }));
     const run = start([task("a"), task("b", "a"), task("c")]);
-    await reached(run, { a: "running", c: "succeeded", b: "queued" });
-    run.signal.cancel();
+    try {
+      await reached(run, { a: "running", c: "succeeded", b: "queued" });
+    } finally {
+      run.signal.cancel();
+    }
     const result = await run.done;
     expect(result).toMatchObject({ ok: false, cancelled: true });
     expect(statuses(result.taskResults)).toEqual({ a: "cancelled", c: "succeeded", b: "cancelled" });
