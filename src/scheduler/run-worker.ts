@@ -105,7 +105,7 @@ interface Slot {
   /** Set once the run is known final. */
   settled: boolean;
   /** The run's live state, from the moment it starts executing. */
-  progress?: RunProgress;
+  progress: RunProgress | undefined;
   onDone?: (settled: boolean) => void;
 }
 
@@ -291,7 +291,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   return {
     submit(run, exclusive, onDone) {
       if (slots.has(run.runId) || stopping) return;
-      const slot: Slot = { run, jobId: run.jobId, cancellation: new Cancellation(), reason: "", exclusive, dropped: false, settled: false, onDone };
+      const slot: Slot = { run, jobId: run.jobId, cancellation: new Cancellation(), reason: "", exclusive, dropped: false, settled: false, onDone, progress: undefined };
       slots.set(run.runId, slot);
       byJob.set(run.jobId, (byJob.get(run.jobId) ?? new Set()).add(run.runId));
       if (run.dueAt > deps.clock.now()) hold(slot);
