@@ -128,7 +128,8 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     jobCache.forget(jobId, version);
     jobRelay.changed(jobId, version);
   };
-  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged };
+  const liveRun = async (runId: string) => worker!.live(runId);
+  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, liveRun };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
     createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),

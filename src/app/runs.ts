@@ -126,10 +126,15 @@ export function createRunCommands(deps: AppDeps) {
   const alreadyRedriven = (run: RunRecord, by: string) =>
     new CronError("failed_precondition", `run ${run.runId} was already redriven by run ${by}`);
 
+  /**
+   * A run as it stands: the live state of a run executing (its steps reach the store only at
+   * checkpoints), else the stored one. A live state that is final is not stored yet: until it
+   * is, the stored state answers, so that no caller acts on a final state the store lacks.
+   */
   const get = async (runId: string): Promise<RunRecord> => {
-    const run = await store.getRun(runId);
+    const [run, live] = await Promise.all([store.getRun(runId), deps.liveRun?.(runId)]);
     if (!run) throw CronError.notFound("run", runId);
-    return run;
+    return live && !isFinal(live.status) && !isFinal(run.status) ? live : run;
   };
 
   const jobOf = async (run: RunRecord): Promise<JobRecord> => {

@@ -1,4 +1,5 @@
 import { CronError } from "./cron-error.js";
+import { isFinal, type RunStatus, type TaskResultRecord } from "./run.js";
 
 /** The part of a task that ordering needs. */
 export interface DagNode {
@@ -49,4 +50,47 @@ function indexTasks<T extends DagNode>(tasks: readonly T[], field: string): Map<
     }
   }
   return byId;
+}
+
+/** What a DAG run does next, decided from the state of its tasks (see {@link nextDagStep}). */
+export interface DagStep {
+  /** Queued tasks whose dependencies have all succeeded: they start now. */
+  start: string[];
+  /** Queued tasks that can never run, each with the dependency that did not succeed. */
+  skip: { taskId: string; blocker: string }[];
+}
+
+/**
+ * Decides the next step of a DAG run: a queued task starts as soon as its own dependencies have
+ * succeeded (not when a whole wave has finished), and a queued task with a dependency that ended
+ * without succeeding is skipped, transitively within this one step. `ordered` is in dependency
+ * order ({@link topologicalOrder}); `statusOf` gives every task's current state.
+ */
+export function nextDagStep(ordered: readonly DagNode[], statusOf: (taskId: string) => RunStatus): DagStep {
+  const skipped = new Set<string>();
+  const step: DagStep = { start: [], skip: [] };
+  const blocked = (dep: string) => skipped.has(dep) || (statusOf(dep) !== "succeeded" && isFinal(statusOf(dep)));
+  for (const task of ordered) {
+    if (statusOf(task.taskId) !== "queued") continue;
+    const blocker = task.dependsOn.find(blocked);
+    if (blocker !== undefined) {
+      skipped.add(task.taskId);
+      step.skip.push({ taskId: task.taskId, blocker });
+    } else if (task.dependsOn.every((dep) => statusOf(dep) === "succeeded")) {
+      step.start.push(task.taskId);
+    }
+  }
+  return step;
+}
+
+/**
+ * The task results a DAG run starts from, one per task in dependency order: the result of a task
+ * that already succeeded in `previous` (a redrive's pre-filled results, or the progress of a run
+ * re-claimed after its replica died) is kept as it is, attempts included, and that task does not
+ * run again; every other task starts queued. Results of tasks no longer in the spec are dropped.
+ */
+export function resumeTaskResults(tasks: readonly DagNode[], previous: readonly TaskResultRecord[]): TaskResultRecord[] {
+  if (tasks.length === 0) return [];
+  const succeeded = new Map(previous.filter((r) => r.status === "succeeded").map((r) => [r.taskId, r]));
+  return topologicalOrder(tasks).map((t) => succeeded.get(t.taskId) ?? { taskId: t.taskId, status: "queued", attempts: [], error: "" });
 }

@@ -4,6 +4,8 @@ import { resolveSecret, type SecretSource } from "./secrets.js";
 /** Identity of one attempt, sent to the target on every request. */
 export interface AttemptContext {
   runId: string;
+  /** The DAG task the request belongs to; absent for a run without tasks. */
+  taskId?: string;
   jobId: string;
   scheduledAt: number;
   attempt: number;
@@ -27,6 +29,7 @@ export const HEADERS = {
   idempotencyKey: "idempotency-key",
   jobId: "x-cronmesh-job-id",
   runId: "x-cronmesh-run-id",
+  taskId: "x-cronmesh-task-id",
   scheduledAt: "x-cronmesh-scheduled-at",
   attempt: "x-cronmesh-attempt",
   node: "x-cronmesh-node",
@@ -37,8 +40,9 @@ export function buildRequest(target: HttpTargetSpec, ctx: AttemptContext, secret
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(target.headers)) headers[name.toLowerCase()] = resolveSecret(secrets, value);
   if (target.auth) Object.assign(headers, authHeaders(target.auth, secrets));
-  headers[HEADERS.idempotencyKey] = ctx.runId;
+  headers[HEADERS.idempotencyKey] = idempotencyKey(ctx);
   headers[HEADERS.runId] = ctx.runId;
+  if (ctx.taskId !== undefined) headers[HEADERS.taskId] = ctx.taskId;
   headers[HEADERS.jobId] = ctx.jobId;
   headers[HEADERS.scheduledAt] = isoOf(ctx.scheduledAt);
   headers[HEADERS.attempt] = String(ctx.attempt);
@@ -47,6 +51,15 @@ export function buildRequest(target: HttpTargetSpec, ctx: AttemptContext, secret
   const hasBody = target.body !== "" && target.method !== "GET" && target.method !== "HEAD";
   if (hasBody && !headers["content-type"]) headers["content-type"] = looksLikeJson(target.body) ? "application/json" : "text/plain";
   return { url: target.url, method: target.method, headers, body: hasBody ? target.body : undefined, timeoutMs: target.timeoutMs };
+}
+
+/**
+ * The same for every attempt of one request, different for every request a target must not drop
+ * as a duplicate: the run id, and for a DAG task `<runId>:<taskId>` (two tasks of one run calling
+ * the same target are two deliveries).
+ */
+function idempotencyKey(ctx: Pick<AttemptContext, "runId" | "taskId">): string {
+  return ctx.taskId === undefined ? ctx.runId : `${ctx.runId}:${ctx.taskId}`;
 }
 
 /** The last slot formatted: the runs of a busy second share their slot, formatted once for all of them. */

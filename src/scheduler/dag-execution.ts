@@ -1,5 +1,5 @@
 import type { CancelSignal } from "../domain/cancellation.js";
-import { topologicalOrder } from "../domain/dag.js";
+import { nextDagStep, resumeTaskResults, topologicalOrder } from "../domain/dag.js";
 import type { HttpTargetSpec, RetrySpec, TaskSpec } from "../domain/job.js";
 import type { RunStatus, TaskResultRecord } from "../domain/run.js";
 import { runAttempts, type AttemptLoopDeps } from "./attempt-loop.js";
@@ -24,43 +24,59 @@ export interface DagInput {
   /** The replica executing the run. */
   nodeId: string;
   signal: CancelSignal;
+  /**
+   * The task results the run starts with. A task that already succeeded there is not run again
+   * (see {@link resumeTaskResults}): a redrive runs only the failed and skipped tasks, and a run
+   * re-claimed after its replica died resumes instead of repeating what succeeded.
+   */
+  previous: readonly TaskResultRecord[];
+  /** Every change of a task's state: a task starting, an attempt, a task ending or skipped. */
   onProgress: (results: TaskResultRecord[]) => Promise<void>;
 }
 
-const NOT_SUCCEEDED: RunStatus[] = ["failed", "skipped", "cancelled", "dead_lettered"];
+/** Why a task that never started ends cancelled. */
+const NOT_STARTED = "the run was cancelled before the task started";
 
 /**
- * Runs a DAG in waves: every task whose dependencies all succeeded runs, in parallel with the
- * others of its wave; a task with a dependency that did not succeed is marked skipped, and so,
- * transitively, are its dependants. Results keep the dependency order.
+ * Runs a DAG: each task starts as soon as its own dependencies have succeeded, in parallel with
+ * whatever else runs; a task with a dependency that did not succeed is skipped, and so,
+ * transitively, are its dependants. Once the run is cancelled no task starts. Results keep the
+ * dependency order.
  */
 export async function runDag(deps: AttemptLoopDeps, input: DagInput): Promise<DagResult> {
   const ordered = topologicalOrder(input.tasks);
-  const results = new Map<string, TaskResultRecord>(ordered.map((t) => [t.taskId, { taskId: t.taskId, status: "queued", attempts: [], error: "" }]));
+  const results = new Map(resumeTaskResults(ordered, input.previous).map((r) => [r.taskId, r]));
+  const byId = new Map(ordered.map((t) => [t.taskId, t]));
   const snapshot = () => ordered.map((t) => results.get(t.taskId)!);
+  const running = new Map<string, Promise<void>>();
   for (;;) {
-    skipBlocked(ordered, results);
-    const ready = ordered.filter((t) => results.get(t.taskId)!.status === "queued" && t.dependsOn.every((d) => results.get(d)!.status === "succeeded"));
-    if (ready.length === 0) break;
-    await Promise.all(ready.map((task) => runTask(deps, input, task, results, snapshot)));
+    if (input.signal.cancelled) cancelQueued(results);
+    const step = nextDagStep(ordered, (taskId) => results.get(taskId)!.status);
+    for (const { taskId, blocker } of step.skip) {
+      results.set(taskId, { ...results.get(taskId)!, status: "skipped", error: `dependency ${blocker} did not succeed` });
+    }
+    for (const taskId of step.start) {
+      running.set(taskId, runTask(deps, input, byId.get(taskId)!, results, snapshot).finally(() => running.delete(taskId)));
+    }
+    // One change per step: the tasks that just ended, were skipped or started (with started_at).
     await input.onProgress(snapshot());
+    // A task that started may already have ended (an unconfigured handler): decide again then.
+    if (running.size === 0 && step.start.length === 0) break;
+    if (running.size > 0) await Promise.race(running.values());
   }
   const all = snapshot();
-  await input.onProgress(all);
   const failed = all.find((r) => r.status !== "succeeded");
   const cancelled = input.signal.cancelled;
   return { ok: !failed, cancelled, taskResults: all, error: failed ? `task ${failed.taskId} ${failed.status}${failed.error ? `: ${failed.error}` : ""}` : "" };
 }
 
-function skipBlocked(ordered: TaskSpec[], results: Map<string, TaskResultRecord>): void {
-  for (const task of ordered) {
-    const result = results.get(task.taskId)!;
-    if (result.status !== "queued") continue;
-    const blocker = task.dependsOn.find((d) => NOT_SUCCEEDED.includes(results.get(d)!.status));
-    if (blocker) results.set(task.taskId, { ...result, status: "skipped", error: `dependency ${blocker} did not succeed` });
+function cancelQueued(results: Map<string, TaskResultRecord>): void {
+  for (const [taskId, result] of results) {
+    if (result.status === "queued") results.set(taskId, { ...result, status: "cancelled", error: NOT_STARTED });
   }
 }
 
+/** Runs one task to its end; its `running` state is set before the first request leaves. */
 async function runTask(deps: AttemptLoopDeps, input: DagInput, task: TaskSpec, results: Map<string, TaskResultRecord>, snapshot: () => TaskResultRecord[]) {
   const startedAt = deps.clock.now();
   const target = input.targetOf(task);
@@ -69,7 +85,7 @@ async function runTask(deps: AttemptLoopDeps, input: DagInput, task: TaskSpec, r
     return;
   }
   results.set(task.taskId, { taskId: task.taskId, status: "running", attempts: [], startedAt, error: "" });
-  const ctx = { runId: `${input.runId}:${task.taskId}`, jobId: input.jobId, scheduledAt: input.scheduledAt, nodeId: input.nodeId };
+  const ctx = { runId: input.runId, taskId: task.taskId, jobId: input.jobId, scheduledAt: input.scheduledAt, nodeId: input.nodeId };
   const outcome = await runAttempts(deps, target, input.retry, ctx, input.signal, async (attempts) => {
     results.set(task.taskId, { ...results.get(task.taskId)!, attempts: [...attempts] });
     await input.onProgress(snapshot());

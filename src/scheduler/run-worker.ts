@@ -2,7 +2,8 @@ import type { Logger } from "pino";
 import { Cancellation, type CancelSignal } from "../domain/cancellation.js";
 import type { Clock, TimerHandle } from "../domain/clock.js";
 import type { HttpTargetSpec, JobSpec } from "../domain/job.js";
-import { isFinal, type RunRecord } from "../domain/run.js";
+import { resumeTaskResults } from "../domain/dag.js";
+import { isFinal, type RunRecord, type TaskResultRecord } from "../domain/run.js";
 import { finalState, type Outcome } from "../domain/run-final.js";
 import type { HttpClient } from "../executor/http-client.js";
 import type { SecretSource } from "../executor/secrets.js";
@@ -69,6 +70,11 @@ export interface RunWorker {
   drain(runId: string, reason: string): boolean;
   /** True when the run waits or executes here. */
   has(runId: string): boolean;
+  /**
+   * The live state of a run executing here (its state goes to the store only at checkpoints), as
+   * watchers see it; undefined when the run does not execute here, or has not started yet.
+   */
+  live(runId: string): RunRecord | undefined;
   /** Ids of the job's runs waiting or executing here. */
   activeRuns(jobId: string): string[];
   /** Runs waiting for their due time or for a free worker. */
@@ -107,6 +113,8 @@ interface Slot {
   settled: boolean;
   /** Set when a worker took the run up. */
   started: boolean;
+  /** The run's live state, from the moment it starts executing. */
+  progress: RunProgress | undefined;
   onDone?: (settled: boolean) => void;
 }
 
@@ -293,7 +301,9 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   return {
     submit(run, exclusive, onDone) {
       if (slots.has(run.runId) || stopping) return;
-      const slot: Slot = { run, jobId: run.jobId, cancellation: new Cancellation(), reason: "", exclusive, dropped: false, settled: false, started: false, onDone };
+      const slot: Slot = {
+        run, jobId: run.jobId, cancellation: new Cancellation(), reason: "", exclusive, dropped: false, settled: false, started: false, onDone, progress: undefined,
+      };
       slots.set(run.runId, slot);
       byJob.set(run.jobId, (byJob.get(run.jobId) ?? new Set()).add(run.runId));
       if (run.dueAt > deps.clock.now()) hold(slot);
@@ -326,6 +336,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       return true;
     },
     has: (runId) => slots.has(runId),
+    live: (runId) => slots.get(runId)?.progress?.current(),
     activeRuns: (jobId) => [...(byJob.get(jobId) ?? [])],
     waiting: () => queue.waiting + heldCount,
     idle: () => (slots.size === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
@@ -398,6 +409,7 @@ async function execute(
 ): Promise<RunRecord | undefined> {
   if (slot.dropped) return undefined;
   const progress = createRunProgress(slot.run, tracking);
+  slot.progress = progress;
   const giveUp = () => stopping() && slot.reason === SHUTDOWN;
   try {
     if (slot.cancellation.cancelled) {
@@ -409,8 +421,10 @@ async function execute(
     const spec = deps.jobs.knownSpecOf(slot.run) ?? (await deps.jobs.specOf(slot.run));
     const startedAt = deps.clock.now();
     deps.metrics.runStarted(startedAt - slot.run.dueAt);
-    progress.change({ status: "running", startedAt, nodeId: deps.nodeId, attempts: [], taskResults: [] });
-    const outcome = spec ? await perform(deps, spec, slot.run, progress, slot.cancellation) : undefined;
+    // A DAG starts from the tasks that already succeeded (a redrive's, or those of this run before its replica died).
+    const taskResults = resumeTaskResults(spec?.tasks ?? [], slot.run.taskResults);
+    progress.change({ status: "running", startedAt, nodeId: deps.nodeId, attempts: [], taskResults });
+    const outcome = spec ? await perform(deps, spec, slot.run, progress, slot.cancellation, taskResults) : undefined;
     progress.finishing();
     const sendsFirst = requestsDone();
     if (sendsFirst) await sendsFirst;
@@ -432,13 +446,15 @@ async function execute(
 }
 
 
-async function perform(deps: RunWorkerDeps, spec: JobSpec, run: RunRecord, progress: RunProgress, signal: CancelSignal): Promise<Outcome> {
+async function perform(
+  deps: RunWorkerDeps, spec: JobSpec, run: RunRecord, progress: RunProgress, signal: CancelSignal, previous: TaskResultRecord[],
+): Promise<Outcome> {
   const loopDeps: AttemptLoopDeps = { http: deps.http, secrets: deps.secrets, now: deps.clock.now, clock: deps.clock };
   const targetOf = (t: { target?: HttpTargetSpec; handler: string }) =>
     t.target ?? deps.handlers.get(t.handler) ?? `handler ${JSON.stringify(t.handler)} not configured`;
   if (spec.tasks.length > 0) {
     return runDag(loopDeps, {
-      tasks: spec.tasks, targetOf, retry: spec.retry, runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt, nodeId: deps.nodeId, signal,
+      tasks: spec.tasks, targetOf, retry: spec.retry, runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt, nodeId: deps.nodeId, signal, previous,
       onProgress: async (taskResults) => progress.change({ taskResults }),
     });
   }

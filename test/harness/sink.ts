@@ -8,7 +8,10 @@ export interface Delivery {
   path: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The Idempotency-Key header (the run id; `<runId>:<taskId>` for a DAG task). */
   runId: string;
+  /** The X-Cronmesh-Task-Id header: the DAG task, "" for a run without tasks. */
+  taskId: string;
   jobId: string;
   scheduledAt: string;
   attempt: number;
@@ -97,6 +100,7 @@ function toDelivery(req: http.IncomingMessage, body: string): Delivery {
     headers: h,
     body,
     runId: String(h["idempotency-key"] ?? ""),
+    taskId: String(h["x-cronmesh-task-id"] ?? ""),
     jobId: String(h["x-cronmesh-job-id"] ?? ""),
     scheduledAt: String(h["x-cronmesh-scheduled-at"] ?? ""),
     attempt: Number(h["x-cronmesh-attempt"] ?? 0),
