@@ -213,7 +213,7 @@ function statusAfter(current: JobStatus, paths: string[], merged: Job): JobStatu
     if (next === "completed") throw CronError.invalid("status", "completed is set by the scheduler, not by callers");
     return next;
   }
-  if (paths.includes("enabled") && merged.enabled !== undefined && (current === "active" || current === "paused")) {
+  if (paths.includes("enabled") && merged.enabled !== undefined) {
     return merged.enabled ? "active" : "paused";
   }
   return undefined;

@@ -20,6 +20,7 @@ import { createProgressContext, createRunProgress, type ProgressContext, type Pr
 import { createRunQueue } from "./run-queue.js";
 import { createTurnChunks } from "./turn-chunks.js";
 import { createRunWriter, RunPreempted } from "./run-writer.js";
+import { bindRun, type RunBinding } from "./run-binding.js";
 
 /** What the worker needs. */
 export interface RunWorkerDeps {
@@ -399,6 +400,37 @@ const SEND_SETTLE_MS = 50;
 /** Longest a finished request's bookkeeping waits for the requests queued behind it to leave. */
 const SEND_FIRST_MAX_MS = 3000;
 
+/** Ends a run its job's change withdrew before it started (see bindRun): skipped or cancelled, no request sent. */
+async function endUnstarted(
+  deps: RunWorkerDeps, slot: Slot, progress: RunProgress, end: Extract<RunBinding, { kind: "end" }>, release: () => void, giveUp: () => boolean,
+): Promise<RunRecord> {
+  const done = await progress.settle({ status: end.status, error: end.error, result: end.result, finishedAt: deps.clock.now() }, giveUp);
+  slot.settled = true;
+  release();
+  deps.metrics.runFinished(end.status);
+  return done;
+}
+
+/**
+ * A run that executes the job's newer version: it says so (watchers and the final state see the
+ * version it ran), and waits for its due time under that version's jitter when that is later.
+ */
+async function rebind(deps: RunWorkerDeps, slot: Slot, progress: RunProgress, changes: Pick<RunRecord, "jobVersion" | "dueAt">): Promise<void> {
+  progress.change(changes);
+  const wait = changes.dueAt - deps.clock.now();
+  if (wait <= 0 || slot.cancellation.cancelled) return;
+  await new Promise<void>((resolve) => {
+    const timer = deps.clock.setTimer(wait, () => {
+      off();
+      resolve();
+    });
+    const off = slot.cancellation.onCancel(() => {
+      timer.cancel();
+      resolve();
+    });
+  });
+}
+
 /**
  * Runs one run from queued to a final state; resolves with the run as it ends (undefined when
  * left as stored). `requestsDone` is called once the run's requests are over; what it returns is
@@ -417,8 +449,10 @@ async function execute(
       slot.settled = true;
       return cancelled;
     }
-    // Runs of a busy second find their job read already: no wait for them.
-    const spec = deps.jobs.knownSpecOf(slot.run) ?? (await deps.jobs.specOf(slot.run));
+    const binding = await bindRun(deps.jobs, slot.run);
+    if (binding.kind === "end") return await endUnstarted(deps, slot, progress, binding, release, giveUp);
+    const spec = binding.kind === "execute" ? binding.spec : undefined;
+    if (binding.kind === "execute" && binding.changes) await rebind(deps, slot, progress, binding.changes);
     const startedAt = deps.clock.now();
     deps.metrics.runStarted(startedAt - slot.run.dueAt);
     // A DAG starts from the tasks that already succeeded (a redrive's, or those of this run before its replica died).

@@ -86,7 +86,8 @@ describe.each<StoreKind>(["sqlite", "mongo"])("CronService over typed clients on
     await cron.pauseJob({ jobId: job!.jobId, note: "holiday" }, { headers: { "x-cronmesh-actor": "carol" } });
     const rolled = await cron.rollbackJob({ jobId: job!.jobId, version: 1n });
     expect(rolled).toMatchObject({ rolledBackFrom: 3n, newVersion: 4n });
-    expect(rolled.job).toMatchObject({ schedule: "0 9 * * *", status: JobStatus.PAUSED });
+    // v1 was active: a rollback restores the paused or active state it recorded.
+    expect(rolled.job).toMatchObject({ schedule: "0 9 * * *", status: JobStatus.ACTIVE, enabled: true });
     const { versions } = await cron.listJobVersions({ jobId: job!.jobId });
     expect(versions.map((v) => [v.version, v.createdBy, v.reason])).toEqual([
       [4n, "anonymous", "rollback to v1"],

@@ -6,6 +6,7 @@ import { jobLockKey } from "../../src/coordination/coordinator.js";
 import { createLocalCoordinator } from "../../src/coordination/local/local-coordinator.js";
 import { createIdGenerator } from "../../src/domain/ids.js";
 import { createRunEvents } from "../../src/scheduler/run-events.js";
+import type { CancelMode } from "../../src/scheduler/run-canceller.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
 import type { RunRecord } from "../../src/domain/run.js";
@@ -26,7 +27,15 @@ describe("manual triggers", () => {
     await coordinator.start();
     const dispatcher = { dispatch: () => undefined };
     cancelled = [];
-    const canceller = { cancel: async (run: RunRecord) => void cancelled.push(run.runId), stop: () => undefined };
+    // Like the real canceller when no replica holds the run: the run is stored cancelled.
+    const canceller = {
+      cancel: async (run: RunRecord, reason: string, mode: CancelMode = "abort") => {
+        cancelled.push(`${run.runId}:${mode}`);
+        const current = (await store.getRun(run.runId))!;
+        await store.updateRun({ ...current, status: "cancelled", error: reason, finishedAt: clock.now(), revision: current.revision + 1 }, current.revision);
+      },
+      stop: () => undefined,
+    };
     const deps = {
       store, clock, coordinator, ids: createIdGenerator(clock, randomBytes), dispatcher, canceller, events: createRunEvents(),
       metrics: testMetrics(), jobChanged: () => undefined,
@@ -72,20 +81,25 @@ describe("manual triggers", () => {
     expect((await runs.trigger(job)).lockAcquired).toBe(true);
   });
 
-  it("cancels the queued runs of a job it deletes", async () => {
+  it("aborts every run of a job it deletes, queued or running, and counts them", async () => {
     const job = await jobs.create(makeSpec({ concurrencyPolicy: "allow" }), {}, { id: "alice" });
+    const first = await runs.trigger(job);
     await runs.trigger(job);
-    await runs.trigger(job);
+    await store.updateRun({ ...first.run, status: "running", revision: 2 }, 1);
     expect(await jobs.remove(job.jobId)).toBe(2);
+    expect(cancelled).toHaveLength(2);
+    expect(cancelled).toContain(`${first.run.runId}:abort`);
+    expect(cancelled.every((c) => c.endsWith(":abort"))).toBe(true);
   });
 
-  it("pausing a job cancels its run staged ahead of the slot, not a run already due", async () => {
+  it("pausing a job drains all its runs: staged, due and running ones start no new attempt", async () => {
     const job = await jobs.create(makeSpec({ concurrencyPolicy: "allow" }), {}, { id: "alice" });
     const now = clock.now();
     const staged = makeRun("run_staged", job.jobId, now + 300, { dueAt: now + 300 });
     const due = makeRun("run_due", job.jobId, now - 1000, { dueAt: now - 1000 });
-    await store.insertRuns([staged, due]);
+    const done = makeRun("run_done", job.jobId, now - 2000, { dueAt: now - 2000, status: "succeeded" });
+    await store.insertRuns([staged, due, done]);
     await jobs.setEnabled(job.jobId, false, "maintenance", { id: "alice" });
-    expect(cancelled).toEqual(["run_staged"]);
+    expect(cancelled.sort()).toEqual(["run_due:drain", "run_staged:drain"]);
   });
 });
