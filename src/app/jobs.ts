@@ -3,6 +3,7 @@ import { emptyStats, snapshotOf, type JobRecord, type JobSpec, type JobStatus, t
 import type { RunRecord } from "../domain/run.js";
 import { ID_PATTERN, normalizeSpec, normalizeTasks } from "../domain/job-validation.js";
 import { nextTriggerAt } from "../domain/next-trigger.js";
+import { createOutboundPolicy } from "../domain/outbound-policy.js";
 import { topologicalOrder } from "../domain/dag.js";
 import type { AppDeps } from "./deps.js";
 
@@ -31,6 +32,7 @@ export type JobCommands = ReturnType<typeof createJobCommands>;
 /** Creates the job use cases over the store. */
 export function createJobCommands(deps: AppDeps) {
   const { store, clock } = deps;
+  const outbound = deps.outbound ?? createOutboundPolicy();
 
   const get = async (jobId: string): Promise<JobRecord> => {
     const job = await store.getJob(jobId);
@@ -48,7 +50,7 @@ export function createJobCommands(deps: AppDeps) {
       throw new CronError("version_conflict", `job ${jobId} is at version ${current.version}, not ${expectedVersion}`);
     }
     const { spec: raw, status = current.status, pauseNote = current.pauseNote } = fn(current);
-    const spec = normalizeSpec(raw);
+    const spec = normalizeSpec(raw, outbound);
     const now = clock.now();
     const resumed = current.status !== "active" && status === "active";
     const next: JobRecord = {
@@ -90,7 +92,7 @@ export function createJobCommands(deps: AppDeps) {
 
     /** Validates and stores a new job at version 1 with its first slot computed. */
     async create(raw: JobSpec, options: CreateOptions, actor: Actor): Promise<JobRecord> {
-      const spec = normalizeSpec(raw);
+      const spec = normalizeSpec(raw, outbound);
       if (options.jobId && !ID_PATTERN.test(options.jobId)) throw CronError.invalid("job_id", "must match " + ID_PATTERN);
       const now = clock.now();
       const job: JobRecord = {
@@ -149,7 +151,7 @@ export function createJobCommands(deps: AppDeps) {
 
     /** Adds, replaces or removes a DAG task; the result must still be a DAG. */
     async editTasks(jobId: string, edit: (tasks: TaskSpec[]) => TaskSpec[], actor: Actor, reason: string): Promise<JobRecord> {
-      return change(jobId, (c) => ({ spec: { ...c.spec, tasks: normalizeTasks(edit(c.spec.tasks)) } }), 0, actor, reason);
+      return change(jobId, (c) => ({ spec: { ...c.spec, tasks: normalizeTasks(edit(c.spec.tasks), outbound) } }), 0, actor, reason);
     },
 
     /** The job's tasks in dependency order. */

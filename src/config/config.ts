@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { CronError } from "../domain/cron-error.js";
 import type { HttpTargetSpec } from "../domain/job.js";
+import { createOutboundPolicy, parseOutboundList, type OutboundPolicy, type OutboundRules } from "../domain/outbound-policy.js";
 import { parseHandlers } from "./handlers.js";
 
 /** Everything the service reads from its environment, validated. */
@@ -35,6 +36,8 @@ export interface Config {
   claimScanMs: number;
   /** Run writes within this window share one store call. */
   runWriteBatchMs: number;
+  /** OUTBOUND_DENY and OUTBOUND_ALLOW: added to the built-in deny list, and exceptions to it. */
+  outbound: OutboundRules;
 }
 
 /** The etcd coordinator's settings. */
@@ -51,6 +54,7 @@ const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", 
 /** Reads and validates the configuration; throws one clear message naming the variable at fault. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const dataDir = env.DATA_DIR || "./data";
+  const outbound = outboundRules(env);
   const config: Config = {
     host: env.HOST || "0.0.0.0",
     port: intVar(env, "PORT", 8080, 0, 65535),
@@ -59,7 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     etcd: etcdConfig(env),
     nodeId: env.NODE_ID || `${hostname()}-${process.pid}`,
     advertiseAddress: env.ADVERTISE_ADDRESS || "",
-    handlers: loadHandlers(env),
+    handlers: loadHandlers(env, createOutboundPolicy(outbound)),
     secretsFile: loadSecretsFile(env.SECRETS_FILE),
     workerConcurrency: intVar(env, "WORKER_CONCURRENCY", 256, 1, 100_000),
     httpConnections: intVar(env, "HTTP_CONNECTIONS", 128, 1, 10_000),
@@ -71,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     claimScanMs: intVar(env, "CLAIM_SCAN_MS", 2000, 50, 600_000),
     // MongoDB: a final write per run and per round trip is too many; 100 ms groups a busy second into ten.
     runWriteBatchMs: intVar(env, "RUN_WRITE_BATCH_MS", env.MONGODB_URI ? 100 : 0, 0, 10_000),
+    outbound,
   };
   if (!LOG_LEVELS.has(config.logLevel)) throw configError("LOG_LEVEL", `must be one of ${[...LOG_LEVELS].join(", ")}`);
   if (config.etcd && !config.mongo) {
@@ -105,7 +110,19 @@ function mongoUri(uri: string): string {
   return uri;
 }
 
-function loadHandlers(env: NodeJS.ProcessEnv): Map<string, HttpTargetSpec> {
+/** OUTBOUND_DENY and OUTBOUND_ALLOW: comma-separated CIDRs, addresses and host patterns. */
+function outboundRules(env: NodeJS.ProcessEnv): OutboundRules {
+  const list = (name: string) => {
+    try {
+      return parseOutboundList(env[name] ?? "");
+    } catch (err) {
+      throw configError(name, `must be a comma-separated list of CIDRs and host patterns: ${(err as Error).message}`);
+    }
+  };
+  return { deny: list("OUTBOUND_DENY"), allow: list("OUTBOUND_ALLOW") };
+}
+
+function loadHandlers(env: NodeJS.ProcessEnv, outbound: OutboundPolicy): Map<string, HttpTargetSpec> {
   let fromFile: unknown = {};
   if (env.HANDLERS_FILE) {
     try {
@@ -115,7 +132,7 @@ function loadHandlers(env: NodeJS.ProcessEnv): Map<string, HttpTargetSpec> {
     }
   }
   try {
-    return parseHandlers(fromFile, env);
+    return parseHandlers(fromFile, env, outbound);
   } catch (err) {
     if (err instanceof CronError) throw configError(env.HANDLERS_FILE ? "HANDLERS_FILE" : "HANDLER_*", err.message);
     throw err;
