@@ -6,6 +6,11 @@
 export interface CancelSignal {
   readonly cancelled: boolean;
   /**
+   * True when the cancel is a hand-back, not an end: the run stops here to execute again (its
+   * node shuts down), so the attempt it cut short is recorded as interrupted.
+   */
+  readonly interrupted?: boolean;
+  /**
    * Calls `listener` once when the run is cancelled (at once if it already is). Returns the
    * unsubscribe function; a step unsubscribes when it ends without being cancelled.
    */
@@ -20,12 +25,23 @@ export interface CancelSignal {
  */
 export class Cancellation implements CancelSignal {
   private done = false;
+  private handedBack = false;
   /** The first listener lives in a field: a run has one step listening at a time (DAG waves aside). */
   private first: (() => void) | undefined;
   private more: (() => void)[] | undefined;
 
   get cancelled(): boolean {
     return this.done;
+  }
+
+  get interrupted(): boolean {
+    return this.handedBack;
+  }
+
+  /** Cancels as a hand-back (see {@link CancelSignal.interrupted}); a run already cancelled stays plainly cancelled. */
+  interrupt(): void {
+    if (!this.done) this.handedBack = true;
+    this.cancel();
   }
 
   /** Cancels: every listener is called once, then dropped. Later calls do nothing. */
