@@ -439,7 +439,9 @@ async function perform(deps: RunWorkerDeps, spec: JobSpec, run: RunRecord, progr
   if (typeof target === "string") return { ok: false, cancelled: false, error: target };
   const ctx = { runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt, nodeId: deps.nodeId };
   return runAttempts(loopDeps, target, spec.retry, ctx, signal, (attempts) => {
-    deps.metrics.attempt(attempts[attempts.length - 1]!.error === "");
+    const last = attempts[attempts.length - 1]!;
+    // An attempt the node cut short says nothing of the target.
+    if (!last.interrupted) deps.metrics.attempt(last.error === "");
     progress.change({ attempts: [...attempts] });
   }, run.attempts);
 }

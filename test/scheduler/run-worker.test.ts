@@ -14,6 +14,7 @@ import type { Store } from "../../src/store/store.js";
 import { makeJob, makeRun } from "../store/fixtures.js";
 import { createFakeClock, type FakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
+import type { Metrics } from "../../src/telemetry/metrics.js";
 
 const T0 = Date.parse("2026-03-01T12:00:00Z");
 
@@ -27,7 +28,7 @@ async function isSettled(promise: Promise<unknown>): Promise<boolean> {
 
 /** A worker on a fake clock over an in-memory store; `prepared` lists the clock's time at each slot preparation. */
 function setUp() {
-  const ctx = {} as { clock: FakeClock; store: Store; worker: RunWorker; errors: unknown[]; prepared: number[] };
+  const ctx = {} as { clock: FakeClock; store: Store; worker: RunWorker; errors: unknown[]; prepared: number[]; metrics: Metrics };
   beforeEach(async () => {
     const clock = createFakeClock(T0);
     const store = createSqliteStore({ path: ":memory:" });
@@ -36,12 +37,13 @@ function setUp() {
     const prepared: number[] = [];
     const http = createHttpClient({ clock, connectionsPerOrigin: 4 });
     const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 1000 }, (err) => errors.push(err));
+    const metrics = testMetrics();
     const worker = createRunWorker({
-      store, metrics: testMetrics(), clock, http, secrets: createSecretSource({}), handlers: new Map(), events: createRunEvents(),
+      store, metrics, clock, http, secrets: createSecretSource({}), handlers: new Map(), events: createRunEvents(),
       jobs: createJobCache(store), bookkeeping, nodeId: "n1", concurrency: 4, progress: PROGRESS_DEFAULTS, onError: (err) => errors.push(err),
       prepareForSlot: () => prepared.push(clock.now()),
     });
-    Object.assign(ctx, { clock, store, worker, errors, prepared });
+    Object.assign(ctx, { clock, store, worker, errors, prepared, metrics });
   });
   afterEach(async () => {
     await ctx.worker.stop(0);
@@ -185,6 +187,8 @@ describe("run worker: a shutdown cuts a request short (fake clock)", () => {
     expect(stored.status).toBe("queued");
     expect(stored.attempts).toMatchObject([{ number: 1, statusCode: 0, interrupted: true, error: ATTEMPT_INTERRUPTED }]);
     expect(handedBack).toEqual([[false, stored]]);
+    // Not a failure of the target's.
+    expect((await ctx.metrics.render()).body).not.toMatch(/cronmesh_attempts_total\{result="failure"\} [1-9]/);
   });
 
   it("leaves a run cancelled for good cancelled, not queued, when the node stops", async () => {
