@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { LookupFunction } from "node:net";
 import type { Logger } from "pino";
 import { createRunService } from "./api/run-service.js";
 import { createCronService } from "./api/cron-service.js";
@@ -12,6 +13,7 @@ import { createEtcdCoordinator } from "./coordination/etcd/etcd-coordinator.js";
 import { createLocalCoordinator } from "./coordination/local/local-coordinator.js";
 import type { Clock } from "./domain/clock.js";
 import { createIdGenerator } from "./domain/ids.js";
+import { createOutboundPolicy } from "./domain/outbound-policy.js";
 import { createHttpClient } from "./executor/http-client.js";
 import { createSecretSource } from "./executor/secrets.js";
 import { createSystemClock } from "./runtime/system-clock.js";
@@ -51,6 +53,8 @@ export interface NodeOverrides {
   clock?: Clock;
   log?: Logger;
   env?: NodeJS.ProcessEnv;
+  /** Resolves target host names (tests stub DNS with it); the outbound policy checks its answers. */
+  lookup?: LookupFunction;
 }
 
 /**
@@ -94,7 +98,8 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const coordinator = createCoordinator(config, clock, log);
   const events = createClusterRunEvents(createRunEvents(), coordinator, clock);
   const ids = createIdGenerator(clock, randomBytes);
-  const http = createHttpClient({ clock, connectionsPerOrigin: config.httpConnections });
+  const outbound = createOutboundPolicy(config.outbound);
+  const http = createHttpClient({ clock, connectionsPerOrigin: config.httpConnections, outbound, lookup: overrides.lookup });
   const secrets = createSecretSource(overrides.env ?? process.env, config.secretsFile);
   const jobCache = createJobCache(store);
   let worker: RunWorker | undefined;
@@ -129,7 +134,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     jobRelay.changed(jobId, version);
   };
   const liveRun = async (runId: string) => worker!.live(runId);
-  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, liveRun };
+  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, liveRun, outbound };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
     createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),

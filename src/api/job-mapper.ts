@@ -13,15 +13,13 @@ import {
   type Task,
 } from "../../gen/cronmesh/v1/job_pb.js";
 import { CronError } from "../domain/cron-error.js";
-import type { AuthSpec, HttpTargetSpec, JobRecord, JobSpec, JobVersionRecord, RetrySpec, TaskSpec } from "../domain/job.js";
+import { isCredentialHeader, type AuthSpec, type HttpTargetSpec, type JobRecord, type JobSpec, type JobVersionRecord, type RetrySpec, type TaskSpec } from "../domain/job.js";
 import { concurrencyPolicy, jobStatus, misfirePolicy, retryOn } from "./enums.js";
 import { durationOf, durationToMs, msOf, tsOf } from "./time.js";
 
 /** What an inline secret looks like in every API response. References (`secret://…`) are shown. */
 export const REDACTED = "[redacted]";
 const SECRET_REF = "secret://";
-/** Header names whose inline values are credentials and are redacted like auth secrets. */
-const SENSITIVE_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|x-service-token)$/i;
 
 /** The spec part of a proto Job (output-only fields are ignored). */
 export function specFromProto(job: Job): JobSpec {
@@ -78,6 +76,7 @@ function targetFromProto(t: HttpTarget, field: string): HttpTargetSpec {
     timeoutMs: durationToMs(t.timeout, `${field}.timeout`),
     successCodes: [...t.successCodes],
     auth: t.auth && authFromProto(t.auth),
+    followRedirects: t.followRedirects,
   };
 }
 
@@ -167,7 +166,7 @@ function secret(value: string, reveal: boolean): string {
 
 function targetToProto(t: HttpTargetSpec, reveal: boolean): HttpTarget {
   const headers = Object.fromEntries(
-    Object.entries(t.headers).map(([k, v]) => [k, SENSITIVE_HEADERS.test(k) ? secret(v, reveal) : v]),
+    Object.entries(t.headers).map(([k, v]) => [k, isCredentialHeader(k) ? secret(v, reveal) : v]),
   );
   return create(HttpTargetSchema, {
     url: t.url,
@@ -177,6 +176,7 @@ function targetToProto(t: HttpTargetSpec, reveal: boolean): HttpTarget {
     timeout: durationOf(t.timeoutMs),
     successCodes: t.successCodes,
     auth: t.auth && authToProto(t.auth, reveal),
+    followRedirects: t.followRedirects === true,
   });
 }
 
@@ -214,7 +214,7 @@ type SecretFn = (value: string, field: string) => string;
 
 function mapTargetSecrets(t: HttpTargetSpec, field: string, fn: SecretFn): HttpTargetSpec {
   const headers = Object.fromEntries(
-    Object.entries(t.headers).map(([k, v]) => [k, SENSITIVE_HEADERS.test(k) ? fn(v, `${field}.headers.${k}`) : v]),
+    Object.entries(t.headers).map(([k, v]) => [k, isCredentialHeader(k) ? fn(v, `${field}.headers.${k}`) : v]),
   );
   const a = t.auth;
   const f = `${field}.auth`;

@@ -1,5 +1,6 @@
 import type { Clock } from "../domain/clock.js";
 import type { IdGenerator } from "../domain/ids.js";
+import type { OutboundPolicy } from "../domain/outbound-policy.js";
 import type { Coordinator } from "../coordination/coordinator.js";
 import type { RunRecord } from "../domain/run.js";
 import type { RunDispatcher } from "../scheduler/run-announcer.js";
@@ -31,4 +32,6 @@ export interface AppDeps {
    * (its new version) or deleted (`DELETED_VERSION`). Takes effect on this replica before it returns.
    */
   jobChanged: (jobId: string, version: number) => void;
+  /** Refuses targets at denied addresses when a job is written (default: the built-in deny list). */
+  outbound?: OutboundPolicy;
 }

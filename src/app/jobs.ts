@@ -3,6 +3,7 @@ import { emptyStats, snapshotOf, type JobRecord, type JobSpec, type JobStatus, t
 import { isFinal, type RunRecord } from "../domain/run.js";
 import { ID_PATTERN, normalizeSpec, normalizeTasks } from "../domain/job-validation.js";
 import { decideLifecycle, initialState } from "../domain/lifecycle.js";
+import { createOutboundPolicy } from "../domain/outbound-policy.js";
 import { topologicalOrder } from "../domain/dag.js";
 import { DELETED_VERSION } from "../scheduler/cluster-events.js";
 import type { CancelMode } from "../scheduler/run-canceller.js";
@@ -39,6 +40,7 @@ export type JobCommands = ReturnType<typeof createJobCommands>;
 /** Creates the job use cases over the store. */
 export function createJobCommands(deps: AppDeps) {
   const { store, clock } = deps;
+  const outbound = deps.outbound ?? createOutboundPolicy();
 
   const get = async (jobId: string): Promise<JobRecord> => {
     const job = await store.getJob(jobId);
@@ -59,7 +61,7 @@ export function createJobCommands(deps: AppDeps) {
       throw new CronError("version_conflict", `job ${jobId} is at version ${current.version}, not ${expectedVersion}`);
     }
     const { spec: raw, status: requested, pauseNote = current.pauseNote } = fn(current);
-    const spec = normalizeSpec(raw);
+    const spec = normalizeSpec(raw, outbound);
     const now = clock.now();
     const { status, nextTriggerAt: next } = decideLifecycle(current, spec, requested, now);
     const saved = await store.updateJob(
@@ -96,7 +98,7 @@ export function createJobCommands(deps: AppDeps) {
 
     /** Validates and stores a new job at version 1 with its first slot computed (completed when none is left). */
     async create(raw: JobSpec, options: CreateOptions, actor: Actor): Promise<JobRecord> {
-      const spec = normalizeSpec(raw);
+      const spec = normalizeSpec(raw, outbound);
       if (options.jobId && !ID_PATTERN.test(options.jobId)) throw CronError.invalid("job_id", "must match " + ID_PATTERN);
       const now = clock.now();
       const { status, nextTriggerAt: next } = initialState(spec, options.enabled !== false, now);
@@ -160,7 +162,7 @@ export function createJobCommands(deps: AppDeps) {
 
     /** Adds, replaces or removes a DAG task; the result must still be a DAG. */
     async editTasks(jobId: string, edit: (tasks: TaskSpec[]) => TaskSpec[], actor: Actor, reason: string): Promise<JobRecord> {
-      return change(jobId, (c) => ({ spec: { ...c.spec, tasks: normalizeTasks(edit(c.spec.tasks)) } }), 0, actor, reason);
+      return change(jobId, (c) => ({ spec: { ...c.spec, tasks: normalizeTasks(edit(c.spec.tasks), outbound) } }), 0, actor, reason);
     },
 
     /** The job's tasks in dependency order. */

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { CronError } from "../domain/cron-error.js";
 import { parseDuration } from "../domain/duration.js";
 import type { HttpTargetSpec } from "../domain/job.js";
+import { createOutboundPolicy, parseOutboundList, type OutboundPolicy, type OutboundRules } from "../domain/outbound-policy.js";
 import { parseHandlers } from "./handlers.js";
 
 /** Everything the service reads from its environment, validated. */
@@ -38,6 +39,8 @@ export interface Config {
   runWriteBatchMs: number;
   /** How long a failed run waits in the dead-letter queue for a redrive before it is deleted. */
   deadLetterRetentionMs: number;
+  /** OUTBOUND_DENY and OUTBOUND_ALLOW: added to the built-in deny list, and exceptions to it. */
+  outbound: OutboundRules;
 }
 
 /** The etcd coordinator's settings. */
@@ -54,6 +57,7 @@ const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", 
 /** Reads and validates the configuration; throws one clear message naming the variable at fault. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const dataDir = env.DATA_DIR || "./data";
+  const outbound = outboundRules(env);
   const config: Config = {
     host: env.HOST || "0.0.0.0",
     port: intVar(env, "PORT", 8080, 0, 65535),
@@ -62,7 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     etcd: etcdConfig(env),
     nodeId: env.NODE_ID || `${hostname()}-${process.pid}`,
     advertiseAddress: env.ADVERTISE_ADDRESS || "",
-    handlers: loadHandlers(env),
+    handlers: loadHandlers(env, createOutboundPolicy(outbound)),
     secretsFile: loadSecretsFile(env.SECRETS_FILE),
     workerConcurrency: intVar(env, "WORKER_CONCURRENCY", 256, 1, 100_000),
     httpConnections: intVar(env, "HTTP_CONNECTIONS", 128, 1, 10_000),
@@ -76,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     runWriteBatchMs: intVar(env, "RUN_WRITE_BATCH_MS", env.MONGODB_URI ? 100 : 0, 0, 10_000),
     // A month: long enough to notice a failure and fix its cause, short enough to stay small.
     deadLetterRetentionMs: durationVar(env, "DEAD_LETTER_RETENTION", 30 * DAY_MS, 60_000, 3650 * DAY_MS),
+    outbound,
   };
   if (!LOG_LEVELS.has(config.logLevel)) throw configError("LOG_LEVEL", `must be one of ${[...LOG_LEVELS].join(", ")}`);
   if (config.etcd && !config.mongo) {
@@ -123,7 +128,19 @@ function mongoUri(uri: string): string {
   return uri;
 }
 
-function loadHandlers(env: NodeJS.ProcessEnv): Map<string, HttpTargetSpec> {
+/** OUTBOUND_DENY and OUTBOUND_ALLOW: comma-separated CIDRs, addresses and host patterns. */
+function outboundRules(env: NodeJS.ProcessEnv): OutboundRules {
+  const list = (name: string) => {
+    try {
+      return parseOutboundList(env[name] ?? "");
+    } catch (err) {
+      throw configError(name, `must be a comma-separated list of CIDRs and host patterns: ${(err as Error).message}`);
+    }
+  };
+  return { deny: list("OUTBOUND_DENY"), allow: list("OUTBOUND_ALLOW") };
+}
+
+function loadHandlers(env: NodeJS.ProcessEnv, outbound: OutboundPolicy): Map<string, HttpTargetSpec> {
   let fromFile: unknown = {};
   if (env.HANDLERS_FILE) {
     try {
@@ -133,7 +150,7 @@ function loadHandlers(env: NodeJS.ProcessEnv): Map<string, HttpTargetSpec> {
     }
   }
   try {
-    return parseHandlers(fromFile, env);
+    return parseHandlers(fromFile, env, outbound);
   } catch (err) {
     if (err instanceof CronError) throw configError(env.HANDLERS_FILE ? "HANDLERS_FILE" : "HANDLER_*", err.message);
     throw err;

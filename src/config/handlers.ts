@@ -1,6 +1,7 @@
 import { CronError } from "../domain/cron-error.js";
 import type { HttpTargetSpec } from "../domain/job.js";
 import { normalizeTarget } from "../domain/job-validation.js";
+import type { OutboundPolicy } from "../domain/outbound-policy.js";
 
 /** Prefix of the environment variables that define a handler: HANDLER_<NAME>_URL, _METHOD, _TIMEOUT_MS. */
 const ENV_PREFIX = "HANDLER_";
@@ -12,14 +13,15 @@ interface RawHandler {
   body?: unknown;
   timeout_ms?: unknown;
   success_codes?: unknown;
+  follow_redirects?: unknown;
 }
 
 /**
  * Named handlers from a parsed JSON file (`{"name": {"url": ..., "method": ...}}`) and from
  * environment variables (`HANDLER_REMINDER_SCHEDULER_URL=...` defines `reminder_scheduler`).
- * Environment variables win. Each target is validated like a job's target.
+ * Environment variables win. Each target is validated like a job's target, outbound policy included.
  */
-export function parseHandlers(file: unknown, env: NodeJS.ProcessEnv): Map<string, HttpTargetSpec> {
+export function parseHandlers(file: unknown, env: NodeJS.ProcessEnv, outbound: OutboundPolicy): Map<string, HttpTargetSpec> {
   if (typeof file !== "object" || file === null || Array.isArray(file)) throw CronError.invalid("handlers", "expected a JSON object of name → target");
   const raw = new Map<string, RawHandler>(Object.entries(file as Record<string, RawHandler>));
   for (const [key, value] of Object.entries(env)) {
@@ -32,10 +34,10 @@ export function parseHandlers(file: unknown, env: NodeJS.ProcessEnv): Map<string
     if (m[2] === "TIMEOUT_MS") entry.timeout_ms = Number(value);
     raw.set(name, entry);
   }
-  return new Map([...raw].map(([name, h]) => [name, validateHandler(name, h)]));
+  return new Map([...raw].map(([name, h]) => [name, validateHandler(name, h, outbound)]));
 }
 
-function validateHandler(name: string, h: RawHandler): HttpTargetSpec {
+function validateHandler(name: string, h: RawHandler, outbound: OutboundPolicy): HttpTargetSpec {
   const target: HttpTargetSpec = {
     url: typeof h.url === "string" ? h.url : "",
     method: typeof h.method === "string" ? h.method : "",
@@ -43,6 +45,7 @@ function validateHandler(name: string, h: RawHandler): HttpTargetSpec {
     body: typeof h.body === "string" ? h.body : "",
     timeoutMs: typeof h.timeout_ms === "number" ? h.timeout_ms : 0,
     successCodes: Array.isArray(h.success_codes) ? (h.success_codes as number[]) : [],
+    followRedirects: h.follow_redirects === true,
   };
-  return normalizeTarget(target, `handlers.${name}`);
+  return normalizeTarget(target, `handlers.${name}`, outbound);
 }

@@ -8,6 +8,7 @@
  * `always` retries every unsuccessful attempt, other 4xx included.
  */
 import type { RetrySpec } from "./job.js";
+import type { AttemptRecord } from "./run.js";
 
 /** What the retry decision needs to know about a finished attempt. */
 export interface AttemptOutcome {
@@ -56,4 +57,33 @@ export function shouldRetry(retry: RetrySpec, attempt: number, outcome: AttemptO
 function isTransient({ statusCode, timedOut }: AttemptOutcome): boolean {
   const serverError = statusCode >= SERVER_ERRORS.from && statusCode <= SERVER_ERRORS.to;
   return timedOut || statusCode === 0 || serverError || RETRYABLE_4XX.has(statusCode);
+}
+
+/** Where the attempts of a run resume when it executes again (see {@link resumeAttempts}). */
+export interface AttemptsResume {
+  /** The number of the next attempt: after every recorded one. */
+  next: number;
+  /** Recorded attempts that count against `max_attempts`: all but the interrupted ones. */
+  counted: number;
+  /** Set when no attempt is to be made: the outcome of the last counted attempt. */
+  done?: { ok: boolean; error: string };
+}
+
+/**
+ * Where a run's attempts resume, from the attempts recorded by an earlier execution of it (a
+ * node that shut down recorded the attempt it cut short; one that died left its last progress
+ * checkpoint). The next attempt is numbered after all of them, so a target never sees an attempt
+ * number twice from recorded attempts. Interrupted attempts do not count against `max_attempts`
+ * (the node, not the target, ended them), so a run of one attempt interrupted by a restart still
+ * gets its one real answer. Nothing more is sent when the last counted attempt succeeded, or when
+ * the counted attempts already reached `max_attempts` (only the final write was lost).
+ */
+export function resumeAttempts(prior: readonly AttemptRecord[], retry: RetrySpec): AttemptsResume {
+  const counted = prior.filter((a) => !a.interrupted);
+  const next = prior.reduce((max, a) => Math.max(max, a.number), 0) + 1;
+  const last = counted[counted.length - 1];
+  if (last && (last.error === "" || counted.length >= retry.maxAttempts)) {
+    return { next, counted: counted.length, done: { ok: last.error === "", error: last.error } };
+  }
+  return { next, counted: counted.length };
 }

@@ -16,6 +16,11 @@ export interface CancelSignal {
    */
   onDrain(listener: () => void): () => void;
   /**
+   * True when the cancel is a hand-back, not an end: the run stops here to execute again (its
+   * node shuts down), so the attempt it cut short is recorded as interrupted.
+   */
+  readonly interrupted?: boolean;
+  /**
    * Calls `listener` once when the run is cancelled (at once if it already is). Returns the
    * unsubscribe function; a step unsubscribes when it ends without being cancelled.
    */
@@ -33,6 +38,7 @@ export class Cancellation implements CancelSignal {
   private drained = false;
   /** Listeners of {@link onDrain}: rare (a run in its retry back-off), so a plain array. */
   private drainListeners: (() => void)[] = [];
+  private handedBack = false;
   /** The first listener lives in a field: a run has one step listening at a time (DAG waves aside). */
   private first: (() => void) | undefined;
   private more: (() => void)[] | undefined;
@@ -68,6 +74,16 @@ export class Cancellation implements CancelSignal {
     const listeners = this.drainListeners;
     this.drainListeners = [];
     for (const listener of listeners) listener();
+  }
+
+  get interrupted(): boolean {
+    return this.handedBack;
+  }
+
+  /** Cancels as a hand-back (see {@link CancelSignal.interrupted}); a run already cancelled stays plainly cancelled. */
+  interrupt(): void {
+    if (!this.done) this.handedBack = true;
+    this.cancel();
   }
 
   /** Cancels: every listener (drain listeners too) is called once, then dropped. Later calls do nothing. */

@@ -1,6 +1,7 @@
 import { CronError } from "./cron-error.js";
 import { topologicalOrder } from "./dag.js";
 import { DEFAULT_HISTORY_LIMIT, type AuthSpec, type HttpTargetSpec, type JobSpec, type RetrySpec, type TaskSpec } from "./job.js";
+import { outboundDenied, type OutboundPolicy } from "./outbound-policy.js";
 import { canonicalSchedule, validateSchedule, validateTimezone } from "./schedule.js";
 
 /** Defaults applied to zero values; each is documented in the README. */
@@ -37,9 +38,10 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /**
  * Validates a job spec and fills in defaults for zero values. Throws invalid_argument naming the
- * first offending field (as a snake_case path inside the job, e.g. `target.url`).
+ * first offending field (as a snake_case path inside the job, e.g. `target.url`); a target whose
+ * host the outbound policy denies as written (an IP literal, a denied name) is one.
  */
-export function normalizeSpec(spec: JobSpec): JobSpec {
+export function normalizeSpec(spec: JobSpec, outbound: OutboundPolicy): JobSpec {
   checkIdentity(spec);
   const timezone = spec.timezone || JOB_DEFAULTS.timezone;
   validateTimezone(timezone);
@@ -53,9 +55,9 @@ export function normalizeSpec(spec: JobSpec): JobSpec {
     timezone,
     schedule: canonicalSchedule(spec.schedule),
     catchupWindowMs: spec.catchupWindowMs || JOB_DEFAULTS.catchupWindowMs,
-    target: spec.target && normalizeTarget(spec.target, "target"),
+    target: spec.target && normalizeTarget(spec.target, "target", outbound),
     retry: normalizeRetry(spec.retry),
-    tasks: normalizeTasks(spec.tasks),
+    tasks: normalizeTasks(spec.tasks, outbound),
     historyLimit: spec.historyLimit || DEFAULT_HISTORY_LIMIT,
   };
 }
@@ -102,9 +104,13 @@ function checkDuration(ms: number, field: string, max: number): void {
   if (ms > max) throw CronError.invalid(field, `must be at most ${max / 1000}s`);
 }
 
-/** Validates one HTTP target and fills its defaults; errors name fields under `field`. */
-export function normalizeTarget(t: HttpTargetSpec, field: string): HttpTargetSpec {
-  checkUrl(t.url, `${field}.url`);
+/**
+ * Validates one HTTP target and fills its defaults; errors name fields under `field`. A URL whose
+ * host `outbound` denies as written is refused (a name that resolves into a denied range is
+ * refused when called).
+ */
+export function normalizeTarget(t: HttpTargetSpec, field: string, outbound: OutboundPolicy): HttpTargetSpec {
+  checkUrl(t.url, `${field}.url`, outbound);
   const method = (t.method || JOB_DEFAULTS.method).toUpperCase();
   if (!METHODS.has(method)) throw CronError.invalid(`${field}.method`, `unsupported method ${JSON.stringify(t.method)}`);
   for (const name of Object.keys(t.headers)) {
@@ -118,7 +124,7 @@ export function normalizeTarget(t: HttpTargetSpec, field: string): HttpTargetSpe
   return { ...t, method, timeoutMs: t.timeoutMs || JOB_DEFAULTS.timeoutMs, auth: t.auth && normalizeAuth(t.auth, `${field}.auth`) };
 }
 
-function checkUrl(url: string, field: string): void {
+function checkUrl(url: string, field: string, outbound: OutboundPolicy): void {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -126,6 +132,7 @@ function checkUrl(url: string, field: string): void {
     throw CronError.invalid(field, url ? `invalid URL ${JSON.stringify(url)}` : "is required");
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw CronError.invalid(field, "must be http or https");
+  if (outbound.hostDenied(parsed.hostname)) throw CronError.invalid(field, outboundDenied(parsed.hostname));
 }
 
 function normalizeAuth(auth: AuthSpec, field: string): AuthSpec {
@@ -175,13 +182,13 @@ function normalizeRetry(r: RetrySpec): RetrySpec {
 }
 
 /** Validates DAG tasks (ids, targets, dependencies, no cycle); returns them in their given order. */
-export function normalizeTasks(tasks: TaskSpec[]): TaskSpec[] {
+export function normalizeTasks(tasks: TaskSpec[], outbound: OutboundPolicy): TaskSpec[] {
   if (tasks.length > LIMITS.tasks) throw CronError.invalid("tasks", `at most ${LIMITS.tasks} tasks`);
   const out = tasks.map((t, i) => {
     const field = `tasks[${i}]`;
     if (!ID_PATTERN.test(t.taskId)) throw CronError.invalid(`${field}.task_id`, "is required and must match " + ID_PATTERN);
     if (!t.target && !t.handler) throw CronError.invalid(`${field}.target`, "one of target or handler is required");
-    return { ...t, name: t.name || t.taskId, target: t.target && normalizeTarget(t.target, `${field}.target`) };
+    return { ...t, name: t.name || t.taskId, target: t.target && normalizeTarget(t.target, `${field}.target`, outbound) };
   });
   topologicalOrder(out, "tasks");
   return out;

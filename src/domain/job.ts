@@ -24,6 +24,22 @@ export interface HttpTargetSpec {
   /** Empty means 200-299. */
   successCodes: number[];
   auth?: AuthSpec;
+  /**
+   * Follow 3xx answers with a Location (at most 5 hops, each checked by the outbound policy).
+   * Absent or false: a 3xx is the attempt's answer.
+   */
+  followRedirects?: boolean;
+}
+
+/** Header names whose inline values are credentials, like those of `auth`. */
+const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|x-service-token)$/i;
+
+/**
+ * Whether a target header is a credential by its name (whatever its value): such values are
+ * redacted in answers and not sent on to another origin when a redirect is followed.
+ */
+export function isCredentialHeader(name: string): boolean {
+  return CREDENTIAL_HEADERS.test(name);
 }
 
 /** Bounds on the attempts of one run. */

@@ -15,10 +15,19 @@ export interface AttemptRecord {
   startedAt: number;
   finishedAt?: number;
   statusCode: number;
+  /** Empty for a successful attempt, and only then. */
   error: string;
   responseExcerpt: string;
   durationMs: number;
+  /**
+   * Set on an attempt cut short by its node shutting down (the run then executes again): it does
+   * not count against `max_attempts`.
+   */
+  interrupted?: true;
 }
+
+/** The error of an attempt cut short by its node shutting down. */
+export const ATTEMPT_INTERRUPTED = "interrupted by the node shutting down; the run is sent again (not counted against max_attempts)";
 
 /** Outcome of one DAG task. */
 export interface TaskResultRecord {

@@ -1,8 +1,12 @@
+import type { LookupFunction } from "node:net";
 import { Agent, type Dispatcher } from "undici";
 import type { CancelSignal } from "../domain/cancellation.js";
 import type { Clock, TimerHandle } from "../domain/clock.js";
+import { createOutboundPolicy, type OutboundPolicy } from "../domain/outbound-policy.js";
 import { createDelays, type Delays } from "../runtime/delay-queue.js";
+import { guardedLookup, OutboundDenied } from "./outbound-guard.js";
 import type { OutgoingRequest } from "./outgoing-request.js";
+import { MAX_REDIRECTS, nextHop } from "./redirects.js";
 
 /** At most this much of a response body is kept on the attempt. */
 export const EXCERPT_BYTES = 1024;
@@ -15,6 +19,10 @@ export interface AttemptResponse {
   error: string;
   timedOut: boolean;
   cancelled: boolean;
+  /** The outbound policy refused an address (the target's, a redirect's, or one a name resolved to). */
+  refused: boolean;
+  /** Redirects followed before the answer (or the failure). */
+  redirects: number;
   startedAt: number;
   finishedAt: number;
 }
@@ -35,6 +43,10 @@ export interface HttpClientOptions {
   clock: Clock;
   /** Connections kept per origin. */
   connectionsPerOrigin: number;
+  /** Which addresses may be called (default: the built-in deny list). */
+  outbound?: OutboundPolicy;
+  /** Resolves host names (default: `dns.lookup`); its answers are checked by `outbound`. */
+  lookup?: LookupFunction;
 }
 
 /** Bodies up to this size are read to their end (and dropped past the excerpt) to keep the connection. */
@@ -44,24 +56,37 @@ const DRAIN_BYTES = 128 * 1024;
 const MAX_CACHED_URLS = 10_000;
 
 /**
- * Creates the HTTP client: keep-alive pool per origin, per-request timeout, abortable. Requests go
- * through undici's dispatcher interface with a handler of our own: no response stream, no async
- * resource, no per-request abort signal, which together cost more than the request itself in
- * busy seconds.
+ * Creates the HTTP client: keep-alive pool per origin, per-request timeout, abortable, every
+ * address checked by the outbound policy (IP literals before sending, resolved names when
+ * connecting). Requests go through undici's dispatcher interface with a handler of our own: no
+ * response stream, no async resource, no per-request abort signal, which together cost more than
+ * the request itself in busy seconds.
  */
 export function createHttpClient(options: HttpClientOptions): HttpClient {
-  const agent = new Agent({ connections: options.connectionsPerOrigin, keepAliveTimeout: 30_000, pipelining: 1 });
+  const outbound = options.outbound ?? createOutboundPolicy();
+  const agent = new Agent({
+    connections: options.connectionsPerOrigin, keepAliveTimeout: 30_000, pipelining: 1, connect: { lookup: guardedLookup(outbound, options.lookup) },
+  });
   const { clock } = options;
-  const urls = new Map<string, { origin: string; path: string }>();
+  const urls = new Map<string, ParsedUrl>();
   const parse = (raw: string) => {
     let url = urls.get(raw);
     if (!url) {
       const u = new URL(raw);
-      url = { origin: u.origin, path: `${u.pathname}${u.search}` };
+      url = { origin: u.origin, path: `${u.pathname}${u.search}`, hostname: u.hostname, denied: outbound.hostDenied(u.hostname) };
       if (urls.size >= MAX_CACHED_URLS) urls.delete(urls.keys().next().value!);
       urls.set(raw, url);
     }
     return url;
+  };
+  const hops: Hops = {
+    dispatch(req, handler) {
+      const { origin, path, hostname, denied } = parse(req.url);
+      if (denied) throw new OutboundDenied(hostname);
+      // No undici timeouts: the attempt's own covers the whole exchange, and each undici one
+      // would cost a timer per request.
+      agent.dispatch({ origin, path, method: req.method as "POST", headers: req.headers, body: req.body ?? null, headersTimeout: 0, bodyTimeout: 0 }, handler);
+    },
   };
   const timeouts = createDelays(clock);
   let inFlight = 0;
@@ -71,28 +96,36 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     send(req, signal) {
       inFlight++;
       return new Promise<AttemptResponse>((resolve) => {
-        const attempt = new Attempt(clock, signal, resolve, settled);
-        try {
-          const { origin, path } = parse(req.url);
-          // No undici timeouts: the attempt's own covers the whole exchange, and each undici one
-          // would cost a timer per request.
-          agent.dispatch({ origin, path, method: req.method as "POST", headers: req.headers, body: req.body ?? null, headersTimeout: 0, bodyTimeout: 0 }, attempt);
-          attempt.armTimeout(timeouts, req.timeoutMs);
-        } catch (err) {
-          attempt.fail(err);
-        }
+        const attempt = new Attempt(clock, hops, req, signal, resolve, settled);
+        attempt.start();
+        attempt.armTimeout(timeouts, req.timeoutMs);
       });
     },
     close: () => agent.close(),
   };
 }
 
+/** A target URL as dispatched, with the outbound policy's verdict on its host as written. */
+interface ParsedUrl {
+  origin: string;
+  path: string;
+  hostname: string;
+  denied: boolean;
+}
+
+/** How an attempt sends each of its requests (the first, then one per redirect); throws when the policy refuses it. */
+interface Hops {
+  dispatch(req: OutgoingRequest, handler: Dispatcher.DispatchHandler): void;
+}
+
 /**
- * One attempt in flight, as undici's handler: its response, its timeout and the run's cancel
- * signal. A class, not a set of closures: one object per request in busy seconds.
+ * One attempt in flight, as undici's handler: its response, its timeout, the run's cancel signal
+ * and, when the target follows redirects, its hops (the same handler serves each hop's request
+ * in turn). A class, not a set of closures: one object per request in busy seconds.
  */
 class Attempt implements Dispatcher.DispatchHandler {
   private readonly startedAt: number;
+  /** The controller of the current hop's request (undefined until it starts). */
   private controller: Dispatcher.DispatchController | undefined;
   private abortWith: Error | undefined;
   private settled = false;
@@ -102,9 +135,14 @@ class Attempt implements Dispatcher.DispatchHandler {
   private size = 0;
   private timer: TimerHandle | undefined;
   private readonly unsubscribe: () => void;
+  private redirects = 0;
+  /** The next hop's request, once the current answer is a redirect to follow. */
+  private next: OutgoingRequest | undefined;
 
   constructor(
     private readonly clock: Clock,
+    private readonly hops: Hops,
+    private request: OutgoingRequest,
     private readonly signal: CancelSignal,
     private readonly resolve: (res: AttemptResponse) => void,
     private readonly onSettled: () => void,
@@ -114,7 +152,16 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.unsubscribe = signal.onCancel(() => this.abort(new Error("cancelled")));
   }
 
-  /** Arms the attempt's timeout (unless it already ended). */
+  /** Sends the current hop's request (the attempt fails at once when the outbound policy refuses it). */
+  start(): void {
+    try {
+      this.hops.dispatch(this.request, this);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Arms the attempt's timeout, covering every hop (unless the attempt already ended). */
   armTimeout(timeouts: Delays, ms: number): void {
     if (this.settled) return;
     this.timer = timeouts.after(ms, () => {
@@ -125,7 +172,8 @@ class Attempt implements Dispatcher.DispatchHandler {
 
   fail(err: unknown): void {
     const cancelled = this.signal.cancelled && !this.timedOut;
-    this.finish(failure(err, { timedOut: this.timedOut, cancelled }, this.startedAt, this.clock.now()));
+    const refused = err instanceof OutboundDenied || (err as { cause?: unknown } | undefined)?.cause instanceof OutboundDenied;
+    this.finish(failure(err, { timedOut: this.timedOut, cancelled, refused, redirects: this.redirects }, this.startedAt, this.clock.now()));
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -133,13 +181,19 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.abortWith) controller.abort(this.abortWith);
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.statusCode = statusCode;
+    if (this.request.followRedirects && this.redirects < MAX_REDIRECTS) this.next = nextHop(this.request, statusCode, headers.location);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.size < EXCERPT_BYTES) (this.chunks ??= []).push(chunk);
     this.size += chunk.length;
+    if (this.next) {
+      // A redirect's body is dropped; a long one is not worth reading: its connection is closed.
+      if (this.size > DRAIN_BYTES) this.follow(controller);
+      return;
+    }
+    if (this.size - chunk.length < EXCERPT_BYTES) (this.chunks ??= []).push(chunk);
     // The excerpt is all we keep. A short rest is read and dropped, so the connection serves
     // the next request; a long one is not worth the wait: the connection is closed instead.
     if (this.size > DRAIN_BYTES && !this.settled) {
@@ -149,16 +203,34 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.succeed();
+    if (this.next) this.follow();
+    else this.succeed();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    // A hop left behind (its redirect body cut short) reports its abort: the attempt goes on.
+    if (controller !== this.controller) return;
     this.fail(err);
   }
 
+  /** Moves on to the next hop; `abandon` is the current hop's request, still reading its body. */
+  private follow(abandon?: Dispatcher.DispatchController): void {
+    if (this.settled) return;
+    this.request = this.next!;
+    this.next = undefined;
+    this.redirects++;
+    this.statusCode = 0;
+    this.size = 0;
+    this.controller = undefined;
+    abandon?.abort(new Error("redirect body skipped"));
+    this.start();
+  }
+
   private succeed(): void {
-    const { statusCode, startedAt } = this;
-    this.finish({ statusCode, responseExcerpt: this.excerpt(), error: "", timedOut: false, cancelled: false, startedAt, finishedAt: this.clock.now() });
+    const { statusCode, startedAt, redirects } = this;
+    this.finish({
+      statusCode, responseExcerpt: this.excerpt(), error: "", timedOut: false, cancelled: false, refused: false, redirects, startedAt, finishedAt: this.clock.now(),
+    });
   }
 
   /** Gives up the attempt now; the request is aborted as soon as undici lets us (a queued one when it starts). */
@@ -188,9 +260,16 @@ class Attempt implements Dispatcher.DispatchHandler {
 
 const NO_UNSUBSCRIBE = () => undefined;
 
-function failure(err: unknown, flags: { timedOut: boolean; cancelled: boolean }, startedAt: number, finishedAt: number): AttemptResponse {
-  const message = flags.timedOut ? "timed out" : flags.cancelled ? "cancelled" : describe(err);
+type FailureFlags = Pick<AttemptResponse, "timedOut" | "cancelled" | "refused" | "redirects">;
+
+function failure(err: unknown, flags: FailureFlags, startedAt: number, finishedAt: number): AttemptResponse {
+  const message = flags.timedOut ? "timed out" : flags.cancelled ? "cancelled" : flags.refused ? refusal(err) : describe(err);
   return { statusCode: 0, responseExcerpt: "", error: message, ...flags, startedAt, finishedAt };
+}
+
+/** The policy's own message, without an error code in front. */
+function refusal(err: unknown): string {
+  return err instanceof OutboundDenied ? err.message : ((err as { cause: Error }).cause.message);
 }
 
 function describe(err: unknown): string {

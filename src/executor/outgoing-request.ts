@@ -1,5 +1,5 @@
-import type { AuthSpec, HttpTargetSpec } from "../domain/job.js";
-import { resolveSecret, type SecretSource } from "./secrets.js";
+import { isCredentialHeader, type AuthSpec, type HttpTargetSpec } from "../domain/job.js";
+import { resolveSecret, SECRET_REF_PREFIX, type SecretSource } from "./secrets.js";
 
 /** Identity of one attempt, sent to the target on every request. */
 export interface AttemptContext {
@@ -21,7 +21,12 @@ export interface OutgoingRequest {
   method: string;
   headers: Record<string, string>;
   body?: string;
+  /** The whole attempt, redirects included. */
   timeoutMs: number;
+  /** Follow 3xx answers (see `nextHop` in redirects.ts). */
+  followRedirects?: boolean;
+  /** Lower-case names of the headers carrying credentials: not sent on when a redirect leaves the origin. */
+  credentialHeaders?: readonly string[];
 }
 
 /** Header names cronmesh adds; targets use the idempotency key to drop duplicate deliveries. */
@@ -50,7 +55,25 @@ export function buildRequest(target: HttpTargetSpec, ctx: AttemptContext, secret
   if (ctx.traceparent) headers.traceparent = ctx.traceparent;
   const hasBody = target.body !== "" && target.method !== "GET" && target.method !== "HEAD";
   if (hasBody && !headers["content-type"]) headers["content-type"] = looksLikeJson(target.body) ? "application/json" : "text/plain";
-  return { url: target.url, method: target.method, headers, body: hasBody ? target.body : undefined, timeoutMs: target.timeoutMs };
+  const req: OutgoingRequest = { url: target.url, method: target.method, headers, body: hasBody ? target.body : undefined, timeoutMs: target.timeoutMs };
+  if (target.followRedirects) {
+    req.followRedirects = true;
+    req.credentialHeaders = credentialHeaders(target);
+  }
+  return req;
+}
+
+/**
+ * The headers of a target that carry credentials: those of its auth, those named like
+ * credentials, and any whose value is a secret reference.
+ */
+function credentialHeaders(target: HttpTargetSpec): string[] {
+  const names = new Set(["authorization", "proxy-authorization", "cookie"]);
+  if (target.auth?.kind === "api_key" || target.auth?.kind === "service_token") names.add(target.auth.header.toLowerCase());
+  for (const [name, value] of Object.entries(target.headers)) {
+    if (isCredentialHeader(name) || value.startsWith(SECRET_REF_PREFIX)) names.add(name.toLowerCase());
+  }
+  return [...names];
 }
 
 /**

@@ -13,7 +13,7 @@ export interface AttemptOutcome {
   ok: boolean;
   timedOut: boolean;
   cancelled: boolean;
-  /** A configuration problem (missing secret): retrying cannot help. */
+  /** A configuration problem (missing secret) or an address the outbound policy refuses: retrying cannot help. */
   permanent: boolean;
 }
 
@@ -46,7 +46,7 @@ async function attempt(deps: TargetExecutorDeps, target: HttpTargetSpec, ctx: At
   }
   const res = await deps.http.send(request, signal);
   const ok = res.statusCode > 0 && isSuccess(target, res.statusCode);
-  const error = res.error || (ok ? "" : `HTTP ${res.statusCode}`);
+  const error = ok ? "" : `${res.error || `HTTP ${res.statusCode}`}${afterRedirects(res.redirects)}`;
   const record: AttemptRecord = {
     number: ctx.attempt,
     startedAt: res.startedAt,
@@ -56,5 +56,12 @@ async function attempt(deps: TargetExecutorDeps, target: HttpTargetSpec, ctx: At
     responseExcerpt: res.responseExcerpt,
     durationMs: res.finishedAt - res.startedAt,
   };
-  return { record, ok, timedOut: res.timedOut, cancelled: res.cancelled, permanent: false };
+  // The policy will refuse the same address again: no retry.
+  return { record, ok, timedOut: res.timedOut, cancelled: res.cancelled, permanent: res.refused };
+}
+
+/** Says how the answer (or failure) was reached when redirects were followed. */
+function afterRedirects(count: number): string {
+  if (count === 0) return "";
+  return ` after ${count} redirect${count === 1 ? "" : "s"}`;
 }

@@ -118,7 +118,8 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
   const submit = (a: Announced, lock: Lock) => {
     runClaims.set(a.run.runId, lock);
     if (a.exclusive) jobClaims.get(a.run.jobId)?.runs.add(a.run.runId);
-    deps.worker.submit(a.run, a.exclusive, (settled) => finished(a.run, a.exclusive, settled));
+    // Handed back, a run goes out as last stored here (an interrupted one with its attempts and revision).
+    deps.worker.submit(a.run, a.exclusive, (settled, run) => finished(run, a.exclusive, settled));
   };
   /** Takes the job claims that exclusive runs need; returns the runs whose job claim is here. */
   const withJobClaims = async (offers: Announced[]) => {

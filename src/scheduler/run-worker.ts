@@ -58,9 +58,10 @@ export interface RunWorker {
    * Queues a run for execution (a state that is not final expected). An exclusive run never
    * executes while another run of its job executes here; runs of a job start in submission order.
    * `onDone` is called once the run has left this node: `settled` is true when the run is final
-   * (stored here, or finished elsewhere), false when it was handed back unfinished.
+   * (stored here, or finished elsewhere), false when it was handed back unfinished; `run` is the
+   * run as this node last stored it (an interrupted run: queued again, its attempts recorded).
    */
-  submit(run: RunRecord, exclusive: boolean, onDone?: (settled: boolean) => void): void;
+  submit(run: RunRecord, exclusive: boolean, onDone?: (settled: boolean, run: RunRecord) => void): void;
   /** Aborts a run executing or waiting here; false when it is not here. */
   cancel(runId: string, reason: string): boolean;
   /**
@@ -94,7 +95,8 @@ export interface RunWorker {
   inSlotGap(): boolean;
   /**
    * Stops taking work: waiting runs are left as stored, executing runs get `graceMs` to finish,
-   * then are aborted and stored as queued again, for whichever node claims them next.
+   * then are aborted and stored as queued again, for whichever node claims them next, with the
+   * attempt cut short recorded as interrupted (the next execution numbers its attempts after it).
    */
   stop(graceMs: number): Promise<void>;
 }
@@ -116,7 +118,7 @@ interface Slot {
   started: boolean;
   /** The run's live state, from the moment it starts executing. */
   progress: RunProgress | undefined;
-  onDone?: (settled: boolean) => void;
+  onDone?: (settled: boolean, run: RunRecord) => void;
 }
 
 /** Creates the worker pool. */
@@ -132,7 +134,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     const ids = byJob.get(slot.jobId);
     ids?.delete(slot.run.runId);
     if (ids?.size === 0) byJob.delete(slot.jobId);
-    slot.onDone?.(slot.settled);
+    slot.onDone?.(slot.settled, slot.run);
     if (slots.size === 0) {
       for (const w of idleWaiters) w();
       idleWaiters = [];
@@ -357,8 +359,10 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       const grace = new Promise<void>((resolve) => deps.clock.setTimer(graceMs, resolve));
       await Promise.race([this.idle(), grace]);
       for (const slot of slots.values()) {
+        // A run cancelled for good (a cancel RPC, a replace) stays cancelled.
+        if (slot.cancellation.cancelled) continue;
         slot.reason = SHUTDOWN;
-        slot.cancellation.cancel();
+        slot.cancellation.interrupt();
       }
       await this.idle();
       await deps.bookkeeping.flush();
@@ -455,15 +459,17 @@ async function execute(
     if (binding.kind === "execute" && binding.changes) await rebind(deps, slot, progress, binding.changes);
     const startedAt = deps.clock.now();
     deps.metrics.runStarted(startedAt - slot.run.dueAt);
-    // A DAG starts from the tasks that already succeeded (a redrive's, or those of this run before its replica died).
+    // A DAG starts from the tasks that already succeeded (a redrive's, or those of this run before its replica died);
+    // attempts recorded by an earlier execution (interrupted by a shutdown) stay: numbering resumes after them.
     const taskResults = resumeTaskResults(spec?.tasks ?? [], slot.run.taskResults);
-    progress.change({ status: "running", startedAt, nodeId: deps.nodeId, attempts: [], taskResults });
+    progress.change({ status: "running", startedAt, nodeId: deps.nodeId, attempts: slot.run.attempts, taskResults });
     const outcome = spec ? await perform(deps, spec, slot.run, progress, slot.cancellation, taskResults) : undefined;
     progress.finishing();
     const sendsFirst = requestsDone();
     if (sendsFirst) await sendsFirst;
     const done = await finish(deps, progress, outcome, slot.reason, startedAt, giveUp);
     slot.settled = isFinal(done.status);
+    slot.run = done;
     release();
     if (spec && isFinal(done.status)) deps.bookkeeping.finished(done, spec);
     return done;
@@ -496,9 +502,11 @@ async function perform(
   if (typeof target === "string") return { ok: false, cancelled: false, error: target };
   const ctx = { runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt, nodeId: deps.nodeId };
   return runAttempts(loopDeps, target, spec.retry, ctx, signal, (attempts) => {
-    deps.metrics.attempt(attempts[attempts.length - 1]!.error === "");
+    const last = attempts[attempts.length - 1]!;
+    // An attempt the node cut short says nothing of the target.
+    if (!last.interrupted) deps.metrics.attempt(last.error === "");
     progress.change({ attempts: [...attempts] });
-  });
+  }, run.attempts);
 }
 
 async function finish(

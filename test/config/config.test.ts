@@ -40,6 +40,14 @@ describe("configuration", () => {
     expect(loadConfig({ SECRETS_FILE: file("secrets.json", '{"token":"t0k"}') }).secretsFile).toEqual({ token: "t0k" });
   });
 
+  it("reads the outbound lists, and lets OUTBOUND_ALLOW admit a handler the defaults deny", () => {
+    const c = loadConfig({ OUTBOUND_DENY: "10.0.0.0/8, *.corp", OUTBOUND_ALLOW: "169.254.169.254", HANDLER_META_URL: "http://169.254.169.254/token" });
+    expect(c.outbound.deny).toEqual([{ kind: "range", address: "10.0.0.0", prefix: 8, family: "ipv4" }, { kind: "host", pattern: "*.corp" }]);
+    expect(c.outbound.allow).toEqual([{ kind: "range", address: "169.254.169.254", prefix: 32, family: "ipv4" }]);
+    expect(c.handlers.get("meta")?.url).toBe("http://169.254.169.254/token");
+    expect(loadConfig({}).outbound).toEqual({ deny: [], allow: [] });
+  });
+
   const refused: [string, Record<string, string>, RegExp][] = [
     ["a port that is not a number", { PORT: "eighty" }, /PORT must be an integer/],
     ["a port out of range", { PORT: "70000" }, /PORT must be an integer between 0 and 65535/],
@@ -52,6 +60,9 @@ describe("configuration", () => {
     ["a handler with a bad URL", { HANDLER_X_URL: "ftp://x" }, /handlers\.x\.url: must be http or https/],
     ["a secrets file that is not an object of strings", { SECRETS_FILE: file("s.json", '{"a":1}') }, /SECRETS_FILE must hold a JSON object/],
     ["a zero worker pool", { WORKER_CONCURRENCY: "0" }, /WORKER_CONCURRENCY must be an integer between 1/],
+    ["an outbound deny entry that is neither a range nor a host", { OUTBOUND_DENY: "10.0.0.0/8,http://x" }, /OUTBOUND_DENY must be a comma-separated list of CIDRs and host patterns/],
+    ["an outbound allow range with a bad prefix", { OUTBOUND_ALLOW: "169.254.0.0/40" }, /OUTBOUND_ALLOW must be .*invalid prefix length/],
+    ["a handler at an address the outbound policy denies", { HANDLER_X_URL: "http://169.254.169.254/" }, /handlers\.x\.url: outbound policy: 169\.254\.169\.254 denied/],
   ];
   it.each(refused)("refuses %s with a message naming the variable", (_name, env, message) => {
     expect(() => loadConfig(env)).toThrow(message);

@@ -42,4 +42,17 @@ describe("Cancellation", () => {
     expect(NEVER_CANCELLED.cancelled).toBe(false);
     expect(called).toBe(false);
   });
+
+  it("tells a hand-back (interrupt) from a cancel, and keeps a run cancelled for good as such", () => {
+    const handedBack = new Cancellation();
+    let called = 0;
+    handedBack.onCancel(() => called++);
+    handedBack.interrupt();
+    expect([handedBack.cancelled, handedBack.interrupted, called]).toEqual([true, true, 1]);
+    const cancelled = new Cancellation();
+    cancelled.cancel();
+    cancelled.interrupt();
+    expect([cancelled.cancelled, cancelled.interrupted]).toEqual([true, false]);
+    expect(NEVER_CANCELLED.interrupted).toBeFalsy();
+  });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { LookupFunction } from "node:net";
 import type { Logger } from "pino";
 import { inject } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
@@ -33,6 +34,8 @@ export interface TestNodeOptions {
   reuse?: { dir: string; dbName: string };
   /** The node's logger (default: one at LOG_LEVEL, "silent" unless `env` says otherwise). */
   log?: Logger;
+  /** Resolves target host names instead of DNS (a resolver stub). */
+  lookup?: LookupFunction;
 }
 
 /** Starts a node on 127.0.0.1:0 with a fresh (or reused) store of the given kind. */
@@ -43,7 +46,7 @@ export async function startTestNode(kind: StoreKind, options: TestNodeOptions = 
   // A fake clock only moves when the test moves it: writes are then batched per event-loop turn, not by a delay on that clock.
   const batching: Record<string, string> = options.clock ? { RUN_WRITE_BATCH_MS: "0" } : {};
   const env = { PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, LOG_LEVEL: "silent", SHUTDOWN_GRACE_MS: "2000", ...mongoEnv, ...batching, ...options.env };
-  const node = await startNode(loadConfig(env), { clock: options.clock, env, log: options.log });
+  const node = await startNode(loadConfig(env), { clock: options.clock, env, log: options.log, lookup: options.lookup });
   const port = node.server.port;
   return {
     baseUrl: `http://127.0.0.1:${port}`,

@@ -24,6 +24,8 @@ export interface Reply {
   status: number;
   body?: string;
   delayMs?: number;
+  /** Response headers besides content-type (e.g. a redirect's location). */
+  headers?: Record<string, string>;
 }
 
 /** A loopback HTTP server that records every request and answers by a programmable rule. */
@@ -51,7 +53,7 @@ export async function startSink(): Promise<Sink> {
       for (const w of waiters) w();
       const r = rule(d);
       const send = () => {
-        if (!res.destroyed) res.writeHead(r.status, { "content-type": "text/plain" }).end(r.body ?? "");
+        if (!res.destroyed) res.writeHead(r.status, { "content-type": "text/plain", ...r.headers }).end(r.body ?? "");
       };
       if (r.delayMs) setTimeout(send, r.delayMs).unref();
       else send();

@@ -1,5 +1,7 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { RunRecord } from "../../src/domain/run.js";
+import { ATTEMPT_INTERRUPTED, type RunRecord } from "../../src/domain/run.js";
 import { createHttpClient } from "../../src/executor/http-client.js";
 import { createSecretSource } from "../../src/executor/secrets.js";
 import { createJobCache } from "../../src/scheduler/job-cache.js";
@@ -9,9 +11,10 @@ import { PROGRESS_DEFAULTS } from "../../src/scheduler/run-progress.js";
 import { createRunWorker, type RunWorker } from "../../src/scheduler/run-worker.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
-import { makeRun } from "../store/fixtures.js";
+import { makeJob, makeRun } from "../store/fixtures.js";
 import { createFakeClock, type FakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
+import type { Metrics } from "../../src/telemetry/metrics.js";
 
 const T0 = Date.parse("2026-03-01T12:00:00Z");
 
@@ -25,7 +28,7 @@ async function isSettled(promise: Promise<unknown>): Promise<boolean> {
 
 /** A worker on a fake clock over an in-memory store; `prepared` lists the clock's time at each slot preparation. */
 function setUp() {
-  const ctx = {} as { clock: FakeClock; store: Store; worker: RunWorker; errors: unknown[]; prepared: number[] };
+  const ctx = {} as { clock: FakeClock; store: Store; worker: RunWorker; errors: unknown[]; prepared: number[]; metrics: Metrics };
   beforeEach(async () => {
     const clock = createFakeClock(T0);
     const store = createSqliteStore({ path: ":memory:" });
@@ -34,12 +37,13 @@ function setUp() {
     const prepared: number[] = [];
     const http = createHttpClient({ clock, connectionsPerOrigin: 4 });
     const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 1000 }, (err) => errors.push(err));
+    const metrics = testMetrics();
     const worker = createRunWorker({
-      store, metrics: testMetrics(), clock, http, secrets: createSecretSource({}), handlers: new Map(), events: createRunEvents(),
+      store, metrics, clock, http, secrets: createSecretSource({}), handlers: new Map(), events: createRunEvents(),
       jobs: createJobCache(store), bookkeeping, nodeId: "n1", concurrency: 4, progress: PROGRESS_DEFAULTS, onError: (err) => errors.push(err),
       prepareForSlot: () => prepared.push(clock.now()),
     });
-    Object.assign(ctx, { clock, store, worker, errors, prepared });
+    Object.assign(ctx, { clock, store, worker, errors, prepared, metrics });
   });
   afterEach(async () => {
     await ctx.worker.stop(0);
@@ -143,5 +147,62 @@ describe("run worker: slot preparation (fake clock)", () => {
       await new Promise((r) => setImmediate(r));
     }
     expect(ctx.prepared).toEqual([]);
+  });
+});
+
+describe("run worker: a shutdown cuts a request short (fake clock)", () => {
+  const { ctx } = setUp();
+  let server: http.Server;
+  let url = "";
+  beforeEach(async () => {
+    // Receives requests and never answers them.
+    server = http.createServer(() => undefined);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/held`;
+  });
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  /** A stored job calling the silent server once, and a queued run of it, due now. */
+  const runOfSilentJob = async (runId: string): Promise<RunRecord> => {
+    const target = { url, method: "POST", headers: {}, body: "", timeoutMs: 60_000, successCodes: [] };
+    await ctx.store.createJob(makeJob("j_silent", {}, { target, tasks: [], retry: { maxAttempts: 1, initialBackoffMs: 10, maxBackoffMs: 10, multiplier: 1, retryOn: "on_failure" } }));
+    const run = makeRun(runId, "j_silent", T0, { status: "queued", dueAt: T0 });
+    await ctx.store.insertRuns([run]);
+    return run;
+  };
+  const requestArrived = () => new Promise<void>((r) => server.once("request", () => r()));
+
+  it("stores the run queued again with the attempt marked interrupted, and hands that record back", async () => {
+    const handedBack: [boolean, RunRecord][] = [];
+    const arrived = requestArrived();
+    ctx.worker.submit(await runOfSilentJob("run_cut"), false, (settled, run) => handedBack.push([settled, run]));
+    await arrived;
+    const stopped = ctx.worker.stop(0);
+    ctx.clock.advance(0);
+    await stopped;
+    const stored = (await ctx.store.getRun("run_cut"))!;
+    expect(stored.status).toBe("queued");
+    expect(stored.attempts).toMatchObject([{ number: 1, statusCode: 0, interrupted: true, error: ATTEMPT_INTERRUPTED }]);
+    expect(handedBack).toEqual([[false, stored]]);
+    // Not a failure of the target's.
+    expect((await ctx.metrics.render()).body).not.toMatch(/cronmesh_attempts_total\{result="failure"\} [1-9]/);
+  });
+
+  it("leaves a run cancelled for good cancelled, not queued, when the node stops", async () => {
+    const arrived = requestArrived();
+    ctx.worker.submit(await runOfSilentJob("run_gone"), false);
+    await arrived;
+    ctx.worker.cancel("run_gone", "cancelled by a test");
+    // The grace ends before the cancelled run has written its final state.
+    const stopped = ctx.worker.stop(0);
+    ctx.clock.advance(0);
+    await stopped;
+    const stored = (await ctx.store.getRun("run_gone"))!;
+    expect(stored).toMatchObject({ status: "cancelled", error: "cancelled by a test" });
+    expect(stored.attempts).toMatchObject([{ number: 1, error: "cancelled" }]);
+    expect(stored.attempts[0]!.interrupted).toBeUndefined();
   });
 });
