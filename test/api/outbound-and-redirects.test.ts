@@ -108,10 +108,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("outbound policy and redirects on 
       const path = `/resolved/${host}`;
       const { run, overRest } = await runOf(job(at(host!, path)));
       const error = `outbound policy: ${address} denied (resolved from ${host})`;
-      expect(run.status).toBe(RunStatus.DEAD_LETTERED);
+      expect(run.status).toBe(RunStatus.FAILED);
       expect(run.attempts.map((a) => [a.number, a.statusCode, a.error])).toEqual([[1, 0, error]]);
       expect(run.error).toBe(error);
-      expect(overRest).toMatchObject({ status: "dead_lettered", error, attempts: [{ number: 1, error }] });
+      expect(overRest).toMatchObject({ status: "failed", error, attempts: [{ number: 1, error }] });
       expect(sink.deliveries.filter((d) => d.path === path)).toEqual([]);
     }
   });
@@ -144,7 +144,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("outbound policy and redirects on 
       expect(followed.run.attempts.map((a) => [a.number, a.statusCode, a.responseExcerpt, a.error])).toEqual([[1, 200, "final GET", ""]]);
       const notFollowed = await runOf(job(at("allowed.test", "/moved")));
       // A 3xx is a failure unless listed in success_codes, and not a transient one: retry_on always retries it.
-      expect(notFollowed.run.status).toBe(RunStatus.DEAD_LETTERED);
+      expect(notFollowed.run.status).toBe(RunStatus.FAILED);
       expect(notFollowed.run.attempts.map((a) => [a.statusCode, a.error])).toEqual([[302, "HTTP 302"], [302, "HTTP 302"], [302, "HTTP 302"]]);
     } finally {
       sink.reply(() => ({ status: 200, body: "ok" }));
@@ -156,7 +156,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("outbound policy and redirects on 
     try {
       const { run } = await runOf(job(at("allowed.test", "/hop"), true));
       const error = "outbound policy: 127.0.0.1 denied after 1 redirect";
-      expect(run.status).toBe(RunStatus.DEAD_LETTERED);
+      expect(run.status).toBe(RunStatus.FAILED);
       expect(run.attempts.map((a) => [a.statusCode, a.error])).toEqual([[0, error]]);
       expect(sink.deliveries.filter((d) => d.path === "/hop/denied")).toEqual([]);
     } finally {

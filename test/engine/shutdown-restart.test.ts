@@ -72,7 +72,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("a run cut short by a node shutdow
   it("does not count the interrupted attempt against the retry budget", async () => {
     const { run, attempts } = await interruptThenRestart(`/interrupted/${kind}/budget`, 2, 503);
     expect(attempts).toEqual([1, 2, 3]);
-    expect(run.status).toBe(RunStatus.DEAD_LETTERED);
+    expect(run.status).toBe(RunStatus.FAILED);
     expect(run.attempts.map((a) => [a.number, a.statusCode, INTERRUPTED.test(a.error)])).toEqual([[1, 0, true], [2, 503, false], [3, 503, false]]);
     expect(run.error).toBe("HTTP 503");
   });
