@@ -1,7 +1,7 @@
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { ScalarType } from "@bufbuild/protobuf";
 import { CronError } from "../../domain/cron-error.js";
-import { restToProtoJson, type Json, type JsonObject } from "./json-codec.js";
+import { normalizeJson, type Json, type JsonObject } from "../json-input.js";
 import type { Route } from "./route-table.js";
 
 /**
@@ -23,7 +23,7 @@ export function buildRequestJson(route: Route, body: Json | undefined, vars: Map
 /** Converts a body bound to one request field; errors name fields as the caller sent them. */
 function bodyField(route: Route, body: Json): Json {
   const field = route.method.input.fields.find((f) => f.name === route.body);
-  return field?.fieldKind === "message" ? restToProtoJson(field.message, body, "") : body;
+  return field?.fieldKind === "message" ? normalizeJson(field.message, body, "") : body;
 }
 
 function asObject(value: Json, field: string): JsonObject {
