@@ -15,8 +15,10 @@ function mapValues(obj: JsonObject, fn: (v: Json, k: string) => Json): JsonObjec
 
 /**
  * Turns proto JSON (proto field names, implicit fields emitted) into the REST shape: enums as
- * lowercase short names, 64-bit integers as JSON numbers, and unset timestamps as null so that
- * every timestamp key is always present.
+ * lowercase short names, 64-bit integers as JSON numbers, and every unset message-typed field
+ * (timestamps, durations, `target`, `auth`…) as null, so that every key is always present. The
+ * members of a oneof are the exception: only the chosen one is shown, since a body naming two
+ * members (even as null) would not decode when sent back.
  */
 export function protoJsonToRest(desc: DescMessage, value: Json): Json {
   if (value === null || typeof value !== "object" || Array.isArray(value) || isWellKnown(desc)) return value;
@@ -24,7 +26,7 @@ export function protoJsonToRest(desc: DescMessage, value: Json): Json {
   for (const field of desc.fields) {
     const v = value[field.name];
     if (v === undefined) {
-      if (field.fieldKind === "message" && field.message.typeName === "google.protobuf.Timestamp") out[field.name] = null;
+      if (field.fieldKind === "message" && !field.oneof) out[field.name] = null;
       continue;
     }
     out[field.name] = protoFieldToRest(field, v);
