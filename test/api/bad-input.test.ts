@@ -1,4 +1,9 @@
+import { createClient } from "@connectrpc/connect";
+import { compressionGzip, createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CronService } from "../../gen/cronmesh/v1/cron_service_pb.js";
+import { ConcurrencyPolicy } from "../../gen/cronmesh/v1/job_pb.js";
 import { buildRoutes } from "../../src/api/rest/route-table.js";
 import { SERVICES } from "../../src/api/routes.js";
 import { rest, startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
@@ -153,6 +158,30 @@ describe.each<StoreKind>(["sqlite", "mongo"])("JSON on the RPC protocols is read
     expect(got.body.job).toMatchObject({ concurrencyPolicy: "CONCURRENCY_POLICY_ALLOW", misfirePolicy: "MISFIRE_POLICY_SKIP", retry: { retryOn: "RETRY_ON_NONE" } });
     const viaRest = await rest(t.baseUrl, "GET", `${JOBS}/${created.body.job.jobId}`);
     expect(viaRest.body).toMatchObject({ concurrency_policy: "allow", misfire_policy: "skip", retry: { retry_on: "none" } });
+  });
+
+  it("reads gzip-compressed JSON by the same rules, from raw requests and from real clients", async () => {
+    const refused = await fetch(`${t.baseUrl}/${CRON}/CreateJob`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      body: gzipSync(JSON.stringify({ job: { ...job, scheduel: "x" } })),
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get("cronmesh-field")).toBe("job.scheduel");
+    const aliased = await fetch(`${t.baseUrl}/${CRON}/CreateJob`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      body: gzipSync(JSON.stringify({ job: { ...job, concurrency_policy: "replace" } })),
+    });
+    expect(((await aliased.json()) as { job: { concurrencyPolicy: string } }).job.concurrencyPolicy).toBe("CONCURRENCY_POLICY_REPLACE");
+    const compressed = { baseUrl: t.baseUrl, httpVersion: "1.1" as const, useBinaryFormat: false, sendCompression: compressionGzip, compressMinBytes: 0 };
+    // useHttpGet: GetJob goes as a GET whose message is compressed and base64-encoded in the URL.
+    const clients = [createConnectTransport(compressed), createConnectTransport({ ...compressed, useHttpGet: true }), createGrpcWebTransport(compressed)];
+    for (const transport of clients) {
+      const cron = createClient(CronService, transport);
+      const { job: made } = await cron.createJob({ job: { ...job, concurrencyPolicy: ConcurrencyPolicy.ALLOW } });
+      expect((await cron.getJob({ jobId: made!.jobId })).job!.concurrencyPolicy).toBe(ConcurrencyPolicy.ALLOW);
+    }
   });
 
   it("filters ListJobs by a lower-case status over Connect POST, Connect GET and REST", async () => {
