@@ -1,4 +1,4 @@
-import { create, isFieldSet } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { CronService, type ListJobsRequest, type UpdateJobRequest } from "../../gen/cronmesh/v1/cron_service_pb.js";
@@ -13,7 +13,8 @@ import { nextFireTimes, validateSchedule, validateTimezone } from "../domain/sch
 import type { Store } from "../store/store.js";
 import { actorOf } from "./actor.js";
 import { jobStatus } from "./enums.js";
-import { applyFieldMask } from "./field-mask.js";
+import { applyFieldMask, setFieldPaths } from "./field-mask.js";
+import { statusAfter } from "./status-update.js";
 import { jobToProto, restoreRedactedSecrets, revealedJob, specFromProto, taskFromProto, taskToProto, versionToProto } from "./job-mapper.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
 import { runToProto } from "./run-mapper.js";
@@ -193,30 +194,20 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
   };
 }
 
-/** The job after applying the update request's mask (or every field it carries) to the current job. */
+/**
+ * The job after applying the update request's mask to the current job. Without a mask, the mask is
+ * inferred from the leaf fields the request sets (see {@link setFieldPaths}).
+ */
 function mergeUpdate(current: JobRecord, req: UpdateJobRequest): { spec: JobRecord["spec"]; status?: JobStatus } {
   const input = req.job!;
-  const paths = req.updateMask?.paths.length ? req.updateMask.paths : setFieldPaths(input);
+  const paths = req.updateMask?.paths.length ? req.updateMask.paths : setFieldPaths(JobSchema, input);
   const merged: Job = applyFieldMask(JobSchema, revealedJob(current), input, paths, OUTPUT_ONLY);
   const spec = restoreRedactedSecrets(specFromProto(merged), current.spec);
-  return { spec, status: statusAfter(current.status, paths, merged) };
-}
-
-/** Top-level fields the caller set: the implicit mask of an update without one. */
-function setFieldPaths(job: Job): string[] {
-  return JobSchema.fields.filter((f) => isFieldSet(job, f)).map((f) => f.name);
-}
-
-function statusAfter(current: JobStatus, paths: string[], merged: Job): JobStatus | undefined {
-  if (paths.includes("status") && merged.status !== PJobStatus.UNSPECIFIED) {
-    const next = jobStatus.toDomain(merged.status);
-    if (next === "completed") throw CronError.invalid("status", "completed is set by the scheduler, not by callers");
-    return next;
-  }
-  if (paths.includes("enabled") && merged.enabled !== undefined) {
-    return merged.enabled ? "active" : "paused";
-  }
-  return undefined;
+  const asked = {
+    status: paths.includes("status") && merged.status !== PJobStatus.UNSPECIFIED ? jobStatus.toDomain(merged.status) : undefined,
+    enabled: paths.includes("enabled") ? merged.enabled : undefined,
+  };
+  return { spec, status: statusAfter(current.status, asked) };
 }
 
 async function listJobs(store: Store, req: ListJobsRequest) {

@@ -198,7 +198,13 @@ export function versionToProto(v: JobVersionRecord): JobVersion {
   return create(JobVersionSchema, {
     jobId: v.jobId,
     version: BigInt(v.version),
-    config: create(JobSchema, { jobId: v.jobId, ...specToProtoFields(v.spec, false), status: jobStatus.toProto(v.status), version: BigInt(v.version) }),
+    config: create(JobSchema, {
+      jobId: v.jobId,
+      ...specToProtoFields(v.spec, false),
+      status: jobStatus.toProto(v.status),
+      enabled: v.status === "active",
+      version: BigInt(v.version),
+    }),
     createdAt: tsOf(v.createdAt),
     createdBy: v.createdBy,
     reason: v.reason,

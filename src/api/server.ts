@@ -1,5 +1,4 @@
 import { createRouterTransport, type ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
@@ -8,6 +7,7 @@ import type { Logger } from "pino";
 import { createRestHandler, writeJson } from "./rest/rest-handler.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { interceptorsFor, SERVICES } from "./routes.js";
+import { createRpcHandler } from "./rpc-handler.js";
 
 /** 1 MiB: the largest request body on any protocol. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -100,11 +100,12 @@ function withPrefix(socket: net.Socket, head: Buffer): Duplex {
 
 function createRequestHandler(options: ServerOptions) {
   const interceptors = interceptorsFor(options.metrics, options.now, options.log);
-  const connect = connectNodeAdapter({
+  const connect = createRpcHandler({
     routes: options.routes,
     interceptors,
     readMaxBytes: MAX_BODY_BYTES,
-    fallback: (_req, res) => writeJson(res as http.ServerResponse, 404, { code: "not_found", message: "no such route", field: "" }),
+    fallback: (_req, res) => writeJson(res, 404, { code: "not_found", message: "no such route", field: "" }),
+    log: options.log,
   });
   const transport = createRouterTransport(options.routes, { router: { interceptors, readMaxBytes: MAX_BODY_BYTES } });
   const rest = createRestHandler({ services: SERVICES, transport, maxBodyBytes: MAX_BODY_BYTES, prefix: "/api/" });
@@ -122,7 +123,7 @@ function createRequestHandler(options: ServerOptions) {
       return;
     }
     void rest(req, res).then((handled) => {
-      if (!handled) connect(req as never, res as never);
+      if (!handled) connect(req, res);
     });
   };
 }

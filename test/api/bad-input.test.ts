@@ -1,7 +1,15 @@
+import { createClient } from "@connectrpc/connect";
+import { compressionGzip, createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CronService } from "../../gen/cronmesh/v1/cron_service_pb.js";
+import { ConcurrencyPolicy } from "../../gen/cronmesh/v1/job_pb.js";
 import { buildRoutes } from "../../src/api/rest/route-table.js";
 import { SERVICES } from "../../src/api/routes.js";
-import { rest, startTestNode, type TestNode } from "../harness/node.js";
+import { rest, startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
+import { rpcJson, type JsonProtocol } from "../harness/rpc-json.js";
+import { clientsFor, waitRun } from "../harness/clients.js";
+import { RunStatus } from "../../gen/cronmesh/v1/run_pb.js";
 
 const JOBS = "/api/v1/cron/jobs";
 const valid = { name: "ok", schedule: "0 8 * * *", handler: "h" };
@@ -100,5 +108,108 @@ describe("bad input gets a clear error naming the field, never a 5xx", () => {
     }
     const health = await rest(t.baseUrl, "GET", "/health");
     expect(health.body.status).toBe("healthy");
+  });
+});
+
+const CRON = "cronmesh.v1.CronService";
+const RUNS = "cronmesh.v1.RunService";
+const job = { name: "ok", schedule: "0 8 * * *", handler: "h" };
+
+/** [case name, protocol, rpc, body, expected field] — each must answer invalid_argument naming the field. */
+const RPC_CASES: [string, JsonProtocol, string, unknown, string][] = [
+  ["an unknown job field", "connect-post", `${CRON}/CreateJob`, { job: { ...job, scheduel: "0 9 * * *" } }, "job.scheduel"],
+  ["an unknown nested field", "connect-post", `${CRON}/CreateJob`, { job: { ...job, retry: { max_tries: 3 } } }, "job.retry.max_tries"],
+  ["an unknown enum value", "connect-post", `${CRON}/CreateJob`, { job: { ...job, concurrency_policy: "sometimes" } }, "job.concurrency_policy"],
+  ["an unknown enum number", "connect-post", `${CRON}/CreateJob`, { job: { ...job, misfirePolicy: 9 } }, "job.misfirePolicy"],
+  ["a string where a bool belongs", "connect-post", `${CRON}/CreateJob`, { job: { ...job, enabled: "yes" } }, "job.enabled"],
+  ["an unknown update field", "connect-post", `${CRON}/UpdateJob`, { job: { jobId: "j", colour: "red" } }, "job.colour"],
+  ["an unknown job status filter", "connect-post", `${CRON}/ListJobs`, { status: "sleeping" }, "status"],
+  ["an unknown run status filter", "connect-post", `${RUNS}/ListRuns`, { status: "exploded" }, "status"],
+  ["an unknown request field", "connect-get", `${CRON}/GetJob`, { jobId: "j", colour: "red" }, "colour"],
+  ["an unknown status filter", "connect-get", `${CRON}/ListJobs`, { status: "sleeping" }, "status"],
+  ["an unknown field in a stream request", "connect-stream", `${RUNS}/WatchRuns`, { jobId: "j", colour: "red" }, "colour"],
+  ["an unknown enum value", "grpc-web", `${CRON}/CreateJob`, { job: { ...job, misfire_policy: "never" } }, "job.misfire_policy"],
+  ["an unknown field", "grpc-web", `${RUNS}/WatchRuns`, { jobId: "j", colour: "red" }, "colour"],
+  ["an unknown enum value", "grpc", `${CRON}/CreateJob`, { job: { ...job, retry: { retry_on: "sometimes" } } }, "job.retry.retry_on"],
+  ["an unknown field", "grpc", `${RUNS}/ListRuns`, { colour: "red" }, "colour"],
+];
+
+describe.each<StoreKind>(["sqlite", "mongo"])("JSON on the RPC protocols is read as REST reads it, on %s", (kind) => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode(kind);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it.each(RPC_CASES)("refuses %s over %s (%s %j) naming %s", async (_name, protocol, rpc, body, field) => {
+    const res = await rpcJson(t.baseUrl, protocol, rpc, body);
+    expect(res.code).toBe("invalid_argument");
+    expect(res.field).toBe(field);
+    expect(res.message).toContain(field);
+  });
+
+  it.each<JsonProtocol>(["connect-post", "grpc-web", "grpc"])("accepts the lower-case enum names REST accepts over %s", async (protocol) => {
+    const policies = { concurrency_policy: "allow", misfire_policy: "skip", retry: { retry_on: "none" } };
+    const created = await rpcJson(t.baseUrl, protocol, `${CRON}/CreateJob`, { job: { ...job, ...policies } });
+    expect(created.code).toBe("ok");
+    const got = await rpcJson(t.baseUrl, "connect-get", `${CRON}/GetJob`, { job_id: created.body.job.jobId });
+    expect(got.body.job).toMatchObject({ concurrencyPolicy: "CONCURRENCY_POLICY_ALLOW", misfirePolicy: "MISFIRE_POLICY_SKIP", retry: { retryOn: "RETRY_ON_NONE" } });
+    const viaRest = await rest(t.baseUrl, "GET", `${JOBS}/${created.body.job.jobId}`);
+    expect(viaRest.body).toMatchObject({ concurrency_policy: "allow", misfire_policy: "skip", retry: { retry_on: "none" } });
+  });
+
+  it("reads gzip-compressed JSON by the same rules, from raw requests and from real clients", async () => {
+    const refused = await fetch(`${t.baseUrl}/${CRON}/CreateJob`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      body: gzipSync(JSON.stringify({ job: { ...job, scheduel: "x" } })),
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get("cronmesh-field")).toBe("job.scheduel");
+    const aliased = await fetch(`${t.baseUrl}/${CRON}/CreateJob`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      body: gzipSync(JSON.stringify({ job: { ...job, concurrency_policy: "replace" } })),
+    });
+    expect(((await aliased.json()) as { job: { concurrencyPolicy: string } }).job.concurrencyPolicy).toBe("CONCURRENCY_POLICY_REPLACE");
+    const compressed = { baseUrl: t.baseUrl, httpVersion: "1.1" as const, useBinaryFormat: false, sendCompression: compressionGzip, compressMinBytes: 0 };
+    // useHttpGet: GetJob goes as a GET whose message is compressed and base64-encoded in the URL.
+    const clients = [createConnectTransport(compressed), createConnectTransport({ ...compressed, useHttpGet: true }), createGrpcWebTransport(compressed)];
+    for (const transport of clients) {
+      const cron = createClient(CronService, transport);
+      const { job: made } = await cron.createJob({ job: { ...job, concurrencyPolicy: ConcurrencyPolicy.ALLOW } });
+      expect((await cron.getJob({ jobId: made!.jobId })).job!.concurrencyPolicy).toBe(ConcurrencyPolicy.ALLOW);
+    }
+  });
+
+  it("filters ListJobs by a lower-case status over Connect POST, Connect GET and REST", async () => {
+    const tag = `filter-${kind}`;
+    await rpcJson(t.baseUrl, "connect-post", `${CRON}/CreateJob`, { job: { ...job, name: "on", tags: { t: tag } } });
+    const paused = await rpcJson(t.baseUrl, "connect-post", `${CRON}/CreateJob`, { job: { ...job, name: "off", tags: { t: tag }, enabled: false } });
+    const pausedId = paused.body.job.jobId as string;
+    for (const protocol of ["connect-post", "connect-get"] as const) {
+      const res = await rpcJson(t.baseUrl, protocol, `${CRON}/ListJobs`, { tag: `t=${tag}`, status: "paused" });
+      expect(res.body.data.map((j: { jobId: string }) => j.jobId), protocol).toEqual([pausedId]);
+    }
+    const viaRest = await rest(t.baseUrl, "GET", `${JOBS}?tag=t%3D${tag}&status=paused`);
+    expect(viaRest.body.data.map((j: { job_id: string }) => j.job_id)).toEqual([pausedId]);
+  });
+
+  it("filters ListRuns by a lower-case status over Connect and REST", async () => {
+    const created = await rest(t.baseUrl, "POST", JOBS, { ...valid, name: "runs" });
+    const jobId = created.body.job_id as string;
+    const runId = (await rest(t.baseUrl, "POST", `${JOBS}/${jobId}/trigger`, {})).body.run_id as string;
+    // The handler "h" is not configured, so the run ends at once; its final state is the filter.
+    const final = await waitRun(clientsFor(t.baseUrl), runId);
+    const status = RunStatus[final.status]!.toLowerCase();
+    const other = status === "succeeded" ? "failed" : "succeeded";
+    for (const [filter, expected] of [[status, [runId]], [other, []]] as const) {
+      const viaConnect = await rpcJson(t.baseUrl, "connect-post", `${RUNS}/ListRuns`, { job_id: jobId, status: filter });
+      expect((viaConnect.body.runs ?? []).map((r: { runId: string }) => r.runId), filter).toEqual(expected);
+      const viaRest = await rest(t.baseUrl, "GET", `/api/v1/cron/runs?job_id=${jobId}&status=${filter}`);
+      expect(viaRest.body.runs.map((r: { run_id: string }) => r.run_id), filter).toEqual(expected);
+    }
   });
 });

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { CronError } from "../../domain/cron-error.js";
-import type { Json } from "./json-codec.js";
+import { parseJsonText, type Json } from "../json-input.js";
 import { restError } from "./rest-errors.js";
 
 /**
@@ -20,11 +19,7 @@ export async function readBody(req: IncomingMessage | Http2ServerRequest, maxByt
   }
   if (size === 0) return undefined;
   checkMediaType(req.headers["content-type"]);
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as Json;
-  } catch (err) {
-    throw CronError.invalid("body", `malformed JSON: ${(err as Error).message}`);
-  }
+  return parseJsonText(Buffer.concat(chunks).toString("utf8"));
 }
 
 function tooLarge(maxBytes: number) {

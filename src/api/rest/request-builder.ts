@@ -1,8 +1,9 @@
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { ScalarType } from "@bufbuild/protobuf";
 import { CronError } from "../../domain/cron-error.js";
-import { restToProtoJson, type Json, type JsonObject } from "./json-codec.js";
+import { normalizeJson, type Json, type JsonObject } from "../json-input.js";
 import type { Route } from "./route-table.js";
+import { jsonMaskPaths } from "../field-mask.js";
 
 /**
  * Assembles the proto-JSON request of a REST call from its body, path variables and query
@@ -23,7 +24,7 @@ export function buildRequestJson(route: Route, body: Json | undefined, vars: Map
 /** Converts a body bound to one request field; errors name fields as the caller sent them. */
 function bodyField(route: Route, body: Json): Json {
   const field = route.method.input.fields.find((f) => f.name === route.body);
-  return field?.fieldKind === "message" ? restToProtoJson(field.message, body, "") : body;
+  return field?.fieldKind === "message" ? normalizeJson(field.message, body, "") : body;
 }
 
 function asObject(value: Json, field: string): JsonObject {
@@ -72,15 +73,13 @@ function scalarValue(type: ScalarType | undefined, v: string, name: string): Jso
 
 /**
  * A PUT or PATCH whose body is one message field and that sends no `update_mask` updates exactly
- * the fields present in the body (as grpc-gateway does): `{"enabled": false}` changes only enabled.
+ * the leaf fields present in the body (AIP-134): `{"enabled": false}` changes only enabled, and
+ * `{"target": {"timeout": "60s"}}` only the target's timeout.
  */
 function inferUpdateMask(route: Route, json: JsonObject): void {
   if (route.verb !== "PUT" && route.verb !== "PATCH") return;
   const maskField = route.method.input.fields.find((f) => f.name === "update_mask");
   const bodyField = route.method.input.fields.find((f) => f.name === route.body);
-  const body = json[route.body];
   if (!maskField || !bodyField || bodyField.fieldKind !== "message" || json.update_mask !== undefined) return;
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return;
-  const paths = Object.keys(body).map((k) => bodyField.message.fields.find((f) => f.name === k || f.jsonName === k)?.jsonName ?? k);
-  json.update_mask = paths.join(",");
+  json.update_mask = jsonMaskPaths(bodyField.message, json[route.body] ?? null).join(",");
 }

@@ -4,7 +4,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { CronError } from "../../domain/cron-error.js";
 import { buildRequestJson } from "./request-builder.js";
-import { protoJsonToRest, restToProtoJson, type Json } from "./json-codec.js";
+import { protoJsonToRest } from "./json-codec.js";
+import { normalizeJson, type Json } from "../json-input.js";
 import { readBody } from "./body-reader.js";
 import { restError, restErrorOf } from "./rest-errors.js";
 import { matchPath } from "./path-template.js";
@@ -70,7 +71,7 @@ function findRoute(routes: Route[], verb: string, path: string): { route: Route;
 
 function parseInput(route: Route, json: Json) {
   const input = route.method.input;
-  const protoJson = restToProtoJson(input, json, "");
+  const protoJson = normalizeJson(input, json, "");
   try {
     return fromJson(input, protoJson);
   } catch (err) {

@@ -1,0 +1,145 @@
+import { fromJson, ScalarType, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { protoCamelCase } from "@bufbuild/protobuf/reflect";
+import { CronError } from "../domain/cron-error.js";
+
+/** A parsed JSON value. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** A parsed JSON object. */
+export type JsonObject = { [key: string]: Json };
+
+const TIMESTAMP = "google.protobuf.Timestamp";
+const FIELD_MASK = "google.protobuf.FieldMask";
+
+/** What each checked well-known type looks like, for the error message. */
+const WELL_KNOWN_FORMS: Record<string, string> = {
+  [TIMESTAMP]: 'an RFC 3339 time such as "2026-03-26T08:00:00Z"',
+  "google.protobuf.Duration": 'a duration in seconds such as "1.5s"',
+};
+
+/** True for `google.protobuf.*` messages, which have their own JSON form. */
+export function isWellKnown(desc: DescMessage): boolean {
+  return desc.typeName.startsWith("google.protobuf.");
+}
+
+/** The field a JSON key names: its proto name or its JSON (lowerCamelCase) name. */
+export function fieldByKey(desc: DescMessage, key: string): DescField | undefined {
+  return desc.fields.find((f) => f.name === key || f.jsonName === key);
+}
+
+/** True for a JSON object (not null, not an array). */
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Turns JSON sent by a caller, on any protocol (REST, Connect, gRPC-Web or gRPC with JSON), into
+ * canonical proto JSON for `desc`, or fails with invalid_argument naming the field path as the
+ * caller sent it (`path` prefixes it, e.g. `job.scheduel`):
+ * - a key that is not a field fails ("unknown field");
+ * - an enum is accepted as its full name (`CONCURRENCY_POLICY_ALLOW`), its short name in any case
+ *   (`allow`) or its number, and becomes the full name; any other value fails;
+ * - a scalar of the wrong JSON type fails (a string where a bool belongs, a fraction where an
+ *   integer belongs);
+ * - a Timestamp or Duration that does not decode fails;
+ * - a FieldMask may name its paths in snake_case; they become the lowerCamelCase of proto JSON.
+ * Keys keep the spelling the caller used; null stays null (the field's default).
+ */
+export function normalizeJson(desc: DescMessage, value: Json, path: string): Json {
+  if (value === null) return value;
+  if (isWellKnown(desc)) return normalizeWellKnown(desc, value, path);
+  if (!isJsonObject(value)) throw CronError.invalid(path || "body", "expected a JSON object");
+  const out: JsonObject = {};
+  for (const [key, v] of Object.entries(value)) {
+    const field = fieldByKey(desc, key);
+    const at = path ? `${path}.${key}` : key;
+    if (!field) throw CronError.invalid(at, "unknown field");
+    out[key] = normalizeField(field, v, at);
+  }
+  return out;
+}
+
+function normalizeField(field: DescField, v: Json, at: string): Json {
+  if (v === null) return v;
+  switch (field.fieldKind) {
+    case "enum":
+      return enumName(field.enum, v, at);
+    case "message":
+      return normalizeJson(field.message, v, at);
+    case "scalar":
+      return checkScalar(field.scalar, v, at);
+    case "list":
+      if (!Array.isArray(v)) throw CronError.invalid(at, "expected a JSON array");
+      return v.map((x, i) => normalizeElement(field, x, `${at}[${i}]`));
+    case "map":
+      if (!isJsonObject(v)) throw CronError.invalid(at, "expected a JSON object");
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalizeElement(field, x, `${at}.${k}`)]));
+  }
+}
+
+/** One element of a list or one value of a map. */
+function normalizeElement(field: DescField & { fieldKind: "list" | "map" }, v: Json, at: string): Json {
+  const kind = field.fieldKind === "list" ? field.listKind : field.mapKind;
+  if (kind === "enum") return enumName(field.enum!, v, at);
+  if (kind === "message") return normalizeJson(field.message!, v, at);
+  return checkScalar(field.scalar!, v, at);
+}
+
+function enumName(desc: DescEnum, value: Json, path: string): Json {
+  const match =
+    typeof value === "string"
+      ? desc.values.find((v) => v.name === value || v.localName.toLowerCase() === value.toLowerCase())
+      : desc.values.find((v) => v.number === value);
+  if (!match) {
+    const allowed = desc.values.filter((v) => v.number !== 0).map((v) => v.localName.toLowerCase());
+    throw CronError.invalid(path, `unknown value ${JSON.stringify(value)}; expected one of ${allowed.join(", ")}`);
+  }
+  return match.name;
+}
+
+const INTEGER_TYPES = new Set([
+  ScalarType.INT32, ScalarType.UINT32, ScalarType.SINT32, ScalarType.FIXED32, ScalarType.SFIXED32,
+  ScalarType.INT64, ScalarType.UINT64, ScalarType.SINT64, ScalarType.FIXED64, ScalarType.SFIXED64,
+]);
+
+/**
+ * The JSON type check of a scalar; ranges and base64 are left to the proto JSON decoder. Integers
+ * may come as JSON numbers or as decimal strings (64-bit values do not fit a double).
+ */
+function checkScalar(type: ScalarType, v: Json, at: string): Json {
+  const got = JSON.stringify(v);
+  if (type === ScalarType.BOOL) {
+    if (typeof v !== "boolean") throw CronError.invalid(at, `expected true or false, got ${got}`);
+  } else if (type === ScalarType.STRING || type === ScalarType.BYTES) {
+    if (typeof v !== "string") throw CronError.invalid(at, `expected a string, got ${got}`);
+  } else if (INTEGER_TYPES.has(type)) {
+    const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+    if (typeof n !== "number" || !Number.isInteger(n)) throw CronError.invalid(at, `expected an integer, got ${got}`);
+  } else if (typeof v !== "number" && typeof v !== "string") {
+    throw CronError.invalid(at, `expected a number, got ${got}`);
+  }
+  return v;
+}
+
+function normalizeWellKnown(desc: DescMessage, value: Json, path: string): Json {
+  if (desc.typeName === FIELD_MASK && typeof value === "string") {
+    return value.split(",").map((p) => p.split(".").map((s) => protoCamelCase(s.trim())).join(".")).join(",");
+  }
+  const form = WELL_KNOWN_FORMS[desc.typeName];
+  if (!form) return value;
+  try {
+    // Decoded once here so that a malformed value fails naming its field.
+    fromJson(desc, value);
+  } catch {
+    throw CronError.invalid(path, `expected ${form}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Parses JSON text; malformed text fails as invalid_argument naming `body`. */
+export function parseJsonText(text: string): Json {
+  try {
+    return JSON.parse(text) as Json;
+  } catch (err) {
+    throw CronError.invalid("body", `malformed JSON: ${(err as Error).message}`);
+  }
+}
