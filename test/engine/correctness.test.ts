@@ -153,6 +153,8 @@ describe.each<StoreKind>(["sqlite", "mongo"])("correctness on %s", (kind) => {
     it("9: a completed job comes back only with new timing; a cancelled one never changes", async () => {
       const p = path(() => ({ status: 200 }));
       const oneShot = await api.createJob(job(p, { schedule: "", run_at: new Date(Date.now() + 200).toISOString() }));
+      // Completed as soon as its slot is staged: wait for the slot itself to be delivered.
+      await until(async () => at(p).length, (n) => n === 1);
       await until(() => api.getJob(oneShot.job_id), (j) => j.status === "completed");
       const refused = await errorOf(api.patchJob(oneShot.job_id, { enabled: true }));
       expect(refused.code).toBe("failed_precondition");
