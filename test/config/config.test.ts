@@ -36,6 +36,11 @@ describe("configuration", () => {
     expect(c.handlers.get("report")).toMatchObject({ url: "http://127.0.0.1:9/r", method: "POST", timeoutMs: 30_000 });
   });
 
+  it("keeps dead letters 30 days unless DEAD_LETTER_RETENTION says otherwise", () => {
+    expect(loadConfig({}).deadLetterRetentionMs).toBe(30 * 86_400_000);
+    expect(loadConfig({ DEAD_LETTER_RETENTION: "7d12h" }).deadLetterRetentionMs).toBe(7.5 * 86_400_000);
+  });
+
   it("reads secrets from SECRETS_FILE", () => {
     expect(loadConfig({ SECRETS_FILE: file("secrets.json", '{"token":"t0k"}') }).secretsFile).toEqual({ token: "t0k" });
   });
@@ -63,6 +68,8 @@ describe("configuration", () => {
     ["an outbound deny entry that is neither a range nor a host", { OUTBOUND_DENY: "10.0.0.0/8,http://x" }, /OUTBOUND_DENY must be a comma-separated list of CIDRs and host patterns/],
     ["an outbound allow range with a bad prefix", { OUTBOUND_ALLOW: "169.254.0.0/40" }, /OUTBOUND_ALLOW must be .*invalid prefix length/],
     ["a handler at an address the outbound policy denies", { HANDLER_X_URL: "http://169.254.169.254/" }, /handlers\.x\.url: outbound policy: 169\.254\.169\.254 denied/],
+    ["a dead-letter retention that is not a duration", { DEAD_LETTER_RETENTION: "30" }, /DEAD_LETTER_RETENTION must be a duration such as 30d/],
+    ["a dead-letter retention under a minute", { DEAD_LETTER_RETENTION: "10s" }, /DEAD_LETTER_RETENTION must be a duration/],
   ];
   it.each(refused)("refuses %s with a message naming the variable", (_name, env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
