@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CronError } from "../domain/cron-error.js";
 import type { HttpTargetSpec } from "../domain/job.js";
 import { parseHandlers } from "./handlers.js";
@@ -35,6 +36,10 @@ export interface Config {
   claimScanMs: number;
   /** Run writes within this window share one store call. */
   runWriteBatchMs: number;
+  /** The built web console served at /ui/ (CONSOLE_DIR; default dist/console of the package). */
+  consoleDir: string;
+  /** Origins allowed to call the API from a browser (CORS_ORIGINS); `*` allows any. Empty: same origin only. */
+  corsOrigins: string[];
 }
 
 /** The etcd coordinator's settings. */
@@ -71,6 +76,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     claimScanMs: intVar(env, "CLAIM_SCAN_MS", 2000, 50, 600_000),
     // MongoDB: a final write per run and per round trip is too many; 100 ms groups a busy second into ten.
     runWriteBatchMs: intVar(env, "RUN_WRITE_BATCH_MS", env.MONGODB_URI ? 100 : 0, 0, 10_000),
+    consoleDir: env.CONSOLE_DIR ? resolve(env.CONSOLE_DIR) : join(packageRoot(), "dist", "console"),
+    corsOrigins: corsOrigins(env.CORS_ORIGINS ?? ""),
   };
   if (!LOG_LEVELS.has(config.logLevel)) throw configError("LOG_LEVEL", `must be one of ${[...LOG_LEVELS].join(", ")}`);
   if (config.etcd && !config.mongo) {
@@ -90,6 +97,28 @@ function etcdConfig(env: NodeJS.ProcessEnv): EtcdConfig | undefined {
   // etcd leases count whole seconds, and shorter than 2 s is below what etcd grants reliably.
   const ttlMs = intVar(env, "ETCD_TTL_MS", 3000, 2000, 60_000);
   return { endpoints: endpoints.map((e) => (e.includes("://") ? e : `http://${e}`)), ttlMs, prefix: env.ETCD_PREFIX || "cronmesh/" };
+}
+
+/**
+ * The folder holding package.json, found upwards from this module: the same answer whether the
+ * service runs from src/ (tsx) or from the compiled dist/src/.
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 8 && !existsSync(join(dir, "package.json")); depth++) dir = dirname(dir);
+  return dir;
+}
+
+/** CORS_ORIGINS: comma-separated origins (scheme://host[:port], no path) or `*`, normalised as browsers send them. */
+function corsOrigins(raw: string): string[] {
+  const origins = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  return origins.map((o) => {
+    if (o === "*") return o;
+    const url = URL.canParse(o) ? new URL(o) : undefined;
+    const bare = url && /^https?:$/.test(url.protocol) && url.pathname === "/" && !url.search && !url.hash && !url.username && !o.endsWith("/");
+    if (!bare) throw configError("CORS_ORIGINS", `must be a comma-separated list of origins such as https://ops.example.com (scheme://host[:port], no path) or *, got ${JSON.stringify(o)}`);
+    return url.origin;
+  });
 }
 
 function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
