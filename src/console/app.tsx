@@ -72,7 +72,9 @@ export function App({ baseUrl, credentials }: { baseUrl: string; credentials: Cr
       ) : null}
       <div class="toasts" aria-live="polite">
         {toasts.map((t) => (
-          <div key={t.id} class={`toast ${t.kind}`} role={t.kind === "error" ? "alert" : "status"}>{t.text}</div>
+          <div key={t.id} class={`toast ${t.kind}`} role={t.kind === "error" ? "alert" : "status"} title="click to dismiss" onClick={() => setToasts((ts) => ts.filter((x) => x.id !== t.id))}>
+            {t.text}
+          </div>
         ))}
       </div>
     </Console.Provider>

@@ -63,7 +63,7 @@ export function RunTable({ runs, jobNames, empty }: RunTableProps) {
                 <Time ms={msOf(run.startedAt)} relative={false} />
               </td>
               <td class="num small">{run.durationMs || FINAL.has(run.status) ? formatDuration(run.durationMs) : "…"}</td>
-              <td class="num small">{run.attempts.length}</td>
+              <td class="num small">{attemptCount(run)}</td>
               <td class="num small mono">{lastStatusCode(run.attempts)}</td>
               <td class={`small result-cell ${run.error ? "bad-text" : "muted"}`} title={run.error || run.result}>{run.error || run.result}</td>
               <td class="small mono muted">{run.runId.slice(-10)}</td>
@@ -80,6 +80,13 @@ export function RunTable({ runs, jobNames, empty }: RunTableProps) {
       </tbody>
     </table>
   );
+}
+
+/** A run's HTTP calls: its own attempts, or for a DAG run those of all its tasks. */
+function attemptCount(run: Run): string {
+  if (!run.taskResults.length) return String(run.attempts.length);
+  const calls = run.taskResults.reduce((n, t) => n + t.attempts.length, 0);
+  return `${calls} in ${run.taskResults.length} tasks`;
 }
 
 function lastStatusCode(attempts: Attempt[]): string {

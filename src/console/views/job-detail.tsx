@@ -1,4 +1,5 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
+import { useEffect } from "preact/hooks";
 import { JobStatus, type Job } from "../../../gen/cronmesh/v1/job_pb.js";
 import type { RunStatus } from "../../../gen/cronmesh/v1/run_pb.js";
 import { JobBadge } from "../components/badges.js";
@@ -72,11 +73,16 @@ export function JobDetailView({ jobId }: { jobId: string }) {
 function ScheduleCard({ job }: { job: Job }) {
   const { api } = useConsole();
   const tz = job.timezone || "UTC";
-  const now = useNow(5000);
+  const now = useNow(1000);
   const preview = useAsync(
     () => (job.schedule ? api.cron.previewSchedule({ schedule: job.schedule, timezone: tz, count: PREVIEW_COUNT }).then((r) => r.times.map((t) => msOf(t)!)) : Promise.resolve([])),
     [job.schedule, tz],
   );
+  const first = preview.data?.[0];
+  // The list is "from now": once its first time has passed, ask again.
+  useEffect(() => {
+    if (first !== undefined && first <= now) preview.reload();
+  }, [first, now, preview.reload]);
   return (
     <div class="card">
       <h3>Schedule</h3>
@@ -136,14 +142,17 @@ function SettingsCard({ job }: { job: Job }) {
       <h3>Target and policies</h3>
       <div class="kv">
         <span>Target</span>
-        {t?.url ? (
+        {job.tasks.length ? (
+          <span>
+            DAG of {job.tasks.length} tasks, each with its own call
+            {t?.url ? <div class="muted small mono wrap">job target (used by tasks without one): {t.method || "POST"} {t.url}</div> : null}
+          </span>
+        ) : t?.url ? (
           <span class="mono wrap">
             {t.method || "POST"} {t.url}
           </span>
         ) : job.handler ? (
           <span>handler <code>{job.handler}</code></span>
-        ) : job.tasks.length ? (
-          <span>DAG of {job.tasks.length} tasks</span>
         ) : (
           <span class="muted">—</span>
         )}

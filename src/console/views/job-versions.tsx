@@ -71,7 +71,7 @@ function RollbackDialog({ job, target, onClose, onDone }: { job: Job; target: Jo
   const confirm = () =>
     api.cron.rollbackJob({ jobId: job.jobId, version: target.version }).then(
       (res) => {
-        notify("ok", `Rolled back to v${res.rolledBackFrom}: now v${res.newVersion}`);
+        notify("ok", `Rolled back to v${target.version}: now v${res.newVersion}`);
         onClose();
         onDone();
       },
