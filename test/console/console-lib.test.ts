@@ -11,7 +11,7 @@ import { describeError, errorLine, FIELD_METADATA_KEY } from "../../src/console/
 import { FIELD_METADATA_KEY as SERVER_FIELD_KEY } from "../../src/api/error-codes.js";
 import { layoutDag } from "../../src/console/lib/dag-layout.js";
 import { formatDuration, formatTime, relativeTime, runStatusLabel } from "../../src/console/lib/format.js";
-import { configText, emptyForm, formFromJob, jobFromForm, parseHeaders, parseTags } from "../../src/console/lib/job-form.js";
+import { changedPaths, configText, emptyForm, formFromJob, jobFromForm, mergeEdits, parseHeaders, parseTags } from "../../src/console/lib/job-form.js";
 import { diffLines, foldUnchanged } from "../../src/console/lib/line-diff.js";
 import { upsertRun } from "../../src/console/lib/run-feed.js";
 import { scheduleInWords } from "../../src/console/lib/schedule-words.js";
@@ -120,6 +120,24 @@ describe("the job form", () => {
   it("parses tags and headers", () => {
     expect(parseTags(" a=1 ,b, c = x=y ")).toEqual({ a: "1", b: "", c: "x=y" });
     expect(parseHeaders("A: b: c\n\n  D:e ")).toEqual({ headers: { A: "b: c", D: "e" } });
+  });
+
+  it("sends only the fields whose inputs changed, as update mask paths", () => {
+    const before = { ...emptyForm(), name: "a", url: "https://x.test", maxAttempts: "2" };
+    expect(changedPaths(before, before)).toEqual([]);
+    expect(changedPaths(before, { ...before, name: "b", url: "https://y.test", retryOn: RetryOn.NONE, enabled: false })).toEqual(["name", "target.url", "retry.retry_on"]);
+  });
+
+  it("merges an edit into a stored job as the server's field mask does, keeping what the mask leaves out", () => {
+    const stored = create(JobSchema, {
+      name: "a", description: "theirs", schedule: "0 * * * *",
+      target: { url: "https://x.test", method: "GET", auth: { kind: { case: "bearer", value: { token: "[redacted]" } } } },
+    });
+    const edit = create(JobSchema, { name: "b", description: "mine", schedule: "", target: { url: "https://y.test", method: "POST" }, retry: { maxAttempts: 3 } });
+    const merged = mergeEdits(stored, edit, ["description", "target.url", "retry.max_attempts"]);
+    expect(merged).toMatchObject({ name: "a", description: "mine", schedule: "0 * * * *", retry: { maxAttempts: 3 } });
+    expect(merged.target).toMatchObject({ url: "https://y.test", method: "GET", auth: { kind: { case: "bearer" } } });
+    expect(stored.description).toBe("theirs");
   });
 
   it("leaves output-only fields out of the configuration it diffs", () => {

@@ -209,7 +209,8 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
       await page.fill("input[name=description]", "mine from the browser");
     });
     const { job: before } = await api.cron.getJob({ jobId });
-    await api.cron.updateJob({ job: { ...before!, description: "changed elsewhere" }, updateMask: { paths: ["description"] } }, { headers: { "x-cronmesh-actor": "bob" } });
+    const elsewhere = { ...before!, description: "changed elsewhere", timezone: "Europe/Belgrade" };
+    await api.cron.updateJob({ job: elsewhere, updateMask: { paths: ["description", "timezone"] } }, { headers: { "x-cronmesh-actor": "bob" } });
     await run("save into the conflict", async () => {
       await page.getByRole("button", { name: "Save changes" }).click();
       const conflict = page.getByTestId("conflict");
@@ -225,7 +226,11 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
       await page.locator(".job-detail h2", { hasText: jobName }).waitFor();
     });
     const { job: saved } = await api.cron.getJob({ jobId });
-    expect(saved).toMatchObject({ description: "mine from the browser", status: JobStatus.PAUSED });
+    // Only the field edited in the browser is written: bob's time zone stays.
+    expect(saved).toMatchObject({ description: "mine from the browser", timezone: "Europe/Belgrade", status: JobStatus.PAUSED });
+    const { versions } = await api.cron.listJobVersions({ jobId });
+    expect(versions[0]).toMatchObject({ version: saved!.version, createdBy: "anonymous" });
+    expect(versions[1]).toMatchObject({ createdBy: "bob" });
     await run("roll back to the first version", async () => {
       await page.locator('tr[data-version="1"]').click();
       await page.locator(".versions .diff").getByText("v1 (create)").waitFor();
@@ -236,7 +241,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
       await page.locator(`tr[data-version="${saved!.version + 1n}"]`).getByText("rollback to v1").waitFor();
     });
     const { job: rolledBack } = await api.cron.getJob({ jobId });
-    expect(rolledBack).toMatchObject({ description: "", version: saved!.version + 1n, schedule: "*/2 * * * * *" });
+    expect(rolledBack).toMatchObject({ description: "", timezone: "UTC", version: saved!.version + 1n, schedule: "*/2 * * * * *" });
   });
 
   it("redrives a dead letter", async () => {

@@ -2,6 +2,8 @@ import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import { RunStatus, type Attempt, type Run } from "../../../gen/cronmesh/v1/run_pb.js";
 import { useConsole } from "../context.js";
+import type { RunFeed } from "../lib/run-feed.js";
+import { ErrorBox } from "./error-box.js";
 import { describeError, errorLine } from "../api/errors.js";
 import { formatDuration, msOf, runStatusLabel, runTriggerLabel } from "../lib/format.js";
 import { href } from "../router.js";
@@ -79,6 +81,21 @@ export function RunTable({ runs, jobNames, empty }: RunTableProps) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** A live run list: its stream's error, the table, and "Load older runs" while there are more. */
+export function RunFeedTable({ feed, jobNames, empty }: { feed: RunFeed } & Omit<RunTableProps, "runs">) {
+  return (
+    <>
+      <ErrorBox error={feed.error} />
+      <RunTable runs={feed.runs} jobNames={jobNames} empty={empty} />
+      {feed.more ? (
+        <div class="pager">
+          <button type="button" onClick={feed.loadMore}>Load older runs</button>
+        </div>
+      ) : null}
+    </>
   );
 }
 

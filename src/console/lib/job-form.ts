@@ -1,4 +1,4 @@
-import { create, toJson } from "@bufbuild/protobuf";
+import { clone, create, toJson, type DescMessage } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import { ConcurrencyPolicy, JobSchema, MisfirePolicy, RetryOn, type Job } from "../../../gen/cronmesh/v1/job_pb.js";
 
@@ -28,11 +28,44 @@ export interface JobForm {
   enabled: boolean;
 }
 
-/** The proto fields an edit may change (an update mask): everything else is kept as stored. */
-export const EDITED_PATHS = [
-  "name", "description", "schedule", "timezone", "tags", "handler", "concurrency_policy", "misfire_policy",
-  "target.url", "target.method", "target.headers", "target.body", "target.timeout", "retry.max_attempts", "retry.retry_on",
-];
+/** The proto field each form input edits (an update mask path). */
+const FORM_PATHS: Record<Exclude<keyof JobForm, "enabled">, string> = {
+  name: "name", description: "description", schedule: "schedule", timezone: "timezone", tags: "tags", handler: "handler",
+  concurrency: "concurrency_policy", misfire: "misfire_policy", url: "target.url", method: "target.method", headers: "target.headers",
+  body: "target.body", timeoutSeconds: "target.timeout", maxAttempts: "retry.max_attempts", retryOn: "retry.retry_on",
+};
+
+/**
+ * The update mask of an edit: the fields whose inputs changed since the form was filled. Fields
+ * left alone are not sent, so a concurrent change to them is never written back over.
+ */
+export function changedPaths(before: JobForm, after: JobForm): string[] {
+  return (Object.keys(FORM_PATHS) as (keyof typeof FORM_PATHS)[]).filter((k) => before[k] !== after[k]).map((k) => FORM_PATHS[k]);
+}
+
+/**
+ * `stored` with the fields named by `paths` (proto names, one level of nesting) taken from `edit`:
+ * what the server's field mask makes of an update, for showing it before it is sent.
+ */
+export function mergeEdits(stored: Job, edit: Job, paths: readonly string[]): Job {
+  const out = clone(JobSchema, stored);
+  for (const path of paths) {
+    const [head, sub] = path.split(".");
+    const field = JobSchema.fields.find((f) => f.name === head);
+    if (!field) continue;
+    const target = out as unknown as Record<string, unknown>;
+    const source = edit as unknown as Record<string, unknown>;
+    if (sub === undefined || field.fieldKind !== "message") {
+      target[field.localName] = source[field.localName];
+      continue;
+    }
+    const inner = field.message.fields.find((f) => f.name === sub);
+    if (!inner) continue;
+    target[field.localName] ??= create(field.message as DescMessage);
+    (target[field.localName] as Record<string, unknown>)[inner.localName] = (source[field.localName] as Record<string, unknown> | undefined)?.[inner.localName];
+  }
+  return out;
+}
 
 /** A blank form for a new job. */
 export function emptyForm(): JobForm {

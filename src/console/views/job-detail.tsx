@@ -5,7 +5,7 @@ import type { RunStatus } from "../../../gen/cronmesh/v1/run_pb.js";
 import { JobBadge } from "../components/badges.js";
 import { DagGraph } from "../components/dag-graph.js";
 import { ErrorBox } from "../components/error-box.js";
-import { RunTable } from "../components/run-table.js";
+import { RunFeedTable } from "../components/run-table.js";
 import { Time } from "../components/time.js";
 import { useConsole } from "../context.js";
 import { concurrencyLabel, formatDuration, formatTime, misfireLabel, msOf, relativeTime, retryOnLabel, tagList, weekday } from "../lib/format.js";
@@ -204,13 +204,7 @@ function JobRuns({ job }: { job: Job }) {
         <h3>
           Run history <LiveDot live={feed.live} />
         </h3>
-        <ErrorBox error={feed.error} />
-        <RunTable runs={feed.runs} empty="No runs yet." />
-        {feed.more ? (
-          <div class="pager">
-            <button type="button" onClick={feed.loadMore}>Load older runs</button>
-          </div>
-        ) : null}
+        <RunFeedTable feed={feed} empty="No runs yet." />
       </div>
     </>
   );

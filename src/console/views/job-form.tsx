@@ -9,7 +9,7 @@ import { VersionDiff } from "../components/version-diff.js";
 import { useConsole } from "../context.js";
 import { formatTime, msOf } from "../lib/format.js";
 import { useAsync } from "../lib/hooks.js";
-import { configText, EDITED_PATHS, emptyForm, formFromJob, jobFromForm, type JobForm } from "../lib/job-form.js";
+import { changedPaths, configText, emptyForm, formFromJob, jobFromForm, mergeEdits, type JobForm } from "../lib/job-form.js";
 import { scheduleInWords } from "../lib/schedule-words.js";
 import { href, navigate } from "../router.js";
 
@@ -40,6 +40,8 @@ interface Conflict {
 function JobFormView({ base }: { base?: Job }) {
   const { api, notify } = useConsole();
   const [form, setForm] = useState<JobForm>(() => (base ? formFromJob(base) : emptyForm()));
+  // What the inputs held when filled: an edit sends only the fields changed since.
+  const [filled, setFilled] = useState<JobForm>(form);
   const [expected, setExpected] = useState(base?.version ?? 0n);
   const [error, setError] = useState<ShownError>();
   const [conflict, setConflict] = useState<Conflict>();
@@ -55,11 +57,16 @@ function JobFormView({ base }: { base?: Job }) {
       return;
     }
     const job = parsed.job;
+    const paths = changedPaths(filled, form);
+    if (base && paths.length === 0) {
+      setError({ title: "Nothing to save", message: "No field was changed.", code: Code.FailedPrecondition });
+      return;
+    }
     setBusy(true);
     setError(undefined);
     try {
       const saved = base
-        ? (await api.cron.updateJob({ job: { ...job, jobId: base.jobId, version }, updateMask: { paths: EDITED_PATHS } })).job!
+        ? (await api.cron.updateJob({ job: { ...job, jobId: base.jobId, version }, updateMask: { paths } })).job!
         : (await api.cron.createJob({ job })).job!;
       notify("ok", base ? `Saved ${saved.name} as v${saved.version}` : `Created ${saved.name}`);
       navigate(href.job(saved.jobId));
@@ -82,6 +89,10 @@ function JobFormView({ base }: { base?: Job }) {
   };
 
   const field = error?.field;
+  useEffect(() => {
+    // Take the operator to the input the server named.
+    if (field) document.querySelector<HTMLElement>(`[data-field="${CSS.escape(field)}"] :is(input, select, textarea)`)?.focus();
+  }, [field, error]);
   return (
     <section class="job-form">
       <p class="crumbs">
@@ -94,12 +105,14 @@ function JobFormView({ base }: { base?: Job }) {
           conflict={conflict}
           base={base}
           mine={form}
+          paths={changedPaths(filled, form)}
           onOverwrite={() => {
             setConflict(undefined);
             void submit(undefined, conflict.latest.version);
           }}
           onDiscard={() => {
             setForm(formFromJob(conflict.latest));
+            setFilled(formFromJob(conflict.latest));
             setConflict(undefined);
           }}
         />
@@ -257,12 +270,14 @@ interface ConflictProps {
   conflict: Conflict;
   base: Job;
   mine: JobForm;
+  /** The fields the save writes. */
+  paths: string[];
   onOverwrite(): void;
   onDiscard(): void;
 }
 
 /** The readable version conflict: who saved what since the form was opened, and the two ways on. */
-function ConflictBox({ conflict, base, mine, onOverwrite, onDiscard }: ConflictProps) {
+function ConflictBox({ conflict, base, mine, paths, onOverwrite, onDiscard }: ConflictProps) {
   const { latest, version } = conflict;
   const yours = jobFromForm(mine);
   return (
@@ -281,7 +296,7 @@ function ConflictBox({ conflict, base, mine, onOverwrite, onDiscard }: ConflictP
       {"problem" in yours ? null : (
         <details>
           <summary>What your save would change on v{String(latest.version)}</summary>
-          <VersionDiff before={configText(latest)} after={configText(withEdits(latest, yours.job))} labels={[`v${latest.version}`, "yours"]} />
+          <VersionDiff before={configText(latest)} after={configText(mergeEdits(latest, yours.job, paths))} labels={[`v${latest.version}`, "yours"]} />
         </details>
       )}
       <div class="actions">
@@ -290,16 +305,4 @@ function ConflictBox({ conflict, base, mine, onOverwrite, onDiscard }: ConflictP
       </div>
     </div>
   );
-}
-
-/** `stored` with the fields an edit writes (EDITED_PATHS) taken from `edit`, as the server will merge them. */
-function withEdits(stored: Job, edit: Job): Job {
-  const t = edit.target;
-  return {
-    ...stored,
-    name: edit.name, description: edit.description, schedule: edit.schedule, timezone: edit.timezone, tags: edit.tags, handler: edit.handler,
-    concurrencyPolicy: edit.concurrencyPolicy, misfirePolicy: edit.misfirePolicy,
-    target: stored.target && t ? { ...stored.target, url: t.url, method: t.method, headers: t.headers, body: t.body, timeout: t.timeout } : (t ?? stored.target),
-    retry: stored.retry && edit.retry ? { ...stored.retry, maxAttempts: edit.retry.maxAttempts, retryOn: edit.retry.retryOn } : (edit.retry ?? stored.retry),
-  };
 }

@@ -1,5 +1,4 @@
-import { RunTable } from "../components/run-table.js";
-import { ErrorBox } from "../components/error-box.js";
+import { RunFeedTable } from "../components/run-table.js";
 import { useConsole } from "../context.js";
 import { useJobNames } from "../lib/job-names.js";
 import { useRunFeed } from "../lib/run-feed.js";
@@ -23,13 +22,7 @@ export function LiveRunsView() {
         </h2>
         <span class="muted small">New runs and state changes appear as they happen. Click a run for its attempts.</span>
       </div>
-      <ErrorBox error={feed.error} />
-      <RunTable runs={feed.runs} jobNames={names} empty="No runs yet: they appear here as soon as a job fires." />
-      {feed.more ? (
-        <div class="pager">
-          <button type="button" onClick={feed.loadMore}>Load older runs</button>
-        </div>
-      ) : null}
+      <RunFeedTable feed={feed} jobNames={names} empty="No runs yet: they appear here as soon as a job fires." />
     </section>
   );
 }
