@@ -299,6 +299,39 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: join(out, "dag.png"), fullPage: true });
     });
+  });
+
+  it("filters jobs by status and tag, pages through them, and shows the cluster", async () => {
+    for (let i = 0; i < 20; i++) await api.cron.createJob({ job: create(JobSchema, { name: `filler-${String(i).padStart(2, "0")}`, schedule: "0 0 1 1 *", target: { url: `${sink.url}/never` } }) });
+    await run("filter by tag and status", async () => {
+      await page.goto(`${node.baseUrl}/ui/#/jobs`);
+      await page.fill("input[name=tag]", "team=data");
+      // The list refreshes itself while the operator types: what was typed must survive it.
+      const loading = page.locator(".filters").getByText("loading…");
+      await loading.waitFor();
+      await loading.waitFor({ state: "hidden" });
+      await page.press("input[name=tag]", "Enter");
+      await page.getByTestId("page-range").getByText("1–1 of 1").waitFor();
+      expect(await page.locator("table.jobs tbody tr[data-job-id]").allTextContents()).toEqual([expect.stringContaining(`warehouse-load-${kind}`)]);
+      await page.selectOption("select[name=status]", { label: "paused" });
+      await page.getByText("No jobs match").waitFor();
+      await page.selectOption("select[name=status]", { label: "all" });
+      await page.fill("input[name=tag]", "");
+      await page.press("input[name=tag]", "Enter");
+    });
+    await run("page through 23 jobs", async () => {
+      await page.getByTestId("page-range").getByText("1–20 of 23").waitFor();
+      await page.getByRole("button", { name: "Next ›" }).click();
+      await page.getByTestId("page-range").getByText("21–23 of 23").waitFor();
+      expect(await page.locator("table.jobs tbody tr[data-job-id]").count()).toBe(3);
+    });
+    await run("show the cluster", async () => {
+      await page.getByRole("link", { name: "Cluster" }).click();
+      const member = page.locator(`tr[data-node="${node.node.coordinator.nodeId}"]`);
+      await member.getByText("leader").waitFor();
+      await page.locator(".tile", { hasText: "Mode" }).getByText("single").waitFor();
+      await page.locator(".card", { hasText: "Next runs" }).getByText(jobName).waitFor();
+    });
     expect(log.errors).toEqual([]);
   });
 });

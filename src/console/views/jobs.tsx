@@ -51,14 +51,8 @@ export function JobsView() {
             <option value={JobStatus.CANCELLED}>cancelled</option>
           </select>
         </label>
-        <label>
-          Tag
-          <input name="tag" placeholder="team=billing or team" value={filters.tag} onChange={(e) => set({ tag: e.currentTarget.value })} />
-        </label>
-        <label>
-          Search
-          <input name="text" placeholder="name or description" value={filters.text} onChange={(e) => set({ text: e.currentTarget.value })} />
-        </label>
+        <TextFilter label="Tag" name="tag" placeholder="team=billing or team" onApply={(tag) => set({ tag })} />
+        <TextFilter label="Search" name="text" placeholder="name or description" onApply={(text) => set({ text })} />
         <span class="spacer" />
         {list.loading ? <span class="muted small">loading…</span> : null}
       </form>
@@ -89,6 +83,20 @@ export function JobsView() {
       </table>
       <Pager filters={filters} total={list.data?.total ?? 0} shown={list.data?.jobs.length ?? 0} onChange={(c) => setFilters((f) => ({ ...f, ...c }))} />
     </section>
+  );
+}
+
+/**
+ * A text filter applied on Enter or when the input loses focus. The input keeps its own state:
+ * the list refreshing itself meanwhile must not reset what is being typed.
+ */
+function TextFilter({ label, name, placeholder, onApply }: { label: string; name: string; placeholder: string; onApply: (value: string) => void }) {
+  const [value, setValue] = useState("");
+  return (
+    <label>
+      {label}
+      <input name={name} placeholder={placeholder} value={value} onInput={(e) => setValue(e.currentTarget.value)} onChange={(e) => onApply(e.currentTarget.value)} />
+    </label>
   );
 }
 
@@ -135,8 +143,9 @@ function Pager({ filters, total, shown, onChange }: { filters: Filters; total: n
   const pages = Math.max(1, Math.ceil(total / filters.limit));
   return (
     <div class="pager">
-      <span class="muted small">
-        {first}–{first + Math.max(0, shown - 1)} of {total}
+      <span class="muted small grow">Times are in your browser's time zone ({Intl.DateTimeFormat().resolvedOptions().timeZone}).</span>
+      <span class="muted small" data-testid="page-range">
+        {total === 0 ? "none" : `${first}–${first + Math.max(0, shown - 1)} of ${total}`}
       </span>
       <button type="button" disabled={filters.page <= 1} onClick={() => onChange({ page: filters.page - 1 })}>‹ Prev</button>
       <span class="small">
