@@ -305,11 +305,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
     for (let i = 0; i < 20; i++) await api.cron.createJob({ job: create(JobSchema, { name: `filler-${String(i).padStart(2, "0")}`, schedule: "0 0 1 1 *", target: { url: `${sink.url}/never` } }) });
     await run("filter by tag and status", async () => {
       await page.goto(`${node.baseUrl}/ui/#/jobs`);
+      const loads = await page.locator("table.jobs").getAttribute("data-loads");
       await page.fill("input[name=tag]", "team=data");
       // The list refreshes itself while the operator types: what was typed must survive it.
-      const loading = page.locator(".filters").getByText("loading…");
-      await loading.waitFor();
-      await loading.waitFor({ state: "hidden" });
+      await page.waitForFunction((before) => document.querySelector("table.jobs")?.getAttribute("data-loads") !== before, loads);
       await page.press("input[name=tag]", "Enter");
       await page.getByTestId("page-range").getByText("1–1 of 1").waitFor();
       expect(await page.locator("table.jobs tbody tr[data-job-id]").allTextContents()).toEqual([expect.stringContaining(`warehouse-load-${kind}`)]);

@@ -111,6 +111,30 @@ function lastStatusCode(attempts: Attempt[]): string {
   return code ? String(code) : attempts.length ? "—" : "";
 }
 
+/** A run's identity and links: id, job version, node, trace, replay and redrive. */
+function RunFacts({ run }: { run: Run }) {
+  const facts: [string, string | undefined, boolean][] = [
+    ["Run", run.runId, true],
+    ["Job version", `v${run.jobVersion}`, false],
+    ["Node", run.nodeId || "—", false],
+    ["Trace", run.traceId, true],
+    ["Replay of", run.replayOf, true],
+    ["Redrive of", run.redriveOf, true],
+    ["Redriven by", run.redrivenByRunId, true],
+    ["Result", run.result, false],
+  ];
+  return (
+    <div class="kv">
+      {facts.filter(([, value]) => value).map(([label, value, code]) => (
+        <Fragment key={label}>
+          <span>{label}</span>
+          {code ? <code>{value}</code> : <span>{value}</span>}
+        </Fragment>
+      ))}
+    </div>
+  );
+}
+
 function RunDetails({ run }: { run: Run }) {
   const { api, notify } = useConsole();
   const act = (what: string, call: () => Promise<{ run?: Run }>) =>
@@ -120,44 +144,7 @@ function RunDetails({ run }: { run: Run }) {
     );
   return (
     <div class="run-details">
-      <div class="kv">
-        <span>Run</span>
-        <code>{run.runId}</code>
-        <span>Job version</span>
-        <span>v{String(run.jobVersion)}</span>
-        <span>Node</span>
-        <span>{run.nodeId || "—"}</span>
-        {run.traceId ? (
-          <>
-            <span>Trace</span>
-            <code>{run.traceId}</code>
-          </>
-        ) : null}
-        {run.replayOf ? (
-          <>
-            <span>Replay of</span>
-            <code>{run.replayOf}</code>
-          </>
-        ) : null}
-        {run.redriveOf ? (
-          <>
-            <span>Redrive of</span>
-            <code>{run.redriveOf}</code>
-          </>
-        ) : null}
-        {run.redrivenByRunId ? (
-          <>
-            <span>Redriven by</span>
-            <code>{run.redrivenByRunId}</code>
-          </>
-        ) : null}
-        {run.result ? (
-          <>
-            <span>Result</span>
-            <span>{run.result}</span>
-          </>
-        ) : null}
-      </div>
+      <RunFacts run={run} />
       <AttemptTable attempts={run.attempts} />
       {run.taskResults.length ? (
         <table class="grid inner">

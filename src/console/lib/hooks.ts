@@ -6,6 +6,8 @@ export interface Async<T> {
   data: T | undefined;
   error: ShownError | undefined;
   loading: boolean;
+  /** How many loads have completed (answers and errors): changes on every refresh. */
+  loads: number;
   /** Loads again; the previous data stays on screen meanwhile. */
   reload(): void;
 }
@@ -15,15 +17,15 @@ export interface Async<T> {
  * its way; answers of superseded loads are dropped. With `refreshMs`, reloads on that period.
  */
 export function useAsync<T>(load: () => Promise<T>, deps: unknown[], refreshMs?: number): Async<T> {
-  const [state, setState] = useState<{ data?: T; error?: ShownError; loading: boolean }>({ loading: true });
+  const [state, setState] = useState<{ data?: T; error?: ShownError; loading: boolean; loads: number }>({ loading: true, loads: 0 });
   const [tick, setTick] = useState(0);
   const seq = useRef(0);
   useEffect(() => {
     const mine = ++seq.current;
     setState((s) => ({ ...s, loading: true }));
     load().then(
-      (data) => mine === seq.current && setState({ data, loading: false }),
-      (err: unknown) => mine === seq.current && setState((s) => ({ data: s.data, error: describeError(err), loading: false })),
+      (data) => mine === seq.current && setState((s) => ({ data, loading: false, loads: s.loads + 1 })),
+      (err: unknown) => mine === seq.current && setState((s) => ({ data: s.data, error: describeError(err), loading: false, loads: s.loads + 1 })),
     );
   }, [...deps, tick]);
   useEffect(() => {
@@ -32,7 +34,7 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[], refreshMs?:
     return () => clearInterval(timer);
   }, [refreshMs]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { data: state.data, error: state.error, loading: state.loading, reload };
+  return { data: state.data, error: state.error, loading: state.loading, loads: state.loads, reload };
 }
 
 /** The current time, ticking every `everyMs`, for relative times that stay true. */

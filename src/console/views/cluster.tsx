@@ -1,3 +1,4 @@
+import type { ClusterMember, NextRun } from "../../../gen/cronmesh/v1/cron_service_pb.js";
 import { ErrorBox } from "../components/error-box.js";
 import { Time } from "../components/time.js";
 import { useConsole } from "../context.js";
@@ -29,59 +30,71 @@ export function ClusterView() {
             <Tile label="Running now" value={String(s.running)} />
           </div>
           <div class="cards">
-            <div class="card">
-              <h3>Members</h3>
-              <table class="grid">
-                <thead>
-                  <tr>
-                    <th>Node</th>
-                    <th>Address</th>
-                    <th>Version</th>
-                    <th>Started</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {s.members.map((m) => (
-                    <tr key={m.nodeId} data-node={m.nodeId}>
-                      <td class="mono">
-                        {m.nodeId} {m.isLeader ? <span class="badge ok">leader</span> : null}
-                      </td>
-                      <td class="mono small">{m.address}</td>
-                      <td class="small">{m.version}</td>
-                      <td class="small"><Time ms={msOf(m.startedAt)} /></td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <div class="card">
-              <h3>Next runs</h3>
-              <table class="grid">
-                <thead>
-                  <tr>
-                    <th>When</th>
-                    <th>Job</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {s.nextRuns.length === 0 ? (
-                    <tr>
-                      <td colSpan={2} class="empty">Nothing scheduled.</td>
-                    </tr>
-                  ) : null}
-                  {s.nextRuns.map((n) => (
-                    <tr key={`${n.jobId}-${msOf(n.nextRun)}`}>
-                      <td class="small"><Time ms={msOf(n.nextRun)} /></td>
-                      <td><a href={href.job(n.jobId)}>{n.name}</a></td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Members members={s.members} />
+            <NextRuns runs={s.nextRuns} />
           </div>
         </>
       ) : null}
     </section>
+  );
+}
+
+function Members({ members }: { members: ClusterMember[] }) {
+  return (
+    <div class="card">
+      <h3>Members</h3>
+      <table class="grid">
+        <thead>
+          <tr>
+            <th>Node</th>
+            <th>Address</th>
+            <th>Version</th>
+            <th>Started</th>
+          </tr>
+        </thead>
+        <tbody>
+          {members.map((m) => (
+            <tr key={m.nodeId} data-node={m.nodeId}>
+              <td class="mono">
+                {m.nodeId} {m.isLeader ? <span class="badge ok">leader</span> : null}
+              </td>
+              <td class="mono small">{m.address}</td>
+              <td class="small">{m.version}</td>
+              <td class="small"><Time ms={msOf(m.startedAt)} /></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function NextRuns({ runs }: { runs: NextRun[] }) {
+  return (
+    <div class="card">
+      <h3>Next runs</h3>
+      <table class="grid">
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Job</th>
+          </tr>
+        </thead>
+        <tbody>
+          {runs.length === 0 ? (
+            <tr>
+              <td colSpan={2} class="empty">Nothing scheduled.</td>
+            </tr>
+          ) : null}
+          {runs.map((n) => (
+            <tr key={`${n.jobId}-${msOf(n.nextRun)}`}>
+              <td class="small"><Time ms={msOf(n.nextRun)} /></td>
+              <td><a href={href.job(n.jobId)}>{n.name}</a></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

@@ -118,44 +118,7 @@ function JobFormView({ base }: { base?: Job }) {
         />
       ) : null}
       <form onSubmit={submit} class="form-grid" noValidate>
-        <Field label="Name" name="name" field={field}>
-          <input name="name" value={form.name} onInput={(e) => set({ name: e.currentTarget.value })} required placeholder="nightly-report" />
-        </Field>
-        <Field label="Tags" name="tags" field={field} hint="key=value, comma-separated.">
-          <input name="tags" value={form.tags} onInput={(e) => set({ tags: e.currentTarget.value })} placeholder="team=billing, tier=1" />
-        </Field>
-        <Field label="Description" name="description" field={field} wide>
-          <input name="description" value={form.description} onInput={(e) => set({ description: e.currentTarget.value })} />
-        </Field>
-        <ScheduleFields form={form} set={set} field={field} />
-        <Field label="Target URL" name="target.url" field={field} hint="Called on every run. Leave empty to use a named handler." wide>
-          <div class="row">
-            <select name="method" value={form.method} onChange={(e) => set({ method: e.currentTarget.value })}>
-              {["POST", "GET", "PUT", "PATCH", "DELETE"].map((m) => (
-                <option key={m}>{m}</option>
-              ))}
-            </select>
-            <input name="url" class="grow" value={form.url} onInput={(e) => set({ url: e.currentTarget.value })} placeholder="https://reports.internal/run" />
-          </div>
-        </Field>
-        <Field label="Headers" name="target.headers" field={field} hint="One per line: Name: value (secret://name is resolved at run time).">
-          <textarea name="headers" rows={3} value={form.headers} onInput={(e) => set({ headers: e.currentTarget.value })} />
-        </Field>
-        <Field label="Body" name="target.body" field={field}>
-          <textarea name="body" rows={3} value={form.body} onInput={(e) => set({ body: e.currentTarget.value })} />
-        </Field>
-        <Field label="Handler" name="handler" field={field} hint="Instead of a URL: a target configured on the server (HANDLER_<NAME>_URL).">
-          <input name="handler" value={form.handler} onInput={(e) => set({ handler: e.currentTarget.value })} />
-        </Field>
-        <Field label="Timeout (s)" name="target.timeout" field={field} hint="Per attempt; default 30.">
-          <input name="timeout" inputMode="decimal" value={form.timeoutSeconds} onInput={(e) => set({ timeoutSeconds: e.currentTarget.value })} />
-        </Field>
-        <PolicyFields form={form} set={set} field={field} />
-        {!base ? (
-          <label class="check wide">
-            <input type="checkbox" name="enabled" checked={form.enabled} onChange={(e) => set({ enabled: e.currentTarget.checked })} /> Active at once (otherwise created paused)
-          </label>
-        ) : null}
+        <JobFields form={form} set={set} field={field} creating={!base} />
         <div class="wide">
           <ErrorBox error={error} onDismiss={() => setError(undefined)} />
         </div>
@@ -165,6 +128,52 @@ function JobFormView({ base }: { base?: Job }) {
         </div>
       </form>
     </section>
+  );
+}
+
+/** The form's inputs; `field` marks the one an InvalidArgument answer named. */
+function JobFields({ form, set, field, creating }: { form: JobForm; set: (c: Partial<JobForm>) => void; field?: string; creating: boolean }) {
+  return (
+    <>
+      <Field label="Name" name="name" field={field}>
+        <input name="name" value={form.name} onInput={(e) => set({ name: e.currentTarget.value })} required placeholder="nightly-report" />
+      </Field>
+      <Field label="Tags" name="tags" field={field} hint="key=value, comma-separated.">
+        <input name="tags" value={form.tags} onInput={(e) => set({ tags: e.currentTarget.value })} placeholder="team=billing, tier=1" />
+      </Field>
+      <Field label="Description" name="description" field={field} wide>
+        <input name="description" value={form.description} onInput={(e) => set({ description: e.currentTarget.value })} />
+      </Field>
+      <ScheduleFields form={form} set={set} field={field} />
+      <Field label="Target URL" name="target.url" field={field} hint="Called on every run. Leave empty to use a named handler." wide>
+        <div class="row">
+          <select name="method" value={form.method} onChange={(e) => set({ method: e.currentTarget.value })}>
+            {["POST", "GET", "PUT", "PATCH", "DELETE"].map((m) => (
+              <option key={m}>{m}</option>
+            ))}
+          </select>
+          <input name="url" class="grow" value={form.url} onInput={(e) => set({ url: e.currentTarget.value })} placeholder="https://reports.internal/run" />
+        </div>
+      </Field>
+      <Field label="Headers" name="target.headers" field={field} hint="One per line: Name: value (secret://name is resolved at run time).">
+        <textarea name="headers" rows={3} value={form.headers} onInput={(e) => set({ headers: e.currentTarget.value })} />
+      </Field>
+      <Field label="Body" name="target.body" field={field}>
+        <textarea name="body" rows={3} value={form.body} onInput={(e) => set({ body: e.currentTarget.value })} />
+      </Field>
+      <Field label="Handler" name="handler" field={field} hint="Instead of a URL: a target configured on the server (HANDLER_<NAME>_URL).">
+        <input name="handler" value={form.handler} onInput={(e) => set({ handler: e.currentTarget.value })} />
+      </Field>
+      <Field label="Timeout (s)" name="target.timeout" field={field} hint="Per attempt; default 30.">
+        <input name="timeout" inputMode="decimal" value={form.timeoutSeconds} onInput={(e) => set({ timeoutSeconds: e.currentTarget.value })} />
+      </Field>
+      <PolicyFields form={form} set={set} field={field} />
+      {creating ? (
+        <label class="check wide">
+          <input type="checkbox" name="enabled" checked={form.enabled} onChange={(e) => set({ enabled: e.currentTarget.checked })} /> Active at once (otherwise created paused)
+        </label>
+      ) : null}
+    </>
   );
 }
 

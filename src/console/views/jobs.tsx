@@ -57,7 +57,7 @@ export function JobsView() {
         {list.loading ? <span class="muted small">loading…</span> : null}
       </form>
       <ErrorBox error={list.error} />
-      <table class="grid jobs">
+      <table class="grid jobs" data-loads={list.loads}>
         <thead>
           <tr>
             <th>Status</th>
