@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -244,6 +245,18 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
     expect(rolledBack).toMatchObject({ description: "", timezone: "UTC", version: saved!.version + 1n, schedule: "*/2 * * * * *" });
   });
 
+  it("deletes a job", async () => {
+    const { job } = await api.cron.createJob({ job: create(JobSchema, { name: `doomed-${kind}`, schedule: "0 0 1 1 *", target: { url: `${sink.url}/never` } }) });
+    await run("delete from the job page", async () => {
+      await page.goto(`${node.baseUrl}/ui/#/jobs/${job!.jobId}`);
+      await page.getByRole("button", { name: "Delete…" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Delete job" }).click();
+      await page.getByRole("heading", { name: "Jobs", exact: true }).waitFor();
+      await page.locator(".toast.ok", { hasText: `Deleted doomed-${kind}` }).waitFor();
+    });
+    await expect(api.cron.getJob({ jobId: job!.jobId })).rejects.toMatchObject({ code: Code.NotFound });
+  });
+
   it("redrives a dead letter", async () => {
     const { job } = await api.cron.createJob({
       job: create(JobSchema, { name: `export-${kind}`, schedule: "0 0 1 1 *", target: { url: `${sink.url}/fail/export` }, retry: { maxAttempts: 1 } }),
@@ -269,7 +282,14 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
   it("saves screenshots of the jobs page, of a job's history and of a DAG", async () => {
     let failNext = true;
     sink.reply((d) => (d.jobId === jobId && failNext ? ((failNext = false), { status: 503, body: "report store unavailable" }) : { status: 200, body: "ok" }));
-    await api.cron.resumeJob({ jobId, note: "freeze over" });
+    await run("resume with a note", async () => {
+      await page.goto(`${node.baseUrl}/ui/#/jobs/${jobId}`);
+      await page.getByRole("button", { name: "Resume…" }).click();
+      await page.getByRole("dialog").locator("input[name=note]").fill("freeze over");
+      await page.getByRole("dialog").getByRole("button", { name: "Resume" }).click();
+      await page.locator('h2 [data-status="active"]').waitFor();
+    });
+    expect((await api.cron.getJob({ jobId })).job).toMatchObject({ status: JobStatus.ACTIVE, pauseNote: "freeze over" });
     const dag = await createDagJob(api, `warehouse-load-${kind}`, `${sink.url}/etl`);
     const triggered = await Promise.all([api.cron.triggerJob({ jobId }), api.cron.triggerJob({ jobId: dag.jobId })]);
     await Promise.all(triggered.map((t) => waitRun(api, t.runId)));
@@ -302,7 +322,8 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
   });
 
   it("filters jobs by status and tag, pages through them, and shows the cluster", async () => {
-    for (let i = 0; i < 20; i++) await api.cron.createJob({ job: create(JobSchema, { name: `filler-${String(i).padStart(2, "0")}`, schedule: "0 0 1 1 *", target: { url: `${sink.url}/never` } }) });
+    const fillers = Array.from({ length: 20 }, (_, i) => create(JobSchema, { name: `filler-${String(i).padStart(2, "0")}`, schedule: "0 0 1 1 *", target: { url: `${sink.url}/never` } }));
+    await Promise.all(fillers.map((job) => api.cron.createJob({ job })));
     await run("filter by tag and status", async () => {
       await page.goto(`${node.baseUrl}/ui/#/jobs`);
       const loads = await page.locator("table.jobs").getAttribute("data-loads");
