@@ -144,7 +144,9 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   await coordinator.start();
   claimLoop.start();
   deadLetterExpiry.start();
-  const server = await startServer({ host: config.host, port: config.port, routes, now: clock.now, metrics, log });
+  const server = await startServer({
+    host: config.host, port: config.port, routes, now: clock.now, metrics, log, consoleDir: config.consoleDir, corsOrigins: config.corsOrigins,
+  });
   const mode = config.etcd ? "cluster" : "single";
   log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode, nodeId: config.nodeId, tracing: tracing.enabled }, "cronmesh listening");
   return {

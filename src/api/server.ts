@@ -8,6 +8,8 @@ import { createRestHandler, writeJson } from "./rest/rest-handler.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { interceptorsFor, SERVICES } from "./routes.js";
 import { createRpcHandler } from "./rpc-handler.js";
+import { createCors } from "./cors.js";
+import { createStaticAssets } from "./static-assets.js";
 
 /** 1 MiB: the largest request body on any protocol. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -24,6 +26,10 @@ export interface ServerOptions {
   metrics: Metrics;
   /** RPC log lines (written inside each RPC's span). */
   log: Logger;
+  /** The built web console, served at /ui/. */
+  consoleDir: string;
+  /** Origins allowed to call from a browser; `*` allows any. */
+  corsOrigins: string[];
 }
 
 /** A running server. */
@@ -109,7 +115,10 @@ function createRequestHandler(options: ServerOptions) {
   });
   const transport = createRouterTransport(options.routes, { router: { interceptors, readMaxBytes: MAX_BODY_BYTES } });
   const rest = createRestHandler({ services: SERVICES, transport, maxBodyBytes: MAX_BODY_BYTES, prefix: "/api/" });
+  const cors = createCors(options.corsOrigins);
+  const assets = createStaticAssets(options.consoleDir);
   return (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    if (cors(req, res) || assets(req, res)) return;
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/health" || path === "/healthz") {
       writeJson(res, 200, { status: "healthy", timestamp: new Date(options.now()).toISOString() });

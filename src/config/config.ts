@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CronError } from "../domain/cron-error.js";
 import { parseDuration } from "../domain/duration.js";
 import type { HttpTargetSpec } from "../domain/job.js";
@@ -41,6 +42,10 @@ export interface Config {
   deadLetterRetentionMs: number;
   /** OUTBOUND_DENY and OUTBOUND_ALLOW: added to the built-in deny list, and exceptions to it. */
   outbound: OutboundRules;
+  /** The built web console served at /ui/ (CONSOLE_DIR; default dist/console of the package). */
+  consoleDir: string;
+  /** Origins allowed to call the API from a browser (CORS_ORIGINS); `*` allows any. Empty: same origin only. */
+  corsOrigins: string[];
 }
 
 /** The etcd coordinator's settings. */
@@ -81,6 +86,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     // A month: long enough to notice a failure and fix its cause, short enough to stay small.
     deadLetterRetentionMs: durationVar(env, "DEAD_LETTER_RETENTION", 30 * DAY_MS, 60_000, 3650 * DAY_MS),
     outbound,
+    consoleDir: env.CONSOLE_DIR ? resolve(env.CONSOLE_DIR) : join(packageRoot(), "dist", "console"),
+    corsOrigins: corsOrigins(env.CORS_ORIGINS ?? ""),
   };
   if (!LOG_LEVELS.has(config.logLevel)) throw configError("LOG_LEVEL", `must be one of ${[...LOG_LEVELS].join(", ")}`);
   if (config.etcd && !config.mongo) {
@@ -113,6 +120,28 @@ function durationVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min
     throw configError(name, `must be a duration such as 30d, 12h or 90m, between ${min / 1000}s and ${max / DAY_MS}d, got ${JSON.stringify(raw)}`);
   }
   return ms;
+}
+
+/**
+ * The folder holding package.json, found upwards from this module: the same answer whether the
+ * service runs from src/ (tsx) or from the compiled dist/src/.
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 8 && !existsSync(join(dir, "package.json")); depth++) dir = dirname(dir);
+  return dir;
+}
+
+/** CORS_ORIGINS: comma-separated origins (scheme://host[:port], no path) or `*`, normalised as browsers send them. */
+function corsOrigins(raw: string): string[] {
+  const origins = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  return origins.map((o) => {
+    if (o === "*") return o;
+    const url = URL.canParse(o) ? new URL(o) : undefined;
+    const bare = url && /^https?:$/.test(url.protocol) && url.pathname === "/" && !url.search && !url.hash && !url.username && !o.endsWith("/");
+    if (!bare) throw configError("CORS_ORIGINS", `must be a comma-separated list of origins such as https://ops.example.com (scheme://host[:port], no path) or *, got ${JSON.stringify(o)}`);
+    return url.origin;
+  });
 }
 
 function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
 
@@ -51,9 +52,18 @@ describe("configuration", () => {
     expect(c.outbound.allow).toEqual([{ kind: "range", address: "169.254.169.254", prefix: 32, family: "ipv4" }]);
     expect(c.handlers.get("meta")?.url).toBe("http://169.254.169.254/token");
     expect(loadConfig({}).outbound).toEqual({ deny: [], allow: [] });
+  it("reads CORS_ORIGINS as origins the way browsers send them, and serves the console from dist/console by default", () => {
+    expect(loadConfig({ CORS_ORIGINS: " https://Ops.Example.com , http://127.0.0.1:3000,* " }).corsOrigins).toEqual(["https://ops.example.com", "http://127.0.0.1:3000", "*"]);
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({}).consoleDir).toBe(join(fileURLToPath(new URL("../..", import.meta.url)), "dist", "console"));
+    expect(loadConfig({ CONSOLE_DIR: "web" }).consoleDir).toBe(resolve("web"));
   });
 
   const refused: [string, Record<string, string>, RegExp][] = [
+    ["a CORS origin with a path", { CORS_ORIGINS: "https://ops.example.com/console" }, /CORS_ORIGINS must be a comma-separated list of origins/],
+    ["a CORS origin with a trailing slash", { CORS_ORIGINS: "https://ops.example.com/" }, /CORS_ORIGINS must be/],
+    ["a CORS origin without a scheme", { CORS_ORIGINS: "ops.example.com" }, /CORS_ORIGINS must be/],
+    ["a CORS origin that is not http", { CORS_ORIGINS: "ftp://ops.example.com" }, /CORS_ORIGINS must be/],
     ["a port that is not a number", { PORT: "eighty" }, /PORT must be an integer/],
     ["a port out of range", { PORT: "70000" }, /PORT must be an integer between 0 and 65535/],
     ["an unknown log level", { LOG_LEVEL: "loud" }, /LOG_LEVEL must be one of/],

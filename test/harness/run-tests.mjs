@@ -1,6 +1,7 @@
-// The one test command (`npm test`): makes sure the external servers the tests need can be
-// started (etcd, FerretDB), runs the main vitest suite, then the cluster scenarios on their own
-// (they start real processes and take the whole machine). Extra arguments go to the main suite.
+// The one test command (`npm test`): makes sure the external servers and the browser the tests
+// need can be started (etcd, FerretDB, Chromium), runs the main vitest suite, then the cluster
+// scenarios on their own (they start real processes and take the whole machine). Extra arguments
+// go to the main suite.
 //
 // The Mongo tests are never skipped: with MONGODB_URI unset, FerretDB is built if missing, and the
 // vitest global setup fails the run if it cannot start. CRONMESH_SKIP_CLUSTER=1 skips the cluster
@@ -19,8 +20,9 @@ function run(command, args) {
   return result.status ?? 1;
 }
 
-// FerretDB is needed by the cluster scenarios even when MONGODB_URI points the main suite elsewhere.
-for (const script of ["ensure-etcd.mjs", "ensure-ferretdb.mjs"]) {
+// FerretDB is needed by the cluster scenarios even when MONGODB_URI points the main suite elsewhere;
+// Chromium by the web console's browser tests (test/console).
+for (const script of ["ensure-etcd.mjs", "ensure-ferretdb.mjs", "ensure-chromium.mjs"]) {
   const status = run(process.execPath, [`test/harness/${script}`]);
   if (status !== 0) process.exit(status);
 }
