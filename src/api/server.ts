@@ -1,4 +1,4 @@
-import { createRouterTransport, type ConnectRouter } from "@connectrpc/connect";
+import { createRouterTransport, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import http from "node:http";
 import http2 from "node:http2";
@@ -6,6 +6,7 @@ import net from "node:net";
 import { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { createRestHandler, writeJson } from "./rest/rest-handler.js";
+import { createStreamAdmission } from "./rest/stream-admission.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { interceptorsFor, SERVICES } from "./routes.js";
 
@@ -24,6 +25,8 @@ export interface ServerOptions {
   metrics: Metrics;
   /** RPC log lines (written inside each RPC's span). */
   log: Logger;
+  /** Authentication and rate limiting, applied to every RPC on every protocol. */
+  access: Interceptor[];
 }
 
 /** A running server. */
@@ -99,15 +102,16 @@ function withPrefix(socket: net.Socket, head: Buffer): Duplex {
 }
 
 function createRequestHandler(options: ServerOptions) {
-  const interceptors = interceptorsFor(options.metrics, options.now, options.log);
+  const interceptors = interceptorsFor(options.metrics, options.now, options.log, options.access);
   const connect = connectNodeAdapter({
     routes: options.routes,
     interceptors,
     readMaxBytes: MAX_BODY_BYTES,
     fallback: (_req, res) => writeJson(res as http.ServerResponse, 404, { code: "not_found", message: "no such route", field: "" }),
   });
-  const transport = createRouterTransport(options.routes, { router: { interceptors, readMaxBytes: MAX_BODY_BYTES } });
-  const rest = createRestHandler({ services: SERVICES, transport, maxBodyBytes: MAX_BODY_BYTES, prefix: "/api/" });
+  const admission = createStreamAdmission();
+  const transport = createRouterTransport(options.routes, { router: { interceptors: [...interceptors, admission.interceptor], readMaxBytes: MAX_BODY_BYTES } });
+  const rest = createRestHandler({ services: SERVICES, transport, maxBodyBytes: MAX_BODY_BYTES, prefix: "/api/", admission });
   return (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/health" || path === "/healthz") {

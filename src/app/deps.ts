@@ -1,5 +1,6 @@
 import type { Clock } from "../domain/clock.js";
 import type { IdGenerator } from "../domain/ids.js";
+import type { JobLimits } from "../domain/job-validation.js";
 import type { Coordinator } from "../coordination/coordinator.js";
 import type { RunDispatcher } from "../scheduler/run-announcer.js";
 import type { RunCanceller } from "../scheduler/run-canceller.js";
@@ -21,4 +22,6 @@ export interface AppDeps {
   metrics: Metrics;
   /** Tells the fire loop (on whichever replica leads) that a job was created, changed or deleted. */
   jobChanged: (jobId: string) => void;
+  /** MIN_SCHEDULE_INTERVAL and MAX_JOBS_PER_PROJECT; DEFAULT_JOB_LIMITS when absent. */
+  limits?: JobLimits;
 }

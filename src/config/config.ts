@@ -3,7 +3,11 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { CronError } from "../domain/cron-error.js";
 import type { HttpTargetSpec } from "../domain/job.js";
+import { configError, intVar } from "./env-values.js";
 import { parseHandlers } from "./handlers.js";
+import { loadSecurityConfig, type SecurityConfig } from "./security-config.js";
+
+export { ConfigError } from "./env-values.js";
 
 /** Everything the service reads from its environment, validated. */
 export interface Config {
@@ -35,6 +39,8 @@ export interface Config {
   claimScanMs: number;
   /** Run writes within this window share one store call. */
   runWriteBatchMs: number;
+  /** Authentication, secrets at rest and limits. */
+  security: SecurityConfig;
 }
 
 /** The etcd coordinator's settings. */
@@ -71,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     claimScanMs: intVar(env, "CLAIM_SCAN_MS", 2000, 50, 600_000),
     // MongoDB: a final write per run and per round trip is too many; 100 ms groups a busy second into ten.
     runWriteBatchMs: intVar(env, "RUN_WRITE_BATCH_MS", env.MONGODB_URI ? 100 : 0, 0, 10_000),
+    security: loadSecurityConfig(env, Boolean(env.ETCD_ENDPOINTS?.trim() && env.MONGODB_URI)),
   };
   if (!LOG_LEVELS.has(config.logLevel)) throw configError("LOG_LEVEL", `must be one of ${[...LOG_LEVELS].join(", ")}`);
   if (config.etcd && !config.mongo) {
@@ -90,14 +97,6 @@ function etcdConfig(env: NodeJS.ProcessEnv): EtcdConfig | undefined {
   // etcd leases count whole seconds, and shorter than 2 s is below what etcd grants reliably.
   const ttlMs = intVar(env, "ETCD_TTL_MS", 3000, 2000, 60_000);
   return { endpoints: endpoints.map((e) => (e.includes("://") ? e : `http://${e}`)), ttlMs, prefix: env.ETCD_PREFIX || "cronmesh/" };
-}
-
-function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw configError(name, `must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
-  return n;
 }
 
 function mongoUri(uri: string): string {
@@ -133,13 +132,4 @@ function loadSecretsFile(path: string | undefined): Record<string, string> {
   const ok = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === "string");
   if (!ok) throw configError("SECRETS_FILE", "must hold a JSON object of name → string");
   return parsed as Record<string, string>;
-}
-
-/** A configuration error: the message names the variable and the fix. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
-
-function configError(variable: string, problem: string): ConfigError {
-  return new ConfigError(`invalid configuration: ${variable} ${problem}`);
 }
