@@ -47,6 +47,8 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       // The route template reaches the RPC span through the trace context (REST calls are in-process).
       await withHttpRoute(route.path, route.verb, () => callAndRespond(options, route, input, forwardedHeaders(req), res));
     } catch (err) {
+      // A stream already answered 200 reports its failures in its lines, or simply ends.
+      if (res.headersSent) return void res.end(), true;
       const { status, body, headers } = isRestError(err) ? { ...err, headers: {} } : restErrorOf(err);
       writeJson(res, status, body as unknown as Json, headers);
     }

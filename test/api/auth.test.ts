@@ -1,0 +1,127 @@
+import type { DescMethod } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { accessOf } from "../../src/api/auth-interceptor.js";
+import { AUTH_KINDS, authSetup, type AuthKind, type AuthSetup } from "../harness/auth.js";
+import { startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
+import { ALL_METHODS, callerFor, PROTOCOLS, type CallResult, type Protocol } from "../harness/protocol-calls.js";
+
+const WRITES = ALL_METHODS.filter((m) => accessOf(m) === "write");
+const READS = ALL_METHODS.filter((m) => accessOf(m) === "read");
+const REFUSALS: (Code | "ok")[] = [Code.Unauthenticated, Code.PermissionDenied];
+/** Tables expecting a refusal give a silent stream this long, so that a slow refusal is not taken for admission. */
+const AWAIT_REFUSAL = { silentStreamMs: 10_000 };
+
+/**
+ * Calls every method (at once: a silent stream takes a while to count as admitted) and returns
+ * those whose outcome `expected` does not accept, with what they got.
+ */
+async function misfits(methods: DescMethod[], call: (m: DescMethod) => Promise<CallResult>, expected: (r: CallResult) => boolean) {
+  const results = await Promise.all(methods.map(async (m) => ({ m, r: await call(m) })));
+  return results.filter(({ r }) => !expected(r)).map(({ m, r }) => `${m.parent.name}/${m.name}: ${r.code === "ok" ? "ok" : Code[r.code]} ${r.message}`);
+}
+
+describe("which RPCs write (read from the descriptors)", () => {
+  it("reads are the NO_SIDE_EFFECTS methods and WatchRuns; every other method writes", () => {
+    expect(READS.map((m) => m.name).sort()).toEqual([
+      "GetClusterStatus", "GetJob", "GetJobVersion", "GetRun", "GetWhoAmI", "ListDeadLetters", "ListJobVersions", "ListJobs", "ListRuns", "ListTasks", "PreviewSchedule", "WatchRuns",
+    ]);
+    expect(WRITES.length + READS.length).toBe(ALL_METHODS.length);
+    expect(WRITES.map((m) => m.name)).toEqual(expect.arrayContaining(["CreateJob", "DeleteJob", "TriggerJob", "CancelRun", "RedriveRun", "BackfillJob"]));
+  });
+});
+
+describe.each<StoreKind>(["sqlite", "mongo"])("authentication on %s", (store) => {
+  describe.each<AuthKind>(AUTH_KINDS)("AUTH_MODE %s", (kind) => {
+    let auth: AuthSetup;
+    let t: TestNode;
+    beforeAll(async () => {
+      auth = await authSetup(kind);
+      t = await startTestNode(store, { env: auth.env });
+    });
+    afterAll(async () => {
+      await t?.stop();
+      auth?.dispose();
+    });
+
+    it.each<Protocol>(PROTOCOLS)("every RPC without credentials is Unauthenticated over %s", async (protocol) => {
+      const call = callerFor(t.baseUrl, protocol, AWAIT_REFUSAL);
+      expect(await misfits(ALL_METHODS, (m) => call(m, {}), (r) => r.code === Code.Unauthenticated)).toEqual([]);
+    });
+
+    it.each<Protocol>(PROTOCOLS)("every RPC with refused credentials is Unauthenticated over %s, and the message does not repeat them", async (protocol) => {
+      const call = callerFor(t.baseUrl, protocol, AWAIT_REFUSAL);
+      const presented = Object.values(auth.forged).join(" ");
+      const secret = presented.split(/\s+/).pop()!;
+      expect(await misfits(ALL_METHODS, (m) => call(m, auth.forged), (r) => r.code === Code.Unauthenticated && !r.message.includes(secret) && !r.body.includes(secret))).toEqual([]);
+    });
+
+    it.each<Protocol>(PROTOCOLS)("a reader is PermissionDenied on every write and passes every read over %s", async (protocol) => {
+      const reader = auth.users.reader.headers;
+      expect(await misfits(WRITES, (m) => callerFor(t.baseUrl, protocol, AWAIT_REFUSAL)(m, reader), (r) => r.code === Code.PermissionDenied)).toEqual([]);
+      const call = callerFor(t.baseUrl, protocol);
+      expect(await misfits(READS, (m) => call(m, reader), (r) => !REFUSALS.includes(r.code))).toEqual([]);
+    });
+
+    it.each<Protocol>(PROTOCOLS)("an editor passes authentication and authorization on every RPC over %s", async (protocol) => {
+      const call = callerFor(t.baseUrl, protocol);
+      expect(await misfits(ALL_METHODS, (m) => call(m, auth.users.editor.headers), (r) => !REFUSALS.includes(r.code))).toEqual([]);
+    });
+
+    it("answers 401 on REST with a WWW-Authenticate header naming the scheme", async () => {
+      const res = await fetch(`${t.baseUrl}/api/v1/cron/jobs`);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(new RegExp(`^${auth.scheme} realm="cronmesh"`));
+      expect(await res.json()).toMatchObject({ code: "unauthenticated" });
+    });
+
+    it("records the authenticated subject as created_by and ignores the actor header; GetWhoAmI tells the identity", async () => {
+      const call = callerFor(t.baseUrl, "connect");
+      const headers = { ...auth.users.editor.headers, "x-cronmesh-actor": "someone-else" };
+      const created = await fetch(`${t.baseUrl}/api/v1/cron/jobs`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({ name: "audited", schedule: "0 0 1 1 *", target: { url: "http://127.0.0.1:9/x" }, project_id: "p1" }),
+      });
+      expect(created.status).toBe(200);
+      const job = (await created.json()) as { created_by: string; updated_by: string };
+      expect(job).toMatchObject({ created_by: "editor-user", updated_by: "editor-user" });
+      const who = await call(ALL_METHODS.find((m) => m.name === "GetWhoAmI")!, auth.users.reader.headers);
+      expect(JSON.parse(who.body)).toMatchObject({ subject: "reader-user", projectId: "p1", roles: ["reader"], authMode: auth.env.AUTH_MODE });
+      const superadmin = await fetch(`${t.baseUrl}/api/v1/cron/whoami`, { headers: auth.users.superadmin.headers });
+      expect(await superadmin.json()).toMatchObject({ subject: "superadmin-user", project_id: "*", roles: ["admin"] });
+    });
+  });
+});
+
+describe("health, readiness and metrics stay open when authentication is on", () => {
+  let auth: AuthSetup;
+  let t: TestNode;
+  beforeAll(async () => {
+    auth = await authSetup("api_key");
+    t = await startTestNode("sqlite", { env: auth.env });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    auth?.dispose();
+  });
+
+  it.each(["/health", "/metrics"])("%s answers without credentials", async (path) => {
+    expect((await fetch(`${t.baseUrl}${path}`)).status).toBe(200);
+  });
+});
+
+describe("without authentication (AUTH_MODE none)", () => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode("sqlite");
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("every caller is an admin of every project, named by the actor header", async () => {
+    const res = await fetch(`${t.baseUrl}/api/v1/cron/whoami`, { headers: { "x-cronmesh-actor": "carol" } });
+    expect(await res.json()).toEqual({ subject: "carol", project_id: "*", roles: ["admin"], auth_mode: "none" });
+  });
+});
