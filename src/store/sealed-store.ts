@@ -37,7 +37,7 @@ export function createSealedStore(inner: Store, cipher: SecretCipher): Store {
   const openJobs = (jobs: JobRecord[]) => jobs.map(openJob);
   return {
     ...inner,
-    createJob: (job) => inner.createJob(sealJob(job)),
+    createJob: async (job) => inner.createJob(sealJob(job)),
     updateJob: async (job, expectedVersion) => openJob(await inner.updateJob(sealJob(job), expectedVersion)),
     getJob: async (...args: Parameters<Store["getJob"]>) => {
       const job = await inner.getJob(...args);
