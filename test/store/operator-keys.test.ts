@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { JobFilter, Store } from "../../src/store/store.js";
-import { openMongoStoreForTest } from "../harness/mongo.js";
 import { rest, startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
+import { openStoreForTest } from "../harness/stores.js";
 import { makeJob, makeRun, makeSpec, T0 } from "./fixtures.js";
 
 /** Strings that a query builder would turn into operators or paths if it let data become a key. */
@@ -17,19 +13,12 @@ const HOSTILE = makeSpec({
   target: { ...makeSpec().target!, headers: { $set: "x", "a.b": "y" } },
 });
 
-async function open(kind: StoreKind): Promise<{ store: Store; dispose(): Promise<void> }> {
-  if (kind === "mongo") return openMongoStoreForTest();
-  const dir = mkdtempSync(join(tmpdir(), "cronmesh-operators-"));
-  const store = createSqliteStore({ path: join(dir, "cronmesh.db") });
-  await store.init();
-  return { store, dispose: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
-}
 
 describe.each<StoreKind>(["mongo", "sqlite"])("Mongo operator keys are plain data on %s", (kind) => {
   let store: Store;
   let dispose: () => Promise<void>;
   beforeAll(async () => {
-    ({ store, dispose } = await open(kind));
+    ({ store, dispose } = await openStoreForTest(kind));
     await store.createJob(makeJob("job_hostile", {}, HOSTILE));
     await store.createJob(makeJob("job_plain", {}, makeSpec({ projectId: "p", name: "plain", description: "", tags: { team: "x" } })));
     await store.insertRuns([makeRun("run_hostile", "job_hostile", T0, { projectId: "$ne" }), makeRun("run_plain", "job_plain", T0, { projectId: "p" })]);

@@ -1,16 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CronError } from "../../src/domain/cron-error.js";
 import type { JobRecord, JobSpec } from "../../src/domain/job.js";
 import { createSealedStore } from "../../src/store/sealed-store.js";
 import { createSecretCipher, keyId, SEALED_PREFIX } from "../../src/store/secret-cipher.js";
-import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
 import type { StoreKind } from "../harness/node.js";
-import { openMongoStoreForTest } from "../harness/mongo.js";
+import { openStoreForTest } from "../harness/stores.js";
 import { makeJob, makeSpec, T0 } from "./fixtures.js";
 
 const KEY_1 = randomBytes(32);
@@ -40,13 +36,6 @@ function specWithSecrets(): JobSpec {
   });
 }
 
-async function openAdapter(kind: StoreKind): Promise<{ store: Store; dispose(): Promise<void> }> {
-  if (kind === "mongo") return openMongoStoreForTest();
-  const dir = mkdtempSync(join(tmpdir(), "cronmesh-sealed-"));
-  const store = createSqliteStore({ path: join(dir, "cronmesh.db") });
-  await store.init();
-  return { store, dispose: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
-}
 
 /** The job's stored text as the adapter holds it, without opening anything. */
 async function atRest(adapter: Store, jobId: string): Promise<string> {
@@ -58,7 +47,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("secrets at rest on %s", (kind) =>
   let adapter: Store;
   let dispose: () => Promise<void>;
   beforeEach(async () => {
-    ({ store: adapter, dispose } = await openAdapter(kind));
+    ({ store: adapter, dispose } = await openStoreForTest(kind));
   });
   afterEach(async () => dispose());
 
