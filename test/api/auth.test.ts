@@ -2,7 +2,8 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accessOf } from "../../src/api/auth-interceptor.js";
-import { AUTH_KINDS, authSetup, type AuthKind, type AuthSetup } from "../harness/auth.js";
+import { makeJwt, type JwtOptions } from "../../deploy/make-token.js";
+import { AUTH_KINDS, authSetup, TEST_JWT_SECRET, type AuthKind, type AuthSetup } from "../harness/auth.js";
 import { startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
 import { ALL_METHODS, callerFor, PROTOCOLS, type CallResult, type Protocol } from "../harness/protocol-calls.js";
 
@@ -91,6 +92,37 @@ describe.each<StoreKind>(["sqlite", "mongo"])("authentication on %s", (store) =>
       const superadmin = await fetch(`${t.baseUrl}/api/v1/cron/whoami`, { headers: auth.users.superadmin.headers });
       expect(await superadmin.json()).toMatchObject({ subject: "superadmin-user", project_id: "*", roles: ["admin"] });
     });
+  });
+});
+
+describe("JWT validity over the wire (AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE set)", () => {
+  let t: TestNode;
+  const claims = { secret: TEST_JWT_SECRET, sub: "erin", project: "p1", roles: ["editor"], issuer: "https://issuer.test", audience: "cronmesh" };
+  beforeAll(async () => {
+    t = await startTestNode("sqlite", { env: { AUTH_MODE: "jwt", AUTH_JWT_SECRET: TEST_JWT_SECRET, AUTH_JWT_ISSUER: claims.issuer, AUTH_JWT_AUDIENCE: claims.audience } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it.each<[string, Partial<JwtOptions>, string]>([
+    ["an expired token", { ttlSeconds: -5 }, "token expired"],
+    ["a token not valid yet", { notBeforeSeconds: 300 }, "token not valid yet"],
+    ["a token of another issuer", { issuer: "https://other.test" }, "token iss claim not accepted"],
+    ["a token for another audience", { audience: "billing" }, "token aud claim not accepted"],
+  ])("refuses %s with 401 on REST and Unauthenticated on Connect", async (_name, change, message) => {
+    const token = await makeJwt({ ...claims, ...change });
+    const res = await fetch(`${t.baseUrl}/api/v1/cron/jobs`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toBe('Bearer realm="cronmesh"');
+    expect(await res.json()).toEqual({ code: "unauthenticated", message, field: "" });
+    const connect = await callerFor(t.baseUrl, "connect")(ALL_METHODS.find((m) => m.name === "ListJobs")!, { authorization: `Bearer ${token}` });
+    expect({ code: connect.code, message: connect.message }).toEqual({ code: Code.Unauthenticated, message });
+  });
+
+  it("accepts the same token when it is valid", async () => {
+    const res = await fetch(`${t.baseUrl}/api/v1/cron/whoami`, { headers: { authorization: `Bearer ${await makeJwt(claims)}` } });
+    expect(await res.json()).toMatchObject({ subject: "erin", project_id: "p1", roles: ["editor"], auth_mode: "jwt" });
   });
 });
 

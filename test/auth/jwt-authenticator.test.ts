@@ -1,4 +1,6 @@
 import { SignJWT, UnsecuredJWT } from "jose";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createJwtAuthenticator, type JwtSettings } from "../../src/auth/jwt-authenticator.js";
 import { CronError } from "../../src/domain/cron-error.js";
@@ -76,5 +78,21 @@ describe.each(["RS256", "ES256"] as const)("JWT authentication with a JWKS of %s
     expect(await outcome(settings, await makeJwt({ ...claims, key: { ...other.privateJwk, kid: privateJwk.kid } }))).toEqual(refused("token signature invalid"));
     const confused = await makeJwt({ ...claims, secret: JSON.stringify(jwks.keys[0]) });
     expect(await outcome(settings, confused)).toEqual(refused("token algorithm not accepted"));
+  });
+});
+
+describe("JWT authentication with a JWKS URL", () => {
+  it("fetches the keys from the URL, and answers unavailable (not unauthenticated) when it cannot", async () => {
+    const { privateJwk, jwks } = await makeKeyPair("ES256");
+    const server = http.createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(jwks)));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+    const token = await makeJwt({ key: privateJwk, sub: "dave", project: "p3", roles: ["admin"], now: T0 });
+    try {
+      expect(await outcome({ jwksUrl: url, projectClaim: "project_id", rolesClaim: "roles" }, token)).toEqual({ subject: "dave", projectId: "p3", roles: ["admin"], authMode: "jwt" });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(await outcome({ jwksUrl: url, projectClaim: "project_id", rolesClaim: "roles" }, token)).toMatchObject({ code: "unavailable" });
   });
 });
