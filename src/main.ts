@@ -59,14 +59,15 @@ export interface NodeOverrides {
   env?: NodeJS.ProcessEnv;
 }
 
-/**
- * The MongoDB adapter is imported only when used, and after tracing has started: the MongoDB
- * instrumentation can patch the driver only if it is loaded after the instrumentation is enabled.
- */
+/** The store: an adapter, its inline credentials sealed at rest (SECRETS_KEY). */
 async function createStore(config: Config, log: Logger): Promise<Store> {
   return createSealedStore(await createAdapter(config, log), createSecretCipher(config.security.secretKeys));
 }
 
+/**
+ * The MongoDB adapter is imported only when used, and after tracing has started: the MongoDB
+ * instrumentation can patch the driver only if it is loaded after the instrumentation is enabled.
+ */
 async function createAdapter(config: Config, log: Logger): Promise<Store> {
   if (!config.mongo) return createSqliteStore({ path: config.sqlitePath, onError: (message) => log.warn({ message }, "background WAL checkpoint failed") });
   const { createMongoStore } = await import("./store/mongo/mongo-store.js");
