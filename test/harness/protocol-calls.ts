@@ -1,13 +1,13 @@
 import type { DescMethod, DescMethodServerStreaming, DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { codeFromString } from "@connectrpc/connect/protocol-connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { SERVICES } from "../../src/api/routes.js";
 import { buildRoutes, type Route } from "../../src/api/rest/route-table.js";
 
 /** The protocols the auth tables call over. */
-export type Protocol = "grpc" | "connect" | "rest";
-/** Every protocol of the tables. */
+export type Protocol = "grpc" | "grpcweb" | "connect" | "rest";
+/** The protocols of the tables: gRPC, Connect and REST (gRPC-Web shares Connect's handler; tables add it where it is cheap). */
 export const PROTOCOLS: Protocol[] = ["grpc", "connect", "rest"];
 
 /** Every RPC of the served services, read from their descriptors: a new RPC is covered by itself. */
@@ -36,7 +36,8 @@ const SILENT_STREAM_MS = 1500;
 /** A caller for a node's base URL over the given protocol. */
 export function callerFor(baseUrl: string, protocol: Protocol, options: { silentStreamMs?: number } = {}): Caller {
   if (protocol === "rest") return restCaller(baseUrl);
-  const transport = protocol === "grpc" ? createGrpcTransport({ baseUrl }) : createConnectTransport({ baseUrl, httpVersion: "1.1" });
+  const transport =
+    protocol === "grpc" ? createGrpcTransport({ baseUrl }) : protocol === "grpcweb" ? createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }) : createConnectTransport({ baseUrl, httpVersion: "1.1" });
   const silentMs = options.silentStreamMs ?? SILENT_STREAM_MS;
   return (method, headers, input = {}) =>
     method.methodKind === "server_streaming" ? streamCall(transport, method, headers, input, silentMs) : unaryCall(transport, method as DescMethodUnary, headers, input);
