@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accessOf } from "../../src/api/auth-interceptor.js";
 import { makeJwt, type JwtOptions } from "../../deploy/make-token.js";
 import { AUTH_KINDS, authSetup, TEST_JWT_SECRET, type AuthKind, type AuthSetup } from "../harness/auth.js";
+import { clientsFor } from "../harness/clients.js";
 import { startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
+import { startSink, type Sink } from "../harness/sink.js";
 import { ALL_METHODS, callerFor, PROTOCOLS, type CallResult, type Protocol } from "../harness/protocol-calls.js";
 
 const WRITES = ALL_METHODS.filter((m) => accessOf(m) === "write");
@@ -129,6 +131,40 @@ describe("JWT validity over the wire (AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE set)
   it("accepts the same token when it is valid", async () => {
     const res = await fetch(`${t.baseUrl}/api/v1/cron/whoami`, { headers: { authorization: `Bearer ${await makeJwt(claims)}` } });
     expect(await res.json()).toMatchObject({ subject: "erin", project_id: "p1", roles: ["editor"], auth_mode: "jwt" });
+  });
+});
+
+describe("a watcher with credentials", () => {
+  let auth: AuthSetup;
+  let t: TestNode;
+  let sink: Sink;
+  beforeAll(async () => {
+    auth = await authSetup("api_key");
+    sink = await startSink();
+    t = await startTestNode("sqlite", { env: auth.env });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await sink?.close();
+    auth?.dispose();
+  });
+
+  it("receives the run changes of a job over Connect and REST", async () => {
+    const c = clientsFor(t.baseUrl, auth.users.editor.headers);
+    const { job } = await c.cron.createJob({ job: { name: "watched", schedule: "0 0 1 1 *", target: { url: `${sink.url}/w` } } });
+    const abort = new AbortController();
+    const connect = clientsFor(t.baseUrl, auth.users.reader.headers).runs.watchRuns({ jobId: job!.jobId }, { signal: abort.signal });
+    const rest = await fetch(`${t.baseUrl}/api/v1/cron/watch/runs?job_id=${job!.jobId}`, { headers: auth.users.reader.headers, signal: abort.signal });
+    expect(rest.status).toBe(200);
+    const { runId } = await c.cron.triggerJob({ jobId: job!.jobId });
+    try {
+      for await (const change of connect) if (change.run?.runId === runId) break;
+      const reader = rest.body!.getReader();
+      let text = "";
+      while (!text.includes(runId)) text += new TextDecoder().decode((await reader.read()).value);
+    } finally {
+      abort.abort();
+    }
   });
 });
 
