@@ -48,7 +48,10 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       await withHttpRoute(route.path, route.verb, () => callAndRespond(options, route, input, forwardedHeaders(req), res));
     } catch (err) {
       // A stream already answered 200 reports its failures in its lines, or simply ends.
-      if (res.headersSent) return void res.end(), true;
+      if (res.headersSent) {
+        res.end();
+        return true;
+      }
       const { status, body, headers } = isRestError(err) ? { ...err, headers: {} } : restErrorOf(err);
       writeJson(res, status, body as unknown as Json, headers);
     }
@@ -116,13 +119,17 @@ async function streamNdjson(transport: Transport, ticket: StreamTicket, route: R
     const call = transport.stream(method, abort.signal, undefined, header, singleMessage(input as Record<string, unknown>));
     await Promise.race([call, ticket.admitted]);
     // Answered before admission: a refusal, which reading the stream throws (as the error response).
-    if (!ticket.isAdmitted()) for await (const _ of (await call).message);
+    if (!ticket.isAdmitted()) await drain((await call).message);
     res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store" });
     if ("flushHeaders" in res) res.flushHeaders();
     await writeLines(await call, route, res, abort.signal);
   } finally {
     ticket.release();
   }
+}
+
+async function drain(messages: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of messages) continue;
 }
 
 async function writeLines(response: StreamResponse<DescMessage, DescMessage>, route: Route, res: Res, aborted: AbortSignal): Promise<void> {
