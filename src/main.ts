@@ -2,12 +2,17 @@ import { randomBytes } from "node:crypto";
 import type { LookupFunction } from "node:net";
 import type { Logger } from "pino";
 import { createRunService } from "./api/run-service.js";
+import { authInterceptor } from "./api/auth-interceptor.js";
 import { createCronService } from "./api/cron-service.js";
+import { rateLimitInterceptor } from "./api/rate-limit-interceptor.js";
 import { registerRoutes } from "./api/routes.js";
 import { startServer, type RunningServer } from "./api/server.js";
 import { createJobCommands } from "./app/jobs.js";
 import { createRunCommands } from "./app/runs.js";
+import { createAuthenticator } from "./auth/create-authenticator.js";
+import { createRateLimiter } from "./auth/rate-limiter.js";
 import { loadConfig, type Config } from "./config/config.js";
+import { securityWarnings } from "./config/security-config.js";
 import type { Coordinator } from "./coordination/coordinator.js";
 import { createEtcdCoordinator } from "./coordination/etcd/etcd-coordinator.js";
 import { createLocalCoordinator } from "./coordination/local/local-coordinator.js";
@@ -32,6 +37,8 @@ import { createRunCanceller } from "./scheduler/run-canceller.js";
 import { createRunEvents } from "./scheduler/run-events.js";
 import { PROGRESS_DEFAULTS } from "./scheduler/run-progress.js";
 import { createRunWorker, type RunWorker } from "./scheduler/run-worker.js";
+import { createSealedStore } from "./store/sealed-store.js";
+import { createSecretCipher } from "./store/secret-cipher.js";
 import { createSqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
 
@@ -57,11 +64,16 @@ export interface NodeOverrides {
   lookup?: LookupFunction;
 }
 
+/** The store: an adapter, its inline credentials sealed at rest (SECRETS_KEY). */
+async function createStore(config: Config, log: Logger): Promise<Store> {
+  return createSealedStore(await createAdapter(config, log), createSecretCipher(config.security.secretKeys));
+}
+
 /**
  * The MongoDB adapter is imported only when used, and after tracing has started: the MongoDB
  * instrumentation can patch the driver only if it is loaded after the instrumentation is enabled.
  */
-async function createStore(config: Config, log: Logger): Promise<Store> {
+async function createAdapter(config: Config, log: Logger): Promise<Store> {
   if (!config.mongo) return createSqliteStore({ path: config.sqlitePath, onError: (message) => log.warn({ message }, "background WAL checkpoint failed") });
   const { createMongoStore } = await import("./store/mongo/mongo-store.js");
   return createMongoStore({ ...config.mongo, nodeId: config.nodeId });
@@ -71,6 +83,13 @@ function createCoordinator(config: Config, clock: Clock, log: Logger): Coordinat
   const identity = { nodeId: config.nodeId, address: config.advertiseAddress, version: VERSION };
   if (!config.etcd) return createLocalCoordinator({ ...identity, clock });
   return createEtcdCoordinator({ ...identity, ...config.etcd, clock, onError: (err, step) => log.warn({ err, step }, "coordination step failed") });
+}
+
+/** Authentication, then the per-identity rate limit when configured: every RPC passes both. */
+function accessInterceptors(config: Config, now: () => number) {
+  const { auth, rateLimit } = config.security;
+  const authenticate = authInterceptor(createAuthenticator(auth, now));
+  return rateLimit ? [authenticate, rateLimitInterceptor(createRateLimiter(rateLimit, now))] : [authenticate];
 }
 
 /** Runs the fire loop while this node may lead, and stops it when leadership ends. */
@@ -89,6 +108,7 @@ function followLeadership(coordinator: Coordinator, fireLoop: FireLoop, log: Log
 /** Wires every part of one node from its configuration and starts serving. */
 export async function startNode(config: Config, overrides: NodeOverrides = {}): Promise<Node> {
   const log = overrides.log ?? createLogger(config.logLevel);
+  for (const warning of securityWarnings(config)) log.warn(warning);
   // First: the store's driver must load after tracing (and its MongoDB instrumentation) starts.
   const tracing = await startTracing(overrides.env ?? process.env, { nodeId: config.nodeId, version: VERSION, log });
   const clock = overrides.clock ?? createSystemClock();
@@ -134,7 +154,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     jobRelay.changed(jobId, version);
   };
   const liveRun = async (runId: string) => worker!.live(runId);
-  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, liveRun, outbound };
+  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, liveRun, outbound, limits: config.security.limits };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
     createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
@@ -146,6 +166,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   deadLetterExpiry.start();
   const server = await startServer({
     host: config.host, port: config.port, routes, now: clock.now, metrics, log, consoleDir: config.consoleDir, corsOrigins: config.corsOrigins,
+    access: accessInterceptors(config, clock.now),
   });
   const mode = config.etcd ? "cluster" : "single";
   log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode, nodeId: config.nodeId, tracing: tracing.enabled }, "cronmesh listening");

@@ -12,6 +12,7 @@ import type { JobRecord, JobStatus } from "../domain/job.js";
 import { nextFireTimes, validateSchedule, validateTimezone } from "../domain/schedule.js";
 import type { Store } from "../store/store.js";
 import { actorOf } from "./actor.js";
+import { identityOf } from "./auth-interceptor.js";
 import { jobStatus } from "./enums.js";
 import { applyFieldMask, setFieldPaths } from "./field-mask.js";
 import { statusAfter } from "./status-update.js";
@@ -169,8 +170,9 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
     },
 
     async getWhoAmI(_req, ctx) {
-      // Without authentication every caller acts on every project; the actor header only names them.
-      return { subject: actorOf(ctx).id, projectId: "*", roles: ["admin"], authMode: "none" };
+      // Without authentication every caller is an admin of every project; the actor header only names them.
+      const { projectId, roles, authMode } = identityOf(ctx);
+      return { subject: actorOf(ctx).id, projectId, roles, authMode };
     },
 
     async getClusterStatus(req) {

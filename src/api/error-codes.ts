@@ -11,6 +11,8 @@ const TO_CONNECT: Record<CronErrorCode, Code> = {
   version_conflict: Code.Aborted,
   failed_precondition: Code.FailedPrecondition,
   resource_exhausted: Code.ResourceExhausted,
+  unauthenticated: Code.Unauthenticated,
+  permission_denied: Code.PermissionDenied,
   unavailable: Code.Unavailable,
   unimplemented: Code.Unimplemented,
   internal: Code.Internal,

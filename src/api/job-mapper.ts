@@ -13,13 +13,13 @@ import {
   type Task,
 } from "../../gen/cronmesh/v1/job_pb.js";
 import { CronError } from "../domain/cron-error.js";
-import { isCredentialHeader, type AuthSpec, type HttpTargetSpec, type JobRecord, type JobSpec, type JobVersionRecord, type RetrySpec, type TaskSpec } from "../domain/job.js";
+import type { AuthSpec, HttpTargetSpec, JobRecord, JobSpec, JobVersionRecord, RetrySpec, TaskSpec } from "../domain/job.js";
+import { isCredentialHeader, isInlineSecret, mapSecrets } from "../domain/job-secrets.js";
 import { concurrencyPolicy, jobStatus, misfirePolicy, retryOn } from "./enums.js";
 import { durationOf, durationToMs, msOf, tsOf } from "./time.js";
 
 /** What an inline secret looks like in every API response. References (`secret://…`) are shown. */
 export const REDACTED = "[redacted]";
-const SECRET_REF = "secret://";
 
 /** The spec part of a proto Job (output-only fields are ignored). */
 export function specFromProto(job: Job): JobSpec {
@@ -161,7 +161,7 @@ export function taskToProto(t: TaskSpec, reveal = false): Task {
 }
 
 function secret(value: string, reveal: boolean): string {
-  return reveal || !value || value.startsWith(SECRET_REF) ? value : REDACTED;
+  return reveal || !isInlineSecret(value) ? value : REDACTED;
 }
 
 function targetToProto(t: HttpTargetSpec, reveal: boolean): HttpTarget {
@@ -214,31 +214,6 @@ export function versionToProto(v: JobVersionRecord): JobVersion {
 /** The unredacted proto Job of a record: the base a field-masked update is applied to. */
 export function revealedJob(job: JobRecord): Job {
   return jobToProto(job, { reveal: true });
-}
-
-type SecretFn = (value: string, field: string) => string;
-
-function mapTargetSecrets(t: HttpTargetSpec, field: string, fn: SecretFn): HttpTargetSpec {
-  const headers = Object.fromEntries(
-    Object.entries(t.headers).map(([k, v]) => [k, isCredentialHeader(k) ? fn(v, `${field}.headers.${k}`) : v]),
-  );
-  const a = t.auth;
-  const f = `${field}.auth`;
-  let auth = a;
-  if (a?.kind === "basic") auth = { ...a, password: fn(a.password, `${f}.basic.password`) };
-  if (a?.kind === "bearer") auth = { ...a, token: fn(a.token, `${f}.bearer.token`) };
-  if (a?.kind === "service_token") auth = { ...a, token: fn(a.token, `${f}.service_token.token`) };
-  if (a?.kind === "api_key") auth = { ...a, key: fn(a.key, `${f}.api_key.key`) };
-  return { ...t, headers, auth };
-}
-
-/** Applies `fn` to every secret-bearing value of a spec, by field path. */
-function mapSecrets(spec: JobSpec, fn: SecretFn): JobSpec {
-  return {
-    ...spec,
-    target: spec.target && mapTargetSecrets(spec.target, "target", fn),
-    tasks: spec.tasks.map((t) => ({ ...t, target: t.target && mapTargetSecrets(t.target, `tasks.${t.taskId}.target`, fn) })),
-  };
 }
 
 /**

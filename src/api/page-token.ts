@@ -1,7 +1,8 @@
 import { CronError } from "../domain/cron-error.js";
+import { FIELD_LIMITS } from "../domain/job-validation.js";
 
 /** Largest page any list RPC serves. */
-export const MAX_PAGE_SIZE = 1000;
+export const MAX_PAGE_SIZE = FIELD_LIMITS.pageSize;
 /** Page size when the caller gives none. */
 export const DEFAULT_PAGE_SIZE = 20;
 

@@ -13,9 +13,10 @@ export const SERVICES = [CronService, RunService];
 /**
  * Every interceptor, outermost first; the same list serves the port and the REST transport.
  * Tracing sits inside metrics and outside the error mapping, so its span sees the final code.
+ * `access` (authentication, then rate limiting) runs innermost: refusals are traced and counted.
  */
-export function interceptorsFor(metrics: Metrics, now: () => number, log: Logger): Interceptor[] {
-  return [rpcMetricsInterceptor(metrics, now), tracingInterceptor(log), errorInterceptor];
+export function interceptorsFor(metrics: Metrics, now: () => number, log: Logger, access: Interceptor[]): Interceptor[] {
+  return [rpcMetricsInterceptor(metrics, now), tracingInterceptor(log), errorInterceptor, ...access];
 }
 
 /** The one place where services are registered on a router. */

@@ -1,10 +1,11 @@
-import { createRouterTransport, type ConnectRouter } from "@connectrpc/connect";
+import { createRouterTransport, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { createRestHandler, writeJson } from "./rest/rest-handler.js";
+import { createStreamAdmission } from "./rest/stream-admission.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { interceptorsFor, SERVICES } from "./routes.js";
 import { createRpcHandler } from "./rpc-handler.js";
@@ -30,6 +31,8 @@ export interface ServerOptions {
   consoleDir: string;
   /** Origins allowed to call from a browser; `*` allows any. */
   corsOrigins: string[];
+  /** Authentication and rate limiting, applied to every RPC on every protocol. */
+  access: Interceptor[];
 }
 
 /** A running server. */
@@ -105,7 +108,7 @@ function withPrefix(socket: net.Socket, head: Buffer): Duplex {
 }
 
 function createRequestHandler(options: ServerOptions) {
-  const interceptors = interceptorsFor(options.metrics, options.now, options.log);
+  const interceptors = interceptorsFor(options.metrics, options.now, options.log, options.access);
   const connect = createRpcHandler({
     routes: options.routes,
     interceptors,
@@ -113,8 +116,9 @@ function createRequestHandler(options: ServerOptions) {
     fallback: (_req, res) => writeJson(res, 404, { code: "not_found", message: "no such route", field: "" }),
     log: options.log,
   });
-  const transport = createRouterTransport(options.routes, { router: { interceptors, readMaxBytes: MAX_BODY_BYTES } });
-  const rest = createRestHandler({ services: SERVICES, transport, maxBodyBytes: MAX_BODY_BYTES, prefix: "/api/" });
+  const admission = createStreamAdmission();
+  const transport = createRouterTransport(options.routes, { router: { interceptors: [...interceptors, admission.interceptor], readMaxBytes: MAX_BODY_BYTES } });
+  const rest = createRestHandler({ services: SERVICES, transport, maxBodyBytes: MAX_BODY_BYTES, prefix: "/api/", admission });
   const cors = createCors(options.corsOrigins);
   const assets = createStaticAssets(options.consoleDir);
   return (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {

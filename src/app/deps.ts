@@ -1,6 +1,7 @@
 import type { Clock } from "../domain/clock.js";
 import type { IdGenerator } from "../domain/ids.js";
 import type { OutboundPolicy } from "../domain/outbound-policy.js";
+import type { JobLimits } from "../domain/job-validation.js";
 import type { Coordinator } from "../coordination/coordinator.js";
 import type { RunRecord } from "../domain/run.js";
 import type { RunDispatcher } from "../scheduler/run-announcer.js";
@@ -34,4 +35,6 @@ export interface AppDeps {
   jobChanged: (jobId: string, version: number) => void;
   /** Refuses targets at denied addresses when a job is written (default: the built-in deny list). */
   outbound?: OutboundPolicy;
+  /** MIN_SCHEDULE_INTERVAL and MAX_JOBS_PER_PROJECT; DEFAULT_JOB_LIMITS when absent. */
+  limits?: JobLimits;
 }

@@ -1,8 +1,8 @@
 import { CronError } from "../domain/cron-error.js";
 import { emptyStats, snapshotOf, type JobRecord, type JobSpec, type JobStatus, type JobVersionRecord, type TaskSpec } from "../domain/job.js";
 import { isFinal, type RunRecord } from "../domain/run.js";
-import { ID_PATTERN, normalizeSpec, normalizeTasks } from "../domain/job-validation.js";
-import { decideLifecycle, initialState } from "../domain/lifecycle.js";
+import { checkScheduleInterval, DEFAULT_JOB_LIMITS, ID_PATTERN, normalizeSpec, normalizeTasks } from "../domain/job-validation.js";
+import { decideLifecycle, initialState, timingChanged } from "../domain/lifecycle.js";
 import { createOutboundPolicy } from "../domain/outbound-policy.js";
 import { topologicalOrder } from "../domain/dag.js";
 import { DELETED_VERSION } from "../scheduler/cluster-events.js";
@@ -41,6 +41,19 @@ export type JobCommands = ReturnType<typeof createJobCommands>;
 export function createJobCommands(deps: AppDeps) {
   const { store, clock } = deps;
   const outbound = deps.outbound ?? createOutboundPolicy();
+  const limits = deps.limits ?? DEFAULT_JOB_LIMITS;
+
+  /**
+   * Refuses a job beyond MAX_JOBS_PER_PROJECT. FailedPrecondition, not ResourceExhausted: the
+   * caller must delete jobs first, and retrying later (what 429 asks of clients) cannot help.
+   * Concurrent creates may each see room: the cap can be passed by as many as race it.
+   */
+  const checkCapacity = async (projectId: string) => {
+    const { total } = await store.listJobsByPage({ projectId }, { page: 1, limit: 1 });
+    if (total >= limits.maxJobsPerProject) {
+      throw new CronError("failed_precondition", `project ${projectId} already has ${total} jobs, the most allowed (MAX_JOBS_PER_PROJECT=${limits.maxJobsPerProject})`);
+    }
+  };
 
   const get = async (jobId: string): Promise<JobRecord> => {
     const job = await store.getJob(jobId);
@@ -62,6 +75,8 @@ export function createJobCommands(deps: AppDeps) {
     }
     const { spec: raw, status: requested, pauseNote = current.pauseNote } = fn(current);
     const spec = normalizeSpec(raw, outbound);
+    // Only a new schedule is held to the minimum interval: pausing an older job must still work.
+    if (timingChanged(current.spec, spec)) checkScheduleInterval(spec, limits.minScheduleIntervalMs);
     const now = clock.now();
     const { status, nextTriggerAt: next } = decideLifecycle(current, spec, requested, now);
     const saved = await store.updateJob(
@@ -99,7 +114,9 @@ export function createJobCommands(deps: AppDeps) {
     /** Validates and stores a new job at version 1 with its first slot computed (completed when none is left). */
     async create(raw: JobSpec, options: CreateOptions, actor: Actor): Promise<JobRecord> {
       const spec = normalizeSpec(raw, outbound);
+      checkScheduleInterval(spec, limits.minScheduleIntervalMs);
       if (options.jobId && !ID_PATTERN.test(options.jobId)) throw CronError.invalid("job_id", "must match " + ID_PATTERN);
+      await checkCapacity(spec.projectId);
       const now = clock.now();
       const { status, nextTriggerAt: next } = initialState(spec, options.enabled !== false, now);
       const job: JobRecord = {

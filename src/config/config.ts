@@ -6,7 +6,11 @@ import { CronError } from "../domain/cron-error.js";
 import { parseDuration } from "../domain/duration.js";
 import type { HttpTargetSpec } from "../domain/job.js";
 import { createOutboundPolicy, parseOutboundList, type OutboundPolicy, type OutboundRules } from "../domain/outbound-policy.js";
+import { configError, intVar } from "./env-values.js";
 import { parseHandlers } from "./handlers.js";
+import { loadSecurityConfig, type SecurityConfig } from "./security-config.js";
+
+export { ConfigError } from "./env-values.js";
 
 /** Everything the service reads from its environment, validated. */
 export interface Config {
@@ -46,6 +50,8 @@ export interface Config {
   consoleDir: string;
   /** Origins allowed to call the API from a browser (CORS_ORIGINS); `*` allows any. Empty: same origin only. */
   corsOrigins: string[];
+  /** Authentication, secrets at rest and limits. */
+  security: SecurityConfig;
 }
 
 /** The etcd coordinator's settings. */
@@ -88,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     outbound,
     consoleDir: env.CONSOLE_DIR ? resolve(env.CONSOLE_DIR) : join(packageRoot(), "dist", "console"),
     corsOrigins: corsOrigins(env.CORS_ORIGINS ?? ""),
+    security: loadSecurityConfig(env, Boolean(env.ETCD_ENDPOINTS?.trim() && env.MONGODB_URI)),
   };
   if (!LOG_LEVELS.has(config.logLevel)) throw configError("LOG_LEVEL", `must be one of ${[...LOG_LEVELS].join(", ")}`);
   if (config.etcd && !config.mongo) {
@@ -144,14 +151,6 @@ function corsOrigins(raw: string): string[] {
   });
 }
 
-function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw configError(name, `must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
 function mongoUri(uri: string): string {
   if (!/^mongodb(\+srv)?:\/\//.test(uri)) throw configError("MONGODB_URI", "must start with mongodb:// or mongodb+srv://");
   return uri;
@@ -197,13 +196,4 @@ function loadSecretsFile(path: string | undefined): Record<string, string> {
   const ok = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === "string");
   if (!ok) throw configError("SECRETS_FILE", "must hold a JSON object of name → string");
   return parsed as Record<string, string>;
-}
-
-/** A configuration error: the message names the variable and the fix. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
-
-function configError(variable: string, problem: string): ConfigError {
-  return new ConfigError(`invalid configuration: ${variable} ${problem}`);
 }

@@ -9,6 +9,10 @@ export const CronErrorCode = {
   VersionConflict: "version_conflict",
   FailedPrecondition: "failed_precondition",
   ResourceExhausted: "resource_exhausted",
+  /** No valid credentials (HTTP 401). */
+  Unauthenticated: "unauthenticated",
+  /** Valid credentials without the right to make the call (HTTP 403). */
+  PermissionDenied: "permission_denied",
   Unavailable: "unavailable",
   Unimplemented: "unimplemented",
   Internal: "internal",

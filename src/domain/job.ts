@@ -31,17 +31,6 @@ export interface HttpTargetSpec {
   followRedirects?: boolean;
 }
 
-/** Header names whose inline values are credentials, like those of `auth`. */
-const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|x-service-token)$/i;
-
-/**
- * Whether a target header is a credential by its name (whatever its value): such values are
- * redacted in answers and not sent on to another origin when a redirect is followed.
- */
-export function isCredentialHeader(name: string): boolean {
-  return CREDENTIAL_HEADERS.test(name);
-}
-
 /** Bounds on the attempts of one run. */
 export interface RetrySpec {
   maxAttempts: number;

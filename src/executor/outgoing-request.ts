@@ -1,5 +1,6 @@
-import { isCredentialHeader, type AuthSpec, type HttpTargetSpec } from "../domain/job.js";
-import { resolveSecret, SECRET_REF_PREFIX, type SecretSource } from "./secrets.js";
+import type { AuthSpec, HttpTargetSpec } from "../domain/job.js";
+import { isCredentialHeader, SECRET_REF_PREFIX } from "../domain/job-secrets.js";
+import { resolveSecret, type SecretSource } from "./secrets.js";
 
 /** Identity of one attempt, sent to the target on every request. */
 export interface AttemptContext {

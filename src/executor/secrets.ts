@@ -1,7 +1,6 @@
+import { SECRET_REF_PREFIX } from "../domain/job-secrets.js";
 import { CronError } from "../domain/cron-error.js";
 
-/** The prefix that marks a secret reference instead of an inline value. */
-export const SECRET_REF_PREFIX = "secret://";
 /** Environment variables named CRONMESH_SECRET_<NAME> hold secrets; NAME is upper-cased, other characters become _. */
 const ENV_PREFIX = "CRONMESH_SECRET_";
 

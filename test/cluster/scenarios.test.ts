@@ -3,7 +3,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConcurrencyPolicy, JobSchema } from "../../gen/cronmesh/v1/job_pb.js";
 import { RunStatus } from "../../gen/cronmesh/v1/run_pb.js";
-import { clientsFor, waitRun } from "../harness/clients.js";
+import { waitRun } from "../harness/clients.js";
 import { startCluster, waitFor, type Cluster } from "../harness/cluster.js";
 import { awaitSlots, firstFireAfter, killLeader, runsCreatedBetween, slotReport, startStorm, stormSize, type Storm } from "../harness/storm.js";
 
@@ -92,7 +92,7 @@ describe("cluster under faults", () => {
   }, 90_000);
 
   it("re-claims the run of a worker killed mid-request, on another replica", async () => {
-    const c = clientsFor(cluster.anyLive().baseUrl);
+    const c = cluster.clients();
     const path = "/slow-once";
     let calls = 0;
     cluster.sink.reply((d) => (d.path === path && calls++ === 0 ? { status: 200, delayMs: 60_000 } : { status: 200, body: "ok" }));
@@ -109,7 +109,7 @@ describe("cluster under faults", () => {
     await worker.exited();
     const [, again] = await cluster.sink.waitFor((d) => d.path === path, 2, 20_000);
     expect(again).toMatchObject({ runId, nodeId: expect.not.stringMatching(worker.nodeId) });
-    const live = clientsFor(cluster.anyLive().baseUrl);
+    const live = cluster.clients();
     expect((await waitRun(live, runId, 20_000)).status).toBe(RunStatus.SUCCEEDED);
     cluster.sink.reply(() => ({ status: 200, body: "ok" }));
     await worker.start();
@@ -118,7 +118,7 @@ describe("cluster under faults", () => {
   it("reports the leader, the members, the jobs and the next runs from any replica", async () => {
     const leader = (await cluster.leader())!;
     for (const replica of cluster.replicas) {
-      const status = await clientsFor(replica.baseUrl).cron.getClusterStatus({ nextRunsLimit: 5 });
+      const status = await cluster.clients(replica).cron.getClusterStatus({ nextRunsLimit: 5 });
       expect(status).toMatchObject({ leaderId: leader.nodeId, nodeId: replica.nodeId, isLeader: replica === leader, mode: "cluster" });
       expect(status.members.map((m) => m.nodeId).sort()).toEqual(["r0", "r1", "r2"]);
       expect(status.members.find((m) => m.isLeader)?.nodeId).toBe(leader.nodeId);
@@ -130,14 +130,14 @@ describe("cluster under faults", () => {
   it("cancels, from one replica, a run executing on another, aborting its request", async () => {
     const path = "/slow-cancel";
     cluster.sink.reply((d) => (d.path === path ? { status: 200, delayMs: 60_000 } : { status: 200, body: "ok" }));
-    const c = clientsFor(cluster.anyLive().baseUrl);
+    const c = cluster.clients();
     const { job } = await c.cron.createJob({
       job: create(JobSchema, { name: "slow", schedule: "0 0 1 1 *", target: { url: `${cluster.sink.url}${path}`, timeout: durationFromMs(60_000) } }),
     });
     const { runId } = await c.cron.triggerJob({ jobId: job!.jobId });
     const [delivery] = await cluster.sink.waitFor((d) => d.path === path, 1, 10_000);
     const other = cluster.replicas.find((r) => r.nodeId !== delivery!.nodeId && r.running())!;
-    const { run } = await clientsFor(other.baseUrl).runs.cancelRun({ runId, reason: "operator" });
+    const { run } = await cluster.clients(other).runs.cancelRun({ runId, reason: "operator" });
     expect(run).toMatchObject({ status: RunStatus.CANCELLED, nodeId: delivery!.nodeId });
     cluster.sink.reply(() => ({ status: 200, body: "ok" }));
   });
@@ -149,7 +149,7 @@ describe("cluster under faults", () => {
     const executors = new Set<string>();
     const since = Date.now();
     let streamError: unknown;
-    const stream = clientsFor(watcher.baseUrl).runs.watchRuns({ jobId }, { signal: controller.signal });
+    const stream = cluster.clients(watcher).runs.watchRuns({ jobId }, { signal: controller.signal });
     const reading = (async () => {
       for await (const msg of stream) if (msg.run!.status === RunStatus.SUCCEEDED) executors.add(msg.run!.nodeId);
     })().catch((err: unknown) => void (streamError = controller.signal.aborted ? undefined : err));

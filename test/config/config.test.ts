@@ -25,7 +25,7 @@ describe("configuration", () => {
   });
 
   it("switches to cluster mode when ETCD_ENDPOINTS and MONGODB_URI are set", () => {
-    const c = loadConfig({ MONGODB_URI: "mongodb://127.0.0.1:27017", ETCD_ENDPOINTS: "127.0.0.1:2379, http://127.0.0.1:22379", ETCD_TTL_MS: "2000" });
+    const c = loadConfig({ MONGODB_URI: "mongodb://127.0.0.1:27017", ETCD_ENDPOINTS: "127.0.0.1:2379, http://127.0.0.1:22379", ETCD_TTL_MS: "2000", AUTH_MODE: "none" });
     expect(c.etcd).toEqual({ endpoints: ["http://127.0.0.1:2379", "http://127.0.0.1:22379"], ttlMs: 2000, prefix: "cronmesh/" });
     expect(c.statsFlushMs).toBe(1000);
   });

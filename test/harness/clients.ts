@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CronService } from "../../gen/cronmesh/v1/cron_service_pb.js";
 import { RunService } from "../../gen/cronmesh/v1/run_service_pb.js";
@@ -10,9 +10,13 @@ export interface Clients {
   runs: Client<typeof RunService>;
 }
 
-/** Clients for a node's base URL. */
-export function clientsFor(baseUrl: string): Clients {
-  const transport = createConnectTransport({ baseUrl, httpVersion: "1.1" });
+/** Clients for a node's base URL; every call carries `headers` (credentials, when the node authenticates). */
+export function clientsFor(baseUrl: string, headers: Record<string, string> = {}): Clients {
+  const withHeaders: Interceptor = (next) => (req) => {
+    for (const [name, value] of Object.entries(headers)) if (!req.header.has(name)) req.header.set(name, value);
+    return next(req);
+  };
+  const transport = createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [withHeaders] });
   return { cron: createClient(CronService, transport), runs: createClient(RunService, transport) };
 }
 

@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { makeApiKey, makeSecretsKey } from "../../deploy/make-token.js";
+import { clientsFor, type Clients } from "./clients.js";
 import { startEtcdCluster, type EtcdCluster } from "./etcd.js";
 import { startFerretDb, type FerretDbServer } from "./ferretdb.js";
 import { freePort, killChild } from "./processes.js";
@@ -44,6 +46,10 @@ export interface Cluster {
   leader(): Promise<Replica | undefined>;
   /** Any replica that answers. */
   anyLive(): Replica;
+  /** The credentials every replica accepts (an API key of an admin of every project): the replicas authenticate. */
+  auth: Record<string, string>;
+  /** Clients of a replica (any live one by default) that send {@link Cluster.auth}. */
+  clients(replica?: Replica): Clients;
   stop(): Promise<void>;
 }
 
@@ -79,7 +85,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const [entry, etcd, ferret, sink] = await Promise.all([serviceBundle(), startEtcdCluster(options.etcdMembers), startFerretDb(), startSink()]);
   const logDir = await mkdtemp(join(tmpdir(), "cronmesh-cluster-"));
   const dbName = `cronmesh_cluster_${process.pid}`;
+  // The replicas run as a deployment would: authentication on (cluster mode requires AUTH_MODE), secrets sealed.
+  const apiKey = makeApiKey("cluster-tests", "*", "admin");
+  const keysFile = join(logDir, "api-keys.json");
+  await writeFile(keysFile, JSON.stringify([apiKey.entry]));
+  const auth = { "x-api-key": apiKey.key };
   const env = {
+    AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: keysFile, SECRETS_KEY: makeSecretsKey(),
     MONGODB_URI: ferret.uri, MONGODB_DB: dbName, ETCD_ENDPOINTS: etcd.endpoints.join(","), ETCD_TTL_MS: String(options.ttlMs),
     ETCD_PREFIX: `cluster-${process.pid}/`, HOST: "127.0.0.1", LOG_LEVEL: process.env.CRONMESH_CLUSTER_LOG_LEVEL || "warn", SHUTDOWN_GRACE_MS: "3000", ...options.env,
   };
@@ -89,8 +101,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   for (const r of replicas) await r.start();
   const cluster: Cluster = {
     etcd, ferret, mongoUri: ferret.uri, dbName, replicas, sink, ttlMs: options.ttlMs,
-    leader: () => findLeader(replicas),
+    leader: () => findLeader(replicas, auth),
     anyLive: () => replicas.find((r) => r.running()) ?? replicas[0]!,
+    auth,
+    clients: (replica) => clientsFor((replica ?? cluster.anyLive()).baseUrl, auth),
     async stop() {
       await Promise.all(replicas.map((r) => r.stop()));
       await Promise.all([etcd.stop(), ferret.stop(), sink.close()]);
@@ -135,9 +149,9 @@ function createReplica(entry: string, nodeId: string, port: number, env: Record<
 }
 
 /** The leader as the first live replica that answers reports it. */
-async function findLeader(replicas: Replica[]): Promise<Replica | undefined> {
+async function findLeader(replicas: Replica[], auth: Record<string, string>): Promise<Replica | undefined> {
   for (const r of replicas.filter((x) => x.running())) {
-    const status = await fetch(`${r.baseUrl}/api/v1/cron/cluster/status`, { signal: AbortSignal.timeout(2000) })
+    const status = await fetch(`${r.baseUrl}/api/v1/cron/cluster/status`, { headers: auth, signal: AbortSignal.timeout(2000) })
       .then((res) => (res.ok ? (res.json() as Promise<{ leader_id?: string }>) : undefined), () => undefined);
     if (status === undefined) continue;
     return replicas.find((x) => x.nodeId === status.leader_id && x.running());

@@ -57,6 +57,8 @@ export interface OtlpReceiver {
   spans: ReceivedSpan[];
   /** Paths of the export requests received (the exporter POSTs to /v1/traces). */
   paths: string[];
+  /** Every export request body as received (decompressed), to search for what must not be there. */
+  payloads: Buffer[];
   close(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export interface OtlpReceiver {
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const paths: string[] = [];
+  const payloads: Buffer[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -71,6 +74,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       paths.push(req.url ?? "");
       const body = Buffer.concat(chunks);
       const raw = req.headers["content-encoding"] === "gzip" ? gunzipSync(body) : body;
+      payloads.push(raw);
       spans.push(...decodeSpans(raw));
       // An empty ExportTraceServiceResponse: everything accepted.
       res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
@@ -82,6 +86,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}`,
     spans,
     paths,
+    payloads,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

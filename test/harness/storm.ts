@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { MongoClient } from "mongodb";
 import { ConcurrencyPolicy, JobSchema, MisfirePolicy } from "../../gen/cronmesh/v1/job_pb.js";
-import { clientsFor } from "./clients.js";
 import { waitFor, type Cluster, type Replica } from "./cluster.js";
 
 /** Every-second jobs calling the cluster's sink, each at a path of its own. */
@@ -37,7 +36,7 @@ export function stormSize(): number {
  * until every job has delivered its first slot.
  */
 export async function startStorm(cluster: Cluster, count: number): Promise<Storm> {
-  const c = clientsFor(cluster.anyLive().baseUrl);
+  const c = cluster.clients();
   // Creating a job takes a few milliseconds; start once all exist, on a whole second.
   const firstSlot = Math.ceil((Date.now() + 3000 + count * 40) / 1000) * 1000;
   const jobIds = new Set<string>();
@@ -96,7 +95,7 @@ export async function firstFireAfter(cluster: Cluster, storm: Storm, t: number, 
     runId = cluster.sink.deliveries.find((x) => storm.jobIds.has(x.jobId) && Date.parse(x.scheduledAt) > t)?.runId;
     return runId !== undefined;
   }, timeoutMs, "the first fire after the kill");
-  const { run } = await clientsFor(cluster.anyLive().baseUrl).runs.getRun({ runId: runId! });
+  const { run } = await cluster.clients().runs.getRun({ runId: runId! });
   return timestampMs(run!.createdAt!) - t;
 }
 

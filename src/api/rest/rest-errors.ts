@@ -9,12 +9,21 @@ export interface RestError {
   field: string;
 }
 
-/** HTTP status and body for anything thrown while serving a REST call. */
-export function restErrorOf(err: unknown): { status: number; body: RestError } {
+/** Error metadata that REST callers get as response headers: the 401 challenge and the 429 wait. */
+const HEADERS_FROM_METADATA = ["www-authenticate", "retry-after"];
+
+/** HTTP status, body and headers for anything thrown while serving a REST call. */
+export function restErrorOf(err: unknown): { status: number; body: RestError; headers: Record<string, string> } {
   const ce = err instanceof ConnectError ? err : toConnectError(err);
+  const headers: Record<string, string> = {};
+  for (const name of HEADERS_FROM_METADATA) {
+    const value = ce.metadata.get(name);
+    if (value !== null) headers[name] = value;
+  }
   return {
     status: HTTP_STATUS[ce.code],
     body: { code: codeToString(ce.code), message: ce.rawMessage, field: ce.metadata.get(FIELD_METADATA_KEY) ?? "" },
+    headers,
   };
 }
 

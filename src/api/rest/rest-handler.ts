@@ -1,5 +1,5 @@
 import { fromJson, toJson, type DescMessage, type DescMethodServerStreaming, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
-import type { Transport } from "@connectrpc/connect";
+import type { StreamResponse, Transport } from "@connectrpc/connect";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { CronError } from "../../domain/cron-error.js";
@@ -11,12 +11,13 @@ import { restError, restErrorOf } from "./rest-errors.js";
 import { matchPath } from "./path-template.js";
 import { buildRoutes, type Route } from "./route-table.js";
 import { withHttpRoute } from "../../telemetry/rpc-tracing.js";
+import type { StreamTicket } from "./stream-admission.js";
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
 
-/** Request headers passed on to the RPC: identity and trace context, nothing transport-level. */
-const FORWARDED_HEADERS = ["x-cronmesh-actor", "traceparent", "tracestate", "baggage"];
+/** Request headers passed on to the RPC: credentials, identity and trace context, nothing transport-level. */
+const FORWARDED_HEADERS = ["authorization", "x-api-key", "x-cronmesh-actor", "traceparent", "tracestate", "baggage"];
 
 /** Options of {@link createRestHandler}. */
 export interface RestHandlerOptions {
@@ -27,6 +28,8 @@ export interface RestHandlerOptions {
   maxBodyBytes: number;
   /** Only paths under this prefix are REST routes. */
   prefix: string;
+  /** Tickets of streaming calls; its interceptor must be the innermost one of `transport`. */
+  admission: { ticket(): StreamTicket };
 }
 
 /**
@@ -43,10 +46,15 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       const body = route.body ? await readBody(req, options.maxBodyBytes) : undefined;
       const input = parseInput(route, buildRequestJson(route, body, vars, url.searchParams));
       // The route template reaches the RPC span through the trace context (REST calls are in-process).
-      await withHttpRoute(route.path, route.verb, () => callAndRespond(options.transport, route, input, forwardedHeaders(req), res));
+      await withHttpRoute(route.path, route.verb, () => callAndRespond(options, route, input, forwardedHeaders(req), res));
     } catch (err) {
-      const { status, body } = isRestError(err) ? err : restErrorOf(err);
-      writeJson(res, status, body as unknown as Json);
+      // A stream already answered 200 reports its failures in its lines, or simply ends.
+      if (res.headersSent) {
+        res.end();
+        return true;
+      }
+      const { status, body, headers } = isRestError(err) ? { ...err, headers: {} } : restErrorOf(err);
+      writeJson(res, status, body as unknown as Json, headers);
     }
     return true;
   };
@@ -87,9 +95,10 @@ function invalidFromDecode(desc: DescMessage, err: unknown): CronError {
   return CronError.invalid(field, message.replace(`${desc.typeName}.`, ""));
 }
 
-async function callAndRespond(transport: Transport, route: Route, input: object, header: Headers, res: Res): Promise<void> {
+async function callAndRespond(options: RestHandlerOptions, route: Route, input: object, header: Headers, res: Res): Promise<void> {
+  const { transport } = options;
   const method = route.method;
-  if (method.methodKind === "server_streaming") return streamNdjson(transport, route, input, header, res);
+  if (method.methodKind === "server_streaming") return streamNdjson(transport, options.admission.ticket(), route, input, header, res);
   if (method.methodKind !== "unary") throw restError(501, "unimplemented", `${method.name} is not a REST method`);
   const response = await transport.unary(method as DescMethodUnary, undefined, undefined, header, input as never);
   const json = toJson(method.output, response.message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as Json;
@@ -98,24 +107,41 @@ async function callAndRespond(transport: Transport, route: Route, input: object,
 
 /**
  * A server-streaming RPC over REST: newline-delimited JSON, one REST-shaped message per line,
- * until the client disconnects. Headers go out at once (a watcher must see the stream open before
- * the first change); a failure is then reported as a final `{"error": {...}}` line.
+ * until the client disconnects. A refusal before the RPC is admitted (credentials, role, rate) is
+ * an ordinary error response; once admitted, headers go out at once (a watcher must see the
+ * stream open before the first change), and a later failure is a final `{"error": {...}}` line.
  */
-async function streamNdjson(transport: Transport, route: Route, input: object, header: Headers, res: Res): Promise<void> {
+async function streamNdjson(transport: Transport, ticket: StreamTicket, route: Route, input: object, header: Headers, res: Res): Promise<void> {
   const abort = new AbortController();
   res.once("close", () => abort.abort());
   const method = route.method as DescMethodServerStreaming;
-  res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store" });
-  if ("flushHeaders" in res) res.flushHeaders();
+  header.set(...ticket.header);
+  try {
+    const call = transport.stream(method, abort.signal, undefined, header, singleMessage(input as Record<string, unknown>));
+    await Promise.race([call, ticket.admitted]);
+    // Answered before admission: a refusal, which reading the stream throws (as the error response).
+    if (!ticket.isAdmitted()) await drain((await call).message);
+    res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store" });
+    if ("flushHeaders" in res) res.flushHeaders();
+    await writeLines(await call, route, res, abort.signal);
+  } finally {
+    ticket.release();
+  }
+}
+
+async function drain(messages: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of messages) continue;
+}
+
+async function writeLines(response: StreamResponse<DescMessage, DescMessage>, route: Route, res: Res, aborted: AbortSignal): Promise<void> {
   const writeLine = (value: unknown) => (res as ServerResponse).write(`${JSON.stringify(value)}\n`);
   try {
-    const response = await transport.stream(method, abort.signal, undefined, header, singleMessage(input as Record<string, unknown>));
     for await (const message of response.message) {
-      const json = toJson(method.output, message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as Json;
+      const json = toJson(route.method.output, message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as Json;
       writeLine(responseBodyOf(route, json));
     }
   } catch (err) {
-    if (!abort.signal.aborted) writeLine({ error: restErrorOf(err).body });
+    if (!aborted.aborted) writeLine({ error: restErrorOf(err).body });
   }
   res.end();
 }
@@ -141,9 +167,9 @@ function forwardedHeaders(req: Req): Headers {
   return out;
 }
 
-/** Writes a JSON response with the given status. */
-export function writeJson(res: Res, status: number, body: Json): void {
+/** Writes a JSON response with the given status (and extra headers). */
+export function writeJson(res: Res, status: number, body: Json, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
