@@ -6,6 +6,8 @@ import net from "node:net";
 import { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { createRestHandler, writeJson } from "./rest/rest-handler.js";
+import type { ReadinessView } from "../app/readiness-monitor.js";
+import type { Readiness } from "../domain/readiness.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { interceptorsFor, SERVICES } from "./routes.js";
 
@@ -24,6 +26,8 @@ export interface ServerOptions {
   metrics: Metrics;
   /** RPC log lines (written inside each RPC's span). */
   log: Logger;
+  /** The node's readiness: `/ready`, and the gate that holds cronmesh calls until start-up ends. */
+  readiness: ReadinessView;
 }
 
 /** A running server. */
@@ -99,7 +103,8 @@ function withPrefix(socket: net.Socket, head: Buffer): Duplex {
 }
 
 function createRequestHandler(options: ServerOptions) {
-  const interceptors = interceptorsFor(options.metrics, options.now, options.log);
+  const started = () => options.readiness.current().phase !== "starting";
+  const interceptors = interceptorsFor(options.metrics, options.now, options.log, started);
   const connect = connectNodeAdapter({
     routes: options.routes,
     interceptors,
@@ -114,17 +119,31 @@ function createRequestHandler(options: ServerOptions) {
       writeJson(res, 200, { status: "healthy", timestamp: new Date(options.now()).toISOString() });
       return;
     }
+    if (path === "/ready") {
+      const readiness = options.readiness.current();
+      writeJson(res, readiness.ready ? 200 : 503, readinessBody(readiness));
+      return;
+    }
     if (path === "/metrics") {
-      void options.metrics.render().then(({ contentType, body }) => {
-        res.writeHead(200, { "content-type": contentType });
-        res.end(body);
-      });
+      void options.metrics.render().then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { "content-type": contentType });
+          res.end(body);
+        },
+        (err: unknown) => writeJson(res, 500, { code: "internal", message: `metrics: ${(err as Error).message}`, field: "" }),
+      );
       return;
     }
     void rest(req, res).then((handled) => {
       if (!handled) connect(req as never, res as never);
     });
   };
+}
+
+/** The `/ready` answer: `ready`, or `not_ready` with the reason; the state of every check either way. */
+function readinessBody(readiness: Readiness): { status: string; reason?: string; checks: Record<string, string> } {
+  if (readiness.ready) return { status: "ready", checks: readiness.checks };
+  return { status: "not_ready", reason: readiness.reason!, checks: readiness.checks };
 }
 
 async function closeAll(listener: net.Server, h1: http.Server, h2: http2.Http2Server, sockets: Set<net.Socket>, graceMs: number) {

@@ -35,6 +35,8 @@ export interface Config {
   claimScanMs: number;
   /** Run writes within this window share one store call. */
   runWriteBatchMs: number;
+  /** Pause between two readiness probes of the store (and etcd). */
+  readyProbeMs: number;
 }
 
 /** The etcd coordinator's settings. */
@@ -71,6 +73,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     claimScanMs: intVar(env, "CLAIM_SCAN_MS", 2000, 50, 600_000),
     // MongoDB: a final write per run and per round trip is too many; 100 ms groups a busy second into ten.
     runWriteBatchMs: intVar(env, "RUN_WRITE_BATCH_MS", env.MONGODB_URI ? 100 : 0, 0, 10_000),
+    // Two seconds: a failure shows within a few seconds, and a ping per probe is nothing to either server.
+    readyProbeMs: intVar(env, "READY_PROBE_MS", 2000, 100, 60_000),
   };
   if (!LOG_LEVELS.has(config.logLevel)) throw configError("LOG_LEVEL", `must be one of ${[...LOG_LEVELS].join(", ")}`);
   if (config.etcd && !config.mongo) {
