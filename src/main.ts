@@ -1,15 +1,12 @@
-import type { ServiceImpl } from "@connectrpc/connect";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import type { CronService } from "../gen/cronmesh/v1/cron_service_pb.js";
-import type { RunService } from "../gen/cronmesh/v1/run_service_pb.js";
 import { createRunService } from "./api/run-service.js";
 import { createCronService } from "./api/cron-service.js";
 import { createHealthService } from "./api/health-service.js";
 import { HEALTH_NAMES, registerRoutes } from "./api/routes.js";
 import { startServer, type RunningServer } from "./api/server.js";
 import { createJobCommands } from "./app/jobs.js";
-import { createReadinessMonitor, type Probe, type ReadinessMonitor } from "./app/readiness-monitor.js";
+import { createReadinessMonitor, type Probe } from "./app/readiness-monitor.js";
 import { createRunCommands } from "./app/runs.js";
 import { loadConfig, type Config } from "./config/config.js";
 import type { Coordinator } from "./coordination/coordinator.js";
@@ -22,7 +19,7 @@ import { createSecretSource } from "./executor/secrets.js";
 import { createSystemClock } from "./runtime/system-clock.js";
 import { youngCollector } from "./runtime/young-collector.js";
 import { createLogger } from "./telemetry/logger.js";
-import { createMetrics, type Metrics } from "./telemetry/metrics.js";
+import { createMetrics } from "./telemetry/metrics.js";
 import { startTracing } from "./telemetry/tracing.js";
 import { createClaimLoop, type ClaimLoop } from "./scheduler/claim-loop.js";
 import { createClusterRunEvents, relayJobChanges } from "./scheduler/cluster-events.js";
@@ -30,7 +27,7 @@ import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
 import { createJobCache } from "./scheduler/job-cache.js";
 import { createLocalDispatcher, createRunDispatcher, type RunDispatcher } from "./scheduler/run-announcer.js";
 import { createRunBookkeeping } from "./scheduler/run-bookkeeping.js";
-import { createRunCanceller, type RunCanceller } from "./scheduler/run-canceller.js";
+import { createRunCanceller } from "./scheduler/run-canceller.js";
 import { createRunEvents } from "./scheduler/run-events.js";
 import { PROGRESS_DEFAULTS } from "./scheduler/run-progress.js";
 import { createRunWorker, type RunWorker } from "./scheduler/run-worker.js";
@@ -100,64 +97,23 @@ function followLeadership(coordinator: Coordinator, fireLoop: FireLoop, log: Log
 }
 
 /**
- * Wires every part of one node from its configuration and starts serving. The port opens first,
- * so that liveness and readiness answer during start-up (health and reflection serve; cronmesh
- * calls get Unavailable); then the store is initialised, the cluster joined and the dependencies
- * probed, and only then is the node ready. A failed start-up closes what it opened.
+ * Wires every part of one node from its configuration and starts serving. The port opens before
+ * the store is initialised and the cluster joined, so that liveness and readiness answer during
+ * start-up (health and reflection serve; cronmesh calls get Unavailable until it is done).
  */
 export async function startNode(config: Config, overrides: NodeOverrides = {}): Promise<Node> {
   const log = overrides.log ?? createLogger(config.logLevel);
   // First: the store's driver must load after tracing (and its MongoDB instrumentation) starts.
   const tracing = await startTracing(overrides.env ?? process.env, { nodeId: config.nodeId, version: VERSION, log });
   const clock = overrides.clock ?? createSystemClock();
+  const onError = (err: unknown, step: string) => log.error({ err, step }, "background step failed");
   const store = await createStore(config, log);
   const coordinator = createCoordinator(config, clock, log);
   const readiness = createReadinessMonitor({ probes: readinessProbes(config, store, coordinator), clock, intervalMs: config.readyProbeMs, timeoutMs: PROBE_TIMEOUT_MS });
-  const parts = wireNode(config, { log, clock, store, coordinator, env: overrides.env ?? process.env });
-  const routes = registerRoutes(parts.cronService, parts.runService, createHealthService(readiness, HEALTH_NAMES));
-  const server = await startServer({ host: config.host, port: config.port, routes, now: clock.now, metrics: parts.metrics, log, readiness });
-  log.info({ port: server.port }, "port open, starting");
-  try {
-    await store.init();
-    followLeadership(coordinator, parts.fireLoop, log);
-    await coordinator.start();
-    parts.claimLoop.start();
-    await readiness.start();
-  } catch (err) {
-    readiness.stop();
-    parts.fireLoop.stop();
-    parts.claimLoop.stop();
-    await server.close(0);
-    await parts.close().catch((cleanupErr: unknown) => log.warn({ err: cleanupErr }, "clean-up after a failed start-up failed"));
-    await tracing.stop();
-    throw err;
-  }
-  const mode = config.etcd ? "cluster" : "single";
-  log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode, nodeId: config.nodeId, tracing: tracing.enabled }, "cronmesh listening");
-  return { server, fireLoop: parts.fireLoop, claimLoop: parts.claimLoop, worker: parts.worker, coordinator, stop: () => stopNode(config, { readiness, server, coordinator, tracing, parts }) };
-}
-
-/** The parts of a node between its store and its server. */
-interface NodeParts {
-  metrics: Metrics;
-  worker: RunWorker;
-  claimLoop: ClaimLoop;
-  fireLoop: FireLoop;
-  canceller: RunCanceller;
-  cronService: ServiceImpl<typeof CronService>;
-  runService: ServiceImpl<typeof RunService>;
-  /** After the runs are drained: stops the canceller and the job relay, leaves the cluster, closes the HTTP client and the store. */
-  close(): Promise<void>;
-}
-
-/** Builds the scheduler, the worker, the use cases and the services; starts nothing but their timers. */
-function wireNode(config: Config, base: { log: Logger; clock: Clock; store: Store; coordinator: Coordinator; env: NodeJS.ProcessEnv }): NodeParts {
-  const { log, clock, store, coordinator } = base;
-  const onError = (err: unknown, step: string) => log.error({ err, step }, "background step failed");
   const events = createClusterRunEvents(createRunEvents(), coordinator, clock);
   const ids = createIdGenerator(clock, randomBytes);
   const http = createHttpClient({ clock, connectionsPerOrigin: config.httpConnections });
-  const secrets = createSecretSource(base.env, config.secretsFile);
+  const secrets = createSecretSource(overrides.env ?? process.env, config.secretsFile);
   const jobCache = createJobCache(store);
   let worker: RunWorker | undefined;
   // The fire loop's check includes the worker's: history trims wait for both (called once running, after fireLoop exists).
@@ -184,36 +140,59 @@ function wireNode(config: Config, base: { log: Logger; clock: Clock; store: Stor
   }, onError);
   const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged: jobRelay.changed };
   const runs = createRunCommands(deps);
+  const routes = registerRoutes(
+    createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
+    createRunService({ runs, store, events }),
+    createHealthService(readiness, HEALTH_NAMES),
+  );
+  const server = await startServer({ host: config.host, port: config.port, routes, now: clock.now, metrics, log, readiness });
+  log.info({ port: server.port }, "port open, starting");
+  try {
+    await store.init();
+    followLeadership(coordinator, fireLoop, log);
+    await coordinator.start();
+    claimLoop.start();
+    await readiness.start();
+  } catch (err) {
+    // Nothing holds work yet: close what was opened, then report the cause.
+    readiness.stop();
+    fireLoop.stop();
+    claimLoop.stop();
+    canceller.stop();
+    jobRelay.stop();
+    await server.close(0);
+    await Promise.allSettled([coordinator.stop(), http.close(), store.close()]);
+    await tracing.stop();
+    throw err;
+  }
+  const mode = config.etcd ? "cluster" : "single";
+  log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode, nodeId: config.nodeId, tracing: tracing.enabled }, "cronmesh listening");
   return {
-    metrics, worker, claimLoop, fireLoop, canceller,
-    cronService: createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
-    runService: createRunService({ runs, store, events }),
-    async close() {
+    server,
+    fireLoop,
+    claimLoop,
+    worker,
+    coordinator,
+    async stop() {
+      // Not ready at once (health watchers see NOT_SERVING). Hand leadership over first (a
+      // successor fires at once), then drain this node's runs while still holding their claims,
+      // and only then leave the cluster.
+      readiness.stop();
+      fireLoop.stop();
+      claimLoop.stop();
+      await coordinator.resign();
+      await server.close(config.shutdownGraceMs);
+      await fireLoop.settled();
+      await worker!.stop(config.shutdownGraceMs);
+      await claimLoop.handedBack();
       canceller.stop();
       jobRelay.stop();
       await coordinator.stop();
       await http.close();
       await store.close();
+      await tracing.stop();
     },
   };
-}
-/**
- * Stops a node: not ready at once (health watchers see NOT_SERVING), then hands leadership over
- * first (a successor fires at once), drains this node's runs while still holding their claims,
- * and only then leaves the cluster.
- */
-async function stopNode(config: Config, node: { readiness: ReadinessMonitor; server: RunningServer; tracing: { stop(): Promise<void> }; coordinator: Coordinator; parts: NodeParts }): Promise<void> {
-  const { parts } = node;
-  node.readiness.stop();
-  parts.fireLoop.stop();
-  parts.claimLoop.stop();
-  await node.coordinator.resign();
-  await node.server.close(config.shutdownGraceMs);
-  await parts.fireLoop.settled();
-  await parts.worker.stop(config.shutdownGraceMs);
-  await parts.claimLoop.handedBack();
-  await parts.close();
-  await node.tracing.stop();
 }
 
 async function main(): Promise<void> {
