@@ -12,6 +12,8 @@ import { freePort } from "../harness/processes.js";
 const SERVICES = ["", "cronmesh.v1.CronService", "cronmesh.v1.RunService"];
 /** Probes every 200 ms, so that a change shows within a second or two. */
 const FAST_PROBES = { READY_PROBE_MS: "200" };
+/** Cluster mode needs AUTH_MODE said out loud; these tests are about readiness, not auth. */
+const CLUSTER_NO_AUTH = { AUTH_MODE: "none" };
 /** Longest wait for a change of readiness: a probe round plus a probe's deadline, with room. */
 const CHANGE_MS = 15_000;
 
@@ -131,7 +133,7 @@ describe("readiness in cluster mode follows etcd (a private one, stopped and res
   beforeAll(async () => {
     etcd = await startEtcdCluster(1);
     const prefix = `ready-${randomBytes(4).toString("hex")}/`;
-    t = await startTestNode("mongo", { env: { ...FAST_PROBES, ETCD_ENDPOINTS: etcd.endpoints.join(","), ETCD_TTL_MS: "2000", ETCD_PREFIX: prefix } });
+    t = await startTestNode("mongo", { env: { ...FAST_PROBES, ...CLUSTER_NO_AUTH, ETCD_ENDPOINTS: etcd.endpoints.join(","), ETCD_TTL_MS: "2000", ETCD_PREFIX: prefix } });
   });
   afterAll(async () => {
     await t?.stop();
@@ -162,7 +164,7 @@ describe("readiness during start-up and shutdown", () => {
     await etcd.members[0]!.stop();
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
-    const env = { ...FAST_PROBES, PORT: String(port), ETCD_ENDPOINTS: etcd.endpoints.join(","), ETCD_TTL_MS: "2000", ETCD_PREFIX: `boot-${randomBytes(4).toString("hex")}/` };
+    const env = { ...FAST_PROBES, ...CLUSTER_NO_AUTH, PORT: String(port), ETCD_ENDPOINTS: etcd.endpoints.join(","), ETCD_TTL_MS: "2000", ETCD_PREFIX: `boot-${randomBytes(4).toString("hex")}/` };
     const starting = startTestNode("mongo", { env });
     let t: TestNode | undefined;
     try {
