@@ -98,7 +98,7 @@ function ensureValidator() {
   log("building the manifest validator (deploy/validate)");
   const partial = `${bin}.partial-${process.pid}`;
   try {
-    run("go", ["build", "-trimpath", "-o", partial, "."], { cwd: HERE });
+    run("go", ["build", "-trimpath", "-buildvcs=false", "-o", partial, "."], { cwd: HERE });
     install(partial, bin, (path) => output(path, ["-version"]) !== undefined);
     writeFileSync(stamp, `${hash}\n`);
   } finally {
