@@ -5,9 +5,11 @@ import { createRunService } from "./api/run-service.js";
 import { authInterceptor } from "./api/auth-interceptor.js";
 import { createCronService } from "./api/cron-service.js";
 import { rateLimitInterceptor } from "./api/rate-limit-interceptor.js";
-import { registerRoutes } from "./api/routes.js";
+import { createHealthService } from "./api/health-service.js";
+import { HEALTH_NAMES, registerRoutes } from "./api/routes.js";
 import { startServer, type RunningServer } from "./api/server.js";
 import { createJobCommands } from "./app/jobs.js";
+import { createReadinessMonitor, type Probe } from "./app/readiness-monitor.js";
 import { createRunCommands } from "./app/runs.js";
 import { createAuthenticator } from "./auth/create-authenticator.js";
 import { createRateLimiter } from "./auth/rate-limiter.js";
@@ -92,6 +94,19 @@ function accessInterceptors(config: Config, now: () => number) {
   return rateLimit ? [authenticate, rateLimitInterceptor(createRateLimiter(rateLimit, now))] : [authenticate];
 }
 
+/**
+ * Longest wait for one readiness probe. Beyond the adapters' own 2 s deadlines, so that their
+ * message (refused, timed out) is the one reported when they give up first.
+ */
+const PROBE_TIMEOUT_MS = 2500;
+
+/** What the node cannot serve without: the store, and etcd in cluster mode. */
+function readinessProbes(config: Config, store: Store, coordinator: Coordinator): Probe[] {
+  const probes: Probe[] = [{ name: "store", ping: () => store.ping() }];
+  if (config.etcd) probes.push({ name: "etcd", ping: () => coordinator.ping() });
+  return probes;
+}
+
 /** Runs the fire loop while this node may lead, and stops it when leadership ends. */
 function followLeadership(coordinator: Coordinator, fireLoop: FireLoop, log: Logger): void {
   coordinator.onLeadershipChange((leading) => {
@@ -105,7 +120,11 @@ function followLeadership(coordinator: Coordinator, fireLoop: FireLoop, log: Log
   });
 }
 
-/** Wires every part of one node from its configuration and starts serving. */
+/**
+ * Wires every part of one node from its configuration and starts serving. The port opens before
+ * the store is initialised and the cluster joined, so that liveness and readiness answer during
+ * start-up (health and reflection serve; cronmesh calls get Unavailable until it is done).
+ */
 export async function startNode(config: Config, overrides: NodeOverrides = {}): Promise<Node> {
   const log = overrides.log ?? createLogger(config.logLevel);
   for (const warning of securityWarnings(config)) log.warn(warning);
@@ -114,8 +133,8 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const clock = overrides.clock ?? createSystemClock();
   const onError = (err: unknown, step: string) => log.error({ err, step }, "background step failed");
   const store = await createStore(config, log);
-  await store.init();
   const coordinator = createCoordinator(config, clock, log);
+  const readiness = createReadinessMonitor({ probes: readinessProbes(config, store, coordinator), clock, intervalMs: config.readyProbeMs, timeoutMs: PROBE_TIMEOUT_MS });
   const events = createClusterRunEvents(createRunEvents(), coordinator, clock);
   const ids = createIdGenerator(clock, randomBytes);
   const outbound = createOutboundPolicy(config.outbound);
@@ -159,15 +178,33 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const routes = registerRoutes(
     createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
     createRunService({ runs, events }),
+    createHealthService(readiness, HEALTH_NAMES),
   );
-  followLeadership(coordinator, fireLoop, log);
-  await coordinator.start();
-  claimLoop.start();
-  deadLetterExpiry.start();
   const server = await startServer({
-    host: config.host, port: config.port, routes, now: clock.now, metrics, log, consoleDir: config.consoleDir, corsOrigins: config.corsOrigins,
+    host: config.host, port: config.port, routes, now: clock.now, metrics, log, readiness, consoleDir: config.consoleDir, corsOrigins: config.corsOrigins,
     access: accessInterceptors(config, clock.now),
   });
+  log.info({ port: server.port }, "port open, starting");
+  try {
+    await store.init();
+    followLeadership(coordinator, fireLoop, log);
+    await coordinator.start();
+    claimLoop.start();
+    deadLetterExpiry.start();
+    await readiness.start();
+  } catch (err) {
+    // Nothing holds work yet: close what was opened, then report the cause.
+    readiness.stop();
+    fireLoop.stop();
+    claimLoop.stop();
+    deadLetterExpiry.stop();
+    canceller.stop();
+    jobRelay.stop();
+    await server.close(0);
+    await Promise.allSettled([coordinator.stop(), http.close(), store.close()]);
+    await tracing.stop();
+    throw err;
+  }
   const mode = config.etcd ? "cluster" : "single";
   log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode, nodeId: config.nodeId, tracing: tracing.enabled }, "cronmesh listening");
   return {
@@ -177,8 +214,10 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     worker,
     coordinator,
     async stop() {
-      // Hand leadership over first (a successor fires at once), then drain this node's runs while
-      // still holding their claims, and only then leave the cluster.
+      // Not ready at once (health watchers see NOT_SERVING). Hand leadership over first (a
+      // successor fires at once), then drain this node's runs while still holding their claims,
+      // and only then leave the cluster.
+      readiness.stop();
       fireLoop.stop();
       claimLoop.stop();
       deadLetterExpiry.stop();

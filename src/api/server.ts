@@ -6,6 +6,8 @@ import { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { createRestHandler, writeJson } from "./rest/rest-handler.js";
 import { createStreamAdmission } from "./rest/stream-admission.js";
+import type { ReadinessView } from "../app/readiness-monitor.js";
+import type { Readiness } from "../domain/readiness.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { interceptorsFor, SERVICES } from "./routes.js";
 import { createRpcHandler } from "./rpc-handler.js";
@@ -33,6 +35,8 @@ export interface ServerOptions {
   corsOrigins: string[];
   /** Authentication and rate limiting, applied to every RPC on every protocol. */
   access: Interceptor[];
+  /** The node's readiness: `/ready`, and the gate that holds cronmesh calls until start-up ends. */
+  readiness: ReadinessView;
 }
 
 /** A running server. */
@@ -108,7 +112,8 @@ function withPrefix(socket: net.Socket, head: Buffer): Duplex {
 }
 
 function createRequestHandler(options: ServerOptions) {
-  const interceptors = interceptorsFor(options.metrics, options.now, options.log, options.access);
+  const started = () => options.readiness.current().phase !== "starting";
+  const interceptors = interceptorsFor(options.metrics, options.now, options.log, started, options.access);
   const connect = createRpcHandler({
     routes: options.routes,
     interceptors,
@@ -128,17 +133,31 @@ function createRequestHandler(options: ServerOptions) {
       writeJson(res, 200, { status: "healthy", timestamp: new Date(options.now()).toISOString() });
       return;
     }
+    if (path === "/ready") {
+      const readiness = options.readiness.current();
+      writeJson(res, readiness.ready ? 200 : 503, readinessBody(readiness));
+      return;
+    }
     if (path === "/metrics") {
-      void options.metrics.render().then(({ contentType, body }) => {
-        res.writeHead(200, { "content-type": contentType });
-        res.end(body);
-      });
+      void options.metrics.render().then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { "content-type": contentType });
+          res.end(body);
+        },
+        (err: unknown) => writeJson(res, 500, { code: "internal", message: `metrics: ${(err as Error).message}`, field: "" }),
+      );
       return;
     }
     void rest(req, res).then((handled) => {
       if (!handled) connect(req, res);
     });
   };
+}
+
+/** The `/ready` answer: `ready`, or `not_ready` with the reason; the state of every check either way. */
+function readinessBody(readiness: Readiness): { status: string; reason?: string; checks: Record<string, string> } {
+  if (readiness.ready) return { status: "ready", checks: readiness.checks };
+  return { status: "not_ready", reason: readiness.reason!, checks: readiness.checks };
 }
 
 async function closeAll(listener: net.Server, h1: http.Server, h2: http2.Http2Server, sockets: Set<net.Socket>, graceMs: number) {

@@ -52,6 +52,8 @@ export interface Config {
   corsOrigins: string[];
   /** Authentication, secrets at rest and limits. */
   security: SecurityConfig;
+  /** Pause between two readiness probes of the store (and etcd). */
+  readyProbeMs: number;
 }
 
 /** The etcd coordinator's settings. */
@@ -95,6 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     consoleDir: env.CONSOLE_DIR ? resolve(env.CONSOLE_DIR) : join(packageRoot(), "dist", "console"),
     corsOrigins: corsOrigins(env.CORS_ORIGINS ?? ""),
     security: loadSecurityConfig(env, Boolean(env.ETCD_ENDPOINTS?.trim() && env.MONGODB_URI)),
+    // Two seconds: a failure shows within a few seconds, and a ping per probe is nothing to either server.
+    readyProbeMs: intVar(env, "READY_PROBE_MS", 2000, 100, 60_000),
   };
   if (!LOG_LEVELS.has(config.logLevel)) throw configError("LOG_LEVEL", `must be one of ${[...LOG_LEVELS].join(", ")}`);
   if (config.etcd && !config.mongo) {

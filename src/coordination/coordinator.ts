@@ -56,6 +56,12 @@ export interface Coordinator {
   /** Resigns, releases every lock and leaves the cluster. */
   stop(): Promise<void>;
   /**
+   * Resolves when the coordination backend answers a read that needs its quorum (for etcd: a
+   * linearizable read, bounded by the client's call deadline); rejects with `unavailable`
+   * otherwise. Readiness probes call it often; it writes nothing.
+   */
+  ping(): Promise<void>;
+  /**
    * True while this replica leads AND its leadership was confirmed recently enough that it cannot
    * have expired: the fire loop checks it before every batch (fencing).
    */

@@ -132,6 +132,11 @@ export interface Store {
   init(): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
+  /**
+   * Resolves when the store answers a trivial request (no collection or table is scanned), within
+   * a couple of seconds; rejects with `unavailable` otherwise. Readiness probes call it often.
+   */
+  ping(): Promise<void>;
 
   /** Inserts a new job (version 1) and its first version snapshot. `already_exists` if the id is taken. */
   createJob(job: JobRecord): Promise<void>;

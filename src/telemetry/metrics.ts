@@ -50,7 +50,9 @@ export function createMetrics(sources: MetricSources): Metrics {
   const expired = new Counter({ ...r, name: "cronmesh_dead_letters_expired_total", help: "Dead letters deleted by the queue's retention (DEAD_LETTER_RETENTION) without a redrive." });
   const rpcCount = new Counter({ ...r, name: "cronmesh_rpcs_total", help: "RPCs, by method and code.", labelNames: ["method", "code"] });
   const rpcs = new Histogram({ ...r, name: "cronmesh_rpc_duration_seconds", help: "RPC latency.", labelNames: ["method", "code"], buckets: RPC_BUCKETS });
-  new Gauge({ ...r, name: "cronmesh_dead_letter_depth", help: "Failed runs waiting in the dead-letter queue (not redriven, not expired).", async collect() { this.set(await sources.deadLetterDepth()); } });
+  // While the store cannot answer, the depth keeps its last value: a failed count must not fail the whole scrape.
+  let deadLetters = 0;
+  new Gauge({ ...r, name: "cronmesh_dead_letter_depth", help: "Failed runs waiting in the dead-letter queue (not redriven, not expired).", async collect() { this.set((deadLetters = await sources.deadLetterDepth().catch(() => deadLetters))); } });
   new Gauge({ ...r, name: "cronmesh_queue_depth", help: "Runs waiting for a worker on this node.", collect() { this.set(sources.queueDepth()); } });
   new Gauge({ ...r, name: "cronmesh_is_leader", help: "1 while this node fires slots.", collect() { this.set(sources.isLeader() ? 1 : 0); } });
   return {

@@ -44,6 +44,10 @@ export function describeCoordinatorContract(adapter: string, open: () => Promise
       expect((await c.members()).map((m) => m.nodeId)).toContain(c.nodeId);
     });
 
+    it("answers a ping while its backend is up", async () => {
+      await expect(c.ping()).resolves.toBeUndefined();
+    });
+
     it("grants a lock to one holder at a time, as a try-lock", async () => {
       const a = await c.tryLock("job/a", { ttlMs: 5000 });
       expect(a).toBeDefined();

@@ -142,7 +142,8 @@ function createReplica(entry: string, nodeId: string, port: number, env: Record<
       const started = child;
       await waitFor(async () => {
         if (started.exitCode !== null) throw new Error(`replica ${nodeId} exited during start-up:\n${tailOfFile(logFile)}`);
-        return (await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined))?.ok === true;
+        // Ready, not only listening: the port opens before the store is initialised and the cluster joined.
+        return (await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined))?.ok === true;
       }, READY_TIMEOUT_MS, `replica ${nodeId} to serve`);
     },
   };

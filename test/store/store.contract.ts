@@ -45,6 +45,10 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
       await harness?.dispose();
     });
 
+    it("answers a ping while the database is up", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
     it("initialises again on existing data, as every restart does", async () => {
       await store.createJob(makeJob(id("job")));
       await store.init();

@@ -1,4 +1,5 @@
 import type { Clock } from "../../domain/clock.js";
+import { CronError } from "../../domain/cron-error.js";
 import type { Coordinator, Member } from "../coordinator.js";
 import { createEtcdBus } from "./bus.js";
 import { createElection } from "./election.js";
@@ -98,6 +99,14 @@ export function createEtcdCoordinator(options: EtcdCoordinatorOptions): Coordina
       await Promise.all([election.stop(), bus.stop()]);
       await session.stop();
       client.close();
+    },
+    ping: async () => {
+      try {
+        // Linearizable (the client's default): a member cut off from its quorum cannot answer it.
+        await client.get(`${prefix}ping`).exists();
+      } catch (err) {
+        throw new CronError("unavailable", `etcd unavailable: ${(err as Error).message}`, undefined, { cause: err });
+      }
     },
     canFire: () => leading && clock.now() < session.confirmedUntil() - fencingMarginMs(options.ttlMs),
     leaderId: async () => {

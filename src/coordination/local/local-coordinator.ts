@@ -68,6 +68,8 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
       locks.clear();
       setLeading(false);
     },
+    // Nothing outside this process to reach.
+    ping: async () => undefined,
     canFire: () => leading,
     leaderId: async () => (leading ? options.nodeId : undefined),
     onLeadershipChange: (listener) => {

@@ -37,8 +37,15 @@ function writeErrorsOf(err: MongoBulkWriteError): WriteError[] {
   return Array.isArray(errors) ? errors : [errors];
 }
 
+/**
+ * Socket error codes of Node itself. The driver lets some through unwrapped: a write on a pooled
+ * connection whose server just died fails with a plain EPIPE error, not a MongoNetworkError.
+ */
+const SOCKET_ERROR_CODES = new Set(["EPIPE", "ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"]);
+
 /** True when the error says the database cannot be reached or cannot serve at the moment. */
 function isConnectionProblem(err: unknown): boolean {
+  if (!(err instanceof MongoError) && err instanceof Error && SOCKET_ERROR_CODES.has((err as NodeJS.ErrnoException).code ?? "")) return true;
   if (
     err instanceof MongoNetworkError ||
     err instanceof MongoServerSelectionError ||

@@ -22,6 +22,12 @@ export interface MongoStoreOptions {
   now?: () => number;
 }
 
+/**
+ * Deadline of a ping: a readiness probe must answer fast, and the client would otherwise hold the
+ * call for its server-selection timeout (5 s) while the server is away.
+ */
+const PING_TIMEOUT_MS = 2000;
+
 /** Counter documents of instances silent this long are folded at start-up (ten minutes: far beyond any flush interval). */
 const STATS_STALE_MS = 600_000;
 
@@ -49,6 +55,7 @@ export function createMongoStore(options: MongoStoreOptions): Store {
       await upgradeDeadLettered(collections);
     },
     close: () => client.close(),
+    ping: async () => void (await client.db(options.dbName).command({ ping: 1 }, { timeoutMS: PING_TIMEOUT_MS })),
     ...jobOperations(collections, stats),
     ...versionOperations(collections),
     ...schedulingOperations(collections, stats),

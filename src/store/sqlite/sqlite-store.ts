@@ -66,12 +66,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     };
   const jobs = jobStatements(db);
   const runs = runStatements(db);
+  // Reads the schema page: proves the database file is open and readable, scanning nothing.
+  const schemaPage = db.prepare("SELECT count(*) FROM sqlite_master");
   return {
     init: guarded(() => prepareSchema(db)),
     close: async () => {
       await checkpointer?.stop();
       db.close();
     },
+    ping: guarded(() => void schemaPage.get()),
     createJob: guarded(jobs.create),
     getJob: guarded(jobs.get),
     updateJob: guarded(jobs.update),
