@@ -242,7 +242,8 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
       await page.locator(`tr[data-version="${saved!.version + 1n}"]`).getByText("rollback to v1").waitFor();
     });
     const { job: rolledBack } = await api.cron.getJob({ jobId });
-    expect(rolledBack).toMatchObject({ description: "", timezone: "UTC", version: saved!.version + 1n, schedule: "*/2 * * * * *" });
+    // v1 was active: the rollback restores that too.
+    expect(rolledBack).toMatchObject({ description: "", timezone: "UTC", version: saved!.version + 1n, schedule: "*/2 * * * * *", status: JobStatus.ACTIVE });
   });
 
   it("deletes a job", async () => {
@@ -272,6 +273,9 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
       await row.getByRole("button", { name: "Redrive" }).click();
       const toast = page.locator(".toast.ok", { hasText: "Redriven: new run" });
       await toast.waitFor();
+      // A redriven entry leaves the queue; it shows again, marked, with "include redriven".
+      await row.waitFor({ state: "detached" });
+      await page.getByLabel("include redriven").check();
       await row.getByTestId("redriven-by").waitFor();
       return /new run (\S+)/.exec((await toast.textContent())!)![1]!;
     });
@@ -282,6 +286,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
   it("saves screenshots of the jobs page, of a job's history and of a DAG", async () => {
     let failNext = true;
     sink.reply((d) => (d.jobId === jobId && failNext ? ((failNext = false), { status: 503, body: "report store unavailable" }) : { status: 200, body: "ok" }));
+    await api.cron.pauseJob({ jobId, note: "quarterly freeze" });
     await run("resume with a note", async () => {
       await page.goto(`${node.baseUrl}/ui/#/jobs/${jobId}`);
       await page.getByRole("button", { name: "Resume…" }).click();

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CronError } from "../../src/domain/cron-error.js";
 import type { HttpTargetSpec, JobSpec } from "../../src/domain/job.js";
 import { checkScheduleInterval, FIELD_LIMITS as L, normalizeSpec } from "../../src/domain/job-validation.js";
+import { createOutboundPolicy } from "../../src/domain/outbound-policy.js";
 import { makeSpec } from "../store/fixtures.js";
 
 const target = (t: Partial<HttpTargetSpec>): Partial<JobSpec> => ({ target: { ...makeSpec().target!, auth: undefined, ...t } });
@@ -11,7 +12,7 @@ const tasks = (n: number) => Array.from({ length: n }, (_, i) => ({ taskId: `t${
 /** The field an invalid spec is refused on, or "ok". */
 function refusedField(overrides: Partial<JobSpec>): string {
   try {
-    normalizeSpec(makeSpec(overrides));
+    normalizeSpec(makeSpec(overrides), createOutboundPolicy());
     return "ok";
   } catch (err) {
     return (err as CronError).field ?? "?";
@@ -53,7 +54,7 @@ describe("every field has a bound: at it passes, beyond it is refused naming the
     expect(refusedField(target({ url: "http://user:pw-in-url@127.0.0.1/x" }))).toBe("target.url");
     const err = (() => {
       try {
-        normalizeSpec(makeSpec(target({ url: "not a url with pw-in-url" })));
+        normalizeSpec(makeSpec(target({ url: "not a url with pw-in-url" })), createOutboundPolicy());
       } catch (e) {
         return e as CronError;
       }
@@ -63,7 +64,7 @@ describe("every field has a bound: at it passes, beyond it is refused naming the
 
   it("header errors do not quote header values (some are credentials)", () => {
     try {
-      normalizeSpec(makeSpec(target({ headers: { Authorization: `Bearer ${"s".repeat(L.headerValueBytes)}` } })));
+      normalizeSpec(makeSpec(target({ headers: { Authorization: `Bearer ${"s".repeat(L.headerValueBytes)}` } })), createOutboundPolicy());
     } catch (err) {
       expect((err as CronError).message).not.toContain("sss");
     }
