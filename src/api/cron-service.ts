@@ -14,6 +14,7 @@ import type { Store } from "../store/store.js";
 import { actorOf } from "./actor.js";
 import { jobStatus } from "./enums.js";
 import { applyFieldMask } from "./field-mask.js";
+import { OUTPUT_ONLY_JOB_FIELDS } from "./job-fields.js";
 import { jobToProto, restoreRedactedSecrets, revealedJob, specFromProto, taskFromProto, taskToProto, versionToProto } from "./job-mapper.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
 import { runToProto } from "./run-mapper.js";
@@ -33,11 +34,6 @@ export interface CronServiceDeps {
 const MAX_PREVIEW = 1000;
 const DEFAULT_PREVIEW = 5;
 const DEFAULT_NEXT_RUNS = 10;
-/** Output-only Job fields: ignored when named by an update mask or sent in a body. */
-const OUTPUT_ONLY = new Set([
-  "job_id", "version", "created_at", "created_by", "updated_at", "updated_by", "next_trigger_at", "last_triggered_at",
-  "last_run_duration_ms", "run_count", "fail_count", "lock_acquired", "skipped_count", "dropped_count",
-]);
 
 /** Creates the CronService implementation over the application use cases. */
 export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof CronService> {
@@ -197,7 +193,7 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
 function mergeUpdate(current: JobRecord, req: UpdateJobRequest): { spec: JobRecord["spec"]; status?: JobStatus } {
   const input = req.job!;
   const paths = req.updateMask?.paths.length ? req.updateMask.paths : setFieldPaths(input);
-  const merged: Job = applyFieldMask(JobSchema, revealedJob(current), input, paths, OUTPUT_ONLY);
+  const merged: Job = applyFieldMask(JobSchema, revealedJob(current), input, paths, OUTPUT_ONLY_JOB_FIELDS);
   const spec = restoreRedactedSecrets(specFromProto(merged), current.spec);
   return { spec, status: statusAfter(current.status, paths, merged) };
 }

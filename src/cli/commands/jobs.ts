@@ -1,0 +1,186 @@
+import { create } from "@bufbuild/protobuf";
+import { Option, type Command } from "commander";
+import { GetJobResponseSchema } from "../../../gen/cronmesh/v1/cron_service_pb.js";
+import { JobStatus } from "../../../gen/cronmesh/v1/job_pb.js";
+import { RunStatus, type Run } from "../../../gen/cronmesh/v1/run_pb.js";
+import { applyJob } from "../apply.js";
+import { countArg, durationArg, timeArg, versionArg } from "../arguments.js";
+import { actionOf, readInput } from "../command-kit.js";
+import type { Context, Session } from "../context.js";
+import { editJob, systemEditor } from "../edit.js";
+import { enumFromWord, enumWords } from "../enum-words.js";
+import { ExitCode } from "../exit-codes.js";
+import { jobToData, jobToYaml, parseJobYaml } from "../job-file.js";
+import { toYaml } from "../proto-yaml.js";
+import { waitForRun } from "../wait.js";
+import { backfilled, deleted, jobChanged, jobDetails, jobsTable, rolledBack, triggered, versionsTable } from "../views/jobs.js";
+import { runEnded } from "../views/runs.js";
+import { registerTaskCommands } from "./tasks.js";
+
+/** Default page of `jobs ls`: a screenful or two. */
+const DEFAULT_LIST_LIMIT = 50;
+/** Default bound of `--wait`: long enough for retries with backoff, short enough to end a stuck script. */
+const DEFAULT_WAIT_TIMEOUT = "1h";
+
+/** The `--wait` options of the commands that start a run. */
+export function addWaitOptions(command: Command): Command {
+  return command
+    .option("--wait", "wait until the run is final; exit 10 unless it succeeded")
+    .addOption(new Option("--wait-timeout <duration>", "give up waiting after this long (exit 11)").argParser(durationArg).default(durationArg(DEFAULT_WAIT_TIMEOUT), DEFAULT_WAIT_TIMEOUT));
+}
+
+/**
+ * With `--wait`, waits for `run` to be final, prints it (with `--json`, `response` with its run
+ * replaced by the final one) and sets exit 10 unless it succeeded; without, prints `response`.
+ */
+export async function showRunStart<R extends { run?: Run }>(
+  ctx: Context, response: R & { $typeName: string }, options: { wait?: boolean; waitTimeout: number }, started: () => string,
+): Promise<void> {
+  const run = response.run;
+  if (!options.wait || !run) return ctx.show(response, started);
+  if (!ctx.json) ctx.print(started());
+  const final = await waitForRun(ctx.clients.runs, run.runId, options.waitTimeout);
+  ctx.show({ ...response, run: final }, () => runEnded(final));
+  if (final.status !== RunStatus.SUCCEEDED) ctx.exitWith(ExitCode.RunNotSucceeded);
+}
+
+/** Registers `cronmesh jobs …`: list, read, create, apply, edit, trigger, pause, resume, delete, versions, rollback, tasks, backfill. */
+export function registerJobCommands(program: Command, session: Session): void {
+  const jobs = program.command("jobs").description("manage jobs");
+
+  jobs
+    .command("ls")
+    .alias("list")
+    .description("list jobs")
+    .addOption(new Option("--status <status>", "only jobs in this state").choices(enumWords(JobStatus)))
+    .option("--tag <tag>", "only jobs with this tag (key=value or key)")
+    .option("--search <text>", "only jobs whose name or description contains this")
+    .option("--project <id>", "only jobs of this project")
+    .option("--limit <n>", "jobs per page", countArg, DEFAULT_LIST_LIMIT)
+    .option("--page-token <token>", "the page after the one that printed this token")
+    .action(actionOf<{ status?: string; tag?: string; search?: string; project?: string; limit: number; pageToken?: string }>(session, async (ctx, _args, o) => {
+      const res = await ctx.clients.cron.listJobs({
+        status: o.status ? enumFromWord(JobStatus, o.status) : JobStatus.UNSPECIFIED,
+        tag: o.tag, text: o.search, projectId: o.project, pageSize: o.limit, pageToken: o.pageToken,
+      });
+      ctx.show(res, () => (res.data.length ? jobsTable(res.data) : ""));
+      if (!ctx.json && res.data.length === 0) ctx.note("no jobs");
+      if (!ctx.json && res.nextPageToken) ctx.note(`more jobs: --page-token ${res.nextPageToken}`);
+    }));
+
+  jobs
+    .command("get")
+    .description("show a job")
+    .argument("<job_id>")
+    .option("--yaml", "print the job as a job file (for apply -f)")
+    .action(actionOf<{ yaml?: boolean }>(session, async (ctx, [jobId], o) => {
+      const res = await ctx.clients.cron.getJob({ jobId });
+      if (o.yaml && !ctx.json) return ctx.print(jobToYaml(res.job!));
+      ctx.show(res, () => jobDetails(res.job!));
+    }));
+
+  jobs
+    .command("create")
+    .description("create a job from a job file")
+    .requiredOption("-f, --file <path>", "job file (YAML); - reads stdin")
+    .action(actionOf<{ file: string }>(session, async (ctx, _args, o, command) => {
+      const { text, source } = readInput(command, o.file);
+      const res = await ctx.clients.cron.createJob({ job: parseJobYaml(text, source) });
+      ctx.show(res, () => jobChanged("created", res.job!));
+    }));
+
+  jobs
+    .command("apply")
+    .description("create a job, or update it to match the file (found by job_id, else by name in its project)")
+    .requiredOption("-f, --file <path>", "job file (YAML); - reads stdin")
+    .action(actionOf<{ file: string }>(session, async (ctx, _args, o, command) => {
+      const { text, source } = readInput(command, o.file);
+      const { action, job } = await applyJob(ctx.clients, parseJobYaml(text, source));
+      ctx.show(create(GetJobResponseSchema, { job }), () => jobChanged(action, job));
+    }));
+
+  jobs
+    .command("edit")
+    .description("edit a job as YAML in $VISUAL or $EDITOR, and apply the change if the job has not changed meanwhile")
+    .argument("<job_id>")
+    .action(actionOf(session, async (ctx, [jobId]) => {
+      const { action, job } = await editJob(ctx.clients, jobId!, systemEditor(process.env));
+      ctx.show(create(GetJobResponseSchema, { job }), () => (action === "updated" ? jobChanged("updated", job) : `job ${job.jobId} unchanged\n`));
+    }));
+
+  addWaitOptions(
+    jobs
+      .command("trigger")
+      .description("run a job now")
+      .argument("<job_id>"),
+  ).action(actionOf<{ wait?: boolean; waitTimeout: number }>(session, async (ctx, [jobId], o) => {
+    const res = await ctx.clients.cron.triggerJob({ jobId });
+    await showRunStart(ctx, res, o, () => triggered(res));
+  }));
+
+  for (const [name, enabled] of [["pause", false], ["resume", true]] as const) {
+    jobs
+      .command(name)
+      .description(enabled ? "let a paused job fire again" : "stop a job from firing")
+      .argument("<job_id>")
+      .option("--note <text>", "why (kept with the job)", "")
+      .action(actionOf<{ note: string }>(session, async (ctx, [jobId], o) => {
+        const req = { jobId, note: o.note };
+        const res = enabled ? await ctx.clients.cron.resumeJob(req) : await ctx.clients.cron.pauseJob(req);
+        ctx.show(res, () => jobChanged(enabled ? "resumed" : "paused", res.job!));
+      }));
+  }
+
+  jobs
+    .command("rm")
+    .alias("delete")
+    .description("delete a job (its queued runs are cancelled)")
+    .argument("<job_id>")
+    .action(actionOf(session, async (ctx, [jobId]) => {
+      const res = await ctx.clients.cron.deleteJob({ jobId });
+      ctx.show(res, () => deleted(res));
+    }));
+
+  jobs
+    .command("versions")
+    .description("list a job's versions, or show one")
+    .argument("<job_id>")
+    .argument("[version]", "show this version's configuration (YAML)", versionArg)
+    .option("--limit <n>", "versions per page", countArg, DEFAULT_LIST_LIMIT)
+    .option("--page-token <token>", "the page after the one that printed this token")
+    .action(actionOf<{ limit: number; pageToken?: string }>(session, async (ctx, args, o) => {
+      const [jobId, version] = args as unknown as [string, bigint | undefined];
+      if (version !== undefined) {
+        const res = await ctx.clients.cron.getJobVersion({ jobId, version });
+        const v = res.version!;
+        return ctx.show(res, () => `# version ${v.version} of job ${v.jobId}: ${v.reason || "-"}, by ${v.createdBy || "-"}\n${toYaml(jobToData(v.config!))}`);
+      }
+      const res = await ctx.clients.cron.listJobVersions({ jobId, pageSize: o.limit, pageToken: o.pageToken });
+      ctx.show(res, () => versionsTable(res.versions));
+      if (!ctx.json && res.nextPageToken) ctx.note(`more versions: --page-token ${res.nextPageToken}`);
+    }));
+
+  jobs
+    .command("rollback")
+    .description("make an earlier version's configuration current (as a new version)")
+    .argument("<job_id>")
+    .argument("<version>", "the version to go back to", versionArg)
+    .action(actionOf(session, async (ctx, args) => {
+      const [jobId, version] = args as unknown as [string, bigint];
+      const res = await ctx.clients.cron.rollbackJob({ jobId, version });
+      ctx.show(res, () => rolledBack(res, version));
+    }));
+
+  jobs
+    .command("backfill")
+    .description("create a run for every slot of a job in [--from, --to)")
+    .argument("<job_id>")
+    .requiredOption("--from <time>", "first slot, RFC 3339", timeArg)
+    .requiredOption("--to <time>", "end (excluded), RFC 3339", timeArg)
+    .action(actionOf<{ from: ReturnType<typeof timeArg>; to: ReturnType<typeof timeArg> }>(session, async (ctx, [jobId], o) => {
+      const res = await ctx.clients.cron.backfillJob({ jobId, startTime: o.from, endTime: o.to });
+      ctx.show(res, () => backfilled(jobId!, res));
+    }));
+
+  registerTaskCommands(jobs, session);
+}
