@@ -6,20 +6,15 @@ function oneLine(cell: string): string {
   return cell.replace(/\s*[\r\n]+\s*/g, " ⏎ ").replace(/\t/g, " ");
 }
 
-/** Width in characters (code points), not UTF-16 units. */
-function width(text: string): number {
-  return [...text].length;
-}
-
 /**
  * An aligned plain-text table: the header, then one line per row, each column padded to its
  * widest cell (the last one is not padded, and no line ends in spaces). Cells are made one-line.
+ * Widths count UTF-16 units, which matches a terminal's columns for Latin text and emoji alike.
  */
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const lines = [header, ...rows].map((row) => row.map(oneLine));
-  const widths = header.map((_, i) => Math.max(...lines.map((row) => width(row[i] ?? ""))));
-  const pad = (cell: string, i: number) => cell + " ".repeat(Math.max(0, widths[i]! - width(cell)));
-  return lines.map((row) => row.map(pad).join(GAP).trimEnd()).join("\n") + "\n";
+  const widths = header.map((_, i) => Math.max(...lines.map((row) => (row[i] ?? "").length)));
+  return lines.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join(GAP).trimEnd()).join("\n") + "\n";
 }
 
 /** "Label:  value" lines with the values aligned; pairs whose value is undefined are left out. */
@@ -31,6 +26,5 @@ export function renderFields(pairs: readonly (readonly [string, string | undefin
 
 /** `text` cut to `max` characters, the cut marked with "…". */
 export function truncate(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join("")}…`;
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
