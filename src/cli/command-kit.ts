@@ -1,7 +1,11 @@
+import type { Message } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { contextOf, type Context, type Session } from "./context.js";
 import { ExitCode } from "./exit-codes.js";
+
+/** Items per page of the list commands unless --limit says otherwise: a screenful or two. */
+export const DEFAULT_PAGE_SIZE = 50;
 
 /** A command's work: its context, its positional arguments and its own options. */
 export type Action<Options = Record<string, unknown>> = (ctx: Context, args: string[], options: Options, command: Command) => Promise<void>;
@@ -29,4 +33,15 @@ export function readInput(command: Command, path: string): { text: string; sourc
   } catch (err) {
     return command.error(`error: cannot read ${path}: ${(err as Error).message}`, { exitCode: ExitCode.Usage, code: "cronmesh.input" });
   }
+}
+
+/**
+ * Prints one page of a list: its table, or a note that it is empty; then, when the server has
+ * more, a note with the option that gets the next page (notes go to stderr, never with --json).
+ */
+export function showPage(ctx: Context, page: Message & { nextPageToken: string }, count: number, noun: string, table: () => string): void {
+  ctx.show(page, () => (count ? table() : ""));
+  if (ctx.json) return;
+  if (count === 0) ctx.note(`no ${noun}`);
+  if (page.nextPageToken) ctx.note(`more ${noun}: --page-token ${page.nextPageToken}`);
 }

@@ -2,47 +2,17 @@ import { create } from "@bufbuild/protobuf";
 import { Option, type Command } from "commander";
 import { GetJobResponseSchema } from "../../../gen/cronmesh/v1/cron_service_pb.js";
 import { JobStatus } from "../../../gen/cronmesh/v1/job_pb.js";
-import { RunStatus, type Run } from "../../../gen/cronmesh/v1/run_pb.js";
 import { applyJob } from "../apply.js";
-import { countArg, durationArg, timeArg, versionArg } from "../arguments.js";
-import { actionOf, readInput } from "../command-kit.js";
-import type { Context, Session } from "../context.js";
+import { countArg, timeArg, versionArg } from "../arguments.js";
+import { actionOf, DEFAULT_PAGE_SIZE, readInput, showPage } from "../command-kit.js";
+import type { Session } from "../context.js";
 import { editJob, systemEditor } from "../edit.js";
 import { enumFromWord, enumWords } from "../enum-words.js";
-import { ExitCode } from "../exit-codes.js";
 import { jobToData, jobToYaml, parseJobYaml } from "../job-file.js";
 import { toYaml } from "../proto-yaml.js";
-import { waitForRun } from "../wait.js";
 import { backfilled, deleted, jobChanged, jobDetails, jobsTable, rolledBack, triggered, versionsTable } from "../views/jobs.js";
-import { runEnded } from "../views/runs.js";
+import { addWaitOptions, showRunStart } from "./run-start.js";
 import { registerTaskCommands } from "./tasks.js";
-
-/** Default page of `jobs ls`: a screenful or two. */
-const DEFAULT_LIST_LIMIT = 50;
-/** Default bound of `--wait`: long enough for retries with backoff, short enough to end a stuck script. */
-const DEFAULT_WAIT_TIMEOUT = "1h";
-
-/** The `--wait` options of the commands that start a run. */
-export function addWaitOptions(command: Command): Command {
-  return command
-    .option("--wait", "wait until the run is final; exit 10 unless it succeeded")
-    .addOption(new Option("--wait-timeout <duration>", "give up waiting after this long (exit 11)").argParser(durationArg).default(durationArg(DEFAULT_WAIT_TIMEOUT), DEFAULT_WAIT_TIMEOUT));
-}
-
-/**
- * With `--wait`, waits for `run` to be final, prints it (with `--json`, `response` with its run
- * replaced by the final one) and sets exit 10 unless it succeeded; without, prints `response`.
- */
-export async function showRunStart<R extends { run?: Run }>(
-  ctx: Context, response: R & { $typeName: string }, options: { wait?: boolean; waitTimeout: number }, started: () => string,
-): Promise<void> {
-  const run = response.run;
-  if (!options.wait || !run) return ctx.show(response, started);
-  if (!ctx.json) ctx.print(started());
-  const final = await waitForRun(ctx.clients.runs, run.runId, options.waitTimeout);
-  ctx.show({ ...response, run: final }, () => runEnded(final));
-  if (final.status !== RunStatus.SUCCEEDED) ctx.exitWith(ExitCode.RunNotSucceeded);
-}
 
 /** Registers `cronmesh jobs …`: list, read, create, apply, edit, trigger, pause, resume, delete, versions, rollback, tasks, backfill. */
 export function registerJobCommands(program: Command, session: Session): void {
@@ -56,16 +26,14 @@ export function registerJobCommands(program: Command, session: Session): void {
     .option("--tag <tag>", "only jobs with this tag (key=value or key)")
     .option("--search <text>", "only jobs whose name or description contains this")
     .option("--project <id>", "only jobs of this project")
-    .option("--limit <n>", "jobs per page", countArg, DEFAULT_LIST_LIMIT)
+    .option("--limit <n>", "jobs per page", countArg, DEFAULT_PAGE_SIZE)
     .option("--page-token <token>", "the page after the one that printed this token")
     .action(actionOf<{ status?: string; tag?: string; search?: string; project?: string; limit: number; pageToken?: string }>(session, async (ctx, _args, o) => {
       const res = await ctx.clients.cron.listJobs({
         status: o.status ? enumFromWord(JobStatus, o.status) : JobStatus.UNSPECIFIED,
         tag: o.tag, text: o.search, projectId: o.project, pageSize: o.limit, pageToken: o.pageToken,
       });
-      ctx.show(res, () => (res.data.length ? jobsTable(res.data) : ""));
-      if (!ctx.json && res.data.length === 0) ctx.note("no jobs");
-      if (!ctx.json && res.nextPageToken) ctx.note(`more jobs: --page-token ${res.nextPageToken}`);
+      showPage(ctx, res, res.data.length, "jobs", () => jobsTable(res.data));
     }));
 
   jobs
@@ -146,7 +114,7 @@ export function registerJobCommands(program: Command, session: Session): void {
     .description("list a job's versions, or show one")
     .argument("<job_id>")
     .argument("[version]", "show this version's configuration (YAML)", versionArg)
-    .option("--limit <n>", "versions per page", countArg, DEFAULT_LIST_LIMIT)
+    .option("--limit <n>", "versions per page", countArg, DEFAULT_PAGE_SIZE)
     .option("--page-token <token>", "the page after the one that printed this token")
     .action(actionOf<{ limit: number; pageToken?: string }>(session, async (ctx, args, o) => {
       const [jobId, version] = args as unknown as [string, bigint | undefined];
@@ -156,8 +124,7 @@ export function registerJobCommands(program: Command, session: Session): void {
         return ctx.show(res, () => `# version ${v.version} of job ${v.jobId}: ${v.reason || "-"}, by ${v.createdBy || "-"}\n${toYaml(jobToData(v.config!))}`);
       }
       const res = await ctx.clients.cron.listJobVersions({ jobId, pageSize: o.limit, pageToken: o.pageToken });
-      ctx.show(res, () => versionsTable(res.versions));
-      if (!ctx.json && res.nextPageToken) ctx.note(`more versions: --page-token ${res.nextPageToken}`);
+      showPage(ctx, res, res.versions.length, "versions", () => versionsTable(res.versions));
     }));
 
   jobs

@@ -2,14 +2,11 @@ import { Option, type Command } from "commander";
 import { RunStatus } from "../../../gen/cronmesh/v1/run_pb.js";
 import { RedriveVersion } from "../../../gen/cronmesh/v1/run_service_pb.js";
 import { countArg } from "../arguments.js";
-import { actionOf } from "../command-kit.js";
+import { actionOf, DEFAULT_PAGE_SIZE, showPage } from "../command-kit.js";
 import type { Session } from "../context.js";
 import { enumFromWord, enumWords } from "../enum-words.js";
 import { cancelled, deadLettersTable, redriven, replayed, runDetails, runsTable, watchHeader, watchLine } from "../views/runs.js";
-import { addWaitOptions, showRunStart } from "./jobs.js";
-
-/** Default page of the run lists: a screenful or two. */
-const DEFAULT_LIST_LIMIT = 50;
+import { addWaitOptions, showRunStart } from "./run-start.js";
 
 interface ListOptions {
   job?: string;
@@ -22,7 +19,7 @@ function listOptions(command: Command): Command {
   return command
     .option("--job <job_id>", "only runs of this job")
     .option("--project <id>", "only runs of this project")
-    .option("--limit <n>", "runs per page", countArg, DEFAULT_LIST_LIMIT)
+    .option("--limit <n>", "runs per page", countArg, DEFAULT_PAGE_SIZE)
     .option("--page-token <token>", "the page after the one that printed this token");
 }
 
@@ -35,9 +32,7 @@ export function registerRunCommands(program: Command, session: Session): void {
     .action(actionOf<ListOptions & { status?: string }>(session, async (ctx, _args, o) => {
       const status = o.status ? enumFromWord(RunStatus, o.status) : RunStatus.UNSPECIFIED;
       const res = await ctx.clients.runs.listRuns({ jobId: o.job, projectId: o.project, status, pageSize: o.limit, pageToken: o.pageToken });
-      ctx.show(res, () => (res.runs.length ? runsTable(res.runs) : ""));
-      if (!ctx.json && res.runs.length === 0) ctx.note("no runs");
-      if (!ctx.json && res.nextPageToken) ctx.note(`more runs: --page-token ${res.nextPageToken}`);
+      showPage(ctx, res, res.runs.length, "runs", () => runsTable(res.runs));
     }));
 
   runs
@@ -91,9 +86,7 @@ function registerDeadLetterCommands(program: Command, session: Session): void {
       const res = await ctx.clients.runs.listDeadLetters({
         jobId: o.job, projectId: o.project, pageSize: o.limit, pageToken: o.pageToken, includeRedriven: o.includeRedriven === true,
       });
-      ctx.show(res, () => (res.runs.length ? deadLettersTable(res.runs) : ""));
-      if (!ctx.json && res.runs.length === 0) ctx.note("no dead letters");
-      if (!ctx.json && res.nextPageToken) ctx.note(`more dead letters: --page-token ${res.nextPageToken}`);
+      showPage(ctx, res, res.runs.length, "dead letters", () => deadLettersTable(res.runs));
     }));
 
   addWaitOptions(dlq.command("redrive").description("run a dead letter again and mark it redriven").argument("<run_id>"))
