@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,8 +11,8 @@ import type { ApiClients } from "./client.js";
 import { jobToData, parseJobYaml } from "./job-file.js";
 import { toYaml } from "./proto-yaml.js";
 
-/** Opens a file in an editor and returns once the editor has exited; throws when it failed. */
-export type Editor = (file: string) => void;
+/** Opens a file in an editor and resolves once the editor has exited; rejects when it failed. */
+export type Editor = (file: string) => Promise<void>;
 
 /** What `edit` did to the job. */
 export interface EditResult {
@@ -28,20 +28,27 @@ function shellQuoted(path: string): string {
 /**
  * The editor named by $VISUAL, else $EDITOR (either may carry arguments, e.g. "code --wait"),
  * else vi, run through the shell on the terminal of this process.
+ *
+ * Not spawnSync: the event loop must keep running while a person edits, or the close of the
+ * connection the server drops after its idle timeout goes unseen, and the update is then written
+ * to the dead socket (EPIPE).
  */
 export function systemEditor(env: NodeJS.ProcessEnv): Editor {
   const command = env.VISUAL || env.EDITOR || "vi";
-  return (file) => {
-    const result = spawnSync(`${command} ${shellQuoted(file)}`, { shell: true, stdio: "inherit" });
-    if (result.error) throw new CronError("failed_precondition", `cannot run the editor ${JSON.stringify(command)}: ${result.error.message}`);
-    if (result.status !== 0) throw new CronError("failed_precondition", `the editor ${JSON.stringify(command)} exited with status ${result.status ?? result.signal}`);
-  };
+  const failed = (problem: string) => new CronError("failed_precondition", `the editor ${JSON.stringify(command)} ${problem}`);
+  return (file) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(`${command} ${shellQuoted(file)}`, { shell: true, stdio: "inherit" });
+      child.once("error", (err) => reject(failed(`could not start: ${err.message}`)));
+      child.once("exit", (code, signal) => (code === 0 ? resolve() : reject(failed(`exited with ${code ?? signal}`))));
+    });
 }
 
 function header(job: Job): string {
   return [
-    `# Editing job ${job.jobId} at version ${job.version}. Save and quit to apply; quit without a change, or empty the file, to leave it as it is.`,
-    "# Fields left out are cleared. If the job changes before you save, the update is refused.",
+    `# Editing job ${job.jobId} at version ${job.version}. Save and quit to apply your changes;`,
+    "# quit without a change, or empty the file, to leave the job as it is. Fields you delete are",
+    "# cleared. If someone changes the job before you save, your changes are not applied.",
     "",
   ].join("\n");
 }
@@ -64,7 +71,7 @@ export async function editJob(clients: ApiClients, jobId: string, editor: Editor
   const dir = mkdtempSync(join(tmpdir(), "cronmesh-edit-"));
   const file = join(dir, `${jobId}.yaml`);
   writeFileSync(file, header(current!) + toYaml(before));
-  editor(file);
+  await editor(file);
   try {
     const result = await applyEdit(clients, current!, before, readFileSync(file, "utf8"), file);
     rmSync(dir, { recursive: true, force: true });

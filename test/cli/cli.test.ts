@@ -47,13 +47,17 @@ function json(r: CliResult): any {
   return JSON.parse(ok(r));
 }
 
-/** A scripted $EDITOR: records what it was shown, replaces EDIT_REPLACE ("from=>to"), then runs the CLI with EDIT_THEN's arguments. */
+/**
+ * A scripted $EDITOR: records what it was shown, waits EDIT_SLEEP_MS, replaces EDIT_REPLACE
+ * ("from=>to"), then runs the CLI with EDIT_THEN's arguments.
+ */
 const EDITOR_SCRIPT = `
 import { readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 const file = process.argv[2];
 const text = readFileSync(file, "utf8");
 if (process.env.EDIT_SEEN) writeFileSync(process.env.EDIT_SEEN, text);
+if (process.env.EDIT_SLEEP_MS) await new Promise((resolve) => setTimeout(resolve, Number(process.env.EDIT_SLEEP_MS)));
 const [from, to] = (process.env.EDIT_REPLACE || "=>").split("=>");
 writeFileSync(file, from ? text.replace(from, to) : text);
 if (process.env.EDIT_THEN) execFileSync(process.execPath, [${JSON.stringify(CLI)}, ...JSON.parse(process.env.EDIT_THEN)], { stdio: "ignore" });
@@ -226,6 +230,11 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
     expect(kept, conflict.stderr).toBeDefined();
     expect(readFileSync(kept!, "utf8")).toContain("schedule: 45 9 * * *");
     expect(json(await cli(["jobs", "get", jobId, "--json"])).job).toMatchObject({ schedule: "30 9 * * *", status: "JOB_STATUS_PAUSED", pauseNote: "meanwhile" });
+
+    // A person edits for longer than the server keeps an idle connection open (Node's 5 s keep-alive).
+    const slow = await edit({ EDIT_REPLACE: "status: paused=>status: active", EDIT_SLEEP_MS: "6000" });
+    expect(slow.stderr).toBe("");
+    expect(slow.stdout).toMatch(new RegExp(`^updated job ${jobId} "edited" \\(version 4, active,`));
 
     const invalid = await edit({ EDIT_REPLACE: "concurrency_policy: forbid=>concurrency_policy: sometimes" });
     expect(invalid.code).toBe(3);
