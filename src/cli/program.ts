@@ -28,6 +28,7 @@ export function createProgram(session: Session): Command {
     .addOption(new Option("--protocol <protocol>", "wire protocol").choices(PROTOCOLS).env("CRONMESH_PROTOCOL").default("connect"))
     .option("--json", "print the proto JSON of the response (runs watch: one object per line)")
     .addOption(new Option("--timeout <duration>", "deadline of each call").argParser(durationArg).default(durationArg(DEFAULT_TIMEOUT), DEFAULT_TIMEOUT))
+    .configureHelp({ showGlobalOptions: true })
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError("(add --help for usage)")
     .exitOverride()

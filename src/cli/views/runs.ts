@@ -86,7 +86,7 @@ export function runDetails(run: Run): string {
 
 /** Widths of the streamed columns: a stream cannot measure rows it has not seen. Ids are 30 characters. */
 const WATCH_COLUMNS: readonly (readonly [string, number])[] = [
-  ["TIME", 25], ["RUN ID", 30], ["JOB ID", 30], ["STATUS", 13], ["TRIGGER", 9], ["ATTEMPTS", 8], ["DURATION", 8], ["RESULT", 0],
+  ["TIME", 25], ["RUN ID", 30], ["JOB ID", 30], ["STATUS", 13], ["TRIGGER", 8], ["ATTEMPTS", 8], ["DURATION", 8], ["RESULT", 0],
 ];
 
 function watchRow(cells: readonly string[]): string {
