@@ -8,16 +8,22 @@ import { actionOf, DEFAULT_PAGE_SIZE, readInput, showPage } from "../command-kit
 import type { Session } from "../context.js";
 import { editJob, systemEditor } from "../edit.js";
 import { enumFromWord, enumWords } from "../enum-words.js";
-import { jobToData, jobToYaml, parseJobYaml } from "../job-file.js";
-import { toYaml } from "../proto-yaml.js";
-import { backfilled, deleted, jobChanged, jobDetails, jobsTable, rolledBack, triggered, versionsTable } from "../views/jobs.js";
+import { jobToYaml, parseJobYaml } from "../job-file.js";
+import { backfilled, deleted, jobChanged, jobDetails, jobsTable, rolledBack, triggered, versionsTable, versionYaml } from "../views/jobs.js";
 import { addWaitOptions, showRunStart } from "./run-start.js";
 import { registerTaskCommands } from "./tasks.js";
 
-/** Registers `cronmesh jobs …`: list, read, create, apply, edit, trigger, pause, resume, delete, versions, rollback, tasks, backfill. */
+/** Registers `cronmesh jobs …`: reads, changes, runs and the DAG tasks of jobs. */
 export function registerJobCommands(program: Command, session: Session): void {
   const jobs = program.command("jobs").description("manage jobs");
+  registerJobReads(jobs, session);
+  registerJobChanges(jobs, session);
+  registerJobRuns(jobs, session);
+  registerTaskCommands(jobs, session);
+}
 
+/** `jobs ls`, `jobs get` and `jobs versions`. */
+function registerJobReads(jobs: Command, session: Session): void {
   jobs
     .command("ls")
     .alias("list")
@@ -48,6 +54,26 @@ export function registerJobCommands(program: Command, session: Session): void {
     }));
 
   jobs
+    .command("versions")
+    .description("list a job's versions, or show one")
+    .argument("<job_id>")
+    .argument("[version]", "show this version's configuration (YAML)", versionArg)
+    .option("--limit <n>", "versions per page", countArg, DEFAULT_PAGE_SIZE)
+    .option("--page-token <token>", "the page after the one that printed this token")
+    .action(actionOf<{ limit: number; pageToken?: string }>(session, async (ctx, args, o) => {
+      const [jobId, version] = args as unknown as [string, bigint | undefined];
+      if (version !== undefined) {
+        const res = await ctx.clients.cron.getJobVersion({ jobId, version });
+        return ctx.show(res, () => versionYaml(res.version!));
+      }
+      const res = await ctx.clients.cron.listJobVersions({ jobId, pageSize: o.limit, pageToken: o.pageToken });
+      showPage(ctx, res, res.versions.length, "versions", () => versionsTable(res.versions));
+    }));
+}
+
+/** `jobs create`, `apply`, `edit`, `rm` and `rollback`. */
+function registerJobChanges(jobs: Command, session: Session): void {
+  jobs
     .command("create")
     .description("create a job from a job file")
     .requiredOption("-f, --file <path>", "job file (YAML); - reads stdin")
@@ -76,6 +102,30 @@ export function registerJobCommands(program: Command, session: Session): void {
       ctx.show(create(GetJobResponseSchema, { job }), () => (action === "updated" ? jobChanged("updated", job) : `job ${job.jobId} unchanged\n`));
     }));
 
+  jobs
+    .command("rm")
+    .alias("delete")
+    .description("delete a job (its queued runs are cancelled)")
+    .argument("<job_id>")
+    .action(actionOf(session, async (ctx, [jobId]) => {
+      const res = await ctx.clients.cron.deleteJob({ jobId });
+      ctx.show(res, () => deleted(res));
+    }));
+
+  jobs
+    .command("rollback")
+    .description("make an earlier version's configuration current (as a new version)")
+    .argument("<job_id>")
+    .argument("<version>", "the version to go back to", versionArg)
+    .action(actionOf(session, async (ctx, args) => {
+      const [jobId, version] = args as unknown as [string, bigint];
+      const res = await ctx.clients.cron.rollbackJob({ jobId, version });
+      ctx.show(res, () => rolledBack(res, version));
+    }));
+}
+
+/** `jobs trigger`, `pause`, `resume` and `backfill`. */
+function registerJobRuns(jobs: Command, session: Session): void {
   addWaitOptions(
     jobs
       .command("trigger")
@@ -100,45 +150,6 @@ export function registerJobCommands(program: Command, session: Session): void {
   }
 
   jobs
-    .command("rm")
-    .alias("delete")
-    .description("delete a job (its queued runs are cancelled)")
-    .argument("<job_id>")
-    .action(actionOf(session, async (ctx, [jobId]) => {
-      const res = await ctx.clients.cron.deleteJob({ jobId });
-      ctx.show(res, () => deleted(res));
-    }));
-
-  jobs
-    .command("versions")
-    .description("list a job's versions, or show one")
-    .argument("<job_id>")
-    .argument("[version]", "show this version's configuration (YAML)", versionArg)
-    .option("--limit <n>", "versions per page", countArg, DEFAULT_PAGE_SIZE)
-    .option("--page-token <token>", "the page after the one that printed this token")
-    .action(actionOf<{ limit: number; pageToken?: string }>(session, async (ctx, args, o) => {
-      const [jobId, version] = args as unknown as [string, bigint | undefined];
-      if (version !== undefined) {
-        const res = await ctx.clients.cron.getJobVersion({ jobId, version });
-        const v = res.version!;
-        return ctx.show(res, () => `# version ${v.version} of job ${v.jobId}: ${v.reason || "-"}, by ${v.createdBy || "-"}\n${toYaml(jobToData(v.config!))}`);
-      }
-      const res = await ctx.clients.cron.listJobVersions({ jobId, pageSize: o.limit, pageToken: o.pageToken });
-      showPage(ctx, res, res.versions.length, "versions", () => versionsTable(res.versions));
-    }));
-
-  jobs
-    .command("rollback")
-    .description("make an earlier version's configuration current (as a new version)")
-    .argument("<job_id>")
-    .argument("<version>", "the version to go back to", versionArg)
-    .action(actionOf(session, async (ctx, args) => {
-      const [jobId, version] = args as unknown as [string, bigint];
-      const res = await ctx.clients.cron.rollbackJob({ jobId, version });
-      ctx.show(res, () => rolledBack(res, version));
-    }));
-
-  jobs
     .command("backfill")
     .description("create a run for every slot of a job in [--from, --to)")
     .argument("<job_id>")
@@ -148,6 +159,4 @@ export function registerJobCommands(program: Command, session: Session): void {
       const res = await ctx.clients.cron.backfillJob({ jobId, startTime: o.from, endTime: o.to });
       ctx.show(res, () => backfilled(jobId!, res));
     }));
-
-  registerTaskCommands(jobs, session);
 }

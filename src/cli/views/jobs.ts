@@ -2,6 +2,8 @@ import { durationMs, type Duration } from "@bufbuild/protobuf/wkt";
 import type { BackfillJobResponse, DeleteJobResponse, RollbackJobResponse, TriggerJobResponse } from "../../../gen/cronmesh/v1/cron_service_pb.js";
 import { ConcurrencyPolicy, JobStatus, MisfirePolicy, RetryOn, type HttpTarget, type Job, type JobVersion, type Task } from "../../../gen/cronmesh/v1/job_pb.js";
 import { formatDurationMs } from "../durations.js";
+import { jobToData } from "../job-file.js";
+import { toYaml } from "../proto-yaml.js";
 import { enumWord } from "../enum-words.js";
 import { renderFields, renderTable } from "../table.js";
 import { localTime } from "../time-format.js";
@@ -76,6 +78,12 @@ export function versionsTable(versions: readonly JobVersion[]): string {
     ["VERSION", "CREATED", "BY", "REASON", "STATUS", "SCHEDULE"],
     versions.map((v) => [`${v.version}`, localTime(v.createdAt), v.createdBy || "-", v.reason || "-", v.config ? enumWord(JobStatus, v.config.status) : "-", v.config ? scheduleOf(v.config) : "-"]),
   );
+}
+
+/** One version's configuration as a job file, under a comment saying what made it. */
+export function versionYaml(v: JobVersion): string {
+  const config = v.config ? toYaml(jobToData(v.config)) : "";
+  return `# version ${v.version} of job ${v.jobId}: ${v.reason || "-"}, by ${v.createdBy || "-"}\n${config}`;
 }
 
 /** One line saying what a create, update or apply did. */
