@@ -236,16 +236,21 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   };
 }
 
-async function main(): Promise<void> {
-  const log = createLogger(process.env.LOG_LEVEL || "info");
+/**
+ * Runs the service as a process: reads the configuration from `env` (exiting with status 1 and
+ * the message when it is invalid), starts the node, and stops it on SIGTERM or SIGINT (exit 0,
+ * or 1 when shutdown fails). `node dist/src/main.js` and `cronmesh serve` both come here.
+ */
+export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const log = createLogger(env.LOG_LEVEL || "info");
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(env);
   } catch (err) {
     log.fatal((err as Error).message);
     process.exit(1);
   }
-  const node = await startNode(config, { log });
+  const node = await startNode(config, { log, env });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -264,7 +269,7 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((err: unknown) => {
+  serve().catch((err: unknown) => {
     console.error(err);
     process.exit(1);
   });

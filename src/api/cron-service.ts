@@ -15,6 +15,7 @@ import { actorOf } from "./actor.js";
 import { identityOf } from "./auth-interceptor.js";
 import { jobStatus } from "./enums.js";
 import { applyFieldMask, setFieldPaths } from "./field-mask.js";
+import { OUTPUT_ONLY_JOB_FIELDS } from "./job-fields.js";
 import { statusAfter } from "./status-update.js";
 import { jobToProto, restoreRedactedSecrets, revealedJob, specFromProto, taskFromProto, taskToProto, versionToProto } from "./job-mapper.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
@@ -35,11 +36,6 @@ export interface CronServiceDeps {
 const MAX_PREVIEW = 1000;
 const DEFAULT_PREVIEW = 5;
 const DEFAULT_NEXT_RUNS = 10;
-/** Output-only Job fields: ignored when named by an update mask or sent in a body. */
-const OUTPUT_ONLY = new Set([
-  "job_id", "version", "created_at", "created_by", "updated_at", "updated_by", "next_trigger_at", "last_triggered_at",
-  "last_run_duration_ms", "run_count", "fail_count", "lock_acquired", "skipped_count", "dropped_count",
-]);
 
 /** Creates the CronService implementation over the application use cases. */
 export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof CronService> {
@@ -203,7 +199,7 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
 function mergeUpdate(current: JobRecord, req: UpdateJobRequest): { spec: JobRecord["spec"]; status?: JobStatus } {
   const input = req.job!;
   const paths = req.updateMask?.paths.length ? req.updateMask.paths : setFieldPaths(JobSchema, input);
-  const merged: Job = applyFieldMask(JobSchema, revealedJob(current), input, paths, OUTPUT_ONLY);
+  const merged: Job = applyFieldMask(JobSchema, revealedJob(current), input, paths, OUTPUT_ONLY_JOB_FIELDS);
   const spec = restoreRedactedSecrets(specFromProto(merged), current.spec);
   const asked = {
     status: paths.includes("status") && merged.status !== PJobStatus.UNSPECIFIED ? jobStatus.toDomain(merged.status) : undefined,

@@ -16,3 +16,17 @@ export function parseDuration(text: string): number | undefined {
   for (const [, value, unit] of text.matchAll(TERM)) ms += Number(value) * UNITS[unit!]!;
   return Number.isFinite(ms) ? Math.round(ms) : undefined;
 }
+
+/**
+ * The shortest form of a duration in whole hours, minutes and (possibly fractional) seconds, or
+ * milliseconds below a second: 5_400_000 → "1h30m", 61_500 → "1m1.5s", 250 → "250ms", 0 → "0s".
+ * {@link parseDuration} reads every result back to the same value.
+ */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return "0s";
+  if (ms < 1000) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = (ms % 60_000) / 1000;
+  return [h && `${h}h`, m && `${m}m`, s && `${s}s`].filter(Boolean).join("");
+}
