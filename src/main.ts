@@ -10,6 +10,7 @@ import { HEALTH_NAMES, registerRoutes } from "./api/routes.js";
 import { startServer, type RunningServer } from "./api/server.js";
 import { createJobCommands } from "./app/jobs.js";
 import { createReadinessMonitor, type Probe } from "./app/readiness-monitor.js";
+import { createClusterQueries } from "./app/cluster.js";
 import { createRunCommands } from "./app/runs.js";
 import { createAuthenticator } from "./auth/create-authenticator.js";
 import { createRateLimiter } from "./auth/rate-limiter.js";
@@ -176,7 +177,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, liveRun, outbound, limits: config.security.limits };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
-    createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
+    createCronService({ jobs: createJobCommands(deps), runs, cluster: createClusterQueries(deps), clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
     createRunService({ runs, events }),
     createHealthService(readiness, HEALTH_NAMES),
   );

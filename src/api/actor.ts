@@ -8,11 +8,13 @@ const MAX_ACTOR_LENGTH = 200;
 
 /**
  * Who makes the call: the authenticated subject when authentication is on; without it, the
- * actor header (callers name themselves), or "anonymous" when absent.
+ * actor header (callers name themselves), or "anonymous" when absent. The project is the
+ * identity's: every project without authentication.
  */
 export function actorOf(ctx: HandlerContext): Actor {
   const identity = identityOf(ctx);
-  if (identity.authMode !== "none") return { id: identity.subject };
+  const project = identity.projectId;
+  if (identity.authMode !== "none") return { id: identity.subject, project };
   const raw = ctx.requestHeader.get(ACTOR_HEADER)?.trim() ?? "";
-  return { id: raw.slice(0, MAX_ACTOR_LENGTH) || identity.subject };
+  return { id: raw.slice(0, MAX_ACTOR_LENGTH) || identity.subject, project };
 }

@@ -3,14 +3,14 @@ import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { CronService, type ListJobsRequest, type UpdateJobRequest } from "../../gen/cronmesh/v1/cron_service_pb.js";
 import { JobSchema, JobStatus as PJobStatus, type Job } from "../../gen/cronmesh/v1/job_pb.js";
-import type { JobCommands } from "../app/jobs.js";
+import type { ClusterQueries } from "../app/cluster.js";
+import type { Actor, JobCommands } from "../app/jobs.js";
 import type { RunCommands } from "../app/runs.js";
 import { jobLockKey, type Coordinator } from "../coordination/coordinator.js";
 import type { Clock } from "../domain/clock.js";
 import { CronError } from "../domain/cron-error.js";
 import type { JobRecord, JobStatus } from "../domain/job.js";
 import { nextFireTimes, validateSchedule, validateTimezone } from "../domain/schedule.js";
-import type { Store } from "../store/store.js";
 import { actorOf } from "./actor.js";
 import { identityOf } from "./auth-interceptor.js";
 import { jobStatus } from "./enums.js";
@@ -25,7 +25,7 @@ import { runToProto } from "./run-mapper.js";
 export interface CronServiceDeps {
   jobs: JobCommands;
   runs: RunCommands;
-  store: Store;
+  cluster: ClusterQueries;
   clock: Clock;
   coordinator: Coordinator;
   /** "single" (embedded) or "cluster". */
@@ -39,7 +39,7 @@ const DEFAULT_NEXT_RUNS = 10;
 
 /** Creates the CronService implementation over the application use cases. */
 export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof CronService> {
-  const { jobs, runs, store, clock, coordinator } = deps;
+  const { jobs, runs, clock, coordinator } = deps;
   const withLock = async (job: JobRecord) =>
     jobToProto(job, { lockAcquired: (await runs.isBusy(job.jobId)) || (await coordinator.isLocked(jobLockKey(job.jobId))) });
   const requireId = (id: string, field = "job_id") => {
@@ -54,27 +54,27 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       return { job: await withLock(job) };
     },
 
-    async getJob(req) {
-      return { job: await withLock(await jobs.get(requireId(req.jobId))) };
+    async getJob(req, ctx) {
+      return { job: await withLock(await jobs.get(requireId(req.jobId), actorOf(ctx))) };
     },
 
-    listJobs: (req) => listJobs(store, req),
+    listJobs: (req, ctx) => listJobs(jobs, req, actorOf(ctx)),
 
     async updateJob(req, ctx) {
       const input = req.job ?? create(JobSchema);
-      const current = await jobs.get(requireId(input.jobId, "job.job_id"));
+      const current = await jobs.get(requireId(input.jobId, "job.job_id"), actorOf(ctx));
       const updated = await jobs.change(current.jobId, (c) => mergeUpdate(c, req), Number(input.version), actorOf(ctx), "update");
       return { job: await withLock(updated) };
     },
 
-    async deleteJob(req) {
+    async deleteJob(req, ctx) {
       const jobId = requireId(req.jobId);
-      const cancelledRuns = await jobs.remove(jobId);
+      const cancelledRuns = await jobs.remove(jobId, actorOf(ctx));
       return { deleted: true, jobId, cancelledRuns };
     },
 
-    async triggerJob(req) {
-      const job = await jobs.get(requireId(req.jobId));
+    async triggerJob(req, ctx) {
+      const job = await jobs.get(requireId(req.jobId), actorOf(ctx));
       if (job.status === "cancelled") throw new CronError("failed_precondition", `job ${job.jobId} is cancelled`);
       const result = await runs.trigger(job);
       return {
@@ -104,21 +104,21 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       return { times: times.map((t) => timestampFromMs(t)) };
     },
 
-    async listJobVersions(req) {
+    async listJobVersions(req, ctx) {
       const size = pageSize(req.pageSize, "page_size");
       const before = decodePageToken(req.pageToken);
-      const versions = await jobs.listVersions(requireId(req.jobId), size, before === undefined ? undefined : Number(before));
+      const versions = await jobs.listVersions(requireId(req.jobId), size, before === undefined ? undefined : Number(before), actorOf(ctx));
       const last = versions[versions.length - 1];
       const more = versions.length === size && last !== undefined && last.version > 1;
       return { versions: versions.map(versionToProto), nextPageToken: more ? encodePageToken(String(last.version)) : "" };
     },
 
-    async getJobVersion(req) {
-      return { version: versionToProto(await jobs.getVersion(requireId(req.jobId), Number(req.version))) };
+    async getJobVersion(req, ctx) {
+      return { version: versionToProto(await jobs.getVersion(requireId(req.jobId), Number(req.version), actorOf(ctx))) };
     },
 
     async rollbackJob(req, ctx) {
-      const before = await jobs.get(requireId(req.jobId));
+      const before = await jobs.get(requireId(req.jobId), actorOf(ctx));
       const job = await jobs.rollback(before.jobId, Number(req.version), actorOf(ctx));
       return { job: await withLock(job), rolledBackFrom: BigInt(before.version), newVersion: BigInt(job.version) };
     },
@@ -153,12 +153,12 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       return { job: await withLock(job) };
     },
 
-    async listTasks(req) {
-      return { tasks: (await jobs.listTasks(requireId(req.jobId))).map((t) => taskToProto(t)) };
+    async listTasks(req, ctx) {
+      return { tasks: (await jobs.listTasks(requireId(req.jobId), actorOf(ctx))).map((t) => taskToProto(t)) };
     },
 
-    async backfillJob(req) {
-      const job = await jobs.get(requireId(req.jobId));
+    async backfillJob(req, ctx) {
+      const job = await jobs.get(requireId(req.jobId), actorOf(ctx));
       if (!req.startTime) throw CronError.invalid("start_time", "is required");
       if (!req.endTime) throw CronError.invalid("end_time", "is required");
       const created = await runs.backfill(job, timestampMs(req.startTime), timestampMs(req.endTime));
@@ -171,22 +171,19 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       return { subject: actorOf(ctx).id, projectId, roles, authMode };
     },
 
-    async getClusterStatus(req) {
+    async getClusterStatus(req, ctx) {
       const limit = req.nextRunsLimit < 0 || req.nextRunsLimit > 100 ? -1 : req.nextRunsLimit || DEFAULT_NEXT_RUNS;
       if (limit < 0) throw CronError.invalid("next_runs_limit", "must be between 1 and 100");
-      const [leaderId, members, jobsTotal, running, due] = await Promise.all([
-        coordinator.leaderId(), coordinator.members(), store.countJobs(), store.countRuns("running"),
-        store.listDueJobs(Number.MAX_SAFE_INTEGER, limit),
-      ]);
+      const view = await deps.cluster.view(actorOf(ctx), limit);
       return {
-        isLeader: leaderId === coordinator.nodeId,
-        leaderId: leaderId ?? "",
-        nodeId: coordinator.nodeId,
+        isLeader: view.leaderId === view.nodeId,
+        leaderId: view.leaderId ?? "",
+        nodeId: view.nodeId,
         mode: deps.mode,
-        members: members.map((m) => ({ ...m, startedAt: timestampFromMs(m.startedAt), isLeader: m.nodeId === leaderId })),
-        jobsTotal: BigInt(jobsTotal),
-        running: BigInt(running),
-        nextRuns: due.map((j) => ({ jobId: j.jobId, name: j.spec.name, nextRun: timestampFromMs(j.nextTriggerAt!) })),
+        members: view.members.map((m) => ({ ...m, startedAt: timestampFromMs(m.startedAt), isLeader: m.nodeId === view.leaderId })),
+        jobsTotal: BigInt(view.jobsTotal),
+        running: BigInt(view.running),
+        nextRuns: view.next.map((j) => ({ jobId: j.jobId, name: j.spec.name, nextRun: timestampFromMs(j.nextTriggerAt!) })),
       };
     },
   };
@@ -208,17 +205,19 @@ function mergeUpdate(current: JobRecord, req: UpdateJobRequest): { spec: JobReco
   return { spec, status: statusAfter(current.status, asked) };
 }
 
-async function listJobs(store: Store, req: ListJobsRequest) {
-  const filter = { projectId: req.projectId, status: req.status ? jobStatus.toDomain(req.status) : undefined, tag: req.tag, text: req.text };
+async function listJobs(jobs: JobCommands, req: ListJobsRequest, actor: Actor) {
+  const filter = {
+    projectId: req.projectId, status: req.status ? jobStatus.toDomain(req.status) : undefined, tag: req.tag, text: req.text, owner: req.owner,
+  };
   if (req.pageToken || req.pageSize) {
     if (req.page || req.limit) throw CronError.invalid("page", "use either page/limit or page_size/page_token, not both");
-    const page = await store.listJobs(filter, { pageSize: pageSize(req.pageSize, "page_size"), after: decodePageToken(req.pageToken) });
+    const page = await jobs.list(filter, { pageSize: pageSize(req.pageSize, "page_size"), after: decodePageToken(req.pageToken) }, actor);
     return { data: page.items.map((j) => jobToProto(j)), nextPageToken: encodePageToken(page.nextCursor) };
   }
   if (req.page < 0) throw CronError.invalid("page", "must be 1 or more");
   const limit = pageSize(req.limit, "limit");
   const page = req.page || 1;
-  const { items, total } = await store.listJobsByPage(filter, { page, limit });
+  const { items, total } = await jobs.listByPage(filter, { page, limit }, actor);
   const more = page * limit < total && items.length > 0;
   return {
     data: items.map((j) => jobToProto(j)),

@@ -2,6 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { RedriveVersion, RunService } from "../../gen/cronmesh/v1/run_service_pb.js";
 import type { RunCommands } from "../app/runs.js";
 import { CronError } from "../domain/cron-error.js";
+import { actorOf } from "./actor.js";
 import { runStatus } from "./enums.js";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
 import { runToProto } from "./run-mapper.js";
@@ -45,49 +46,49 @@ async function* watchRuns(events: RunEvents, filter: RunFilter, signal: AbortSig
 export function createRunService(deps: RunServiceDeps): ServiceImpl<typeof RunService> {
   const { runs } = deps;
   return {
-    async getRun(req) {
+    async getRun(req, ctx) {
       if (!req.runId) throw CronError.invalid("run_id", "is required");
-      return { run: runToProto(await runs.get(req.runId)) };
+      return { run: runToProto(await runs.get(req.runId, actorOf(ctx))) };
     },
 
-    async listRuns(req) {
+    async listRuns(req, ctx) {
       const page = await runs.list({
         jobId: req.jobId || undefined,
         projectId: req.projectId || undefined,
         status: req.status ? runStatus.toDomain(req.status) : undefined,
         pageSize: pageSize(req.pageSize, "page_size"),
         before: decodePageToken(req.pageToken),
-      });
+      }, actorOf(ctx));
       return { runs: page.items.map(runToProto), nextPageToken: encodePageToken(page.nextCursor) };
     },
 
-    async listDeadLetters(req) {
+    async listDeadLetters(req, ctx) {
       const page = await runs.deadLetters({
         jobId: req.jobId || undefined,
         projectId: req.projectId || undefined,
         pageSize: pageSize(req.pageSize, "page_size"),
         before: decodePageToken(req.pageToken),
         includeRedriven: req.includeRedriven,
-      });
+      }, actorOf(ctx));
       return { runs: page.items.map(runToProto), nextPageToken: encodePageToken(page.nextCursor) };
     },
 
-    watchRuns: (req, ctx) => watchRuns(deps.events, { jobId: req.jobId, projectId: req.projectId }, ctx.signal),
+    watchRuns: (req, ctx) => watchRuns(deps.events, runs.watchFilter({ jobId: req.jobId, projectId: req.projectId }, actorOf(ctx)), ctx.signal),
 
-    async cancelRun(req) {
+    async cancelRun(req, ctx) {
       if (!req.runId) throw CronError.invalid("run_id", "is required");
-      return { run: runToProto(await runs.cancel(req.runId, req.reason || "cancelled by request")) };
+      return { run: runToProto(await runs.cancel(req.runId, req.reason || "cancelled by request", actorOf(ctx))) };
     },
 
-    async replayRun(req) {
+    async replayRun(req, ctx) {
       if (!req.runId) throw CronError.invalid("run_id", "is required");
-      const result = await runs.replay(req.runId);
+      const result = await runs.replay(req.runId, actorOf(ctx));
       return { run: runToProto(result.run), replayOf: req.runId };
     },
 
-    async redriveRun(req) {
+    async redriveRun(req, ctx) {
       if (!req.runId) throw CronError.invalid("run_id", "is required");
-      const result = await runs.redrive(req.runId, req.version === RedriveVersion.ORIGINAL ? "original" : "current");
+      const result = await runs.redrive(req.runId, req.version === RedriveVersion.ORIGINAL ? "original" : "current", actorOf(ctx));
       return { run: runToProto(result.run), redriveOf: req.runId };
     },
   };

@@ -7,6 +7,8 @@ import { createOutboundPolicy } from "../domain/outbound-policy.js";
 import { topologicalOrder } from "../domain/dag.js";
 import { DELETED_VERSION } from "../scheduler/cluster-events.js";
 import type { CancelMode } from "../scheduler/run-canceller.js";
+import { ALL_PROJECTS, projectOfNewJob, projectOfQuery } from "../domain/project.js";
+import type { CursorQuery, JobFilter, OffsetQuery, Scope } from "../store/store.js";
 import type { AppDeps } from "./deps.js";
 import { waitFinal } from "./run-waits.js";
 
@@ -18,9 +20,27 @@ const MAX_STOPPED = 10_000;
  */
 const DELETE_WAIT_MS = 5000;
 
-/** Who asks, for the audit trail. */
+/**
+ * Who asks: the user, for the audit trail, and the project the call is confined to
+ * (`ALL_PROJECTS`: every project). Another project's jobs and runs are invisible to the call:
+ * they answer NotFound, as if they did not exist.
+ */
 export interface Actor {
   id: string;
+  project: string;
+}
+
+/**
+ * A job listing's filter within the actor's project; `owner: "me"` (seed 001's user scope) is
+ * the actor itself.
+ */
+function scopedFilter(filter: JobFilter, actor: Actor): JobFilter {
+  return { ...filter, projectId: projectOfQuery(actor.project, filter.projectId), owner: filter.owner === "me" ? actor.id : filter.owner };
+}
+
+/** The store scope of an actor: its project, or every project. */
+export function scopeOf(actor: Actor): Scope {
+  return actor.project === ALL_PROJECTS ? undefined : actor.project;
 }
 
 /** Options of {@link JobCommands.create}. */
@@ -55,8 +75,9 @@ export function createJobCommands(deps: AppDeps) {
     }
   };
 
-  const get = async (jobId: string): Promise<JobRecord> => {
-    const job = await store.getJob(jobId);
+  /** The job, within the actor's project (NotFound otherwise). */
+  const get = async (jobId: string, actor: Actor): Promise<JobRecord> => {
+    const job = await store.getJob(jobId, scopeOf(actor));
     if (!job) throw CronError.notFound("job", jobId);
     return job;
   };
@@ -69,12 +90,15 @@ export function createJobCommands(deps: AppDeps) {
    * any new attempt.
    */
   const change = async (jobId: string, fn: JobChange, expectedVersion: number, actor: Actor, reason: string) => {
-    const current = await get(jobId);
+    const current = await get(jobId, actor);
     if (expectedVersion !== 0 && expectedVersion !== current.version) {
       throw new CronError("version_conflict", `job ${jobId} is at version ${current.version}, not ${expectedVersion}`);
     }
     const { spec: raw, status: requested, pauseNote = current.pauseNote } = fn(current);
-    const spec = normalizeSpec(raw, outbound);
+    if (raw.projectId && raw.projectId !== current.spec.projectId) {
+      throw CronError.invalid("project_id", `a job stays in its project (${current.spec.projectId}): create a job in the other project instead`);
+    }
+    const spec = normalizeSpec({ ...raw, projectId: current.spec.projectId }, outbound);
     // Only a new schedule is held to the minimum interval: pausing an older job must still work.
     if (timingChanged(current.spec, spec)) checkScheduleInterval(spec, limits.minScheduleIntervalMs);
     const now = clock.now();
@@ -113,7 +137,7 @@ export function createJobCommands(deps: AppDeps) {
 
     /** Validates and stores a new job at version 1 with its first slot computed (completed when none is left). */
     async create(raw: JobSpec, options: CreateOptions, actor: Actor): Promise<JobRecord> {
-      const spec = normalizeSpec(raw, outbound);
+      const spec = normalizeSpec({ ...raw, projectId: projectOfNewJob(actor.project, raw.projectId) }, outbound);
       checkScheduleInterval(spec, limits.minScheduleIntervalMs);
       if (options.jobId && !ID_PATTERN.test(options.jobId)) throw CronError.invalid("job_id", "must match " + ID_PATTERN);
       await checkCapacity(spec.projectId);
@@ -144,11 +168,11 @@ export function createJobCommands(deps: AppDeps) {
      * (with every attempt it sent) awaited for a bounded time; a run of a deleted job never enters
      * the dead-letter queue. Returns how many runs the deletion cancelled.
      */
-    async remove(jobId: string): Promise<number> {
-      await get(jobId);
+    async remove(jobId: string, actor: Actor): Promise<number> {
+      await get(jobId, actor);
       const stopped = await stopRuns(jobId, "job deleted", "abort");
       const finals = await waitFinal(deps, stopped.map((r) => r.runId), DELETE_WAIT_MS);
-      if (!(await store.deleteJob(jobId))) throw CronError.notFound("job", jobId);
+      if (!(await store.deleteJob(jobId, scopeOf(actor)))) throw CronError.notFound("job", jobId);
       deps.jobChanged(jobId, DELETED_VERSION);
       return finals.filter((r) => r.status === "cancelled").length;
     },
@@ -158,7 +182,7 @@ export function createJobCommands(deps: AppDeps) {
      * slot and its runs start no new attempt (see {@link change}).
      */
     async setEnabled(jobId: string, enabled: boolean, note: string, actor: Actor): Promise<JobRecord> {
-      const job = await get(jobId);
+      const job = await get(jobId, actor);
       const status: JobStatus = enabled ? "active" : "paused";
       if (job.status === status && note === job.pauseNote) return job;
       return change(jobId, (c) => ({ spec: c.spec, status, pauseNote: note }), job.version, actor, enabled ? "resume" : "pause");
@@ -169,13 +193,19 @@ export function createJobCommands(deps: AppDeps) {
      * the job is paused or active now; history is never rewritten.
      */
     async rollback(jobId: string, version: number, actor: Actor): Promise<JobRecord> {
-      const snapshot = await getVersion(jobId, version);
+      const snapshot = await getVersion(jobId, version, actor);
       return change(jobId, (c) => ({ spec: snapshot.spec, status: restoredStatus(c.status, snapshot.status) }), 0, actor, `rollback to v${version}`);
     },
 
     /** Version snapshots, newest first. */
-    listVersions: (jobId: string, pageSize: number, before?: number) => listVersions(jobId, pageSize, before),
+    listVersions: (jobId: string, pageSize: number, before: number | undefined, actor: Actor) => listVersions(jobId, pageSize, before, actor),
     getVersion,
+
+    /** Jobs of the actor's project (every project for an actor of all) in job-id order after the cursor. */
+    list: (filter: JobFilter, query: CursorQuery, actor: Actor) => store.listJobs(scopedFilter(filter, actor), query),
+
+    /** Jobs of the actor's project for one offset page, with the total. */
+    listByPage: (filter: JobFilter, query: OffsetQuery, actor: Actor) => store.listJobsByPage(scopedFilter(filter, actor), query),
 
     /** Adds, replaces or removes a DAG task; the result must still be a DAG. */
     async editTasks(jobId: string, edit: (tasks: TaskSpec[]) => TaskSpec[], actor: Actor, reason: string): Promise<JobRecord> {
@@ -183,14 +213,14 @@ export function createJobCommands(deps: AppDeps) {
     },
 
     /** The job's tasks in dependency order. */
-    async listTasks(jobId: string): Promise<TaskSpec[]> {
-      return topologicalOrder((await get(jobId)).spec.tasks);
+    async listTasks(jobId: string, actor: Actor): Promise<TaskSpec[]> {
+      return topologicalOrder((await get(jobId, actor)).spec.tasks);
     },
   };
 
-  async function listVersions(jobId: string, pageSize: number, before?: number): Promise<JobVersionRecord[]> {
-    const job = await get(jobId);
-    const versions = await store.listJobVersions(jobId, pageSize, before);
+  async function listVersions(jobId: string, pageSize: number, before: number | undefined, actor: Actor): Promise<JobVersionRecord[]> {
+    const job = await get(jobId, actor);
+    const versions = await store.listJobVersions(jobId, pageSize, before, scopeOf(actor));
     // A crash between the job write and its snapshot leaves the newest snapshot missing; the job
     // itself is that snapshot, so history never shows a gap.
     const newest = versions[0]?.version ?? 0;
@@ -200,10 +230,10 @@ export function createJobCommands(deps: AppDeps) {
     return versions;
   }
 
-  async function getVersion(jobId: string, version: number): Promise<JobVersionRecord> {
-    const found = await store.getJobVersion(jobId, version);
+  async function getVersion(jobId: string, version: number, actor: Actor): Promise<JobVersionRecord> {
+    const found = await store.getJobVersion(jobId, version, scopeOf(actor));
     if (found) return found;
-    const job = await get(jobId);
+    const job = await get(jobId, actor);
     if (job.version === version) return snapshotOf(job);
     throw CronError.notFound("version", `${jobId}@${version}`);
   }

@@ -5,8 +5,11 @@ import { decideOverlap } from "../domain/overlap.js";
 import { inDeadLetterQueue, isFinal, slotKeyFor, type RunRecord, type RunTrigger, type TaskResultRecord } from "../domain/run.js";
 import { nextFireTimes } from "../domain/schedule.js";
 import { continuedTrace } from "../telemetry/run-tracing.js";
+import type { RunFilter } from "../scheduler/run-events.js";
 import type { DeadLetterQuery, Page, RunQuery } from "../store/store.js";
+import { projectOfQuery } from "../domain/project.js";
 import type { AppDeps } from "./deps.js";
+import { scopeOf, type Actor } from "./jobs.js";
 import { waitRunFinal } from "./run-waits.js";
 
 /**
@@ -131,8 +134,8 @@ export function createRunCommands(deps: AppDeps) {
    * checkpoints), else the stored one. A live state that is final is not stored yet: until it
    * is, the stored state answers, so that no caller acts on a final state the store lacks.
    */
-  const get = async (runId: string): Promise<RunRecord> => {
-    const [run, live] = await Promise.all([store.getRun(runId), deps.liveRun?.(runId)]);
+  const get = async (runId: string, actor: Actor): Promise<RunRecord> => {
+    const [run, live] = await Promise.all([store.getRun(runId, scopeOf(actor)), deps.liveRun?.(runId)]);
     if (!run) throw CronError.notFound("run", runId);
     return live && !isFinal(live.status) && !isFinal(run.status) ? live : run;
   };
@@ -144,8 +147,8 @@ export function createRunCommands(deps: AppDeps) {
   };
 
   /** Cancels a queued or running run wherever it executes; a running HTTP request is aborted. */
-  async function cancel(runId: string, reason: string): Promise<RunRecord> {
-    const run = await get(runId);
+  async function cancel(runId: string, reason: string, actor: Actor): Promise<RunRecord> {
+    const run = await get(runId, actor);
     if (isFinal(run.status)) throw new CronError("failed_precondition", `run ${runId} is already ${run.status}`);
     await canceller.cancel(run, reason);
     return waitRunFinal(deps, runId, CANCEL_WAIT_MS);
@@ -156,8 +159,8 @@ export function createRunCommands(deps: AppDeps) {
    * A listing naming a job that does not exist is NotFound, as every other path under the job
    * is; runs of a deleted job that are still kept are listed all the same.
    */
-  const knownJob = async (page: Page<RunRecord>, jobId: string | undefined): Promise<Page<RunRecord>> => {
-    if (jobId && page.items.length === 0 && !(await store.getJob(jobId))) throw CronError.notFound("job", jobId);
+  const knownJob = async (page: Page<RunRecord>, jobId: string | undefined, actor: Actor): Promise<Page<RunRecord>> => {
+    if (jobId && page.items.length === 0 && !(await store.getJob(jobId, scopeOf(actor)))) throw CronError.notFound("job", jobId);
     return page;
   };
 
@@ -166,14 +169,19 @@ export function createRunCommands(deps: AppDeps) {
     cancel,
 
     /** Runs newest first. The legacy status `dead_lettered` lists the dead-letter queue. */
-    async list(query: RunQuery): Promise<Page<RunRecord>> {
-      const { status, ...rest } = query;
-      const page = status === "dead_lettered" ? await store.listDeadLetters(rest) : await store.listRuns(query);
-      return knownJob(page, query.jobId);
+    async list(query: RunQuery, actor: Actor): Promise<Page<RunRecord>> {
+      const scoped = { ...query, projectId: projectOfQuery(actor.project, query.projectId) };
+      const { status, ...rest } = scoped;
+      const page = status === "dead_lettered" ? await store.listDeadLetters(rest) : await store.listRuns(scoped);
+      return knownJob(page, query.jobId, actor);
     },
 
+    /** A WatchRuns filter within the actor's project (a filter naming another project is refused). */
+    watchFilter: (filter: RunFilter, actor: Actor): RunFilter => ({ ...filter, projectId: projectOfQuery(actor.project, filter.projectId) ?? "" }),
+
     /** The dead-letter queue, newest first. */
-    deadLetters: async (query: DeadLetterQuery): Promise<Page<RunRecord>> => knownJob(await store.listDeadLetters(query), query.jobId),
+    deadLetters: async (query: DeadLetterQuery, actor: Actor): Promise<Page<RunRecord>> =>
+      knownJob(await store.listDeadLetters({ ...query, projectId: projectOfQuery(actor.project, query.projectId) }), query.jobId, actor),
 
     /** True while a run of the job is queued or running anywhere (what GetJob reports as lock_acquired). */
     isBusy: async (jobId: string) => (await store.listActiveRuns({ jobIds: [jobId], limit: 1 })).length > 0,
@@ -182,8 +190,8 @@ export function createRunCommands(deps: AppDeps) {
     trigger: (job: JobRecord) => createManualRun(job, { trigger: "manual" }),
 
     /** The same request as an earlier run (its job version and slot), linked by replay_of. */
-    async replay(runId: string): Promise<TriggerResult> {
-      const original = await get(runId);
+    async replay(runId: string, actor: Actor): Promise<TriggerResult> {
+      const original = await get(runId, actor);
       return createManualRun(await jobOf(original), { trigger: "replay", jobVersion: original.jobVersion, scheduledAt: original.scheduledAt, replayOf: runId });
     },
 
@@ -194,8 +202,8 @@ export function createRunCommands(deps: AppDeps) {
      * slot key is derived from it, so a second (or concurrent) redrive finds the first and is
      * refused naming it; the entry leaves the queue once its redrive run is stored.
      */
-    async redrive(runId: string, version: RedriveVersion = "current"): Promise<TriggerResult> {
-      const original = await get(runId);
+    async redrive(runId: string, version: RedriveVersion, actor: Actor): Promise<TriggerResult> {
+      const original = await get(runId, actor);
       if (original.redrivenByRunId) throw alreadyRedriven(original, original.redrivenByRunId);
       if (!inDeadLetterQueue(original)) throw new CronError("failed_precondition", `run ${runId} is ${original.status}, not in the dead-letter queue`);
       const job = await jobOf(original);

@@ -1,3 +1,4 @@
+import { ALL_PROJECTS } from "../domain/project.js";
 import { CronError } from "../domain/cron-error.js";
 
 /** What a caller may do: `reader` reads, `editor` also writes, `admin` also acts across projects (project `*`). */
@@ -8,8 +9,6 @@ export const ROLES: readonly Role[] = ["reader", "editor", "admin"];
 export type AuthMode = "none" | "jwt" | "api_key" | "basic";
 /** Every auth mode. */
 export const AUTH_MODES: readonly AuthMode[] = ["none", "jwt", "api_key", "basic"];
-/** The project of an admin who may act on every project. */
-export const ALL_PROJECTS = "*";
 
 /** Who makes a call: set by the authentication interceptor, read by the services. */
 export interface Identity {

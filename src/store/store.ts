@@ -1,9 +1,17 @@
 import type { JobRecord, JobStatus, JobVersionRecord } from "../domain/job.js";
 import type { RunRecord, RunStatus } from "../domain/run.js";
 
+/**
+ * The project a call is confined to: reads and writes of another project's records find nothing,
+ * in the query itself. Undefined: every project (an admin of all projects, or the scheduler).
+ */
+export type Scope = string | undefined;
+
 /** Filters shared by both ways of listing jobs. */
 export interface JobFilter {
   projectId?: string;
+  /** Only jobs created by this user (`created_by`). */
+  owner?: string;
   status?: JobStatus;
   /** `key=value` matches that tag value; a bare `key` matches any job carrying the tag. */
   tag?: string;
@@ -140,13 +148,14 @@ export interface Store {
 
   /** Inserts a new job (version 1) and its first version snapshot. `already_exists` if the id is taken. */
   createJob(job: JobRecord): Promise<void>;
-  /** The job, or undefined. */
-  getJob(jobId: string): Promise<JobRecord | undefined>;
+  /** The job, or undefined (also when it belongs to a project other than `scope`'s). */
+  getJob(jobId: string, scope?: Scope): Promise<JobRecord | undefined>;
   /**
    * Replaces the job's spec, status and next_trigger_at if its stored version equals
    * `expectedVersion`, and appends the snapshot of the new version. `job.version` must be
-   * `expectedVersion + 1`. Counters (stats) are left as stored. Throws `not_found` or
-   * `version_conflict`. Crash-safe without transactions: a snapshot missing after a crash is
+   * `expectedVersion + 1`, and its project the stored one's (a job never moves to another project:
+   * the write matches the stored project in the query). Counters (stats) are left as stored.
+   * Throws `not_found` or `version_conflict`. Crash-safe without transactions: a snapshot missing after a crash is
    * written again by the next update or read of the history.
    */
   updateJob(job: JobRecord, expectedVersion: number): Promise<JobRecord>;
@@ -154,21 +163,21 @@ export interface Store {
    * Deletes the job and its version history, so a job re-created under the same id starts a
    * history of its own; its runs stay until trimmed. False if it did not exist.
    */
-  deleteJob(jobId: string): Promise<boolean>;
+  deleteJob(jobId: string, scope?: Scope): Promise<boolean>;
   /** Jobs in job-id order after the cursor. */
   listJobs(filter: JobFilter, query: CursorQuery): Promise<Page<JobRecord>>;
   /** Jobs in job-id order for one offset page, with the total matching the filter. */
   listJobsByPage(filter: JobFilter, query: OffsetQuery): Promise<{ items: JobRecord[]; total: number }>;
-  /** Number of jobs, all states. */
-  countJobs(): Promise<number>;
+  /** Number of jobs, all states (of `scope`'s project only when given). */
+  countJobs(scope?: Scope): Promise<number>;
 
   /** Version snapshots of a job, newest first, before the `before` version when given. */
-  listJobVersions(jobId: string, pageSize: number, before?: number): Promise<JobVersionRecord[]>;
+  listJobVersions(jobId: string, pageSize: number, before?: number, scope?: Scope): Promise<JobVersionRecord[]>;
   /** One version snapshot, or undefined. */
-  getJobVersion(jobId: string, version: number): Promise<JobVersionRecord | undefined>;
+  getJobVersion(jobId: string, version: number, scope?: Scope): Promise<JobVersionRecord | undefined>;
 
   /** Active jobs whose next_trigger_at is at or before `before`, earliest first, at most `limit`. */
-  listDueJobs(before: number, limit: number): Promise<JobRecord[]>;
+  listDueJobs(before: number, limit: number, scope?: Scope): Promise<JobRecord[]>;
   /**
    * The same jobs as {@link Store.listDueJobs}, as references only: cheap enough for the fire loop
    * to re-read every resync and fetch in full just the jobs that changed.
@@ -190,8 +199,8 @@ export interface Store {
 
   /** Inserts runs, idempotent on (job_id, slot_key): an existing run for the key is adopted. */
   insertRuns(runs: RunRecord[], options?: InsertOptions): Promise<InsertRunResult[]>;
-  /** The run, or undefined. */
-  getRun(runId: string): Promise<RunRecord | undefined>;
+  /** The run, or undefined (also when it belongs to a project other than `scope`'s). */
+  getRun(runId: string, scope?: Scope): Promise<RunRecord | undefined>;
   /**
    * Replaces the run if its stored revision equals `expectedRevision`; `run.revision` must be
    * `expectedRevision + 1`. Final states are first-writer-wins instead: a final state is stored
@@ -211,7 +220,7 @@ export interface Store {
   /** Runs in the dead-letter queue (failed, `deadLetteredAt` set), newest first. */
   listDeadLetters(query: DeadLetterQuery): Promise<Page<RunRecord>>;
   /** Number of runs in a status across all jobs. */
-  countRuns(status: RunStatus): Promise<number>;
+  countRuns(status: RunStatus, scope?: Scope): Promise<number>;
   /** Number of runs waiting in the dead-letter queue (dead-lettered, not redriven). */
   countDeadLetters(): Promise<number>;
   /**

@@ -3,7 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accessOf } from "../../src/api/auth-interceptor.js";
 import { makeJwt, type JwtOptions } from "../../deploy/make-token.js";
-import { AUTH_KINDS, authSetup, TEST_JWT_SECRET, type AuthKind, type AuthSetup } from "../harness/auth.js";
+import { AUTH_KINDS, authSetup, TEST_JWT_SECRET, TEST_PROJECT, type AuthKind, type AuthSetup } from "../harness/auth.js";
 import { clientsFor } from "../harness/clients.js";
 import { startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
 import { startSink, type Sink } from "../harness/sink.js";
@@ -24,6 +24,33 @@ const AWAIT_REFUSAL = { silentStreamMs: 10_000 };
 async function misfits(methods: DescMethod[], call: (m: DescMethod) => Promise<CallResult>, expected: (r: CallResult) => boolean) {
   const results = await Promise.all(methods.map(async (m) => ({ m, r: await call(m) })));
   return results.filter(({ r }) => !expected(r)).map(({ m, r }) => `${m.parent.name}/${m.name}: ${r.code === "ok" ? "ok" : Code[r.code]} ${r.message}`);
+}
+
+/** A job of the test project with two versions, and a run of it that failed (a dead letter), made by its editor. */
+async function projectResources(baseUrl: string, headers: Record<string, string>): Promise<{ jobId: string; runId: string }> {
+  const c = clientsFor(baseUrl, headers);
+  const { job } = await c.cron.createJob({ job: { name: "private", schedule: "0 0 1 1 *", tasks: [], target: { url: "http://127.0.0.1:9/closed" } } as never });
+  await c.cron.updateJob({ job: { jobId: job!.jobId, description: "v2" } as never });
+  const { runId } = await c.cron.triggerJob({ jobId: job!.jobId });
+  for (let i = 0; i < 100 && (await c.runs.getRun({ runId })).run!.status < 3; i++) await new Promise((r) => setTimeout(r, 50));
+  return { jobId: job!.jobId, runId };
+}
+
+/**
+ * The input of a method naming the given job and run: every id field filled. Other fields stay
+ * unset: the job or run is looked up before anything else is checked.
+ */
+function inputNaming(method: DescMethod, ids: { jobId: string; runId: string }): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const f of method.input.fields) {
+    if (f.name === "job_id") input.jobId = ids.jobId;
+    if (f.name === "run_id") input.runId = ids.runId;
+    if (f.name === "job") input.job = { jobId: ids.jobId, description: "moved" };
+    if (f.name === "version" && f.fieldKind === "scalar") input.version = 1n;
+    if (f.name === "task") input.task = { taskId: "t1", handler: "h" };
+    if (f.name === "task_id") input.taskId = "t1";
+  }
+  return input;
 }
 
 describe("which RPCs write (read from the descriptors)", () => {
@@ -75,6 +102,44 @@ describe.each<StoreKind>(["sqlite", "mongo"])("authentication on %s", (store) =>
     it.each<Protocol>(PROTOCOLS)("an editor passes authentication and authorization on every RPC over %s", async (protocol) => {
       const call = callerFor(t.baseUrl, protocol);
       expect(await misfits(ALL_METHODS, (m) => call(m, auth.users.editor.headers), (r) => !REFUSALS.includes(r.code))).toEqual([]);
+    });
+
+    it.each<Protocol>(PROTOCOLS)("every RPC naming a job or run of another project is NotFound over %s, as if it did not exist", async (protocol) => {
+      const theirs = await projectResources(t.baseUrl, auth.users.editor.headers);
+      const call = callerFor(t.baseUrl, protocol);
+      const intruder = auth.users.intruder.headers;
+      const naming = ALL_METHODS.filter((m) => m.input.fields.some((f) => f.name === "job_id" || f.name === "run_id" || f.name === "job"));
+      // A watch names no resource it could be refused on: it shows another project's runs never (see below).
+      const ids = naming.filter((m) => m.name !== "CreateJob" && m.name !== "WatchRuns");
+      expect(ids.map((m) => m.name)).toEqual(expect.arrayContaining(["GetJob", "UpdateJob", "DeleteJob", "TriggerJob", "PauseJob", "GetRun", "ReplayRun", "RedriveRun", "CancelRun", "ListTasks", "ListJobVersions", "BackfillJob"]));
+      const namesProject = new RegExp(`\\b${TEST_PROJECT}\\b`);
+      expect(await misfits(ids, (m) => call(m, intruder, inputNaming(m, theirs)), (r) => r.code === Code.NotFound && !namesProject.test(r.message))).toEqual([]);
+      // The owner still sees all of it: nothing was touched.
+      expect((await call(ALL_METHODS.find((m) => m.name === "GetJob")!, auth.users.editor.headers, { jobId: theirs.jobId })).code).toBe("ok");
+    });
+
+    it.each<Protocol>(PROTOCOLS)("lists, streams and counts show another project nothing, and naming it is PermissionDenied, over %s", async (protocol) => {
+      const theirs = await projectResources(t.baseUrl, auth.users.editor.headers);
+      const call = callerFor(t.baseUrl, protocol);
+      const intruder = auth.users.intruder.headers;
+      const method = (name: string) => ALL_METHODS.find((m) => m.name === name)!;
+      for (const name of ["ListJobs", "ListRuns", "ListDeadLetters", "GetClusterStatus"]) {
+        const r = await call(method(name), intruder, {});
+        expect(r.code, name).toBe("ok");
+        expect(r.body, name).not.toContain(theirs.jobId);
+        expect(r.body, name).not.toContain(theirs.runId);
+      }
+      for (const name of ["ListJobs", "ListRuns", "ListDeadLetters", "WatchRuns"]) {
+        if (protocol === "rest" && name === "WatchRuns") continue; // a REST stream reports it in its first line: below
+        expect((await call(method(name), intruder, { projectId: TEST_PROJECT })).code, name).toBe(Code.PermissionDenied);
+      }
+      if (protocol === "rest") {
+        const res = await fetch(`${t.baseUrl}/api/v1/cron/watch/runs?project_id=${TEST_PROJECT}`, { headers: intruder });
+        const first = (await res.text()).split("\n")[0]!;
+        expect(JSON.parse(first)).toMatchObject({ error: { code: "permission_denied", field: "project_id" } });
+      }
+      const create = await call(method("CreateJob"), intruder, { job: { name: "sneaky", schedule: "0 0 1 1 *", handler: "h", projectId: TEST_PROJECT } });
+      expect(create.code).toBe(Code.PermissionDenied);
     });
 
     it("answers 401 on REST with a WWW-Authenticate header naming the scheme", async () => {

@@ -11,6 +11,9 @@ import { makeRun, T0 } from "../store/fixtures.js";
 import { createFakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
 
+/** A reader of every project, as without authentication. */
+const ALL = { id: "reader", project: "*" };
+
 describe("reading one run: the live state of a run executing, else the stored one", () => {
   const clock = createFakeClock(T0);
   const coordinator = createLocalCoordinator({ nodeId: "n1", address: "local", version: "t", clock });
@@ -44,17 +47,17 @@ describe("reading one run: the live state of a run executing, else the stored on
     const stored = makeRun("run_1", "j_1", T0, { status: storedStatus, taskResults: [] });
     await store.insertRuns([stored]);
     if (liveStatus) live = { ...stored, status: liveStatus, taskResults: [{ taskId: "a", status: "running", attempts: [], startedAt: T0, error: "" }] };
-    const got = await commands(true).get("run_1");
+    const got = await commands(true).get("run_1", ALL);
     expect(got).toEqual(answer === "live" ? live : (await store.getRun("run_1"))!);
   });
 
   it("reads the store alone when no live state is wired", async () => {
     await store.insertRuns([makeRun("run_1", "j_1", T0, { status: "queued" })]);
     live = { ...makeRun("run_1", "j_1", T0), status: "running" };
-    expect((await commands(false).get("run_1")).status).toBe("queued");
+    expect((await commands(false).get("run_1", ALL)).status).toBe("queued");
   });
 
   it("answers not found for an unknown run even when a live state is wired", async () => {
-    await expect(commands(true).get("run_nope")).rejects.toMatchObject({ code: "not_found" });
+    await expect(commands(true).get("run_nope", ALL)).rejects.toMatchObject({ code: "not_found" });
   });
 });

@@ -14,6 +14,9 @@ import { makeRun, makeSpec } from "../store/fixtures.js";
 import { createFakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
 
+/** An actor of every project, as without authentication. */
+const ALICE = { id: "alice", project: "*" };
+
 describe("manual triggers", () => {
   const clock = createFakeClock("2026-03-26T10:25:00Z");
   const coordinator = createLocalCoordinator({ nodeId: "n1", address: "local", version: "t", clock });
@@ -49,16 +52,16 @@ describe("manual triggers", () => {
   });
 
   it("queues a run under the job lock and stamps last_triggered_at", async () => {
-    const job = await jobs.create(makeSpec(), {}, { id: "alice" });
+    const job = await jobs.create(makeSpec(), {}, ALICE);
     const result = await runs.trigger(job);
     expect(result).toMatchObject({ lockAcquired: true, triggeredAt: clock.now() });
     expect(result.run).toMatchObject({ trigger: "manual", status: "queued", jobVersion: 1, scheduledAt: clock.now() });
-    expect((await jobs.get(job.jobId)).stats.lastTriggeredAt).toBe(clock.now());
+    expect((await jobs.get(job.jobId, ALICE)).stats.lastTriggeredAt).toBe(clock.now());
     expect(await coordinator.isLocked(jobLockKey(job.jobId))).toBe(false);
   });
 
   it("records a skipped run with lock_acquired false while another holder has the lock", async () => {
-    const job = await jobs.create(makeSpec(), {}, { id: "alice" });
+    const job = await jobs.create(makeSpec(), {}, ALICE);
     const held = await coordinator.tryLock(jobLockKey(job.jobId), { ttlMs: 60_000 });
     const result = await runs.trigger(job);
     expect(result.lockAcquired).toBe(false);
@@ -67,7 +70,7 @@ describe("manual triggers", () => {
   });
 
   it("records a skipped run under forbid while a run of the job is running", async () => {
-    const job = await jobs.create(makeSpec({ concurrencyPolicy: "forbid" }), {}, { id: "alice" });
+    const job = await jobs.create(makeSpec({ concurrencyPolicy: "forbid" }), {}, ALICE);
     const first = await runs.trigger(job);
     await store.updateRun({ ...first.run, status: "running", revision: 2 }, 1);
     const second = await runs.trigger(job);
@@ -75,31 +78,31 @@ describe("manual triggers", () => {
   });
 
   it("lets triggers overlap under allow", async () => {
-    const job = await jobs.create(makeSpec({ concurrencyPolicy: "allow" }), {}, { id: "alice" });
+    const job = await jobs.create(makeSpec({ concurrencyPolicy: "allow" }), {}, ALICE);
     const first = await runs.trigger(job);
     await store.updateRun({ ...first.run, status: "running", revision: 2 }, 1);
     expect((await runs.trigger(job)).lockAcquired).toBe(true);
   });
 
   it("aborts every run of a job it deletes, queued or running, and counts them", async () => {
-    const job = await jobs.create(makeSpec({ concurrencyPolicy: "allow" }), {}, { id: "alice" });
+    const job = await jobs.create(makeSpec({ concurrencyPolicy: "allow" }), {}, ALICE);
     const first = await runs.trigger(job);
     await runs.trigger(job);
     await store.updateRun({ ...first.run, status: "running", revision: 2 }, 1);
-    expect(await jobs.remove(job.jobId)).toBe(2);
+    expect(await jobs.remove(job.jobId, ALICE)).toBe(2);
     expect(cancelled).toHaveLength(2);
     expect(cancelled).toContain(`${first.run.runId}:abort`);
     expect(cancelled.every((c) => c.endsWith(":abort"))).toBe(true);
   });
 
   it("pausing a job drains all its runs: staged, due and running ones start no new attempt", async () => {
-    const job = await jobs.create(makeSpec({ concurrencyPolicy: "allow" }), {}, { id: "alice" });
+    const job = await jobs.create(makeSpec({ concurrencyPolicy: "allow" }), {}, ALICE);
     const now = clock.now();
     const staged = makeRun("run_staged", job.jobId, now + 300, { dueAt: now + 300 });
     const due = makeRun("run_due", job.jobId, now - 1000, { dueAt: now - 1000 });
     const done = makeRun("run_done", job.jobId, now - 2000, { dueAt: now - 2000, status: "succeeded" });
     await store.insertRuns([staged, due, done]);
-    await jobs.setEnabled(job.jobId, false, "maintenance", { id: "alice" });
+    await jobs.setEnabled(job.jobId, false, "maintenance", ALICE);
     expect(cancelled.sort()).toEqual(["run_due:drain", "run_staged:drain"]);
   });
 });

@@ -52,6 +52,8 @@ describe("configuration", () => {
     expect(c.outbound.allow).toEqual([{ kind: "range", address: "169.254.169.254", prefix: 32, family: "ipv4" }]);
     expect(c.handlers.get("meta")?.url).toBe("http://169.254.169.254/token");
     expect(loadConfig({}).outbound).toEqual({ deny: [], allow: [] });
+  });
+
   it("reads CORS_ORIGINS as origins the way browsers send them, and serves the console from dist/console by default", () => {
     expect(loadConfig({ CORS_ORIGINS: " https://Ops.Example.com , http://127.0.0.1:3000,* " }).corsOrigins).toEqual(["https://ops.example.com", "http://127.0.0.1:3000", "*"]);
     expect(loadConfig({}).corsOrigins).toEqual([]);

@@ -26,7 +26,8 @@ export interface AuthSetup {
   env: Record<string, string>;
   /** The scheme a 401 names in `WWW-Authenticate`. */
   scheme: string;
-  users: Record<Role | "superadmin", TestUser>;
+  /** Every role in {@link TEST_PROJECT}, an admin of every project, and an editor of {@link OTHER_PROJECT}. */
+  users: Record<Role | "superadmin" | "intruder", TestUser>;
   /** Headers with credentials of the right shape that the server must refuse. */
   forged: Record<string, string>;
   dispose(): void;
@@ -34,16 +35,19 @@ export interface AuthSetup {
 
 /** The project of the test users. */
 export const TEST_PROJECT = "p1";
+/** The project of the intruder: an editor who must not see or touch anything of {@link TEST_PROJECT}. */
+export const OTHER_PROJECT = "p2";
 /** Cheap scrypt for tests (the hash names its parameters; production uses the default). */
 const TEST_SCRYPT = { ln: 10, r: 8, p: 1 };
 /** A shared secret of the HS256 kind: 32 bytes and more, as RFC 7518 requires. */
 export const TEST_JWT_SECRET = "test-jwt-secret-0123456789-abcdefghijklmnop";
 
-const ROLES: [Role | "superadmin", Role, string][] = [
+const ROLES: [Role | "superadmin" | "intruder", Role, string][] = [
   ["reader", "reader", TEST_PROJECT],
   ["editor", "editor", TEST_PROJECT],
   ["admin", "admin", TEST_PROJECT],
   ["superadmin", "admin", "*"],
+  ["intruder", "editor", OTHER_PROJECT],
 ];
 
 /** Writes the key material of one auth kind to a temporary folder and returns its settings and users. */

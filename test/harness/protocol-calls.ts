@@ -75,16 +75,55 @@ function failed(err: unknown): CallResult {
   return { code: e.code, message: e.rawMessage, headers: e.metadata, body: "" };
 }
 
-/** The first REST binding of each method. */
-const ROUTE_OF = new Map<DescMethod, Route>();
-for (const route of buildRoutes(SERVICES).reverse()) ROUTE_OF.set(route.method, route);
+/** The REST bindings of each method, the primary one first. */
+const ROUTES_OF = new Map<DescMethod, Route[]>();
+for (const route of buildRoutes(SERVICES)) ROUTES_OF.set(route.method, [...(ROUTES_OF.get(route.method) ?? []), route]);
+for (const [method, routes] of ROUTES_OF) ROUTES_OF.set(method, routes.reverse());
+
+/** The binding of a method that the input fills: the first whose path variables it all has, else the primary one. */
+function routeFor(method: DescMethod, input: Record<string, unknown>): Route | undefined {
+  const routes = ROUTES_OF.get(method) ?? [];
+  const filled = (route: Route) => [...route.path.matchAll(/\{([^}=.]+)/g)].every((m) => input[snakeToCamel(m[1]!)] !== undefined);
+  return routes.find(filled) ?? routes[0];
+}
 
 /** The REST route of a method with its `{variables}` filled from the input (or "1", which every field type accepts). */
 export function restPathOf(method: DescMethod, input: Record<string, unknown> = {}): { verb: string; path: string; body: boolean } {
-  const route = ROUTE_OF.get(method);
+  const route = routeFor(method, input);
   if (!route) throw new Error(`${method.name} has no REST binding`);
-  const path = route.path.replace(/\{([^}=]+)(=[^}]*)?\}/g, (_m, name: string) => encodeURIComponent(String(input[snakeToCamel(name.split(".").pop()!)] ?? input[name] ?? "1")));
-  return { verb: route.verb, path, body: route.body !== "" };
+  const valueAt = (name: string) => {
+    const [head, ...rest] = name.split(".").map(snakeToCamel);
+    let v: unknown = input[head!];
+    for (const key of rest) v = v && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined;
+    return v ?? input[snakeToCamel(name.split(".").pop()!)];
+  };
+  const path = route.path.replace(/\{([^}=]+)(=[^}]*)?\}/g, (_m, name: string) => encodeURIComponent(String(valueAt(name) ?? "1")));
+  if (route.body !== "" || route.verb !== "GET") return { verb: route.verb, path, body: route.body !== "" };
+  // A GET carries the other fields in its query string.
+  const bound = new Set([...route.path.matchAll(/\{([^}=.]+)/g)].map((m) => snakeToCamel(m[1]!)));
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(input)) if (!bound.has(key) && value !== undefined && typeof value !== "object") query.set(key, String(value));
+  return { verb: route.verb, path: query.size > 0 ? `${path}?${query}` : path, body: false };
+}
+
+/**
+ * The REST body of a method's input: the whole input (`body: "*"`) or the one field the route
+ * binds, without the fields the path carries (a field set twice is refused).
+ */
+function restBodyOf(method: DescMethod, input: Record<string, unknown>): string {
+  const route = routeFor(method, input)!;
+  const field = route.body;
+  const bound = [...route.path.matchAll(/\{([^}=]+)/g)].map((m) => m[1]!.split(".").map(snakeToCamel));
+  const prefix = field === "*" ? [] : [snakeToCamel(field)];
+  const body = structuredClone(field === "*" ? input : ((input[prefix[0]!] as Record<string, unknown> | undefined) ?? {}));
+  for (const path of bound) {
+    const rel = path.slice(0, prefix.length).join(".") === prefix.join(".") ? path.slice(prefix.length) : undefined;
+    if (!rel || rel.length === 0) continue;
+    let target: Record<string, unknown> | undefined = body;
+    for (const key of rel.slice(0, -1)) target = target?.[key] as Record<string, unknown> | undefined;
+    if (target) delete target[rel[rel.length - 1]!];
+  }
+  return JSON.stringify(body, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
 }
 
 function snakeToCamel(name: string): string {
@@ -99,7 +138,7 @@ function restCaller(baseUrl: string): Caller {
       const res = await fetch(`${baseUrl}${path}`, {
         method: verb,
         headers: body ? { "content-type": "application/json", ...headers } : headers,
-        body: body ? JSON.stringify(input) : undefined,
+        body: body ? restBodyOf(method, input) : undefined,
         signal: abort.signal,
       });
       // A stream that answered 200 was admitted: its lines are not awaited.

@@ -139,6 +139,57 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
       });
     });
 
+    describe("project isolation: every query filters by project in the query itself", () => {
+      /** Two projects with one job each, the first with a second version and a run. */
+      async function twoProjects() {
+        const mine = makeJob(id("job"), {}, { projectId: "p_mine" });
+        const theirs = makeJob(id("job"), { createdBy: "mallory" }, { projectId: "p_theirs" });
+        await store.createJob(mine);
+        await store.createJob(theirs);
+        const v2 = await store.updateJob(nextVersion(mine, { nextTriggerAt: T0 + 1 }), 1);
+        const run = makeRun(id("run"), mine.jobId, T0, { projectId: "p_mine", status: "running" });
+        await store.insertRuns([run]);
+        return { mine: v2, theirs, run };
+      }
+
+      it("reads a job, its versions and its runs only within their own project (or every project)", async () => {
+        const { mine, run } = await twoProjects();
+        expect(await store.getJob(mine.jobId, "p_theirs")).toBeUndefined();
+        expect((await store.getJob(mine.jobId, "p_mine"))?.jobId).toBe(mine.jobId);
+        expect((await store.getJob(mine.jobId))?.jobId).toBe(mine.jobId);
+        expect(await store.listJobVersions(mine.jobId, 10, undefined, "p_theirs")).toEqual([]);
+        expect((await store.listJobVersions(mine.jobId, 10, undefined, "p_mine")).map((v) => v.version)).toEqual([2, 1]);
+        expect(await store.getJobVersion(mine.jobId, 1, "p_theirs")).toBeUndefined();
+        expect((await store.getJobVersion(mine.jobId, 1, "p_mine"))?.version).toBe(1);
+        expect(await store.getRun(run.runId, "p_theirs")).toBeUndefined();
+        expect((await store.getRun(run.runId, "p_mine"))?.runId).toBe(run.runId);
+      });
+
+      it("deletes only within the project, and never moves a job to another project", async () => {
+        const { mine, theirs } = await twoProjects();
+        expect(await store.deleteJob(theirs.jobId, "p_mine")).toBe(false);
+        expect(await store.getJob(theirs.jobId)).toBeDefined();
+        const moved = nextVersion(mine, { spec: { ...mine.spec, projectId: "p_theirs" } });
+        expect(await codeOf(store.updateJob(moved, mine.version))).toBe("not_found");
+        expect((await store.getJob(mine.jobId))?.spec.projectId).toBe("p_mine");
+        expect(await store.deleteJob(theirs.jobId, "p_theirs")).toBe(true);
+      });
+
+      it("counts and lists within the project: jobs, running runs, due jobs, owners", async () => {
+        const { mine, theirs } = await twoProjects();
+        expect(await store.countJobs("p_theirs")).toBeGreaterThanOrEqual(1);
+        expect(await store.countRuns("running", "p_mine")).toBeGreaterThanOrEqual(1);
+        expect(await store.countRuns("running", "p_nobody")).toBe(0);
+        expect(await store.countJobs("p_nobody")).toBe(0);
+        const due = await store.listDueJobs(Number.MAX_SAFE_INTEGER, 1000, "p_theirs");
+        expect(due.map((j) => j.jobId)).toContain(theirs.jobId);
+        expect(due.every((j) => j.spec.projectId === "p_theirs")).toBe(true);
+        const owned = await store.listJobs({ owner: "mallory" }, { pageSize: 1000 });
+        expect(owned.items.map((j) => j.jobId)).toContain(theirs.jobId);
+        expect(owned.items.map((j) => j.jobId)).not.toContain(mine.jobId);
+      });
+    });
+
     describe("job versions", () => {
       it("keeps an append-only history, newest first, with who and why", async () => {
         const job = makeJob(id("job"));

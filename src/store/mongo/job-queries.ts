@@ -16,6 +16,7 @@ export function jobQuery(filter: JobFilter): Filter<JobDocument> {
   const query: Filter<JobDocument> = {};
   if (hasFilter(filter, "projectId")) query["spec.projectId"] = filter.projectId;
   if (hasFilter(filter, "status")) query.status = filter.status;
+  if (hasFilter(filter, "owner")) query.createdBy = filter.owner;
   if (hasFilter(filter, "tag")) query.tagIndex = tagEntryOf(filter.tag!);
   if (hasFilter(filter, "text")) {
     const pattern = { $regex: escapeRegExp(filter.text!), $options: "i" };

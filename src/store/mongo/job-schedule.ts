@@ -15,6 +15,8 @@ function scheduleLockKey(jobId: string): string {
  */
 export interface ScheduleDocument {
   _id: string;
+  /** The job's project, so that a project's next runs are one query (absent on states of earlier versions: stale). */
+  projectId?: string;
   /** The job version this state belongs to; older means the job changed since (see {@link mergeSchedule}). */
   jobVersion: number;
   status: JobStatus;
@@ -27,7 +29,7 @@ export interface ScheduleDocument {
 /** The schedule state a job version starts with (counters carried over from `previous`). */
 export function scheduleOf(job: JobRecord, previous?: ScheduleDocument | null): ScheduleDocument {
   const doc: ScheduleDocument = {
-    _id: job.jobId, jobVersion: job.version, status: job.status,
+    _id: job.jobId, projectId: job.spec.projectId, jobVersion: job.version, status: job.status,
     skippedCount: previous?.skippedCount ?? job.stats.skippedCount,
     droppedCount: previous?.droppedCount ?? job.stats.droppedCount,
   };
@@ -55,7 +57,7 @@ export function mergeSchedule(job: JobRecord, schedule: ScheduleDocument | undef
 
 /** True when the state is missing or older than the job (it needs {@link writeSchedule}). */
 export function isStale(job: JobRecord, schedule: ScheduleDocument | undefined): boolean {
-  return schedule?.jobVersion !== job.version;
+  return schedule?.jobVersion !== job.version || schedule.projectId === undefined;
 }
 
 /** Writes the state of the job's current version (idempotent; counters are kept). */

@@ -25,10 +25,12 @@ export function slotIdOf(run: Pick<RunRecord, "jobId" | "slotKey">): string {
 export interface ActiveDocument {
   _id: string;
   jobId: string;
+  /** Absent on references written by earlier versions (they finish soon after an upgrade). */
+  projectId?: string;
   status: RunRecord["status"];
 }
 
 /** The `run_active` reference of a run. */
 export function toActiveDocument(run: RunRecord): ActiveDocument {
-  return { _id: run.runId, jobId: run.jobId, status: run.status };
+  return { _id: run.runId, jobId: run.jobId, projectId: run.projectId, status: run.status };
 }

@@ -19,12 +19,15 @@ export type RunOperations = Pick<
 export function runOperations(c: MongoCollections): RunOperations {
   return {
     insertRuns: (runs, options) => insertRuns(c, runs, options),
-    getRun: (runId) => findRun(c, runId),
+    getRun: (runId, scope) => findRun(c, runId, scope),
     updateRun: (run, expected) => updateRun(c, run, expected),
     updateRuns: (updates) => updateRuns(c, updates),
     listRuns: (query) => listRuns(c, query),
     listDeadLetters: (query) => listDeadLetters(c, query),
-    countRuns: (status) => (isFinal(status) ? c.runFinals.countDocuments({ status }) : c.runActive.countDocuments({ status })),
+    countRuns: (status, scope) => {
+      const where = scope === undefined ? { status } : { status, projectId: scope };
+      return isFinal(status) ? c.runFinals.countDocuments(where) : c.runActive.countDocuments(where);
+    },
     countDeadLetters: () => c.runFinals.countDocuments(deadLetterFilter({})),
     markRedriven: (runId, redriveRunId, at) => markRedriven(c, runId, redriveRunId, at),
     expireDeadLetters: (before, limit) => expireDeadLetters(c, before, limit),

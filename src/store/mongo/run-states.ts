@@ -1,5 +1,6 @@
 import type { Collection, Document, Filter } from "mongodb";
 import { isFinal, type RunRecord } from "../../domain/run.js";
+import type { Scope } from "../store.js";
 import type { MongoCollections } from "./collections.js";
 import { duplicateIndexesOf } from "./mongo-errors.js";
 import { fromRunDocument, toActiveDocument, toRunDocument, type RunDocument } from "./run-documents.js";
@@ -31,13 +32,10 @@ export async function currentStates(c: MongoCollections, created: RunDocument[])
   return { states, unplaced: ids.filter((id) => !placed.has(id)).map((id) => states.get(id)!).filter((r) => !isFinal(r.status)) };
 }
 
-/** The current state of one run, or undefined: three exact-`_id` reads. */
-export async function findRun(c: MongoCollections, runId: string): Promise<RunRecord | undefined> {
-  const [final, progress, created] = await Promise.all([
-    c.runFinals.findOne({ _id: runId }),
-    c.runProgress.findOne({ _id: runId }),
-    c.runs.findOne({ _id: runId }),
-  ]);
+/** The current state of one run (of `scope`'s project only, when given), or undefined: three exact-`_id` reads. */
+export async function findRun(c: MongoCollections, runId: string, scope?: Scope): Promise<RunRecord | undefined> {
+  const byId: Filter<RunDocument> = scope === undefined ? { _id: runId } : { _id: runId, projectId: scope };
+  const [final, progress, created] = await Promise.all([c.runFinals.findOne(byId), c.runProgress.findOne(byId), c.runs.findOne(byId)]);
   const doc = final ?? progress ?? created;
   return doc ? fromRunDocument(doc) : undefined;
 }

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { CronError } from "../../domain/cron-error.js";
 import { snapshotOf, type JobRecord, type JobVersionRecord } from "../../domain/job.js";
 import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus } from "../../domain/run.js";
-import type { ActiveRun, ActiveRunQuery, DeadLetterQuery, DueJobRef, HistoryLimit, InsertOptions, InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
+import type { ActiveRun, ActiveRunQuery, DeadLetterQuery, Scope, DueJobRef, HistoryLimit, InsertOptions, InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
 import { fromDoc, jobFromRow, jobParams, runFromDoc, runParams, versionParams, type JobRow } from "./rows.js";
 import { FOREGROUND_CHECKPOINT_PAGES, startCheckpointer } from "./checkpointer.js";
 import { ADDED_COLUMNS, LATE_INDEXES, SCHEMA, UPGRADE_DEAD_LETTERED } from "./schema.js";
@@ -36,6 +36,11 @@ function inStatements(db: Database.Database, sql: (placeholders: string) => stri
     return statement;
   };
 }
+
+/** A row of `jobs` or `runs` within the `@scope` project (every project when it is null). */
+const IN_SCOPE = "(@scope IS NULL OR project_id = @scope)";
+/** A version snapshot within the `@scope` project (snapshots hold their project in their document). */
+const VERSION_IN_SCOPE = "(@scope IS NULL OR json_extract(doc, '$.spec.projectId') = @scope)";
 
 /** Ids bound in one `IN (...)` list (SQLite allows 32,766 parameters per statement). */
 const IN_CHUNK = 500;
@@ -142,12 +147,14 @@ function jobStatements(db: Database.Database) {
   const insertJob = db.prepare(`INSERT INTO jobs (job_id, project_id, status, version, next_trigger_at, name, description, tags, doc)
     VALUES (@job_id, @project_id, @status, @version, @next_trigger_at, @name, @description, @tags, @doc)`);
   const insertVersion = db.prepare("INSERT OR IGNORE INTO job_versions (job_id, version, doc) VALUES (@job_id, @version, @doc)");
-  const selectJob = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE job_id = ?`);
-  const casJob = db.prepare(`UPDATE jobs SET project_id=@project_id, status=@status, version=@version,
+  const selectJob = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE job_id = @jobId AND ${IN_SCOPE}`);
+  // A job keeps its project: the write matches the stored one.
+  const casJob = db.prepare(`UPDATE jobs SET status=@status, version=@version,
     next_trigger_at=@next_trigger_at, name=@name, description=@description, tags=@tags, doc=@doc
-    WHERE job_id=@job_id AND version=@expected`);
-  const selectVersions = db.prepare("SELECT doc FROM job_versions WHERE job_id = ? AND version < ? ORDER BY version DESC LIMIT ?");
-  const selectVersion = db.prepare("SELECT doc FROM job_versions WHERE job_id = ? AND version = ?");
+    WHERE job_id=@job_id AND version=@expected AND project_id=@project_id`);
+  const selectVersions = db.prepare(`SELECT doc FROM job_versions WHERE job_id = @jobId AND version < @before AND ${VERSION_IN_SCOPE}
+    ORDER BY version DESC LIMIT @limit`);
+  const selectVersion = db.prepare(`SELECT doc FROM job_versions WHERE job_id = @jobId AND version = @version AND ${VERSION_IN_SCOPE}`);
   const advanceJob = db.prepare(`UPDATE jobs SET next_trigger_at=@next,
       last_triggered_at=COALESCE(@last, last_triggered_at),
       skipped_count=skipped_count+@skipped, dropped_count=dropped_count+@dropped,
@@ -155,8 +162,8 @@ function jobStatements(db: Database.Database) {
     WHERE job_id=@jobId AND next_trigger_at IS @expected`);
   const outcome = db.prepare(`UPDATE jobs SET run_count=run_count+1, fail_count=fail_count+@failed,
     last_run_duration_ms=@durationMs WHERE job_id=@jobId`);
-  const selectDue = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status='active' AND next_trigger_at <= ?
-    ORDER BY next_trigger_at, job_id LIMIT ?`);
+  const selectDue = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status='active' AND next_trigger_at <= @before AND ${IN_SCOPE}
+    ORDER BY next_trigger_at, job_id LIMIT @limit`);
   const selectDueRefs = db.prepare(`SELECT job_id AS jobId, version, next_trigger_at AS nextTriggerAt FROM jobs
     WHERE status='active' AND next_trigger_at <= ? ORDER BY next_trigger_at, job_id LIMIT ?`);
   /** Jobs by id, {@link IN_CHUNK} ids per statement. */
@@ -174,13 +181,13 @@ function jobStatements(db: Database.Database) {
     insertJob.run(jobParams(job));
     insertVersion.run(versionParams(snapshotOf(job)));
   });
-  const get = (jobId: string) => {
-    const row = selectJob.get(jobId) as JobRow | undefined;
+  const get = (jobId: string, scope?: Scope) => {
+    const row = selectJob.get({ jobId, scope: scope ?? null }) as JobRow | undefined;
     return row && jobFromRow(row);
   };
   const update = db.transaction((job: JobRecord, expected: number) => {
     if (casJob.run({ ...jobParams(job), expected }).changes === 0) {
-      throw get(job.jobId)
+      throw get(job.jobId, job.spec.projectId)
         ? new CronError("version_conflict", `job ${job.jobId} is not at version ${expected}`)
         : CronError.notFound("job", job.jobId);
     }
@@ -202,10 +209,11 @@ function jobStatements(db: Database.Database) {
       .all({ ...where.params, limit: q.limit, offset: (q.page - 1) * q.limit }) as JobRow[];
     return { items: rows.map(jobFromRow), total };
   };
-  const versions = (jobId: string, pageSize: number, before?: number): JobVersionRecord[] =>
-    (selectVersions.all(jobId, before ?? Number.MAX_SAFE_INTEGER, pageSize) as { doc: string }[]).map(fromDoc<JobVersionRecord>);
-  const version = (jobId: string, v: number) => {
-    const row = selectVersion.get(jobId, v) as { doc: string } | undefined;
+  const versions = (jobId: string, pageSize: number, before?: number, scope?: Scope): JobVersionRecord[] =>
+    (selectVersions.all({ jobId, before: before ?? Number.MAX_SAFE_INTEGER, limit: pageSize, scope: scope ?? null }) as { doc: string }[])
+      .map(fromDoc<JobVersionRecord>);
+  const version = (jobId: string, v: number, scope?: Scope) => {
+    const row = selectVersion.get({ jobId, version: v, scope: scope ?? null }) as { doc: string } | undefined;
     return row && fromDoc<JobVersionRecord>(row);
   };
   const advance = db.transaction((advances: JobAdvance[]) =>
@@ -215,16 +223,17 @@ function jobStatements(db: Database.Database) {
     create,
     get,
     update,
-    remove: db.transaction((jobId: string) => {
+    remove: db.transaction((jobId: string, scope?: Scope) => {
+      if (!get(jobId, scope)) return false;
       db.prepare("DELETE FROM job_versions WHERE job_id = ?").run(jobId);
-      return db.prepare("DELETE FROM jobs WHERE job_id = ?").run(jobId).changes === 1;
+      return db.prepare(`DELETE FROM jobs WHERE job_id = @jobId AND ${IN_SCOPE}`).run({ jobId, scope: scope ?? null }).changes === 1;
     }),
     list,
     listByPage,
-    count: () => (db.prepare("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n,
+    count: (scope?: Scope) => (db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE ${IN_SCOPE}`).get({ scope: scope ?? null }) as { n: number }).n,
     versions,
     version,
-    due: (before: number, limit: number) => (selectDue.all(before, limit) as JobRow[]).map(jobFromRow),
+    due: (before: number, limit: number, scope?: Scope) => (selectDue.all({ before, limit, scope: scope ?? null }) as JobRow[]).map(jobFromRow),
     dueRefs: (before: number, limit: number) => selectDueRefs.all(before, limit) as DueJobRef[],
     many,
     advance,
@@ -256,7 +265,7 @@ function runStatements(db: Database.Database) {
   const insertRun = db.prepare(`INSERT OR IGNORE INTO runs (run_id, job_id, project_id, slot_key, status, revision, doc, dead_lettered_at, redriven_at)
     VALUES (@run_id, @job_id, @project_id, @slot_key, @status, @revision, @doc, @dead_lettered_at, @redriven_at)`);
   const selectBySlot = db.prepare("SELECT doc FROM runs WHERE job_id = ? AND slot_key = ?");
-  const selectRun = db.prepare("SELECT doc FROM runs WHERE run_id = ?");
+  const selectRun = db.prepare(`SELECT doc FROM runs WHERE run_id = @runId AND ${IN_SCOPE}`);
   // Final runs never change again, and trimming only ever deletes them.
   const finished = FINAL_RUN_STATUSES.map((s) => `'${s}'`).join(",");
   const casRun = db.prepare(`UPDATE runs SET status=@status, revision=@revision, doc=@doc, dead_lettered_at=@dead_lettered_at
@@ -273,8 +282,8 @@ function runStatements(db: Database.Database) {
       return { run: runFromDoc(existing), inserted: false };
     }),
   );
-  const get = (runId: string) => {
-    const row = selectRun.get(runId) as { doc: string } | undefined;
+  const get = (runId: string, scope?: Scope) => {
+    const row = selectRun.get({ runId, scope: scope ?? null }) as { doc: string } | undefined;
     return row && runFromDoc(row);
   };
   const updateMany = db.transaction((updates: RunUpdate[]) =>
@@ -341,7 +350,8 @@ function runStatements(db: Database.Database) {
     update,
     updateMany,
     list,
-    count: (status: RunStatus) => (db.prepare("SELECT COUNT(*) AS n FROM runs WHERE status = ?").get(status) as { n: number }).n,
+    count: (status: RunStatus, scope?: Scope) =>
+      (db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE status = @status AND ${IN_SCOPE}`).get({ status, scope: scope ?? null }) as { n: number }).n,
     deadLetters,
     countDeadLetters: () => (countDead.get() as { n: number }).n,
     markRedriven,

@@ -19,6 +19,10 @@ export function jobWhere(filter: JobFilter): Where {
     parts.push("status = @status");
     params.status = filter.status;
   }
+  if (hasFilter(filter, "owner")) {
+    parts.push("json_extract(doc, '$.createdBy') = @owner");
+    params.owner = filter.owner;
+  }
   if (filter.tag) addTag(filter.tag, parts, params);
   if (hasFilter(filter, "text")) {
     parts.push("(instr(lower(name), @text) > 0 OR instr(lower(description), @text) > 0)");

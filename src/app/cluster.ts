@@ -1,0 +1,34 @@
+import type { JobRecord } from "../domain/job.js";
+import type { Member } from "../coordination/coordinator.js";
+import { scopeOf, type Actor } from "./jobs.js";
+import type { AppDeps } from "./deps.js";
+
+/** The cluster as one caller sees it: every replica, and the jobs and runs of its project. */
+export interface ClusterView {
+  leaderId: string | undefined;
+  nodeId: string;
+  members: Member[];
+  jobsTotal: number;
+  running: number;
+  /** The jobs due next, earliest first. */
+  next: JobRecord[];
+}
+
+/** Reads of the cluster's state (GetClusterStatus). */
+export type ClusterQueries = ReturnType<typeof createClusterQueries>;
+
+/** Creates the cluster reads over the store and the coordinator. */
+export function createClusterQueries(deps: Pick<AppDeps, "store" | "coordinator">) {
+  const { store, coordinator } = deps;
+  return {
+    /** The leader and members (shared by every project), and the actor's project's jobs, running runs and next runs. */
+    async view(actor: Actor, nextRuns: number): Promise<ClusterView> {
+      const scope = scopeOf(actor);
+      const [leaderId, members, jobsTotal, running, next] = await Promise.all([
+        coordinator.leaderId(), coordinator.members(), store.countJobs(scope), store.countRuns("running", scope),
+        store.listDueJobs(Number.MAX_SAFE_INTEGER, nextRuns, scope),
+      ]);
+      return { leaderId, nodeId: coordinator.nodeId, members, jobsTotal, running, next };
+    },
+  };
+}
