@@ -1,3 +1,5 @@
+import type { RunStatus } from "./run.js";
+
 /** Lifecycle states of a job. */
 export type JobStatus = "active" | "paused" | "completed" | "cancelled";
 /** What to do with a slot that is due while a run of the job is still running. */
@@ -88,6 +90,8 @@ export interface JobSpec {
 export interface JobStats {
   lastTriggeredAt?: number;
   lastRunDurationMs?: number;
+  /** Final state of the latest run counted (absent before the first, and for runs counted by older versions). */
+  lastRunStatus?: RunStatus;
   runCount: number;
   failCount: number;
   skippedCount: number;
