@@ -24,8 +24,10 @@ import { startTracing } from "./telemetry/tracing.js";
 import { createClaimLoop, type ClaimLoop } from "./scheduler/claim-loop.js";
 import { createClusterRunEvents, relayJobChanges } from "./scheduler/cluster-events.js";
 import { createDeadLetterExpiry } from "./scheduler/dead-letter-expiry.js";
+import { createDeletedJobRuns } from "./scheduler/deleted-job-runs.js";
 import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
 import { createJobCache } from "./scheduler/job-cache.js";
+import { createLiveRuns } from "./scheduler/live-runs.js";
 import { createLocalDispatcher, createRunDispatcher, type RunDispatcher } from "./scheduler/run-announcer.js";
 import { createRunBookkeeping } from "./scheduler/run-bookkeeping.js";
 import { createRunCanceller } from "./scheduler/run-canceller.js";
@@ -99,7 +101,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const events = createClusterRunEvents(createRunEvents(), coordinator, clock);
   const ids = createIdGenerator(clock, randomBytes);
   const outbound = createOutboundPolicy(config.outbound);
-  const http = createHttpClient({ clock, connectionsPerOrigin: config.httpConnections, outbound, lookup: overrides.lookup });
+  const http = createHttpClient({ clock, connectionsPerOrigin: config.httpConnections, outbound, lookup: overrides.lookup, excerptBytes: config.responseExcerptBytes });
   const secrets = createSecretSource(overrides.env ?? process.env, config.secretsFile);
   const jobCache = createJobCache(store);
   let worker: RunWorker | undefined;
@@ -124,6 +126,9 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const deadLetterExpiry = createDeadLetterExpiry({
     store, clock, metrics, retentionMs: config.deadLetterRetentionMs, mayRun: () => coordinator.canFire(), betweenSlots: trimsBetweenSlots, onError,
   });
+  const deletedJobRuns = createDeletedJobRuns({
+    store, clock, metrics, retentionMs: config.deletedJobRunRetentionMs, mayRun: () => coordinator.canFire(), betweenSlots: trimsBetweenSlots, onError,
+  });
   const jobRelay = relayJobChanges(coordinator, (jobId, version) => {
     jobCache.forget(jobId, version);
     fireLoop.jobChanged(jobId);
@@ -133,8 +138,8 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     jobCache.forget(jobId, version);
     jobRelay.changed(jobId, version);
   };
-  const liveRun = async (runId: string) => worker!.live(runId);
-  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, liveRun, outbound };
+  const live = createLiveRuns(coordinator, worker);
+  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, live, outbound };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
     createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
@@ -144,6 +149,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   await coordinator.start();
   claimLoop.start();
   deadLetterExpiry.start();
+  deletedJobRuns.start();
   const server = await startServer({ host: config.host, port: config.port, routes, now: clock.now, metrics, log });
   const mode = config.etcd ? "cluster" : "single";
   log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode, nodeId: config.nodeId, tracing: tracing.enabled }, "cronmesh listening");
@@ -159,6 +165,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
       fireLoop.stop();
       claimLoop.stop();
       deadLetterExpiry.stop();
+      deletedJobRuns.stop();
       await coordinator.resign();
       await server.close(config.shutdownGraceMs);
       await fireLoop.settled();
@@ -166,6 +173,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
       await claimLoop.handedBack();
       canceller.stop();
       jobRelay.stop();
+      live.stop();
       await coordinator.stop();
       await http.close();
       await store.close();

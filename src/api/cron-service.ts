@@ -12,12 +12,15 @@ import type { JobRecord, JobStatus } from "../domain/job.js";
 import { nextFireTimes, validateSchedule, validateTimezone } from "../domain/schedule.js";
 import type { Store } from "../store/store.js";
 import { actorOf } from "./actor.js";
-import { jobStatus } from "./enums.js";
+import { jobStatus, runStatus } from "./enums.js";
 import { applyFieldMask, setFieldPaths } from "./field-mask.js";
 import { statusAfter } from "./status-update.js";
 import { jobToProto, restoreRedactedSecrets, revealedJob, specFromProto, taskFromProto, taskToProto, versionToProto } from "./job-mapper.js";
-import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
+import { decodePageToken, encodePageToken, pageSize, pagingOf } from "./page-token.js";
 import { runToProto } from "./run-mapper.js";
+import { taskStates } from "../domain/task-states.js";
+import { topologicalOrder } from "../domain/dag.js";
+import { durationToMs, tsOf } from "./time.js";
 
 /** What the CronService implementation needs. */
 export interface CronServiceDeps {
@@ -37,8 +40,13 @@ const DEFAULT_NEXT_RUNS = 10;
 /** Output-only Job fields: ignored when named by an update mask or sent in a body. */
 const OUTPUT_ONLY = new Set([
   "job_id", "version", "created_at", "created_by", "updated_at", "updated_by", "next_trigger_at", "last_triggered_at",
-  "last_run_duration_ms", "run_count", "fail_count", "lock_acquired", "skipped_count", "dropped_count",
+  "last_run_duration_ms", "run_count", "fail_count", "lock_acquired", "skipped_count", "dropped_count", "last_run_status", "recent_runs",
 ]);
+/** GetJob's recent runs: five unless asked otherwise (seed 001's detail view), at most fifty. */
+const DEFAULT_RECENT_RUNS = 5;
+const MAX_RECENT_RUNS = 50;
+/** The longest TriggerJob waits for its run: a call held longer belongs to WatchRuns. */
+const MAX_TRIGGER_WAIT_MS = 5 * 60_000;
 
 /** Creates the CronService implementation over the application use cases. */
 export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof CronService> {
@@ -58,7 +66,11 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
     },
 
     async getJob(req) {
-      return { job: await withLock(await jobs.get(requireId(req.jobId))) };
+      const count = req.recentRuns ?? DEFAULT_RECENT_RUNS;
+      if (count < 0 || count > MAX_RECENT_RUNS) throw CronError.invalid("recent_runs", `must be between 0 and ${MAX_RECENT_RUNS}`);
+      const job = await withLock(await jobs.get(requireId(req.jobId)));
+      if (count > 0) job.recentRuns = (await runs.list({ jobId: job.jobId, pageSize: count })).items.map(runToProto);
+      return { job };
     },
 
     listJobs: (req) => listJobs(store, req),
@@ -72,20 +84,23 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
 
     async deleteJob(req) {
       const jobId = requireId(req.jobId);
-      const cancelledRuns = await jobs.remove(jobId);
-      return { deleted: true, jobId, cancelledRuns };
+      const { cancelled, purged } = await jobs.remove(jobId, { purgeRuns: req.purgeRuns });
+      return { deleted: true, jobId, cancelledRuns: cancelled, purgedRuns: purged };
     },
 
-    async triggerJob(req) {
+    async triggerJob(req, ctx) {
+      const waitMs = durationToMs(req.wait, "wait");
+      if (waitMs > MAX_TRIGGER_WAIT_MS) throw CronError.invalid("wait", "must be at most 5m");
       const job = await jobs.get(requireId(req.jobId));
       if (job.status === "cancelled") throw new CronError("failed_precondition", `job ${job.jobId} is cancelled`);
       const result = await runs.trigger(job);
+      const run = waitMs > 0 ? await runs.settled(result.run.runId, waitMs, ctx.signal) : result.run;
       return {
         jobId: job.jobId,
         triggeredAt: timestampFromMs(result.triggeredAt),
         lockAcquired: result.lockAcquired,
         runId: result.run.runId,
-        run: runToProto(result.run),
+        run: runToProto(run),
       };
     },
 
@@ -168,6 +183,20 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       return { runIds: created.map((r) => r.runId), slots: created.length };
     },
 
+    async getJobStatus(req) {
+      const job = await jobs.get(requireId(req.jobId));
+      const [latest] = (await runs.list({ jobId: job.jobId, pageSize: 1 })).items;
+      return {
+        jobId: job.jobId,
+        status: latest ? runStatus.toProto(latest.status) : 0,
+        latestRun: latest && runToProto(latest),
+        tasks: taskStates(topologicalOrder(job.spec.tasks), latest).map((t) => ({
+          ...t, status: t.status ? runStatus.toProto(t.status) : 0, startedAt: tsOf(t.startedAt), finishedAt: tsOf(t.finishedAt),
+        })),
+        jobStatus: jobStatus.toProto(job.status),
+      };
+    },
+
     async getWhoAmI(_req, ctx) {
       // Without authentication every caller acts on every project; the actor header only names them.
       return { subject: actorOf(ctx).id, projectId: "*", roles: ["admin"], authMode: "none" };
@@ -177,7 +206,7 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       const limit = req.nextRunsLimit < 0 || req.nextRunsLimit > 100 ? -1 : req.nextRunsLimit || DEFAULT_NEXT_RUNS;
       if (limit < 0) throw CronError.invalid("next_runs_limit", "must be between 1 and 100");
       const [leaderId, members, jobsTotal, running, due] = await Promise.all([
-        coordinator.leaderId(), coordinator.members(), store.countJobs(), store.countRuns("running"),
+        coordinator.leaderId(), coordinator.members(), store.countJobs(), runs.countRunning(),
         store.listDueJobs(Number.MAX_SAFE_INTEGER, limit),
       ]);
       return {
@@ -212,16 +241,15 @@ function mergeUpdate(current: JobRecord, req: UpdateJobRequest): { spec: JobReco
 
 async function listJobs(store: Store, req: ListJobsRequest) {
   const filter = { projectId: req.projectId, status: req.status ? jobStatus.toDomain(req.status) : undefined, tag: req.tag, text: req.text };
-  if (req.pageToken || req.pageSize) {
-    if (req.page || req.limit) throw CronError.invalid("page", "use either page/limit or page_size/page_token, not both");
-    const page = await store.listJobs(filter, { pageSize: pageSize(req.pageSize, "page_size"), after: decodePageToken(req.pageToken) });
+  const paging = pagingOf(req);
+  if (!paging.byOffset) {
+    const page = await store.listJobs(filter, { pageSize: paging.pageSize, after: paging.cursor });
     return { data: page.items.map((j) => jobToProto(j)), nextPageToken: encodePageToken(page.nextCursor) };
   }
-  if (req.page < 0) throw CronError.invalid("page", "must be 1 or more");
-  const limit = pageSize(req.limit, "limit");
-  const page = req.page || 1;
-  const { items, total } = await store.listJobsByPage(filter, { page, limit });
-  const more = page * limit < total && items.length > 0;
+  const { pageSize: limit, offset } = paging;
+  const page = Math.floor(offset / limit) + 1;
+  const { items, total } = await store.listJobsByPage(filter, { page, limit, offset });
+  const more = offset + limit < total && items.length > 0;
   return {
     data: items.map((j) => jobToProto(j)),
     pagination: { page, limit, total: BigInt(total) },

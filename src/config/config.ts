@@ -41,6 +41,10 @@ export interface Config {
   deadLetterRetentionMs: number;
   /** OUTBOUND_DENY and OUTBOUND_ALLOW: added to the built-in deny list, and exceptions to it. */
   outbound: OutboundRules;
+  /** Bytes of each response body kept on an attempt when its target sets no limit. */
+  responseExcerptBytes: number;
+  /** How long the runs of a deleted job are kept before the leader deletes them. */
+  deletedJobRunRetentionMs: number;
 }
 
 /** The etcd coordinator's settings. */
@@ -81,6 +85,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     // A month: long enough to notice a failure and fix its cause, short enough to stay small.
     deadLetterRetentionMs: durationVar(env, "DEAD_LETTER_RETENTION", 30 * DAY_MS, 60_000, 3650 * DAY_MS),
     outbound,
+    // 1 KiB by default (most answers are a status line); at most 64 KiB, the per-target maximum too.
+    responseExcerptBytes: intVar(env, "RESPONSE_EXCERPT_BYTES", 1024, 0, 65_536),
+    // A week: time to look at what a deleted job did, not so long that its runs pile up.
+    deletedJobRunRetentionMs: durationVar(env, "DELETED_JOB_RUN_RETENTION", 7 * DAY_MS, 60_000, 3650 * DAY_MS),
   };
   if (!LOG_LEVELS.has(config.logLevel)) throw configError("LOG_LEVEL", `must be one of ${[...LOG_LEVELS].join(", ")}`);
   if (config.etcd && !config.mongo) {

@@ -31,6 +31,8 @@ export interface HttpTargetSpec {
    * Absent or false: a 3xx is the attempt's answer.
    */
   followRedirects?: boolean;
+  /** Bytes of each response body kept on the attempt; absent: the server's RESPONSE_EXCERPT_BYTES. */
+  responseExcerptBytes?: number;
 }
 
 /** Header names whose inline values are credentials, like those of `auth`. */
@@ -130,6 +132,11 @@ export interface JobVersionRecord {
 
 /** Default number of runs kept per job. */
 export const DEFAULT_HISTORY_LIMIT = 100;
+
+/** True for a job with a schedule or a run_at; a job with neither runs only when triggered. */
+export function firesOnItsOwn(spec: Pick<JobSpec, "schedule" | "runAt">): boolean {
+  return spec.schedule.trim() !== "" || spec.runAt !== undefined;
+}
 
 /** Fresh counters for a new job. */
 export function emptyStats(): JobStats {

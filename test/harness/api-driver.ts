@@ -132,18 +132,27 @@ function connectDriver(baseUrl: string): ApiDriver {
   };
 }
 
-/** The driver's answer shape back to proto JSON: enum names in full, times as RFC 3339, output-only noise kept. */
+/**
+ * The driver's answer shape back to proto JSON: enum names in full, times as RFC 3339, output-only
+ * noise kept. Inside runs (a job's recent_runs), `status` and `trigger` are run enums.
+ */
 function toProtoJson(o: Obj): JsonValue {
-  const enumFields: Record<string, string> = { status: "JOB_STATUS", concurrency_policy: "CONCURRENCY_POLICY", misfire_policy: "MISFIRE_POLICY", retry_on: "RETRY_ON" };
-  const walk = (v: unknown, key: string): JsonValue => {
+  const jobEnums: Record<string, string> = {
+    status: "JOB_STATUS", concurrency_policy: "CONCURRENCY_POLICY", misfire_policy: "MISFIRE_POLICY", retry_on: "RETRY_ON", last_run_status: "RUN_STATUS",
+  };
+  const runEnums: Record<string, string> = { status: "RUN_STATUS", trigger: "RUN_TRIGGER" };
+  const walk = (v: unknown, key: string, enums: Record<string, string>): JsonValue => {
     if (v === null || v === undefined) return null;
-    if (Array.isArray(v)) return v.map((x) => walk(x, key));
-    if (typeof v === "object") return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null && x !== undefined).map(([k, x]) => [k, walk(x, k)]));
-    if (typeof v === "string" && enumFields[key] && !v.startsWith(enumFields[key]!)) return `${enumFields[key]}_${v.toUpperCase()}`;
+    if (Array.isArray(v)) return v.map((x) => walk(x, key, enums));
+    if (typeof v === "object") {
+      const inner = key === "recent_runs" || key === "task_results" ? runEnums : enums;
+      return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null && x !== undefined).map(([k, x]) => [k, walk(x, k, inner)]));
+    }
+    if (typeof v === "string" && enums[key] && !v.startsWith(enums[key]!)) return `${enums[key]}_${v.toUpperCase()}`;
     if (typeof v === "number" && /_at$/.test(key)) return new Date(v).toISOString();
     return v as JsonValue;
   };
-  return walk(o, "");
+  return walk(o, "", jobEnums);
 }
 
 function toJsonObject(o: object): Obj {
