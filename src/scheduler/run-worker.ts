@@ -507,8 +507,9 @@ async function perform(
   deps: RunWorkerDeps, spec: JobSpec, run: RunRecord, progress: RunProgress, signal: CancelSignal, previous: TaskResultRecord[],
 ): Promise<Outcome> {
   const loopDeps: AttemptLoopDeps = { http: deps.http, secrets: deps.secrets, now: deps.clock.now, clock: deps.clock };
+  // A task may still lack both while its job is built; a scheduled run of it fails naming why.
   const targetOf = (t: { target?: HttpTargetSpec; handler: string }) =>
-    t.target ?? deps.handlers.get(t.handler) ?? `handler ${JSON.stringify(t.handler)} not configured`;
+    t.target ?? deps.handlers.get(t.handler) ?? (t.handler ? `handler ${JSON.stringify(t.handler)} not configured` : "neither a target nor a handler");
   if (spec.tasks.length > 0) {
     return runDag(loopDeps, {
       tasks: spec.tasks, targetOf, retry: spec.retry, runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt, nodeId: deps.nodeId, signal, previous,

@@ -16,7 +16,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
   beforeAll(async () => {
     sink = await startSink();
     sink.reply((d) => rule(d) ?? { status: 200, body: "ok" });
-    t = await startTestNode(kind, { env: { STATS_FLUSH_MS: "100" } });
+    t = await startTestNode(kind, { env: { STATS_FLUSH_MS: "100", RESPONSE_EXCERPT_BYTES: "2048" } });
   });
   afterAll(async () => {
     await t?.stop();
@@ -232,7 +232,8 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
       const created = await api.createJob(job(p, { retry: { max_attempts: 3, initial_backoff: "10ms", retry_on: "RETRY_ON_ON_FAILURE" } }));
       const { run } = await api.triggerWait(created.job_id, "10s");
       expect(run).toMatchObject({ status: "succeeded", job_name: created.name, status_code: 200, retry_count: 1 });
-      expect(run.response_excerpt).toBe("x".repeat(1024));
+      // The node's RESPONSE_EXCERPT_BYTES (2 KiB here) when the target sets no limit.
+      expect(run.response_excerpt).toBe("x".repeat(2048));
       const listed = (await api.listRunsPage({ job_id: created.job_id })).runs[0];
       expect(listed).toMatchObject({ job_name: created.name, status_code: 200, retry_count: 1 });
       const big = await api.createJob(job(path(() => ({ status: 200, body: "y".repeat(70_000) })), { target: { url: `${sink.url}/big${seq}`, response_excerpt_bytes: 65_536 } }));
