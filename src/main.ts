@@ -115,7 +115,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   });
   worker = createRunWorker({
     store, metrics, clock, http, secrets, handlers: config.handlers, events, jobs: jobCache, bookkeeping,
-    nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: { ...PROGRESS_DEFAULTS, writeBatchMs: config.runWriteBatchMs }, onError, log,
+    nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: { ...PROGRESS_DEFAULTS, writeBatchMs: config.runWriteBatchMs, checkpointMs: config.runCheckpointMs }, onError, log,
     prepareForSlot: youngCollector(),
   });
   const claimOptions = { scanMs: config.claimScanMs, releaseBatchMs: config.runWriteBatchMs };

@@ -6,6 +6,7 @@ import { parseDuration } from "../domain/duration.js";
 import type { HttpTargetSpec } from "../domain/job.js";
 import { createOutboundPolicy, parseOutboundList, type OutboundPolicy, type OutboundRules } from "../domain/outbound-policy.js";
 import { parseHandlers } from "./handlers.js";
+import { PROGRESS_DEFAULTS } from "../scheduler/run-progress.js";
 
 /** Everything the service reads from its environment, validated. */
 export interface Config {
@@ -37,6 +38,8 @@ export interface Config {
   claimScanMs: number;
   /** Run writes within this window share one store call. */
   runWriteBatchMs: number;
+  /** A run's intermediate state is stored once it has been going this long, then at most this often. */
+  runCheckpointMs: number;
   /** How long a failed run waits in the dead-letter queue for a redrive before it is deleted. */
   deadLetterRetentionMs: number;
   /** OUTBOUND_DENY and OUTBOUND_ALLOW: added to the built-in deny list, and exceptions to it. */
@@ -82,6 +85,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     claimScanMs: intVar(env, "CLAIM_SCAN_MS", 2000, 50, 600_000),
     // MongoDB: a final write per run and per round trip is too many; 100 ms groups a busy second into ten.
     runWriteBatchMs: intVar(env, "RUN_WRITE_BATCH_MS", env.MONGODB_URI ? 100 : 0, 0, 10_000),
+    // Reads see a run's live state on every replica; the store needs it only for a run that outlives its replica.
+    runCheckpointMs: intVar(env, "RUN_CHECKPOINT_MS", PROGRESS_DEFAULTS.checkpointMs, 50, 600_000),
     // A month: long enough to notice a failure and fix its cause, short enough to stay small.
     deadLetterRetentionMs: durationVar(env, "DEAD_LETTER_RETENTION", 30 * DAY_MS, 60_000, 3650 * DAY_MS),
     outbound,

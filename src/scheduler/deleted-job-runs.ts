@@ -1,6 +1,5 @@
-import type { Clock, TimerHandle } from "../domain/clock.js";
 import type { Store } from "../store/store.js";
-import type { Metrics } from "../telemetry/metrics.js";
+import { createLeaderSweep, type LeaderSweep, type LeaderSweepDeps } from "./leader-sweep.js";
 
 /** Runs deleted per store call (a bounded pause per chunk). */
 export const PURGE_CHUNK = 500;
@@ -29,27 +28,11 @@ export async function purgeJobRuns(store: Store, jobId: string, createdBefore: n
   return total;
 }
 
-/** What the retention of deleted jobs' runs needs. */
-export interface DeletedJobRunsDeps {
-  store: Store;
-  clock: Clock;
-  metrics: Metrics;
-  /** Runs of a job deleted longer ago than this are deleted. */
-  retentionMs: number;
-  /** Only one replica sweeps at a time: the one that fires (the leader). */
-  mayRun: () => boolean;
-  /** What each chunk waits for, so that the sweep never lands on a slot (`FireLoop.betweenSlots`). */
-  betweenSlots?: () => Promise<void>;
-  onError: (err: unknown, step: string) => void;
-}
+/** What the retention of deleted jobs' runs needs: runs of a job deleted longer ago than `retentionMs` are deleted. */
+export type DeletedJobRunsDeps = LeaderSweepDeps;
 
 /** The periodic sweep of deleted jobs' runs. */
-export interface DeletedJobRuns {
-  start(): void;
-  stop(): void;
-  /** One sweep now; resolves with how many runs it deleted. */
-  sweep(): Promise<number>;
-}
+export type DeletedJobRuns = LeaderSweep;
 
 /**
  * Deletes, on the leader, the runs of jobs deleted longer ago than the retention, then forgets
@@ -58,8 +41,6 @@ export interface DeletedJobRuns {
  * re-created under the same id keeps its own runs: only runs created before the deletion go.
  */
 export function createDeletedJobRuns(deps: DeletedJobRunsDeps): DeletedJobRuns {
-  let timer: TimerHandle | undefined;
-  let stopped = true;
   const purgeOne = async (jobId: string, deletedAt: number) => {
     const job = await deps.store.getJob(jobId);
     const purged = job && job.createdAt <= deletedAt ? 0 : await purgeJobRuns(deps.store, jobId, deletedAt + 1, deps.betweenSlots);
@@ -67,7 +48,7 @@ export function createDeletedJobRuns(deps: DeletedJobRunsDeps): DeletedJobRuns {
     deps.metrics.deletedJobRunsPurged(purged);
     return purged;
   };
-  const sweep = async (halt: () => boolean = () => false) => {
+  return createLeaderSweep(deps, DELETED_JOB_SWEEP_MS, "deleted jobs' runs", async (halt) => {
     let total = 0;
     for (let step = 0; step < MAX_SWEEP_STEPS; step++) {
       await deps.betweenSlots?.();
@@ -80,21 +61,5 @@ export function createDeletedJobRuns(deps: DeletedJobRunsDeps): DeletedJobRuns {
       if (deletions.length < DELETIONS_CHUNK) break;
     }
     return total;
-  };
-  const tick = () => {
-    timer = deps.clock.setTimer(DELETED_JOB_SWEEP_MS, tick);
-    if (deps.mayRun()) void sweep(() => stopped || !deps.mayRun()).catch((err: unknown) => deps.onError(err, "deleted jobs' runs"));
-  };
-  return {
-    start() {
-      stopped = false;
-      tick();
-    },
-    stop() {
-      stopped = true;
-      timer?.cancel();
-      timer = undefined;
-    },
-    sweep: () => sweep(),
-  };
+  });
 }

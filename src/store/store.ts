@@ -1,5 +1,6 @@
 import type { JobRecord, JobStatus, JobVersionRecord } from "../domain/job.js";
-import type { RunRecord, RunStatus, RunTrigger } from "../domain/run.js";
+import type { RunRecord, RunStatus } from "../domain/run.js";
+import type { RunPaging, RunSelection } from "../domain/run-listing.js";
 
 /** Filters shared by both ways of listing jobs. */
 export interface JobFilter {
@@ -34,28 +35,10 @@ export interface Page<T> {
 }
 
 /**
- * Filters and one page of a run listing. Runs come in run-id order, which is creation order:
- * newest first, or oldest first on request.
+ * Filters and one page of a run listing (see {@link RunSelection} and {@link RunPaging}). Runs
+ * come in run-id order, which is creation order: newest first, or oldest first on request.
  */
-export interface RunQuery {
-  jobId?: string;
-  projectId?: string;
-  status?: RunStatus;
-  /** Only runs created this way. */
-  trigger?: RunTrigger;
-  /** Only runs whose nominal slot (`scheduledAt`) is at or after this time (epoch ms). */
-  scheduledFrom?: number;
-  /** Only runs whose nominal slot is before this time (epoch ms). */
-  scheduledTo?: number;
-  /** Ascending run ids instead of descending. */
-  oldestFirst?: boolean;
-  pageSize: number;
-  /** Exclusive upper bound on the run id: the previous page's `nextCursor` when newest first. */
-  before?: string;
-  /** Exclusive lower bound on the run id: the previous page's `nextCursor` when oldest first. */
-  after?: string;
-  /** Matching runs (within the bounds) skipped before the page. */
-  offset?: number;
+export interface RunQuery extends RunSelection, RunPaging {
   /** Count every run matching the filters (bounds and offset aside) into `Page.total`. */
   withTotal?: boolean;
 }

@@ -81,6 +81,7 @@ describe("configuration", () => {
     ["a dead-letter retention that is not a duration", { DEAD_LETTER_RETENTION: "30" }, /DEAD_LETTER_RETENTION must be a duration such as 30d/],
     ["a dead-letter retention under a minute", { DEAD_LETTER_RETENTION: "10s" }, /DEAD_LETTER_RETENTION must be a duration/],
     ["a deleted jobs' run retention that is not a duration", { DELETED_JOB_RUN_RETENTION: "a week" }, /DELETED_JOB_RUN_RETENTION must be a duration such as 30d/],
+    ["a run checkpoint under 50 ms", { RUN_CHECKPOINT_MS: "10" }, /RUN_CHECKPOINT_MS must be an integer between 50/],
     ["an excerpt limit over 64 KiB", { RESPONSE_EXCERPT_BYTES: "65537" }, /RESPONSE_EXCERPT_BYTES must be an integer between 0 and 65536/],
   ];
   it.each(refused)("refuses %s with a message naming the variable", (_name, env, message) => {

@@ -74,6 +74,33 @@ export interface ApiDriver {
   clusterStatus(): Promise<Obj>;
 }
 
+/** The ApiError a call fails with; throws when it succeeds or fails otherwise. */
+export async function errorOf(call: Promise<unknown>): Promise<ApiError> {
+  try {
+    await call;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  throw new Error("the call succeeded");
+}
+
+/** Reads until `ok` holds, every 50 ms; fails showing the last value after `timeoutMs`. */
+export async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`still ${JSON.stringify(v).slice(0, 400)} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** A driver for a node's base URL over the given protocol. */
 export function apiDriver(protocol: Protocol, baseUrl: string): ApiDriver {
   return protocol === "rest" ? restDriver(baseUrl) : connectDriver(baseUrl);
