@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiDriver, errorOf, until, type ApiDriver, type Obj, type Protocol } from "../harness/api-driver.js";
-import { startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
+import { rest, startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
 import { startSink, type Delivery, type Reply, type Sink } from "../harness/sink.js";
 
 /**
@@ -185,6 +185,11 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
       expect(range.runs.map((r: Obj) => r.scheduled_at)).toEqual([from + 3 * minute, from + 2 * minute, from + minute]);
       expect(range.total_size).toBe(3);
       expect((await api.listRunsPage({ job_id: created.job_id, limit: 2 })).next_page_token).not.toBe("");
+      if (protocol === "rest") {
+        // Seed 002's GET /jobs/{id}/executions?limit=20, and 001's limit/offset, under the job.
+        const nested = await rest(t.baseUrl, "GET", `/api/v1/cron/jobs/${created.job_id}/runs?limit=2&offset=1&order=oldest_first`);
+        expect([nested.status, nested.body.runs.map((r: Obj) => r.run_id), nested.body.total_size]).toEqual([200, [...newestFirst].reverse().slice(1, 3), 8]);
+      }
     });
 
     it("counts and pages the dead-letter queue and the job list by offset", async () => {
