@@ -32,8 +32,10 @@ import { startTracing } from "./telemetry/tracing.js";
 import { createClaimLoop, type ClaimLoop } from "./scheduler/claim-loop.js";
 import { createClusterRunEvents, relayJobChanges } from "./scheduler/cluster-events.js";
 import { createDeadLetterExpiry } from "./scheduler/dead-letter-expiry.js";
+import { createDeletedJobRuns } from "./scheduler/deleted-job-runs.js";
 import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
 import { createJobCache } from "./scheduler/job-cache.js";
+import { createLiveRuns } from "./scheduler/live-runs.js";
 import { createLocalDispatcher, createRunDispatcher, type RunDispatcher } from "./scheduler/run-announcer.js";
 import { createRunBookkeeping } from "./scheduler/run-bookkeeping.js";
 import { createRunCanceller } from "./scheduler/run-canceller.js";
@@ -139,7 +141,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const events = createClusterRunEvents(createRunEvents(), coordinator, clock);
   const ids = createIdGenerator(clock, randomBytes);
   const outbound = createOutboundPolicy(config.outbound);
-  const http = createHttpClient({ clock, connectionsPerOrigin: config.httpConnections, outbound, lookup: overrides.lookup });
+  const http = createHttpClient({ clock, connectionsPerOrigin: config.httpConnections, outbound, lookup: overrides.lookup, excerptBytes: config.responseExcerptBytes });
   const secrets = createSecretSource(overrides.env ?? process.env, config.secretsFile);
   const jobCache = createJobCache(store);
   let worker: RunWorker | undefined;
@@ -153,7 +155,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   });
   worker = createRunWorker({
     store, metrics, clock, http, secrets, handlers: config.handlers, events, jobs: jobCache, bookkeeping,
-    nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: { ...PROGRESS_DEFAULTS, writeBatchMs: config.runWriteBatchMs }, onError, log,
+    nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: { ...PROGRESS_DEFAULTS, writeBatchMs: config.runWriteBatchMs, checkpointMs: config.runCheckpointMs }, onError, log,
     prepareForSlot: youngCollector(),
   });
   const claimOptions = { scanMs: config.claimScanMs, releaseBatchMs: config.runWriteBatchMs };
@@ -164,6 +166,9 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const deadLetterExpiry = createDeadLetterExpiry({
     store, clock, metrics, retentionMs: config.deadLetterRetentionMs, mayRun: () => coordinator.canFire(), betweenSlots: trimsBetweenSlots, onError,
   });
+  const deletedJobRuns = createDeletedJobRuns({
+    store, clock, metrics, retentionMs: config.deletedJobRunRetentionMs, mayRun: () => coordinator.canFire(), betweenSlots: trimsBetweenSlots, onError,
+  });
   const jobRelay = relayJobChanges(coordinator, (jobId, version) => {
     jobCache.forget(jobId, version);
     fireLoop.jobChanged(jobId);
@@ -173,11 +178,11 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     jobCache.forget(jobId, version);
     jobRelay.changed(jobId, version);
   };
-  const liveRun = async (runId: string) => worker!.live(runId);
-  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, liveRun, outbound, limits: config.security.limits };
+  const live = createLiveRuns(coordinator, worker);
+  const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, live, outbound, limits: config.security.limits };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
-    createCronService({ jobs: createJobCommands(deps), runs, cluster: createClusterQueries(deps), clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
+    createCronService({ jobs: createJobCommands(deps), runs, cluster: createClusterQueries(deps, runs), clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
     createRunService({ runs, events }),
     createHealthService(readiness, HEALTH_NAMES),
   );
@@ -192,6 +197,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     await coordinator.start();
     claimLoop.start();
     deadLetterExpiry.start();
+    deletedJobRuns.start();
     await readiness.start();
   } catch (err) {
     // Nothing holds work yet: close what was opened, then report the cause.
@@ -199,6 +205,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     fireLoop.stop();
     claimLoop.stop();
     deadLetterExpiry.stop();
+    deletedJobRuns.stop();
     canceller.stop();
     jobRelay.stop();
     await server.close(0);
@@ -222,6 +229,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
       fireLoop.stop();
       claimLoop.stop();
       deadLetterExpiry.stop();
+      deletedJobRuns.stop();
       await coordinator.resign();
       await server.close(config.shutdownGraceMs);
       await fireLoop.settled();
@@ -229,6 +237,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
       await claimLoop.handedBack();
       canceller.stop();
       jobRelay.stop();
+      live.stop();
       await coordinator.stop();
       await http.close();
       await store.close();

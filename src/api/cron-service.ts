@@ -13,13 +13,16 @@ import type { JobRecord, JobStatus } from "../domain/job.js";
 import { nextFireTimes, validateSchedule, validateTimezone } from "../domain/schedule.js";
 import { actorOf } from "./actor.js";
 import { identityOf } from "./auth-interceptor.js";
-import { jobStatus } from "./enums.js";
+import { jobStatus, runStatus } from "./enums.js";
 import { applyFieldMask, setFieldPaths } from "./field-mask.js";
 import { OUTPUT_ONLY_JOB_FIELDS } from "./job-fields.js";
 import { statusAfter } from "./status-update.js";
 import { jobToProto, restoreRedactedSecrets, revealedJob, specFromProto, taskFromProto, taskToProto, versionToProto } from "./job-mapper.js";
-import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
+import { decodePageToken, encodePageToken, pageSize, pagingOf } from "./page-token.js";
 import { runToProto } from "./run-mapper.js";
+import { taskStates } from "../domain/task-states.js";
+import { topologicalOrder } from "../domain/dag.js";
+import { durationToMs, tsOf } from "./time.js";
 
 /** What the CronService implementation needs. */
 export interface CronServiceDeps {
@@ -36,6 +39,11 @@ export interface CronServiceDeps {
 const MAX_PREVIEW = 1000;
 const DEFAULT_PREVIEW = 5;
 const DEFAULT_NEXT_RUNS = 10;
+/** GetJob's recent runs: five unless asked otherwise (seed 001's detail view), at most fifty. */
+const DEFAULT_RECENT_RUNS = 5;
+const MAX_RECENT_RUNS = 50;
+/** The longest TriggerJob waits for its run: a call held longer belongs to WatchRuns. */
+const MAX_TRIGGER_WAIT_MS = 5 * 60_000;
 
 /** Creates the CronService implementation over the application use cases. */
 export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof CronService> {
@@ -55,7 +63,12 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
     },
 
     async getJob(req, ctx) {
-      return { job: await withLock(await jobs.get(requireId(req.jobId), actorOf(ctx))) };
+      const actor = actorOf(ctx);
+      const count = req.recentRuns ?? DEFAULT_RECENT_RUNS;
+      if (count < 0 || count > MAX_RECENT_RUNS) throw CronError.invalid("recent_runs", `must be between 0 and ${MAX_RECENT_RUNS}`);
+      const job = await withLock(await jobs.get(requireId(req.jobId), actor));
+      if (count > 0) job.recentRuns = (await runs.list({ jobId: job.jobId, pageSize: count }, actor)).items.map(runToProto);
+      return { job };
     },
 
     listJobs: (req, ctx) => listJobs(jobs, req, actorOf(ctx)),
@@ -69,20 +82,23 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
 
     async deleteJob(req, ctx) {
       const jobId = requireId(req.jobId);
-      const cancelledRuns = await jobs.remove(jobId, actorOf(ctx));
-      return { deleted: true, jobId, cancelledRuns };
+      const { cancelled, purged } = await jobs.remove(jobId, actorOf(ctx), { purgeRuns: req.purgeRuns });
+      return { deleted: true, jobId, cancelledRuns: cancelled, purgedRuns: purged };
     },
 
     async triggerJob(req, ctx) {
+      const waitMs = durationToMs(req.wait, "wait");
+      if (waitMs > MAX_TRIGGER_WAIT_MS) throw CronError.invalid("wait", "must be at most 5m");
       const job = await jobs.get(requireId(req.jobId), actorOf(ctx));
       if (job.status === "cancelled") throw new CronError("failed_precondition", `job ${job.jobId} is cancelled`);
       const result = await runs.trigger(job);
+      const run = waitMs > 0 ? await runs.settled(result.run.runId, waitMs, actorOf(ctx), ctx.signal) : result.run;
       return {
         jobId: job.jobId,
         triggeredAt: timestampFromMs(result.triggeredAt),
         lockAcquired: result.lockAcquired,
         runId: result.run.runId,
-        run: runToProto(result.run),
+        run: runToProto(run),
       };
     },
 
@@ -165,6 +181,21 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       return { runIds: created.map((r) => r.runId), slots: created.length };
     },
 
+    async getJobStatus(req, ctx) {
+      const actor = actorOf(ctx);
+      const job = await jobs.get(requireId(req.jobId), actor);
+      const [latest] = (await runs.list({ jobId: job.jobId, pageSize: 1 }, actor)).items;
+      return {
+        jobId: job.jobId,
+        status: latest ? runStatus.toProto(latest.status) : 0,
+        latestRun: latest && runToProto(latest),
+        tasks: taskStates(topologicalOrder(job.spec.tasks), latest).map((t) => ({
+          ...t, status: t.status ? runStatus.toProto(t.status) : 0, startedAt: tsOf(t.startedAt), finishedAt: tsOf(t.finishedAt),
+        })),
+        jobStatus: jobStatus.toProto(job.status),
+      };
+    },
+
     async getWhoAmI(_req, ctx) {
       // Without authentication every caller is an admin of every project; the actor header only names them.
       const { projectId, roles, authMode } = identityOf(ctx);
@@ -209,16 +240,15 @@ async function listJobs(jobs: JobCommands, req: ListJobsRequest, actor: Actor) {
   const filter = {
     projectId: req.projectId, status: req.status ? jobStatus.toDomain(req.status) : undefined, tag: req.tag, text: req.text, owner: req.owner,
   };
-  if (req.pageToken || req.pageSize) {
-    if (req.page || req.limit) throw CronError.invalid("page", "use either page/limit or page_size/page_token, not both");
-    const page = await jobs.list(filter, { pageSize: pageSize(req.pageSize, "page_size"), after: decodePageToken(req.pageToken) }, actor);
+  const paging = pagingOf(req);
+  if (!paging.byOffset) {
+    const page = await jobs.list(filter, { pageSize: paging.pageSize, after: paging.cursor }, actor);
     return { data: page.items.map((j) => jobToProto(j)), nextPageToken: encodePageToken(page.nextCursor) };
   }
-  if (req.page < 0) throw CronError.invalid("page", "must be 1 or more");
-  const limit = pageSize(req.limit, "limit");
-  const page = req.page || 1;
-  const { items, total } = await jobs.listByPage(filter, { page, limit }, actor);
-  const more = page * limit < total && items.length > 0;
+  const { pageSize: limit, offset } = paging;
+  const page = Math.floor(offset / limit) + 1;
+  const { items, total } = await jobs.listByPage(filter, { page, limit, offset }, actor);
+  const more = offset + limit < total && items.length > 0;
   return {
     data: items.map((j) => jobToProto(j)),
     pagination: { page, limit, total: BigInt(total) },

@@ -15,7 +15,7 @@ import {
 import { CronError } from "../domain/cron-error.js";
 import type { AuthSpec, HttpTargetSpec, JobRecord, JobSpec, JobVersionRecord, RetrySpec, TaskSpec } from "../domain/job.js";
 import { isCredentialHeader, isInlineSecret, mapSecrets } from "../domain/job-secrets.js";
-import { concurrencyPolicy, jobStatus, misfirePolicy, retryOn } from "./enums.js";
+import { concurrencyPolicy, jobStatus, misfirePolicy, retryOn, runStatus } from "./enums.js";
 import { durationOf, durationToMs, msOf, tsOf } from "./time.js";
 
 /** What an inline secret looks like in every API response. References (`secret://…`) are shown. */
@@ -77,6 +77,7 @@ function targetFromProto(t: HttpTarget, field: string): HttpTargetSpec {
     successCodes: [...t.successCodes],
     auth: t.auth && authFromProto(t.auth),
     followRedirects: t.followRedirects,
+    ...(t.responseExcerptBytes ? { responseExcerptBytes: t.responseExcerptBytes } : {}),
   };
 }
 
@@ -117,6 +118,7 @@ export function jobToProto(job: JobRecord, extras: { lockAcquired?: boolean; rev
     skippedCount: BigInt(job.stats.skippedCount),
     droppedCount: BigInt(job.stats.droppedCount),
     lockAcquired: extras.lockAcquired ?? false,
+    lastRunStatus: job.stats.lastRunStatus ? runStatus.toProto(job.stats.lastRunStatus) : 0,
   });
 }
 
@@ -177,6 +179,7 @@ function targetToProto(t: HttpTargetSpec, reveal: boolean): HttpTarget {
     successCodes: t.successCodes,
     auth: t.auth && authToProto(t.auth, reveal),
     followRedirects: t.followRedirects === true,
+    responseExcerptBytes: t.responseExcerptBytes ?? 0,
   });
 }
 

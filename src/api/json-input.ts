@@ -1,6 +1,7 @@
 import { fromJson, ScalarType, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { protoCamelCase } from "@bufbuild/protobuf/reflect";
 import { CronError } from "../domain/cron-error.js";
+import { parseDuration } from "../domain/duration.js";
 
 /** A parsed JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -8,12 +9,13 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export type JsonObject = { [key: string]: Json };
 
 const TIMESTAMP = "google.protobuf.Timestamp";
+const DURATION = "google.protobuf.Duration";
 const FIELD_MASK = "google.protobuf.FieldMask";
 
 /** What each checked well-known type looks like, for the error message. */
 const WELL_KNOWN_FORMS: Record<string, string> = {
   [TIMESTAMP]: 'an RFC 3339 time such as "2026-03-26T08:00:00Z"',
-  "google.protobuf.Duration": 'a duration in seconds such as "1.5s"',
+  [DURATION]: 'a duration such as "1.5s", "500ms", "5m" or "1h30m"',
 };
 
 /** True for `google.protobuf.*` messages, which have their own JSON form. */
@@ -40,6 +42,8 @@ export function isJsonObject(value: unknown): value is JsonObject {
  *   (`allow`) or its number, and becomes the full name; any other value fails;
  * - a scalar of the wrong JSON type fails (a string where a bool belongs, a fraction where an
  *   integer belongs);
+ * - a Duration may also be written as people write them (`"500ms"`, `"5m"`, `"1h30m"`, `"2d"`, see
+ *   {@link parseDuration}) and becomes proto's seconds form (`"300s"`);
  * - a Timestamp or Duration that does not decode fails;
  * - a FieldMask may name its paths in snake_case; they become the lowerCamelCase of proto JSON.
  * Keys keep the spelling the caller used; null stays null (the field's default).
@@ -126,6 +130,8 @@ function normalizeWellKnown(desc: DescMessage, value: Json, path: string): Json 
   }
   const form = WELL_KNOWN_FORMS[desc.typeName];
   if (!form) return value;
+  const humane = desc.typeName === DURATION && typeof value === "string" ? parseDuration(value) : undefined;
+  if (humane !== undefined) return `${humane / 1000}s`;
   try {
     // Decoded once here so that a malformed value fails naming its field.
     fromJson(desc, value);

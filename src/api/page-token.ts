@@ -28,3 +28,39 @@ export function pageSize(value: number, field: string): number {
   if (value < 0 || value > MAX_PAGE_SIZE) throw CronError.invalid(field, `must be between 1 and ${MAX_PAGE_SIZE}`);
   return value || DEFAULT_PAGE_SIZE;
 }
+
+/** How a list request pages: by cursor (page_size/page_token) or by offset (limit with offset or page). */
+export interface Paging {
+  pageSize: number;
+  /** The position a cursor page continues from. */
+  cursor?: string;
+  /** Items skipped before the page (0 in cursor mode). */
+  offset: number;
+  /** True unless page_size or page_token was given. */
+  byOffset: boolean;
+}
+
+/** The paging fields every list request shares (0 and "" when unset). */
+export interface PagingRequest {
+  pageSize: number;
+  pageToken: string;
+  limit: number;
+  offset: number;
+  page: number;
+}
+
+/**
+ * The paging a list request asks for: page_size/page_token (cursor), or limit with offset or a
+ * 1-based page (offset); mixing the two, or offset with page, is refused naming the field.
+ */
+export function pagingOf(req: PagingRequest): Paging {
+  if (req.pageToken || req.pageSize) {
+    if (req.page || req.limit || req.offset) throw CronError.invalid("page", "use either page_size/page_token or limit with offset or page, not both");
+    return { pageSize: pageSize(req.pageSize, "page_size"), cursor: decodePageToken(req.pageToken), offset: 0, byOffset: false };
+  }
+  if (req.page < 0) throw CronError.invalid("page", "must be 1 or more");
+  if (req.offset < 0) throw CronError.invalid("offset", "must not be negative");
+  if (req.page && req.offset) throw CronError.invalid("offset", "use either offset or page, not both");
+  const limit = pageSize(req.limit, "limit");
+  return { pageSize: limit, offset: req.offset || ((req.page || 1) - 1) * limit, byOffset: true };
+}

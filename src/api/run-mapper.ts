@@ -1,11 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { AttemptSchema, RunSchema, TaskResultSchema, type Attempt, type Run } from "../../gen/cronmesh/v1/run_pb.js";
-import type { AttemptRecord, RunRecord } from "../domain/run.js";
+import { finalAttempt, retryCount, type AttemptRecord, type RunRecord } from "../domain/run.js";
 import { runStatus, runTrigger } from "./enums.js";
 import { tsOf } from "./time.js";
 
 /** The proto form of a stored run. */
 export function runToProto(run: RunRecord): Run {
+  const last = finalAttempt(run);
   return create(RunSchema, {
     runId: run.runId,
     jobId: run.jobId,
@@ -40,6 +41,10 @@ export function runToProto(run: RunRecord): Run {
     deadLetteredAt: tsOf(run.deadLetteredAt),
     redrivenAt: tsOf(run.redrivenAt),
     redrivenByRunId: run.redrivenByRunId ?? "",
+    jobName: run.jobName ?? "",
+    statusCode: last?.statusCode ?? 0,
+    responseExcerpt: last?.responseExcerpt ?? "",
+    retryCount: retryCount(run),
   });
 }
 

@@ -1,10 +1,12 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { RedriveVersion, RunService } from "../../gen/cronmesh/v1/run_service_pb.js";
+import { RedriveVersion, RunOrder, RunService } from "../../gen/cronmesh/v1/run_service_pb.js";
 import type { RunCommands } from "../app/runs.js";
 import { CronError } from "../domain/cron-error.js";
 import { actorOf } from "./actor.js";
-import { runStatus } from "./enums.js";
-import { decodePageToken, encodePageToken, pageSize } from "./page-token.js";
+import { runStatus, runTrigger } from "./enums.js";
+import { encodePageToken, pagingOf, type PagingRequest } from "./page-token.js";
+import { msOf } from "./time.js";
+import type { Page } from "../store/store.js";
 import { runToProto } from "./run-mapper.js";
 import type { Run } from "../../gen/cronmesh/v1/run_pb.js";
 import type { RunRecord } from "../domain/run.js";
@@ -42,6 +44,17 @@ async function* watchRuns(events: RunEvents, filter: RunFilter, signal: AbortSig
   }
 }
 
+/** The store page a list request asks for, every match counted; the cursor continues in the listing's order. */
+function pageOf(req: PagingRequest, oldestFirst: boolean) {
+  const { pageSize, cursor, offset } = pagingOf(req);
+  return { pageSize, offset, oldestFirst, withTotal: true, ...(oldestFirst ? { after: cursor } : { before: cursor }) };
+}
+
+/** A list response: the runs, the token of the next page and the total. */
+function listed(page: Page<RunRecord>) {
+  return { runs: page.items.map(runToProto), nextPageToken: encodePageToken(page.nextCursor), totalSize: BigInt(page.total ?? 0) };
+}
+
 /** Creates the RunService implementation. */
 export function createRunService(deps: RunServiceDeps): ServiceImpl<typeof RunService> {
   const { runs } = deps;
@@ -52,25 +65,29 @@ export function createRunService(deps: RunServiceDeps): ServiceImpl<typeof RunSe
     },
 
     async listRuns(req, ctx) {
+      const oldestFirst = req.order === RunOrder.OLDEST_FIRST;
+      const [scheduledFrom, scheduledTo] = [msOf(req.startTime), msOf(req.endTime)];
+      if (scheduledFrom !== undefined && scheduledTo !== undefined && scheduledTo <= scheduledFrom) throw CronError.invalid("end_time", "must be after start_time");
       const page = await runs.list({
         jobId: req.jobId || undefined,
         projectId: req.projectId || undefined,
         status: req.status ? runStatus.toDomain(req.status) : undefined,
-        pageSize: pageSize(req.pageSize, "page_size"),
-        before: decodePageToken(req.pageToken),
+        trigger: req.trigger ? runTrigger.toDomain(req.trigger) : undefined,
+        scheduledFrom,
+        scheduledTo,
+        ...pageOf(req, oldestFirst),
       }, actorOf(ctx));
-      return { runs: page.items.map(runToProto), nextPageToken: encodePageToken(page.nextCursor) };
+      return listed(page);
     },
 
     async listDeadLetters(req, ctx) {
       const page = await runs.deadLetters({
         jobId: req.jobId || undefined,
         projectId: req.projectId || undefined,
-        pageSize: pageSize(req.pageSize, "page_size"),
-        before: decodePageToken(req.pageToken),
         includeRedriven: req.includeRedriven,
+        ...pageOf(req, false),
       }, actorOf(ctx));
-      return { runs: page.items.map(runToProto), nextPageToken: encodePageToken(page.nextCursor) };
+      return listed(page);
     },
 
     watchRuns: (req, ctx) => watchRuns(deps.events, runs.watchFilter({ jobId: req.jobId, projectId: req.projectId }, actorOf(ctx)), ctx.signal),

@@ -2,6 +2,7 @@ import type { JobRecord } from "../domain/job.js";
 import type { Member } from "../coordination/coordinator.js";
 import { scopeOf, type Actor } from "./jobs.js";
 import type { AppDeps } from "./deps.js";
+import type { RunCommands } from "./runs.js";
 
 /** The cluster as one caller sees it: every replica, and the jobs and runs of its project. */
 export interface ClusterView {
@@ -17,15 +18,15 @@ export interface ClusterView {
 /** Reads of the cluster's state (GetClusterStatus). */
 export type ClusterQueries = ReturnType<typeof createClusterQueries>;
 
-/** Creates the cluster reads over the store and the coordinator. */
-export function createClusterQueries(deps: Pick<AppDeps, "store" | "coordinator">) {
+/** Creates the cluster reads over the store, the coordinator and the run reads (runs running on any replica). */
+export function createClusterQueries(deps: Pick<AppDeps, "store" | "coordinator">, runs: Pick<RunCommands, "countRunning">) {
   const { store, coordinator } = deps;
   return {
     /** The leader and members (shared by every project), and the actor's project's jobs, running runs and next runs. */
     async view(actor: Actor, nextRuns: number): Promise<ClusterView> {
       const scope = scopeOf(actor);
       const [leaderId, members, jobsTotal, running, next] = await Promise.all([
-        coordinator.leaderId(), coordinator.members(), store.countJobs(scope), store.countRuns("running", scope),
+        coordinator.leaderId(), coordinator.members(), store.countJobs(scope), runs.countRunning(actor),
         store.listDueJobs(Number.MAX_SAFE_INTEGER, nextRuns, scope),
       ]);
       return { leaderId, nodeId: coordinator.nodeId, members, jobsTotal, running, next };

@@ -3,10 +3,10 @@ import type { IdGenerator } from "../domain/ids.js";
 import type { OutboundPolicy } from "../domain/outbound-policy.js";
 import type { JobLimits } from "../domain/job-validation.js";
 import type { Coordinator } from "../coordination/coordinator.js";
-import type { RunRecord } from "../domain/run.js";
 import type { RunDispatcher } from "../scheduler/run-announcer.js";
 import type { RunCanceller } from "../scheduler/run-canceller.js";
 import type { RunEvents } from "../scheduler/run-events.js";
+import type { LiveRuns } from "../scheduler/live-runs.js";
 import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 
@@ -23,11 +23,11 @@ export interface AppDeps {
   events: RunEvents;
   metrics: Metrics;
   /**
-   * The live state of a run that executes right now (today: on this replica), undefined when
-   * none is known. A running run's state reaches the store only at its checkpoints, so reads of
-   * one run ask here first. Absent: the store alone answers.
+   * The live states of runs executing right now, on any replica. A running run's state reaches
+   * the store only at its checkpoints, so reads of runs not final ask here too. Absent: the store
+   * alone answers.
    */
-  liveRun?: (runId: string) => Promise<RunRecord | undefined>;
+  live?: LiveRuns;
   /**
    * Tells every replica (the leader's fire loop, the job caches) that a job was created or changed
    * (its new version) or deleted (`DELETED_VERSION`). Takes effect on this replica before it returns.

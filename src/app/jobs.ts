@@ -6,6 +6,7 @@ import { decideLifecycle, initialState, timingChanged } from "../domain/lifecycl
 import { createOutboundPolicy } from "../domain/outbound-policy.js";
 import { topologicalOrder } from "../domain/dag.js";
 import { DELETED_VERSION } from "../scheduler/cluster-events.js";
+import { purgeJobRuns } from "../scheduler/deleted-job-runs.js";
 import type { CancelMode } from "../scheduler/run-canceller.js";
 import { ALL_PROJECTS, projectOfNewJob, projectOfQuery } from "../domain/project.js";
 import type { CursorQuery, JobFilter, OffsetQuery, Scope } from "../store/store.js";
@@ -19,6 +20,20 @@ const MAX_STOPPED = 10_000;
  * attempt they sent), so the deletion is answered once nothing of the job is still running.
  */
 const DELETE_WAIT_MS = 5000;
+
+/** Options of {@link JobCommands.remove}. */
+export interface RemoveOptions {
+  /** Delete the job's finished runs and dead letters now, not after the retention of deleted jobs' runs. */
+  purgeRuns?: boolean;
+}
+
+/** What a deletion did. */
+export interface Removed {
+  /** Runs cancelled by the deletion. */
+  cancelled: number;
+  /** Finished runs deleted with it (purgeRuns). */
+  purged: number;
+}
 
 /**
  * Who asks: the user, for the audit trail, and the project the call is confined to
@@ -166,15 +181,18 @@ export function createJobCommands(deps: AppDeps) {
      * Deletes a job. First every run of it that is not final — queued, staged, running or waiting
      * to retry, on any replica — is cancelled, its request in flight aborted, and its final state
      * (with every attempt it sent) awaited for a bounded time; a run of a deleted job never enters
-     * the dead-letter queue. Returns how many runs the deletion cancelled.
+     * the dead-letter queue. The deletion is recorded: the job's runs are deleted after the
+     * retention of deleted jobs' runs, or now (those finished) with `purgeRuns`.
      */
-    async remove(jobId: string, actor: Actor): Promise<number> {
+    async remove(jobId: string, actor: Actor, options: RemoveOptions = {}): Promise<Removed> {
       await get(jobId, actor);
       const stopped = await stopRuns(jobId, "job deleted", "abort");
       const finals = await waitFinal(deps, stopped.map((r) => r.runId), DELETE_WAIT_MS);
-      if (!(await store.deleteJob(jobId, scopeOf(actor)))) throw CronError.notFound("job", jobId);
+      const deletedAt = clock.now();
+      if (!(await store.deleteJob(jobId, scopeOf(actor), deletedAt))) throw CronError.notFound("job", jobId);
       deps.jobChanged(jobId, DELETED_VERSION);
-      return finals.filter((r) => r.status === "cancelled").length;
+      const cancelled = finals.filter((r) => r.status === "cancelled").length;
+      return { cancelled, purged: options.purgeRuns ? await purgeJobRuns(store, jobId, deletedAt + 1) : 0 };
     },
 
     /**
@@ -244,3 +262,4 @@ function restoredStatus(current: JobStatus, snapshot: JobStatus): JobStatus | un
   const live = (s: JobStatus) => s === "active" || s === "paused";
   return live(current) && live(snapshot) ? snapshot : undefined;
 }
+

@@ -6,11 +6,13 @@ import type { AppDeps } from "./deps.js";
 const POLL_MS = 50;
 
 /**
- * Resolves with the runs once every one is final, or as they stand when `timeoutMs` is over. A
- * final state may be written by another replica, so the store is polled besides this replica's
- * events. A run that no longer exists is left out.
+ * Resolves with the runs once every one is final, or as they stand when `timeoutMs` is over (or
+ * `signal` aborts: the caller went away). A final state may be written by another replica, so the
+ * store is polled besides this replica's events. A run that no longer exists is left out.
  */
-export async function waitFinal(deps: Pick<AppDeps, "store" | "clock" | "events">, runIds: string[], timeoutMs: number): Promise<RunRecord[]> {
+export async function waitFinal(
+  deps: Pick<AppDeps, "store" | "clock" | "events">, runIds: string[], timeoutMs: number, signal?: AbortSignal,
+): Promise<RunRecord[]> {
   const deadline = deps.clock.now() + timeoutMs;
   const latest = new Map<string, RunRecord>();
   const wanted = new Set(runIds);
@@ -23,7 +25,7 @@ export async function waitFinal(deps: Pick<AppDeps, "store" | "clock" | "events"
       const read = await Promise.all(open.map((id) => deps.store.getRun(id)));
       for (const run of read) if (run && !isFinal(latest.get(run.runId)?.status ?? "queued")) latest.set(run.runId, run);
       const done = runIds.every((id) => !latest.has(id) || isFinal(latest.get(id)!.status));
-      if (done || deps.clock.now() >= deadline) return runIds.flatMap((id) => latest.get(id) ?? []);
+      if (done || deps.clock.now() >= deadline || signal?.aborted) return runIds.flatMap((id) => latest.get(id) ?? []);
       await new Promise<void>((resolve) => deps.clock.setTimer(POLL_MS, resolve));
     }
   } finally {
@@ -31,9 +33,11 @@ export async function waitFinal(deps: Pick<AppDeps, "store" | "clock" | "events"
   }
 }
 
-/** One run once final, or as it stands after `timeoutMs`; NotFound when it does not exist. */
-export async function waitRunFinal(deps: Pick<AppDeps, "store" | "clock" | "events">, runId: string, timeoutMs: number): Promise<RunRecord> {
-  const [run] = await waitFinal(deps, [runId], timeoutMs);
+/** One run once final, or as it is stored after `timeoutMs` (or once `signal` aborts); NotFound when it does not exist. */
+export async function waitRunFinal(
+  deps: Pick<AppDeps, "store" | "clock" | "events">, runId: string, timeoutMs: number, signal?: AbortSignal,
+): Promise<RunRecord> {
+  const [run] = await waitFinal(deps, [runId], timeoutMs, signal);
   if (!run) throw CronError.notFound("run", runId);
   return run;
 }

@@ -6,10 +6,11 @@ import { inDeadLetterQueue, isFinal, slotKeyFor, type RunRecord, type RunTrigger
 import { nextFireTimes } from "../domain/schedule.js";
 import { continuedTrace } from "../telemetry/run-tracing.js";
 import type { RunFilter } from "../scheduler/run-events.js";
-import type { DeadLetterQuery, Page, RunQuery } from "../store/store.js";
 import { projectOfQuery } from "../domain/project.js";
+import { checkRunnable } from "../domain/job-validation.js";
 import type { AppDeps } from "./deps.js";
-import { scopeOf, type Actor } from "./jobs.js";
+import { type Actor } from "./jobs.js";
+import { createRunReads } from "./run-reads.js";
 import { waitRunFinal } from "./run-waits.js";
 
 /**
@@ -61,7 +62,7 @@ export function createRunCommands(deps: AppDeps) {
   const baseRun = (job: JobRecord, input: ManualRunInput, now: number): RunRecord => {
     const runId = deps.ids("run");
     return {
-      runId, jobId: job.jobId, jobVersion: input.jobVersion ?? job.version, projectId: job.spec.projectId,
+      runId, jobId: job.jobId, jobName: job.spec.name, jobVersion: input.jobVersion ?? job.version, projectId: job.spec.projectId,
       slotKey: input.slotKey ?? `${input.trigger}:${runId}`, scheduledAt: input.scheduledAt ?? now, dueAt: now, trigger: input.trigger,
       status: "queued", attempts: [], result: "", error: "", nodeId: coordinator.nodeId,
       replayOf: input.replayOf ?? "", redriveOf: input.redriveOf ?? "", taskResults: input.taskResults ?? [], createdAt: now, updatedAt: now, revision: 1,
@@ -129,16 +130,8 @@ export function createRunCommands(deps: AppDeps) {
   const alreadyRedriven = (run: RunRecord, by: string) =>
     new CronError("failed_precondition", `run ${run.runId} was already redriven by run ${by}`);
 
-  /**
-   * A run as it stands: the live state of a run executing (its steps reach the store only at
-   * checkpoints), else the stored one. A live state that is final is not stored yet: until it
-   * is, the stored state answers, so that no caller acts on a final state the store lacks.
-   */
-  const get = async (runId: string, actor: Actor): Promise<RunRecord> => {
-    const [run, live] = await Promise.all([store.getRun(runId, scopeOf(actor)), deps.liveRun?.(runId)]);
-    if (!run) throw CronError.notFound("run", runId);
-    return live && !isFinal(live.status) && !isFinal(run.status) ? live : run;
-  };
+  const reads = createRunReads(deps);
+  const { get } = reads;
 
   const jobOf = async (run: RunRecord): Promise<JobRecord> => {
     const job = await store.getJob(run.jobId);
@@ -154,40 +147,30 @@ export function createRunCommands(deps: AppDeps) {
     return waitRunFinal(deps, runId, CANCEL_WAIT_MS);
   }
 
-
-  /**
-   * A listing naming a job that does not exist is NotFound, as every other path under the job
-   * is; runs of a deleted job that are still kept are listed all the same.
-   */
-  const knownJob = async (page: Page<RunRecord>, jobId: string | undefined, actor: Actor): Promise<Page<RunRecord>> => {
-    if (jobId && page.items.length === 0 && !(await store.getJob(jobId, scopeOf(actor)))) throw CronError.notFound("job", jobId);
-    return page;
-  };
-
   return {
-    get,
+    ...reads,
     cancel,
-
-    /** Runs newest first. The legacy status `dead_lettered` lists the dead-letter queue. */
-    async list(query: RunQuery, actor: Actor): Promise<Page<RunRecord>> {
-      const scoped = { ...query, projectId: projectOfQuery(actor.project, query.projectId) };
-      const { status, ...rest } = scoped;
-      const page = status === "dead_lettered" ? await store.listDeadLetters(rest) : await store.listRuns(scoped);
-      return knownJob(page, query.jobId, actor);
-    },
 
     /** A WatchRuns filter within the actor's project (a filter naming another project is refused). */
     watchFilter: (filter: RunFilter, actor: Actor): RunFilter => ({ ...filter, projectId: projectOfQuery(actor.project, filter.projectId) ?? "" }),
 
-    /** The dead-letter queue, newest first. */
-    deadLetters: async (query: DeadLetterQuery, actor: Actor): Promise<Page<RunRecord>> =>
-      knownJob(await store.listDeadLetters({ ...query, projectId: projectOfQuery(actor.project, query.projectId) }), query.jobId, actor),
+    /**
+     * The run once it is final, or as it stands after `waitMs` (or once `signal` aborts): the
+     * final state may be written by any replica.
+     */
+    async settled(runId: string, waitMs: number, actor: Actor, signal?: AbortSignal): Promise<RunRecord> {
+      const run = await waitRunFinal(deps, runId, waitMs, signal);
+      return isFinal(run.status) ? run : get(runId, actor);
+    },
 
     /** True while a run of the job is queued or running anywhere (what GetJob reports as lock_acquired). */
     isBusy: async (jobId: string) => (await store.listActiveRuns({ jobIds: [jobId], limit: 1 })).length > 0,
 
-    /** A manual run now (TriggerJob). */
-    trigger: (job: JobRecord) => createManualRun(job, { trigger: "manual" }),
+    /** A manual run now (TriggerJob); refused naming what is missing when the job has nothing to run. */
+    trigger: (job: JobRecord) => {
+      checkRunnable(job);
+      return createManualRun(job, { trigger: "manual" });
+    },
 
     /** The same request as an earlier run (its job version and slot), linked by replay_of. */
     async replay(runId: string, actor: Actor): Promise<TriggerResult> {
@@ -207,6 +190,7 @@ export function createRunCommands(deps: AppDeps) {
       if (original.redrivenByRunId) throw alreadyRedriven(original, original.redrivenByRunId);
       if (!inDeadLetterQueue(original)) throw new CronError("failed_precondition", `run ${runId} is ${original.status}, not in the dead-letter queue`);
       const job = await jobOf(original);
+      if (version === "current") checkRunnable(job);
       const result = await createManualRun(job, {
         trigger: "redrive", jobVersion: version === "original" ? original.jobVersion : job.version, scheduledAt: original.scheduledAt,
         redriveOf: runId, slotKey: `redrive:${runId}`, taskResults: original.taskResults.filter((t) => t.status === "succeeded"),
@@ -219,7 +203,8 @@ export function createRunCommands(deps: AppDeps) {
 
     /** A run for every slot of the job in [start, end); repeating a backfill adopts the runs it made. */
     async backfill(job: JobRecord, start: number, end: number): Promise<RunRecord[]> {
-      if (!job.spec.schedule) throw new CronError("failed_precondition", `job ${job.jobId} is one-shot and has no slots to backfill`);
+      if (!job.spec.schedule) throw new CronError("failed_precondition", `job ${job.jobId} has no schedule, so no slots to backfill`);
+      checkRunnable(job);
       if (end <= start) throw CronError.invalid("end_time", "must be after start_time");
       if (end > clock.now()) throw CronError.invalid("end_time", "must not be in the future");
       const slots = nextFireTimes(job.spec.schedule, job.spec.timezone, start - 1, MAX_BACKFILL_SLOTS + 1, end - 1);

@@ -11,6 +11,7 @@ import { parseHandlers } from "./handlers.js";
 import { loadSecurityConfig, type SecurityConfig } from "./security-config.js";
 
 export { ConfigError } from "./env-values.js";
+import { PROGRESS_DEFAULTS } from "../scheduler/run-progress.js";
 
 /** Everything the service reads from its environment, validated. */
 export interface Config {
@@ -42,6 +43,8 @@ export interface Config {
   claimScanMs: number;
   /** Run writes within this window share one store call. */
   runWriteBatchMs: number;
+  /** A run's intermediate state is stored once it has been going this long, then at most this often. */
+  runCheckpointMs: number;
   /** How long a failed run waits in the dead-letter queue for a redrive before it is deleted. */
   deadLetterRetentionMs: number;
   /** OUTBOUND_DENY and OUTBOUND_ALLOW: added to the built-in deny list, and exceptions to it. */
@@ -54,6 +57,10 @@ export interface Config {
   security: SecurityConfig;
   /** Pause between two readiness probes of the store (and etcd). */
   readyProbeMs: number;
+  /** Bytes of each response body kept on an attempt when its target sets no limit. */
+  responseExcerptBytes: number;
+  /** How long the runs of a deleted job are kept before the leader deletes them. */
+  deletedJobRunRetentionMs: number;
 }
 
 /** The etcd coordinator's settings. */
@@ -91,6 +98,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     claimScanMs: intVar(env, "CLAIM_SCAN_MS", 2000, 50, 600_000),
     // MongoDB: a final write per run and per round trip is too many; 100 ms groups a busy second into ten.
     runWriteBatchMs: intVar(env, "RUN_WRITE_BATCH_MS", env.MONGODB_URI ? 100 : 0, 0, 10_000),
+    // Reads see a run's live state on every replica; the store needs it only for a run that outlives its replica.
+    runCheckpointMs: intVar(env, "RUN_CHECKPOINT_MS", PROGRESS_DEFAULTS.checkpointMs, 50, 600_000),
     // A month: long enough to notice a failure and fix its cause, short enough to stay small.
     deadLetterRetentionMs: durationVar(env, "DEAD_LETTER_RETENTION", 30 * DAY_MS, 60_000, 3650 * DAY_MS),
     outbound,
@@ -99,6 +108,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     security: loadSecurityConfig(env, Boolean(env.ETCD_ENDPOINTS?.trim() && env.MONGODB_URI)),
     // Two seconds: a failure shows within a few seconds, and a ping per probe is nothing to either server.
     readyProbeMs: intVar(env, "READY_PROBE_MS", 2000, 100, 60_000),
+    // 1 KiB by default (most answers are a status line); at most 64 KiB, the per-target maximum too.
+    responseExcerptBytes: intVar(env, "RESPONSE_EXCERPT_BYTES", 1024, 0, 65_536),
+    // A week: time to look at what a deleted job did, not so long that its runs pile up.
+    deletedJobRunRetentionMs: durationVar(env, "DELETED_JOB_RUN_RETENTION", 7 * DAY_MS, 60_000, 3650 * DAY_MS),
   };
   if (!LOG_LEVELS.has(config.logLevel)) throw configError("LOG_LEVEL", `must be one of ${[...LOG_LEVELS].join(", ")}`);
   if (config.etcd && !config.mongo) {

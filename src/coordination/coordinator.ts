@@ -37,6 +37,20 @@ export interface LockOptions {
 /** A message handler of the cluster bus. */
 export type BusHandler = (message: string) => void;
 
+/** Computes this replica's answer to a question asked on a topic (see {@link Coordinator.ask}). */
+export type AnswerHandler = (question: string) => string | Promise<string>;
+
+/** The answers gathered by {@link Coordinator.ask}. */
+export interface Answers {
+  /** Each answer, by the node id of the replica that gave it. */
+  byNode: Map<string, string>;
+  /**
+   * True when every replica known to answer the topic answered in time; false when one did not
+   * (it is gone, slow or failed), and the answers are then partial.
+   */
+  complete: boolean;
+}
+
 /**
  * The coordination port: leader election, locks, fencing, membership and a message bus between
  * replicas. No client or driver type crosses it. The embedded adapter (`local/`) makes its own
@@ -103,6 +117,19 @@ export interface Coordinator {
    * date in the background): publishing what only other replicas need can be skipped otherwise.
    */
   hasPeerSubscribers(topic: string): boolean;
+  /**
+   * Makes this replica answer the questions asked on a topic, one handler per topic (a second
+   * replaces the first); returns the function that stops answering. A handler that throws gives
+   * no answer.
+   */
+  answer(topic: string, handler: AnswerHandler): () => void;
+  /**
+   * Asks every replica answering the topic, this one included, and resolves with their answers
+   * once all replicas known to answer it have, or after `timeoutMs` with the answers received.
+   * Request and reply, for reads that must see what other replicas hold in memory (runs executing
+   * there); never for what must survive a replica (the store holds that).
+   */
+  ask(topic: string, question: string, timeoutMs: number): Promise<Answers>;
 }
 
 /** The lock key guarding one job's slots and manual triggers. */

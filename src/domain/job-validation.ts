@@ -1,6 +1,6 @@
 import { CronError } from "./cron-error.js";
 import { topologicalOrder } from "./dag.js";
-import { DEFAULT_HISTORY_LIMIT, type AuthSpec, type HttpTargetSpec, type JobSpec, type RetrySpec, type TaskSpec } from "./job.js";
+import { DEFAULT_HISTORY_LIMIT, firesOnItsOwn, type AuthSpec, type HttpTargetSpec, type JobRecord, type JobSpec, type RetrySpec, type TaskSpec } from "./job.js";
 import { outboundDenied, type OutboundPolicy } from "./outbound-policy.js";
 import { canonicalSchedule, nextFireTimes, validateSchedule, validateTimezone } from "./schedule.js";
 
@@ -62,6 +62,8 @@ export const FIELD_LIMITS = {
   historyLimit: 10_000,
   /** Items per page of any listing. */
   pageSize: 1000,
+  /** Response excerpts are stored with every attempt: 64 KiB keeps a run record small enough to list. */
+  excerptBytes: 64 * 1024,
 } as const;
 const LIMITS = FIELD_LIMITS;
 
@@ -84,14 +86,16 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /**
  * Validates a job spec and fills in defaults for zero values. Throws invalid_argument naming the
  * first offending field (as a snake_case path inside the job, e.g. `target.url`); a target whose
- * host the outbound policy denies as written (an IP literal, a denied name) is one.
+ * host the outbound policy denies as written (an IP literal, a denied name) is one. A job that
+ * fires on its own (a schedule or a run_at) needs something to call; a hand-run job (neither) may
+ * be built step by step, and is checked when triggered (see {@link checkRunnable}).
  */
 export function normalizeSpec(spec: JobSpec, outbound: OutboundPolicy): JobSpec {
   checkIdentity(spec);
   const timezone = spec.timezone || JOB_DEFAULTS.timezone;
   validateTimezone(timezone);
   checkTiming(spec, timezone);
-  if (!spec.handler && !spec.target && spec.tasks.length === 0) {
+  if (!spec.handler && !spec.target && spec.tasks.length === 0 && firesOnItsOwn(spec)) {
     throw CronError.invalid("target", "one of target, handler or tasks is required");
   }
   return {
@@ -124,8 +128,8 @@ function checkIdentity(spec: JobSpec): void {
 
 function checkTiming(spec: JobSpec, timezone: string): void {
   const hasSchedule = spec.schedule.trim() !== "";
-  if (hasSchedule === (spec.runAt !== undefined)) {
-    throw CronError.invalid("schedule", "exactly one of schedule and run_at is required");
+  if (hasSchedule && spec.runAt !== undefined) {
+    throw CronError.invalid("schedule", "give schedule or run_at, not both (neither: the job runs only when triggered)");
   }
   if (spec.schedule.length > LIMITS.scheduleLength) throw CronError.invalid("schedule", `longer than ${LIMITS.scheduleLength} characters`);
   if (hasSchedule) validateSchedule(spec.schedule, timezone);
@@ -167,7 +171,14 @@ export function normalizeTarget(t: HttpTargetSpec, field: string, outbound: Outb
   for (const code of t.successCodes) {
     if (!Number.isInteger(code) || code < 100 || code > 599) throw CronError.invalid(`${field}.success_codes`, `invalid status ${code}`);
   }
-  return { ...t, method, timeoutMs: t.timeoutMs || JOB_DEFAULTS.timeoutMs, auth: t.auth && normalizeAuth(t.auth, `${field}.auth`) };
+  const excerpt = t.responseExcerptBytes ?? 0;
+  if (!Number.isInteger(excerpt) || excerpt < 0 || excerpt > LIMITS.excerptBytes) {
+    throw CronError.invalid(`${field}.response_excerpt_bytes`, `must be between 0 (the server's default) and ${LIMITS.excerptBytes}`);
+  }
+  const { responseExcerptBytes: _excerpt, ...rest } = t;
+  return {
+    ...rest, method, timeoutMs: t.timeoutMs || JOB_DEFAULTS.timeoutMs, auth: t.auth && normalizeAuth(t.auth, `${field}.auth`), ...(excerpt ? { responseExcerptBytes: excerpt } : {}),
+  };
 }
 
 /** Header names and values within bounds. Values are not quoted in errors: some are credentials. */
@@ -251,13 +262,15 @@ function normalizeRetry(r: RetrySpec): RetrySpec {
   return out;
 }
 
-/** Validates DAG tasks (ids, targets, dependencies, no cycle); returns them in their given order. */
+/**
+ * Validates DAG tasks (ids, targets, dependencies, no cycle); returns them in their given order. A
+ * task may lack a target and a handler while its job is being built (see {@link checkRunnable}).
+ */
 export function normalizeTasks(tasks: TaskSpec[], outbound: OutboundPolicy): TaskSpec[] {
   if (tasks.length > LIMITS.tasks) throw CronError.invalid("tasks", `at most ${LIMITS.tasks} tasks`);
   const out = tasks.map((t, i) => {
     const field = `tasks[${i}]`;
     if (!ID_PATTERN.test(t.taskId)) throw CronError.invalid(`${field}.task_id`, "is required and must match " + ID_PATTERN);
-    if (!t.target && !t.handler) throw CronError.invalid(`${field}.target`, "one of target or handler is required");
     if (t.name.length > LIMITS.identifierLength) throw CronError.invalid(`${field}.name`, `longer than ${LIMITS.identifierLength} characters`);
     if (t.handler.length > LIMITS.identifierLength) throw CronError.invalid(`${field}.handler`, `longer than ${LIMITS.identifierLength} characters`);
     if (t.dependsOn.length > LIMITS.tasks) throw CronError.invalid(`${field}.depends_on`, `at most ${LIMITS.tasks} dependencies`);
@@ -294,5 +307,20 @@ export function checkScheduleInterval(spec: JobSpec, minIntervalMs: number): voi
     if (gap < minIntervalMs) {
       throw CronError.invalid("schedule", `fires every ${gap / 1000}s at times; the minimum interval is ${minIntervalMs / 1000}s (MIN_SCHEDULE_INTERVAL)`);
     }
+  }
+}
+
+/**
+ * Refuses (failed_precondition, naming the field) to run a job that has nothing to call: no
+ * target, handler or tasks, or a task with neither a target nor a handler.
+ */
+export function checkRunnable(job: Pick<JobRecord, "jobId" | "spec">): void {
+  const { spec } = job;
+  if (spec.tasks.length === 0 && !spec.target && !spec.handler) {
+    throw new CronError("failed_precondition", `job ${job.jobId} has nothing to run yet: give it a target, a handler or tasks`, "target");
+  }
+  const i = spec.tasks.findIndex((t) => !t.target && !t.handler);
+  if (i >= 0) {
+    throw new CronError("failed_precondition", `task ${JSON.stringify(spec.tasks[i]!.taskId)} has neither a target nor a handler: add one before running the job`, `tasks[${i}].target`);
   }
 }

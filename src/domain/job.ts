@@ -1,3 +1,5 @@
+import type { RunStatus } from "./run.js";
+
 /** Lifecycle states of a job. */
 export type JobStatus = "active" | "paused" | "completed" | "cancelled";
 /** What to do with a slot that is due while a run of the job is still running. */
@@ -29,6 +31,8 @@ export interface HttpTargetSpec {
    * Absent or false: a 3xx is the attempt's answer.
    */
   followRedirects?: boolean;
+  /** Bytes of each response body kept on the attempt; absent: the server's RESPONSE_EXCERPT_BYTES. */
+  responseExcerptBytes?: number;
 }
 
 /** Bounds on the attempts of one run. */
@@ -77,6 +81,8 @@ export interface JobSpec {
 export interface JobStats {
   lastTriggeredAt?: number;
   lastRunDurationMs?: number;
+  /** Final state of the latest run counted (absent before the first, and for runs counted by older versions). */
+  lastRunStatus?: RunStatus;
   runCount: number;
   failCount: number;
   skippedCount: number;
@@ -115,6 +121,11 @@ export interface JobVersionRecord {
 
 /** Default number of runs kept per job. */
 export const DEFAULT_HISTORY_LIMIT = 100;
+
+/** True for a job with a schedule or a run_at; a job with neither runs only when triggered. */
+export function firesOnItsOwn(spec: Pick<JobSpec, "schedule" | "runAt">): boolean {
+  return spec.schedule.trim() !== "" || spec.runAt !== undefined;
+}
 
 /** Fresh counters for a new job. */
 export function emptyStats(): JobStats {

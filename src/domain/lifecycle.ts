@@ -1,5 +1,5 @@
 import { CronError } from "./cron-error.js";
-import type { JobSpec, JobStatus } from "./job.js";
+import { firesOnItsOwn, type JobSpec, type JobStatus } from "./job.js";
 import { nextTriggerAt } from "./next-trigger.js";
 
 /** A job as a change finds it: its state, its spec and its next slot. */
@@ -22,10 +22,13 @@ export function timingChanged(a: JobSpec, b: JobSpec): boolean {
   return a.schedule !== b.schedule || a.timezone !== b.timezone || a.runAt !== b.runAt || a.startAt !== b.startAt || a.endAt !== b.endAt;
 }
 
-/** The state of a new job: active or paused as asked, completed when no slot is left to fire. */
+/**
+ * The state of a new job: active or paused as asked, completed when no slot is left to fire. A
+ * hand-run job (no schedule, no run_at) is active or paused with no slot: it runs when triggered.
+ */
 export function initialState(spec: JobSpec, enabled: boolean, now: number): LifecycleOutcome {
   const next = nextTriggerAt(spec, now);
-  if (next === undefined) return { status: "completed", nextTriggerAt: undefined };
+  if (next === undefined && firesOnItsOwn(spec)) return { status: "completed", nextTriggerAt: undefined };
   return { status: enabled ? "active" : "paused", nextTriggerAt: next };
 }
 
@@ -40,6 +43,8 @@ export function initialState(spec: JobSpec, enabled: boolean, now: number): Life
  *   completed.
  * - An active or paused job takes the status asked. Its next slot is recomputed when its timing
  *   changed or it resumes; when no slot is left it becomes completed (an end_at already past).
+ * - A hand-run job (no schedule, no run_at) has no slot and never completes; a completed job
+ *   whose timing is removed comes back as a hand-run job.
  * Throws `failed_precondition` naming the job when the change cannot apply.
  */
 export function decideLifecycle(current: LifecycleInput, spec: JobSpec, requested: JobStatus | undefined, now: number): LifecycleOutcome {
@@ -53,13 +58,13 @@ export function decideLifecycle(current: LifecycleInput, spec: JobSpec, requeste
   const status = requested ?? current.status;
   if (!retimed && !(status === "active" && current.status === "paused")) return { status, nextTriggerAt: current.nextTriggerAt };
   const next = nextTriggerAt(spec, now);
-  return next === undefined ? { status: "completed", nextTriggerAt: undefined } : { status, nextTriggerAt: next };
+  return next === undefined && firesOnItsOwn(spec) ? { status: "completed", nextTriggerAt: undefined } : { status, nextTriggerAt: next };
 }
 
 /** A completed job after a change: re-activated by new timing with a slot left, else completed still. */
 function revived(jobId: string, spec: JobSpec, retimed: boolean, requested: JobStatus | undefined, now: number): LifecycleOutcome {
   const next = retimed ? nextTriggerAt(spec, now) : undefined;
-  if (next !== undefined) return { status: requested === "paused" ? "paused" : "active", nextTriggerAt: next };
+  if (next !== undefined || (retimed && !firesOnItsOwn(spec))) return { status: requested === "paused" ? "paused" : "active", nextTriggerAt: next };
   if (requested === "active" || requested === "paused") {
     const why = retimed ? "its new timing leaves no slot to fire" : "give it a new run_at or schedule to run it again";
     throw new CronError("failed_precondition", `job ${jobId} is completed: ${why}`);

@@ -43,6 +43,8 @@ export interface TaskResultRecord {
 export interface RunRecord {
   runId: string;
   jobId: string;
+  /** The job's name when the run was created (absent on runs stored by earlier versions). */
+  jobName?: string;
   jobVersion: number;
   projectId: string;
   /**
@@ -98,6 +100,24 @@ export function inDeadLetterQueue(run: Pick<RunRecord, "deadLetteredAt" | "redri
 export function upgradeRun(run: RunRecord): RunRecord {
   if (run.status !== "dead_lettered") return run;
   return { ...run, status: "failed", deadLetteredAt: run.deadLetteredAt ?? run.finishedAt ?? run.updatedAt };
+}
+
+/**
+ * The final attempt of a run: its last attempt, or for a DAG run (whose attempts are per task)
+ * the attempt of any task that started last; undefined before the first.
+ */
+export function finalAttempt(run: Pick<RunRecord, "attempts" | "taskResults">): AttemptRecord | undefined {
+  const all = run.attempts.length > 0 ? run.attempts : run.taskResults.flatMap((t) => t.attempts);
+  return all.reduce<AttemptRecord | undefined>((last, a) => (!last || a.startedAt >= last.startedAt ? a : last), undefined);
+}
+
+/**
+ * Attempts after the first of each request (the run's, or each DAG task's, summed); attempts cut
+ * short by a node shutting down are not counted, as they do not count against max_attempts.
+ */
+export function retryCount(run: Pick<RunRecord, "attempts" | "taskResults">): number {
+  const retries = (attempts: AttemptRecord[]) => Math.max(0, attempts.filter((a) => !a.interrupted).length - 1);
+  return retries(run.attempts) + run.taskResults.reduce((sum, t) => sum + retries(t.attempts), 0);
 }
 
 /** True when a run can no longer change. */

@@ -8,8 +8,10 @@ import { guardedLookup, OutboundDenied } from "./outbound-guard.js";
 import type { OutgoingRequest } from "./outgoing-request.js";
 import { MAX_REDIRECTS, nextHop } from "./redirects.js";
 
-/** At most this much of a response body is kept on the attempt. */
+/** At most this much of a response body is kept on the attempt, unless the client or the request says otherwise. */
 export const EXCERPT_BYTES = 1024;
+/** The most any excerpt keeps: 64 KiB, under the bytes read to keep a connection (see DRAIN_BYTES). */
+export const MAX_EXCERPT_BYTES = 64 * 1024;
 
 /** What one HTTP attempt produced. */
 export interface AttemptResponse {
@@ -47,6 +49,8 @@ export interface HttpClientOptions {
   outbound?: OutboundPolicy;
   /** Resolves host names (default: `dns.lookup`); its answers are checked by `outbound`. */
   lookup?: LookupFunction;
+  /** Bytes of each response body kept when a request sets no limit of its own (default {@link EXCERPT_BYTES}). */
+  excerptBytes?: number;
 }
 
 /** Bodies up to this size are read to their end (and dropped past the excerpt) to keep the connection. */
@@ -89,6 +93,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     },
   };
   const timeouts = createDelays(clock);
+  const excerptBytes = options.excerptBytes ?? EXCERPT_BYTES;
   let inFlight = 0;
   const settled = () => void inFlight--;
   return {
@@ -96,7 +101,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     send(req, signal) {
       inFlight++;
       return new Promise<AttemptResponse>((resolve) => {
-        const attempt = new Attempt(clock, hops, req, signal, resolve, settled);
+        const attempt = new Attempt(clock, hops, req, signal, resolve, settled, Math.min(req.excerptBytes || excerptBytes, MAX_EXCERPT_BYTES));
         attempt.start();
         attempt.armTimeout(timeouts, req.timeoutMs);
       });
@@ -146,6 +151,8 @@ class Attempt implements Dispatcher.DispatchHandler {
     private readonly signal: CancelSignal,
     private readonly resolve: (res: AttemptResponse) => void,
     private readonly onSettled: () => void,
+    /** Bytes of the body kept as the excerpt. */
+    private readonly excerptLimit: number,
   ) {
     this.startedAt = clock.now();
     this.unsubscribe = NO_UNSUBSCRIBE;
@@ -193,7 +200,7 @@ class Attempt implements Dispatcher.DispatchHandler {
       if (this.size > DRAIN_BYTES) this.follow(controller);
       return;
     }
-    if (this.size - chunk.length < EXCERPT_BYTES) (this.chunks ??= []).push(chunk);
+    if (this.size - chunk.length < this.excerptLimit) (this.chunks ??= []).push(chunk);
     // The excerpt is all we keep. A short rest is read and dropped, so the connection serves
     // the next request; a long one is not worth the wait: the connection is closed instead.
     if (this.size > DRAIN_BYTES && !this.settled) {
@@ -253,8 +260,8 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (!this.chunks) return "";
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
     // A whole body has no character cut in two; a cut one drops the broken tail.
-    if (this.size <= EXCERPT_BYTES) return body.toString("utf8");
-    return body.subarray(0, EXCERPT_BYTES).toString("utf8").replace(/\uFFFD+$/, "");
+    if (this.size <= this.excerptLimit) return body.toString("utf8");
+    return body.subarray(0, this.excerptLimit).toString("utf8").replace(/\uFFFD+$/, "");
   }
 }
 

@@ -28,6 +28,13 @@ export interface OutgoingRequest {
   followRedirects?: boolean;
   /** Lower-case names of the headers carrying credentials: not sent on when a redirect leaves the origin. */
   credentialHeaders?: readonly string[];
+  /** Bytes of the response body kept on the attempt (absent: the client's default). */
+  excerptBytes?: number;
+  /**
+   * The credential values this request sends (resolved secrets, and the credential headers they
+   * go in): redacted from whatever of them the target echoes in its answer (see {@link redactCredentials}).
+   */
+  credentials?: readonly string[];
 }
 
 /** Header names cronmesh adds; targets use the idempotency key to drop duplicate deliveries. */
@@ -57,11 +64,44 @@ export function buildRequest(target: HttpTargetSpec, ctx: AttemptContext, secret
   const hasBody = target.body !== "" && target.method !== "GET" && target.method !== "HEAD";
   if (hasBody && !headers["content-type"]) headers["content-type"] = looksLikeJson(target.body) ? "application/json" : "text/plain";
   const req: OutgoingRequest = { url: target.url, method: target.method, headers, body: hasBody ? target.body : undefined, timeoutMs: target.timeoutMs };
+  // Most targets carry no credentials at all: their requests skip the search for them.
+  const withCredentials = target.followRedirects || target.auth || hasAny(target.headers) ? credentialHeaders(target) : [];
   if (target.followRedirects) {
     req.followRedirects = true;
-    req.credentialHeaders = credentialHeaders(target);
+    req.credentialHeaders = withCredentials;
   }
+  if (target.responseExcerptBytes) req.excerptBytes = target.responseExcerptBytes;
+  const credentials = withCredentials.length > 0 ? credentialValues(target, withCredentials, headers, secrets) : [];
+  if (credentials.length > 0) req.credentials = credentials;
   return req;
+}
+
+/** True when the record has a key (without building the list of its keys). */
+function hasAny(record: Record<string, string>): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
+/** Shorter values are not redacted: they would blank out ordinary words of an answer. */
+const MIN_REDACTED_LENGTH = 4;
+/** What a credential echoed by a target reads as on the attempt (as in API answers). */
+const REDACTED = "[redacted]";
+
+/** The credential values a request sends: its credential headers' values and its auth's secrets, resolved. */
+function credentialValues(target: HttpTargetSpec, names: readonly string[], headers: Record<string, string>, secrets: SecretSource): string[] {
+  const values = names.flatMap((n) => headers[n] ?? []);
+  const auth = target.auth;
+  if (auth?.kind === "basic") values.push(resolveSecret(secrets, auth.password));
+  if (auth?.kind === "bearer" || auth?.kind === "service_token") values.push(resolveSecret(secrets, auth.token));
+  if (auth?.kind === "api_key") values.push(resolveSecret(secrets, auth.key));
+  // Longest first: a header value ("Bearer x") goes whole before the token inside it.
+  return [...new Set(values.filter((v) => v.length >= MIN_REDACTED_LENGTH))].sort((a, b) => b.length - a.length);
+}
+
+/** The text with every occurrence of each credential replaced by `[redacted]`. */
+export function redactCredentials(text: string, credentials: readonly string[] | undefined): string {
+  if (!credentials || text === "") return text;
+  return credentials.reduce((out, secret) => out.split(secret).join(REDACTED), text);
 }
 
 /**

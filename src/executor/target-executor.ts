@@ -3,7 +3,7 @@ import { CronError } from "../domain/cron-error.js";
 import type { HttpTargetSpec } from "../domain/job.js";
 import type { AttemptRecord } from "../domain/run.js";
 import type { HttpClient } from "./http-client.js";
-import { buildRequest, type AttemptContext } from "./outgoing-request.js";
+import { buildRequest, redactCredentials, type AttemptContext } from "./outgoing-request.js";
 import type { SecretSource } from "./secrets.js";
 import { traceAttempt } from "../telemetry/attempt-tracing.js";
 
@@ -53,7 +53,8 @@ async function attempt(deps: TargetExecutorDeps, target: HttpTargetSpec, ctx: At
     finishedAt: res.finishedAt,
     statusCode: res.statusCode,
     error,
-    responseExcerpt: res.responseExcerpt,
+    // A target that echoes the request (its headers, its body) must not leak its credentials into run records.
+    responseExcerpt: redactCredentials(res.responseExcerpt, request.credentials),
     durationMs: res.finishedAt - res.startedAt,
   };
   // The policy will refuse the same address again: no retry.

@@ -113,7 +113,20 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     const job = jobClaims.get(run.jobId);
     if (!job?.runs.delete(run.runId) || job.runs.size > 0) return;
     jobClaims.delete(run.jobId);
-    quietly(release(job.lock), "claim release");
+    releaseJobClaim(run.jobId, job.lock);
+  };
+  /**
+   * Job claims this replica is releasing (a batched call): a run of the job offered meanwhile waits
+   * for it, then claims the job again, rather than finding its own claim still held and being
+   * left to the next scan (seconds later).
+   */
+  const releasing = new Map<string, Promise<unknown>>();
+  const releaseJobClaim = (jobId: string, lock: Lock) => {
+    const done = release(lock).finally(() => {
+      if (releasing.get(jobId) === done) releasing.delete(jobId);
+    });
+    releasing.set(jobId, done);
+    quietly(done, "claim release");
   };
   const submit = (a: Announced, lock: Lock) => {
     runClaims.set(a.run.runId, lock);
@@ -124,6 +137,8 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
   /** Takes the job claims that exclusive runs need; returns the runs whose job claim is here. */
   const withJobClaims = async (offers: Announced[]) => {
     const wanted = [...new Set(offers.filter((a) => a.exclusive && !jobClaims.has(a.run.jobId)).map((a) => a.run.jobId))];
+    const pending = wanted.flatMap((jobId) => releasing.get(jobId) ?? []);
+    if (pending.length > 0) await Promise.allSettled(pending);
     if (wanted.length > 0) {
       const got = await deps.coordinator.tryLocks(wanted.map(jobClaimKey));
       for (const jobId of wanted) {
@@ -143,7 +158,7 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     for (const [jobId, job] of [...jobClaims]) {
       if (job.runs.size > 0) continue;
       jobClaims.delete(jobId);
-      quietly(release(job.lock), "claim release");
+      releaseJobClaim(jobId, job.lock);
     }
   };
   const offer = async (offers: Announced[]) => {

@@ -172,6 +172,7 @@ function newRun(deps: FireBatchDeps, job: JobRecord, slot: number, trigger: RunT
   return {
     runId: deps.ids("run"),
     jobId: job.jobId,
+    jobName: job.spec.name,
     jobVersion: job.version,
     projectId: job.spec.projectId,
     slotKey: slotKeyFor(slot),

@@ -52,7 +52,7 @@ export function createRunBookkeeping(
   };
   return {
     finished(run, spec) {
-      counters.add({ jobId: run.jobId, durationMs: run.durationMs ?? 0, failed: run.status === "failed" });
+      counters.add({ jobId: run.jobId, durationMs: run.durationMs ?? 0, failed: run.status === "failed", status: run.status });
       trims.set(run.jobId, spec.historyLimit);
       trimTimer ??= clock.setTimer(options.trimIntervalMs, () => void trim());
     },

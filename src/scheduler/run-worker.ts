@@ -77,6 +77,8 @@ export interface RunWorker {
    * watchers see it; undefined when the run does not execute here, or has not started yet.
    */
   live(runId: string): RunRecord | undefined;
+  /** The live states of the runs executing here (see {@link RunWorker.live}) that match the filter; empty fields match all. */
+  liveRuns(filter: LiveRunFilter): RunRecord[];
   /** Ids of the job's runs waiting or executing here. */
   activeRuns(jobId: string): string[];
   /** Runs waiting for their due time or for a free worker. */
@@ -99,6 +101,13 @@ export interface RunWorker {
    * attempt cut short recorded as interrupted (the next execution numbers its attempts after it).
    */
   stop(graceMs: number): Promise<void>;
+}
+
+/** Which runs executing here {@link RunWorker.liveRuns} lists. */
+export interface LiveRunFilter {
+  runIds?: string[];
+  jobId?: string;
+  projectId?: string;
 }
 
 /** Abort reason of a node shutting down: the run goes back to queued, not to cancelled. */
@@ -340,6 +349,14 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     },
     has: (runId) => slots.has(runId),
     live: (runId) => slots.get(runId)?.progress?.current(),
+    liveRuns(filter) {
+      const candidates = filter.runIds ? filter.runIds.flatMap((id) => slots.get(id) ?? []) : [...slots.values()];
+      return candidates.flatMap((slot) => {
+        const run = slot.progress?.current();
+        if (!run || (filter.jobId && run.jobId !== filter.jobId) || (filter.projectId && run.projectId !== filter.projectId)) return [];
+        return [run];
+      });
+    },
     activeRuns: (jobId) => [...(byJob.get(jobId) ?? [])],
     waiting: () => queue.waiting + heldCount,
     idle: () => (slots.size === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
@@ -490,8 +507,9 @@ async function perform(
   deps: RunWorkerDeps, spec: JobSpec, run: RunRecord, progress: RunProgress, signal: CancelSignal, previous: TaskResultRecord[],
 ): Promise<Outcome> {
   const loopDeps: AttemptLoopDeps = { http: deps.http, secrets: deps.secrets, now: deps.clock.now, clock: deps.clock };
+  // A task may still lack both while its job is built; a scheduled run of it fails naming why.
   const targetOf = (t: { target?: HttpTargetSpec; handler: string }) =>
-    t.target ?? deps.handlers.get(t.handler) ?? `handler ${JSON.stringify(t.handler)} not configured`;
+    t.target ?? deps.handlers.get(t.handler) ?? (t.handler ? `handler ${JSON.stringify(t.handler)} not configured` : "neither a target nor a handler");
   if (spec.tasks.length > 0) {
     return runDag(loopDeps, {
       tasks: spec.tasks, targetOf, retry: spec.retry, runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt, nodeId: deps.nodeId, signal, previous,

@@ -1,5 +1,6 @@
 import type { JobRecord, JobStatus, JobVersionRecord } from "../domain/job.js";
 import type { RunRecord, RunStatus } from "../domain/run.js";
+import type { RunPaging, RunSelection } from "../domain/run-listing.js";
 
 /**
  * The project a call is confined to: reads and writes of another project's records find nothing,
@@ -26,29 +27,31 @@ export interface CursorQuery {
   after?: string;
 }
 
-/** An offset page. `page` is 1-based. */
+/** An offset page. `page` is 1-based; `offset`, when given, says where the page starts instead. */
 export interface OffsetQuery {
   page: number;
   limit: number;
+  offset?: number;
 }
 
 /** One page of results; `nextCursor` is absent on the last page. */
 export interface Page<T> {
   items: T[];
   nextCursor?: string;
+  /** Every item matching the filters, on all pages: set when the query asked for it (`withTotal`). */
+  total?: number;
 }
 
-/** Filters for runs; results are newest first (descending run id). */
-export interface RunQuery {
-  jobId?: string;
-  projectId?: string;
-  status?: RunStatus;
-  pageSize: number;
-  /** Exclusive upper bound (a run id) returned as `nextCursor` by the previous page. */
-  before?: string;
+/**
+ * Filters and one page of a run listing (see {@link RunSelection} and {@link RunPaging}). Runs
+ * come in run-id order, which is creation order: newest first, or oldest first on request.
+ */
+export interface RunQuery extends RunSelection, RunPaging {
+  /** Count every run matching the filters (bounds and offset aside) into `Page.total`. */
+  withTotal?: boolean;
 }
 
-/** Filters of the dead-letter queue; results are newest first (descending run id). */
+/** Filters and one page of the dead-letter queue, in run-id order as {@link RunQuery} says. */
 export interface DeadLetterQuery extends Omit<RunQuery, "status"> {
   /** Also list entries a redrive took out of the queue (default: only those still waiting). */
   includeRedriven?: boolean;
@@ -98,6 +101,14 @@ export interface RunOutcome {
   jobId: string;
   durationMs: number;
   failed: boolean;
+  /** The run's final state: the job's `lastRunStatus` once this outcome is its latest. */
+  status?: RunStatus;
+}
+
+/** A deleted job whose runs are still kept (see {@link Store.listDeletedJobs}). */
+export interface DeletedJob {
+  jobId: string;
+  deletedAt: number;
 }
 
 /** A run not final yet, as listed by {@link Store.listActiveRuns}: read the run itself with `getRun`. */
@@ -161,9 +172,15 @@ export interface Store {
   updateJob(job: JobRecord, expectedVersion: number): Promise<JobRecord>;
   /**
    * Deletes the job and its version history, so a job re-created under the same id starts a
-   * history of its own; its runs stay until trimmed. False if it did not exist.
+   * history of its own; its runs stay until trimmed or purged. With `deletedAt`, the deletion is
+   * recorded (see {@link Store.listDeletedJobs}), so that its runs can be purged later; a job
+   * deleted again keeps its latest deletion time. False if it did not exist.
    */
-  deleteJob(jobId: string, scope?: Scope): Promise<boolean>;
+  deleteJob(jobId: string, scope?: Scope, deletedAt?: number): Promise<boolean>;
+  /** Recorded deletions older than `before`, oldest first, at most `limit`. */
+  listDeletedJobs(before: number, limit: number): Promise<DeletedJob[]>;
+  /** Forgets a recorded deletion, if its time is still `deletedAt` (the job was not deleted again since). */
+  forgetDeletedJob(jobId: string, deletedAt: number): Promise<void>;
   /** Jobs in job-id order after the cursor. */
   listJobs(filter: JobFilter, query: CursorQuery): Promise<Page<JobRecord>>;
   /** Jobs in job-id order for one offset page, with the total matching the filter. */
@@ -191,9 +208,9 @@ export interface Store {
    */
   advanceJobs(advances: JobAdvance[]): Promise<boolean[]>;
   /**
-   * Applies finished runs to their jobs' counters (run_count, fail_count, last_run_duration_ms),
-   * many at once; outcomes of deleted jobs are ignored. Callers should coalesce: one call per
-   * flush interval, not one per run.
+   * Applies finished runs to their jobs' counters (run_count, fail_count, last_run_duration_ms,
+   * last_run_status: the latest outcome's), many at once, in the order given; outcomes of deleted
+   * jobs are ignored. Callers should coalesce: one call per flush interval, not one per run.
    */
   recordRunOutcomes(outcomes: RunOutcome[]): Promise<void>;
 
@@ -215,9 +232,9 @@ export interface Store {
    * false, never an error.
    */
   updateRuns(updates: RunUpdate[]): Promise<boolean[]>;
-  /** Runs matching the query, newest first. */
+  /** Runs matching the query, in the order it asks (newest first by default). */
   listRuns(query: RunQuery): Promise<Page<RunRecord>>;
-  /** Runs in the dead-letter queue (failed, `deadLetteredAt` set), newest first. */
+  /** Runs in the dead-letter queue (failed, `deadLetteredAt` set), in the order the query asks. */
   listDeadLetters(query: DeadLetterQuery): Promise<Page<RunRecord>>;
   /** Number of runs in a status across all jobs. */
   countRuns(status: RunStatus, scope?: Scope): Promise<number>;
@@ -239,6 +256,11 @@ export interface Store {
    * cheap to list however often (the scheduler does so to find work and to apply overlap policies).
    */
   listActiveRuns(query: ActiveRunQuery): Promise<ActiveRun[]>;
+  /**
+   * Deletes finished runs of the job created before `createdBefore` (dead letters included), at
+   * most `limit`, oldest first; runs not final are left. Returns how many were deleted.
+   */
+  purgeRuns(jobId: string, createdBefore: number, limit: number): Promise<number>;
   /** Marks every queued run of the job cancelled; returns how many. */
   cancelQueuedRuns(jobId: string, now: number): Promise<number>;
   /**

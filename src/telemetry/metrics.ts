@@ -25,6 +25,8 @@ export interface Metrics {
   lockFailure(): void;
   /** Dead letters deleted by the dead-letter queue's retention. */
   deadLettersExpired(count: number): void;
+  /** Runs of deleted jobs deleted by their retention (DELETED_JOB_RUN_RETENTION). */
+  deletedJobRunsPurged(count: number): void;
   rpc(method: string, code: string, seconds: number): void;
   /** Prometheus text exposition of everything. */
   render(): Promise<{ contentType: string; body: string }>;
@@ -48,6 +50,7 @@ export function createMetrics(sources: MetricSources): Metrics {
   const skipped = new Counter({ ...r, name: "cronmesh_slots_skipped_total", help: "Slots not run, by reason.", labelNames: ["reason"] });
   const locks = new Counter({ ...r, name: "cronmesh_lock_failures_total", help: "Job locks that could not be acquired." });
   const expired = new Counter({ ...r, name: "cronmesh_dead_letters_expired_total", help: "Dead letters deleted by the queue's retention (DEAD_LETTER_RETENTION) without a redrive." });
+  const purged = new Counter({ ...r, name: "cronmesh_deleted_job_runs_purged_total", help: "Runs of deleted jobs deleted by their retention (DELETED_JOB_RUN_RETENTION)." });
   const rpcCount = new Counter({ ...r, name: "cronmesh_rpcs_total", help: "RPCs, by method and code.", labelNames: ["method", "code"] });
   const rpcs = new Histogram({ ...r, name: "cronmesh_rpc_duration_seconds", help: "RPC latency.", labelNames: ["method", "code"], buckets: RPC_BUCKETS });
   // While the store cannot answer, the depth keeps its last value: a failed count must not fail the whole scrape.
@@ -66,6 +69,7 @@ export function createMetrics(sources: MetricSources): Metrics {
     slotsSkipped: (reason, count) => count > 0 && skipped.inc({ reason }, count),
     lockFailure: () => locks.inc(),
     deadLettersExpired: (count) => count > 0 && expired.inc(count),
+    deletedJobRunsPurged: (count) => count > 0 && purged.inc(count),
     rpc(method, code, seconds) {
       rpcCount.inc({ method, code });
       rpcs.observe({ method, code }, seconds);

@@ -18,6 +18,12 @@ const ACCEPTED: [string, Json, Json][] = [
   ["a snake_case field mask becomes lowerCamelCase", { update_mask: "retry.max_attempts, target.auth.api_key" },
     { update_mask: "retry.maxAttempts,target.auth.apiKey" }],
   ["a lowerCamelCase field mask stays", { updateMask: "retry.maxAttempts" }, { updateMask: "retry.maxAttempts" }],
+  ["a proto duration stays as written", { job: { max_jitter: "1.5s", target: { url: "u", timeout: "300s" } } },
+    { job: { max_jitter: "1.5s", target: { url: "u", timeout: "300s" } } }],
+  ["Go-style durations become proto seconds", { job: { max_jitter: "500ms", catchup_window: "1h30m", target: { url: "u", timeout: "5m" } } },
+    { job: { max_jitter: "0.5s", catchup_window: "5400s", target: { url: "u", timeout: "300s" } } }],
+  ["a day count and a fraction of a unit", { job: { retry: { initial_backoff: "1.5m", max_backoff: "1d" } } },
+    { job: { retry: { initial_backoff: "90s", max_backoff: "86400s" } } }],
 ];
 
 /** [case, request JSON, field named by the error] */
@@ -33,6 +39,9 @@ const REFUSED: [string, Json, string][] = [
   ["a non-string map value", { job: { tags: { a: 1 } } }, "job.tags.a"],
   ["an object where a list belongs", { job: { tasks: {} } }, "job.tasks"],
   ["a malformed duration", { job: { max_jitter: "soon" } }, "job.max_jitter"],
+  ["a duration with a unit Go-style parsing does not know", { job: { max_jitter: "5 minutes" } }, "job.max_jitter"],
+  ["a Go-style duration with a sign", { job: { retry: { max_backoff: "-1m" } } }, "job.retry.max_backoff"],
+  ["a duration without a unit", { job: { target: { url: "u", timeout: "30" } } }, "job.target.timeout"],
   ["a malformed time", { job: { run_at: "tomorrow" } }, "job.run_at"],
   ["an array where the message belongs", { job: [] }, "job"],
 ];

@@ -24,7 +24,7 @@ describe("reading one run: the live state of a run executing, else the stored on
     createRunCommands({
       store, clock, coordinator, ids: createIdGenerator(clock, randomBytes), dispatcher: { dispatch: () => undefined },
       canceller: { cancel: async () => undefined, stop: () => undefined }, events: createRunEvents(), metrics: testMetrics(), jobChanged: () => undefined,
-      liveRun: withLive ? async (runId) => (live?.runId === runId ? live : undefined) : undefined,
+      live: withLive ? { find: async (q) => ({ runs: live && (!q.runIds || q.runIds.includes(live.runId)) ? [live] : [], complete: true }), stop: () => undefined } : undefined,
     });
 
   beforeEach(async () => {

@@ -89,7 +89,7 @@ describe("manual triggers", () => {
     const first = await runs.trigger(job);
     await runs.trigger(job);
     await store.updateRun({ ...first.run, status: "running", revision: 2 }, 1);
-    expect(await jobs.remove(job.jobId, ALICE)).toBe(2);
+    expect(await jobs.remove(job.jobId, ALICE)).toEqual({ cancelled: 2, purged: 0 });
     expect(cancelled).toHaveLength(2);
     expect(cancelled).toContain(`${first.run.runId}:abort`);
     expect(cancelled.every((c) => c.endsWith(":abort"))).toBe(true);

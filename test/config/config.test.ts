@@ -42,6 +42,16 @@ describe("configuration", () => {
     expect(loadConfig({ DEAD_LETTER_RETENTION: "7d12h" }).deadLetterRetentionMs).toBe(7.5 * 86_400_000);
   });
 
+  it("keeps deleted jobs' runs 7 days unless DELETED_JOB_RUN_RETENTION says otherwise", () => {
+    expect(loadConfig({}).deletedJobRunRetentionMs).toBe(7 * 86_400_000);
+    expect(loadConfig({ DELETED_JOB_RUN_RETENTION: "36h" }).deletedJobRunRetentionMs).toBe(36 * 3_600_000);
+  });
+
+  it("keeps 1 KiB of each response unless RESPONSE_EXCERPT_BYTES says otherwise, at most 64 KiB", () => {
+    expect(loadConfig({}).responseExcerptBytes).toBe(1024);
+    expect(loadConfig({ RESPONSE_EXCERPT_BYTES: "65536" }).responseExcerptBytes).toBe(65_536);
+  });
+
   it("reads secrets from SECRETS_FILE", () => {
     expect(loadConfig({ SECRETS_FILE: file("secrets.json", '{"token":"t0k"}') }).secretsFile).toEqual({ token: "t0k" });
   });
@@ -82,6 +92,9 @@ describe("configuration", () => {
     ["a handler at an address the outbound policy denies", { HANDLER_X_URL: "http://169.254.169.254/" }, /handlers\.x\.url: outbound policy: 169\.254\.169\.254 denied/],
     ["a dead-letter retention that is not a duration", { DEAD_LETTER_RETENTION: "30" }, /DEAD_LETTER_RETENTION must be a duration such as 30d/],
     ["a dead-letter retention under a minute", { DEAD_LETTER_RETENTION: "10s" }, /DEAD_LETTER_RETENTION must be a duration/],
+    ["a deleted jobs' run retention that is not a duration", { DELETED_JOB_RUN_RETENTION: "a week" }, /DELETED_JOB_RUN_RETENTION must be a duration such as 30d/],
+    ["a run checkpoint under 50 ms", { RUN_CHECKPOINT_MS: "10" }, /RUN_CHECKPOINT_MS must be an integer between 50/],
+    ["an excerpt limit over 64 KiB", { RESPONSE_EXCERPT_BYTES: "65537" }, /RESPONSE_EXCERPT_BYTES must be an integer between 0 and 65536/],
   ];
   it.each(refused)("refuses %s with a message naming the variable", (_name, env, message) => {
     expect(() => loadConfig(env)).toThrow(message);

@@ -130,6 +130,37 @@ export function describeCoordinatorContract(adapter: string, open: () => Promise
       expect(c.hasPeerSubscribers("contract")).toBe(false);
     });
 
+    it("answers its own questions: each topic's handler, sync or async; nothing from a topic nobody answers", async () => {
+      expect(await c.ask("contract-nobody", "q", 1000)).toEqual({ byNode: new Map(), complete: true });
+      const stopSync = c.answer("contract-sync", (q) => `sync:${q}`);
+      const stopAsync = c.answer("contract-async", async (q) => {
+        await new Promise((r) => setTimeout(r, 20));
+        return `async:${q}`;
+      });
+      expect(await c.ask("contract-sync", "a", 1000)).toEqual({ byNode: new Map([[c.nodeId, "sync:a"]]), complete: true });
+      expect(await c.ask("contract-async", "b", 1000)).toEqual({ byNode: new Map([[c.nodeId, "async:b"]]), complete: true });
+      stopSync();
+      expect(await c.ask("contract-sync", "a", 1000)).toEqual({ byNode: new Map(), complete: true });
+      stopAsync();
+    });
+
+    it("gives no answer, and says the answers are incomplete, when its handler fails", async () => {
+      const stop = c.answer("contract-fails", () => {
+        throw new Error("no");
+      });
+      expect(await c.ask("contract-fails", "q", 1000)).toEqual({ byNode: new Map(), complete: false });
+      stop();
+    });
+
+    it("answers a topic with the handler registered last", async () => {
+      const first = c.answer("contract-twice", () => "first");
+      const second = c.answer("contract-twice", () => "second");
+      expect((await c.ask("contract-twice", "q", 1000)).byNode.get(c.nodeId)).toBe("second");
+      first();
+      expect((await c.ask("contract-twice", "q", 1000)).byNode.get(c.nodeId)).toBe("second");
+      second();
+    });
+
     it("resigns: no longer leads nor takes locks as the leader, and tells listeners", async () => {
       const seen: boolean[] = [];
       const off = c.onLeadershipChange((leading) => seen.push(leading));

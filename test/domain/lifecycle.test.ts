@@ -9,6 +9,7 @@ const hourly = makeSpec({ schedule: "0 * * * *", timezone: "UTC" });
 const NEXT_HOUR = Date.parse("2026-06-01T13:00:00Z");
 const ended = { ...hourly, endAt: NOW - 60_000 };
 const oneShot = (at: number): JobSpec => ({ ...hourly, schedule: "", runAt: at });
+const handRun: JobSpec = { ...hourly, schedule: "" };
 
 function job(status: JobStatus, spec: JobSpec, nextTriggerAt: number | undefined): LifecycleInput {
   return { jobId: "job_1", status, spec, nextTriggerAt };
@@ -20,6 +21,8 @@ describe("initialState", () => {
     ["enabled false starts it paused", hourly, false, { status: "paused", nextTriggerAt: NEXT_HOUR }],
     ["an end_at already past completes it at once", ended, true, { status: "completed", nextTriggerAt: undefined }],
     ["a one-shot in the past keeps its slot (the misfire policy decides)", oneShot(NOW - 1000), true, { status: "active", nextTriggerAt: NOW - 1000 }],
+    ["a hand-run job (no schedule, no run_at) starts active with no slot", handRun, true, { status: "active", nextTriggerAt: undefined }],
+    ["a hand-run job starts paused when asked", handRun, false, { status: "paused", nextTriggerAt: undefined }],
   ])("%s", (_name, spec, enabled, expected) => {
     expect(initialState(spec, enabled, NOW)).toEqual(expected);
   });
@@ -35,6 +38,10 @@ describe("decideLifecycle", () => {
     ["cancelling stops the job for good", job("active", hourly, NEXT_HOUR), hourly, "cancelled", { status: "cancelled", nextTriggerAt: undefined }],
     ["a new run_at re-activates a completed one-shot", job("completed", oneShot(NOW - 5000), undefined), oneShot(NOW + 5000), undefined, { status: "active", nextTriggerAt: NOW + 5000 }],
     ["a new schedule re-activates a completed job paused when asked", job("completed", ended, undefined), hourly, "paused", { status: "paused", nextTriggerAt: NEXT_HOUR }],
+    ["a hand-run job resumed stays without a slot, never completed", job("paused", handRun, undefined), handRun, "active", { status: "active", nextTriggerAt: undefined }],
+    ["a schedule removed makes an active job hand-run", job("active", hourly, NEXT_HOUR), handRun, undefined, { status: "active", nextTriggerAt: undefined }],
+    ["a schedule given to a hand-run job sets its first slot", job("active", handRun, undefined), hourly, undefined, { status: "active", nextTriggerAt: NEXT_HOUR }],
+    ["a completed one-shot whose run_at is removed comes back hand-run", job("completed", oneShot(NOW - 5000), undefined), handRun, undefined, { status: "active", nextTriggerAt: undefined }],
     ["other edits of a completed job keep it completed", job("completed", oneShot(NOW - 5000), undefined), { ...oneShot(NOW - 5000), description: "x" }, undefined, { status: "completed", nextTriggerAt: undefined }],
   ])("%s", (_name, current, spec, requested, expected) => {
     expect(decideLifecycle(current, spec, requested, NOW)).toEqual(expected);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiError, apiDriver, type ApiDriver, type Obj, type Protocol } from "../harness/api-driver.js";
+import { apiDriver, errorOf, sleep, until, type ApiDriver, type Obj, type Protocol } from "../harness/api-driver.js";
 import { startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
 import { startSink, type Delivery, type Sink } from "../harness/sink.js";
 
@@ -44,24 +44,6 @@ describe.each<StoreKind>(["sqlite", "mongo"])("correctness on %s", (kind) => {
       ...extra,
     });
     const at = (p: string) => sink.deliveries.filter((d) => d.path === p);
-    const errorOf = async (call: Promise<unknown>): Promise<ApiError> => {
-      try {
-        await call;
-      } catch (err) {
-        if (err instanceof ApiError) return err;
-        throw err;
-      }
-      throw new Error("the call succeeded");
-    };
-    const until = async <T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const v = await read();
-        if (ok(v)) return v;
-        if (Date.now() > deadline) throw new Error(`still ${JSON.stringify(v).slice(0, 400)} after ${timeoutMs} ms`);
-        await sleep(50);
-      }
-    };
     const final = (runId: string) => until(() => api.getRun(runId), (r) => !["queued", "running"].includes(r.status));
 
     it("1: history trims never delete dead letters", async () => {
@@ -245,10 +227,6 @@ describe.each<StoreKind>(["sqlite", "mongo"])("correctness on %s", (kind) => {
 
   let currentRule: (d: Delivery) => { status: number; delayMs?: number } = () => ({ status: 200 });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Waits until `leadMs` before the next slot of a schedule whose slots fall every `periodMs`. */
 async function untilBeforeSlot(leadMs: number, periodMs = 1000): Promise<void> {

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cancellation, NEVER_CANCELLED } from "../../src/domain/cancellation.js";
 import { createSystemClock } from "../../src/runtime/system-clock.js";
-import { createHttpClient, EXCERPT_BYTES, type HttpClient } from "../../src/executor/http-client.js";
+import { createHttpClient, EXCERPT_BYTES, MAX_EXCERPT_BYTES, type HttpClient } from "../../src/executor/http-client.js";
 import type { OutgoingRequest } from "../../src/executor/outgoing-request.js";
 
 /** A loopback server whose answer depends on the path. */
@@ -70,6 +70,20 @@ describe("HTTP client", () => {
     expect(res.responseExcerpt).toBe("é".repeat(EXCERPT_BYTES / 2));
     // The pool is still usable afterwards.
     expect((await client.send(req("/missing"), NEVER_CANCELLED)).statusCode).toBe(404);
+  });
+
+  it("keeps as much of a body as the request asks, up to 64 KiB, and as the client's default says otherwise", async () => {
+    const asked = await client.send(req("/big", { excerptBytes: 10_000 }), NEVER_CANCELLED);
+    expect(asked.responseExcerpt).toBe("é".repeat(5000));
+    const capped = await client.send(req("/big", { excerptBytes: 1_000_000 }), NEVER_CANCELLED);
+    expect(Buffer.byteLength(capped.responseExcerpt)).toBe(MAX_EXCERPT_BYTES);
+    const other = createHttpClient({ clock: createSystemClock(), connectionsPerOrigin: 1, excerptBytes: 7 });
+    try {
+      expect((await other.send(req("/medium"), NEVER_CANCELLED)).responseExcerpt).toBe("x".repeat(7));
+      expect((await other.send(req("/medium", { excerptBytes: 9 }), NEVER_CANCELLED)).responseExcerpt).toBe("x".repeat(9));
+    } finally {
+      await other.close();
+    }
   });
 
   it("reads a body of moderate size to its end, keeping its connection for the next request", async () => {

@@ -52,6 +52,6 @@ describe("run bookkeeping", () => {
     bookkeeping.finished(makeRun("run_1", "job_1", T0, { status: "failed", durationMs: 7 }), makeSpec({ historyLimit: 5 }));
     await bookkeeping.flush();
     expect(trims).toEqual([[{ jobId: "job_1", keep: 5 }]]);
-    expect(outcomes).toEqual([[{ jobId: "job_1", durationMs: 7, failed: true }]]);
+    expect(outcomes).toEqual([[{ jobId: "job_1", durationMs: 7, failed: true, status: "failed" }]]);
   });
 });

@@ -107,4 +107,19 @@ describe.each<StoreKind>(["sqlite", "mongo"])("run worker: DAG runs on %s (fake 
     expect(worker.live(run.runId)).toBeUndefined();
     expect((await harness.store.getRun(run.runId))!.status).toBe("cancelled");
   });
+
+  it("fails a scheduled run of a DAG whose task has neither a target nor a handler, naming why on the task", async () => {
+    const { run, base } = await dagRun([]);
+    const job = (await harness.store.getJob(run.jobId))!;
+    const tasks = job.spec.tasks.map((t) => (t.taskId === "b" ? { ...t, target: undefined } : t));
+    await harness.store.updateJob({ ...job, spec: { ...job.spec, tasks }, version: 2 }, 1);
+    worker.submit({ ...run, jobVersion: 2 }, false);
+    await worker.idle();
+    const stored = (await harness.store.getRun(run.runId))!;
+    expect(stored.status).toBe("failed");
+    expect(stored.taskResults.map((r) => [r.taskId, r.status, r.error])).toEqual([
+      ["a", "succeeded", ""], ["b", "failed", "neither a target nor a handler"], ["c", "skipped", "dependency b did not succeed"],
+    ]);
+    expect(sink.deliveries.filter((d) => d.path.startsWith(`${base}/`)).map((d) => d.taskId)).toEqual(["a"]);
+  });
 });

@@ -268,6 +268,12 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect(await list({ text: "no such thing" })).toEqual([]);
       });
 
+      it("serves an offset page that starts anywhere, not only at a page boundary", async () => {
+        const page = await store.listJobsByPage({ projectId: project }, { page: 1, limit: 2, offset: 3 });
+        expect(page.total).toBe(5);
+        expect(page.items.map((j) => j.jobId)).toEqual(["list_3", "list_4"]);
+      });
+
       it("treats text filters literally, not as patterns", async () => {
         const page = await store.listJobs({ projectId: project, text: ".*" }, { pageSize: 50 });
         expect(page.items).toEqual([]);
@@ -360,6 +366,55 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         ]);
         expect((await store.getJob("due_b"))?.stats).toMatchObject({ runCount: 2, failCount: 1, lastRunDurationMs: 70 });
         expect((await store.getJob("due_a"))?.stats).toMatchObject({ runCount: 1, failCount: 0, lastRunDurationMs: 9 });
+      });
+
+      it("keeps the final state of the latest run counted, beside its duration", async () => {
+        const job = makeJob(id("job"));
+        await store.createJob(job);
+        expect((await store.getJob(job.jobId))?.stats.lastRunStatus).toBeUndefined();
+        await store.recordRunOutcomes([
+          { jobId: job.jobId, durationMs: 5, failed: false, status: "succeeded" },
+          { jobId: job.jobId, durationMs: 6, failed: true, status: "failed" },
+        ]);
+        expect((await store.getJob(job.jobId))?.stats).toMatchObject({ runCount: 2, lastRunDurationMs: 6, lastRunStatus: "failed" });
+        await store.recordRunOutcomes([{ jobId: job.jobId, durationMs: 7, failed: false, status: "cancelled" }]);
+        expect((await store.getJob(job.jobId))?.stats).toMatchObject({ runCount: 3, lastRunStatus: "cancelled" });
+        expect((await store.getJobs([job.jobId]))[0]?.stats.lastRunStatus).toBe("cancelled");
+      });
+    });
+
+    describe("deleted jobs", () => {
+      it("records a timed deletion until it is forgotten, keeping the latest time of a job deleted again", async () => {
+        const jobId = id("gone");
+        await store.createJob(makeJob(jobId));
+        expect(await store.deleteJob(jobId, T0 + 100)).toBe(true);
+        await store.createJob(makeJob(jobId));
+        expect(await store.deleteJob(jobId, T0 + 200)).toBe(true);
+        const untimed = id("gone");
+        await store.createJob(makeJob(untimed));
+        expect(await store.deleteJob(untimed)).toBe(true);
+        const mine = async (before: number) => (await store.listDeletedJobs(before, 1000)).filter((d) => d.jobId === jobId || d.jobId === untimed);
+        expect(await mine(T0 + 200)).toEqual([]);
+        expect(await mine(T0 + 201)).toEqual([{ jobId, deletedAt: T0 + 200 }]);
+        await store.forgetDeletedJob(jobId, T0 + 100);
+        expect(await mine(T0 + 201)).toHaveLength(1);
+        await store.forgetDeletedJob(jobId, T0 + 200);
+        expect(await mine(T0 + 201)).toEqual([]);
+        expect(await store.deleteJob(jobId, T0 + 300)).toBe(false);
+        expect(await mine(T0 + 301)).toEqual([]);
+      });
+
+      it("lists recorded deletions oldest first, up to a limit", async () => {
+        const [a, b] = [id("gone"), id("gone")];
+        const at = T0 - 50_000_000;
+        for (const [jobId, t] of [[a, at + 2], [b, at + 1]] as const) {
+          await store.createJob(makeJob(jobId));
+          await store.deleteJob(jobId, t);
+        }
+        expect((await store.listDeletedJobs(at + 3, 2)).map((d) => d.jobId)).toEqual([b, a]);
+        expect(await store.listDeletedJobs(at + 3, 1)).toEqual([{ jobId: b, deletedAt: at + 1 }]);
+        await store.forgetDeletedJob(a, at + 2);
+        await store.forgetDeletedJob(b, at + 1);
       });
     });
 
@@ -471,6 +526,103 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         const ok = await store.listRuns({ jobId, status: "succeeded", pageSize: 10 });
         expect(ok.items).toHaveLength(3);
         expect(await store.countRuns("failed")).toBeGreaterThanOrEqual(2);
+      });
+
+      describe("listing with filters, order, offsets and totals", () => {
+        const jobId = "listing_job";
+        const rid = (i: number) => `runq_${String(i).padStart(2, "0")}`;
+        const slot = (i: number) => T0 + i * 60_000;
+        /** 12 runs: triggers and states in a pattern; 2 and 7 are dead letters, 7 redriven. */
+        beforeAll(async () => {
+          const triggers = ["schedule", "manual", "schedule", "backfill"] as const;
+          const states = ["succeeded", "failed", "running", "queued"] as const;
+          await store.insertRuns(Array.from({ length: 12 }, (_, i) => {
+            const status = i === 2 || i === 7 ? "failed" : states[i % 4]!;
+            const extra: Partial<RunRecord> = status === "failed" && (i === 2 || i === 7) ? { deadLetteredAt: slot(i) + 5 } : {};
+            return makeRun(rid(i), jobId, slot(i), { trigger: triggers[i % 4]!, status, projectId: i < 6 ? "p_a" : "p_b", ...extra });
+          }));
+          // Running in the store only once its progress is stored: the insert keeps the given status on every adapter.
+          await store.markRedriven(rid(7), "run_again", slot(7) + 10);
+        });
+        const ids = (page: { items: RunRecord[] }) => page.items.map((r) => Number(r.runId.slice(5)));
+
+        it("filters by trigger and by a slot time range, with the total of all pages", async () => {
+          const manual = await store.listRuns({ jobId, trigger: "manual", pageSize: 2, withTotal: true });
+          expect(ids(manual)).toEqual([9, 5]);
+          expect(manual.total).toBe(3);
+          const range = await store.listRuns({ jobId, scheduledFrom: slot(3), scheduledTo: slot(6), pageSize: 10, withTotal: true });
+          expect(ids(range)).toEqual([5, 4, 3]);
+          expect(range.total).toBe(3);
+          const both = await store.listRuns({ jobId, trigger: "schedule", scheduledFrom: slot(4), pageSize: 10 });
+          expect(ids(both)).toEqual([10, 8, 6, 4]);
+          expect(both.total).toBeUndefined();
+        });
+
+        it("lists oldest first on request, continuing after a cursor", async () => {
+          const first = await store.listRuns({ jobId, oldestFirst: true, pageSize: 5, withTotal: true });
+          expect(ids(first)).toEqual([0, 1, 2, 3, 4]);
+          expect(first.total).toBe(12);
+          const second = await store.listRuns({ jobId, oldestFirst: true, pageSize: 5, after: first.nextCursor, withTotal: true });
+          expect(ids(second)).toEqual([5, 6, 7, 8, 9]);
+          expect(second.total).toBe(12);
+        });
+
+        it("skips an offset of matching runs in either order", async () => {
+          expect(ids(await store.listRuns({ jobId, offset: 3, pageSize: 4 }))).toEqual([8, 7, 6, 5]);
+          expect(ids(await store.listRuns({ jobId, offset: 10, pageSize: 4, oldestFirst: true }))).toEqual([10, 11]);
+          const late = await store.listRuns({ jobId, offset: 20, pageSize: 4, withTotal: true });
+          expect(late).toMatchObject({ items: [], total: 12 });
+        });
+
+        it("combines a state filter with the others: final states and states not final", async () => {
+          const failed = await store.listRuns({ jobId, status: "failed", pageSize: 10, withTotal: true });
+          expect(ids(failed)).toEqual([9, 7, 5, 2, 1]);
+          expect(failed.total).toBe(5);
+          const failedManual = await store.listRuns({ jobId, status: "failed", trigger: "manual", oldestFirst: true, pageSize: 10, withTotal: true });
+          expect([ids(failedManual), failedManual.total]).toEqual([[1, 5, 9], 3]);
+          const queued = await store.listRuns({ jobId, status: "queued", pageSize: 1, withTotal: true });
+          expect([ids(queued), queued.total]).toEqual([[11], 2]);
+          const queuedAfter = await store.listRuns({ jobId, status: "queued", pageSize: 1, before: queued.nextCursor });
+          expect(ids(queuedAfter)).toEqual([3]);
+          const inProject = await store.listRuns({ jobId, status: "queued", projectId: "p_a", pageSize: 10, withTotal: true });
+          expect([ids(inProject), inProject.total]).toEqual([[3], 1]);
+          const inRange = await store.listRuns({ jobId, status: "succeeded", scheduledTo: slot(5), offset: 1, pageSize: 10, withTotal: true });
+          expect([ids(inRange), inRange.total]).toEqual([[0], 2]);
+        });
+
+        it("pages, orders and counts the dead-letter queue the same way", async () => {
+          const waiting = await store.listDeadLetters({ jobId, pageSize: 10, withTotal: true });
+          expect([ids(waiting), waiting.total]).toEqual([[2], 1]);
+          const all = await store.listDeadLetters({ jobId, includeRedriven: true, oldestFirst: true, pageSize: 1, withTotal: true });
+          expect([ids(all), all.total]).toEqual([[2], 2]);
+          const next = await store.listDeadLetters({ jobId, includeRedriven: true, oldestFirst: true, pageSize: 1, after: all.nextCursor });
+          expect(ids(next)).toEqual([7]);
+          expect(ids(await store.listDeadLetters({ jobId, includeRedriven: true, offset: 1, pageSize: 5 }))).toEqual([2]);
+          expect(ids(await store.listDeadLetters({ jobId, includeRedriven: true, trigger: "manual", pageSize: 5 }))).toEqual([]);
+        });
+      });
+
+      it("purges a job's finished runs and dead letters created before a time, oldest first, never runs not final", async () => {
+        const jobId = id("job");
+        const other = id("job");
+        const run = (i: number, extra: Partial<RunRecord>) => makeRun(`purge_${jobId}_${i}`, jobId, T0 + i * 1000, { createdAt: T0 + i * 1000, ...extra });
+        await store.insertRuns([
+          run(0, { status: "succeeded" }),
+          run(1, { status: "failed", deadLetteredAt: T0 + 1005 }),
+          run(2, { status: "running" }),
+          run(3, { status: "cancelled" }),
+          run(4, { status: "succeeded" }),
+          makeRun(`purge_${other}_0`, other, T0, { status: "succeeded" }),
+        ]);
+        const dead = await store.countDeadLetters();
+        expect(await store.purgeRuns(jobId, T0 + 4000, 1)).toBe(1);
+        expect(await store.getRun(`purge_${jobId}_0`)).toBeUndefined();
+        expect(await store.purgeRuns(jobId, T0 + 4000, 100)).toBe(2);
+        expect((await store.listRuns({ jobId, pageSize: 10 })).items.map((r) => r.runId)).toEqual([`purge_${jobId}_4`, `purge_${jobId}_2`]);
+        expect(await store.countDeadLetters()).toBe(dead - 1);
+        expect(await store.listActiveRuns({ jobIds: [jobId], limit: 10 })).toEqual([{ runId: `purge_${jobId}_2`, jobId, status: "running" }]);
+        expect(await store.getRun(`purge_${other}_0`)).toBeDefined();
+        expect(await store.purgeRuns(jobId, T0 + 4000, 100)).toBe(0);
       });
 
       it("keeps the dead-letter queue apart: listing, one redrive mark per entry, its count", async () => {

@@ -6,18 +6,18 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Job, JobStatus, JobVersion, Task } from "./job_pb.js";
 import { file_cronmesh_v1_job } from "./job_pb.js";
-import type { Run } from "./run_pb.js";
+import type { Run, RunStatus } from "./run_pb.js";
 import { file_cronmesh_v1_run } from "./run_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
-import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file cronmesh/v1/cron_service.proto.
  */
 export const file_cronmesh_v1_cron_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5jcm9ubWVzaC92MS9jcm9uX3NlcnZpY2UucHJvdG8SC2Nyb25tZXNoLnYxIjEKEENyZWF0ZUpvYlJlcXVlc3QSHQoDam9iGAEgASgLMhAuY3Jvbm1lc2gudjEuSm9iIjIKEUNyZWF0ZUpvYlJlc3BvbnNlEh0KA2pvYhgBIAEoCzIQLmNyb25tZXNoLnYxLkpvYiIfCg1HZXRKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSIvCg5HZXRKb2JSZXNwb25zZRIdCgNqb2IYASABKAsyEC5jcm9ubWVzaC52MS5Kb2IiuwEKD0xpc3RKb2JzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIMCgRwYWdlGAMgASgFEg0KBWxpbWl0GAQgASgFEiYKBnN0YXR1cxgFIAEoDjIWLmNyb25tZXNoLnYxLkpvYlN0YXR1cxILCgN0YWcYBiABKAkSDAoEdGV4dBgHIAEoCRISCgpwcm9qZWN0X2lkGAggASgJEg0KBW93bmVyGAkgASgJIjgKClBhZ2luYXRpb24SDAoEcGFnZRgBIAEoBRINCgVsaW1pdBgCIAEoBRINCgV0b3RhbBgDIAEoAyJ4ChBMaXN0Sm9ic1Jlc3BvbnNlEh4KBGRhdGEYASADKAsyEC5jcm9ubWVzaC52MS5Kb2ISKwoKcGFnaW5hdGlvbhgCIAEoCzIXLmNyb25tZXNoLnYxLlBhZ2luYXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAMgASgJImIKEFVwZGF0ZUpvYlJlcXVlc3QSHQoDam9iGAEgASgLMhAuY3Jvbm1lc2gudjEuSm9iEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayIyChFVcGRhdGVKb2JSZXNwb25zZRIdCgNqb2IYASABKAsyEC5jcm9ubWVzaC52MS5Kb2IiIgoQRGVsZXRlSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiTAoRRGVsZXRlSm9iUmVzcG9uc2USDwoHZGVsZXRlZBgBIAEoCBIOCgZqb2JfaWQYAiABKAkSFgoOY2FuY2VsbGVkX3J1bnMYAyABKAUiIwoRVHJpZ2dlckpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIpwBChJUcmlnZ2VySm9iUmVzcG9uc2USDgoGam9iX2lkGAEgASgJEjAKDHRyaWdnZXJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNbG9ja19hY3F1aXJlZBgDIAEoCBIOCgZydW5faWQYBCABKAkSHQoDcnVuGAUgASgLMhAuY3Jvbm1lc2gudjEuUnVuIi8KD1BhdXNlSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDAoEbm90ZRgCIAEoCSIxChBQYXVzZUpvYlJlc3BvbnNlEh0KA2pvYhgBIAEoCzIQLmNyb25tZXNoLnYxLkpvYiIwChBSZXN1bWVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIMCgRub3RlGAIgASgJIjIKEVJlc3VtZUpvYlJlc3BvbnNlEh0KA2pvYhgBIAEoCzIQLmNyb25tZXNoLnYxLkpvYiJ2ChZQcmV2aWV3U2NoZWR1bGVSZXF1ZXN0EhAKCHNjaGVkdWxlGAEgASgJEhAKCHRpbWV6b25lGAIgASgJEg0KBWNvdW50GAMgASgFEikKBWFmdGVyGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJEChdQcmV2aWV3U2NoZWR1bGVSZXNwb25zZRIpCgV0aW1lcxgBIAMoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTwoWTGlzdEpvYlZlcnNpb25zUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiXQoXTGlzdEpvYlZlcnNpb25zUmVzcG9uc2USKQoIdmVyc2lvbnMYASADKAsyFy5jcm9ubWVzaC52MS5Kb2JWZXJzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI3ChRHZXRKb2JWZXJzaW9uUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoAyJBChVHZXRKb2JWZXJzaW9uUmVzcG9uc2USKAoHdmVyc2lvbhgBIAEoCzIXLmNyb25tZXNoLnYxLkpvYlZlcnNpb24iNQoSUm9sbGJhY2tKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDImMKE1JvbGxiYWNrSm9iUmVzcG9uc2USHQoDam9iGAEgASgLMhAuY3Jvbm1lc2gudjEuSm9iEhgKEHJvbGxlZF9iYWNrX2Zyb20YAiABKAMSEwoLbmV3X3ZlcnNpb24YAyABKAMiQQoOQWRkVGFza1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEh8KBHRhc2sYAiABKAsyES5jcm9ubWVzaC52MS5UYXNrIjAKD0FkZFRhc2tSZXNwb25zZRIdCgNqb2IYASABKAsyEC5jcm9ubWVzaC52MS5Kb2IiRAoRVXBkYXRlVGFza1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEh8KBHRhc2sYAiABKAsyES5jcm9ubWVzaC52MS5UYXNrIjMKElVwZGF0ZVRhc2tSZXNwb25zZRIdCgNqb2IYASABKAsyEC5jcm9ubWVzaC52MS5Kb2IiNAoRRGVsZXRlVGFza1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEg8KB3Rhc2tfaWQYAiABKAkiMwoSRGVsZXRlVGFza1Jlc3BvbnNlEh0KA2pvYhgBIAEoCzIQLmNyb25tZXNoLnYxLkpvYiIiChBMaXN0VGFza3NSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSI1ChFMaXN0VGFza3NSZXNwb25zZRIgCgV0YXNrcxgBIAMoCzIRLmNyb25tZXNoLnYxLlRhc2siggEKEkJhY2tmaWxsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjUKE0JhY2tmaWxsSm9iUmVzcG9uc2USDwoHcnVuX2lkcxgBIAMoCRINCgVzbG90cxgCIAEoBSISChBHZXRXaG9BbUlSZXF1ZXN0IloKEUdldFdob0FtSVJlc3BvbnNlEg8KB3N1YmplY3QYASABKAkSEgoKcHJvamVjdF9pZBgCIAEoCRINCgVyb2xlcxgDIAMoCRIRCglhdXRoX21vZGUYBCABKAkiMgoXR2V0Q2x1c3RlclN0YXR1c1JlcXVlc3QSFwoPbmV4dF9ydW5zX2xpbWl0GAEgASgFIoUBCg1DbHVzdGVyTWVtYmVyEg8KB25vZGVfaWQYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEi4KCnN0YXJ0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWlzX2xlYWRlchgFIAEoCCJVCgdOZXh0UnVuEg4KBmpvYl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEiwKCG5leHRfcnVuGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLaAQoYR2V0Q2x1c3RlclN0YXR1c1Jlc3BvbnNlEhEKCWlzX2xlYWRlchgBIAEoCBIRCglsZWFkZXJfaWQYAiABKAkSDwoHbm9kZV9pZBgDIAEoCRIMCgRtb2RlGAQgASgJEisKB21lbWJlcnMYBSADKAsyGi5jcm9ubWVzaC52MS5DbHVzdGVyTWVtYmVyEhIKCmpvYnNfdG90YWwYBiABKAMSDwoHcnVubmluZxgHIAEoAxInCgluZXh0X3J1bnMYCCADKAsyFC5jcm9ubWVzaC52MS5OZXh0UnVuMrQTCgtDcm9uU2VydmljZRJvCglDcmVhdGVKb2ISHS5jcm9ubWVzaC52MS5DcmVhdGVKb2JSZXF1ZXN0Gh4uY3Jvbm1lc2gudjEuQ3JlYXRlSm9iUmVzcG9uc2UiI4LT5JMCHToDam9iYgNqb2IiES9hcGkvdjEvY3Jvbi9qb2JzEm0KBkdldEpvYhIaLmNyb25tZXNoLnYxLkdldEpvYlJlcXVlc3QaGy5jcm9ubWVzaC52MS5HZXRKb2JSZXNwb25zZSIqkAIBgtPkkwIhYgNqb2ISGi9hcGkvdjEvY3Jvbi9qb2JzL3tqb2JfaWR9EmUKCExpc3RKb2JzEhwuY3Jvbm1lc2gudjEuTGlzdEpvYnNSZXF1ZXN0Gh0uY3Jvbm1lc2gudjEuTGlzdEpvYnNSZXNwb25zZSIckAIBgtPkkwITEhEvYXBpL3YxL2Nyb24vam9icxKoAQoJVXBkYXRlSm9iEh0uY3Jvbm1lc2gudjEuVXBkYXRlSm9iUmVxdWVzdBoeLmNyb25tZXNoLnYxLlVwZGF0ZUpvYlJlc3BvbnNlIlyC0+STAlY6A2pvYloqOgNqb2JiA2pvYjIeL2FwaS92MS9jcm9uL2pvYnMve2pvYi5qb2JfaWR9YgNqb2IaHi9hcGkvdjEvY3Jvbi9qb2JzL3tqb2Iuam9iX2lkfRJuCglEZWxldGVKb2ISHS5jcm9ubWVzaC52MS5EZWxldGVKb2JSZXF1ZXN0Gh4uY3Jvbm1lc2gudjEuRGVsZXRlSm9iUmVzcG9uc2UiIoLT5JMCHCoaL2FwaS92MS9jcm9uL2pvYnMve2pvYl9pZH0SfAoKVHJpZ2dlckpvYhIeLmNyb25tZXNoLnYxLlRyaWdnZXJKb2JSZXF1ZXN0Gh8uY3Jvbm1lc2gudjEuVHJpZ2dlckpvYlJlc3BvbnNlIi2C0+STAic6ASoiIi9hcGkvdjEvY3Jvbi9qb2JzL3tqb2JfaWR9L3RyaWdnZXISdAoIUGF1c2VKb2ISHC5jcm9ubWVzaC52MS5QYXVzZUpvYlJlcXVlc3QaHS5jcm9ubWVzaC52MS5QYXVzZUpvYlJlc3BvbnNlIiuC0+STAiU6ASoiIC9hcGkvdjEvY3Jvbi9qb2JzL3tqb2JfaWR9L3BhdXNlEngKCVJlc3VtZUpvYhIdLmNyb25tZXNoLnYxLlJlc3VtZUpvYlJlcXVlc3QaHi5jcm9ubWVzaC52MS5SZXN1bWVKb2JSZXNwb25zZSIsgtPkkwImOgEqIiEvYXBpL3YxL2Nyb24vam9icy97am9iX2lkfS9yZXN1bWUSqgEKD1ByZXZpZXdTY2hlZHVsZRIjLmNyb25tZXNoLnYxLlByZXZpZXdTY2hlZHVsZVJlcXVlc3QaJC5jcm9ubWVzaC52MS5QcmV2aWV3U2NoZWR1bGVSZXNwb25zZSJMkAIBgtPkkwJDWiI6ASoiHS9hcGkvdjEvY3Jvbi9zY2hlZHVsZS9wcmV2aWV3Eh0vYXBpL3YxL2Nyb24vc2NoZWR1bGUvcHJldmlldxKMAQoPTGlzdEpvYlZlcnNpb25zEiMuY3Jvbm1lc2gudjEuTGlzdEpvYlZlcnNpb25zUmVxdWVzdBokLmNyb25tZXNoLnYxLkxpc3RKb2JWZXJzaW9uc1Jlc3BvbnNlIi6QAgGC0+STAiUSIy9hcGkvdjEvY3Jvbi9qb2JzL3tqb2JfaWR9L3ZlcnNpb25zEpABCg1HZXRKb2JWZXJzaW9uEiEuY3Jvbm1lc2gudjEuR2V0Sm9iVmVyc2lvblJlcXVlc3QaIi5jcm9ubWVzaC52MS5HZXRKb2JWZXJzaW9uUmVzcG9uc2UiOJACAYLT5JMCLxItL2FwaS92MS9jcm9uL2pvYnMve2pvYl9pZH0vdmVyc2lvbnMve3ZlcnNpb259EooBCgtSb2xsYmFja0pvYhIfLmNyb25tZXNoLnYxLlJvbGxiYWNrSm9iUmVxdWVzdBogLmNyb25tZXNoLnYxLlJvbGxiYWNrSm9iUmVzcG9uc2UiOILT5JMCMjoBKiItL2FwaS92MS9jcm9uL2pvYnMve2pvYl9pZH0vcm9sbGJhY2sve3ZlcnNpb259EnQKB0FkZFRhc2sSGy5jcm9ubWVzaC52MS5BZGRUYXNrUmVxdWVzdBocLmNyb25tZXNoLnYxLkFkZFRhc2tSZXNwb25zZSIugtPkkwIoOgR0YXNrIiAvYXBpL3YxL2Nyb24vam9icy97am9iX2lkfS90YXNrcxKMAQoKVXBkYXRlVGFzaxIeLmNyb25tZXNoLnYxLlVwZGF0ZVRhc2tSZXF1ZXN0Gh8uY3Jvbm1lc2gudjEuVXBkYXRlVGFza1Jlc3BvbnNlIj2C0+STAjc6BHRhc2saLy9hcGkvdjEvY3Jvbi9qb2JzL3tqb2JfaWR9L3Rhc2tzL3t0YXNrLnRhc2tfaWR9EoEBCgpEZWxldGVUYXNrEh4uY3Jvbm1lc2gudjEuRGVsZXRlVGFza1JlcXVlc3QaHy5jcm9ubWVzaC52MS5EZWxldGVUYXNrUmVzcG9uc2UiMoLT5JMCLCoqL2FwaS92MS9jcm9uL2pvYnMve2pvYl9pZH0vdGFza3Mve3Rhc2tfaWR9EncKCUxpc3RUYXNrcxIdLmNyb25tZXNoLnYxLkxpc3RUYXNrc1JlcXVlc3QaHi5jcm9ubWVzaC52MS5MaXN0VGFza3NSZXNwb25zZSIrkAIBgtPkkwIiEiAvYXBpL3YxL2Nyb24vam9icy97am9iX2lkfS90YXNrcxKAAQoLQmFja2ZpbGxKb2ISHy5jcm9ubWVzaC52MS5CYWNrZmlsbEpvYlJlcXVlc3QaIC5jcm9ubWVzaC52MS5CYWNrZmlsbEpvYlJlc3BvbnNlIi6C0+STAig6ASoiIy9hcGkvdjEvY3Jvbi9qb2JzL3tqb2JfaWR9L2JhY2tmaWxsEmoKCUdldFdob0FtSRIdLmNyb25tZXNoLnYxLkdldFdob0FtSVJlcXVlc3QaHi5jcm9ubWVzaC52MS5HZXRXaG9BbUlSZXNwb25zZSIekAIBgtPkkwIVEhMvYXBpL3YxL2Nyb24vd2hvYW1pEocBChBHZXRDbHVzdGVyU3RhdHVzEiQuY3Jvbm1lc2gudjEuR2V0Q2x1c3RlclN0YXR1c1JlcXVlc3QaJS5jcm9ubWVzaC52MS5HZXRDbHVzdGVyU3RhdHVzUmVzcG9uc2UiJpACAYLT5JMCHRIbL2FwaS92MS9jcm9uL2NsdXN0ZXIvc3RhdHVzYgZwcm90bzM", [file_cronmesh_v1_job, file_cronmesh_v1_run, file_google_api_annotations, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("Ch5jcm9ubWVzaC92MS9jcm9uX3NlcnZpY2UucHJvdG8SC2Nyb25tZXNoLnYxIjEKEENyZWF0ZUpvYlJlcXVlc3QSHQoDam9iGAEgASgLMhAuY3Jvbm1lc2gudjEuSm9iIjIKEUNyZWF0ZUpvYlJlc3BvbnNlEh0KA2pvYhgBIAEoCzIQLmNyb25tZXNoLnYxLkpvYiJJCg1HZXRKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIYCgtyZWNlbnRfcnVucxgCIAEoBUgAiAEBQg4KDF9yZWNlbnRfcnVucyIvCg5HZXRKb2JSZXNwb25zZRIdCgNqb2IYASABKAsyEC5jcm9ubWVzaC52MS5Kb2IiywEKD0xpc3RKb2JzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIMCgRwYWdlGAMgASgFEg0KBWxpbWl0GAQgASgFEiYKBnN0YXR1cxgFIAEoDjIWLmNyb25tZXNoLnYxLkpvYlN0YXR1cxILCgN0YWcYBiABKAkSDAoEdGV4dBgHIAEoCRISCgpwcm9qZWN0X2lkGAggASgJEg0KBW93bmVyGAkgASgJEg4KBm9mZnNldBgKIAEoBSI4CgpQYWdpbmF0aW9uEgwKBHBhZ2UYASABKAUSDQoFbGltaXQYAiABKAUSDQoFdG90YWwYAyABKAMieAoQTGlzdEpvYnNSZXNwb25zZRIeCgRkYXRhGAEgAygLMhAuY3Jvbm1lc2gudjEuSm9iEisKCnBhZ2luYXRpb24YAiABKAsyFy5jcm9ubWVzaC52MS5QYWdpbmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgDIAEoCSJiChBVcGRhdGVKb2JSZXF1ZXN0Eh0KA2pvYhgBIAEoCzIQLmNyb25tZXNoLnYxLkpvYhIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siMgoRVXBkYXRlSm9iUmVzcG9uc2USHQoDam9iGAEgASgLMhAuY3Jvbm1lc2gudjEuSm9iIjYKEERlbGV0ZUpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEhIKCnB1cmdlX3J1bnMYAiABKAgiYQoRRGVsZXRlSm9iUmVzcG9uc2USDwoHZGVsZXRlZBgBIAEoCBIOCgZqb2JfaWQYAiABKAkSFgoOY2FuY2VsbGVkX3J1bnMYAyABKAUSEwoLcHVyZ2VkX3J1bnMYBCABKAUiTAoRVHJpZ2dlckpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEicKBHdhaXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24inAEKElRyaWdnZXJKb2JSZXNwb25zZRIOCgZqb2JfaWQYASABKAkSMAoMdHJpZ2dlcmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1sb2NrX2FjcXVpcmVkGAMgASgIEg4KBnJ1bl9pZBgEIAEoCRIdCgNydW4YBSABKAsyEC5jcm9ubWVzaC52MS5SdW4iLwoPUGF1c2VKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIMCgRub3RlGAIgASgJIjEKEFBhdXNlSm9iUmVzcG9uc2USHQoDam9iGAEgASgLMhAuY3Jvbm1lc2gudjEuSm9iIjAKEFJlc3VtZUpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEgwKBG5vdGUYAiABKAkiMgoRUmVzdW1lSm9iUmVzcG9uc2USHQoDam9iGAEgASgLMhAuY3Jvbm1lc2gudjEuSm9iInYKFlByZXZpZXdTY2hlZHVsZVJlcXVlc3QSEAoIc2NoZWR1bGUYASABKAkSEAoIdGltZXpvbmUYAiABKAkSDQoFY291bnQYAyABKAUSKQoFYWZ0ZXIYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkQKF1ByZXZpZXdTY2hlZHVsZVJlc3BvbnNlEikKBXRpbWVzGAEgAygLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJPChZMaXN0Sm9iVmVyc2lvbnNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJdChdMaXN0Sm9iVmVyc2lvbnNSZXNwb25zZRIpCgh2ZXJzaW9ucxgBIAMoCzIXLmNyb25tZXNoLnYxLkpvYlZlcnNpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKFEdldEpvYlZlcnNpb25SZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDIkEKFUdldEpvYlZlcnNpb25SZXNwb25zZRIoCgd2ZXJzaW9uGAEgASgLMhcuY3Jvbm1lc2gudjEuSm9iVmVyc2lvbiI1ChJSb2xsYmFja0pvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAMiYwoTUm9sbGJhY2tKb2JSZXNwb25zZRIdCgNqb2IYASABKAsyEC5jcm9ubWVzaC52MS5Kb2ISGAoQcm9sbGVkX2JhY2tfZnJvbRgCIAEoAxITCgtuZXdfdmVyc2lvbhgDIAEoAyJBCg5BZGRUYXNrUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSHwoEdGFzaxgCIAEoCzIRLmNyb25tZXNoLnYxLlRhc2siMAoPQWRkVGFza1Jlc3BvbnNlEh0KA2pvYhgBIAEoCzIQLmNyb25tZXNoLnYxLkpvYiJEChFVcGRhdGVUYXNrUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSHwoEdGFzaxgCIAEoCzIRLmNyb25tZXNoLnYxLlRhc2siMwoSVXBkYXRlVGFza1Jlc3BvbnNlEh0KA2pvYhgBIAEoCzIQLmNyb25tZXNoLnYxLkpvYiI0ChFEZWxldGVUYXNrUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDwoHdGFza19pZBgCIAEoCSIzChJEZWxldGVUYXNrUmVzcG9uc2USHQoDam9iGAEgASgLMhAuY3Jvbm1lc2gudjEuSm9iIiIKEExpc3RUYXNrc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJIjUKEUxpc3RUYXNrc1Jlc3BvbnNlEiAKBXRhc2tzGAEgAygLMhEuY3Jvbm1lc2gudjEuVGFzayKCAQoSQmFja2ZpbGxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIuCgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNQoTQmFja2ZpbGxKb2JSZXNwb25zZRIPCgdydW5faWRzGAEgAygJEg0KBXNsb3RzGAIgASgFIiUKE0dldEpvYlN0YXR1c1JlcXVlc3QSDgoGam9iX2lkGAEgASgJItYBCglUYXNrU3RhdGUSDwoHdGFza19pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhIKCmRlcGVuZHNfb24YAyADKAkSJgoGc3RhdHVzGAQgASgOMhYuY3Jvbm1lc2gudjEuUnVuU3RhdHVzEi4KCnN0YXJ0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVlcnJvchgHIAEoCSLHAQoUR2V0Sm9iU3RhdHVzUmVzcG9uc2USDgoGam9iX2lkGAEgASgJEiYKBnN0YXR1cxgCIAEoDjIWLmNyb25tZXNoLnYxLlJ1blN0YXR1cxIkCgpsYXRlc3RfcnVuGAMgASgLMhAuY3Jvbm1lc2gudjEuUnVuEiUKBXRhc2tzGAQgAygLMhYuY3Jvbm1lc2gudjEuVGFza1N0YXRlEioKCmpvYl9zdGF0dXMYBSABKA4yFi5jcm9ubWVzaC52MS5Kb2JTdGF0dXMiEgoQR2V0V2hvQW1JUmVxdWVzdCJaChFHZXRXaG9BbUlSZXNwb25zZRIPCgdzdWJqZWN0GAEgASgJEhIKCnByb2plY3RfaWQYAiABKAkSDQoFcm9sZXMYAyADKAkSEQoJYXV0aF9tb2RlGAQgASgJIjIKF0dldENsdXN0ZXJTdGF0dXNSZXF1ZXN0EhcKD25leHRfcnVuc19saW1pdBgBIAEoBSKFAQoNQ2x1c3Rlck1lbWJlchIPCgdub2RlX2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIuCgpzdGFydGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglpc19sZWFkZXIYBSABKAgiVQoHTmV4dFJ1bhIOCgZqb2JfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIsCghuZXh0X3J1bhgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi2gEKGEdldENsdXN0ZXJTdGF0dXNSZXNwb25zZRIRCglpc19sZWFkZXIYASABKAgSEQoJbGVhZGVyX2lkGAIgASgJEg8KB25vZGVfaWQYAyABKAkSDAoEbW9kZRgEIAEoCRIrCgdtZW1iZXJzGAUgAygLMhouY3Jvbm1lc2gudjEuQ2x1c3Rlck1lbWJlchISCgpqb2JzX3RvdGFsGAYgASgDEg8KB3J1bm5pbmcYByABKAMSJwoJbmV4dF9ydW5zGAggAygLMhQuY3Jvbm1lc2gudjEuTmV4dFJ1bjK4FAoLQ3JvblNlcnZpY2USbwoJQ3JlYXRlSm9iEh0uY3Jvbm1lc2gudjEuQ3JlYXRlSm9iUmVxdWVzdBoeLmNyb25tZXNoLnYxLkNyZWF0ZUpvYlJlc3BvbnNlIiOC0+STAh06A2pvYmIDam9iIhEvYXBpL3YxL2Nyb24vam9icxJtCgZHZXRKb2ISGi5jcm9ubWVzaC52MS5HZXRKb2JSZXF1ZXN0GhsuY3Jvbm1lc2gudjEuR2V0Sm9iUmVzcG9uc2UiKpACAYLT5JMCIWIDam9iEhovYXBpL3YxL2Nyb24vam9icy97am9iX2lkfRJlCghMaXN0Sm9icxIcLmNyb25tZXNoLnYxLkxpc3RKb2JzUmVxdWVzdBodLmNyb25tZXNoLnYxLkxpc3RKb2JzUmVzcG9uc2UiHJACAYLT5JMCExIRL2FwaS92MS9jcm9uL2pvYnMSqAEKCVVwZGF0ZUpvYhIdLmNyb25tZXNoLnYxLlVwZGF0ZUpvYlJlcXVlc3QaHi5jcm9ubWVzaC52MS5VcGRhdGVKb2JSZXNwb25zZSJcgtPkkwJWOgNqb2JaKjoDam9iYgNqb2IyHi9hcGkvdjEvY3Jvbi9qb2JzL3tqb2Iuam9iX2lkfWIDam9iGh4vYXBpL3YxL2Nyb24vam9icy97am9iLmpvYl9pZH0SbgoJRGVsZXRlSm9iEh0uY3Jvbm1lc2gudjEuRGVsZXRlSm9iUmVxdWVzdBoeLmNyb25tZXNoLnYxLkRlbGV0ZUpvYlJlc3BvbnNlIiKC0+STAhwqGi9hcGkvdjEvY3Jvbi9qb2JzL3tqb2JfaWR9EnwKClRyaWdnZXJKb2ISHi5jcm9ubWVzaC52MS5UcmlnZ2VySm9iUmVxdWVzdBofLmNyb25tZXNoLnYxLlRyaWdnZXJKb2JSZXNwb25zZSItgtPkkwInOgEqIiIvYXBpL3YxL2Nyb24vam9icy97am9iX2lkfS90cmlnZ2VyEnQKCFBhdXNlSm9iEhwuY3Jvbm1lc2gudjEuUGF1c2VKb2JSZXF1ZXN0Gh0uY3Jvbm1lc2gudjEuUGF1c2VKb2JSZXNwb25zZSIrgtPkkwIlOgEqIiAvYXBpL3YxL2Nyb24vam9icy97am9iX2lkfS9wYXVzZRJ4CglSZXN1bWVKb2ISHS5jcm9ubWVzaC52MS5SZXN1bWVKb2JSZXF1ZXN0Gh4uY3Jvbm1lc2gudjEuUmVzdW1lSm9iUmVzcG9uc2UiLILT5JMCJjoBKiIhL2FwaS92MS9jcm9uL2pvYnMve2pvYl9pZH0vcmVzdW1lEqoBCg9QcmV2aWV3U2NoZWR1bGUSIy5jcm9ubWVzaC52MS5QcmV2aWV3U2NoZWR1bGVSZXF1ZXN0GiQuY3Jvbm1lc2gudjEuUHJldmlld1NjaGVkdWxlUmVzcG9uc2UiTJACAYLT5JMCQ1oiOgEqIh0vYXBpL3YxL2Nyb24vc2NoZWR1bGUvcHJldmlldxIdL2FwaS92MS9jcm9uL3NjaGVkdWxlL3ByZXZpZXcSjAEKD0xpc3RKb2JWZXJzaW9ucxIjLmNyb25tZXNoLnYxLkxpc3RKb2JWZXJzaW9uc1JlcXVlc3QaJC5jcm9ubWVzaC52MS5MaXN0Sm9iVmVyc2lvbnNSZXNwb25zZSIukAIBgtPkkwIlEiMvYXBpL3YxL2Nyb24vam9icy97am9iX2lkfS92ZXJzaW9ucxKQAQoNR2V0Sm9iVmVyc2lvbhIhLmNyb25tZXNoLnYxLkdldEpvYlZlcnNpb25SZXF1ZXN0GiIuY3Jvbm1lc2gudjEuR2V0Sm9iVmVyc2lvblJlc3BvbnNlIjiQAgGC0+STAi8SLS9hcGkvdjEvY3Jvbi9qb2JzL3tqb2JfaWR9L3ZlcnNpb25zL3t2ZXJzaW9ufRKKAQoLUm9sbGJhY2tKb2ISHy5jcm9ubWVzaC52MS5Sb2xsYmFja0pvYlJlcXVlc3QaIC5jcm9ubWVzaC52MS5Sb2xsYmFja0pvYlJlc3BvbnNlIjiC0+STAjI6ASoiLS9hcGkvdjEvY3Jvbi9qb2JzL3tqb2JfaWR9L3JvbGxiYWNrL3t2ZXJzaW9ufRJ0CgdBZGRUYXNrEhsuY3Jvbm1lc2gudjEuQWRkVGFza1JlcXVlc3QaHC5jcm9ubWVzaC52MS5BZGRUYXNrUmVzcG9uc2UiLoLT5JMCKDoEdGFzayIgL2FwaS92MS9jcm9uL2pvYnMve2pvYl9pZH0vdGFza3MSjAEKClVwZGF0ZVRhc2sSHi5jcm9ubWVzaC52MS5VcGRhdGVUYXNrUmVxdWVzdBofLmNyb25tZXNoLnYxLlVwZGF0ZVRhc2tSZXNwb25zZSI9gtPkkwI3OgR0YXNrGi8vYXBpL3YxL2Nyb24vam9icy97am9iX2lkfS90YXNrcy97dGFzay50YXNrX2lkfRKBAQoKRGVsZXRlVGFzaxIeLmNyb25tZXNoLnYxLkRlbGV0ZVRhc2tSZXF1ZXN0Gh8uY3Jvbm1lc2gudjEuRGVsZXRlVGFza1Jlc3BvbnNlIjKC0+STAiwqKi9hcGkvdjEvY3Jvbi9qb2JzL3tqb2JfaWR9L3Rhc2tzL3t0YXNrX2lkfRJ3CglMaXN0VGFza3MSHS5jcm9ubWVzaC52MS5MaXN0VGFza3NSZXF1ZXN0Gh4uY3Jvbm1lc2gudjEuTGlzdFRhc2tzUmVzcG9uc2UiK5ACAYLT5JMCIhIgL2FwaS92MS9jcm9uL2pvYnMve2pvYl9pZH0vdGFza3MSgAEKC0JhY2tmaWxsSm9iEh8uY3Jvbm1lc2gudjEuQmFja2ZpbGxKb2JSZXF1ZXN0GiAuY3Jvbm1lc2gudjEuQmFja2ZpbGxKb2JSZXNwb25zZSIugtPkkwIoOgEqIiMvYXBpL3YxL2Nyb24vam9icy97am9iX2lkfS9iYWNrZmlsbBKBAQoMR2V0Sm9iU3RhdHVzEiAuY3Jvbm1lc2gudjEuR2V0Sm9iU3RhdHVzUmVxdWVzdBohLmNyb25tZXNoLnYxLkdldEpvYlN0YXR1c1Jlc3BvbnNlIiyQAgGC0+STAiMSIS9hcGkvdjEvY3Jvbi9qb2JzL3tqb2JfaWR9L3N0YXR1cxJqCglHZXRXaG9BbUkSHS5jcm9ubWVzaC52MS5HZXRXaG9BbUlSZXF1ZXN0Gh4uY3Jvbm1lc2gudjEuR2V0V2hvQW1JUmVzcG9uc2UiHpACAYLT5JMCFRITL2FwaS92MS9jcm9uL3dob2FtaRKHAQoQR2V0Q2x1c3RlclN0YXR1cxIkLmNyb25tZXNoLnYxLkdldENsdXN0ZXJTdGF0dXNSZXF1ZXN0GiUuY3Jvbm1lc2gudjEuR2V0Q2x1c3RlclN0YXR1c1Jlc3BvbnNlIiaQAgGC0+STAh0SGy9hcGkvdjEvY3Jvbi9jbHVzdGVyL3N0YXR1c2IGcHJvdG8z", [file_cronmesh_v1_job, file_cronmesh_v1_run, file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * CreateJobRequest carries the job to create.
@@ -67,6 +67,13 @@ export type GetJobRequest = Message<"cronmesh.v1.GetJobRequest"> & {
    * @generated from field: string job_id = 1;
    */
   jobId: string;
+
+  /**
+   * How many of the newest runs to return in job.recent_runs: default 5, at most 50, 0 for none.
+   *
+   * @generated from field: optional int32 recent_runs = 2;
+   */
+  recentRuns?: number | undefined;
 };
 
 /**
@@ -96,7 +103,8 @@ export const GetJobResponseSchema: GenMessage<GetJobResponse> = /*@__PURE__*/
   messageDesc(file_cronmesh_v1_cron_service, 3);
 
 /**
- * ListJobsRequest filters and paginates jobs. Use page_token/page_size (cursor) or page/limit (offset), not both.
+ * ListJobsRequest filters and paginates jobs. Use page_token/page_size (cursor) or page/limit or
+ * offset/limit (offset), not both.
  *
  * @generated from message cronmesh.v1.ListJobsRequest
  */
@@ -163,6 +171,13 @@ export type ListJobsRequest = Message<"cronmesh.v1.ListJobsRequest"> & {
    * @generated from field: string owner = 9;
    */
   owner: string;
+
+  /**
+   * Jobs skipped before the page, with limit; instead of page.
+   *
+   * @generated from field: int32 offset = 10;
+   */
+  offset: number;
 };
 
 /**
@@ -285,6 +300,14 @@ export type DeleteJobRequest = Message<"cronmesh.v1.DeleteJobRequest"> & {
    * @generated from field: string job_id = 1;
    */
   jobId: string;
+
+  /**
+   * Also delete the job's finished runs and dead letters now (default: they are deleted
+   * DELETED_JOB_RUN_RETENTION after the job).
+   *
+   * @generated from field: bool purge_runs = 2;
+   */
+  purgeRuns: boolean;
 };
 
 /**
@@ -316,6 +339,13 @@ export type DeleteJobResponse = Message<"cronmesh.v1.DeleteJobResponse"> & {
    * @generated from field: int32 cancelled_runs = 3;
    */
   cancelledRuns: number;
+
+  /**
+   * Finished runs deleted with purge_runs.
+   *
+   * @generated from field: int32 purged_runs = 4;
+   */
+  purgedRuns: number;
 };
 
 /**
@@ -335,6 +365,14 @@ export type TriggerJobRequest = Message<"cronmesh.v1.TriggerJobRequest"> & {
    * @generated from field: string job_id = 1;
    */
   jobId: string;
+
+  /**
+   * Answer once the run is final, or when this much time is over (at most 5m), with the run as it
+   * stands then. Unset: answer at once, with the run queued.
+   *
+   * @generated from field: google.protobuf.Duration wait = 2;
+   */
+  wait?: Duration | undefined;
 };
 
 /**
@@ -900,6 +938,124 @@ export const BackfillJobResponseSchema: GenMessage<BackfillJobResponse> = /*@__P
   messageDesc(file_cronmesh_v1_cron_service, 34);
 
 /**
+ * GetJobStatusRequest names a job.
+ *
+ * @generated from message cronmesh.v1.GetJobStatusRequest
+ */
+export type GetJobStatusRequest = Message<"cronmesh.v1.GetJobStatusRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+};
+
+/**
+ * Describes the message cronmesh.v1.GetJobStatusRequest.
+ * Use `create(GetJobStatusRequestSchema)` to create a new message.
+ */
+export const GetJobStatusRequestSchema: GenMessage<GetJobStatusRequest> = /*@__PURE__*/
+  messageDesc(file_cronmesh_v1_cron_service, 35);
+
+/**
+ * TaskState is one DAG task and its state in the job's latest run.
+ *
+ * @generated from message cronmesh.v1.TaskState
+ */
+export type TaskState = Message<"cronmesh.v1.TaskState"> & {
+  /**
+   * @generated from field: string task_id = 1;
+   */
+  taskId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated string depends_on = 3;
+   */
+  dependsOn: string[];
+
+  /**
+   * The task's state in the latest run: queued while the run has not reached it, skipped when the
+   * run ended without running it; UNSPECIFIED when the job never ran.
+   *
+   * @generated from field: cronmesh.v1.RunStatus status = 4;
+   */
+  status: RunStatus;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp started_at = 5;
+   */
+  startedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp finished_at = 6;
+   */
+  finishedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string error = 7;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message cronmesh.v1.TaskState.
+ * Use `create(TaskStateSchema)` to create a new message.
+ */
+export const TaskStateSchema: GenMessage<TaskState> = /*@__PURE__*/
+  messageDesc(file_cronmesh_v1_cron_service, 36);
+
+/**
+ * GetJobStatusResponse is the state of the job's latest run.
+ *
+ * @generated from message cronmesh.v1.GetJobStatusResponse
+ */
+export type GetJobStatusResponse = Message<"cronmesh.v1.GetJobStatusResponse"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * The latest run's state (its live state while it executes); UNSPECIFIED when the job never ran.
+   *
+   * @generated from field: cronmesh.v1.RunStatus status = 2;
+   */
+  status: RunStatus;
+
+  /**
+   * The latest run; unset when the job never ran.
+   *
+   * @generated from field: cronmesh.v1.Run latest_run = 3;
+   */
+  latestRun?: Run | undefined;
+
+  /**
+   * The job's DAG tasks in dependency order.
+   *
+   * @generated from field: repeated cronmesh.v1.TaskState tasks = 4;
+   */
+  tasks: TaskState[];
+
+  /**
+   * The job's own lifecycle state.
+   *
+   * @generated from field: cronmesh.v1.JobStatus job_status = 5;
+   */
+  jobStatus: JobStatus;
+};
+
+/**
+ * Describes the message cronmesh.v1.GetJobStatusResponse.
+ * Use `create(GetJobStatusResponseSchema)` to create a new message.
+ */
+export const GetJobStatusResponseSchema: GenMessage<GetJobStatusResponse> = /*@__PURE__*/
+  messageDesc(file_cronmesh_v1_cron_service, 37);
+
+/**
  * GetWhoAmIRequest asks for the caller's identity.
  *
  * @generated from message cronmesh.v1.GetWhoAmIRequest
@@ -912,7 +1068,7 @@ export type GetWhoAmIRequest = Message<"cronmesh.v1.GetWhoAmIRequest"> & {
  * Use `create(GetWhoAmIRequestSchema)` to create a new message.
  */
 export const GetWhoAmIRequestSchema: GenMessage<GetWhoAmIRequest> = /*@__PURE__*/
-  messageDesc(file_cronmesh_v1_cron_service, 35);
+  messageDesc(file_cronmesh_v1_cron_service, 38);
 
 /**
  * GetWhoAmIResponse is the caller's identity.
@@ -954,7 +1110,7 @@ export type GetWhoAmIResponse = Message<"cronmesh.v1.GetWhoAmIResponse"> & {
  * Use `create(GetWhoAmIResponseSchema)` to create a new message.
  */
 export const GetWhoAmIResponseSchema: GenMessage<GetWhoAmIResponse> = /*@__PURE__*/
-  messageDesc(file_cronmesh_v1_cron_service, 36);
+  messageDesc(file_cronmesh_v1_cron_service, 39);
 
 /**
  * GetClusterStatusRequest asks for the cluster's state.
@@ -975,7 +1131,7 @@ export type GetClusterStatusRequest = Message<"cronmesh.v1.GetClusterStatusReque
  * Use `create(GetClusterStatusRequestSchema)` to create a new message.
  */
 export const GetClusterStatusRequestSchema: GenMessage<GetClusterStatusRequest> = /*@__PURE__*/
-  messageDesc(file_cronmesh_v1_cron_service, 37);
+  messageDesc(file_cronmesh_v1_cron_service, 40);
 
 /**
  * ClusterMember is one replica.
@@ -1014,7 +1170,7 @@ export type ClusterMember = Message<"cronmesh.v1.ClusterMember"> & {
  * Use `create(ClusterMemberSchema)` to create a new message.
  */
 export const ClusterMemberSchema: GenMessage<ClusterMember> = /*@__PURE__*/
-  messageDesc(file_cronmesh_v1_cron_service, 38);
+  messageDesc(file_cronmesh_v1_cron_service, 41);
 
 /**
  * NextRun is an upcoming slot.
@@ -1043,7 +1199,7 @@ export type NextRun = Message<"cronmesh.v1.NextRun"> & {
  * Use `create(NextRunSchema)` to create a new message.
  */
 export const NextRunSchema: GenMessage<NextRun> = /*@__PURE__*/
-  messageDesc(file_cronmesh_v1_cron_service, 39);
+  messageDesc(file_cronmesh_v1_cron_service, 42);
 
 /**
  * GetClusterStatusResponse reports the cluster.
@@ -1101,7 +1257,7 @@ export type GetClusterStatusResponse = Message<"cronmesh.v1.GetClusterStatusResp
  * Use `create(GetClusterStatusResponseSchema)` to create a new message.
  */
 export const GetClusterStatusResponseSchema: GenMessage<GetClusterStatusResponse> = /*@__PURE__*/
-  messageDesc(file_cronmesh_v1_cron_service, 40);
+  messageDesc(file_cronmesh_v1_cron_service, 43);
 
 /**
  * CronService manages jobs: their definitions, versions, DAG tasks and manual triggers.
@@ -1150,7 +1306,8 @@ export const CronService: GenService<{
     output: typeof UpdateJobResponseSchema;
   },
   /**
-   * DeleteJob removes a job; its queued, running and retrying runs are cancelled first.
+   * DeleteJob removes a job; its queued, running and retrying runs are cancelled first. Its finished
+   * runs go with purge_runs, else after DELETED_JOB_RUN_RETENTION.
    *
    * @generated from rpc cronmesh.v1.CronService.DeleteJob
    */
@@ -1160,7 +1317,8 @@ export const CronService: GenService<{
     output: typeof DeleteJobResponseSchema;
   },
   /**
-   * TriggerJob creates a manual run now, under the job's lock and concurrency policy.
+   * TriggerJob creates a manual run now, under the job's lock and concurrency policy; with wait, it
+   * answers once the run is final (or the wait is over).
    *
    * @generated from rpc cronmesh.v1.CronService.TriggerJob
    */
@@ -1278,6 +1436,16 @@ export const CronService: GenService<{
     methodKind: "unary";
     input: typeof BackfillJobRequestSchema;
     output: typeof BackfillJobResponseSchema;
+  },
+  /**
+   * GetJobStatus returns the job's latest run as it stands and the state of each of its DAG tasks in it.
+   *
+   * @generated from rpc cronmesh.v1.CronService.GetJobStatus
+   */
+  getJobStatus: {
+    methodKind: "unary";
+    input: typeof GetJobStatusRequestSchema;
+    output: typeof GetJobStatusResponseSchema;
   },
   /**
    * GetWhoAmI returns the caller's identity as the server authenticated it: user, project and roles.

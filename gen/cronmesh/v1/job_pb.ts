@@ -4,6 +4,8 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Run, RunStatus } from "./run_pb.js";
+import { file_cronmesh_v1_run } from "./run_pb.js";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file cronmesh/v1/job.proto.
  */
 export const file_cronmesh_v1_job: GenFile = /*@__PURE__*/
-  fileDesc("ChVjcm9ubWVzaC92MS9qb2IucHJvdG8SC2Nyb25tZXNoLnYxIqgJCgNKb2ISDgoGam9iX2lkGAEgASgJEhIKCnByb2plY3RfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIoCgR0YWdzGAUgAygLMhouY3Jvbm1lc2gudjEuSm9iLlRhZ3NFbnRyeRIQCghzY2hlZHVsZRgGIAEoCRIqCgZydW5fYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRpbWV6b25lGAggASgJEiwKCHN0YXJ0X2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZlbmRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKBnN0YXR1cxgLIAEoDjIWLmNyb25tZXNoLnYxLkpvYlN0YXR1cxIUCgdlbmFibGVkGAwgASgISACIAQESEgoKcGF1c2Vfbm90ZRgNIAEoCRI6ChJjb25jdXJyZW5jeV9wb2xpY3kYDiABKA4yHi5jcm9ubWVzaC52MS5Db25jdXJyZW5jeVBvbGljeRIyCg5taXNmaXJlX3BvbGljeRgPIAEoDjIaLmNyb25tZXNoLnYxLk1pc2ZpcmVQb2xpY3kSMQoOY2F0Y2h1cF93aW5kb3cYECABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLQoKbWF4X2ppdHRlchgRIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgdoYW5kbGVyGBIgASgJEicKBnRhcmdldBgTIAEoCzIXLmNyb25tZXNoLnYxLkh0dHBUYXJnZXQSJwoFcmV0cnkYFCABKAsyGC5jcm9ubWVzaC52MS5SZXRyeVBvbGljeRIgCgV0YXNrcxgVIAMoCzIRLmNyb25tZXNoLnYxLlRhc2sSFQoNaGlzdG9yeV9saW1pdBgWIAEoBRIPCgd2ZXJzaW9uGBcgASgDEi4KCmNyZWF0ZWRfYXQYGCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYGSABKAkSLgoKdXBkYXRlZF9hdBgaIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgbIAEoCRIzCg9uZXh0X3RyaWdnZXJfYXQYHCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEWxhc3RfdHJpZ2dlcmVkX2F0GB0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIcChRsYXN0X3J1bl9kdXJhdGlvbl9tcxgeIAEoAxIRCglydW5fY291bnQYHyABKAMSEgoKZmFpbF9jb3VudBggIAEoAxIVCg1sb2NrX2FjcXVpcmVkGCEgASgIEhUKDXNraXBwZWRfY291bnQYIiABKAMSFQoNZHJvcHBlZF9jb3VudBgjIAEoAxorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIKCghfZW5hYmxlZCKcAgoKSHR0cFRhcmdldBILCgN1cmwYASABKAkSDgoGbWV0aG9kGAIgASgJEjUKB2hlYWRlcnMYAyADKAsyJC5jcm9ubWVzaC52MS5IdHRwVGFyZ2V0LkhlYWRlcnNFbnRyeRIMCgRib2R5GAQgASgJEioKB3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFQoNc3VjY2Vzc19jb2RlcxgGIAMoBRIfCgRhdXRoGAcgASgLMhEuY3Jvbm1lc2gudjEuQXV0aBIYChBmb2xsb3dfcmVkaXJlY3RzGAggASgIGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsYBCgRBdXRoEicKBWJhc2ljGAEgASgLMhYuY3Jvbm1lc2gudjEuQmFzaWNBdXRoSAASKQoGYmVhcmVyGAIgASgLMhcuY3Jvbm1lc2gudjEuQmVhcmVyQXV0aEgAEioKB2FwaV9rZXkYAyABKAsyFy5jcm9ubWVzaC52MS5BcGlLZXlBdXRoSAASNgoNc2VydmljZV90b2tlbhgEIAEoCzIdLmNyb25tZXNoLnYxLlNlcnZpY2VUb2tlbkF1dGhIAEIGCgRraW5kIi8KCUJhc2ljQXV0aBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSIbCgpCZWFyZXJBdXRoEg0KBXRva2VuGAEgASgJIikKCkFwaUtleUF1dGgSCwoDa2V5GAEgASgJEg4KBmhlYWRlchgCIAEoCSIxChBTZXJ2aWNlVG9rZW5BdXRoEg0KBXRva2VuGAEgASgJEg4KBmhlYWRlchgCIAEoCSLDAQoLUmV0cnlQb2xpY3kSFAoMbWF4X2F0dGVtcHRzGAEgASgFEjIKD2luaXRpYWxfYmFja29mZhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIuCgttYXhfYmFja29mZhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgptdWx0aXBsaWVyGAQgASgBEiYKCHJldHJ5X29uGAUgASgOMhQuY3Jvbm1lc2gudjEuUmV0cnlPbiJzCgRUYXNrEg8KB3Rhc2tfaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpkZXBlbmRzX29uGAMgAygJEicKBnRhcmdldBgEIAEoCzIXLmNyb25tZXNoLnYxLkh0dHBUYXJnZXQSDwoHaGFuZGxlchgFIAEoCSKjAQoKSm9iVmVyc2lvbhIOCgZqb2JfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoAxIgCgZjb25maWcYAyABKAsyEC5jcm9ubWVzaC52MS5Kb2ISLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgFIAEoCRIOCgZyZWFzb24YBiABKAkqiQEKCUpvYlN0YXR1cxIaChZKT0JfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFQoRSk9CX1NUQVRVU19BQ1RJVkUQARIVChFKT0JfU1RBVFVTX1BBVVNFRBACEhgKFEpPQl9TVEFUVVNfQ09NUExFVEVEEAMSGAoUSk9CX1NUQVRVU19DQU5DRUxMRUQQBCqUAQoRQ29uY3VycmVuY3lQb2xpY3kSIgoeQ09OQ1VSUkVOQ1lfUE9MSUNZX1VOU1BFQ0lGSUVEEAASHAoYQ09OQ1VSUkVOQ1lfUE9MSUNZX0FMTE9XEAESHQoZQ09OQ1VSUkVOQ1lfUE9MSUNZX0ZPUkJJRBACEh4KGkNPTkNVUlJFTkNZX1BPTElDWV9SRVBMQUNFEAMqgwEKDU1pc2ZpcmVQb2xpY3kSHgoaTUlTRklSRV9QT0xJQ1lfVU5TUEVDSUZJRUQQABIXChNNSVNGSVJFX1BPTElDWV9TS0lQEAESHAoYTUlTRklSRV9QT0xJQ1lfRklSRV9PTkNFEAISGwoXTUlTRklSRV9QT0xJQ1lfQ0FUQ0hfVVAQAypkCgdSZXRyeU9uEhgKFFJFVFJZX09OX1VOU1BFQ0lGSUVEEAASEQoNUkVUUllfT05fTk9ORRABEhcKE1JFVFJZX09OX09OX0ZBSUxVUkUQAhITCg9SRVRSWV9PTl9BTFdBWVMQA2IGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChVjcm9ubWVzaC92MS9qb2IucHJvdG8SC2Nyb25tZXNoLnYxIoAKCgNKb2ISDgoGam9iX2lkGAEgASgJEhIKCnByb2plY3RfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIoCgR0YWdzGAUgAygLMhouY3Jvbm1lc2gudjEuSm9iLlRhZ3NFbnRyeRIQCghzY2hlZHVsZRgGIAEoCRIqCgZydW5fYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRpbWV6b25lGAggASgJEiwKCHN0YXJ0X2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZlbmRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKBnN0YXR1cxgLIAEoDjIWLmNyb25tZXNoLnYxLkpvYlN0YXR1cxIUCgdlbmFibGVkGAwgASgISACIAQESEgoKcGF1c2Vfbm90ZRgNIAEoCRI6ChJjb25jdXJyZW5jeV9wb2xpY3kYDiABKA4yHi5jcm9ubWVzaC52MS5Db25jdXJyZW5jeVBvbGljeRIyCg5taXNmaXJlX3BvbGljeRgPIAEoDjIaLmNyb25tZXNoLnYxLk1pc2ZpcmVQb2xpY3kSMQoOY2F0Y2h1cF93aW5kb3cYECABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLQoKbWF4X2ppdHRlchgRIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgdoYW5kbGVyGBIgASgJEicKBnRhcmdldBgTIAEoCzIXLmNyb25tZXNoLnYxLkh0dHBUYXJnZXQSJwoFcmV0cnkYFCABKAsyGC5jcm9ubWVzaC52MS5SZXRyeVBvbGljeRIgCgV0YXNrcxgVIAMoCzIRLmNyb25tZXNoLnYxLlRhc2sSFQoNaGlzdG9yeV9saW1pdBgWIAEoBRIPCgd2ZXJzaW9uGBcgASgDEi4KCmNyZWF0ZWRfYXQYGCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYGSABKAkSLgoKdXBkYXRlZF9hdBgaIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgbIAEoCRIzCg9uZXh0X3RyaWdnZXJfYXQYHCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEWxhc3RfdHJpZ2dlcmVkX2F0GB0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIcChRsYXN0X3J1bl9kdXJhdGlvbl9tcxgeIAEoAxIRCglydW5fY291bnQYHyABKAMSEgoKZmFpbF9jb3VudBggIAEoAxIVCg1sb2NrX2FjcXVpcmVkGCEgASgIEhUKDXNraXBwZWRfY291bnQYIiABKAMSFQoNZHJvcHBlZF9jb3VudBgjIAEoAxIvCg9sYXN0X3J1bl9zdGF0dXMYJCABKA4yFi5jcm9ubWVzaC52MS5SdW5TdGF0dXMSJQoLcmVjZW50X3J1bnMYJSADKAsyEC5jcm9ubWVzaC52MS5SdW4aKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCgoIX2VuYWJsZWQivAIKCkh0dHBUYXJnZXQSCwoDdXJsGAEgASgJEg4KBm1ldGhvZBgCIAEoCRI1CgdoZWFkZXJzGAMgAygLMiQuY3Jvbm1lc2gudjEuSHR0cFRhcmdldC5IZWFkZXJzRW50cnkSDAoEYm9keRgEIAEoCRIqCgd0aW1lb3V0GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhUKDXN1Y2Nlc3NfY29kZXMYBiADKAUSHwoEYXV0aBgHIAEoCzIRLmNyb25tZXNoLnYxLkF1dGgSGAoQZm9sbG93X3JlZGlyZWN0cxgIIAEoCBIeChZyZXNwb25zZV9leGNlcnB0X2J5dGVzGAkgASgFGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsYBCgRBdXRoEicKBWJhc2ljGAEgASgLMhYuY3Jvbm1lc2gudjEuQmFzaWNBdXRoSAASKQoGYmVhcmVyGAIgASgLMhcuY3Jvbm1lc2gudjEuQmVhcmVyQXV0aEgAEioKB2FwaV9rZXkYAyABKAsyFy5jcm9ubWVzaC52MS5BcGlLZXlBdXRoSAASNgoNc2VydmljZV90b2tlbhgEIAEoCzIdLmNyb25tZXNoLnYxLlNlcnZpY2VUb2tlbkF1dGhIAEIGCgRraW5kIi8KCUJhc2ljQXV0aBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSIbCgpCZWFyZXJBdXRoEg0KBXRva2VuGAEgASgJIikKCkFwaUtleUF1dGgSCwoDa2V5GAEgASgJEg4KBmhlYWRlchgCIAEoCSIxChBTZXJ2aWNlVG9rZW5BdXRoEg0KBXRva2VuGAEgASgJEg4KBmhlYWRlchgCIAEoCSLDAQoLUmV0cnlQb2xpY3kSFAoMbWF4X2F0dGVtcHRzGAEgASgFEjIKD2luaXRpYWxfYmFja29mZhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIuCgttYXhfYmFja29mZhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgptdWx0aXBsaWVyGAQgASgBEiYKCHJldHJ5X29uGAUgASgOMhQuY3Jvbm1lc2gudjEuUmV0cnlPbiJzCgRUYXNrEg8KB3Rhc2tfaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpkZXBlbmRzX29uGAMgAygJEicKBnRhcmdldBgEIAEoCzIXLmNyb25tZXNoLnYxLkh0dHBUYXJnZXQSDwoHaGFuZGxlchgFIAEoCSKjAQoKSm9iVmVyc2lvbhIOCgZqb2JfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoAxIgCgZjb25maWcYAyABKAsyEC5jcm9ubWVzaC52MS5Kb2ISLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgFIAEoCRIOCgZyZWFzb24YBiABKAkqiQEKCUpvYlN0YXR1cxIaChZKT0JfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFQoRSk9CX1NUQVRVU19BQ1RJVkUQARIVChFKT0JfU1RBVFVTX1BBVVNFRBACEhgKFEpPQl9TVEFUVVNfQ09NUExFVEVEEAMSGAoUSk9CX1NUQVRVU19DQU5DRUxMRUQQBCqUAQoRQ29uY3VycmVuY3lQb2xpY3kSIgoeQ09OQ1VSUkVOQ1lfUE9MSUNZX1VOU1BFQ0lGSUVEEAASHAoYQ09OQ1VSUkVOQ1lfUE9MSUNZX0FMTE9XEAESHQoZQ09OQ1VSUkVOQ1lfUE9MSUNZX0ZPUkJJRBACEh4KGkNPTkNVUlJFTkNZX1BPTElDWV9SRVBMQUNFEAMqgwEKDU1pc2ZpcmVQb2xpY3kSHgoaTUlTRklSRV9QT0xJQ1lfVU5TUEVDSUZJRUQQABIXChNNSVNGSVJFX1BPTElDWV9TS0lQEAESHAoYTUlTRklSRV9QT0xJQ1lfRklSRV9PTkNFEAISGwoXTUlTRklSRV9QT0xJQ1lfQ0FUQ0hfVVAQAypkCgdSZXRyeU9uEhgKFFJFVFJZX09OX1VOU1BFQ0lGSUVEEAASEQoNUkVUUllfT05fTk9ORRABEhcKE1JFVFJZX09OX09OX0ZBSUxVUkUQAhITCg9SRVRSWV9PTl9BTFdBWVMQA2IGcHJvdG8z", [file_cronmesh_v1_run, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Job is a scheduled call of an HTTP target (or a named handler, or a DAG of tasks).
@@ -54,14 +56,15 @@ export type Job = Message<"cronmesh.v1.Job"> & {
   tags: { [key: string]: string };
 
   /**
-   * Cron expression: 5 fields, 6 fields (leading seconds) or a macro such as @daily. Exactly one of schedule and run_at.
+   * Cron expression: 5 fields, 6 fields (leading seconds) or a macro such as @daily. At most one of
+   * schedule and run_at: a job with neither runs only when triggered (next_trigger_at stays unset).
    *
    * @generated from field: string schedule = 6;
    */
   schedule: string;
 
   /**
-   * One-shot fire time. Exactly one of schedule and run_at.
+   * One-shot fire time. At most one of schedule and run_at.
    *
    * @generated from field: google.protobuf.Timestamp run_at = 7;
    */
@@ -134,7 +137,8 @@ export type Job = Message<"cronmesh.v1.Job"> & {
   maxJitter?: Duration | undefined;
 
   /**
-   * Name of a configured target; used when target is not set.
+   * Name of a configured target; used when target is not set. A job with neither schedule nor
+   * run_at may have no target, handler or tasks while it is being built.
    *
    * @generated from field: string handler = 18;
    */
@@ -248,6 +252,21 @@ export type Job = Message<"cronmesh.v1.Job"> & {
    * @generated from field: int64 dropped_count = 35;
    */
   droppedCount: bigint;
+
+  /**
+   * Final state of the latest run that executed (succeeded, failed or cancelled), updated with
+   * run_count; UNSPECIFIED before the first (output only).
+   *
+   * @generated from field: cronmesh.v1.RunStatus last_run_status = 36;
+   */
+  lastRunStatus: RunStatus;
+
+  /**
+   * The newest runs, newest first: filled by GetJob only (see GetJobRequest.recent_runs) (output only).
+   *
+   * @generated from field: repeated cronmesh.v1.Run recent_runs = 37;
+   */
+  recentRuns: Run[];
 };
 
 /**
@@ -318,6 +337,14 @@ export type HttpTarget = Message<"cronmesh.v1.HttpTarget"> & {
    * @generated from field: bool follow_redirects = 8;
    */
   followRedirects: boolean;
+
+  /**
+   * Bytes of each response body kept on the attempt (response_excerpt); 0 means the server's
+   * RESPONSE_EXCERPT_BYTES (default 1024); at most 65536.
+   *
+   * @generated from field: int32 response_excerpt_bytes = 9;
+   */
+  responseExcerptBytes: number;
 };
 
 /**
@@ -539,7 +566,8 @@ export type Task = Message<"cronmesh.v1.Task"> & {
   dependsOn: string[];
 
   /**
-   * The call this task makes; falls back to handler.
+   * The call this task makes; falls back to handler. A task may have neither while its job is
+   * being built: triggering the job is then refused naming the task.
    *
    * @generated from field: cronmesh.v1.HttpTarget target = 4;
    */

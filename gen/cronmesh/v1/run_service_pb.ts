@@ -4,16 +4,18 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Run, RunStatus } from "./run_pb.js";
+import type { Run, RunStatus, RunTrigger } from "./run_pb.js";
 import { file_cronmesh_v1_run } from "./run_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file cronmesh/v1/run_service.proto.
  */
 export const file_cronmesh_v1_run_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1jcm9ubWVzaC92MS9ydW5fc2VydmljZS5wcm90bxILY3Jvbm1lc2gudjEiHwoNR2V0UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkiLwoOR2V0UnVuUmVzcG9uc2USHQoDcnVuGAEgASgLMhAuY3Jvbm1lc2gudjEuUnVuIoQBCg9MaXN0UnVuc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEiYKBnN0YXR1cxgCIAEoDjIWLmNyb25tZXNoLnYxLlJ1blN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRISCgpwcm9qZWN0X2lkGAUgASgJIksKEExpc3RSdW5zUmVzcG9uc2USHgoEcnVucxgBIAMoCzIQLmNyb25tZXNoLnYxLlJ1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNgoQV2F0Y2hSdW5zUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSEgoKcHJvamVjdF9pZBgCIAEoCSIyChFXYXRjaFJ1bnNSZXNwb25zZRIdCgNydW4YASABKAsyEC5jcm9ubWVzaC52MS5SdW4iMgoQQ2FuY2VsUnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkSDgoGcmVhc29uGAIgASgJIjIKEUNhbmNlbFJ1blJlc3BvbnNlEh0KA3J1bhgBIAEoCzIQLmNyb25tZXNoLnYxLlJ1biIiChBSZXBsYXlSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSJFChFSZXBsYXlSdW5SZXNwb25zZRIdCgNydW4YASABKAsyEC5jcm9ubWVzaC52MS5SdW4SEQoJcmVwbGF5X29mGAIgASgJIn0KFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhIKCnByb2plY3RfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkSGAoQaW5jbHVkZV9yZWRyaXZlbhgFIAEoCCJSChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIeCgRydW5zGAEgAygLMhAuY3Jvbm1lc2gudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJRChFSZWRyaXZlUnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkSLAoHdmVyc2lvbhgCIAEoDjIbLmNyb25tZXNoLnYxLlJlZHJpdmVWZXJzaW9uIkcKElJlZHJpdmVSdW5SZXNwb25zZRIdCgNydW4YASABKAsyEC5jcm9ubWVzaC52MS5SdW4SEgoKcmVkcml2ZV9vZhgCIAEoCSpsCg5SZWRyaXZlVmVyc2lvbhIfChtSRURSSVZFX1ZFUlNJT05fVU5TUEVDSUZJRUQQABIcChhSRURSSVZFX1ZFUlNJT05fT1JJR0lOQUwQARIbChdSRURSSVZFX1ZFUlNJT05fQ1VSUkVOVBACMvUGCgpSdW5TZXJ2aWNlEm0KBkdldFJ1bhIaLmNyb25tZXNoLnYxLkdldFJ1blJlcXVlc3QaGy5jcm9ubWVzaC52MS5HZXRSdW5SZXNwb25zZSIqkAIBgtPkkwIhYgNydW4SGi9hcGkvdjEvY3Jvbi9ydW5zL3tydW5faWR9EogBCghMaXN0UnVucxIcLmNyb25tZXNoLnYxLkxpc3RSdW5zUmVxdWVzdBodLmNyb25tZXNoLnYxLkxpc3RSdW5zUmVzcG9uc2UiP5ACAYLT5JMCNlohEh8vYXBpL3YxL2Nyb24vam9icy97am9iX2lkfS9ydW5zEhEvYXBpL3YxL2Nyb24vcnVucxJtCglXYXRjaFJ1bnMSHS5jcm9ubWVzaC52MS5XYXRjaFJ1bnNSZXF1ZXN0Gh4uY3Jvbm1lc2gudjEuV2F0Y2hSdW5zUmVzcG9uc2UiH4LT5JMCGRIXL2FwaS92MS9jcm9uL3dhdGNoL3J1bnMwARJ4CglDYW5jZWxSdW4SHS5jcm9ubWVzaC52MS5DYW5jZWxSdW5SZXF1ZXN0Gh4uY3Jvbm1lc2gudjEuQ2FuY2VsUnVuUmVzcG9uc2UiLILT5JMCJjoBKiIhL2FwaS92MS9jcm9uL3J1bnMve3J1bl9pZH0vY2FuY2VsEngKCVJlcGxheVJ1bhIdLmNyb25tZXNoLnYxLlJlcGxheVJ1blJlcXVlc3QaHi5jcm9ubWVzaC52MS5SZXBsYXlSdW5SZXNwb25zZSIsgtPkkwImOgEqIiEvYXBpL3YxL2Nyb24vcnVucy97cnVuX2lkfS9yZXBsYXkSggEKD0xpc3REZWFkTGV0dGVycxIjLmNyb25tZXNoLnYxLkxpc3REZWFkTGV0dGVyc1JlcXVlc3QaJC5jcm9ubWVzaC52MS5MaXN0RGVhZExldHRlcnNSZXNwb25zZSIkkAIBgtPkkwIbEhkvYXBpL3YxL2Nyb24vZGVhZC1sZXR0ZXJzEoQBCgpSZWRyaXZlUnVuEh4uY3Jvbm1lc2gudjEuUmVkcml2ZVJ1blJlcXVlc3QaHy5jcm9ubWVzaC52MS5SZWRyaXZlUnVuUmVzcG9uc2UiNYLT5JMCLzoBKiIqL2FwaS92MS9jcm9uL2RlYWQtbGV0dGVycy97cnVuX2lkfS9yZWRyaXZlYgZwcm90bzM", [file_cronmesh_v1_run, file_google_api_annotations]);
+  fileDesc("Ch1jcm9ubWVzaC92MS9ydW5fc2VydmljZS5wcm90bxILY3Jvbm1lc2gudjEiHwoNR2V0UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkiLwoOR2V0UnVuUmVzcG9uc2USHQoDcnVuGAEgASgLMhAuY3Jvbm1lc2gudjEuUnVuIt8CCg9MaXN0UnVuc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEiYKBnN0YXR1cxgCIAEoDjIWLmNyb25tZXNoLnYxLlJ1blN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRISCgpwcm9qZWN0X2lkGAUgASgJEigKB3RyaWdnZXIYBiABKA4yFy5jcm9ubWVzaC52MS5SdW5UcmlnZ2VyEi4KCnN0YXJ0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIkCgVvcmRlchgJIAEoDjIVLmNyb25tZXNoLnYxLlJ1bk9yZGVyEg0KBWxpbWl0GAogASgFEg4KBm9mZnNldBgLIAEoBRIMCgRwYWdlGAwgASgFIl8KEExpc3RSdW5zUmVzcG9uc2USHgoEcnVucxgBIAMoCzIQLmNyb25tZXNoLnYxLlJ1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoAyI2ChBXYXRjaFJ1bnNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRISCgpwcm9qZWN0X2lkGAIgASgJIjIKEVdhdGNoUnVuc1Jlc3BvbnNlEh0KA3J1bhgBIAEoCzIQLmNyb25tZXNoLnYxLlJ1biIyChBDYW5jZWxSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiMgoRQ2FuY2VsUnVuUmVzcG9uc2USHQoDcnVuGAEgASgLMhAuY3Jvbm1lc2gudjEuUnVuIiIKEFJlcGxheVJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgJIkUKEVJlcGxheVJ1blJlc3BvbnNlEh0KA3J1bhgBIAEoCzIQLmNyb25tZXNoLnYxLlJ1bhIRCglyZXBsYXlfb2YYAiABKAkiqgEKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSDgoGam9iX2lkGAEgASgJEhIKCnByb2plY3RfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkSGAoQaW5jbHVkZV9yZWRyaXZlbhgFIAEoCBINCgVsaW1pdBgGIAEoBRIOCgZvZmZzZXQYByABKAUSDAoEcGFnZRgIIAEoBSJmChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIeCgRydW5zGAEgAygLMhAuY3Jvbm1lc2gudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgDIlEKEVJlZHJpdmVSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIsCgd2ZXJzaW9uGAIgASgOMhsuY3Jvbm1lc2gudjEuUmVkcml2ZVZlcnNpb24iRwoSUmVkcml2ZVJ1blJlc3BvbnNlEh0KA3J1bhgBIAEoCzIQLmNyb25tZXNoLnYxLlJ1bhISCgpyZWRyaXZlX29mGAIgASgJKl0KCFJ1bk9yZGVyEhkKFVJVTl9PUkRFUl9VTlNQRUNJRklFRBAAEhoKFlJVTl9PUkRFUl9ORVdFU1RfRklSU1QQARIaChZSVU5fT1JERVJfT0xERVNUX0ZJUlNUEAIqbAoOUmVkcml2ZVZlcnNpb24SHwobUkVEUklWRV9WRVJTSU9OX1VOU1BFQ0lGSUVEEAASHAoYUkVEUklWRV9WRVJTSU9OX09SSUdJTkFMEAESGwoXUkVEUklWRV9WRVJTSU9OX0NVUlJFTlQQAjL1BgoKUnVuU2VydmljZRJtCgZHZXRSdW4SGi5jcm9ubWVzaC52MS5HZXRSdW5SZXF1ZXN0GhsuY3Jvbm1lc2gudjEuR2V0UnVuUmVzcG9uc2UiKpACAYLT5JMCIWIDcnVuEhovYXBpL3YxL2Nyb24vcnVucy97cnVuX2lkfRKIAQoITGlzdFJ1bnMSHC5jcm9ubWVzaC52MS5MaXN0UnVuc1JlcXVlc3QaHS5jcm9ubWVzaC52MS5MaXN0UnVuc1Jlc3BvbnNlIj+QAgGC0+STAjZaIRIfL2FwaS92MS9jcm9uL2pvYnMve2pvYl9pZH0vcnVucxIRL2FwaS92MS9jcm9uL3J1bnMSbQoJV2F0Y2hSdW5zEh0uY3Jvbm1lc2gudjEuV2F0Y2hSdW5zUmVxdWVzdBoeLmNyb25tZXNoLnYxLldhdGNoUnVuc1Jlc3BvbnNlIh+C0+STAhkSFy9hcGkvdjEvY3Jvbi93YXRjaC9ydW5zMAESeAoJQ2FuY2VsUnVuEh0uY3Jvbm1lc2gudjEuQ2FuY2VsUnVuUmVxdWVzdBoeLmNyb25tZXNoLnYxLkNhbmNlbFJ1blJlc3BvbnNlIiyC0+STAiY6ASoiIS9hcGkvdjEvY3Jvbi9ydW5zL3tydW5faWR9L2NhbmNlbBJ4CglSZXBsYXlSdW4SHS5jcm9ubWVzaC52MS5SZXBsYXlSdW5SZXF1ZXN0Gh4uY3Jvbm1lc2gudjEuUmVwbGF5UnVuUmVzcG9uc2UiLILT5JMCJjoBKiIhL2FwaS92MS9jcm9uL3J1bnMve3J1bl9pZH0vcmVwbGF5EoIBCg9MaXN0RGVhZExldHRlcnMSIy5jcm9ubWVzaC52MS5MaXN0RGVhZExldHRlcnNSZXF1ZXN0GiQuY3Jvbm1lc2gudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UiJJACAYLT5JMCGxIZL2FwaS92MS9jcm9uL2RlYWQtbGV0dGVycxKEAQoKUmVkcml2ZVJ1bhIeLmNyb25tZXNoLnYxLlJlZHJpdmVSdW5SZXF1ZXN0Gh8uY3Jvbm1lc2gudjEuUmVkcml2ZVJ1blJlc3BvbnNlIjWC0+STAi86ASoiKi9hcGkvdjEvY3Jvbi9kZWFkLWxldHRlcnMve3J1bl9pZH0vcmVkcml2ZWIGcHJvdG8z", [file_cronmesh_v1_run, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * GetRunRequest names a run.
@@ -54,7 +56,8 @@ export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
   messageDesc(file_cronmesh_v1_run_service, 1);
 
 /**
- * ListRunsRequest filters runs.
+ * ListRunsRequest filters runs. Page with page_size/page_token (cursor), or with limit and offset
+ * or page (offset), not both.
  *
  * @generated from message cronmesh.v1.ListRunsRequest
  */
@@ -65,14 +68,14 @@ export type ListRunsRequest = Message<"cronmesh.v1.ListRunsRequest"> & {
   jobId: string;
 
   /**
-   * Only runs in this state.
+   * Only runs in this state; running is exact on every replica (runs executing anywhere).
    *
    * @generated from field: cronmesh.v1.RunStatus status = 2;
    */
   status: RunStatus;
 
   /**
-   * Default 20, at most 1000.
+   * Cursor page size; default 20, at most 1000.
    *
    * @generated from field: int32 page_size = 3;
    */
@@ -87,6 +90,53 @@ export type ListRunsRequest = Message<"cronmesh.v1.ListRunsRequest"> & {
    * @generated from field: string project_id = 5;
    */
   projectId: string;
+
+  /**
+   * Only runs created this way.
+   *
+   * @generated from field: cronmesh.v1.RunTrigger trigger = 6;
+   */
+  trigger: RunTrigger;
+
+  /**
+   * Only runs whose slot (scheduled_at) is at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 7;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Only runs whose slot (scheduled_at) is before this time.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 8;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: cronmesh.v1.RunOrder order = 9;
+   */
+  order: RunOrder;
+
+  /**
+   * Offset page size; default 20, at most 1000.
+   *
+   * @generated from field: int32 limit = 10;
+   */
+  limit: number;
+
+  /**
+   * Runs skipped before the page.
+   *
+   * @generated from field: int32 offset = 11;
+   */
+  offset: number;
+
+  /**
+   * 1-based page number: offset (page - 1) * limit.
+   *
+   * @generated from field: int32 page = 12;
+   */
+  page: number;
 };
 
 /**
@@ -108,9 +158,18 @@ export type ListRunsResponse = Message<"cronmesh.v1.ListRunsResponse"> & {
   runs: Run[];
 
   /**
+   * Empty on the last page; continues after the last run of this page, in the same order.
+   *
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * Runs matching the filters, on all pages.
+   *
+   * @generated from field: int64 total_size = 3;
+   */
+  totalSize: bigint;
 };
 
 /**
@@ -281,6 +340,27 @@ export type ListDeadLettersRequest = Message<"cronmesh.v1.ListDeadLettersRequest
    * @generated from field: bool include_redriven = 5;
    */
   includeRedriven: boolean;
+
+  /**
+   * Offset page size (instead of page_size/page_token); default 20, at most 1000.
+   *
+   * @generated from field: int32 limit = 6;
+   */
+  limit: number;
+
+  /**
+   * Entries skipped before the page.
+   *
+   * @generated from field: int32 offset = 7;
+   */
+  offset: number;
+
+  /**
+   * 1-based page number: offset (page - 1) * limit.
+   *
+   * @generated from field: int32 page = 8;
+   */
+  page: number;
 };
 
 /**
@@ -305,6 +385,13 @@ export type ListDeadLettersResponse = Message<"cronmesh.v1.ListDeadLettersRespon
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * Entries matching the filters, on all pages.
+   *
+   * @generated from field: int64 total_size = 3;
+   */
+  totalSize: bigint;
 };
 
 /**
@@ -363,6 +450,36 @@ export const RedriveRunResponseSchema: GenMessage<RedriveRunResponse> = /*@__PUR
   messageDesc(file_cronmesh_v1_run_service, 13);
 
 /**
+ * RunOrder sorts a run listing by creation.
+ *
+ * @generated from enum cronmesh.v1.RunOrder
+ */
+export enum RunOrder {
+  /**
+   * Server default: NEWEST_FIRST.
+   *
+   * @generated from enum value: RUN_ORDER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: RUN_ORDER_NEWEST_FIRST = 1;
+   */
+  NEWEST_FIRST = 1,
+
+  /**
+   * @generated from enum value: RUN_ORDER_OLDEST_FIRST = 2;
+   */
+  OLDEST_FIRST = 2,
+}
+
+/**
+ * Describes the enum cronmesh.v1.RunOrder.
+ */
+export const RunOrderSchema: GenEnum<RunOrder> = /*@__PURE__*/
+  enumDesc(file_cronmesh_v1_run_service, 0);
+
+/**
  * RedriveVersion picks the job version a redrive executes.
  *
  * @generated from enum cronmesh.v1.RedriveVersion
@@ -394,7 +511,7 @@ export enum RedriveVersion {
  * Describes the enum cronmesh.v1.RedriveVersion.
  */
 export const RedriveVersionSchema: GenEnum<RedriveVersion> = /*@__PURE__*/
-  enumDesc(file_cronmesh_v1_run_service, 0);
+  enumDesc(file_cronmesh_v1_run_service, 1);
 
 /**
  * RunService reads and steers runs: history, live updates, cancel, replay and the dead-letter queue.
@@ -413,7 +530,7 @@ export const RunService: GenService<{
     output: typeof GetRunResponseSchema;
   },
   /**
-   * ListRuns lists runs newest first, by job and status.
+   * ListRuns lists runs newest first (or oldest first), by job, status, trigger and slot time, with the total.
    *
    * @generated from rpc cronmesh.v1.RunService.ListRuns
    */

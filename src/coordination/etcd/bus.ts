@@ -9,7 +9,9 @@ import { bytes, prefixEnd } from "./etcd-client.js";
  * Subscriptions are advertised as `interest/<topic>/<node>` keys, which every replica watches to
  * know whether a topic has listeners elsewhere. This replica's own interest keys are reconciled,
  * one at a time in order, with what it subscribes to at the moment each write is sent: a quick
- * unsubscribe and subscribe again cannot land as a put overtaken by the older delete. Every
+ * unsubscribe and subscribe again cannot land as a put overtaken by the older delete; a new
+ * subscription is advertised once its watch is open, so a peer that sees the interest and
+ * publishes is heard. Every
  * session tick reconciles again whatever the keyspace shows out of step (a write that failed while
  * etcd was away, a key deleted by hand).
  */
@@ -17,6 +19,13 @@ export interface EtcdBus {
   publish(topic: string, message: string): Promise<void>;
   subscribe(topic: string, handler: BusHandler): () => void;
   hasPeerSubscribers(topic: string): boolean;
+  /** The other replicas subscribed to the topic, as this replica last heard of their interests. */
+  peerSubscribers(topic: string): string[];
+  /**
+   * Resolves once this replica's watch of the topic is open (messages published from then on
+   * reach its handlers); rejects when the topic is not subscribed to, or its watch failed.
+   */
+  listening(topic: string): Promise<void>;
   /** Loads and watches interests; call once the session has a lease. */
   start(): Promise<void>;
   /**
@@ -87,7 +96,7 @@ export function createEtcdBus(ctx: BusContext): EtcdBus {
       for (const h of handlers.get(topic) ?? []) h(kv.value.toString("utf8"));
     }), (err: unknown) => ctx.onError(err, `bus watch ${topic}`));
     watchers.set(topic, watcher);
-    void reconcile(topic);
+    void watcher.then(() => reconcile(topic), () => reconcile(topic));
   };
   const close = (topic: string) => {
     void watchers.get(topic)?.then((w) => w.cancel());
@@ -111,6 +120,12 @@ export function createEtcdBus(ctx: BusContext): EtcdBus {
       };
     },
     hasPeerSubscribers: (topic) => [...(interest.get(topic) ?? [])].some((n) => n !== ctx.nodeId),
+    peerSubscribers: (topic) => [...(interest.get(topic) ?? [])].filter((n) => n !== ctx.nodeId),
+    listening: async (topic) => {
+      const watcher = watchers.get(topic);
+      if (!watcher) throw new Error(`not subscribed to ${topic}`);
+      await watcher;
+    },
     async start() {
       interestWatcher = await ctx.client.watch().prefix(interestPrefix).create();
       interestWatcher.on("put", (kv) => noteInterest(kv.key, true)).on("delete", (kv) => noteInterest(kv.key, false));

@@ -1,6 +1,7 @@
 import type { Clock } from "../../domain/clock.js";
 import { CronError } from "../../domain/cron-error.js";
 import type { Coordinator, Member } from "../coordinator.js";
+import { createEtcdAsks } from "./asks.js";
 import { createEtcdBus } from "./bus.js";
 import { createElection } from "./election.js";
 import { createEtcdClient } from "./etcd-client.js";
@@ -55,6 +56,7 @@ export function createEtcdCoordinator(options: EtcdCoordinatorOptions): Coordina
   const self: Member = { nodeId, address: options.address, version: options.version, startedAt: clock.now() };
   const membership = createMembership(client, `${prefix}members/`, self);
   const bus = createEtcdBus({ client, prefix, nodeId, sessionLease: session.leaseId, onError: options.onError });
+  const asks = createEtcdAsks({ bus, nodeId, clock, onError: options.onError });
   const locks: LockContext = {
     client, prefix, nodeId,
     sessionLease: session.leaseId,
@@ -127,5 +129,7 @@ export function createEtcdCoordinator(options: EtcdCoordinatorOptions): Coordina
     publish: (topic, message) => bus.publish(topic, message),
     subscribe: (topic, handler) => bus.subscribe(topic, handler),
     hasPeerSubscribers: (topic) => bus.hasPeerSubscribers(topic),
+    answer: (topic, handler) => asks.answer(topic, handler),
+    ask: (topic, question, timeoutMs) => asks.ask(topic, question, timeoutMs),
   };
 }

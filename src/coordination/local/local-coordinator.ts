@@ -1,6 +1,7 @@
 import type { Clock } from "../../domain/clock.js";
 import { CronError } from "../../domain/cron-error.js";
-import type { BusHandler, Coordinator, Lock, LockOptions, Member } from "../coordinator.js";
+import { answerLocally } from "../answers.js";
+import type { AnswerHandler, BusHandler, Coordinator, Lock, LockOptions, Member } from "../coordinator.js";
 
 /** Identity of the embedded node. */
 export interface LocalCoordinatorOptions {
@@ -28,6 +29,7 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
   const locks = new Map<string, Held>();
   const listeners = new Set<(leading: boolean) => void>();
   const topics = new Map<string, Set<BusHandler>>();
+  const answerers = new Map<string, AnswerHandler>();
   let leading = false;
   let startedAt = 0;
   let nextToken = 1;
@@ -100,6 +102,13 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
     },
     // The only replica is this one.
     hasPeerSubscribers: () => false,
+    answer: (topic, handler) => {
+      answerers.set(topic, handler);
+      return () => {
+        if (answerers.get(topic) === handler) answerers.delete(topic);
+      };
+    },
+    ask: async (topic, question) => answerLocally(options.nodeId, answerers.get(topic), question),
   };
 }
 
@@ -113,3 +122,4 @@ function lockHandle(key: string, entry: Held, locks: Map<string, Held>, clock: C
     },
   };
 }
+

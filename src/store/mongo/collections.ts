@@ -32,8 +32,16 @@ export interface MongoCollections {
   runActive: Collection<ActiveDocument>;
   runProgress: Collection<RunDocument>;
   runFinals: Collection<RunDocument>;
+  /** Deleted jobs whose runs are still kept: `_id` is the job id (see Store.listDeletedJobs). */
+  deletedJobs: Collection<DeletedJobDocument>;
   /** Serialises in-process writes that read and modify existing documents; see {@link createKeyedLock}. */
   lock: KeyedLock;
+}
+
+/** A recorded job deletion. */
+export interface DeletedJobDocument {
+  _id: string;
+  deletedAt: number;
 }
 
 /** Binds the cronmesh collections of a database (nothing is created until written or indexed). */
@@ -47,6 +55,7 @@ export function collectionsOf(db: Db): MongoCollections {
     runActive: db.collection<ActiveDocument>("run_active"),
     runProgress: db.collection<RunDocument>("run_progress"),
     runFinals: db.collection<RunDocument>("run_finals"),
+    deletedJobs: db.collection<DeletedJobDocument>("deleted_jobs"),
     lock: createKeyedLock(),
   };
 }

@@ -17,7 +17,7 @@ const IN_CHUNK = 1000;
 /** The job CRUD and listing methods of the store. */
 export type JobOperations = Pick<
   Store,
-  "createJob" | "getJob" | "getJobs" | "updateJob" | "deleteJob" | "listJobs" | "listJobsByPage" | "countJobs"
+  "createJob" | "getJob" | "getJobs" | "updateJob" | "deleteJob" | "listJobs" | "listJobsByPage" | "countJobs" | "listDeletedJobs" | "forgetDeletedJob"
 >;
 
 /** Builds the job methods on the given collections; run counters come from `stats`. */
@@ -36,7 +36,12 @@ export function jobOperations(c: MongoCollections, stats: JobStatsBook): JobOper
       return out;
     },
     updateJob: async (job, expected) => (await one(await updateJob(c, job, expected)))!,
-    deleteJob: (jobId, scope) => c.lock(jobLockKey(jobId), () => deleteJob(c, jobId, scope)),
+    deleteJob: (jobId, scope, deletedAt) => c.lock(jobLockKey(jobId), () => deleteJob(c, jobId, scope, deletedAt)),
+    listDeletedJobs: async (before, limit) => {
+      const docs = await c.deletedJobs.find({ deletedAt: { $lt: before } }).sort({ deletedAt: 1 }).limit(Math.max(0, Math.floor(limit))).toArray();
+      return docs.map((d) => ({ jobId: d._id, deletedAt: d.deletedAt }));
+    },
+    forgetDeletedJob: async (jobId, deletedAt) => void (await c.deletedJobs.deleteOne({ _id: jobId, deletedAt })),
     listJobs: async (filter, query) => {
       const page = await listJobs(c, filter, query);
       return { ...page, items: await counted(page.items) };
@@ -64,18 +69,22 @@ async function withRunCounters(stats: JobStatsBook, jobs: JobRecord[]): Promise<
     const add = counters.get(job.jobId);
     if (!add) return job;
     const s = job.stats;
-    const lastRunDurationMs = add.lastRunDurationMs ?? s.lastRunDurationMs;
     const merged = { ...s, runCount: s.runCount + add.runCount, failCount: s.failCount + add.failCount };
-    return { ...job, stats: lastRunDurationMs === undefined ? merged : { ...merged, lastRunDurationMs } };
+    if (add.lastRunDurationMs !== undefined) merged.lastRunDurationMs = add.lastRunDurationMs;
+    if (add.lastRunStatus !== undefined) merged.lastRunStatus = add.lastRunStatus;
+    return { ...job, stats: merged };
   });
 }
 
 /**
- * Deletes the version history first, then the job: a crash in between leaves a job whose history
- * is rebuilt from itself on read, never history that a re-created job with the same id would inherit.
+ * Records the deletion (when timed), deletes the version history, then the job: a crash in
+ * between leaves a job whose history is rebuilt from itself on read, never history that a
+ * re-created job with the same id would inherit; and a recorded deletion of a job still there,
+ * which whoever purges the runs of deleted jobs recognises by the job's creation time.
  */
-async function deleteJob(c: MongoCollections, jobId: string, scope: Scope): Promise<boolean> {
+async function deleteJob(c: MongoCollections, jobId: string, scope: Scope, deletedAt: number | undefined): Promise<boolean> {
   if (!(await c.jobs.findOne(byId(jobId, scope), { projection: { _id: 1 } }))) return false;
+  if (deletedAt !== undefined) await c.deletedJobs.replaceOne({ _id: jobId }, { deletedAt }, { upsert: true });
   await c.jobVersions.deleteMany({ jobId });
   await c.jobSchedule.deleteOne({ _id: jobId });
   return (await c.jobs.deleteOne({ _id: jobId })).deletedCount === 1;
@@ -151,7 +160,7 @@ async function listJobsByPage(
 ): Promise<{ items: JobRecord[]; total: number }> {
   const where = jobQuery(filter);
   const limit = Math.floor(query.limit);
-  const skip = Math.max(0, Math.floor(query.page) - 1) * Math.max(0, limit);
+  const skip = Math.max(0, Math.floor(query.offset ?? (query.page - 1) * Math.max(0, limit)));
   const [total, docs] = await Promise.all([
     c.jobs.countDocuments(where),
     limit > 0 ? c.jobs.find(where).sort({ _id: 1 }).skip(skip).limit(limit).toArray() : Promise.resolve([] as JobDocument[]),

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { JobStats } from "../../domain/job.js";
+import type { RunStatus } from "../../domain/run.js";
 import type { RunOutcome } from "../store.js";
 import type { MongoCollections } from "./collections.js";
 import { isDuplicateKey } from "./mongo-errors.js";
@@ -10,9 +11,14 @@ export interface StatsEntry {
   runs: number;
   fails: number;
   lastDurationMs: number;
-  /** When the last counted run finished (orders `lastDurationMs` across documents). */
+  /** Final state of the last counted run (absent in entries written by older versions). */
+  lastStatus?: RunStatus;
+  /** When the last counted run finished (orders `lastDurationMs` and `lastStatus` across documents). */
   lastAt: number;
 }
+
+/** The counters a job read adds in. */
+type CountedStats = Pick<JobStats, "runCount" | "failCount" | "lastRunDurationMs" | "lastRunStatus">;
 
 /**
  * A shard of the run counters of one store instance (an "incarnation": one process lifetime), or
@@ -33,7 +39,7 @@ export interface JobStatsDocument {
 export interface JobStatsBook {
   record(outcomes: RunOutcome[]): Promise<void>;
   /** Counters of the given jobs (absent for jobs without finished runs). */
-  read(jobIds: string[]): Promise<Map<string, Pick<JobStats, "runCount" | "failCount" | "lastRunDurationMs">>>;
+  read(jobIds: string[]): Promise<Map<string, CountedStats>>;
   /** Merges the documents of instances silent for `staleMs` into the folded documents. */
   fold(staleMs: number): Promise<number>;
 }
@@ -89,13 +95,14 @@ function addOutcome(totals: Map<string, StatsEntry>, o: RunOutcome, at: number):
   entry.runs += 1;
   entry.fails += o.failed ? 1 : 0;
   entry.lastDurationMs = o.durationMs;
+  if (o.status) entry.lastStatus = o.status;
   entry.lastAt = at;
   totals.set(o.jobId, entry);
 }
 
 /** Sums the counters of the jobs over their shards' live documents (merged ones skipped). */
 async function readStats(c: MongoCollections, jobIds: string[]) {
-  const out = new Map<string, Pick<JobStats, "runCount" | "failCount" | "lastRunDurationMs">>();
+  const out = new Map<string, CountedStats>();
   if (jobIds.length === 0) return out;
   const wanted = new Set(jobIds);
   const docs = await c.jobStats.find({ shard: { $in: [...new Set(jobIds.map(shardOf))] } }).toArray();
@@ -110,6 +117,7 @@ async function readStats(c: MongoCollections, jobIds: string[]) {
       sum.failCount += e.fails;
       if (e.lastAt >= (lastAt.get(e.jobId) ?? -1)) {
         sum.lastRunDurationMs = e.lastDurationMs;
+        if (e.lastStatus) sum.lastRunStatus = e.lastStatus;
         lastAt.set(e.jobId, e.lastAt);
       }
       out.set(e.jobId, sum);
@@ -175,7 +183,7 @@ function mergeEntries(into: StatsEntry[], add: StatsEntry[]): StatsEntry[] {
     }
     cur.runs += e.runs;
     cur.fails += e.fails;
-    if (e.lastAt >= cur.lastAt) Object.assign(cur, { lastDurationMs: e.lastDurationMs, lastAt: e.lastAt });
+    if (e.lastAt >= cur.lastAt) Object.assign(cur, { lastDurationMs: e.lastDurationMs, lastAt: e.lastAt }, e.lastStatus ? { lastStatus: e.lastStatus } : {});
   }
   return [...byJob.values()];
 }

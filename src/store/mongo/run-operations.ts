@@ -1,4 +1,4 @@
-import type { Filter } from "mongodb";
+import type { Collection, Filter } from "mongodb";
 import { inDeadLetterQueue, isFinal, type RunRecord, type RunStatus } from "../../domain/run.js";
 import type { ActiveRun, ActiveRunQuery, DeadLetterQuery, HistoryLimit, Page, RunQuery, Store } from "../store.js";
 import { runLockKey, type MongoCollections } from "./collections.js";
@@ -12,7 +12,7 @@ import { updateRun, updateRuns } from "./run-updates.js";
 export type RunOperations = Pick<
   Store,
   | "insertRuns" | "getRun" | "updateRun" | "updateRuns" | "listRuns" | "listDeadLetters" | "countRuns"
-  | "countDeadLetters" | "markRedriven" | "expireDeadLetters" | "listActiveRuns" | "cancelQueuedRuns" | "trimRuns" | "repairRuns"
+  | "countDeadLetters" | "markRedriven" | "expireDeadLetters" | "listActiveRuns" | "purgeRuns" | "cancelQueuedRuns" | "trimRuns" | "repairRuns"
 >;
 
 /** Builds the run methods on the given collections. */
@@ -32,59 +32,106 @@ export function runOperations(c: MongoCollections): RunOperations {
     markRedriven: (runId, redriveRunId, at) => markRedriven(c, runId, redriveRunId, at),
     expireDeadLetters: (before, limit) => expireDeadLetters(c, before, limit),
     listActiveRuns: (query) => listActiveRuns(c, query),
+    purgeRuns: (jobId, createdBefore, limit) => purgeRuns(c, jobId, createdBefore, limit),
     cancelQueuedRuns: (jobId, now) => cancelQueuedRuns(c, jobId, now),
     trimRuns: (limits) => trimRuns(c, limits),
     repairRuns: (since) => repairRuns(c, since),
   };
 }
 
-/** The query of a run listing; `before` is an exclusive upper bound on the run id. */
-function runQuery(query: RunQuery): Filter<RunDocument> {
+/** Most runs not final read for one listing by state (they are few: runs leave `run_active` when they finish). */
+const MAX_ACTIVE_LISTED = 10_000;
+
+/**
+ * The filters of a run listing on fields that never change after a run is created (so they hold
+ * in `runs`, `run_progress` and `run_finals` alike), and its page bounds unless `bounds` is false.
+ */
+function createdFilter(query: Omit<RunQuery, "pageSize" | "status">, bounds = true): Filter<RunDocument> {
   const where: Filter<RunDocument> = {};
   if (query.jobId) where.jobId = query.jobId;
   if (query.projectId) where.projectId = query.projectId;
-  if (query.status) where.status = query.status;
-  if (query.before) where._id = { $lt: query.before };
+  if (query.trigger) where.trigger = query.trigger;
+  if (query.scheduledFrom !== undefined || query.scheduledTo !== undefined) {
+    where.scheduledAt = {
+      ...(query.scheduledFrom !== undefined ? { $gte: query.scheduledFrom } : {}),
+      ...(query.scheduledTo !== undefined ? { $lt: query.scheduledTo } : {}),
+    };
+  }
+  if (bounds && (query.before || query.after)) {
+    where._id = { ...(query.before ? { $lt: query.before } : {}), ...(query.after ? { $gt: query.after } : {}) };
+  }
   return where;
 }
 
+/** One page of `collection` under `filter` in the query's order, and the total under `all` when asked. */
+async function findPage(
+  collection: Collection<RunDocument>, query: RunQuery, filter: Filter<RunDocument>, all: Filter<RunDocument>,
+): Promise<{ docs: RunDocument[]; total?: number }> {
+  const [docs, total] = await Promise.all([
+    collection.find(filter).sort({ _id: query.oldestFirst ? 1 : -1 }).skip(Math.max(0, Math.floor(query.offset ?? 0))).limit(fetchLimit(query.pageSize)).toArray(),
+    query.withTotal ? collection.countDocuments(all) : undefined,
+  ]);
+  return { docs, total };
+}
+
+/** A page of runs, with the total when one was counted. */
+function runPage(runs: RunRecord[], query: RunQuery, total: number | undefined): Page<RunRecord> {
+  const page = pageOf(runs, query.pageSize, (r) => r.runId);
+  return total === undefined ? page : { ...page, total };
+}
+
 /**
- * Runs newest first (run ids sort by creation time). A final status reads `run_finals`; queued
- * and running read the references of `run_active`, then each run; an unfiltered listing pages
- * through created runs and shows their current state.
+ * Runs in the query's order (run ids sort by creation time). A final status reads `run_finals`;
+ * queued and running read the references of `run_active`, then the created runs among them that
+ * match the other filters, then their current states; an unfiltered listing pages through created
+ * runs and shows their current state.
  */
 async function listRuns(c: MongoCollections, query: RunQuery): Promise<Page<RunRecord>> {
-  const limit = fetchLimit(query.pageSize);
   if (query.status && isFinal(query.status)) {
-    const docs = await c.runFinals.find(runQuery(query)).sort({ _id: -1 }).limit(limit).toArray();
-    return pageOf(docs.map(fromRunDocument), query.pageSize, (r) => r.runId);
+    const status = { status: query.status };
+    const { docs, total } = await findPage(c.runFinals, query, { ...createdFilter(query), ...status }, { ...createdFilter(query, false), ...status });
+    return runPage(docs.map(fromRunDocument), query, total);
   }
+  let where = (bounds: boolean) => createdFilter(query, bounds);
   if (query.status) {
-    const refs = await c.runActive.find(runQuery(query) as Filter<ActiveDocument>).sort({ _id: -1 }).limit(limit).toArray();
-    const runs = await Promise.all(refs.map((r) => findRun(c, r._id)));
-    return pageOf(runs.filter((r): r is RunRecord => r !== undefined && matches(r, query)), query.pageSize, (r) => r.runId);
+    const active: Filter<ActiveDocument> = { status: query.status, ...(query.jobId ? { jobId: query.jobId } : {}) };
+    const refs = await c.runActive.find(active, { projection: { _id: 1 } }).limit(MAX_ACTIVE_LISTED).toArray();
+    const ids: Filter<RunDocument> = { _id: { $in: refs.map((r) => r._id) } };
+    // Both conditions on _id (the active ids and the page bounds) must hold.
+    where = (bounds) => ({ $and: [createdFilter(query, bounds), ids] });
   }
-  const created = await c.runs.find(runQuery(query)).sort({ _id: -1 }).limit(limit).toArray();
-  const { states } = await currentStates(c, created);
-  return pageOf(created.map((d) => states.get(d._id)!), query.pageSize, (r) => r.runId);
+  const { docs, total } = await findPage(c.runs, query, where(true), where(false));
+  const { states } = await currentStates(c, docs);
+  const runs = docs.map((d) => states.get(d._id)!).filter((r) => matches(r, query));
+  return runPage(runs, query, total);
 }
 
 /**
  * The final documents of runs in the dead-letter queue. `status` leads so that MongoDB serves it
  * from the `status_id` index; a dead letter is always a failed run.
  */
-function deadLetterFilter(query: Omit<DeadLetterQuery, "pageSize">): Filter<RunDocument> {
-  const where: Filter<RunDocument> = { status: "failed", deadLetteredAt: { $exists: true } };
+function deadLetterFilter(query: Omit<DeadLetterQuery, "pageSize">, bounds = true): Filter<RunDocument> {
+  const where: Filter<RunDocument> = { status: "failed", deadLetteredAt: { $exists: true }, ...createdFilter(query, bounds) };
   if (!query.includeRedriven) where.redrivenAt = { $exists: false };
-  if (query.jobId) where.jobId = query.jobId;
-  if (query.projectId) where.projectId = query.projectId;
-  if (query.before) where._id = { $lt: query.before };
   return where;
 }
 
 async function listDeadLetters(c: MongoCollections, query: DeadLetterQuery): Promise<Page<RunRecord>> {
-  const docs = await c.runFinals.find(deadLetterFilter(query)).sort({ _id: -1 }).limit(fetchLimit(query.pageSize)).toArray();
-  return pageOf(docs.map(fromRunDocument), query.pageSize, (r) => r.runId);
+  const { docs, total } = await findPage(c.runFinals, query, deadLetterFilter(query), deadLetterFilter(query, false));
+  return runPage(docs.map(fromRunDocument), query, total);
+}
+
+/** Deletes the oldest finished runs of a job created before a time (created, final and any stale state documents). */
+async function purgeRuns(c: MongoCollections, jobId: string, createdBefore: number, limit: number): Promise<number> {
+  const finals = await c.runFinals
+    .find({ jobId, createdAt: { $lt: createdBefore } }, { projection: { _id: 1 } })
+    .sort({ _id: 1 })
+    .limit(Math.max(0, Math.floor(limit)))
+    .toArray();
+  if (finals.length === 0) return 0;
+  const ids = { _id: { $in: finals.map((d) => d._id) } };
+  await Promise.all([c.runs.deleteMany(ids), c.runActive.deleteMany(ids), c.runProgress.deleteMany(ids)]);
+  return (await c.runFinals.deleteMany(ids)).deletedCount;
 }
 
 /** Marks a dead letter redriven, once: the filter matches only a run still waiting in the queue. */
@@ -113,7 +160,7 @@ async function expireDeadLetters(c: MongoCollections, before: number, limit: num
 
 /** Whether a run read by reference still matches a listing's filters (its state may have moved on). */
 function matches(run: RunRecord, query: RunQuery): boolean {
-  return (!query.projectId || run.projectId === query.projectId) && (!query.status || run.status === query.status);
+  return !query.status || run.status === query.status;
 }
 
 async function listActiveRuns(c: MongoCollections, query: ActiveRunQuery): Promise<ActiveRun[]> {

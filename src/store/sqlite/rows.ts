@@ -1,5 +1,5 @@
 import type { JobRecord, JobVersionRecord } from "../../domain/job.js";
-import { upgradeRun, type RunRecord } from "../../domain/run.js";
+import { upgradeRun, type RunRecord, type RunStatus } from "../../domain/run.js";
 
 /** A row of the jobs table. */
 export interface JobRow {
@@ -9,6 +9,7 @@ export interface JobRow {
   next_trigger_at: number | null;
   last_triggered_at: number | null;
   last_run_duration_ms: number | null;
+  last_run_status: RunStatus | null;
   run_count: number;
   fail_count: number;
   skipped_count: number;
@@ -51,6 +52,7 @@ export function jobFromRow(row: JobRow): JobRecord {
   if (row.next_trigger_at !== null) job.nextTriggerAt = row.next_trigger_at;
   if (row.last_triggered_at !== null) job.stats.lastTriggeredAt = row.last_triggered_at;
   if (row.last_run_duration_ms !== null) job.stats.lastRunDurationMs = row.last_run_duration_ms;
+  if (row.last_run_status != null) job.stats.lastRunStatus = row.last_run_status;
   return job;
 }
 
@@ -67,6 +69,8 @@ export function runParams(run: RunRecord): Record<string, unknown> {
     project_id: run.projectId,
     slot_key: run.slotKey,
     status: run.status,
+    run_trigger: run.trigger,
+    scheduled_at: run.scheduledAt,
     revision: run.revision,
     doc: JSON.stringify(run),
     dead_lettered_at: run.deadLetteredAt ?? null,

@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_job ON runs (job_id, run_id);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, run_id);
+CREATE TABLE IF NOT EXISTS deleted_jobs (
+  job_id TEXT PRIMARY KEY,
+  deleted_at INTEGER NOT NULL
+);
 `;
 
 /** Indexes on columns that older databases gain through {@link MIGRATIONS} first. */
@@ -49,9 +53,23 @@ export const LATE_INDEXES = `
 CREATE INDEX IF NOT EXISTS runs_dead_letters ON runs (run_id) WHERE dead_lettered_at IS NOT NULL;
 `;
 
+/** A column added after the first release, and how rows stored before it get their value. */
+export interface AddedColumn {
+  type: string;
+  /** Run in the same transaction as the ALTER TABLE that adds the column. */
+  backfill?: string;
+}
+
 /** Columns added after the first release, by table: added to older databases at start-up. */
-export const ADDED_COLUMNS: Record<string, Record<string, string>> = {
-  runs: { dead_lettered_at: "INTEGER", redriven_at: "INTEGER" },
+export const ADDED_COLUMNS: Record<string, Record<string, AddedColumn>> = {
+  runs: {
+    dead_lettered_at: { type: "INTEGER" },
+    redriven_at: { type: "INTEGER" },
+    // Listing filters: what created the run, and its nominal slot (both never change).
+    run_trigger: { type: "TEXT", backfill: "UPDATE runs SET run_trigger = json_extract(doc, '$.trigger')" },
+    scheduled_at: { type: "INTEGER", backfill: "UPDATE runs SET scheduled_at = json_extract(doc, '$.scheduledAt')" },
+  },
+  jobs: { last_run_status: { type: "TEXT" } },
 };
 
 /**

@@ -4,11 +4,13 @@ import { dirname } from "node:path";
 import { CronError } from "../../domain/cron-error.js";
 import { snapshotOf, type JobRecord, type JobVersionRecord } from "../../domain/job.js";
 import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus } from "../../domain/run.js";
-import type { ActiveRun, ActiveRunQuery, DeadLetterQuery, Scope, DueJobRef, HistoryLimit, InsertOptions, InsertRunResult, JobAdvance, Page, RunOutcome, RunUpdate, Store } from "../store.js";
+import type {
+  ActiveRun, ActiveRunQuery, DeadLetterQuery, DeletedJob, Scope, DueJobRef, HistoryLimit, InsertOptions, InsertRunResult, JobAdvance, OffsetQuery, Page, RunOutcome, RunQuery, RunUpdate, Store,
+} from "../store.js";
 import { fromDoc, jobFromRow, jobParams, runFromDoc, runParams, versionParams, type JobRow } from "./rows.js";
 import { FOREGROUND_CHECKPOINT_PAGES, startCheckpointer } from "./checkpointer.js";
 import { ADDED_COLUMNS, LATE_INDEXES, SCHEMA, UPGRADE_DEAD_LETTERED } from "./schema.js";
-import { deadLetterWhere, jobWhere, runWhere } from "./where.js";
+import { deadLetterWhere, jobWhere, runWhere, type Where } from "./where.js";
 
 /** Where the embedded store keeps its data: a file path, or `:memory:`. */
 export interface SqliteStoreOptions {
@@ -84,6 +86,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     getJob: guarded(jobs.get),
     updateJob: guarded(jobs.update),
     deleteJob: guarded(jobs.remove),
+    listDeletedJobs: guarded(jobs.deletedJobs),
+    forgetDeletedJob: guarded(jobs.forgetDeletion),
     listJobs: guarded(jobs.list),
     listJobsByPage: guarded(jobs.listByPage),
     countJobs: guarded(jobs.count),
@@ -105,6 +109,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     markRedriven: guarded(runs.markRedriven),
     expireDeadLetters: guarded(runs.expireDeadLetters),
     listActiveRuns: guarded(runs.active),
+    purgeRuns: guarded(runs.purge),
     cancelQueuedRuns: guarded(runs.cancelQueued),
     trimRuns: guarded(runs.trim),
     // Inserts are single transactions here: nothing is ever left half-written.
@@ -120,8 +125,12 @@ function prepareSchema(db: Database.Database): void {
   db.exec(SCHEMA);
   for (const [table, columns] of Object.entries(ADDED_COLUMNS)) {
     const present = new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
-    for (const [name, type] of Object.entries(columns)) {
-      if (!present.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+    for (const [name, column] of Object.entries(columns)) {
+      if (present.has(name)) continue;
+      db.transaction(() => {
+        db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${column.type}`);
+        if (column.backfill) db.exec(column.backfill);
+      })();
     }
   }
   db.exec(LATE_INDEXES);
@@ -141,7 +150,7 @@ function mapSqliteError(err: unknown): CronError {
 }
 
 const JOB_COLUMNS = `job_id, status, doc, next_trigger_at, last_triggered_at, last_run_duration_ms,
-  run_count, fail_count, skipped_count, dropped_count`;
+  last_run_status, run_count, fail_count, skipped_count, dropped_count`;
 
 function jobStatements(db: Database.Database) {
   const insertJob = db.prepare(`INSERT INTO jobs (job_id, project_id, status, version, next_trigger_at, name, description, tags, doc)
@@ -161,7 +170,11 @@ function jobStatements(db: Database.Database) {
       status=COALESCE(@status, status)
     WHERE job_id=@jobId AND next_trigger_at IS @expected`);
   const outcome = db.prepare(`UPDATE jobs SET run_count=run_count+1, fail_count=fail_count+@failed,
-    last_run_duration_ms=@durationMs WHERE job_id=@jobId`);
+    last_run_duration_ms=@durationMs, last_run_status=COALESCE(@status, last_run_status) WHERE job_id=@jobId`);
+  const recordDeletion = db.prepare(`INSERT INTO deleted_jobs (job_id, deleted_at) VALUES (?, ?)
+    ON CONFLICT (job_id) DO UPDATE SET deleted_at = MAX(deleted_at, excluded.deleted_at)`);
+  const selectDeleted = db.prepare("SELECT job_id AS jobId, deleted_at AS deletedAt FROM deleted_jobs WHERE deleted_at < ? ORDER BY deleted_at LIMIT ?");
+  const forgetDeletion = db.prepare("DELETE FROM deleted_jobs WHERE job_id = ? AND deleted_at = ?");
   const selectDue = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status='active' AND next_trigger_at <= @before AND ${IN_SCOPE}
     ORDER BY next_trigger_at, job_id LIMIT @limit`);
   const selectDueRefs = db.prepare(`SELECT job_id AS jobId, version, next_trigger_at AS nextTriggerAt FROM jobs
@@ -201,12 +214,12 @@ function jobStatements(db: Database.Database) {
       .all({ ...where.params, after: q.after ?? "", limit: q.pageSize + 1 }) as JobRow[];
     return pageOf(rows.map(jobFromRow), q.pageSize, (j) => j.jobId);
   };
-  const listByPage = (filter: Parameters<Store["listJobs"]>[0], q: { page: number; limit: number }) => {
+  const listByPage = (filter: Parameters<Store["listJobs"]>[0], q: OffsetQuery) => {
     const where = jobWhere(filter);
     const total = (db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE ${where.sql}`).get(where.params) as { n: number }).n;
     const rows = db
       .prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE ${where.sql} ORDER BY job_id LIMIT @limit OFFSET @offset`)
-      .all({ ...where.params, limit: q.limit, offset: (q.page - 1) * q.limit }) as JobRow[];
+      .all({ ...where.params, limit: q.limit, offset: q.offset ?? (q.page - 1) * q.limit }) as JobRow[];
     return { items: rows.map(jobFromRow), total };
   };
   const versions = (jobId: string, pageSize: number, before?: number, scope?: Scope): JobVersionRecord[] =>
@@ -223,11 +236,15 @@ function jobStatements(db: Database.Database) {
     create,
     get,
     update,
-    remove: db.transaction((jobId: string, scope?: Scope) => {
+    remove: db.transaction((jobId: string, scope?: Scope, deletedAt?: number) => {
       if (!get(jobId, scope)) return false;
       db.prepare("DELETE FROM job_versions WHERE job_id = ?").run(jobId);
-      return db.prepare(`DELETE FROM jobs WHERE job_id = @jobId AND ${IN_SCOPE}`).run({ jobId, scope: scope ?? null }).changes === 1;
+      const deleted = db.prepare(`DELETE FROM jobs WHERE job_id = @jobId AND ${IN_SCOPE}`).run({ jobId, scope: scope ?? null }).changes === 1;
+      if (deleted && deletedAt !== undefined) recordDeletion.run(jobId, deletedAt);
+      return deleted;
     }),
+    deletedJobs: (before: number, limit: number) => selectDeleted.all(before, limit) as DeletedJob[],
+    forgetDeletion: (jobId: string, deletedAt: number) => void forgetDeletion.run(jobId, deletedAt),
     list,
     listByPage,
     count: (scope?: Scope) => (db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE ${IN_SCOPE}`).get({ scope: scope ?? null }) as { n: number }).n,
@@ -238,7 +255,7 @@ function jobStatements(db: Database.Database) {
     many,
     advance,
     recordOutcomes: db.transaction((outcomes: RunOutcome[]) => {
-      for (const o of outcomes) outcome.run({ jobId: o.jobId, durationMs: o.durationMs, failed: o.failed ? 1 : 0 });
+      for (const o of outcomes) outcome.run({ jobId: o.jobId, durationMs: o.durationMs, failed: o.failed ? 1 : 0, status: o.status ?? null });
     }),
   };
 }
@@ -262,8 +279,9 @@ function pageOf<T>(rows: T[], pageSize: number, key: (item: T) => string): Page<
 }
 
 function runStatements(db: Database.Database) {
-  const insertRun = db.prepare(`INSERT OR IGNORE INTO runs (run_id, job_id, project_id, slot_key, status, revision, doc, dead_lettered_at, redriven_at)
-    VALUES (@run_id, @job_id, @project_id, @slot_key, @status, @revision, @doc, @dead_lettered_at, @redriven_at)`);
+  const insertRun = db.prepare(`INSERT OR IGNORE INTO runs
+      (run_id, job_id, project_id, slot_key, status, run_trigger, scheduled_at, revision, doc, dead_lettered_at, redriven_at)
+    VALUES (@run_id, @job_id, @project_id, @slot_key, @status, @run_trigger, @scheduled_at, @revision, @doc, @dead_lettered_at, @redriven_at)`);
   const selectBySlot = db.prepare("SELECT doc FROM runs WHERE job_id = ? AND slot_key = ?");
   const selectRun = db.prepare(`SELECT doc FROM runs WHERE run_id = @runId AND ${IN_SCOPE}`);
   // Final runs never change again, and trimming only ever deletes them.
@@ -297,20 +315,20 @@ function runStatements(db: Database.Database) {
     }
     return run;
   };
-  const list = (q: Parameters<Store["listRuns"]>[0]): Page<RunRecord> => {
-    const where = runWhere(q);
+  /** One page of runs matching `where` (bounds included), and the total matching `all` (bounds aside) when asked. */
+  const runPage = (q: RunQuery, where: Where, all: Where): Page<RunRecord> => {
     const rows = db
-      .prepare(`SELECT doc, run_id FROM runs WHERE ${where.sql} ORDER BY run_id DESC LIMIT @limit`)
-      .all({ ...where.params, limit: q.pageSize + 1 }) as { doc: string }[];
-    return pageOf(rows.map(runFromDoc), q.pageSize, (r) => r.runId);
+      .prepare(`SELECT doc, run_id FROM runs WHERE ${where.sql} ORDER BY run_id ${q.oldestFirst ? "ASC" : "DESC"} LIMIT @limit OFFSET @offset`)
+      .all({ ...where.params, limit: q.pageSize + 1, offset: Math.max(0, q.offset ?? 0) }) as { doc: string }[];
+    const page = pageOf(rows.map(runFromDoc), q.pageSize, (r) => r.runId);
+    if (!q.withTotal) return page;
+    return { ...page, total: (db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE ${all.sql}`).get(all.params) as { n: number }).n };
   };
-  const deadLetters = (q: DeadLetterQuery): Page<RunRecord> => {
-    const where = deadLetterWhere(q);
-    const rows = db
-      .prepare(`SELECT doc, run_id FROM runs WHERE ${where.sql} ORDER BY run_id DESC LIMIT @limit`)
-      .all({ ...where.params, limit: q.pageSize + 1 }) as { doc: string }[];
-    return pageOf(rows.map(runFromDoc), q.pageSize, (r) => r.runId);
-  };
+  const list = (q: RunQuery): Page<RunRecord> => runPage(q, runWhere(q), runWhere(q, false));
+  const deadLetters = (q: DeadLetterQuery): Page<RunRecord> => runPage(q, deadLetterWhere(q), deadLetterWhere(q, false));
+  const purgeStatement = db.prepare(`DELETE FROM runs WHERE run_id IN (
+        SELECT run_id FROM runs WHERE job_id = ? AND status IN (${finished})
+          AND json_extract(doc, '$.createdAt') < ? ORDER BY run_id LIMIT ?)`);
   const markRedriven = (runId: string, redriveRunId: string, at: number) =>
     markStatement.run({ runId, redriveRunId, at }).changes === 1;
   const cancelQueued = db.transaction((jobId: string, now: number) => {
@@ -358,5 +376,6 @@ function runStatements(db: Database.Database) {
     expireDeadLetters: (before: number, limit: number) => expireStatement.run(before, limit).changes,
     cancelQueued,
     trim,
+    purge: (jobId: string, createdBefore: number, limit: number) => purgeStatement.run(jobId, createdBefore, Math.max(0, Math.floor(limit))).changes,
   };
 }
