@@ -56,7 +56,7 @@ function inputNaming(method: DescMethod, ids: { jobId: string; runId: string }):
 describe("which RPCs write (read from the descriptors)", () => {
   it("reads are the NO_SIDE_EFFECTS methods and WatchRuns; every other method writes", () => {
     expect(READS.map((m) => m.name).sort()).toEqual([
-      "GetClusterStatus", "GetJob", "GetJobVersion", "GetRun", "GetWhoAmI", "ListDeadLetters", "ListJobVersions", "ListJobs", "ListRuns", "ListTasks", "PreviewSchedule", "WatchRuns",
+      "GetClusterStatus", "GetJob", "GetJobStatus", "GetJobVersion", "GetRun", "GetWhoAmI", "ListDeadLetters", "ListJobVersions", "ListJobs", "ListRuns", "ListTasks", "PreviewSchedule", "WatchRuns",
     ]);
     expect(WRITES.length + READS.length).toBe(ALL_METHODS.length);
     expect(WRITES.map((m) => m.name)).toEqual(expect.arrayContaining(["CreateJob", "DeleteJob", "TriggerJob", "CancelRun", "RedriveRun", "BackfillJob"]));

@@ -30,7 +30,7 @@ describe.each(["sqlite", "mongo"] as const)("retention of deleted jobs' runs on 
       makeRun(`${jobId}_r2`, jobId, T0 + 2000, { status: "cancelled", createdAt: T0 + 2000 }),
       makeRun(`${jobId}_r3`, jobId, T0 + 3000, { status: "running", createdAt: T0 + 3000 }),
     ]);
-    await store.deleteJob(jobId, deletedAt);
+    await store.deleteJob(jobId, undefined, deletedAt);
   }
   const runsOf = async (store: Store, jobId: string) => (await store.listRuns({ jobId, pageSize: 10, oldestFirst: true })).items.map((r) => r.runId);
 
@@ -63,7 +63,7 @@ describe.each(["sqlite", "mongo"] as const)("retention of deleted jobs' runs on 
     // here by putting the job back as it was before.
     await store.createJob(makeJob("job_kept", { createdAt: T0 - DAY }));
     await store.insertRuns([makeRun("job_kept_r0", "job_kept", T0, { status: "succeeded", createdAt: T0 })]);
-    await store.deleteJob("job_kept", T0 + DAY);
+    await store.deleteJob("job_kept", undefined, T0 + DAY);
     await store.createJob(makeJob("job_kept", { createdAt: T0 - DAY }));
     const clock = createFakeClock(T0 + 30 * DAY);
     let leading = false;

@@ -387,9 +387,9 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
       it("records a timed deletion until it is forgotten, keeping the latest time of a job deleted again", async () => {
         const jobId = id("gone");
         await store.createJob(makeJob(jobId));
-        expect(await store.deleteJob(jobId, T0 + 100)).toBe(true);
+        expect(await store.deleteJob(jobId, undefined, T0 + 100)).toBe(true);
         await store.createJob(makeJob(jobId));
-        expect(await store.deleteJob(jobId, T0 + 200)).toBe(true);
+        expect(await store.deleteJob(jobId, undefined, T0 + 200)).toBe(true);
         const untimed = id("gone");
         await store.createJob(makeJob(untimed));
         expect(await store.deleteJob(untimed)).toBe(true);
