@@ -409,7 +409,7 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         const at = T0 - 50_000_000;
         for (const [jobId, t] of [[a, at + 2], [b, at + 1]] as const) {
           await store.createJob(makeJob(jobId));
-          await store.deleteJob(jobId, t);
+          await store.deleteJob(jobId, undefined, t);
         }
         expect((await store.listDeletedJobs(at + 3, 2)).map((d) => d.jobId)).toEqual([b, a]);
         expect(await store.listDeletedJobs(at + 3, 1)).toEqual([{ jobId: b, deletedAt: at + 1 }]);
