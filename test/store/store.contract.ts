@@ -400,7 +400,7 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect(await mine(T0 + 201)).toHaveLength(1);
         await store.forgetDeletedJob(jobId, T0 + 200);
         expect(await mine(T0 + 201)).toEqual([]);
-        expect(await store.deleteJob(jobId, T0 + 300)).toBe(false);
+        expect(await store.deleteJob(jobId, undefined, T0 + 300)).toBe(false);
         expect(await mine(T0 + 301)).toEqual([]);
       });
 
