@@ -91,7 +91,7 @@ function enumName(desc: DescEnum, value: Json, path: string): Json {
       : desc.values.find((v) => v.number === value);
   if (!match) {
     const allowed = desc.values.filter((v) => v.number !== 0).map((v) => v.localName.toLowerCase());
-    throw CronError.invalid(path, `unknown value ${JSON.stringify(value)}; expected one of ${allowed.join(", ")}`);
+    throw CronError.invalid(path, `unknown value ${describe(value)}; expected one of ${allowed.join(", ")}`);
   }
   return match.name;
 }
@@ -106,7 +106,7 @@ const INTEGER_TYPES = new Set([
  * may come as JSON numbers or as decimal strings (64-bit values do not fit a double).
  */
 function checkScalar(type: ScalarType, v: Json, at: string): Json {
-  const got = JSON.stringify(v);
+  const got = describe(v);
   if (type === ScalarType.BOOL) {
     if (typeof v !== "boolean") throw CronError.invalid(at, `expected true or false, got ${got}`);
   } else if (type === ScalarType.STRING || type === ScalarType.BYTES) {
@@ -130,9 +130,36 @@ function normalizeWellKnown(desc: DescMessage, value: Json, path: string): Json 
     // Decoded once here so that a malformed value fails naming its field.
     fromJson(desc, value);
   } catch {
-    throw CronError.invalid(path, `expected ${form}, got ${JSON.stringify(value)}`);
+    throw CronError.invalid(path, `expected ${form}, got ${describe(value)}`);
   }
   return value;
+}
+
+/** The longest value quoted back in an error message. */
+const QUOTE_LENGTH = 100;
+
+/**
+ * A value as an error message shows it: objects and arrays by their kind (they may be megabytes,
+ * or nested too deep to print), other values as JSON, shortened.
+ */
+function describe(v: Json): string {
+  if (Array.isArray(v)) return "an array";
+  if (isJsonObject(v)) return "an object";
+  const text = JSON.stringify(v);
+  return text.length > QUOTE_LENGTH ? `${text.slice(0, QUOTE_LENGTH)}...` : text;
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Parses a JSON request body; bytes that are not UTF-8 (RFC 8259 §8.1) or not JSON fail as invalid_argument naming `body`. */
+export function parseJsonBytes(bytes: Uint8Array): Json {
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    throw CronError.invalid("body", "not valid UTF-8");
+  }
+  return parseJsonText(text);
 }
 
 /** Parses JSON text; malformed text fails as invalid_argument naming `body`. */

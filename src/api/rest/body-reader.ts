@@ -1,11 +1,11 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { parseJsonText, type Json } from "../json-input.js";
+import { parseJsonBytes, type Json } from "../json-input.js";
 import { restError } from "./rest-errors.js";
 
 /**
  * Reads and parses a JSON request body. An empty body is undefined; a non-JSON media type is 415;
- * more than `maxBytes` is 413 (the connection is not read further); malformed JSON is 400.
+ * more than `maxBytes` is 413 (the connection is not read further); malformed JSON or UTF-8 is 400.
  */
 export async function readBody(req: IncomingMessage | Http2ServerRequest, maxBytes: number): Promise<Json | undefined> {
   const declared = Number(req.headers["content-length"] ?? "0");
@@ -19,7 +19,7 @@ export async function readBody(req: IncomingMessage | Http2ServerRequest, maxByt
   }
   if (size === 0) return undefined;
   checkMediaType(req.headers["content-type"]);
-  return parseJsonText(Buffer.concat(chunks).toString("utf8"));
+  return parseJsonBytes(Buffer.concat(chunks));
 }
 
 function tooLarge(maxBytes: number) {
