@@ -141,7 +141,8 @@ async function* envelopes(body: AsyncIterable<Uint8Array>, method: DescMethod, j
     }
     if (count === 0 && single) throw CronError.invalid("body", `no request message for ${method.name}`);
   } catch (err) {
-    throw toConnectError(err);
+    // The framing errors of connect's envelope reader are the body's fault; name it.
+    throw err instanceof ConnectError && err.code === Code.InvalidArgument ? toConnectError(CronError.invalid("body", err.rawMessage)) : toConnectError(err);
   }
 }
 

@@ -29,6 +29,10 @@ const CASES: [string, FuzzCase, string, string | undefined][] = [
     request("rest", "h1", "POST", JOBS, { "content-type": "application/json" }, json({ ...job, "€": 1 })), "invalid_argument", "%E2%82%AC"],
   ["Connect: an unknown key with a newline (no answer)",
     request("connect", "h1", "POST", `${CRON}/CreateJob`, { "content-type": "application/json" }, json({ job: { ...job, "a\nb": 1 } })), "invalid_argument", "job.a%0Ab"],
+  ["Connect: a lone surrogate in a string (refused by the decoder, without the field)",
+    request("connect", "h1", "POST", `${CRON}/CreateJob`, { "content-type": "application/json" }, json({ job: { ...job, name: "\ud800" } })), "invalid_argument", "job.name"],
+  ["gRPC-Web: a frame longer than its data (refused without the field)",
+    request("grpc-web", "h1", "POST", `${CRON}/GetJob`, GRPC_WEB, frame(0, Buffer.from([0x0a, 0x01, 0x78]), 10)), "invalid_argument", "body"],
   ["Connect GET: base64=1 with a message that is not base64 (500)",
     request("connect", "h1", "GET", `${CRON}/GetJob?encoding=json&base64=1&message=%25%25%25`, {}), "invalid_argument", "message"],
   ["Connect GET: encoding=proto with bytes that do not decode (500)",
@@ -121,9 +125,9 @@ describe.each<StoreKind>(["sqlite", "mongo"])("requests the malformed-request su
       await call();
       const times: number[] = [];
       for (let i = 0; i < 20; i++) times.push(await call());
-      times.sort((a, b) => a - b);
-      // Linux delays an ACK by 40 ms; with Nagle on, every call waited for it.
-      expect(times[10]).toBeLessThan(30);
+      // Linux delays an ACK by at least 40 ms, and with Nagle on every call waited for one; the
+      // fastest call, not a typical one, so that a busy machine does not fail the test.
+      expect(Math.min(...times)).toBeLessThan(30);
     } finally {
       session.close();
     }

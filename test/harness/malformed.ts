@@ -84,8 +84,8 @@ const FRAGMENTS: Fragment[] = [
   ...["NaN", "Infinity", "0x10", "01", "1.", ".5", "+1", "'single'", "undefined", "", '"unterminated', "{", "[", "tru", "nul"].map((t) => frag(`not JSON: ${t}`, t)),
 ];
 
-/** Keys that are no field: operators, prototype names, empty, NUL, dotted, huge. */
-const UNKNOWN_KEYS = ["$where", "$gt", "__proto__", "constructor", "prototype", "", "\u0000", "a.b", "colour", "x".repeat(100_000), "job_id\u0000"];
+/** Keys that are no field (or odd map keys): operators, prototype names, empty, NUL, dotted, huge. */
+const UNKNOWN_KEYS = ["$where", "$gt", "__proto__", "constructor", "prototype", "", "\u0000", "a.b", "colour", "x".repeat(100_000), "job_id\u0000", "\ud800", "€"];
 
 // ---------------------------------------------------------------------------------------------
 // Valid-looking requests, read from the descriptors.
@@ -179,7 +179,8 @@ function splice(obj: Record<string, unknown>, hole?: Buffer, key?: string): Buff
 /** A broken field of `desc`: any field (nested ones included) set to any bad value, or an unknown key at any level. */
 export function breakageOf(desc: DescMessage): fc.Arbitrary<Breakage> {
   const paths = fieldPaths(desc);
-  const messagePaths = paths.filter((p) => p.at(-1)!.field.fieldKind === "message" && p.at(-1)!.step === "field");
+  // Objects a key can be added to: messages (an unknown field) and maps (an entry with that key: data).
+  const messagePaths = paths.filter((p) => ["message", "map"].includes(p.at(-1)!.field.fieldKind) && p.at(-1)!.step === "field");
   const unknownKey = fc.record({ key: fc.constantFrom(...UNKNOWN_KEYS), at: fc.option(fc.constantFrom<FieldPath>([], ...messagePaths)) }).map(
     ({ key, at }): Breakage => ({
       label: `unknown key ${JSON.stringify(key.slice(0, 20))} at ${at?.map((s) => s.field.name).join(".") || "top"}`,

@@ -35,8 +35,12 @@ export interface WireResponse {
 
 /** How long a streaming answer is read before the client hangs up: an open stream is an answer. */
 const STREAM_PEEK_MS = 150;
-/** Errors of a request that met a closing HTTP/2 session (not an answer to the request itself). */
-const SESSION_GONE = /ENHANCE_YOUR_CALM|GOAWAY|INVALID_SESSION|session.*(closed|destroyed)/i;
+/**
+ * Errors of a request that met a closing HTTP/2 session, not an answer to the request itself. A
+ * refused stream was not processed and may be sent again (RFC 9113 §8.7): the server refuses the
+ * streams a client opened after it decided to end the session (e.g. for a header block too large).
+ */
+const SESSION_GONE = /ENHANCE_YOUR_CALM|REFUSED_STREAM|GOAWAY|INVALID_SESSION|session.*(closed|destroyed)/i;
 /** How long a raw connection waits for an answer after its last byte (the server may be waiting for more). */
 const RAW_PATIENCE_MS = 100;
 /** No request here should take longer than this to be answered. */
@@ -177,6 +181,17 @@ function sendH2(session: http2.ClientHttp2Session, req: WireRequest): Promise<Wi
   });
 }
 
+/** Resolves on the first of the events, and removes its listeners for all of them. */
+function firstOf(emitter: NodeJS.EventEmitter, events: string[]): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const e of events) emitter.off(e, done);
+      resolve();
+    };
+    for (const e of events) emitter.on(e, done);
+  });
+}
+
 /**
  * Writes a body in steps, as flow control lets it, and stops once the server has answered (a
  * client that queued megabytes at once would exceed its own session's memory limit).
@@ -186,7 +201,7 @@ async function writeChunked(stream: http2.ClientHttp2Stream, body: Uint8Array): 
   let answered = false;
   stream.once("trailers", () => (answered = true)).once("end", () => (answered = true));
   for (let at = 0; at < body.length && !answered && !stream.closed && !stream.destroyed; at += STEP) {
-    if (!stream.write(body.subarray(at, at + STEP))) await new Promise((r) => stream.once("drain", r).once("close", r).once("end", r));
+    if (!stream.write(body.subarray(at, at + STEP))) await firstOf(stream, ["drain", "close", "end"]);
   }
   if (!answered && !stream.closed && !stream.destroyed) stream.end();
 }
@@ -220,7 +235,7 @@ function sendRaw(host: string, port: number, bytes: Uint8Array): Promise<WireRes
     socket.on("connect", async () => {
       const STEP = 64 * 1024;
       for (let at = 0; at < bytes.length && !answered && !socket.destroyed; at += STEP) {
-        if (!socket.write(bytes.subarray(at, at + STEP))) await new Promise((r) => socket.once("drain", r).once("close", r));
+        if (!socket.write(bytes.subarray(at, at + STEP))) await firstOf(socket, ["drain", "close"]);
       }
       // An incomplete request may rightly be waited on by the server: hang up after a while.
       setTimeout(() => socket.destroy(), RAW_PATIENCE_MS).unref();
