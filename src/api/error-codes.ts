@@ -32,8 +32,14 @@ export function toConnectError(err: unknown): ConnectError {
   return new ConnectError(message, TO_CONNECT[cron.code], metadata, undefined, cron);
 }
 
+/**
+ * The text shortened to {@link MAX_ERROR_TEXT}, and well-formed: a lone surrogate (a caller's
+ * JSON key can hold one) becomes U+FFFD, as gRPC percent-encodes the message and
+ * `encodeURIComponent` throws on a lone surrogate.
+ */
 function capped(text: string): string {
-  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}...` : text;
+  const short = text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}...` : text;
+  return Buffer.from(short).toString();
 }
 
 /**

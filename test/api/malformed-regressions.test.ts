@@ -33,6 +33,8 @@ const CASES: [string, FuzzCase, string, string | undefined][] = [
     request("connect", "h1", "POST", `${CRON}/CreateJob`, { "content-type": "application/json" }, json({ job: { ...job, name: "\ud800" } })), "invalid_argument", "job.name"],
   ["gRPC-Web: a frame longer than its data (refused without the field)",
     request("grpc-web", "h1", "POST", `${CRON}/GetJob`, GRPC_WEB, frame(0, Buffer.from([0x0a, 0x01, 0x78]), 10)), "invalid_argument", "body"],
+  ["gRPC-Web: an unknown key that is a lone surrogate (the error message could not be percent-encoded: no answer)",
+    request("grpc-web", "h1", "POST", `${CRON}/GetWhoAmI`, { "content-type": "application/grpc-web+json" }, frame(0, Buffer.from('{"\\ud800":1}'))), "invalid_argument", "%EF%BF%BD"],
   ["Connect GET: base64=1 with a message that is not base64 (500)",
     request("connect", "h1", "GET", `${CRON}/GetJob?encoding=json&base64=1&message=%25%25%25`, {}), "invalid_argument", "message"],
   ["Connect GET: encoding=proto with bytes that do not decode (500)",

@@ -1,4 +1,4 @@
-import type { FuzzCase } from "./malformed.js";
+import type { FuzzCase, Protocol } from "./malformed.js";
 import type { WireResponse } from "./wire.js";
 
 /** gRPC status numbers that are the server's fault (their HTTP equivalents are 5xx). */
@@ -14,7 +14,7 @@ const SERVER_FAULT_CODES = new Set(["unknown", "deadline_exceeded", "unimplement
 export function judge(c: FuzzCase, res: WireResponse): string | undefined {
   if (res.status === 0) return c.protocol === "raw" || res.open || refusedAsTooLarge(c, res) ? undefined : `no answer (${res.error})`;
   if (res.status >= 500) return `HTTP ${res.status}: ${res.body.toString("utf8", 0, 500)}`;
-  switch (c.protocol) {
+  switch (answeredAs(c)) {
     case "rest":
       return judgeRest(c, res);
     case "connect":
@@ -28,6 +28,17 @@ export function judge(c: FuzzCase, res: WireResponse): string | undefined {
     case "raw":
       return undefined;
   }
+}
+
+/** The protocol whose form the answer takes: an RPC is answered in the protocol its content type names. */
+function answeredAs(c: FuzzCase): Protocol {
+  if (c.protocol === "rest" || c.protocol === "raw") return c.protocol;
+  const type = (c.request.headers["content-type"] ?? "").toLowerCase();
+  if (type.startsWith("application/grpc-web-text")) return "grpc-web-text";
+  if (type.startsWith("application/grpc-web")) return "grpc-web";
+  if (type.startsWith("application/grpc")) return "grpc";
+  if (type.startsWith("application/connect+")) return "connect-stream";
+  return "connect";
 }
 
 /** HTTP/1.1 answers 431 to headers over 16 KiB; HTTP/2 may refuse the stream instead (RFC 9113 §10.5.1). */
@@ -90,8 +101,8 @@ function judgeConnectStream(res: WireResponse): string | undefined {
 function judgeGrpc(c: FuzzCase, res: WireResponse): string | undefined {
   let status = res.trailers["grpc-status"] ?? res.headers["grpc-status"];
   let message = res.trailers["grpc-message"] ?? res.headers["grpc-message"] ?? "";
-  if (status === undefined && c.protocol !== "grpc") {
-    const body = c.protocol === "grpc-web-text" ? Buffer.from(res.body.toString("latin1"), "base64") : res.body;
+  if (status === undefined && answeredAs(c) !== "grpc") {
+    const body = answeredAs(c) === "grpc-web-text" ? Buffer.from(res.body.toString("latin1"), "base64") : res.body;
     for (const { flags, data } of envelopes(body)) {
       if (!(flags & 0x80)) continue;
       status = /grpc-status:\s*(\d+)/i.exec(data.toString())?.[1];
@@ -110,7 +121,7 @@ const GRPC_CODES = ["ok", "canceled", "unknown", "invalid_argument", "deadline_e
 /** The error of an answer in one shape, whatever the protocol: code (Connect spelling, "ok" if none), field and message. */
 export function errorOf(c: FuzzCase, res: WireResponse): { status: number; code: string; field: string; message: string } {
   const out = { status: res.status, code: res.status === 0 ? "no answer" : "ok", field: res.headers["cronmesh-field"] ?? res.trailers["cronmesh-field"] ?? "", message: "" };
-  if (c.protocol === "rest" || c.protocol === "connect") {
+  if (answeredAs(c) === "rest" || answeredAs(c) === "connect") {
     if (res.status < 400) return out;
     const body = JSON.parse(res.body.toString("utf8")) as { code: string; message: string; field?: string };
     return { ...out, code: body.code, message: body.message, field: body.field ?? out.field };

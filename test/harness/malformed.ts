@@ -237,6 +237,9 @@ function wholeBody(base: Record<string, unknown>): fc.Arbitrary<{ label: string;
 
 const BAD_CONTENT_TYPES = ["text/plain", "application/xml", "application/json; charset=utf-16", "application/jsonx", "multipart/form-data; boundary=x",
   "application/json;;;", "APPLICATION/JSON", "application/x-www-form-urlencoded", "*/*", "", "application/proto", "application/grpc", "application/connect+json"];
+/** Content types an RPC request may wrongly carry: other codecs, parameters, the other protocols' types. */
+const BAD_RPC_CONTENT_TYPES = ["application/grpc+xml", "application/grpc; charset=utf-8", "application/grpc-web-text+proto", "application/connect+json",
+  "application/connect", "application/json; charset=latin1", "application/proto; x=1", "text/plain", "", "application/grpc+json+proto", "APPLICATION/GRPC"];
 /** Headers the server reads (tracing, identity, encodings, timeouts), with bad values. */
 const BAD_HEADERS: [string, string][] = [
   ["traceparent", "00-zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-zzzzzzzzzzzzzzzz-zz"],
@@ -470,7 +473,8 @@ export function rpcCase(method: DescMethod, targets: Targets): fc.Arbitrary<Fuzz
     if (how < 8 && enc.protocol === "grpc-web-text") {
       return fc.constantFrom("!!!!", "AAA", "A===", "\u0000").map((t) => ({ protocol: enc.protocol, broken: tag(`bad base64 ${t}`), request: { ...wrap(Buffer.alloc(0)), body: Buffer.from(t) } }));
     }
-    return fc.constantFrom(...BAD_HEADERS).map(([k, v]) => ({ protocol: enc.protocol, broken: tag(`header ${k}: ${v.slice(0, 30)}`), request: wrap(envelope(valid(enc, base)), { [k]: v }) }));
+    const header = fc.oneof(fc.constantFrom(...BAD_HEADERS), fc.constantFrom(...BAD_RPC_CONTENT_TYPES).map((t): [string, string] => ["content-type", t]));
+    return header.map(([k, v]) => ({ protocol: enc.protocol, broken: tag(`header ${k}: ${v.slice(0, 30)}`), request: wrap(envelope(valid(enc, base)), { [k]: v }) }));
   });
   if (streaming) return posted;
   return fc.oneof({ arbitrary: posted, weight: 4 }, { arbitrary: connectGet(path, method, withIds), weight: 1 });
