@@ -47,7 +47,7 @@ function capped(text: string): string {
  * printable ASCII. Other bytes of its UTF-8 (and `%`) are percent-encoded, as gRPC encodes
  * `grpc-message`; the usual snake_case paths pass unchanged.
  */
-export function headerSafe(field: string): string {
+function headerSafe(field: string): string {
   let out = "";
   for (const byte of Buffer.from(field)) {
     out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;

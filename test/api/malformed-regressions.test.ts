@@ -27,6 +27,8 @@ function request(protocol: Protocol, transport: Transport, method: string, path:
 const CASES: [string, FuzzCase, string, string | undefined][] = [
   ["REST: an unknown key outside Latin-1 (the field header threw: unhandled rejection)",
     request("rest", "h1", "POST", JOBS, { "content-type": "application/json" }, json({ ...job, "€": 1 })), "invalid_argument", "%E2%82%AC"],
+  ["REST: a gzip body (read as JSON: \"body: not valid UTF-8\")",
+    request("rest", "h1", "POST", JOBS, { "content-type": "application/json", "content-encoding": "gzip" }, gzipSync(json(job))), "invalid_argument", "content-encoding"],
   ["Connect: an unknown key with a newline (no answer)",
     request("connect", "h1", "POST", `${CRON}/CreateJob`, { "content-type": "application/json" }, json({ job: { ...job, "a\nb": 1 } })), "invalid_argument", "job.a%0Ab"],
   ["Connect: a lone surrogate in a string (refused by the decoder, without the field)",

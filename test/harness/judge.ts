@@ -1,4 +1,5 @@
 import type { FuzzCase, Protocol } from "./malformed.js";
+import { envelopes } from "./rpc-json.js";
 import type { WireResponse } from "./wire.js";
 
 /** gRPC status numbers that are the server's fault (their HTTP equivalents are 5xx). */
@@ -77,14 +78,6 @@ function judgeNdjson(res: WireResponse): string | undefined {
     if (SERVER_FAULT_CODES.has(code)) return `stream ended with ${line}`;
   }
   return undefined;
-}
-
-function* envelopes(bytes: Buffer): Generator<{ flags: number; data: Buffer }> {
-  for (let at = 0; at + 5 <= bytes.length; ) {
-    const length = bytes.readUInt32BE(at + 1);
-    yield { flags: bytes[at]!, data: bytes.subarray(at + 5, at + 5 + length) };
-    at += 5 + length;
-  }
 }
 
 function judgeConnectStream(res: WireResponse): string | undefined {

@@ -48,7 +48,8 @@ function envelope(flags: number, text: string): Uint8Array {
   return out;
 }
 
-function* envelopes(bytes: Buffer): Generator<{ flags: number; data: Buffer }> {
+/** The length-prefixed messages (gRPC, gRPC-Web and Connect streaming framing) in a body, the last one possibly cut short. */
+export function* envelopes(bytes: Buffer): Generator<{ flags: number; data: Buffer }> {
   for (let at = 0; at + 5 <= bytes.length; ) {
     const length = bytes.readUInt32BE(at + 1);
     yield { flags: bytes[at]!, data: bytes.subarray(at + 5, at + 5 + length) };
