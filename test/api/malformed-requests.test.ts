@@ -43,6 +43,8 @@ describe.each<StoreKind>(["sqlite", "mongo"])("malformed requests on %s", (kind)
   let targets: Targets;
   /** Jobs no generated request names: they must read exactly the same after the run. */
   const kept = new Map<string, unknown>();
+  /** A finished run of a job no generated request names. */
+  let keptRun: { runId: string; jobId: string; status: number };
   const errorLogs: string[] = [];
   let sent = 0;
   let propertiesRun = 0;
@@ -60,6 +62,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("malformed requests on %s", (kind)
       expect(created.status).toBe(200);
       kept.set(created.body.job_id as string, created.body);
     }
+    keptRun = await finishedRun(t.baseUrl, { name: "kept-run", schedule: "0 8 * * *", start_at: "2099-01-01T00:00:00Z", handler: "h" });
     console.log(`malformed requests on ${kind}: seed ${SEED}`);
   });
   afterAll(async () => {
@@ -117,7 +120,8 @@ describe.each<StoreKind>(["sqlite", "mongo"])("malformed requests on %s", (kind)
     expect((await c.cron.getJob({ jobId: job!.jobId })).job!.name).toBe("after");
     expect((await rest(t.baseUrl, "PATCH", `/api/v1/cron/jobs/${job!.jobId}`, { description: "still writable" })).status).toBe(200);
     expect((await rest(t.baseUrl, "DELETE", `/api/v1/cron/jobs/${job!.jobId}`)).status).toBe(200);
-    expect((await c.runs.getRun({ runId: targets.runId })).run!.runId).toBe(targets.runId);
+    const { run } = await c.runs.getRun({ runId: keptRun.runId });
+    expect({ runId: run!.runId, jobId: run!.jobId, status: run!.status }).toEqual(keptRun);
     expect(errorLogs, "error log lines").toEqual([]);
   });
 });
@@ -135,18 +139,19 @@ async function everyJob(c: ReturnType<typeof clientsFor>): Promise<string[]> {
 
 /** A job with a task and a finished run, for the ids that generated requests use. */
 async function createTargets(baseUrl: string): Promise<Targets> {
-  const created = await rest(baseUrl, "POST", "/api/v1/cron/jobs", {
-    name: "fuzz-target",
-    schedule: "0 8 * * *",
-    start_at: "2099-01-01T00:00:00Z",
-    tasks: [{ task_id: "t1", target: { url: "http://127.0.0.1:9/fuzz" } }],
-  });
+  const target = { name: "fuzz-target", schedule: "0 8 * * *", start_at: "2099-01-01T00:00:00Z", tasks: [{ task_id: "t1", target: { url: "http://127.0.0.1:9/fuzz" } }] };
+  const { runId, jobId } = await finishedRun(baseUrl, target);
+  return { jobId, runId, taskId: "t1" };
+}
+
+/** Creates the job, triggers it once and waits until that run is final. */
+async function finishedRun(baseUrl: string, job: object): Promise<{ runId: string; jobId: string; status: number }> {
+  const created = await rest(baseUrl, "POST", "/api/v1/cron/jobs", job);
   expect(created.status).toBe(200);
   const jobId = created.body.job_id as string;
-  const triggered = await rest(baseUrl, "POST", `/api/v1/cron/jobs/${jobId}/trigger`, {});
-  expect(triggered.status).toBe(200);
+  expect((await rest(baseUrl, "POST", `/api/v1/cron/jobs/${jobId}/trigger`, {})).status).toBe(200);
   const runs = await rest(baseUrl, "GET", `/api/v1/cron/jobs/${jobId}/runs`);
   const runId = (runs.body.runs as { run_id: string }[])[0]!.run_id;
-  await waitRun(clientsFor(baseUrl), runId);
-  return { jobId, runId, taskId: "t1" };
+  const run = await waitRun(clientsFor(baseUrl), runId);
+  return { runId, jobId, status: run.status };
 }
