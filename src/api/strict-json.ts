@@ -77,8 +77,8 @@ function shapeOf(req: UniversalServerRequest, unary: boolean): Shape {
 
 /** A Connect unary POST with its message read: normalised JSON, or checked binary; uncompressed either way. */
 async function unaryPost(req: UniversalServerRequest, desc: DescMessage, json: boolean, options: StrictJsonOptions): Promise<UniversalServerRequest> {
-  const header = without(req.header, ["content-encoding"]);
   if (!isByteStream(req.body)) return { ...req, body: json ? normalizeOrThrowing(desc, () => req.body as Json) : req.body };
+  const header = without(req.header, ["content-encoding"]);
   try {
     const compression = compressionNamed(options, "content-encoding", req.header.get("content-encoding"));
     let bytes: Uint8Array = await readAllBytes(req.body, options.readMaxBytes, req.header.get("content-length"));
@@ -183,6 +183,7 @@ function checkBinary(desc: DescMessage, bytes: Uint8Array): Uint8Array {
 }
 
 function without(header: Headers, names: string[]): Headers {
+  if (!names.some((name) => header.has(name))) return header;
   const out = new Headers(header);
   for (const name of names) out.delete(name);
   return out;
