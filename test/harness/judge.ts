@@ -1,5 +1,5 @@
 import type { FuzzCase, Protocol } from "./malformed.js";
-import { envelopes } from "./rpc-json.js";
+import { envelopes, GRPC_CODES } from "./rpc-json.js";
 import type { WireResponse } from "./wire.js";
 
 /** gRPC status numbers that are the server's fault (their HTTP equivalents are 5xx). */
@@ -106,10 +106,6 @@ function judgeGrpc(c: FuzzCase, res: WireResponse): string | undefined {
   if (SERVER_FAULT_STATUSES.has(Number(status))) return `grpc-status ${status}: ${message.trim()}`;
   return undefined;
 }
-
-/** gRPC status numbers by Connect code name. */
-const GRPC_CODES = ["ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists", "permission_denied",
-  "resource_exhausted", "failed_precondition", "aborted", "out_of_range", "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated"];
 
 /** The error of an answer in one shape, whatever the protocol: code (Connect spelling, "ok" if none), field and message. */
 export function errorOf(c: FuzzCase, res: WireResponse): { status: number; code: string; field: string; message: string } {

@@ -30,7 +30,7 @@ export interface Targets {
 }
 
 /** 1 MiB: the server's request body limit (MAX_BODY_BYTES). */
-export const LIMIT = 1024 * 1024;
+const LIMIT = 1024 * 1024;
 /** The largest body sent: ten times the limit. */
 export const HUGE = 10 * 1024 * 1024;
 /** How deep the deeply nested values go. */

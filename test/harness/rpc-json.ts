@@ -15,7 +15,7 @@ export interface RpcJsonResult {
 export type JsonProtocol = "connect-post" | "connect-get" | "connect-stream" | "grpc-web" | "grpc";
 
 /** gRPC status numbers by Connect code name, for the gRPC protocols. */
-const GRPC_CODES = ["ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists",
+export const GRPC_CODES = ["ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists",
   "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range", "unimplemented", "internal",
   "unavailable", "data_loss", "unauthenticated"];
 
