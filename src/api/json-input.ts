@@ -95,37 +95,65 @@ function enumName(desc: DescEnum, value: Json, path: string): Json {
       : desc.values.find((v) => v.number === value);
   if (!match) {
     const allowed = desc.values.filter((v) => v.number !== 0).map((v) => v.localName.toLowerCase());
-    throw CronError.invalid(path, `unknown value ${JSON.stringify(value)}; expected one of ${allowed.join(", ")}`);
+    throw CronError.invalid(path, `unknown value ${describe(value)}; expected one of ${allowed.join(", ")}`);
   }
   return match.name;
 }
 
-const INTEGER_TYPES = new Set([
-  ScalarType.INT32, ScalarType.UINT32, ScalarType.SINT32, ScalarType.FIXED32, ScalarType.SFIXED32,
-  ScalarType.INT64, ScalarType.UINT64, ScalarType.SINT64, ScalarType.FIXED64, ScalarType.SFIXED64,
+const BITS_31 = 2n ** 31n;
+const BITS_63 = 2n ** 63n;
+/** The range of each integer type (the decoder's bounds, checked here so that the error names the field). */
+const INTEGER_RANGES = new Map<ScalarType, [bigint, bigint]>([
+  ...[ScalarType.INT32, ScalarType.SINT32, ScalarType.SFIXED32].map((t): [ScalarType, [bigint, bigint]] => [t, [-BITS_31, BITS_31 - 1n]]),
+  ...[ScalarType.UINT32, ScalarType.FIXED32].map((t): [ScalarType, [bigint, bigint]] => [t, [0n, 2n * BITS_31 - 1n]]),
+  ...[ScalarType.INT64, ScalarType.SINT64, ScalarType.SFIXED64].map((t): [ScalarType, [bigint, bigint]] => [t, [-BITS_63, BITS_63 - 1n]]),
+  ...[ScalarType.UINT64, ScalarType.FIXED64].map((t): [ScalarType, [bigint, bigint]] => [t, [0n, 2n * BITS_63 - 1n]]),
 ]);
 
 /**
- * The JSON type check of a scalar; ranges and base64 are left to the proto JSON decoder. Integers
- * may come as JSON numbers or as decimal strings (64-bit values do not fit a double).
+ * The JSON type check of a scalar, and the range of integers; base64 is left to the proto JSON
+ * decoder. Integers may come as JSON numbers or as decimal strings (64-bit values do not fit a
+ * double), without surrounding spaces.
  */
 function checkScalar(type: ScalarType, v: Json, at: string): Json {
-  const got = JSON.stringify(v);
+  const expected = (what: string) => CronError.invalid(at, `expected ${what}, got ${describe(v)}`);
   if (type === ScalarType.BOOL) {
-    if (typeof v !== "boolean") throw CronError.invalid(at, `expected true or false, got ${got}`);
+    if (typeof v !== "boolean") throw expected("true or false");
   } else if (type === ScalarType.STRING || type === ScalarType.BYTES) {
-    if (typeof v !== "string") throw CronError.invalid(at, `expected a string, got ${got}`);
-  } else if (INTEGER_TYPES.has(type)) {
-    const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
-    if (typeof n !== "number" || !Number.isInteger(n)) throw CronError.invalid(at, `expected an integer, got ${got}`);
+    if (typeof v !== "string") throw expected("a string");
+    if (type === ScalarType.STRING && LONE_SURROGATE.test(v)) throw CronError.invalid(at, "not valid Unicode (a lone surrogate)");
+  } else if (INTEGER_RANGES.has(type)) {
+    const n = integerOf(v, BITS_64_TYPES.has(type));
+    if (n === undefined) throw expected("an integer");
+    const [min, max] = INTEGER_RANGES.get(type)!;
+    if (n < min || n > max) throw CronError.invalid(at, `${describe(v)} is out of range (${min} to ${max})`);
   } else if (typeof v !== "number" && typeof v !== "string") {
-    throw CronError.invalid(at, `expected a number, got ${got}`);
+    throw expected("a number");
   }
   return v;
 }
 
+const BITS_64_TYPES = new Set([ScalarType.INT64, ScalarType.SINT64, ScalarType.SFIXED64, ScalarType.UINT64, ScalarType.FIXED64]);
+
+/** The integer a JSON value holds, as the decoder reads it: 64-bit ones from decimal digits only. */
+function integerOf(v: Json, bits64: boolean): bigint | undefined {
+  if (typeof v === "number") return Number.isInteger(v) ? BigInt(v) : undefined;
+  if (typeof v !== "string" || v === "" || v.trim() !== v) return undefined;
+  if (/^-?\d+$/.test(v)) return BigInt(v);
+  const n = Number(v);
+  return !bits64 && Number.isInteger(n) ? BigInt(n) : undefined;
+}
+
+/**
+ * A UTF-16 surrogate without its pair: JSON escapes (`"\ud800"`) can write one, but a proto
+ * string must be valid UTF-8, so the decoder refuses it (without naming the field) and a store
+ * would keep U+FFFD in its place.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function normalizeWellKnown(desc: DescMessage, value: Json, path: string): Json {
-  if (desc.typeName === FIELD_MASK && typeof value === "string") {
+  if (desc.typeName === FIELD_MASK) {
+    if (typeof value !== "string") throw CronError.invalid(path, `expected field paths separated by commas, got ${describe(value)}`);
     return value.split(",").map((p) => p.split(".").map((s) => protoCamelCase(s.trim())).join(".")).join(",");
   }
   const form = WELL_KNOWN_FORMS[desc.typeName];
@@ -136,9 +164,37 @@ function normalizeWellKnown(desc: DescMessage, value: Json, path: string): Json 
     // Decoded once here so that a malformed value fails naming its field.
     fromJson(desc, value);
   } catch {
-    throw CronError.invalid(path, `expected ${form}, got ${JSON.stringify(value)}`);
+    throw CronError.invalid(path, `expected ${form}, got ${describe(value)}`);
   }
   return value;
+}
+
+/** The longest value quoted back in an error message. */
+const QUOTE_LENGTH = 100;
+
+/**
+ * A value as an error message shows it: objects and arrays by their kind (they may be megabytes,
+ * or nested too deep to print), other values as JSON, shortened.
+ */
+function describe(v: Json): string {
+  if (Array.isArray(v)) return "an array";
+  if (isJsonObject(v)) return "an object";
+  if (typeof v === "number" && !Number.isFinite(v)) return "a number beyond any range";
+  const text = JSON.stringify(v);
+  return text.length > QUOTE_LENGTH ? `${text.slice(0, QUOTE_LENGTH)}...` : text;
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Parses a JSON request body; bytes that are not UTF-8 (RFC 8259 §8.1) or not JSON fail as invalid_argument naming `body`. */
+export function parseJsonBytes(bytes: Uint8Array): Json {
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    throw CronError.invalid("body", "not valid UTF-8");
+  }
+  return parseJsonText(text);
 }
 
 /** Parses JSON text; malformed text fails as invalid_argument naming `body`. */

@@ -44,7 +44,11 @@ export function createRpcHandler(options: RpcHandlerOptions): (req: Req, res: Re
       .then((uRes) => universalResponseToNodeResponse(uRes, res as never))
       .catch((reason: unknown) => {
         // Aborted means the client went away: nothing to answer and nothing wrong.
-        if (ConnectError.from(reason).code !== Code.Aborted) options.log.error({ err: reason, rpc: handler.method.name }, "rpc handler failed");
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        options.log.error({ err: reason, rpc: handler.method.name }, "rpc handler failed");
+        // The caller must not wait forever: a 500 if nothing was sent yet, else the stream is cut.
+        if (res.headersSent) res.destroy();
+        else res.writeHead(500, { "content-type": "application/json" }).end('{"code":"internal","message":"internal error"}');
       });
   };
 }

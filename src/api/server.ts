@@ -57,6 +57,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const h2 = http2.createServer({}, handler);
   const sockets = new Set<net.Socket>();
   const listener = net.createServer((socket) => {
+    // Small writes (gRPC trailers after a message) must not wait for the peer's delayed ACK. The
+    // http servers would set this themselves, but they are handed the connection, not accepting it.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     routeConnection(socket, h1, h2);
@@ -148,9 +151,11 @@ function createRequestHandler(options: ServerOptions) {
       );
       return;
     }
-    void rest(req, res).then((handled) => {
-      if (!handled) connect(req, res);
-    });
+    rest(req, res)
+      .then((handled) => {
+        if (!handled) connect(req, res);
+      })
+      .catch((err: unknown) => lastResort(options.log, res, err));
   };
 }
 
@@ -158,6 +163,13 @@ function createRequestHandler(options: ServerOptions) {
 function readinessBody(readiness: Readiness): { status: string; reason?: string; checks: Record<string, string> } {
   if (readiness.ready) return { status: "ready", checks: readiness.checks };
   return { status: "not_ready", reason: readiness.reason!, checks: readiness.checks };
+}
+
+/** A failure no handler answered: logged, and answered 500 (a bug, never bad input) rather than left to crash the process. */
+function lastResort(log: Logger, res: http.ServerResponse | http2.Http2ServerResponse, err: unknown): void {
+  log.error({ err }, "request handler failed");
+  if (res.headersSent) res.destroy();
+  else writeJson(res, 500, { code: "internal", message: "internal error", field: "" });
 }
 
 async function closeAll(listener: net.Server, h1: http.Server, h2: http2.Http2Server, sockets: Set<net.Socket>, graceMs: number) {

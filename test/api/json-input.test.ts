@@ -24,6 +24,10 @@ const ACCEPTED: [string, Json, Json][] = [
     { job: { max_jitter: "0.5s", catchup_window: "5400s", target: { url: "u", timeout: "300s" } } }],
   ["a day count and a fraction of a unit", { job: { retry: { initial_backoff: "1.5m", max_backoff: "1d" } } },
     { job: { retry: { initial_backoff: "90s", max_backoff: "86400s" } } }],
+  ["the largest int32 and int64", { job: { history_limit: 2147483647, version: "9223372036854775807" } }, { job: { history_limit: 2147483647, version: "9223372036854775807" } }],
+  ["the smallest int32 and int64", { job: { history_limit: "-2147483648", version: "-9223372036854775808" } },
+    { job: { history_limit: "-2147483648", version: "-9223372036854775808" } }],
+  ["a surrogate pair (an emoji)", { job: { name: "\ud83d\ude00" } }, { job: { name: "\ud83d\ude00" } }],
 ];
 
 /** [case, request JSON, field named by the error] */
@@ -44,6 +48,16 @@ const REFUSED: [string, Json, string][] = [
   ["a duration without a unit", { job: { target: { url: "u", timeout: "30" } } }, "job.target.timeout"],
   ["a malformed time", { job: { run_at: "tomorrow" } }, "job.run_at"],
   ["an array where the message belongs", { job: [] }, "job"],
+  ["an int32 above its range", { job: { history_limit: 2147483648 } }, "job.history_limit"],
+  ["an int32 below its range, as a string", { job: { history_limit: "-2147483649" } }, "job.history_limit"],
+  ["an int64 above its range (2^63)", { job: { version: "9223372036854775808" } }, "job.version"],
+  ["a number too large for a double (1e400)", { job: { version: Infinity } }, "job.version"],
+  ["an integer string with spaces", { job: { history_limit: " 1" } }, "job.history_limit"],
+  ["an int64 string with an exponent", { job: { version: "1e3" } }, "job.version"],
+  ["a lone surrogate in a string", { job: { name: "a\ud800" } }, "job.name"],
+  ["a lone surrogate in a map value", { job: { tags: { t: "\udfff" } } }, "job.tags.t"],
+  ["a field mask that is not a string", { update_mask: ["name"] }, "update_mask"],
+  ["a value nested 10,000 deep where a string belongs", { job: { name: JSON.parse('{"a":'.repeat(10_000) + "1" + "}".repeat(10_000)) } }, "job.name"],
 ];
 
 describe("normalizeJson reads caller JSON the same way on every protocol", () => {

@@ -15,7 +15,7 @@ export interface RpcJsonResult {
 export type JsonProtocol = "connect-post" | "connect-get" | "connect-stream" | "grpc-web" | "grpc";
 
 /** gRPC status numbers by Connect code name, for the gRPC protocols. */
-const GRPC_CODES = ["ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists",
+export const GRPC_CODES = ["ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists",
   "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range", "unimplemented", "internal",
   "unavailable", "data_loss", "unauthenticated"];
 
@@ -48,7 +48,8 @@ function envelope(flags: number, text: string): Uint8Array {
   return out;
 }
 
-function* envelopes(bytes: Buffer): Generator<{ flags: number; data: Buffer }> {
+/** The length-prefixed messages (gRPC, gRPC-Web and Connect streaming framing) in a body, the last one possibly cut short. */
+export function* envelopes(bytes: Buffer): Generator<{ flags: number; data: Buffer }> {
   for (let at = 0; at + 5 <= bytes.length; ) {
     const length = bytes.readUInt32BE(at + 1);
     yield { flags: bytes[at]!, data: bytes.subarray(at + 5, at + 5 + length) };

@@ -1,11 +1,12 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { parseJsonText, type Json } from "../json-input.js";
+import { parseJsonBytes, type Json } from "../json-input.js";
 import { restError } from "./rest-errors.js";
 
 /**
- * Reads and parses a JSON request body. An empty body is undefined; a non-JSON media type is 415;
- * more than `maxBytes` is 413 (the connection is not read further); malformed JSON is 400.
+ * Reads and parses a JSON request body. An empty body is undefined; a non-JSON media type or a
+ * compressed body is 415; more than `maxBytes` is 413 (the connection is not read further);
+ * malformed JSON or UTF-8 is 400.
  */
 export async function readBody(req: IncomingMessage | Http2ServerRequest, maxBytes: number): Promise<Json | undefined> {
   const declared = Number(req.headers["content-length"] ?? "0");
@@ -19,11 +20,19 @@ export async function readBody(req: IncomingMessage | Http2ServerRequest, maxByt
   }
   if (size === 0) return undefined;
   checkMediaType(req.headers["content-type"]);
-  return parseJsonText(Buffer.concat(chunks).toString("utf8"));
+  checkEncoding(req.headers["content-encoding"]);
+  return parseJsonBytes(Buffer.concat(chunks));
 }
 
 function tooLarge(maxBytes: number) {
   return restError(413, "resource_exhausted", `request body is larger than ${maxBytes} bytes`, "body");
+}
+
+/** REST bodies are read as they come: a compressed one would otherwise fail as "not valid UTF-8". */
+function checkEncoding(encoding: string | undefined): void {
+  if (encoding && encoding.trim().toLowerCase() !== "identity") {
+    throw restError(415, "invalid_argument", `content-encoding ${JSON.stringify(encoding)} is not accepted; send the body uncompressed`, "content-encoding");
+  }
 }
 
 function checkMediaType(contentType: string | undefined): void {
