@@ -25,6 +25,7 @@ import { createClaimLoop, type ClaimLoop } from "./scheduler/claim-loop.js";
 import { createClusterRunEvents, relayJobChanges } from "./scheduler/cluster-events.js";
 import { createDeadLetterExpiry } from "./scheduler/dead-letter-expiry.js";
 import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
+import { createOverload } from "./scheduler/overload.js";
 import { createJobCache } from "./scheduler/job-cache.js";
 import { createLocalDispatcher, createRunDispatcher, type RunDispatcher } from "./scheduler/run-announcer.js";
 import { createRunBookkeeping } from "./scheduler/run-bookkeeping.js";
@@ -110,17 +111,24 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     deadLetterDepth: () => store.countDeadLetters(),
     queueDepth: () => worker?.waiting() ?? 0,
     isLeader: () => coordinator.canFire(),
+    load: () => overload.load(),
+  });
+  const overload = createOverload({
+    clock, metrics, log, queue: () => worker!, options: { maxQueuedRuns: config.maxQueuedRuns, concurrency: config.workerConcurrency },
+  });
+  overload.onChange(({ overloaded, queuedRuns }) => {
+    void coordinator.reportLoad({ overloaded, queuedRuns }).catch((err: unknown) => onError(err, "report load"));
   });
   worker = createRunWorker({
     store, metrics, clock, http, secrets, handlers: config.handlers, events, jobs: jobCache, bookkeeping,
     nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: { ...PROGRESS_DEFAULTS, writeBatchMs: config.runWriteBatchMs }, onError, log,
-    prepareForSlot: youngCollector(),
+    prepareForSlot: youngCollector(), manualStartDeadlineMs: config.manualStartDeadlineMs, overload,
   });
   const claimOptions = { scanMs: config.claimScanMs, releaseBatchMs: config.runWriteBatchMs };
-  const claimLoop = createClaimLoop({ store, coordinator, worker, jobs: jobCache, clock, options: claimOptions, onError });
+  const claimLoop = createClaimLoop({ store, coordinator, worker, jobs: jobCache, clock, capacity: overload, options: claimOptions, onError });
   const dispatcher: RunDispatcher = config.etcd ? createRunDispatcher(coordinator, onError) : createLocalDispatcher(claimLoop.offer, onError);
   const canceller = createRunCanceller({ store, coordinator, worker, clock, events });
-  const fireLoop = createFireLoop({ store, metrics, clock, coordinator, dispatcher, canceller, events, ids, jobs: jobCache, sends: worker, onError });
+  const fireLoop = createFireLoop({ store, metrics, clock, coordinator, dispatcher, canceller, events, ids, jobs: jobCache, sends: worker, overload, onError });
   const deadLetterExpiry = createDeadLetterExpiry({
     store, clock, metrics, retentionMs: config.deadLetterRetentionMs, mayRun: () => coordinator.canFire(), betweenSlots: trimsBetweenSlots, onError,
   });
@@ -137,7 +145,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, liveRun, outbound };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
-    createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
+    createCronService({ jobs: createJobCommands(deps), runs, store, clock, coordinator, mode: config.etcd ? "cluster" : "single", load: overload.load }),
     createRunService({ runs, events }),
   );
   followLeadership(coordinator, fireLoop, log);
@@ -159,6 +167,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
       fireLoop.stop();
       claimLoop.stop();
       deadLetterExpiry.stop();
+      overload.stop();
       await coordinator.resign();
       await server.close(config.shutdownGraceMs);
       await fireLoop.settled();

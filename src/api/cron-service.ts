@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { CronService, type ListJobsRequest, type UpdateJobRequest } from "../../gen/cronmesh/v1/cron_service_pb.js";
 import { JobSchema, JobStatus as PJobStatus, type Job } from "../../gen/cronmesh/v1/job_pb.js";
@@ -10,6 +10,7 @@ import type { Clock } from "../domain/clock.js";
 import { CronError } from "../domain/cron-error.js";
 import type { JobRecord, JobStatus } from "../domain/job.js";
 import { nextFireTimes, validateSchedule, validateTimezone } from "../domain/schedule.js";
+import type { NodeLoad } from "../scheduler/overload.js";
 import type { Store } from "../store/store.js";
 import { actorOf } from "./actor.js";
 import { jobStatus } from "./enums.js";
@@ -28,6 +29,8 @@ export interface CronServiceDeps {
   coordinator: Coordinator;
   /** "single" (embedded) or "cluster". */
   mode: string;
+  /** This node's queue and overload state (absent: reported as idle). */
+  load?: () => NodeLoad;
 }
 
 /** Preview at most this many times per call. */
@@ -176,6 +179,7 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
     async getClusterStatus(req) {
       const limit = req.nextRunsLimit < 0 || req.nextRunsLimit > 100 ? -1 : req.nextRunsLimit || DEFAULT_NEXT_RUNS;
       if (limit < 0) throw CronError.invalid("next_runs_limit", "must be between 1 and 100");
+      const load = deps.load?.();
       const [leaderId, members, jobsTotal, running, due] = await Promise.all([
         coordinator.leaderId(), coordinator.members(), store.countJobs(), store.countRuns("running"),
         store.listDueJobs(Number.MAX_SAFE_INTEGER, limit),
@@ -185,12 +189,29 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
         leaderId: leaderId ?? "",
         nodeId: coordinator.nodeId,
         mode: deps.mode,
-        members: members.map((m) => ({ ...m, startedAt: timestampFromMs(m.startedAt), isLeader: m.nodeId === leaderId })),
+        members: members.map(({ load, ...m }) => ({
+          ...m, startedAt: timestampFromMs(m.startedAt), isLeader: m.nodeId === leaderId,
+          overloaded: load?.overloaded ?? false, queuedRuns: BigInt(load?.queuedRuns ?? 0),
+        })),
         jobsTotal: BigInt(jobsTotal),
         running: BigInt(running),
         nextRuns: due.map((j) => ({ jobId: j.jobId, name: j.spec.name, nextRun: timestampFromMs(j.nextTriggerAt!) })),
+        overloaded: (load?.overloaded ?? false) || members.some((m) => m.load?.overloaded),
+        load: load && nodeLoadToProto(load),
       };
     },
+  };
+}
+
+/** The proto form of a node's load. */
+function nodeLoadToProto(load: NodeLoad) {
+  return {
+    overloaded: load.overloaded,
+    queuedRuns: BigInt(load.queuedRuns),
+    queueBound: BigInt(load.queueBound),
+    oldestQueuedAge: load.oldestQueuedAgeMs === undefined ? undefined : durationFromMs(load.oldestQueuedAgeMs),
+    startRate: load.startRate,
+    shedTotal: BigInt(load.shedTotal),
   };
 }
 

@@ -6,6 +6,8 @@ import { createBatcher } from "./batcher.js";
 import type { JobCache } from "./job-cache.js";
 import { RUNS_TOPIC, encodeAnnouncement, parseAnnouncement, type Announced } from "./run-announcer.js";
 import type { RunWorker } from "./run-worker.js";
+import { takeFairly } from "./fair-share.js";
+import type { Overload } from "./overload.js";
 
 /** Tuning of the claim loop. */
 export interface ClaimLoopOptions {
@@ -39,6 +41,11 @@ export interface ClaimLoopDeps {
   worker: RunWorker;
   jobs: JobCache;
   clock: Clock;
+  /**
+   * This replica's run queue: runs are claimed only while it has room (the rest, taken fairly
+   * across jobs, are left to peers and to the next scan). Absent: no bound.
+   */
+  capacity?: Pick<Overload, "room" | "held">;
   options?: Partial<ClaimLoopOptions>;
   onError: (err: unknown, step: string) => void;
 }
@@ -133,8 +140,15 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     }
     return offers.filter((a) => !a.exclusive || jobClaims.has(a.run.jobId));
   };
+  /** The offers this replica has room for, one job at a time in turn; the rest stay unclaimed. */
+  const withinRoom = <T>(offers: T[], jobOf: (offer: T) => string): T[] => {
+    if (!deps.capacity) return offers;
+    const { taken, left } = takeFairly(offers, Math.max(0, deps.capacity.room()), jobOf);
+    if (left.length > 0) deps.capacity.held();
+    return taken;
+  };
   const claim = async (offers: Announced[]) => {
-    const eligible = await withJobClaims(offers);
+    const eligible = await withJobClaims(withinRoom(offers, (a) => a.run.jobId));
     const got = eligible.length > 0 ? await deps.coordinator.tryLocks(eligible.map((a) => runClaimKey(a.run.runId))) : new Map<string, Lock>();
     for (const a of eligible) {
       const lock = got.get(runClaimKey(a.run.runId));
@@ -161,7 +175,7 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
   const scan = async () => {
     members = Math.max(1, (await deps.coordinator.members()).length);
     const refs = await deps.store.listActiveRuns({ limit: opts.scanLimit });
-    const open = refs.filter((r) => !runClaims.has(r.runId) && !deps.worker.has(r.runId));
+    const open = withinRoom(refs.filter((r) => !runClaims.has(r.runId) && !deps.worker.has(r.runId)), (r) => r.jobId);
     if (open.length === 0) return;
     const got = await deps.coordinator.tryLocks(open.map((r) => runClaimKey(r.runId)));
     for (const ref of open) {

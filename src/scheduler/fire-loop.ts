@@ -13,6 +13,7 @@ import type { JobCache } from "./job-cache.js";
 import type { RunDispatcher } from "./run-announcer.js";
 import type { RunCanceller } from "./run-canceller.js";
 import type { RunEvents } from "./run-events.js";
+import type { Overload } from "./overload.js";
 
 /** Tuning of the fire loop; every value has a default in {@link FIRE_LOOP_DEFAULTS}. */
 export interface FireLoopOptions {
@@ -44,6 +45,12 @@ const FIRE_CHUNK = 200;
 
 /** Delay before a batch that failed to write is tried again. */
 const FIRE_RETRY_MS = 1000;
+
+/**
+ * How often a loop held back by a full queue looks for room again: a fraction of the shortest
+ * start deadline (1 s), and about what a busy node takes to start a few hundred runs.
+ */
+const ROOM_POLL_MS = 10;
 
 /** Delay before firing again a job whose lock a manual trigger held: such a trigger takes milliseconds. */
 const LOCK_RETRY_MS = 50;
@@ -102,6 +109,12 @@ export interface FireLoopDeps {
   sends?: SendGate;
   /** This node's job cache, offered the jobs of the runs fired here. */
   jobs?: Pick<JobCache, "offer">;
+  /**
+   * This node's run queue: slots are staged only while it has room, and their runs are expected
+   * to wait as long as it says (a slot whose run would start past its deadline is shed). Absent:
+   * no bound.
+   */
+  overload?: Pick<Overload, "room" | "expectedWaitMs" | "held" | "shed" | "overloaded">;
   options?: Partial<FireLoopOptions>;
   /** Reports failures of a background step (the loop keeps going). */
   onError: (err: unknown, step: string) => void;
@@ -169,6 +182,8 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
   let resync: TimerHandle | undefined;
   let repair: TimerHandle | undefined;
   let running = false;
+  /** Set when due slots were left unstaged for lack of room in the run queue (cleared by the next fire). */
+  let heldBack = false;
   let work: Promise<void> = Promise.resolve();
 
   const serial = (step: string, fn: () => Promise<void>) => {
@@ -196,7 +211,7 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
   const arm = () => {
     wake?.cancel();
     if (!running) return;
-    const at = nextWakeAt();
+    const at = heldBack ? Math.max(nextWakeAt(), clock.now() + ROOM_POLL_MS) : nextWakeAt();
     if (at === Infinity) return;
     wake = clock.setTimer(at - clock.now(), () => void serial("fire", fireDue));
   };
@@ -271,30 +286,57 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     const started = clock.now();
     const staged = heap.peekDueAt();
     const horizon = staged === undefined ? started : started + leadFor(staged);
-    const entries = [...exact.popDue(started), ...heap.popDue(horizon)];
-    const due = entries.map((e) => loaded.get(e.jobId)!).filter(Boolean);
-    let i = 0;
+    // Exact fires are decisions due now (few): they do not wait for room.
+    let chunk = [...exact.popDue(started)];
+    let fired = 0;
+    let due: LoadedJob[] = [];
+    heldBack = false;
     try {
-      for (; i < due.length; i += FIRE_CHUNK) {
-        if (i > 0) await nextTurn();
+      for (;;) {
+        chunk.push(...heap.popDue(horizon, roomFor(FIRE_CHUNK - chunk.length, horizon)));
+        due = chunk.map((e) => loaded.get(e.jobId)!).filter(Boolean);
+        chunk = [];
+        if (due.length === 0) break;
+        if (fired > 0) await nextTurn();
         // Stopped (leadership handed over) between two chunks: the successor fires the rest.
         if (!running) return;
-        const { next, busy, deferred } = await fireBatch({ ...deps, now: clock.now() }, due.slice(i, i + FIRE_CHUNK));
-        for (const entry of busy) exact.push({ jobId: entry.job.jobId, dueAt: clock.now() + LOCK_RETRY_MS });
-        for (const entry of deferred) exact.push({ jobId: entry.job.jobId, dueAt: entry.dueAt });
-        // Requests first: the next slots of the fired jobs are computed once the runs are on their way.
-        await nextTurn();
-        for (const [jobId, job] of next) track(job, jobId);
+        await fireChunk(due);
+        fired += due.length;
+        due = [];
       }
-      if (due.length >= MIN_MEASURED_BATCH) stageCostMs = 0.7 * stageCostMs + (0.3 * (clock.now() - started)) / due.length;
+      if (fired >= MIN_MEASURED_BATCH && !heldBack) stageCostMs = 0.7 * stageCostMs + (0.3 * (clock.now() - started)) / fired;
     } catch (err) {
       // The store failed (e.g. unreachable): the unfired jobs are retried shortly. A slot written
       // before the failure is adopted, never duplicated, thanks to its unique key.
-      for (const entry of due.slice(i)) exact.push({ jobId: entry.job.jobId, dueAt: clock.now() + FIRE_RETRY_MS });
+      for (const entry of due) exact.push({ jobId: entry.job.jobId, dueAt: clock.now() + FIRE_RETRY_MS });
       throw err;
     } finally {
       arm();
     }
+  };
+  /**
+   * How many of `wanted` due jobs may be staged now: all of them while the run queue has room,
+   * none once it is full (the loop then polls for room every {@link ROOM_POLL_MS}; the jobs left
+   * due are decided when it finds some, their late slots by their misfire policy). The bound is
+   * checked between chunks, so it is overshot by at most one chunk's runs.
+   */
+  const roomFor = (wanted: number, horizon: number) => {
+    if (!deps.overload || wanted <= 0 || deps.overload.room() > 0) return wanted;
+    if ((heap.peekDueAt() ?? Infinity) <= horizon) {
+      heldBack = true;
+      deps.overload.held();
+    }
+    return 0;
+  };
+  /** Fires one chunk of due jobs and takes their next slots. */
+  const fireChunk = async (due: LoadedJob[]) => {
+    const expectedWaitMs = deps.overload?.expectedWaitMs() ?? 0;
+    const { next, busy, deferred } = await fireBatch({ ...deps, now: clock.now(), expectedWaitMs }, due);
+    for (const entry of busy) exact.push({ jobId: entry.job.jobId, dueAt: clock.now() + LOCK_RETRY_MS });
+    for (const entry of deferred) exact.push({ jobId: entry.job.jobId, dueAt: entry.dueAt });
+    // Requests first: the next slots of the fired jobs are computed once the runs are on their way.
+    await nextTurn();
+    for (const [jobId, job] of next) track(job, jobId);
   };
 
   return {

@@ -21,6 +21,9 @@ import { createRunQueue } from "./run-queue.js";
 import { createTurnChunks } from "./turn-chunks.js";
 import { createRunWriter, RunPreempted } from "./run-writer.js";
 import { bindRun, type RunBinding } from "./run-binding.js";
+import type { Overload } from "./overload.js";
+import { decideStart, isManualTrigger, MANUAL_START_DEADLINE_MS, slotStartDeadline, surelyOnTime, type StartInput } from "../domain/start-deadline.js";
+import { slotAfter } from "../domain/next-trigger.js";
 
 /** What the worker needs. */
 export interface RunWorkerDeps {
@@ -47,6 +50,10 @@ export interface RunWorkerDeps {
    * that none pauses the slot's requests.
    */
   prepareForSlot?: () => void;
+  /** How late a manual trigger, replay or redrive may still start (MANUAL_START_DEADLINE; default a minute). */
+  manualStartDeadlineMs?: number;
+  /** Where runs shed at their start deadline, and runs started late on purpose, are reported. */
+  overload?: Pick<Overload, "shed" | "startedLate">;
 }
 
 /**
@@ -81,6 +88,14 @@ export interface RunWorker {
   activeRuns(jobId: string): string[];
   /** Runs waiting for their due time or for a free worker. */
   waiting(): number;
+  /** The due time of the oldest run waiting for a worker; undefined when none does. */
+  oldestWaitingDueAt(): number | undefined;
+  /**
+   * Runs started since the previous call, and whether runs waited for a worker all along (no
+   * moment when the pool had a free worker and nothing to start): then the count measures what
+   * this node can start.
+   */
+  takeStarts(): { started: number; saturated: boolean };
   /** Resolves once nothing is waiting or executing. */
   idle(): Promise<void>;
   /**
@@ -141,6 +156,9 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     }
   };
   let running = 0;
+  /** Runs started since the last {@link RunWorker.takeStarts}, and whether the pool ran dry meanwhile. */
+  let started = 0;
+  let ranDry = true;
   let idleWaiters: (() => void)[] = [];
   /** Runs submitted ahead of their due time, by due time; one timer per distinct due time. */
   const held = new Map<number, { slots: Set<Slot>; timer: TimerHandle }>();
@@ -245,6 +263,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
 
   const begin = (slot: Slot) => {
     running++;
+    started++;
     slot.started = true;
     let sending = true;
     // The run's requests are over: its worker takes the next run while this one is written.
@@ -295,7 +314,10 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
         return;
       }
       const slot = queue.take();
-      if (!slot) break;
+      if (!slot) {
+        ranDry = true;
+        break;
+      }
       if (started === 0) lastStartAt = deps.clock.now();
       begin(slot);
     }
@@ -342,6 +364,14 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     live: (runId) => slots.get(runId)?.progress?.current(),
     activeRuns: (jobId) => [...(byJob.get(jobId) ?? [])],
     waiting: () => queue.waiting + heldCount,
+    oldestWaitingDueAt: () => queue.least((slot) => slot.run.dueAt),
+    takeStarts() {
+      const out = { started, saturated: !ranDry };
+      started = 0;
+      // Nothing waits now: the next period begins with the pool able to take more than it has.
+      ranDry = queue.waiting === 0;
+      return out;
+    },
     idle: () => (slots.size === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
     betweenSlots,
     inSlotGap,
@@ -415,6 +445,27 @@ async function endUnstarted(
   return done;
 }
 
+/** What {@link decideStart} needs to decide a run about to start late (its job's next slot read only here). */
+function startInput(deps: RunWorkerDeps, run: RunRecord, spec: JobSpec, dueAt: number): StartInput {
+  const manual = isManualTrigger(run.trigger);
+  const nextSlot = manual ? undefined : slotAfter(spec, run.scheduledAt);
+  return {
+    trigger: run.trigger, policy: spec.misfirePolicy, scheduledAt: run.scheduledAt, dueAt, at: deps.clock.now(),
+    deadlineMs: manual ? deps.manualStartDeadlineMs ?? MANUAL_START_DEADLINE_MS : slotStartDeadline(spec, run.scheduledAt, nextSlot),
+    catchupWindowMs: spec.catchupWindowMs, nextSlot,
+  };
+}
+
+/** Ends a run shed at its start deadline: skipped, no request sent, counted on its job and in the metrics. */
+async function shedUnstarted(
+  deps: RunWorkerDeps, slot: Slot, progress: RunProgress, spec: JobSpec, reason: string, release: () => void, giveUp: () => boolean,
+): Promise<RunRecord> {
+  const done = await endUnstarted(deps, slot, progress, { kind: "end", status: "skipped", error: "", result: `skipped: ${reason}` }, release, giveUp);
+  deps.overload?.shed("start_deadline", 1);
+  deps.bookkeeping.shed(done, spec);
+  return done;
+}
+
 /**
  * A run that executes the job's newer version: it says so (watchers and the final state see the
  * version it ran), and waits for its due time under that version's jitter when that is later.
@@ -457,6 +508,12 @@ async function execute(
     if (binding.kind === "end") return await endUnstarted(deps, slot, progress, binding, release, giveUp);
     const spec = binding.kind === "execute" ? binding.spec : undefined;
     if (binding.kind === "execute" && binding.changes) await rebind(deps, slot, progress, binding.changes);
+    const dueAt = binding.kind === "execute" ? binding.changes?.dueAt ?? slot.run.dueAt : slot.run.dueAt;
+    if (spec && !surelyOnTime(dueAt, deps.clock.now())) {
+      const start = decideStart(startInput(deps, slot.run, spec, dueAt));
+      if (start.action === "skip") return await shedUnstarted(deps, slot, progress, spec, start.reason, release, giveUp);
+      if (start.late) deps.overload?.startedLate();
+    }
     const startedAt = deps.clock.now();
     deps.metrics.runStarted(startedAt - slot.run.dueAt);
     // A DAG starts from the tasks that already succeeded (a redrive's, or those of this run before its replica died);

@@ -90,6 +90,11 @@ export interface RunOutcome {
   jobId: string;
   durationMs: number;
   failed: boolean;
+  /**
+   * A run shed without executing (its start deadline passed): it adds to the job's skipped
+   * counter only, not to its runs, failures or last duration.
+   */
+  skipped?: boolean;
 }
 
 /** A run not final yet, as listed by {@link Store.listActiveRuns}: read the run itself with `getRun`. */

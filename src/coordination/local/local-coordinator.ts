@@ -1,6 +1,6 @@
 import type { Clock } from "../../domain/clock.js";
 import { CronError } from "../../domain/cron-error.js";
-import type { BusHandler, Coordinator, Lock, LockOptions, Member } from "../coordinator.js";
+import type { BusHandler, Coordinator, Lock, LockOptions, Member, MemberLoad } from "../coordinator.js";
 
 /** Identity of the embedded node. */
 export interface LocalCoordinatorOptions {
@@ -30,6 +30,7 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
   const topics = new Map<string, Set<BusHandler>>();
   let leading = false;
   let startedAt = 0;
+  let load: MemberLoad | undefined;
   let nextToken = 1;
 
   const held = (key: string): Held | undefined => {
@@ -83,7 +84,8 @@ export function createLocalCoordinator(options: LocalCoordinatorOptions): Coordi
     isLocked: async (key) => held(key) !== undefined && !held(key)!.retired,
     lockHolder: async (key) => (held(key) && !held(key)!.retired ? options.nodeId : undefined),
     members: async (): Promise<Member[]> =>
-      leading ? [{ nodeId: options.nodeId, address: options.address, version: options.version, startedAt }] : [],
+      leading ? [{ nodeId: options.nodeId, address: options.address, version: options.version, startedAt, ...(load ? { load } : {}) }] : [],
+    reportLoad: async (reported) => void (load = { ...reported }),
     publish: async (topic, message) => {
       // Delivered on a later turn, as a networked bus would, never inside the publisher's call.
       for (const handler of topics.get(topic) ?? []) setImmediate(() => handler(message));

@@ -64,7 +64,7 @@ async function withRunCounters(stats: JobStatsBook, jobs: JobRecord[]): Promise<
     if (!add) return job;
     const s = job.stats;
     const lastRunDurationMs = add.lastRunDurationMs ?? s.lastRunDurationMs;
-    const merged = { ...s, runCount: s.runCount + add.runCount, failCount: s.failCount + add.failCount };
+    const merged = { ...s, runCount: s.runCount + add.runCount, failCount: s.failCount + add.failCount, skippedCount: s.skippedCount + add.skippedCount };
     return { ...job, stats: lastRunDurationMs === undefined ? merged : { ...merged, lastRunDurationMs } };
   });
 }

@@ -152,6 +152,7 @@ function jobStatements(db: Database.Database) {
     WHERE job_id=@jobId AND next_trigger_at IS @expected`);
   const outcome = db.prepare(`UPDATE jobs SET run_count=run_count+1, fail_count=fail_count+@failed,
     last_run_duration_ms=@durationMs WHERE job_id=@jobId`);
+  const skippedOutcome = db.prepare("UPDATE jobs SET skipped_count=skipped_count+1 WHERE job_id=?");
   const selectDue = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status='active' AND next_trigger_at <= ?
     ORDER BY next_trigger_at, job_id LIMIT ?`);
   const selectDueRefs = db.prepare(`SELECT job_id AS jobId, version, next_trigger_at AS nextTriggerAt FROM jobs
@@ -226,7 +227,10 @@ function jobStatements(db: Database.Database) {
     many,
     advance,
     recordOutcomes: db.transaction((outcomes: RunOutcome[]) => {
-      for (const o of outcomes) outcome.run({ jobId: o.jobId, durationMs: o.durationMs, failed: o.failed ? 1 : 0 });
+      for (const o of outcomes) {
+        if (o.skipped) skippedOutcome.run(o.jobId);
+        else outcome.run({ jobId: o.jobId, durationMs: o.durationMs, failed: o.failed ? 1 : 0 });
+      }
     }),
   };
 }
