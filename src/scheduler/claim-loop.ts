@@ -45,7 +45,7 @@ export interface ClaimLoopDeps {
    * This replica's run queue: runs are claimed only while it has room (the rest, taken fairly
    * across jobs, are left to peers and to the next scan). Absent: no bound.
    */
-  capacity?: Pick<Overload, "room" | "held">;
+  capacity?: Pick<Overload, "room" | "newJobRoom" | "hasJob" | "held">;
   options?: Partial<ClaimLoopOptions>;
   onError: (err: unknown, step: string) => void;
 }
@@ -140,12 +140,21 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     }
     return offers.filter((a) => !a.exclusive || jobClaims.has(a.run.jobId));
   };
-  /** The offers this replica has room for, one job at a time in turn; the rest stay unclaimed. */
+  /**
+   * The offers this replica has room for (see Overload.room), one job at a time in turn, plus the
+   * first run of jobs with nothing here (Overload.newJobRoom); the rest stay unclaimed, for peers
+   * and the next scan.
+   */
   const withinRoom = <T>(offers: T[], jobOf: (offer: T) => string): T[] => {
-    if (!deps.capacity) return offers;
-    const { taken, left } = takeFairly(offers, Math.max(0, deps.capacity.room()), jobOf);
-    if (left.length > 0) deps.capacity.held();
-    return taken;
+    const capacity = deps.capacity;
+    if (!capacity) return offers;
+    const room = capacity.room();
+    if (offers.length <= room) return offers;
+    const { taken, left } = takeFairly(offers, Math.max(0, room), jobOf);
+    const takenJobs = new Set(taken.map(jobOf));
+    const newcomers = firstRunsOfNewJobs(left, jobOf, capacity.newJobRoom(), (jobId) => takenJobs.has(jobId) || capacity.hasJob(jobId));
+    if (newcomers.length < left.length) capacity.held();
+    return [...taken, ...newcomers];
   };
   const claim = async (offers: Announced[]) => {
     const eligible = await withJobClaims(withinRoom(offers, (a) => a.run.jobId));
@@ -242,6 +251,20 @@ function share(offers: Announced[], members: number, held: Map<string, JobClaim>
   const mine = shuffled.filter((g, i) => i < cut || isHeld(g));
   const rest = shuffled.filter((g, i) => i >= cut && !isHeld(g));
   return { mine: mine.flat(), rest: rest.flat() };
+}
+
+/** The first offer of each job `known` says nothing of, at most `limit` of them, in order. */
+function firstRunsOfNewJobs<T>(offers: T[], jobOf: (offer: T) => string, limit: number, known: (jobId: string) => boolean): T[] {
+  const out: T[] = [];
+  const seen = new Set<string>();
+  for (const offer of offers) {
+    if (out.length >= limit) break;
+    const jobId = jobOf(offer);
+    if (seen.has(jobId)) continue;
+    seen.add(jobId);
+    if (!known(jobId)) out.push(offer);
+  }
+  return out;
 }
 
 /** Offers for runs found in the store: exclusivity from the job's current policy. */

@@ -6,7 +6,7 @@ import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { nextTurn } from "../runtime/next-turn.js";
 import { BACKGROUND_GUARD_MS, BACKGROUND_WAIT_MAX_MS, waitForSlotGap } from "../runtime/slot-gap.js";
-import { createDueHeap } from "./due-heap.js";
+import { createDueHeap, type DueEntry } from "./due-heap.js";
 import { fireBatch } from "./fire-batch.js";
 import { loadJob, type LoadedJob } from "./fire-plan.js";
 import type { JobCache } from "./job-cache.js";
@@ -114,7 +114,7 @@ export interface FireLoopDeps {
    * to wait as long as it says (a slot whose run would start past its deadline is shed). Absent:
    * no bound.
    */
-  overload?: Pick<Overload, "room" | "expectedWaitMs" | "held" | "shed" | "overloaded">;
+  overload?: Pick<Overload, "room" | "newJobRoom" | "hasJob" | "expectedWaitMs" | "held" | "shed" | "overloaded">;
   options?: Partial<FireLoopOptions>;
   /** Reports failures of a background step (the loop keeps going). */
   onError: (err: unknown, step: string) => void;
@@ -287,15 +287,16 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     const staged = heap.peekDueAt();
     const horizon = staged === undefined ? started : started + leadFor(staged);
     // Exact fires are decisions due now (few): they do not wait for room.
-    let chunk = [...exact.popDue(started)];
+    let exactDue = exact.popDue(started);
     let fired = 0;
     let due: LoadedJob[] = [];
     heldBack = false;
     try {
-      for (;;) {
-        chunk.push(...heap.popDue(horizon, roomFor(FIRE_CHUNK - chunk.length, horizon)));
-        due = chunk.map((e) => loaded.get(e.jobId)!).filter(Boolean);
-        chunk = [];
+      for (let last = false; !last; ) {
+        const taken = takeStaged(horizon);
+        last = taken.last;
+        due = [...exactDue, ...taken.entries].map((e) => loaded.get(e.jobId)!).filter(Boolean);
+        exactDue = [];
         if (due.length === 0) break;
         if (fired > 0) await nextTurn();
         // Stopped (leadership handed over) between two chunks: the successor fires the rest.
@@ -315,18 +316,29 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     }
   };
   /**
-   * How many of `wanted` due jobs may be staged now: all of them while the run queue has room,
-   * none once it is full (the loop then polls for room every {@link ROOM_POLL_MS}; the jobs left
-   * due are decided when it finds some, their late slots by their misfire policy). The bound is
-   * checked between chunks, so it is overshot by at most one chunk's runs.
+   * The next chunk of jobs to stage (due by `horizon`), as the run queue's room allows: a whole
+   * chunk while it has room for runs; when full, only jobs with nothing queued here, while it has
+   * room for jobs (Overload.newJobRoom: a job that fanned out does not hold the others back), the
+   * others put back; none when it has neither. Then the loop polls for room every
+   * {@link ROOM_POLL_MS}, and the jobs left due are decided when it finds some (their late slots
+   * by their misfire policy). The bound is checked between chunks: overshot by one chunk at most.
    */
-  const roomFor = (wanted: number, horizon: number) => {
-    if (!deps.overload || wanted <= 0 || deps.overload.room() > 0) return wanted;
-    if ((heap.peekDueAt() ?? Infinity) <= horizon) {
+  const takeStaged = (horizon: number): { entries: DueEntry[]; last: boolean } => {
+    const o = deps.overload;
+    if (!o || o.room() > 0) return { entries: heap.popDue(horizon, FIRE_CHUNK), last: false };
+    const dueLeft = (heap.peekDueAt() ?? Infinity) <= horizon;
+    if (dueLeft) {
       heldBack = true;
-      deps.overload.held();
+      o.held();
     }
-    return 0;
+    if (!dueLeft || o.newJobRoom() <= 0) return { entries: [], last: true };
+    const entries: DueEntry[] = [];
+    for (const entry of heap.popDue(horizon, FIRE_CHUNK)) {
+      if (o.hasJob(entry.jobId)) heap.push(entry);
+      else entries.push(entry);
+    }
+    // Entries put back are due again at once: one such chunk per wake-up.
+    return { entries, last: true };
   };
   /** Fires one chunk of due jobs and takes their next slots. */
   const fireChunk = async (due: LoadedJob[]) => {

@@ -6,6 +6,10 @@ import type { Metrics, ShedReason } from "../telemetry/metrics.js";
 export interface QueueSource {
   /** Runs accepted and not started yet: held for their due time, or waiting for a worker. */
   waiting(): number;
+  /** How many jobs have runs waiting or executing here. */
+  jobCount(): number;
+  /** True when a run of the job waits or executes here. */
+  hasJob(jobId: string): boolean;
   /** The due time of the oldest run waiting for a worker; undefined when none waits. */
   oldestWaitingDueAt(): number | undefined;
   /**
@@ -43,6 +47,15 @@ export interface OverloadOptions {
 export interface Overload {
   /** Runs this node may still accept now (≤ 0 when its queue is at its bound). */
   room(): number;
+  /**
+   * Jobs with nothing here yet whose first run this node may still accept, beyond {@link room}:
+   * the queue takes runs round-robin by job, so such a run waits for one run of each job ahead of
+   * it, not for the backlog of a job that fanned out (a backfill, a catch-up). Up to the bound in
+   * jobs: the queue holds at most twice its bound in runs.
+   */
+  newJobRoom(): number;
+  /** True when a run of the job waits or executes here. */
+  hasJob(jobId: string): boolean;
   /** How long a run accepted now should expect to wait for a worker, from the measured start rate. */
   expectedWaitMs(): number;
   /** Staging or claiming was held back for lack of room. */
@@ -134,6 +147,8 @@ export function createOverload(deps: { clock: Clock; queue: () => QueueSource; m
   timer = clock.setTimer(SAMPLE_MS, tick);
   return {
     room: () => bound() - deps.queue().waiting(),
+    newJobRoom: () => bound() - deps.queue().jobCount(),
+    hasJob: (jobId) => deps.queue().hasJob(jobId),
     expectedWaitMs: () => (deps.queue().waiting() * 1000) / (rate ?? INITIAL_START_RATE),
     held: pressure,
     shed(reason, count) {

@@ -86,6 +86,10 @@ export interface RunWorker {
   live(runId: string): RunRecord | undefined;
   /** Ids of the job's runs waiting or executing here. */
   activeRuns(jobId: string): string[];
+  /** True when a run of the job waits or executes here. */
+  hasJob(jobId: string): boolean;
+  /** How many jobs have runs waiting or executing here. */
+  jobCount(): number;
   /** Runs waiting for their due time or for a free worker. */
   waiting(): number;
   /** The due time of the oldest run waiting for a worker; undefined when none does. */
@@ -363,6 +367,8 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     has: (runId) => slots.has(runId),
     live: (runId) => slots.get(runId)?.progress?.current(),
     activeRuns: (jobId) => [...(byJob.get(jobId) ?? [])],
+    hasJob: (jobId) => byJob.has(jobId),
+    jobCount: () => byJob.size,
     waiting: () => queue.waiting + heldCount,
     oldestWaitingDueAt: () => queue.least((slot) => slot.run.dueAt),
     takeStarts() {
