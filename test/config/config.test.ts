@@ -41,6 +41,11 @@ describe("configuration", () => {
     expect(loadConfig({ DEAD_LETTER_RETENTION: "7d12h" }).deadLetterRetentionMs).toBe(7.5 * 86_400_000);
   });
 
+  it("bounds the run queue by the measured start rate unless MAX_QUEUED_RUNS is set; manual runs have a minute to start unless MANUAL_START_DEADLINE says otherwise", () => {
+    expect(loadConfig({})).toMatchObject({ maxQueuedRuns: undefined, manualStartDeadlineMs: 60_000 });
+    expect(loadConfig({ MAX_QUEUED_RUNS: "5000", MANUAL_START_DEADLINE: "5m" })).toMatchObject({ maxQueuedRuns: 5000, manualStartDeadlineMs: 300_000 });
+  });
+
   it("reads secrets from SECRETS_FILE", () => {
     expect(loadConfig({ SECRETS_FILE: file("secrets.json", '{"token":"t0k"}') }).secretsFile).toEqual({ token: "t0k" });
   });
@@ -70,6 +75,9 @@ describe("configuration", () => {
     ["a handler at an address the outbound policy denies", { HANDLER_X_URL: "http://169.254.169.254/" }, /handlers\.x\.url: outbound policy: 169\.254\.169\.254 denied/],
     ["a dead-letter retention that is not a duration", { DEAD_LETTER_RETENTION: "30" }, /DEAD_LETTER_RETENTION must be a duration such as 30d/],
     ["a dead-letter retention under a minute", { DEAD_LETTER_RETENTION: "10s" }, /DEAD_LETTER_RETENTION must be a duration/],
+    ["a queue bound of zero", { MAX_QUEUED_RUNS: "0" }, /MAX_QUEUED_RUNS must be an integer between 1/],
+    ["a queue bound that is not a number", { MAX_QUEUED_RUNS: "lots" }, /MAX_QUEUED_RUNS must be an integer/],
+    ["a manual start deadline under a second", { MANUAL_START_DEADLINE: "500ms" }, /MANUAL_START_DEADLINE must be a duration such as 30d, 12h or 90m, between 1s and 1d/],
   ];
   it.each(refused)("refuses %s with a message naming the variable", (_name, env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
