@@ -60,6 +60,13 @@ async function pass(h: Harness, msToPass: number, each: () => void = () => undef
   }
 }
 
+/** Waits (real time, the fake clock still) until `holds` does: claims and scans finish in real time. */
+async function until(holds: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !holds(); await new Promise((r) => setTimeout(r, 5))) {
+    if (Date.now() > deadline) throw new Error(`still not ${what} after 10 s`);
+  }
+}
+
 /** Waits (real time, the fake clock still) until nothing waits or executes on the node. */
 async function drained(h: Harness): Promise<void> {
   await Promise.race([h.t.node.worker.idle(), new Promise((_, reject) => setTimeout(() => reject(new Error("the node did not drain in 20 s")), 20_000))]);
@@ -211,13 +218,16 @@ describe.each<StoreKind>(["sqlite", "mongo"])("overload on %s (fake clock, slow 
     await pass(h, 100);
     // Forty runs of one job at once: the node takes what its queue holds, the rest stay for its scans.
     await c.cron.backfillJob({ jobId: fan.jobId, startTime: { seconds: BigInt((T0 - 40 * 60_000) / 1000), nanos: 0 }, endTime: { seconds: BigInt(T0 / 1000), nanos: 0 } });
-    await pass(h, 700);
-    expect(h.t.node.worker.waiting()).toBe(BOUND);
-    expect(h.t.node.worker.hasJob(steady.jobId)).toBe(false);
-    // The queue is full of the backfill: the steady job's slot still gets in, as a job with nothing queued.
-    await pass(h, 500);
-    expect(h.t.node.worker.hasJob(steady.jobId)).toBe(true);
-    expect(h.t.node.worker.waiting()).toBe(BOUND + 1);
+    const worker = h.t.node.worker;
+    await until(() => worker.waiting() === BOUND - 1, "three backfill runs waiting behind the one in flight");
+    // One more run of the same job fills the queue.
+    await c.cron.triggerJob({ jobId: fan.jobId });
+    await until(() => worker.waiting() === BOUND, "the queue full");
+    expect(worker.hasJob(steady.jobId)).toBe(false);
+    // The queue is full of the fanning-out job: the steady job's slot still gets in, as a job with nothing queued.
+    await pass(h, 1_100);
+    await until(() => worker.hasJob(steady.jobId), "the steady job's run queued");
+    expect(worker.waiting()).toBe(BOUND + 1);
     sink.reply(() => ({ status: 200 }));
     shut.open();
     // The queue takes runs round-robin by job: the steady job's run waits for one run of the
