@@ -25,7 +25,7 @@ import { createClaimLoop, type ClaimLoop } from "./scheduler/claim-loop.js";
 import { createClusterRunEvents, relayJobChanges } from "./scheduler/cluster-events.js";
 import { createDeadLetterExpiry } from "./scheduler/dead-letter-expiry.js";
 import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
-import { createOverload } from "./scheduler/overload.js";
+import { createOverload, type Overload } from "./scheduler/overload.js";
 import { createJobCache } from "./scheduler/job-cache.js";
 import { createLocalDispatcher, createRunDispatcher, type RunDispatcher } from "./scheduler/run-announcer.js";
 import { createRunBookkeeping } from "./scheduler/run-bookkeeping.js";
@@ -46,6 +46,8 @@ export interface Node {
   claimLoop: ClaimLoop;
   worker: RunWorker;
   coordinator: Coordinator;
+  /** This node's run queue bound and overload state. */
+  overload: Overload;
   stop(): Promise<void>;
 }
 
@@ -161,6 +163,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     claimLoop,
     worker,
     coordinator,
+    overload,
     async stop() {
       // Hand leadership over first (a successor fires at once), then drain this node's runs while
       // still holding their claims, and only then leave the cluster.

@@ -8,7 +8,7 @@ import { nextTurn } from "../runtime/next-turn.js";
 import { BACKGROUND_GUARD_MS, BACKGROUND_WAIT_MAX_MS, waitForSlotGap } from "../runtime/slot-gap.js";
 import { createDueHeap, type DueEntry } from "./due-heap.js";
 import { fireBatch } from "./fire-batch.js";
-import { loadJob, type LoadedJob } from "./fire-plan.js";
+import { IDLE_OUTLOOK, loadJob, OVERLOADED_DEADLINE_SHARE, plainlyDue, planFire, shedInMemory, type LoadedJob, type StagingOutlook } from "./fire-plan.js";
 import type { JobCache } from "./job-cache.js";
 import type { RunDispatcher } from "./run-announcer.js";
 import type { RunCanceller } from "./run-canceller.js";
@@ -292,16 +292,18 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     let due: LoadedJob[] = [];
     heldBack = false;
     try {
-      for (let last = false; !last; ) {
+      for (let round = 0, last = false; !last; round++) {
+        // Between two chunks: I/O goes through, and a loop stopped meanwhile (leadership handed
+        // over) leaves the rest to its successor.
+        if (round > 0) await nextTurn();
+        if (!running) return;
         const taken = takeStaged(horizon);
         last = taken.last;
-        due = [...exactDue, ...taken.entries].map((e) => loaded.get(e.jobId)!).filter(Boolean);
+        const outlook = outlookNow();
+        due = [...exactDue.map(loadedOf), ...taken.entries.map(loadedOf).filter((l) => !shedHeld(l, outlook))].filter((l) => l !== undefined);
         exactDue = [];
-        if (due.length === 0) break;
-        if (fired > 0) await nextTurn();
-        // Stopped (leadership handed over) between two chunks: the successor fires the rest.
-        if (!running) return;
-        await fireChunk(due);
+        if (due.length > 0) await fireChunk(due, outlook);
+        else if (taken.entries.length === 0) break;
         fired += due.length;
         due = [];
       }
@@ -325,7 +327,10 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
    */
   const takeStaged = (horizon: number): { entries: DueEntry[]; last: boolean } => {
     const o = deps.overload;
-    if (!o || o.room() > 0) return { entries: heap.popDue(horizon, FIRE_CHUNK), last: false };
+    if (!o) return { entries: heap.popDue(horizon, FIRE_CHUNK), last: false };
+    // As many jobs as runs may join the queue: a job popped fires one run, or is shed in memory.
+    const room = o.room();
+    if (room > 0) return { entries: heap.popDue(horizon, Math.min(FIRE_CHUNK, room)), last: false };
     const dueLeft = (heap.peekDueAt() ?? Infinity) <= horizon;
     if (dueLeft) {
       heldBack = true;
@@ -340,10 +345,34 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     // Entries put back are due again at once: one such chunk per wake-up.
     return { entries, last: true };
   };
+  const loadedOf = (entry: DueEntry) => loaded.get(entry.jobId);
+  /**
+   * Sheds in memory (see shedInMemory) a popped job whose due slot could not start by its start
+   * deadline behind the run queue, and puts it back at its next slot; false when it is to fire.
+   * Only a decision that fires nothing but sheds (no misfire-only decision: those are written at
+   * once, as after downtime) stays in memory.
+   */
+  const shedHeld = (entry: LoadedJob | undefined, outlook: StagingOutlook): boolean => {
+    if (!entry) return true;
+    const now = clock.now();
+    if (plainlyDue(entry, now, outlook)) return false;
+    const plan = planFire(entry, now, outlook);
+    if (plan.fire.length > 0 || plan.shed === 0 || plan.dropped > 0 || plan.next === undefined) return false;
+    const moved = shedInMemory(entry, plan.next, plan.shed + plan.skipped);
+    loaded.set(entry.job.jobId, moved);
+    heap.push({ jobId: entry.job.jobId, dueAt: moved.dueAt });
+    deps.overload?.shed("staging", plan.shed + (deps.overload.overloaded ? plan.skipped : 0));
+    return true;
+  };
+  /** What staging expects of the run queue now (see StagingOutlook). */
+  const outlookNow = (): StagingOutlook => {
+    const o = deps.overload;
+    if (!o) return IDLE_OUTLOOK;
+    return { expectedWaitMs: o.expectedWaitMs(), deadlineShare: o.overloaded ? OVERLOADED_DEADLINE_SHARE : 1 };
+  };
   /** Fires one chunk of due jobs and takes their next slots. */
-  const fireChunk = async (due: LoadedJob[]) => {
-    const expectedWaitMs = deps.overload?.expectedWaitMs() ?? 0;
-    const { next, busy, deferred } = await fireBatch({ ...deps, now: clock.now(), expectedWaitMs }, due);
+  const fireChunk = async (due: LoadedJob[], outlook: StagingOutlook) => {
+    const { next, busy, deferred } = await fireBatch({ ...deps, now: clock.now(), outlook }, due);
     for (const entry of busy) exact.push({ jobId: entry.job.jobId, dueAt: clock.now() + LOCK_RETRY_MS });
     for (const entry of deferred) exact.push({ jobId: entry.job.jobId, dueAt: entry.dueAt });
     // Requests first: the next slots of the fired jobs are computed once the runs are on their way.

@@ -451,13 +451,13 @@ async function endUnstarted(
   return done;
 }
 
-/** What {@link decideStart} needs to decide a run about to start late (its job's next slot read only here). */
-function startInput(deps: RunWorkerDeps, run: RunRecord, spec: JobSpec, dueAt: number): StartInput {
+/** What {@link decideStart} needs to decide a run about to start late (its job's next slot computed only here). */
+function startInput(run: RunRecord, spec: JobSpec, dueAt: number, at: number, manualDeadlineMs = MANUAL_START_DEADLINE_MS): StartInput {
   const manual = isManualTrigger(run.trigger);
   const nextSlot = manual ? undefined : slotAfter(spec, run.scheduledAt);
   return {
-    trigger: run.trigger, policy: spec.misfirePolicy, scheduledAt: run.scheduledAt, dueAt, at: deps.clock.now(),
-    deadlineMs: manual ? deps.manualStartDeadlineMs ?? MANUAL_START_DEADLINE_MS : slotStartDeadline(spec, run.scheduledAt, nextSlot),
+    trigger: run.trigger, policy: spec.misfirePolicy, scheduledAt: run.scheduledAt, dueAt, at,
+    deadlineMs: manual ? manualDeadlineMs : slotStartDeadline(spec, run.scheduledAt, nextSlot),
     catchupWindowMs: spec.catchupWindowMs, nextSlot,
   };
 }
@@ -514,13 +514,14 @@ async function execute(
     if (binding.kind === "end") return await endUnstarted(deps, slot, progress, binding, release, giveUp);
     const spec = binding.kind === "execute" ? binding.spec : undefined;
     if (binding.kind === "execute" && binding.changes) await rebind(deps, slot, progress, binding.changes);
+    const startedAt = deps.clock.now();
     const dueAt = binding.kind === "execute" ? binding.changes?.dueAt ?? slot.run.dueAt : slot.run.dueAt;
-    if (spec && !surelyOnTime(dueAt, deps.clock.now())) {
-      const start = decideStart(startInput(deps, slot.run, spec, dueAt));
+    // The start deadline: decided without the job's schedule unless the run is over a second late.
+    if (spec && !surelyOnTime(dueAt, startedAt)) {
+      const start = decideStart(startInput(slot.run, spec, dueAt, startedAt, deps.manualStartDeadlineMs));
       if (start.action === "skip") return await shedUnstarted(deps, slot, progress, spec, start.reason, release, giveUp);
       if (start.late) deps.overload?.startedLate();
     }
-    const startedAt = deps.clock.now();
     deps.metrics.runStarted(startedAt - slot.run.dueAt);
     // A DAG starts from the tasks that already succeeded (a redrive's, or those of this run before its replica died);
     // attempts recorded by an earlier execution (interrupted by a shutdown) stay: numbering resumes after them.

@@ -279,10 +279,14 @@ describe("fire loop (fake clock)", () => {
     q.room = 10;
     clock.advance(10);
     await bounded.settled();
-    // At 3.51 s: the 1 s slot missed beyond the grace (skipped), the 2 s one overdue (shed), the 3 s one on time.
-    expect(worker.runs.map((r) => [r.scheduledAt - T0, r.trigger])).toEqual([[3000, "schedule"]]);
-    expect((await raw.getJob("j_full"))?.stats.skippedCount).toBe(2);
-    expect(q.shed).toEqual([["staging", 2]]);
+    // At 3.52 s: the 1 s slot missed beyond the grace (skipped), the 2 s one overdue, and the 3 s
+    // one past half its deadline (the node is overloaded): shed in memory, the 4 s slot staged ahead.
+    expect(worker.runs).toHaveLength(0);
+    expect(q.shed).toEqual([["staging", 3]]);
+    clock.advance(400);
+    await bounded.settled();
+    expect(worker.runs.map((r) => [r.scheduledAt - T0, r.trigger])).toEqual([[4000, "schedule"]]);
+    expect((await raw.getJob("j_full"))?.stats.skippedCount).toBe(3);
     bounded.stop();
   });
 
@@ -303,7 +307,7 @@ describe("fire loop (fake clock)", () => {
     bounded.stop();
   });
 
-  it("does not stage a slot whose run could not start by its deadline behind the queue's announced wait", async () => {
+  it("does not stage a slot whose run could not start by its deadline behind the queue's announced wait; counts it at the job's next fire", async () => {
     const { q, bounded } = queueOf();
     await raw.createJob(everySecond("j_wait", T0 + 1000, "fire_once"));
     await raw.createJob(minutely("j_minute", T0 + 1000));
@@ -312,9 +316,19 @@ describe("fire loop (fake clock)", () => {
     q.waitMs = 1500;
     clock.advance(1000);
     await bounded.settled();
+    clock.advance(1000);
+    await bounded.settled();
+    // Shed in memory: no write per job and second while the queue stays this long.
     expect(worker.runs.map((r) => r.jobId)).toEqual(["j_minute"]);
-    expect((await raw.getJob("j_wait"))?.stats.skippedCount).toBe(1);
-    expect(q.shed).toEqual([["staging", 1]]);
+    expect((await raw.getJob("j_wait"))?.nextTriggerAt).toBe(T0 + 1000);
+    expect(q.shed).toEqual([["staging", 1], ["staging", 1]]);
+    q.waitMs = 0;
+    clock.advance(1000);
+    await bounded.settled();
+    expect(worker.runs.map((r) => [r.jobId, r.scheduledAt - T0])).toEqual([["j_minute", 1000], ["j_wait", 3000]]);
+    const job = await raw.getJob("j_wait");
+    expect(job?.stats.skippedCount).toBe(2);
+    expect(job?.nextTriggerAt).toBe(T0 + 4000);
     bounded.stop();
   });
 

@@ -11,7 +11,7 @@ interface Case {
   name: string;
   spec: Partial<JobSpec>;
   /** The job's stored slot, when the loop fires it, and the wait its runs should expect for a worker. */
-  env: { slot: string; now: string; waitMs: number };
+  env: { slot: string; now: string; waitMs: number; share?: number };
   expect: { fire: string[]; shed: number; skipped: number };
 }
 
@@ -42,6 +42,30 @@ const cases: Case[] = [
     spec: { ...EVERY_SECOND, misfirePolicy: "skip" },
     env: { slot: NOON, now: "2026-03-01T12:00:00.700Z", waitMs: 500 },
     expect: { fire: [], shed: 1, skipped: 0 },
+  },
+  {
+    name: "skip: fired 0.6 s late with an empty queue, the every-second slot fires",
+    spec: { ...EVERY_SECOND, misfirePolicy: "skip" },
+    env: { slot: NOON, now: "2026-03-01T12:00:00.600Z", waitMs: 0 },
+    expect: { fire: [NOON], shed: 0, skipped: 0 },
+  },
+  {
+    name: "skip: the same while overloaded is shed: past half its deadline, the job's next slot is staged instead",
+    spec: { ...EVERY_SECOND, misfirePolicy: "skip" },
+    env: { slot: NOON, now: "2026-03-01T12:00:00.600Z", waitMs: 0, share: 0.5 },
+    expect: { fire: [], shed: 1, skipped: 0 },
+  },
+  {
+    name: "skip: while overloaded, staged ahead behind 0.4 s of queue, the slot fires",
+    spec: { ...EVERY_SECOND, misfirePolicy: "skip" },
+    env: { slot: NOON, now: "2026-03-01T11:59:59.900Z", waitMs: 400, share: 0.5 },
+    expect: { fire: [NOON], shed: 0, skipped: 0 },
+  },
+  {
+    name: "catch_up: while overloaded, a slot past half its deadline still fires (inside its window)",
+    spec: { ...EVERY_SECOND, misfirePolicy: "catch_up" },
+    env: { slot: NOON, now: "2026-03-01T12:00:00.600Z", waitMs: 300, share: 0.5 },
+    expect: { fire: [NOON], shed: 0, skipped: 0 },
   },
   {
     name: "fire_once: fired 1.5 s late, the slot is shed and the newer on-time one fires",
@@ -84,7 +108,7 @@ const cases: Case[] = [
 describe("planFire: what to stage for a due job, given the queue ahead of its runs", () => {
   it.each(cases)("$name", ({ spec, env, expect: want }) => {
     const loaded = loadJob(makeJob("j1", { nextTriggerAt: at(env.slot) }, spec));
-    const plan = planFire(loaded, at(env.now), env.waitMs);
+    const plan = planFire(loaded, at(env.now), { expectedWaitMs: env.waitMs, deadlineShare: env.share ?? 1 });
     expect(plan.fire.map((f) => iso(f.slot))).toEqual(want.fire.map((s) => iso(at(s))));
     expect({ shed: plan.shed, skipped: plan.skipped }).toEqual({ shed: want.shed, skipped: want.skipped });
   });
