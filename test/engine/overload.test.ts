@@ -132,6 +132,8 @@ describe.each<StoreKind>(["sqlite", "mongo"])("overload on %s (fake clock, slow 
     expect(Number(status.body.load.queued_runs)).toBeGreaterThanOrEqual(BOUND);
     expect((await c.cron.getClusterStatus({})).members[0]).toMatchObject({ overloaded: true });
     expect(h.logs.lines().filter((l) => String(l.msg).startsWith("overload: the run queue is full"))).toHaveLength(1);
+    // Shedding is the node working as designed: it stays healthy.
+    expect((await rest(h.t.baseUrl, "GET", "/health")).status).toBe(200);
 
     // The target recovers: what is overdue is decided, the rest runs, then runs start on time again.
     sink.reply(() => ({ status: 200 }));
