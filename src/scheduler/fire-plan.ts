@@ -69,9 +69,18 @@ export const OVERLOADED_DEADLINE_SHARE = 0.5;
 /** An empty queue: no wait, the whole deadline. */
 export const IDLE_OUTLOOK: StagingOutlook = { expectedWaitMs: 0, deadlineShare: 1 };
 
+/**
+ * When a run of a slot due at `dueAt`, staged at `now`, is expected to start: at its due time, or
+ * once the queue ahead of it has drained, whichever comes later (a run staged ahead of its slot
+ * waits for the runs queued now only as far as they are not done by then).
+ */
+function expectedStart(dueAt: number, now: number, outlook: StagingOutlook): number {
+  return Math.max(dueAt, now + outlook.expectedWaitMs);
+}
+
 /** True when a run of a slot due at `dueAt` staged at `now` surely starts within its share of every possible deadline. */
 function surelyInTime(dueAt: number, now: number, outlook: StagingOutlook): boolean {
-  return Math.max(now, dueAt) + outlook.expectedWaitMs - dueAt <= MIN_START_DEADLINE_MS * outlook.deadlineShare;
+  return expectedStart(dueAt, now, outlook) - dueAt <= MIN_START_DEADLINE_MS * outlook.deadlineShare;
 }
 
 /**
@@ -104,8 +113,8 @@ export function planFire(loaded: LoadedJob, now: number, outlook: StagingOutlook
 }
 
 /**
- * The decision less the slots whose runs, started `outlook.expectedWaitMs` after their due time
- * (or now, when later), would be past their share of their start deadline and skipped. Fired
+ * The decision less the slots whose runs, expected to start once the queue ahead has drained
+ * (see {@link expectedStart}), would be past their share of their start deadline and skipped. Fired
  * slots are consecutive slots of the schedule, so each one's successor is the next fired slot,
  * and the last one's is the decision's next.
  */
@@ -117,7 +126,7 @@ function shedOverdue(loaded: LoadedJob, decision: MisfireDecision, now: number, 
     const dueAt = dueAtOf(loaded, f.slot);
     if (surelyInTime(dueAt, now, outlook)) return true;
     const start = decideStart({
-      trigger: f.trigger, policy: spec.misfirePolicy, scheduledAt: f.slot, dueAt, at: Math.max(now, dueAt) + outlook.expectedWaitMs,
+      trigger: f.trigger, policy: spec.misfirePolicy, scheduledAt: f.slot, dueAt, at: expectedStart(dueAt, now, outlook),
       deadlineMs: slotStartDeadline(spec, f.slot, nextSlot) * outlook.deadlineShare, catchupWindowMs: spec.catchupWindowMs, nextSlot,
     });
     return start.action === "start";
