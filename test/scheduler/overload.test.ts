@@ -45,10 +45,10 @@ describe("overload monitor (fake clock)", () => {
     expect(overload.load()).toMatchObject({ startRate: 4000, queueBound: 4000 });
     expect(overload.room()).toBe(1500);
     expect(overload.expectedWaitMs()).toBe(625);
-    // Later samples move the rate a third of the way (about a second of memory).
+    // Later samples move the rate a fifth of the way.
     q.started = 250;
     clock.advance(250);
-    expect(overload.load().startRate).toBe(3100);
+    expect(overload.load().startRate).toBe(3400);
   });
 
   it("learns nothing from a period in which the pool ran dry: it then started what it was given, not what it can", () => {
