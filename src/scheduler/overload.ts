@@ -87,7 +87,10 @@ const INITIAL_START_RATE = 10_000;
 /** How often the start rate is sampled. Long enough to hold many starts, short enough to follow a burst. */
 const SAMPLE_MS = 250;
 
-/** Weight of a new sample in the start rate: an exponential moving average over about 1.25 s (5 samples), which follows a change of load within a few seconds without swinging with every slot's burst. */
+/**
+ * Weight of a new sample in the start rate: an exponential moving average over about five samples
+ * (1.25 s), which follows a change of load within seconds without swinging with every burst.
+ */
 const SAMPLE_WEIGHT = 0.2;
 
 /** Overload ends once nothing was held back nor shed for this long (no warning per second at the edge). */
