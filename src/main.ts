@@ -34,6 +34,7 @@ import { createClusterRunEvents, relayJobChanges } from "./scheduler/cluster-eve
 import { createDeadLetterExpiry } from "./scheduler/dead-letter-expiry.js";
 import { createDeletedJobRuns } from "./scheduler/deleted-job-runs.js";
 import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
+import { createOverload, type Overload } from "./scheduler/overload.js";
 import { createJobCache } from "./scheduler/job-cache.js";
 import { createLiveRuns } from "./scheduler/live-runs.js";
 import { createLocalDispatcher, createRunDispatcher, type RunDispatcher } from "./scheduler/run-announcer.js";
@@ -57,6 +58,8 @@ export interface Node {
   claimLoop: ClaimLoop;
   worker: RunWorker;
   coordinator: Coordinator;
+  /** This node's run queue bound and overload state. */
+  overload: Overload;
   stop(): Promise<void>;
 }
 
@@ -152,17 +155,24 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     deadLetterDepth: () => store.countDeadLetters(),
     queueDepth: () => worker?.waiting() ?? 0,
     isLeader: () => coordinator.canFire(),
+    load: () => overload.load(),
+  });
+  const overload = createOverload({
+    clock, metrics, log, queue: () => worker!, options: { maxQueuedRuns: config.maxQueuedRuns, concurrency: config.workerConcurrency },
+  });
+  overload.onChange(({ overloaded, queuedRuns }) => {
+    void coordinator.reportLoad({ overloaded, queuedRuns }).catch((err: unknown) => onError(err, "report load"));
   });
   worker = createRunWorker({
     store, metrics, clock, http, secrets, handlers: config.handlers, events, jobs: jobCache, bookkeeping,
     nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: { ...PROGRESS_DEFAULTS, writeBatchMs: config.runWriteBatchMs, checkpointMs: config.runCheckpointMs }, onError, log,
-    prepareForSlot: youngCollector(),
+    prepareForSlot: youngCollector(), manualStartDeadlineMs: config.manualStartDeadlineMs, overload,
   });
   const claimOptions = { scanMs: config.claimScanMs, releaseBatchMs: config.runWriteBatchMs };
-  const claimLoop = createClaimLoop({ store, coordinator, worker, jobs: jobCache, clock, options: claimOptions, onError });
+  const claimLoop = createClaimLoop({ store, coordinator, worker, jobs: jobCache, clock, capacity: overload, options: claimOptions, onError });
   const dispatcher: RunDispatcher = config.etcd ? createRunDispatcher(coordinator, onError) : createLocalDispatcher(claimLoop.offer, onError);
   const canceller = createRunCanceller({ store, coordinator, worker, clock, events });
-  const fireLoop = createFireLoop({ store, metrics, clock, coordinator, dispatcher, canceller, events, ids, jobs: jobCache, sends: worker, onError });
+  const fireLoop = createFireLoop({ store, metrics, clock, coordinator, dispatcher, canceller, events, ids, jobs: jobCache, sends: worker, overload, onError });
   const deadLetterExpiry = createDeadLetterExpiry({
     store, clock, metrics, retentionMs: config.deadLetterRetentionMs, mayRun: () => coordinator.canFire(), betweenSlots: trimsBetweenSlots, onError,
   });
@@ -182,7 +192,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, live, outbound, limits: config.security.limits };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
-    createCronService({ jobs: createJobCommands(deps), runs, cluster: createClusterQueries(deps, runs), clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
+    createCronService({ jobs: createJobCommands(deps), runs, cluster: createClusterQueries(deps, runs, overload.load), clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
     createRunService({ runs, events }),
     createHealthService(readiness, HEALTH_NAMES),
   );
@@ -206,6 +216,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     claimLoop.stop();
     deadLetterExpiry.stop();
     deletedJobRuns.stop();
+    overload.stop();
     canceller.stop();
     jobRelay.stop();
     await server.close(0);
@@ -221,6 +232,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     claimLoop,
     worker,
     coordinator,
+    overload,
     async stop() {
       // Not ready at once (health watchers see NOT_SERVING). Hand leadership over first (a
       // successor fires at once), then drain this node's runs while still holding their claims,
@@ -230,6 +242,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
       claimLoop.stop();
       deadLetterExpiry.stop();
       deletedJobRuns.stop();
+      overload.stop();
       await coordinator.resign();
       await server.close(config.shutdownGraceMs);
       await fireLoop.settled();

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { CronService, type ListJobsRequest, type UpdateJobRequest } from "../../gen/cronmesh/v1/cron_service_pb.js";
 import { JobSchema, JobStatus as PJobStatus, type Job } from "../../gen/cronmesh/v1/job_pb.js";
@@ -11,6 +11,7 @@ import type { Clock } from "../domain/clock.js";
 import { CronError } from "../domain/cron-error.js";
 import type { JobRecord, JobStatus } from "../domain/job.js";
 import { nextFireTimes, validateSchedule, validateTimezone } from "../domain/schedule.js";
+import type { NodeLoad } from "../scheduler/overload.js";
 import { actorOf } from "./actor.js";
 import { identityOf } from "./auth-interceptor.js";
 import { jobStatus, runStatus } from "./enums.js";
@@ -211,12 +212,29 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
         leaderId: view.leaderId ?? "",
         nodeId: view.nodeId,
         mode: deps.mode,
-        members: view.members.map((m) => ({ ...m, startedAt: timestampFromMs(m.startedAt), isLeader: m.nodeId === view.leaderId })),
+        members: view.members.map(({ load, ...m }) => ({
+          ...m, startedAt: timestampFromMs(m.startedAt), isLeader: m.nodeId === view.leaderId,
+          overloaded: load?.overloaded ?? false, queuedRuns: BigInt(load?.queuedRuns ?? 0),
+        })),
         jobsTotal: BigInt(view.jobsTotal),
         running: BigInt(view.running),
         nextRuns: view.next.map((j) => ({ jobId: j.jobId, name: j.spec.name, nextRun: timestampFromMs(j.nextTriggerAt!) })),
+        overloaded: (view.load?.overloaded ?? false) || view.members.some((m) => m.load?.overloaded),
+        load: view.load && nodeLoadToProto(view.load),
       };
     },
+  };
+}
+
+/** The proto form of a node's load. */
+function nodeLoadToProto(load: NodeLoad) {
+  return {
+    overloaded: load.overloaded,
+    queuedRuns: BigInt(load.queuedRuns),
+    queueBound: BigInt(load.queueBound),
+    oldestQueuedAge: load.oldestQueuedAgeMs === undefined ? undefined : durationFromMs(load.oldestQueuedAgeMs),
+    startRate: load.startRate,
+    shedTotal: BigInt(load.shedTotal),
   };
 }
 

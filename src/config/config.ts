@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { CronError } from "../domain/cron-error.js";
 import { parseDuration } from "../domain/duration.js";
 import type { HttpTargetSpec } from "../domain/job.js";
+import { MANUAL_START_DEADLINE_MS, MIN_START_DEADLINE_MS } from "../domain/start-deadline.js";
 import { createOutboundPolicy, parseOutboundList, type OutboundPolicy, type OutboundRules } from "../domain/outbound-policy.js";
 import { configError, intVar } from "./env-values.js";
 import { parseHandlers } from "./handlers.js";
@@ -31,6 +32,14 @@ export interface Config {
   secretsFile: Record<string, string>;
   /** Runs executing at once on this node. */
   workerConcurrency: number;
+  /**
+   * MAX_QUEUED_RUNS: the most runs this node accepts and has not started (held for their due
+   * time, or waiting for a worker) before staging and claims wait. Absent: the measured start rate
+   * × 1 s, at least WORKER_CONCURRENCY (see scheduler/overload.ts).
+   */
+  maxQueuedRuns?: number;
+  /** MANUAL_START_DEADLINE: how late a manual trigger, replay or redrive may still start. */
+  manualStartDeadlineMs: number;
   /** Keep-alive connections per target origin. */
   httpConnections: number;
   logLevel: string;
@@ -89,6 +98,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     handlers: loadHandlers(env, createOutboundPolicy(outbound)),
     secretsFile: loadSecretsFile(env.SECRETS_FILE),
     workerConcurrency: intVar(env, "WORKER_CONCURRENCY", 256, 1, 100_000),
+    maxQueuedRuns: env.MAX_QUEUED_RUNS ? intVar(env, "MAX_QUEUED_RUNS", 0, 1, 10_000_000) : undefined,
+    manualStartDeadlineMs: durationVar(env, "MANUAL_START_DEADLINE", MANUAL_START_DEADLINE_MS, MIN_START_DEADLINE_MS, DAY_MS),
     httpConnections: intVar(env, "HTTP_CONNECTIONS", 128, 1, 10_000),
     logLevel: env.LOG_LEVEL || "info",
     shutdownGraceMs: intVar(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),

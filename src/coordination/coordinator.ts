@@ -17,6 +17,15 @@ export interface Member {
   address: string;
   version: string;
   startedAt: number;
+  /** The replica's load as it last reported it (absent until it reports one). */
+  load?: MemberLoad;
+}
+
+/** What a replica reports of its load when its overload starts or ends. */
+export interface MemberLoad {
+  overloaded: boolean;
+  /** Runs accepted and not started yet, at the time of the report. */
+  queuedRuns: number;
 }
 
 /** How a lock is held. */
@@ -104,6 +113,11 @@ export interface Coordinator {
   lockHolder(key: string): Promise<string | undefined>;
   /** The replicas currently registered. */
   members(): Promise<Member[]>;
+  /**
+   * Publishes this replica's load with its membership, for {@link members} on every replica. Meant
+   * for changes (an overload starting or ending), not for every figure: each call is a write.
+   */
+  reportLoad(load: MemberLoad): Promise<void>;
   /**
    * Sends a message to every replica subscribed to the topic, this one included. Delivery is
    * at most once and in order per sender; callers never rely on it alone for correctness (a

@@ -3,6 +3,7 @@ import { topologicalOrder } from "./dag.js";
 import { DEFAULT_HISTORY_LIMIT, firesOnItsOwn, type AuthSpec, type HttpTargetSpec, type JobRecord, type JobSpec, type RetrySpec, type TaskSpec } from "./job.js";
 import { outboundDenied, type OutboundPolicy } from "./outbound-policy.js";
 import { canonicalSchedule, nextFireTimes, validateSchedule, validateTimezone } from "./schedule.js";
+import { MIN_START_DEADLINE_MS } from "./start-deadline.js";
 
 /** Defaults applied to zero values; each is documented in the README. */
 export const JOB_DEFAULTS = {
@@ -104,6 +105,7 @@ export function normalizeSpec(spec: JobSpec, outbound: OutboundPolicy): JobSpec 
     timezone,
     schedule: canonicalSchedule(spec.schedule),
     catchupWindowMs: spec.catchupWindowMs || JOB_DEFAULTS.catchupWindowMs,
+    startDeadlineMs: spec.startDeadlineMs || undefined,
     target: spec.target && normalizeTarget(spec.target, "target", outbound),
     retry: normalizeRetry(spec.retry),
     tasks: normalizeTasks(spec.tasks, outbound),
@@ -144,10 +146,18 @@ function checkTiming(spec: JobSpec, timezone: string): void {
     throw CronError.invalid("run_at", "is after end_at: the job would never fire");
   }
   checkDuration(spec.catchupWindowMs, "catchup_window", LIMITS.catchupWindowMs);
+  checkStartDeadline(spec.startDeadlineMs);
   checkDuration(spec.maxJitterMs, "max_jitter", LIMITS.durationMs);
   if (spec.historyLimit < 0 || spec.historyLimit > LIMITS.historyLimit) {
     throw CronError.invalid("history_limit", `must be between 0 and ${LIMITS.historyLimit}`);
   }
+}
+
+/** An explicit start deadline lies in [1 s, the longest catch-up window]; 0 or absent means the default. */
+function checkStartDeadline(ms: number | undefined): void {
+  if (!ms) return;
+  checkDuration(ms, "start_deadline", LIMITS.catchupWindowMs);
+  if (ms < MIN_START_DEADLINE_MS) throw CronError.invalid("start_deadline", `must be at least ${MIN_START_DEADLINE_MS / 1000}s (slots are a second apart at least)`);
 }
 
 function checkDuration(ms: number, field: string, max: number): void {

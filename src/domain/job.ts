@@ -69,6 +69,11 @@ export interface JobSpec {
   concurrencyPolicy: ConcurrencyPolicy;
   misfirePolicy: MisfirePolicy;
   catchupWindowMs: number;
+  /**
+   * How late a slot's run may still start (see domain/start-deadline.ts); absent or 0: the smaller
+   * of the interval to the next slot and the catch-up window.
+   */
+  startDeadlineMs?: number;
   maxJitterMs: number;
   handler: string;
   target?: HttpTargetSpec;

@@ -14,3 +14,11 @@ export function nextTriggerAt(spec: JobSpec, after: number): number | undefined 
   const [next] = nextFireTimes(spec.schedule, spec.timezone, from, 1, spec.endAt);
   return next;
 }
+
+/**
+ * The slot of the job's schedule after `slot` (within end_at); undefined for a one-shot job or
+ * when the schedule ends. What a run's start deadline and jitter are bounded by.
+ */
+export function slotAfter(spec: JobSpec, slot: number): number | undefined {
+  return spec.runAt !== undefined ? undefined : nextFireTimes(spec.schedule, spec.timezone, slot, 1, spec.endAt)[0];
+}

@@ -1,5 +1,6 @@
 import type { JobRecord, JobSpec } from "./job.js";
 import { jitterOffset } from "./jitter.js";
+import { slotAfter } from "./next-trigger.js";
 import type { RunRecord } from "./run.js";
 import { nextFireTimes } from "./schedule.js";
 
@@ -45,7 +46,7 @@ export function decideRestage(run: RunRecord, job: JobRecord): RestageDecision {
     return { action: "skip", reason: `superseded by job version ${version}: not one of its slots` };
   }
   const spec = job.spec;
-  const nextSlot = spec.runAt !== undefined ? undefined : nextFireTimes(spec.schedule, spec.timezone, run.scheduledAt, 1, spec.endAt)[0];
+  const nextSlot = slotAfter(spec, run.scheduledAt);
   const dueAt = run.scheduledAt + jitterOffset(job.jobId, run.scheduledAt, spec.maxJitterMs, nextSlot);
   return { action: "run", spec, jobVersion: version, dueAt };
 }

@@ -6,6 +6,8 @@ import { createBatcher } from "./batcher.js";
 import type { JobCache } from "./job-cache.js";
 import { RUNS_TOPIC, encodeAnnouncement, parseAnnouncement, type Announced } from "./run-announcer.js";
 import type { RunWorker } from "./run-worker.js";
+import { takeFairly } from "./fair-share.js";
+import type { Overload } from "./overload.js";
 
 /** Tuning of the claim loop. */
 export interface ClaimLoopOptions {
@@ -39,6 +41,11 @@ export interface ClaimLoopDeps {
   worker: RunWorker;
   jobs: JobCache;
   clock: Clock;
+  /**
+   * This replica's run queue: runs are claimed only while it has room (the rest, taken fairly
+   * across jobs, are left to peers and to the next scan). Absent: no bound.
+   */
+  capacity?: Pick<Overload, "room" | "newJobRoom" | "hasJob" | "held">;
   options?: Partial<ClaimLoopOptions>;
   onError: (err: unknown, step: string) => void;
 }
@@ -148,8 +155,24 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     }
     return offers.filter((a) => !a.exclusive || jobClaims.has(a.run.jobId));
   };
+  /**
+   * The offers this replica has room for (see Overload.room), one job at a time in turn, plus the
+   * first run of jobs with nothing here (Overload.newJobRoom); the rest stay unclaimed, for peers
+   * and the next scan.
+   */
+  const withinRoom = <T>(offers: T[], jobOf: (offer: T) => string): T[] => {
+    const capacity = deps.capacity;
+    if (!capacity) return offers;
+    const room = capacity.room();
+    if (offers.length <= room) return offers;
+    const { taken, left } = takeFairly(offers, Math.max(0, room), jobOf);
+    const takenJobs = new Set(taken.map(jobOf));
+    const newcomers = firstRunsOfNewJobs(left, jobOf, capacity.newJobRoom(), (jobId) => takenJobs.has(jobId) || capacity.hasJob(jobId));
+    if (newcomers.length < left.length) capacity.held();
+    return [...taken, ...newcomers];
+  };
   const claim = async (offers: Announced[]) => {
-    const eligible = await withJobClaims(offers);
+    const eligible = await withJobClaims(withinRoom(offers, (a) => a.run.jobId));
     const got = eligible.length > 0 ? await deps.coordinator.tryLocks(eligible.map((a) => runClaimKey(a.run.runId))) : new Map<string, Lock>();
     for (const a of eligible) {
       const lock = got.get(runClaimKey(a.run.runId));
@@ -176,7 +199,7 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
   const scan = async () => {
     members = Math.max(1, (await deps.coordinator.members()).length);
     const refs = await deps.store.listActiveRuns({ limit: opts.scanLimit });
-    const open = refs.filter((r) => !runClaims.has(r.runId) && !deps.worker.has(r.runId));
+    const open = withinRoom(refs.filter((r) => !runClaims.has(r.runId) && !deps.worker.has(r.runId)), (r) => r.jobId);
     if (open.length === 0) return;
     const got = await deps.coordinator.tryLocks(open.map((r) => runClaimKey(r.runId)));
     for (const ref of open) {
@@ -243,6 +266,20 @@ function share(offers: Announced[], members: number, held: Map<string, JobClaim>
   const mine = shuffled.filter((g, i) => i < cut || isHeld(g));
   const rest = shuffled.filter((g, i) => i >= cut && !isHeld(g));
   return { mine: mine.flat(), rest: rest.flat() };
+}
+
+/** The first offer of each job `known` says nothing of, at most `limit` of them, in order. */
+function firstRunsOfNewJobs<T>(offers: T[], jobOf: (offer: T) => string, limit: number, known: (jobId: string) => boolean): T[] {
+  const out: T[] = [];
+  const seen = new Set<string>();
+  for (const offer of offers) {
+    if (out.length >= limit) break;
+    const jobId = jobOf(offer);
+    if (seen.has(jobId)) continue;
+    seen.add(jobId);
+    if (!known(jobId)) out.push(offer);
+  }
+  return out;
 }
 
 /** Offers for runs found in the store: exclusivity from the job's current policy. */

@@ -13,8 +13,8 @@ export interface DueHeap {
   remove(jobId: string): void;
   /** The earliest live due time, if any. */
   peekDueAt(): number | undefined;
-  /** Removes and returns every live entry due at or before `t`, earliest first. */
-  popDue(t: number): DueEntry[];
+  /** Removes and returns the live entries due at or before `t`, earliest first, at most `limit` of them. */
+  popDue(t: number, limit?: number): DueEntry[];
   clear(): void;
   /**
    * How many entries are due at or before `t`, counting at most `cap` (stale entries included:
@@ -72,9 +72,9 @@ export function createDueHeap(): DueHeap {
       dropStale();
       return heap[0]?.dueAt;
     },
-    popDue(t) {
+    popDue(t, limit = Infinity) {
       const out: DueEntry[] = [];
-      for (dropStale(); heap.length > 0 && heap[0]!.dueAt <= t; dropStale()) {
+      for (dropStale(); out.length < limit && heap.length > 0 && heap[0]!.dueAt <= t; dropStale()) {
         const { dueAt, jobId } = pop();
         live.delete(jobId);
         out.push({ dueAt, jobId });

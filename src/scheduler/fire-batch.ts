@@ -4,15 +4,15 @@ import type { IdGenerator } from "../domain/ids.js";
 import type { JobRecord } from "../domain/job.js";
 import { decideOverlap } from "../domain/overlap.js";
 import { slotKeyFor, type RunRecord, type RunTrigger } from "../domain/run.js";
-import { jitterOffset } from "../domain/jitter.js";
 import type { JobAdvance, Store } from "../store/store.js";
 import type { JobCache } from "./job-cache.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { createFireTraces, type FireTraces } from "../telemetry/run-tracing.js";
-import { planFire, type LoadedJob } from "./fire-plan.js";
+import { dueAtOf, planFire, type LoadedJob, type StagingOutlook } from "./fire-plan.js";
 import type { Announced, RunDispatcher } from "./run-announcer.js";
 import type { RunCanceller } from "./run-canceller.js";
 import type { RunEvents } from "./run-events.js";
+import type { Overload } from "./overload.js";
 
 /**
  * How long a fire may hold its jobs' locks: they guard the overlap decision and the insert only
@@ -36,6 +36,10 @@ export interface FireBatchDeps {
   /** This node's job cache: its workers find the jobs of the runs handed over here without a read. */
   jobs?: Pick<JobCache, "offer">;
   now: number;
+  /** What the batch's runs should expect of this node's queue: slots that would start too late are shed. */
+  outlook?: StagingOutlook;
+  /** Where slots shed for overload are reported; misfire skips count as shed while it says the node is overloaded. */
+  overload?: Pick<Overload, "shed" | "overloaded">;
   onError: (err: unknown, step: string) => void;
 }
 
@@ -130,7 +134,7 @@ async function releaseQuietly(deps: FireBatchDeps, locks: Lock[]): Promise<void>
 
 function plan(deps: FireBatchDeps, loaded: LoadedJob, active: string[], traces: FireTraces): Planned {
   const { job } = loaded;
-  const decision = planFire(loaded, deps.now);
+  const decision = planFire(loaded, deps.now, deps.outlook);
   const overlap = decision.fire.length > 0 ? decideOverlap(job.spec.concurrencyPolicy, active) : { action: "start" as const };
   if (overlap.action === "replace") {
     for (const runId of overlap.cancel) void cancelActive(deps, runId);
@@ -140,8 +144,10 @@ function plan(deps: FireBatchDeps, loaded: LoadedJob, active: string[], traces: 
     const run = newRun(deps, job, slot, trigger, status, loaded);
     return Object.assign(run, traces.start(run));
   });
-  const skipped = decision.skipped + (status === "skipped" ? runs.length : 0);
+  const skipped = loaded.shedBefore + decision.skipped + decision.shed + (status === "skipped" ? runs.length : 0);
   deps.metrics.slotsSkipped("misfire", decision.skipped);
+  // Slots missed while the node was overloaded were left unstaged for lack of room: shed too.
+  if (decision.shed + decision.skipped > 0) deps.overload?.shed("staging", decision.shed + (deps.overload.overloaded ? decision.skipped : 0));
   deps.metrics.slotsSkipped("overlap", status === "skipped" ? runs.length : 0);
   deps.metrics.slotsSkipped("catch_up_cap", decision.dropped);
   const last = decision.fire[decision.fire.length - 1]?.slot;
@@ -168,7 +174,7 @@ async function cancelActive(deps: FireBatchDeps, runId: string): Promise<void> {
 }
 
 function newRun(deps: FireBatchDeps, job: JobRecord, slot: number, trigger: RunTrigger, status: "queued" | "skipped", loaded: LoadedJob): RunRecord {
-  const dueAt = slot === loaded.slot ? loaded.dueAt : slot + jitterOffset(job.jobId, slot, job.spec.maxJitterMs, undefined);
+  const dueAt = dueAtOf(loaded, slot);
   return {
     runId: deps.ids("run"),
     jobId: job.jobId,

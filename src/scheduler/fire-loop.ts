@@ -6,13 +6,14 @@ import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { nextTurn } from "../runtime/next-turn.js";
 import { BACKGROUND_GUARD_MS, BACKGROUND_WAIT_MAX_MS, waitForSlotGap } from "../runtime/slot-gap.js";
-import { createDueHeap } from "./due-heap.js";
+import { createDueHeap, type DueEntry } from "./due-heap.js";
 import { fireBatch } from "./fire-batch.js";
-import { loadJob, type LoadedJob } from "./fire-plan.js";
+import { IDLE_OUTLOOK, loadJob, OVERLOADED_DEADLINE_SHARE, plainlyDue, planFire, shedInMemory, type LoadedJob, type StagingOutlook } from "./fire-plan.js";
 import type { JobCache } from "./job-cache.js";
 import type { RunDispatcher } from "./run-announcer.js";
 import type { RunCanceller } from "./run-canceller.js";
 import type { RunEvents } from "./run-events.js";
+import type { Overload } from "./overload.js";
 
 /** Tuning of the fire loop; every value has a default in {@link FIRE_LOOP_DEFAULTS}. */
 export interface FireLoopOptions {
@@ -44,6 +45,12 @@ const FIRE_CHUNK = 200;
 
 /** Delay before a batch that failed to write is tried again. */
 const FIRE_RETRY_MS = 1000;
+
+/**
+ * How often a loop held back by a full queue looks for room again: a fraction of the shortest
+ * start deadline (1 s), and about what a busy node takes to start a few hundred runs.
+ */
+const ROOM_POLL_MS = 10;
 
 /** Delay before firing again a job whose lock a manual trigger held: such a trigger takes milliseconds. */
 const LOCK_RETRY_MS = 50;
@@ -102,6 +109,12 @@ export interface FireLoopDeps {
   sends?: SendGate;
   /** This node's job cache, offered the jobs of the runs fired here. */
   jobs?: Pick<JobCache, "offer">;
+  /**
+   * This node's run queue: slots are staged only while it has room, and their runs are expected
+   * to wait as long as it says (a slot whose run would start past its deadline is shed). Absent:
+   * no bound.
+   */
+  overload?: Pick<Overload, "room" | "newJobRoom" | "hasJob" | "expectedWaitMs" | "held" | "shed" | "overloaded">;
   options?: Partial<FireLoopOptions>;
   /** Reports failures of a background step (the loop keeps going). */
   onError: (err: unknown, step: string) => void;
@@ -169,6 +182,8 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
   let resync: TimerHandle | undefined;
   let repair: TimerHandle | undefined;
   let running = false;
+  /** Set when due slots were left unstaged for lack of room in the run queue (cleared by the next fire). */
+  let heldBack = false;
   let work: Promise<void> = Promise.resolve();
 
   const serial = (step: string, fn: () => Promise<void>) => {
@@ -196,7 +211,7 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
   const arm = () => {
     wake?.cancel();
     if (!running) return;
-    const at = nextWakeAt();
+    const at = heldBack ? Math.max(nextWakeAt(), clock.now() + ROOM_POLL_MS) : nextWakeAt();
     if (at === Infinity) return;
     wake = clock.setTimer(at - clock.now(), () => void serial("fire", fireDue));
   };
@@ -271,30 +286,98 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     const started = clock.now();
     const staged = heap.peekDueAt();
     const horizon = staged === undefined ? started : started + leadFor(staged);
-    const entries = [...exact.popDue(started), ...heap.popDue(horizon)];
-    const due = entries.map((e) => loaded.get(e.jobId)!).filter(Boolean);
-    let i = 0;
+    // Exact fires are decisions due now (few): they do not wait for room.
+    let exactDue = exact.popDue(started);
+    let fired = 0;
+    let due: LoadedJob[] = [];
+    heldBack = false;
     try {
-      for (; i < due.length; i += FIRE_CHUNK) {
-        if (i > 0) await nextTurn();
-        // Stopped (leadership handed over) between two chunks: the successor fires the rest.
+      for (let round = 0, last = false; !last; round++) {
+        // Between two chunks: I/O goes through, and a loop stopped meanwhile (leadership handed
+        // over) leaves the rest to its successor.
+        if (round > 0) await nextTurn();
         if (!running) return;
-        const { next, busy, deferred } = await fireBatch({ ...deps, now: clock.now() }, due.slice(i, i + FIRE_CHUNK));
-        for (const entry of busy) exact.push({ jobId: entry.job.jobId, dueAt: clock.now() + LOCK_RETRY_MS });
-        for (const entry of deferred) exact.push({ jobId: entry.job.jobId, dueAt: entry.dueAt });
-        // Requests first: the next slots of the fired jobs are computed once the runs are on their way.
-        await nextTurn();
-        for (const [jobId, job] of next) track(job, jobId);
+        const taken = takeStaged(horizon);
+        last = taken.last;
+        const outlook = outlookNow();
+        due = [...exactDue.map(loadedOf), ...taken.entries.map(loadedOf).filter((l) => !shedHeld(l, outlook))].filter((l) => l !== undefined);
+        exactDue = [];
+        if (due.length > 0) await fireChunk(due, outlook);
+        else if (taken.entries.length === 0) break;
+        fired += due.length;
+        due = [];
       }
-      if (due.length >= MIN_MEASURED_BATCH) stageCostMs = 0.7 * stageCostMs + (0.3 * (clock.now() - started)) / due.length;
+      if (fired >= MIN_MEASURED_BATCH && !heldBack) stageCostMs = 0.7 * stageCostMs + (0.3 * (clock.now() - started)) / fired;
     } catch (err) {
       // The store failed (e.g. unreachable): the unfired jobs are retried shortly. A slot written
       // before the failure is adopted, never duplicated, thanks to its unique key.
-      for (const entry of due.slice(i)) exact.push({ jobId: entry.job.jobId, dueAt: clock.now() + FIRE_RETRY_MS });
+      for (const entry of due) exact.push({ jobId: entry.job.jobId, dueAt: clock.now() + FIRE_RETRY_MS });
       throw err;
     } finally {
       arm();
     }
+  };
+  /**
+   * The next chunk of jobs to stage (due by `horizon`), as the run queue's room allows: a whole
+   * chunk while it has room for runs; when full, only jobs with nothing queued here, while it has
+   * room for jobs (Overload.newJobRoom: a job that fanned out does not hold the others back), the
+   * others put back; none when it has neither. Then the loop polls for room every
+   * {@link ROOM_POLL_MS}, and the jobs left due are decided when it finds some (their late slots
+   * by their misfire policy). The bound is checked between chunks: overshot by one chunk at most.
+   */
+  const takeStaged = (horizon: number): { entries: DueEntry[]; last: boolean } => {
+    const o = deps.overload;
+    if (!o) return { entries: heap.popDue(horizon, FIRE_CHUNK), last: false };
+    // As many jobs as runs may join the queue: a job popped fires one run, or is shed in memory.
+    const room = o.room();
+    if (room > 0) return { entries: heap.popDue(horizon, Math.min(FIRE_CHUNK, room)), last: false };
+    const dueLeft = (heap.peekDueAt() ?? Infinity) <= horizon;
+    if (dueLeft) {
+      heldBack = true;
+      o.held();
+    }
+    if (!dueLeft || o.newJobRoom() <= 0) return { entries: [], last: true };
+    const entries: DueEntry[] = [];
+    for (const entry of heap.popDue(horizon, FIRE_CHUNK)) {
+      if (o.hasJob(entry.jobId)) heap.push(entry);
+      else entries.push(entry);
+    }
+    // Entries put back are due again at once: one such chunk per wake-up.
+    return { entries, last: true };
+  };
+  const loadedOf = (entry: DueEntry) => loaded.get(entry.jobId);
+  /**
+   * Sheds in memory (see shedInMemory) a popped job whose due slot could not start by its start
+   * deadline behind the run queue, and puts it back at its next slot; false when it is to fire.
+   * Only a decision that fires nothing but sheds (no misfire-only decision: those are written at
+   * once, as after downtime) stays in memory.
+   */
+  const shedHeld = (entry: LoadedJob | undefined, outlook: StagingOutlook): boolean => {
+    if (!entry) return true;
+    const now = clock.now();
+    if (plainlyDue(entry, now, outlook)) return false;
+    const plan = planFire(entry, now, outlook);
+    if (plan.fire.length > 0 || plan.shed === 0 || plan.dropped > 0 || plan.next === undefined) return false;
+    const moved = shedInMemory(entry, plan.next, plan.shed + plan.skipped);
+    loaded.set(entry.job.jobId, moved);
+    heap.push({ jobId: entry.job.jobId, dueAt: moved.dueAt });
+    deps.overload?.shed("staging", plan.shed + (deps.overload.overloaded ? plan.skipped : 0));
+    return true;
+  };
+  /** What staging expects of the run queue now (see StagingOutlook). */
+  const outlookNow = (): StagingOutlook => {
+    const o = deps.overload;
+    if (!o) return IDLE_OUTLOOK;
+    return { expectedWaitMs: o.expectedWaitMs(), deadlineShare: o.overloaded ? OVERLOADED_DEADLINE_SHARE : 1 };
+  };
+  /** Fires one chunk of due jobs and takes their next slots. */
+  const fireChunk = async (due: LoadedJob[], outlook: StagingOutlook) => {
+    const { next, busy, deferred } = await fireBatch({ ...deps, now: clock.now(), outlook }, due);
+    for (const entry of busy) exact.push({ jobId: entry.job.jobId, dueAt: clock.now() + LOCK_RETRY_MS });
+    for (const entry of deferred) exact.push({ jobId: entry.job.jobId, dueAt: entry.dueAt });
+    // Requests first: the next slots of the fired jobs are computed once the runs are on their way.
+    await nextTurn();
+    for (const [jobId, job] of next) track(job, jobId);
   };
 
   return {

@@ -29,6 +29,8 @@ export const TRIM_CHUNK = 250;
 export interface RunBookkeeping {
   /** Records a run that reached a final state. */
   finished(run: RunRecord, spec: JobSpec): void;
+  /** Records a run shed without executing (its start deadline passed): the job's skipped counter. */
+  shed(run: RunRecord, spec: JobSpec): void;
   /** Writes whatever is pending (shutdown). */
   flush(): Promise<void>;
 }
@@ -50,11 +52,18 @@ export function createRunBookkeeping(
       await store.trimRuns(limits.slice(i, i + TRIM_CHUNK)).catch((err: unknown) => onError(err, "history trim"));
     }
   };
+  const trimLater = (jobId: string, keep: number) => {
+    trims.set(jobId, keep);
+    trimTimer ??= clock.setTimer(options.trimIntervalMs, () => void trim());
+  };
   return {
     finished(run, spec) {
       counters.add({ jobId: run.jobId, durationMs: run.durationMs ?? 0, failed: run.status === "failed", status: run.status });
-      trims.set(run.jobId, spec.historyLimit);
-      trimTimer ??= clock.setTimer(options.trimIntervalMs, () => void trim());
+      trimLater(run.jobId, spec.historyLimit);
+    },
+    shed(run, spec) {
+      counters.add({ jobId: run.jobId, durationMs: 0, failed: false, skipped: true });
+      trimLater(run.jobId, spec.historyLimit);
     },
     async flush() {
       trimTimer?.cancel();

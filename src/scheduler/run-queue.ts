@@ -16,6 +16,11 @@ export interface RunQueue<T extends Queued> {
   take(): T | undefined;
   /** An executing item finished. */
   done(item: T): void;
+  /**
+   * The least `key` of the waiting items (undefined when none waits). Each job's runs wait in
+   * submission order, so only the head of each job's line is read: O(jobs waiting), for scrapes.
+   */
+  least(key: (item: T) => number): number | undefined;
   readonly waiting: number;
 }
 
@@ -98,6 +103,15 @@ export function createRunQueue<T extends Queued>(): RunQueue<T> {
       if (item.exclusive || line.executing === 0) line.exclusiveExecuting = false;
       offer(line);
       prune(item.jobId, line);
+    },
+    least(key) {
+      let least: number | undefined;
+      for (const line of lines.values()) {
+        if (line.head >= line.items.length) continue;
+        const k = key(line.items[line.head]!);
+        if (least === undefined || k < least) least = k;
+      }
+      return least;
     },
     get waiting() {
       return waiting;

@@ -21,6 +21,9 @@ import { createRunQueue } from "./run-queue.js";
 import { createTurnChunks } from "./turn-chunks.js";
 import { createRunWriter, RunPreempted } from "./run-writer.js";
 import { bindRun, type RunBinding } from "./run-binding.js";
+import type { Overload } from "./overload.js";
+import { decideStart, isManualTrigger, MANUAL_START_DEADLINE_MS, slotStartDeadline, surelyOnTime, type StartInput } from "../domain/start-deadline.js";
+import { slotAfter } from "../domain/next-trigger.js";
 
 /** What the worker needs. */
 export interface RunWorkerDeps {
@@ -47,6 +50,10 @@ export interface RunWorkerDeps {
    * that none pauses the slot's requests.
    */
   prepareForSlot?: () => void;
+  /** How late a manual trigger, replay or redrive may still start (MANUAL_START_DEADLINE; default a minute). */
+  manualStartDeadlineMs?: number;
+  /** Where runs shed at their start deadline, and runs started late on purpose, are reported. */
+  overload?: Pick<Overload, "shed" | "startedLate">;
 }
 
 /**
@@ -81,8 +88,20 @@ export interface RunWorker {
   liveRuns(filter: LiveRunFilter): RunRecord[];
   /** Ids of the job's runs waiting or executing here. */
   activeRuns(jobId: string): string[];
+  /** True when a run of the job waits or executes here. */
+  hasJob(jobId: string): boolean;
+  /** How many jobs have runs waiting or executing here. */
+  jobCount(): number;
   /** Runs waiting for their due time or for a free worker. */
   waiting(): number;
+  /** The due time of the oldest run waiting for a worker; undefined when none does. */
+  oldestWaitingDueAt(): number | undefined;
+  /**
+   * Runs started since the previous call, and whether runs waited for a worker all along (no
+   * moment when the pool had a free worker and nothing to start): then the count measures what
+   * this node can start.
+   */
+  takeStarts(): { started: number; saturated: boolean };
   /** Resolves once nothing is waiting or executing. */
   idle(): Promise<void>;
   /**
@@ -150,6 +169,9 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     }
   };
   let running = 0;
+  /** Runs started since the last {@link RunWorker.takeStarts}, and whether the pool ran dry meanwhile. */
+  let started = 0;
+  let ranDry = true;
   let idleWaiters: (() => void)[] = [];
   /** Runs submitted ahead of their due time, by due time; one timer per distinct due time. */
   const held = new Map<number, { slots: Set<Slot>; timer: TimerHandle }>();
@@ -254,6 +276,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
 
   const begin = (slot: Slot) => {
     running++;
+    started++;
     slot.started = true;
     let sending = true;
     // The run's requests are over: its worker takes the next run while this one is written.
@@ -304,7 +327,10 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
         return;
       }
       const slot = queue.take();
-      if (!slot) break;
+      if (!slot) {
+        ranDry = true;
+        break;
+      }
       if (started === 0) lastStartAt = deps.clock.now();
       begin(slot);
     }
@@ -358,7 +384,17 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       });
     },
     activeRuns: (jobId) => [...(byJob.get(jobId) ?? [])],
+    hasJob: (jobId) => byJob.has(jobId),
+    jobCount: () => byJob.size,
     waiting: () => queue.waiting + heldCount,
+    oldestWaitingDueAt: () => queue.least((slot) => slot.run.dueAt),
+    takeStarts() {
+      const out = { started, saturated: !ranDry };
+      started = 0;
+      // Nothing waits now: the next period begins with the pool able to take more than it has.
+      ranDry = queue.waiting === 0;
+      return out;
+    },
     idle: () => (slots.size === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
     betweenSlots,
     inSlotGap,
@@ -432,6 +468,27 @@ async function endUnstarted(
   return done;
 }
 
+/** What {@link decideStart} needs to decide a run about to start late (its job's next slot computed only here). */
+function startInput(run: RunRecord, spec: JobSpec, dueAt: number, at: number, manualDeadlineMs = MANUAL_START_DEADLINE_MS): StartInput {
+  const manual = isManualTrigger(run.trigger);
+  const nextSlot = manual ? undefined : slotAfter(spec, run.scheduledAt);
+  return {
+    trigger: run.trigger, policy: spec.misfirePolicy, scheduledAt: run.scheduledAt, dueAt, at,
+    deadlineMs: manual ? manualDeadlineMs : slotStartDeadline(spec, run.scheduledAt, nextSlot),
+    catchupWindowMs: spec.catchupWindowMs, nextSlot,
+  };
+}
+
+/** Ends a run shed at its start deadline: skipped, no request sent, counted on its job and in the metrics. */
+async function shedUnstarted(
+  deps: RunWorkerDeps, slot: Slot, progress: RunProgress, spec: JobSpec, reason: string, release: () => void, giveUp: () => boolean,
+): Promise<RunRecord> {
+  const done = await endUnstarted(deps, slot, progress, { kind: "end", status: "skipped", error: "", result: `skipped: ${reason}` }, release, giveUp);
+  deps.overload?.shed("start_deadline", 1);
+  deps.bookkeeping.shed(done, spec);
+  return done;
+}
+
 /**
  * A run that executes the job's newer version: it says so (watchers and the final state see the
  * version it ran), and waits for its due time under that version's jitter when that is later.
@@ -475,6 +532,13 @@ async function execute(
     const spec = binding.kind === "execute" ? binding.spec : undefined;
     if (binding.kind === "execute" && binding.changes) await rebind(deps, slot, progress, binding.changes);
     const startedAt = deps.clock.now();
+    const dueAt = binding.kind === "execute" ? binding.changes?.dueAt ?? slot.run.dueAt : slot.run.dueAt;
+    // The start deadline: decided without the job's schedule unless the run is over a second late.
+    if (spec && !surelyOnTime(dueAt, startedAt)) {
+      const start = decideStart(startInput(slot.run, spec, dueAt, startedAt, deps.manualStartDeadlineMs));
+      if (start.action === "skip") return await shedUnstarted(deps, slot, progress, spec, start.reason, release, giveUp);
+      if (start.late) deps.overload?.startedLate();
+    }
     deps.metrics.runStarted(startedAt - slot.run.dueAt);
     // A DAG starts from the tasks that already succeeded (a redrive's, or those of this run before its replica died);
     // attempts recorded by an earlier execution (interrupted by a shutdown) stay: numbering resumes after them.

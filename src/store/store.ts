@@ -103,6 +103,11 @@ export interface RunOutcome {
   failed: boolean;
   /** The run's final state: the job's `lastRunStatus` once this outcome is its latest. */
   status?: RunStatus;
+  /**
+   * A run shed without executing (its start deadline passed): it adds to the job's skipped
+   * counter only, not to its runs, failures or last duration.
+   */
+  skipped?: boolean;
 }
 
 /** A deleted job whose runs are still kept (see {@link Store.listDeletedJobs}). */

@@ -1,27 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobSchema } from "../../gen/cronmesh/v1/job_pb.js";
 import { clientsFor, waitRun } from "../harness/clients.js";
 import { startTestNode, type TestNode } from "../harness/node.js";
+import { scrape, valueOf } from "../harness/scrape.js";
 import { startSink, type Sink } from "../harness/sink.js";
-
-interface Family {
-  name: string;
-  type: string;
-  metrics: { labels?: Record<string, string>; value?: string; count?: string; buckets?: Record<string, string> }[];
-}
-
-/** Scrapes /metrics and parses it with a Prometheus text-format parser. */
-async function scrape(baseUrl: string): Promise<Map<string, Family>> {
-  const res = await fetch(`${baseUrl}/metrics`);
-  expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
-  const families = parsePrometheusTextFormat(await res.text()) as Family[];
-  return new Map(families.map((f) => [f.name, f]));
-}
-
-const valueOf = (f: Family | undefined, labels: Record<string, string> = {}) =>
-  Number(f?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value ?? NaN);
 
 describe("/metrics in Prometheus text format", () => {
   let t: TestNode;

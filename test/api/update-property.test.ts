@@ -67,6 +67,7 @@ const BASE: JsonObject = {
   concurrency_policy: "forbid",
   misfire_policy: "fire_once",
   catchup_window: "1800s",
+  start_deadline: "30s",
   max_jitter: "5s",
   handler: "base_handler",
   target: {
@@ -104,6 +105,7 @@ const FIELDS: FieldCase[] = [
   { path: "misfire_policy", nonDefault: enumOf("MISFIRE_POLICY", ["SKIP", "FIRE_ONCE", "CATCH_UP"]) },
   { path: "catchup_window", nonDefault: seconds(1, 604_800) },
   { path: "max_jitter", nonDefault: seconds(1, 86_400), zero: { send: null, expect: undefined } },
+  { path: "start_deadline", nonDefault: seconds(1, 604_800), zero: { send: null, expect: undefined } },
   { path: "handler", nonDefault: word.map(same), zero: same("") },
   { path: "history_limit", nonDefault: fc.integer({ min: 1, max: 10_000 }).map(same) },
   { path: "enabled", nonDefault: fc.boolean().map(same), schedules: true },

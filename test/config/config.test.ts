@@ -47,6 +47,11 @@ describe("configuration", () => {
     expect(loadConfig({ DELETED_JOB_RUN_RETENTION: "36h" }).deletedJobRunRetentionMs).toBe(36 * 3_600_000);
   });
 
+  it("bounds the run queue by the measured start rate unless MAX_QUEUED_RUNS is set; manual runs have a minute to start unless MANUAL_START_DEADLINE says otherwise", () => {
+    expect(loadConfig({})).toMatchObject({ maxQueuedRuns: undefined, manualStartDeadlineMs: 60_000 });
+    expect(loadConfig({ MAX_QUEUED_RUNS: "5000", MANUAL_START_DEADLINE: "5m" })).toMatchObject({ maxQueuedRuns: 5000, manualStartDeadlineMs: 300_000 });
+  });
+
   it("keeps 1 KiB of each response unless RESPONSE_EXCERPT_BYTES says otherwise, at most 64 KiB", () => {
     expect(loadConfig({}).responseExcerptBytes).toBe(1024);
     expect(loadConfig({ RESPONSE_EXCERPT_BYTES: "65536" }).responseExcerptBytes).toBe(65_536);
@@ -95,6 +100,9 @@ describe("configuration", () => {
     ["a deleted jobs' run retention that is not a duration", { DELETED_JOB_RUN_RETENTION: "a week" }, /DELETED_JOB_RUN_RETENTION must be a duration such as 30d/],
     ["a run checkpoint under 50 ms", { RUN_CHECKPOINT_MS: "10" }, /RUN_CHECKPOINT_MS must be an integer between 50/],
     ["an excerpt limit over 64 KiB", { RESPONSE_EXCERPT_BYTES: "65537" }, /RESPONSE_EXCERPT_BYTES must be an integer between 0 and 65536/],
+    ["a queue bound of zero", { MAX_QUEUED_RUNS: "0" }, /MAX_QUEUED_RUNS must be an integer between 1/],
+    ["a queue bound that is not a number", { MAX_QUEUED_RUNS: "lots" }, /MAX_QUEUED_RUNS must be an integer/],
+    ["a manual start deadline under a second", { MANUAL_START_DEADLINE: "500ms" }, /MANUAL_START_DEADLINE must be a duration such as 30d, 12h or 90m, between 1s and 1d/],
   ];
   it.each(refused)("refuses %s with a message naming the variable", (_name, env, message) => {
     expect(() => loadConfig(env)).toThrow(message);

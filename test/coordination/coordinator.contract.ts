@@ -44,6 +44,15 @@ export function describeCoordinatorContract(adapter: string, open: () => Promise
       expect((await c.members()).map((m) => m.nodeId)).toContain(c.nodeId);
     });
 
+    it("lists the load a replica reported with its membership, the latest report winning", async () => {
+      await c.reportLoad({ overloaded: true, queuedRuns: 1200 });
+      expect((await c.members()).find((m) => m.nodeId === c.nodeId)?.load).toEqual({ overloaded: true, queuedRuns: 1200 });
+      await c.reportLoad({ overloaded: false, queuedRuns: 3 });
+      const self = (await c.members()).find((m) => m.nodeId === c.nodeId);
+      expect(self?.load).toEqual({ overloaded: false, queuedRuns: 3 });
+      expect(self?.address).toBeTruthy();
+    });
+
     it("answers a ping while its backend is up", async () => {
       await expect(c.ping()).resolves.toBeUndefined();
     });

@@ -24,6 +24,8 @@ export interface Reply {
   status: number;
   body?: string;
   delayMs?: number;
+  /** Answer only once this settles (after `delayMs`): a gate the test opens, for a target that is slow on cue. */
+  until?: Promise<unknown>;
   /** Response headers besides content-type (e.g. a redirect's location). */
   headers?: Record<string, string>;
 }
@@ -55,8 +57,9 @@ export async function startSink(): Promise<Sink> {
       const send = () => {
         if (!res.destroyed) res.writeHead(r.status, { "content-type": "text/plain", ...r.headers }).end(r.body ?? "");
       };
-      if (r.delayMs) setTimeout(send, r.delayMs).unref();
-      else send();
+      const later = () => (r.delayMs ? void setTimeout(send, r.delayMs).unref() : send());
+      if (r.until) void r.until.finally(later);
+      else later();
     });
   });
   server.keepAliveTimeout = 60_000;

@@ -246,6 +246,92 @@ describe("fire loop (fake clock)", () => {
     expect(started).toBe(true);
   });
 
+  /** A run queue as the loop sees it, set by hand: room in runs and in jobs, the jobs it holds, the wait it announces. */
+  const queueOf = () => {
+    const q = { room: 0, newJobRoom: 0, jobs: new Set<string>(), waitMs: 0, held: 0, shed: [] as [string, number][] };
+    const overload = {
+      room: () => q.room, newJobRoom: () => q.newJobRoom, hasJob: (jobId: string) => q.jobs.has(jobId), expectedWaitMs: () => q.waitMs,
+      held: () => void q.held++, shed: (reason: "staging" | "start_deadline", n: number) => void (n > 0 && q.shed.push([reason, n])), overloaded: true,
+    };
+    const bounded = createFireLoop({
+      store, metrics: testMetrics(), clock, coordinator, dispatcher: worker, canceller: recordingCanceller(), events: createRunEvents(),
+      ids: createIdGenerator(clock, randomBytes), overload, onError: (err) => errors.push(err),
+    });
+    return { q, bounded };
+  };
+  const everySecond = (jobId: string, slot: number, misfirePolicy: JobRecord["spec"]["misfirePolicy"]) =>
+    makeJob(jobId, { nextTriggerAt: slot }, { schedule: "* * * * * *", timezone: "UTC", maxJitterMs: 0, concurrencyPolicy: "allow", misfirePolicy });
+
+  it("stages nothing while the run queue is full, looks for room every 10 ms, then decides the held-back slots by their misfire policy", async () => {
+    const { q, bounded } = queueOf();
+    await raw.createJob(everySecond("j_full", T0 + 1000, "skip"));
+    await bounded.start();
+    q.jobs.add("j_full");
+    q.newJobRoom = 5;
+    clock.advance(3500);
+    await bounded.settled();
+    for (let i = 0; i < 5; i++) {
+      clock.advance(2);
+      await bounded.settled();
+    }
+    expect(worker.runs).toHaveLength(0);
+    expect(q.held).toBeGreaterThan(0);
+    q.room = 10;
+    clock.advance(10);
+    await bounded.settled();
+    // At 3.52 s: the 1 s slot missed beyond the grace (skipped), the 2 s one overdue, and the 3 s
+    // one past half its deadline (the node is overloaded): shed in memory, the 4 s slot staged ahead.
+    expect(worker.runs).toHaveLength(0);
+    expect(q.shed).toEqual([["staging", 3]]);
+    clock.advance(400);
+    await bounded.settled();
+    expect(worker.runs.map((r) => [r.scheduledAt - T0, r.trigger])).toEqual([[4000, "schedule"]]);
+    expect((await raw.getJob("j_full"))?.stats.skippedCount).toBe(3);
+    bounded.stop();
+  });
+
+  it("stages, while the queue is full of other jobs' runs, the slots of jobs with nothing queued", async () => {
+    const { q, bounded } = queueOf();
+    await raw.createJob(everySecond("j_queued", T0 + 1000, "skip"));
+    await raw.createJob(everySecond("j_new", T0 + 1000, "skip"));
+    await bounded.start();
+    q.jobs.add("j_queued");
+    q.newJobRoom = 1;
+    clock.advance(1000);
+    await bounded.settled();
+    expect(worker.runs.map((r) => r.jobId)).toEqual(["j_new"]);
+    q.newJobRoom = 0;
+    clock.advance(1000);
+    await bounded.settled();
+    expect(worker.runs.map((r) => r.jobId)).toEqual(["j_new"]);
+    bounded.stop();
+  });
+
+  it("does not stage a slot whose run could not start by its deadline behind the queue's announced wait; counts it at the job's next fire", async () => {
+    const { q, bounded } = queueOf();
+    await raw.createJob(everySecond("j_wait", T0 + 1000, "fire_once"));
+    await raw.createJob(minutely("j_minute", T0 + 1000));
+    await bounded.start();
+    q.room = 100;
+    q.waitMs = 1500;
+    clock.advance(1000);
+    await bounded.settled();
+    clock.advance(1000);
+    await bounded.settled();
+    // Shed in memory: no write per job and second while the queue stays this long.
+    expect(worker.runs.map((r) => r.jobId)).toEqual(["j_minute"]);
+    expect((await raw.getJob("j_wait"))?.nextTriggerAt).toBe(T0 + 1000);
+    expect(q.shed).toEqual([["staging", 1], ["staging", 1]]);
+    q.waitMs = 0;
+    clock.advance(1000);
+    await bounded.settled();
+    expect(worker.runs.map((r) => [r.jobId, r.scheduledAt - T0])).toEqual([["j_minute", 1000], ["j_wait", 3000]]);
+    const job = await raw.getJob("j_wait");
+    expect(job?.stats.skippedCount).toBe(2);
+    expect(job?.nextTriggerAt).toBe(T0 + 4000);
+    bounded.stop();
+  });
+
   it("writes 1,000 simultaneous slots in a handful of batched calls, not one call per job", async () => {
     for (let i = 0; i < 1000; i++) await raw.createJob(minutely(`bulk_${String(i).padStart(4, "0")}`, T0 + 1000));
     await loop.start();

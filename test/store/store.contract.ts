@@ -381,6 +381,23 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect((await store.getJob(job.jobId))?.stats).toMatchObject({ runCount: 3, lastRunStatus: "cancelled" });
         expect((await store.getJobs([job.jobId]))[0]?.stats.lastRunStatus).toBe("cancelled");
       });
+
+      it("adds runs shed without executing to the job's skipped counter alone", async () => {
+        const [a, b] = [id("job"), id("job")];
+        await store.createJob(makeJob(a, { nextTriggerAt: base + 3000 }));
+        await store.createJob(makeJob(b, { nextTriggerAt: base + 3000 }));
+        await store.recordRunOutcomes([{ jobId: a, durationMs: 5, failed: false }]);
+        await store.advanceJobs([{ jobId: a, expectedNextTriggerAt: base + 3000, nextTriggerAt: base + 63_000, skipped: 2 }]);
+        await store.recordRunOutcomes([
+          { jobId: a, durationMs: 0, failed: false, skipped: true },
+          { jobId: a, durationMs: 0, failed: false, skipped: true },
+          { jobId: b, durationMs: 0, failed: false, skipped: true },
+        ]);
+        expect((await store.getJob(a))?.stats).toMatchObject({ runCount: 1, failCount: 0, lastRunDurationMs: 5, skippedCount: 4 });
+        const stats = (await store.getJob(b))?.stats;
+        expect(stats).toMatchObject({ runCount: 0, failCount: 0, skippedCount: 1 });
+        expect(stats?.lastRunDurationMs).toBeUndefined();
+      });
     });
 
     describe("deleted jobs", () => {

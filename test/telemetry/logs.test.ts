@@ -4,18 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobSchema } from "../../gen/cronmesh/v1/job_pb.js";
 import { createLogger } from "../../src/telemetry/logger.js";
 import { clientsFor, waitRun } from "../harness/clients.js";
+import { memoryLogger, type Line } from "../harness/memory-logger.js";
 import { startTestNode, type TestNode } from "../harness/node.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../harness/otlp-receiver.js";
 import { startSink, type Sink } from "../harness/sink.js";
 
-type Line = Record<string, unknown>;
-
-/** A logger built like the service's, writing JSON lines to memory. */
-function memoryLogger(level: string) {
-  const raw: string[] = [];
-  const log = createLogger(level, { write: (s: string) => void raw.push(s) });
-  return { log, raw, lines: () => raw.map((s) => JSON.parse(s) as Line) };
-}
 
 /** Polls the captured lines until one matches; log lines of a run are written after GetRun sees it final. */
 async function lineWhere(lines: () => Line[], match: (l: Line) => boolean, timeoutMs = 5000): Promise<Line> {

@@ -126,6 +126,12 @@ export function createEtcdCoordinator(options: EtcdCoordinatorOptions): Coordina
     isLocked: async (key) => (await lockHolder(locks, key)) !== undefined,
     lockHolder: (key) => lockHolder(locks, key),
     members: () => membership.list(),
+    async reportLoad(load) {
+      self.load = load;
+      // Without a session the load goes out with the next registration (a rejoin re-registers).
+      const lease = session.leaseId();
+      if (lease) await membership.register(lease);
+    },
     publish: (topic, message) => bus.publish(topic, message),
     subscribe: (topic, handler) => bus.subscribe(topic, handler),
     hasPeerSubscribers: (topic) => bus.hasPeerSubscribers(topic),

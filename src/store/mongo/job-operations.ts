@@ -69,7 +69,7 @@ async function withRunCounters(stats: JobStatsBook, jobs: JobRecord[]): Promise<
     const add = counters.get(job.jobId);
     if (!add) return job;
     const s = job.stats;
-    const merged = { ...s, runCount: s.runCount + add.runCount, failCount: s.failCount + add.failCount };
+    const merged = { ...s, runCount: s.runCount + add.runCount, failCount: s.failCount + add.failCount, skippedCount: s.skippedCount + add.skippedCount };
     if (add.lastRunDurationMs !== undefined) merged.lastRunDurationMs = add.lastRunDurationMs;
     if (add.lastRunStatus !== undefined) merged.lastRunStatus = add.lastRunStatus;
     return { ...job, stats: merged };

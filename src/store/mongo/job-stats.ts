@@ -15,10 +15,9 @@ export interface StatsEntry {
   lastStatus?: RunStatus;
   /** When the last counted run finished (orders `lastDurationMs` and `lastStatus` across documents). */
   lastAt: number;
+  /** Runs shed without executing (added to the job's skipped counter); absent in older documents. */
+  skips?: number;
 }
-
-/** The counters a job read adds in. */
-type CountedStats = Pick<JobStats, "runCount" | "failCount" | "lastRunDurationMs" | "lastRunStatus">;
 
 /**
  * A shard of the run counters of one store instance (an "incarnation": one process lifetime), or
@@ -35,11 +34,14 @@ export interface JobStatsDocument {
   mergedFrom?: string[];
 }
 
+/** What the book adds to a job's counters. */
+export type RunCounters = Pick<JobStats, "runCount" | "failCount" | "skippedCount" | "lastRunDurationMs" | "lastRunStatus">;
+
 /** The run counters of jobs: what `recordRunOutcomes` writes and job reads add in. */
 export interface JobStatsBook {
   record(outcomes: RunOutcome[]): Promise<void>;
   /** Counters of the given jobs (absent for jobs without finished runs). */
-  read(jobIds: string[]): Promise<Map<string, CountedStats>>;
+  read(jobIds: string[]): Promise<Map<string, RunCounters>>;
   /** Merges the documents of instances silent for `staleMs` into the folded documents. */
   fold(staleMs: number): Promise<number>;
 }
@@ -92,17 +94,21 @@ export function createJobStatsBook(c: MongoCollections, nodeId: string, now: () 
 
 function addOutcome(totals: Map<string, StatsEntry>, o: RunOutcome, at: number): void {
   const entry = totals.get(o.jobId) ?? { jobId: o.jobId, runs: 0, fails: 0, lastDurationMs: 0, lastAt: 0 };
+  totals.set(o.jobId, entry);
+  if (o.skipped) {
+    entry.skips = (entry.skips ?? 0) + 1;
+    return;
+  }
   entry.runs += 1;
   entry.fails += o.failed ? 1 : 0;
   entry.lastDurationMs = o.durationMs;
   if (o.status) entry.lastStatus = o.status;
   entry.lastAt = at;
-  totals.set(o.jobId, entry);
 }
 
 /** Sums the counters of the jobs over their shards' live documents (merged ones skipped). */
 async function readStats(c: MongoCollections, jobIds: string[]) {
-  const out = new Map<string, CountedStats>();
+  const out = new Map<string, RunCounters>();
   if (jobIds.length === 0) return out;
   const wanted = new Set(jobIds);
   const docs = await c.jobStats.find({ shard: { $in: [...new Set(jobIds.map(shardOf))] } }).toArray();
@@ -112,10 +118,12 @@ async function readStats(c: MongoCollections, jobIds: string[]) {
     if (merged.has(doc._id)) continue;
     for (const e of doc.entries) {
       if (!wanted.has(e.jobId)) continue;
-      const sum = out.get(e.jobId) ?? { runCount: 0, failCount: 0 };
+      const sum = out.get(e.jobId) ?? { runCount: 0, failCount: 0, skippedCount: 0 };
       sum.runCount += e.runs;
       sum.failCount += e.fails;
-      if (e.lastAt >= (lastAt.get(e.jobId) ?? -1)) {
+      sum.skippedCount += e.skips ?? 0;
+      // An entry of shed runs only has no duration to tell.
+      if (e.runs > 0 && e.lastAt >= (lastAt.get(e.jobId) ?? -1)) {
         sum.lastRunDurationMs = e.lastDurationMs;
         if (e.lastStatus) sum.lastRunStatus = e.lastStatus;
         lastAt.set(e.jobId, e.lastAt);
@@ -183,6 +191,7 @@ function mergeEntries(into: StatsEntry[], add: StatsEntry[]): StatsEntry[] {
     }
     cur.runs += e.runs;
     cur.fails += e.fails;
+    if (e.skips) cur.skips = (cur.skips ?? 0) + e.skips;
     if (e.lastAt >= cur.lastAt) Object.assign(cur, { lastDurationMs: e.lastDurationMs, lastAt: e.lastAt }, e.lastStatus ? { lastStatus: e.lastStatus } : {});
   }
   return [...byJob.values()];

@@ -171,6 +171,7 @@ function jobStatements(db: Database.Database) {
     WHERE job_id=@jobId AND next_trigger_at IS @expected`);
   const outcome = db.prepare(`UPDATE jobs SET run_count=run_count+1, fail_count=fail_count+@failed,
     last_run_duration_ms=@durationMs, last_run_status=COALESCE(@status, last_run_status) WHERE job_id=@jobId`);
+  const skippedOutcome = db.prepare("UPDATE jobs SET skipped_count=skipped_count+1 WHERE job_id=?");
   const recordDeletion = db.prepare(`INSERT INTO deleted_jobs (job_id, deleted_at) VALUES (?, ?)
     ON CONFLICT (job_id) DO UPDATE SET deleted_at = MAX(deleted_at, excluded.deleted_at)`);
   const selectDeleted = db.prepare("SELECT job_id AS jobId, deleted_at AS deletedAt FROM deleted_jobs WHERE deleted_at < ? ORDER BY deleted_at LIMIT ?");
@@ -255,7 +256,10 @@ function jobStatements(db: Database.Database) {
     many,
     advance,
     recordOutcomes: db.transaction((outcomes: RunOutcome[]) => {
-      for (const o of outcomes) outcome.run({ jobId: o.jobId, durationMs: o.durationMs, failed: o.failed ? 1 : 0, status: o.status ?? null });
+      for (const o of outcomes) {
+        if (o.skipped) skippedOutcome.run(o.jobId);
+        else outcome.run({ jobId: o.jobId, durationMs: o.durationMs, failed: o.failed ? 1 : 0, status: o.status ?? null });
+      }
     }),
   };
 }
