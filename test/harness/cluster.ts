@@ -173,7 +173,7 @@ export function createReplica(argv: string[], nodeId: string, port: number, env:
 }
 
 /** The leader as the first live replica that answers reports it. */
-async function findLeader(replicas: Replica[], auth: Record<string, string>): Promise<Replica | undefined> {
+export async function findLeader(replicas: Replica[], auth: Record<string, string>): Promise<Replica | undefined> {
   for (const r of replicas.filter((x) => x.running())) {
     const status = await fetch(`${r.baseUrl}/api/v1/cron/cluster/status`, { headers: auth, signal: AbortSignal.timeout(2000) })
       .then((res) => (res.ok ? (res.json() as Promise<{ leader_id?: string }>) : undefined), () => undefined);
