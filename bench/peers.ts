@@ -60,6 +60,15 @@ function totalOf(usage: Record<string, RoleUsage>) {
   return { cpuSeconds: us.reduce((a, u) => a + u.cpuSeconds, 0), rssPeakMb: us.reduce((a, u) => a + u.rssPeakMb, 0) };
 }
 
+/** What the run under way has started: stopped on a signal, so that no server outlives the bench. */
+let stopCurrent: (() => Promise<unknown>) | undefined;
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    console.error(`bench:peers: ${signal}: stopping the run under way`);
+    void (stopCurrent?.() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
 /** One scenario with one contestant, from a fresh sink to the result file. */
 async function runOne(scenario: Scenario, contestant: Contestant): Promise<RunResult> {
   const sink = await startSink();
@@ -68,7 +77,9 @@ async function runOne(scenario: Scenario, contestant: Contestant): Promise<RunRe
   let running: Running | undefined;
   let reported = false;
   try {
-    running = await contestant.start();
+    const starting = contestant.start();
+    stopCurrent = async () => (await starting).stop();
+    running = await starting;
     const creating = Date.now();
     await running.schedule(prepared, sink.url);
     const readyAt = Date.now();
@@ -102,6 +113,7 @@ async function runOne(scenario: Scenario, contestant: Contestant): Promise<RunRe
       settings: { ...settings, scenarioDescription: scenario.description, setupSeconds: (readyAt - creating) / 1000 },
     };
   } finally {
+    stopCurrent = undefined;
     await running?.stop().catch(() => undefined);
     // The sink exits once it has reported; one not asked yet is asked now, so that it exits.
     if (!reported) await sink.report().catch(() => undefined);
