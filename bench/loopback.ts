@@ -3,9 +3,9 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
-import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
+import { serviceLikeHeaders } from "./peers/post.mjs";
 
 /** Connections to the sink, the same for the service and for the raw baseline loop. */
 export const CONNECTIONS = 256;
@@ -66,20 +66,8 @@ export function rawPost(agent: Agent, sinkUrl: string, headers: Record<string, s
   });
 }
 
-/** The service's node id is computed once; so is the raw loops' (os.hostname() is a system call). */
-const NODE_ID = `${hostname()}-${process.pid}`;
-
-/**
- * The headers of the service's request number `i` of a slot, with values of the same lengths: the
- * raw loop posts the same requests as the service, so the sink parses as much for both.
- */
-export function serviceLikeHeaders(i: number, slot: string): Record<string, string> {
-  const runId = `run_${String(i).padStart(26, "0")}`;
-  return {
-    "idempotency-key": runId, "x-cronmesh-run-id": runId, "x-cronmesh-job-id": `job_${String(i).padStart(26, "0")}`,
-    "x-cronmesh-scheduled-at": slot, "x-cronmesh-attempt": "1", "x-cronmesh-node": NODE_ID,
-  };
-}
+/** The headers of the service's request number `i` of a slot, with values of the same lengths (shared with bench/peers). */
+export { serviceLikeHeaders };
 
 /** A raw client: an undici Agent with the service's connection count. */
 export const rawAgent = () => new Agent({ connections: CONNECTIONS, keepAliveTimeout: 30_000 });

@@ -81,10 +81,12 @@ export function createJobCommands(deps: AppDeps) {
   /**
    * Refuses a job beyond MAX_JOBS_PER_PROJECT. FailedPrecondition, not ResourceExhausted: the
    * caller must delete jobs first, and retrying later (what 429 asks of clients) cannot help.
-   * Concurrent creates may each see room: the cap can be passed by as many as race it.
+   * Concurrent creates may each see room: the cap can be passed by as many as race it. A count
+   * alone: a MongoDB-wire server without indexes to count from (FerretDB) decodes every job of
+   * the project for it, and should not read a page and its states besides.
    */
   const checkCapacity = async (projectId: string) => {
-    const { total } = await store.listJobsByPage({ projectId }, { page: 1, limit: 1 });
+    const total = await store.countJobs(projectId);
     if (total >= limits.maxJobsPerProject) {
       throw new CronError("failed_precondition", `project ${projectId} already has ${total} jobs, the most allowed (MAX_JOBS_PER_PROJECT=${limits.maxJobsPerProject})`);
     }

@@ -85,18 +85,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const [entry, etcd, ferret, sink] = await Promise.all([serviceBundle(), startEtcdCluster(options.etcdMembers), startFerretDb(), startSink()]);
   const logDir = await mkdtemp(join(tmpdir(), "cronmesh-cluster-"));
   const dbName = `cronmesh_cluster_${process.pid}`;
-  // The replicas run as a deployment would: authentication on (cluster mode requires AUTH_MODE), secrets sealed.
-  const apiKey = makeApiKey("cluster-tests", "*", "admin");
-  const keysFile = join(logDir, "api-keys.json");
-  await writeFile(keysFile, JSON.stringify([apiKey.entry]));
-  const auth = { "x-api-key": apiKey.key };
-  const env = {
-    AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: keysFile, SECRETS_KEY: makeSecretsKey(),
-    MONGODB_URI: ferret.uri, MONGODB_DB: dbName, ETCD_ENDPOINTS: etcd.endpoints.join(","), ETCD_TTL_MS: String(options.ttlMs),
-    ETCD_PREFIX: `cluster-${process.pid}/`, HOST: "127.0.0.1", LOG_LEVEL: process.env.CRONMESH_CLUSTER_LOG_LEVEL || "warn", SHUTDOWN_GRACE_MS: "3000", ...options.env,
-  };
+  const { env: clusterEnv, auth } = await replicaEnv({ logDir, mongoUri: ferret.uri, dbName, etcdEndpoints: etcd.endpoints, ttlMs: options.ttlMs });
+  const env = { ...clusterEnv, SHUTDOWN_GRACE_MS: "3000", ...options.env };
   const replicas = await Promise.all(
-    Array.from({ length: options.replicas }, async (_, i) => createReplica(entry, `r${i}`, await freePort(), env, logDir)),
+    Array.from({ length: options.replicas }, async (_, i) => createReplica([entry], `r${i}`, await freePort(), env, logDir)),
   );
   for (const r of replicas) await r.start();
   const cluster: Cluster = {
@@ -117,7 +109,38 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   return cluster;
 }
 
-function createReplica(entry: string, nodeId: string, port: number, env: Record<string, string>, logDir: string): Replica {
+/** Where the replicas of a cluster keep their data, and how they reach each other. */
+export interface ReplicaEnvOptions {
+  /** A directory of the cluster's own (the API key file is written there). */
+  logDir: string;
+  mongoUri: string;
+  dbName: string;
+  etcdEndpoints: string[];
+  ttlMs: number;
+}
+
+/**
+ * The environment of the replicas of one cluster, as a deployment would set it: authentication on
+ * (cluster mode requires AUTH_MODE) with an API key of an admin of every project, written to a key
+ * file in `logDir`, and secrets sealed. Returns it with the headers that key authenticates.
+ */
+export async function replicaEnv(o: ReplicaEnvOptions): Promise<{ env: Record<string, string>; auth: Record<string, string> }> {
+  const apiKey = makeApiKey("cluster-tests", "*", "admin");
+  const keysFile = join(o.logDir, "api-keys.json");
+  await writeFile(keysFile, JSON.stringify([apiKey.entry]));
+  const env = {
+    AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: keysFile, SECRETS_KEY: makeSecretsKey(),
+    MONGODB_URI: o.mongoUri, MONGODB_DB: o.dbName, ETCD_ENDPOINTS: o.etcdEndpoints.join(","), ETCD_TTL_MS: String(o.ttlMs),
+    ETCD_PREFIX: `cluster-${process.pid}/`, HOST: "127.0.0.1", LOG_LEVEL: process.env.CRONMESH_CLUSTER_LOG_LEVEL || "warn",
+  };
+  return { env, auth: { "x-api-key": apiKey.key } };
+}
+
+/**
+ * A replica process: `node <argv>` (the service's entry, after any Node flags) with `env` plus its
+ * node id and port, logging to `<logDir>/<nodeId>.log`. Not started until {@link Replica.start}.
+ */
+export function createReplica(argv: string[], nodeId: string, port: number, env: Record<string, string>, logDir: string): Replica {
   const baseUrl = `http://127.0.0.1:${port}`;
   const logFile = join(logDir, `${nodeId}.log`);
   let child: ChildProcess | undefined;
@@ -136,7 +159,7 @@ function createReplica(entry: string, nodeId: string, port: number, env: Record<
     async start() {
       mkdirSync(logDir, { recursive: true });
       const log = createWriteStream(logFile, { flags: "a" });
-      child = spawn(process.execPath, [entry], { env: { ...process.env, ...env, NODE_ID: nodeId, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
+      child = spawn(process.execPath, argv, { env: { ...process.env, ...env, NODE_ID: nodeId, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
       child.stdout!.pipe(log);
       child.stderr!.pipe(log);
       const started = child;
@@ -150,7 +173,7 @@ function createReplica(entry: string, nodeId: string, port: number, env: Record<
 }
 
 /** The leader as the first live replica that answers reports it. */
-async function findLeader(replicas: Replica[], auth: Record<string, string>): Promise<Replica | undefined> {
+export async function findLeader(replicas: Replica[], auth: Record<string, string>): Promise<Replica | undefined> {
   for (const r of replicas.filter((x) => x.running())) {
     const status = await fetch(`${r.baseUrl}/api/v1/cron/cluster/status`, { headers: auth, signal: AbortSignal.timeout(2000) })
       .then((res) => (res.ok ? (res.json() as Promise<{ leader_id?: string }>) : undefined), () => undefined);

@@ -8,7 +8,7 @@ function works(bin) {
 }
 
 /**
- * Uses `$<envVar>` when set (and fails if it does not run), else `bin`; when `bin` does not run,
+ * Uses `$<envVar>` when `envVar` is given and set (and fails if it does not run), else `bin`; when `bin` does not run,
  * installs the Debian package `pkg` with apt-get and checks again. Logs under `[ensure-<name>]`.
  */
 export function ensureBinary({ name, bin, envVar, pkg }) {
@@ -18,12 +18,12 @@ export function ensureBinary({ name, bin, envVar, pkg }) {
     const result = spawnSync(command, args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
     if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${result.status ?? result.signal})`);
   };
-  const chosen = process.env[envVar] || bin;
+  const chosen = (envVar && process.env[envVar]) || bin;
   if (works(chosen)) {
     log(`using ${chosen}`);
     return;
   }
-  if (process.env[envVar]) throw new Error(`${envVar}=${chosen} does not run`);
+  if (envVar && process.env[envVar]) throw new Error(`${envVar}=${chosen} does not run`);
   log(`${name} is missing: installing Debian's ${pkg}`);
   run("apt-get", ["update", "-qq"]);
   run("apt-get", ["install", "-y", "-qq", pkg]);

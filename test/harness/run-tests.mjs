@@ -21,8 +21,11 @@ function run(command, args) {
 }
 
 // FerretDB is needed by the cluster scenarios even when MONGODB_URI points the main suite elsewhere;
-// Chromium by the web console's browser tests (test/console).
-for (const script of ["ensure-etcd.mjs", "ensure-ferretdb.mjs", "ensure-chromium.mjs"]) {
+// Chromium by the web console's browser tests (test/console); PostgreSQL by FerretDB's PostgreSQL
+// backend when CRONMESH_FERRETDB_BACKEND=postgresql chooses it (see test/harness/ferretdb.ts).
+const ensure = ["ensure-etcd.mjs", "ensure-ferretdb.mjs", "ensure-chromium.mjs"];
+if (process.env.CRONMESH_FERRETDB_BACKEND === "postgresql") ensure.push("ensure-postgresql.mjs");
+for (const script of ensure) {
   const status = run(process.execPath, [`test/harness/${script}`]);
   if (status !== 0) process.exit(status);
 }

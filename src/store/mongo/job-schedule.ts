@@ -2,6 +2,7 @@ import type { Filter, UpdateFilter } from "mongodb";
 import type { JobRecord, JobStatus } from "../../domain/job.js";
 import type { JobAdvance } from "../store.js";
 import type { MongoCollections } from "./collections.js";
+import { isDuplicateKey } from "./mongo-errors.js";
 
 /** The in-process lock key of a job's scheduler state. */
 function scheduleLockKey(jobId: string): string {
@@ -60,13 +61,20 @@ export function isStale(job: JobRecord, schedule: ScheduleDocument | undefined):
   return schedule?.jobVersion !== job.version || schedule.projectId === undefined;
 }
 
-/** Writes the state of the job's current version (idempotent; counters are kept). */
+/**
+ * Writes the state of the job's current version (idempotent; counters are kept). Two processes
+ * may write a missing state at once (a replica creating the job, the leader repairing states it
+ * finds missing): both upserts insert, the unique `_id` lets one in, and the other's duplicate-key
+ * failure means the document now exists, so it is written again as an update. MongoDB retries
+ * such an upsert itself; FerretDB does not.
+ */
 export async function writeSchedule(c: MongoCollections, job: JobRecord): Promise<void> {
   const { _id, skippedCount, droppedCount, lastTriggeredAt, ...state } = scheduleOf(job);
   const update: UpdateFilter<ScheduleDocument> = { $set: state, $setOnInsert: { skippedCount, droppedCount } };
   if (lastTriggeredAt !== undefined) update.$setOnInsert = { ...update.$setOnInsert, lastTriggeredAt };
   if (job.nextTriggerAt === undefined) update.$unset = { nextTriggerAt: "" };
-  await c.lock(scheduleLockKey(_id), () => c.jobSchedule.updateOne({ _id }, update, { upsert: true }));
+  const upsert = () => c.jobSchedule.updateOne({ _id }, update, { upsert: true });
+  await c.lock(scheduleLockKey(_id), () => upsert().catch((err: unknown) => (isDuplicateKey(err) ? upsert() : Promise.reject(err))));
 }
 
 /** The states of some jobs, keyed by job id. */
