@@ -1,12 +1,13 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { CronService } from "../../gen/cronmesh/v1/cron_service_pb.js";
+import { CronService, NodeLoadSchema } from "../../gen/cronmesh/v1/cron_service_pb.js";
 import { ConcurrencyPolicy, JobSchema, RetryOn } from "../../gen/cronmesh/v1/job_pb.js";
 import { RunSchema, type RunStatus } from "../../gen/cronmesh/v1/run_pb.js";
 import { credentialsInterceptor } from "../../src/console/api/clients.js";
 import { createCredentials } from "../../src/console/api/credentials.js";
+import { loadSummary } from "../../src/console/lib/load.js";
 import { describeError, errorLine, FIELD_METADATA_KEY } from "../../src/console/api/errors.js";
 import { FIELD_METADATA_KEY as SERVER_FIELD_KEY } from "../../src/api/error-codes.js";
 import { layoutDag } from "../../src/console/lib/dag-layout.js";
@@ -238,5 +239,25 @@ describe("the live run list", () => {
     list = upsertRun(list, run("c", T0 + 1000), 10);
     expect(list.map((r) => r.runId)).toEqual(["b", "c", "a"]);
     expect(upsertRun(list, run("d", T0 + 5000), 2).map((r) => r.runId)).toEqual(["d", "b"]);
+  });
+});
+
+describe("loadSummary", () => {
+  const load = (fields: Partial<{ overloaded: boolean; queuedRuns: bigint; queueBound: bigint; startRate: number; shedTotal: bigint; ageMs: number }>) =>
+    create(NodeLoadSchema, {
+      overloaded: fields.overloaded ?? false, queuedRuns: fields.queuedRuns ?? 0n, queueBound: fields.queueBound ?? 5000n,
+      startRate: fields.startRate ?? 0, shedTotal: fields.shedTotal ?? 0n,
+      oldestQueuedAge: fields.ageMs === undefined ? undefined : durationFromMs(fields.ageMs),
+    });
+  it.each([
+    ["an idle node before any measurement", load({}), false, { state: "normal", queue: "0 of 5,000 queued", oldest: "none waiting", rate: "not measured yet", shed: "0 shed since start" }],
+    ["a node shedding with a full queue", load({ overloaded: true, queuedRuns: 5000n, startRate: 4321.4, shedTotal: 12345n, ageMs: 1450 }), true,
+      { state: "overloaded", queue: "5,000 of 5,000 queued", oldest: "oldest waiting 1.4 s", rate: "4,321 runs/s", shed: "12,345 shed since start" }],
+    ["a calm node in a cluster where another member sheds", load({ queuedRuns: 3n, startRate: 900 }), true, { state: "overloaded", queue: "3 of 5,000 queued" }],
+  ])("words %s", (_name, l, clusterOverloaded, expected) => {
+    expect(loadSummary(l, clusterOverloaded)).toMatchObject(expected);
+  });
+  it("says nothing for a server that reports no load", () => {
+    expect(loadSummary(undefined, false)).toBeUndefined();
   });
 });

@@ -355,6 +355,9 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
       const member = page.locator(`tr[data-node="${node.node.coordinator.nodeId}"]`);
       await member.getByText("leader").waitFor();
       await page.locator(".tile", { hasText: "Mode" }).getByText("single").waitFor();
+      await page.locator(".tile", { hasText: "Load" }).getByText("normal", { exact: true }).waitFor();
+      await page.locator(".tile", { hasText: "Load" }).getByText(/of [\d,]+ queued/).waitFor();
+      expect(await page.getByTestId("overload-banner").count()).toBe(0);
       await page.locator(".card", { hasText: "Next runs" }).getByText(jobName).waitFor();
     });
     expect(log.errors).toEqual([]);

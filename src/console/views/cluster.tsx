@@ -3,6 +3,7 @@ import { ErrorBox } from "../components/error-box.js";
 import { Time } from "../components/time.js";
 import { useConsole } from "../context.js";
 import { msOf } from "../lib/format.js";
+import { loadSummary } from "../lib/load.js";
 import { useAsync } from "../lib/hooks.js";
 import { href } from "../router.js";
 
@@ -14,12 +15,18 @@ export function ClusterView() {
   const { api } = useConsole();
   const status = useAsync(() => api.cron.getClusterStatus({ nextRunsLimit: NEXT_RUNS }), [], 3000);
   const s = status.data;
+  const load = s && loadSummary(s.load, s.overloaded);
   return (
     <section>
       <div class="page-head">
         <h2>Cluster</h2>
       </div>
       <ErrorBox error={status.error} />
+      {s?.overloaded ? (
+        <div class="banner warn" role="alert" data-testid="overload-banner">
+          Overloaded: runs that cannot start by their start deadline are decided by their job's misfire policy (skipped and counted).
+        </div>
+      ) : null}
       {s ? (
         <>
           <div class="tiles">
@@ -28,6 +35,7 @@ export function ClusterView() {
             <Tile label="Answered by" value={`${s.nodeId}${s.isLeader ? " (leader)" : ""}`} mono />
             <Tile label="Jobs" value={String(s.jobsTotal)} />
             <Tile label="Running now" value={String(s.running)} />
+            {load ? <Tile label="Load" value={load.state} detail={[load.queue, load.oldest, load.rate, load.shed]} /> : null}
           </div>
           <div class="cards">
             <Members members={s.members} />
@@ -50,6 +58,7 @@ function Members({ members }: { members: ClusterMember[] }) {
             <th>Address</th>
             <th>Version</th>
             <th>Started</th>
+            <th>Load</th>
           </tr>
         </thead>
         <tbody>
@@ -61,6 +70,9 @@ function Members({ members }: { members: ClusterMember[] }) {
               <td class="mono small">{m.address}</td>
               <td class="small">{m.version}</td>
               <td class="small"><Time ms={msOf(m.startedAt)} /></td>
+              <td class="small">
+                {m.overloaded ? <span class="badge warn">overloaded</span> : "normal"}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -98,11 +110,14 @@ function NextRuns({ runs }: { runs: NextRun[] }) {
   );
 }
 
-function Tile({ label, value, mono }: { label: string; value: string; mono?: boolean }) {
+function Tile({ label, value, mono, detail }: { label: string; value: string; mono?: boolean; detail?: string[] }) {
   return (
     <div class="tile">
       <div class="tile-label">{label}</div>
       <div class={`tile-value ${mono ? "mono" : ""}`}>{value}</div>
+      {detail?.map((d) => (
+        <div class="tile-detail small" key={d}>{d}</div>
+      ))}
     </div>
   );
 }
