@@ -156,23 +156,24 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     return offers.filter((a) => !a.exclusive || jobClaims.has(a.run.jobId));
   };
   /**
-   * The offers this replica has room for (see Overload.room), one job at a time in turn, plus the
+   * The offers this replica has room for (see Overload.room), one project and job at a time in turn
+   * (announced runs name their project; runs found by a scan are taken by job), plus the
    * first run of jobs with nothing here (Overload.newJobRoom); the rest stay unclaimed, for peers
    * and the next scan.
    */
-  const withinRoom = <T>(offers: T[], jobOf: (offer: T) => string): T[] => {
+  const withinRoom = <T>(offers: T[], jobOf: (offer: T) => string, projectOf?: (offer: T) => string): T[] => {
     const capacity = deps.capacity;
     if (!capacity) return offers;
     const room = capacity.room();
     if (offers.length <= room) return offers;
-    const { taken, left } = takeFairly(offers, Math.max(0, room), jobOf);
+    const { taken, left } = takeFairly(offers, Math.max(0, room), jobOf, projectOf);
     const takenJobs = new Set(taken.map(jobOf));
     const newcomers = firstRunsOfNewJobs(left, jobOf, capacity.newJobRoom(), (jobId) => takenJobs.has(jobId) || capacity.hasJob(jobId));
     if (newcomers.length < left.length) capacity.held();
     return [...taken, ...newcomers];
   };
   const claim = async (offers: Announced[]) => {
-    const eligible = await withJobClaims(withinRoom(offers, (a) => a.run.jobId));
+    const eligible = await withJobClaims(withinRoom(offers, (a) => a.run.jobId, (a) => a.run.projectId));
     const got = eligible.length > 0 ? await deps.coordinator.tryLocks(eligible.map((a) => runClaimKey(a.run.runId))) : new Map<string, Lock>();
     for (const a of eligible) {
       const lock = got.get(runClaimKey(a.run.runId));
