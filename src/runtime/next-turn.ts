@@ -6,3 +6,8 @@
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** Calls `fn` on the next turn of the event loop, after pending I/O (see {@link nextTurn}). */
+export function onNextTurn(fn: () => void): void {
+  setImmediate(fn);
+}

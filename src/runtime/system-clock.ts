@@ -23,7 +23,7 @@ export function createSystemClock(): Clock {
     t.unref?.();
     return { cancel: () => clearTimeout(t) };
   };
-  const budget = createPollBudget(now);
+  const budget = createPollBudget();
   return {
     now,
     setTimer,
@@ -54,7 +54,7 @@ export function createSystemClock(): Clock {
  * Counts poll turns against {@link ALARM_POLL_BUDGET_MS} per wall-clock second, each turn
  * charged the time since the previous one (at most a millisecond).
  */
-function createPollBudget(now: () => number) {
+function createPollBudget() {
   let second = 0;
   let spent = 0;
   let last = 0;

@@ -2,11 +2,12 @@ import type { Coordinator, Lock } from "../coordination/coordinator.js";
 import type { Clock, TimerHandle } from "../domain/clock.js";
 import { isFinal, type RunRecord } from "../domain/run.js";
 import type { Store } from "../store/store.js";
-import { createBatcher } from "./batcher.js";
+import { createBatcher } from "../runtime/batcher.js";
 import type { JobCache } from "./job-cache.js";
 import { RUNS_TOPIC, encodeAnnouncement, parseAnnouncement, type Announced } from "./run-announcer.js";
 import type { RunWorker } from "./run-worker.js";
 import { takeFairly } from "./fair-share.js";
+import { systemRandom } from "../runtime/random.js";
 import type { Overload } from "./overload.js";
 
 /** Tuning of the claim loop. */
@@ -47,6 +48,8 @@ export interface ClaimLoopDeps {
    */
   capacity?: Pick<Overload, "room" | "newJobRoom" | "hasJob" | "held">;
   options?: Partial<ClaimLoopOptions>;
+  /** Randomness in [0, 1) for sharing batches among replicas (default: the process's). */
+  random?: () => number;
   onError: (err: unknown, step: string) => void;
 }
 
@@ -188,7 +191,7 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
   const offer = async (offers: Announced[]) => {
     const open = offers.filter((a) => !runClaims.has(a.run.runId) && !deps.worker.has(a.run.runId));
     if (open.length === 0) return;
-    const { mine, rest } = share(open, members, jobClaims);
+    const { mine, rest } = share(open, members, jobClaims, deps.random ?? systemRandom);
     await claim(mine);
     if (rest.length > 0) deps.clock.setTimer(opts.spreadMs, () => quietly(claim(rest), "claim"));
   };
@@ -250,7 +253,9 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
  * This replica's share of a batch (a random `1/members` of it; runs of jobs whose claim is held
  * here always) and the rest, to try a little later when peers had their chance.
  */
-function share(offers: Announced[], members: number, held: Map<string, JobClaim>): { mine: Announced[]; rest: Announced[] } {
+function share(
+  offers: Announced[], members: number, held: Map<string, JobClaim>, random: () => number,
+): { mine: Announced[]; rest: Announced[] } {
   if (members <= 1) return { mine: offers, rest: [] };
   const groups = new Map<string, Announced[]>();
   for (const a of offers) {
@@ -259,7 +264,7 @@ function share(offers: Announced[], members: number, held: Map<string, JobClaim>
   }
   const shuffled = [...groups.values()];
   for (let i = shuffled.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
+    const j = Math.floor(random() * (i + 1));
     [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
   }
   const cut = Math.ceil(shuffled.length / members);

@@ -3,7 +3,7 @@ import type { JobSpec } from "../domain/job.js";
 import type { RunRecord } from "../domain/run.js";
 import type { RunOutcome, Store } from "../store/store.js";
 import { nextTurn } from "../runtime/next-turn.js";
-import { createBatcher } from "./batcher.js";
+import { createBatcher } from "../runtime/batcher.js";
 
 /** How often the job counters and history trimming are written. */
 export interface BookkeepingOptions {

@@ -18,7 +18,8 @@ import type { RunBookkeeping } from "./run-bookkeeping.js";
 import type { RunEvents } from "./run-events.js";
 import { createProgressContext, createRunProgress, type ProgressContext, type ProgressOptions, type RunProgress } from "./run-progress.js";
 import { createRunQueue } from "./run-queue.js";
-import { createTurnChunks } from "./turn-chunks.js";
+import { createTurnChunks } from "../runtime/turn-chunks.js";
+import { onNextTurn } from "../runtime/next-turn.js";
 import { createRunWriter, RunPreempted } from "./run-writer.js";
 import { bindRun, type RunBinding } from "./run-binding.js";
 import type { Overload } from "./overload.js";
@@ -319,7 +320,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       if (started === START_CHUNK) {
         if (!pumpScheduled) {
           pumpScheduled = true;
-          setImmediate(() => {
+          onNextTurn(() => {
             pumpScheduled = false;
             pump();
           });

@@ -1,7 +1,7 @@
 import type { Clock } from "../domain/clock.js";
 import type { RunRecord } from "../domain/run.js";
 import type { RunUpdate, Store } from "../store/store.js";
-import { createBatcher } from "./batcher.js";
+import { createBatcher } from "../runtime/batcher.js";
 
 /**
  * Thrown when a run changed under this node: someone else finished it (a cancel) or took it over

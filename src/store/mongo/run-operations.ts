@@ -5,7 +5,7 @@ import { runLockKey, type MongoCollections } from "./collections.js";
 import { fetchLimit, pageOf } from "./paging.js";
 import { fromRunDocument, type ActiveDocument, type RunDocument } from "./run-documents.js";
 import { insertRuns } from "./run-inserts.js";
-import { currentStates, findRun, insertIgnoringDuplicates, placeStates } from "./run-states.js";
+import { currentStates, findRun, placeStates } from "./run-states.js";
 import { updateRun, updateRuns } from "./run-updates.js";
 
 /** The run methods of the store. */

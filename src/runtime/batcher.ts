@@ -20,7 +20,7 @@ export interface BatcherOptions {
  * batching adds no timer delay.
  */
 export function createBatcher<T, R>(flush: (items: T[]) => Promise<R[]>, options: BatcherOptions = {}): (item: T) => Promise<R> {
-  let pending: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
+  const pending: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   let scheduled = false;
   const run = () => {
     scheduled = false;
