@@ -37,7 +37,7 @@ import { createFireLoop, type FireLoop } from "./scheduler/fire-loop.js";
 import { createOverload, type Overload } from "./scheduler/overload.js";
 import { createJobCache } from "./scheduler/job-cache.js";
 import { createLiveRuns } from "./scheduler/live-runs.js";
-import { createLocalDispatcher, createRunDispatcher, type RunDispatcher } from "./scheduler/run-announcer.js";
+import { createLocalDispatcher, createRunDispatcher, type RunDispatcher } from "./scheduler/run-dispatcher.js";
 import { createRunBookkeeping } from "./scheduler/run-bookkeeping.js";
 import { createRunCanceller } from "./scheduler/run-canceller.js";
 import { createRunEvents } from "./scheduler/run-events.js";

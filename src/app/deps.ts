@@ -3,7 +3,7 @@ import type { IdGenerator } from "../domain/ids.js";
 import type { OutboundPolicy } from "../domain/outbound-policy.js";
 import type { JobLimits } from "../domain/job-validation.js";
 import type { Coordinator } from "../coordination/coordinator.js";
-import type { RunDispatcher } from "../scheduler/run-announcer.js";
+import type { RunDispatcher } from "../scheduler/run-dispatcher.js";
 import type { RunCanceller } from "../scheduler/run-canceller.js";
 import type { RunEvents } from "../scheduler/run-events.js";
 import type { LiveRuns } from "../scheduler/live-runs.js";

@@ -4,7 +4,7 @@ import { isFinal, type RunRecord } from "../domain/run.js";
 import type { Store } from "../store/store.js";
 import { createBatcher } from "../runtime/batcher.js";
 import type { JobCache } from "./job-cache.js";
-import { RUNS_TOPIC, encodeAnnouncement, parseAnnouncement, type Announced } from "./run-announcer.js";
+import { RUNS_TOPIC, encodeAnnouncement, parseAnnouncement, type Announced } from "./run-dispatcher.js";
 import type { RunWorker } from "./run-worker.js";
 import { takeFairly } from "./fair-share.js";
 import { systemRandom } from "../runtime/random.js";

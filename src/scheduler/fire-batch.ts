@@ -9,7 +9,7 @@ import type { JobCache } from "./job-cache.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { createFireTraces, type FireTraces } from "../telemetry/run-tracing.js";
 import { dueAtOf, planFire, type LoadedJob, type StagingOutlook } from "./fire-plan.js";
-import type { Announced, RunDispatcher } from "./run-announcer.js";
+import type { Announced, RunDispatcher } from "./run-dispatcher.js";
 import type { RunCanceller } from "./run-canceller.js";
 import type { RunEvents } from "./run-events.js";
 import type { Overload } from "./overload.js";

@@ -10,7 +10,7 @@ import { createDueHeap, type DueEntry } from "./due-heap.js";
 import { fireBatch } from "./fire-batch.js";
 import { IDLE_OUTLOOK, loadJob, OVERLOADED_DEADLINE_SHARE, plainlyDue, planFire, shedInMemory, type LoadedJob, type StagingOutlook } from "./fire-plan.js";
 import type { JobCache } from "./job-cache.js";
-import type { RunDispatcher } from "./run-announcer.js";
+import type { RunDispatcher } from "./run-dispatcher.js";
 import type { RunCanceller } from "./run-canceller.js";
 import type { RunEvents } from "./run-events.js";
 import type { Overload } from "./overload.js";

@@ -67,8 +67,8 @@ export function createRunProgress(run: RunRecord, context: ProgressContext): Run
  */
 class Progress implements RunProgress {
   private stored: RunRecord;
-  private now: RunRecord;
-  /** Changes not folded into {@link Progress.now} yet. */
+  private latest: RunRecord;
+  /** Changes not folded into {@link Progress.latest} yet. */
   private pending: Partial<RunRecord> | undefined;
   private timer: TimerHandle | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -79,22 +79,22 @@ class Progress implements RunProgress {
     private readonly context: ProgressContext,
   ) {
     this.stored = run;
-    this.now = run;
+    this.latest = run;
   }
 
   current(): RunRecord {
     if (this.pending) {
-      this.now = { ...this.now, ...this.pending, updatedAt: this.context.clock.now() };
+      this.latest = { ...this.latest, ...this.pending, updatedAt: this.context.clock.now() };
       this.pending = undefined;
     }
-    return this.now;
+    return this.latest;
   }
 
   change(changes: Partial<RunRecord>): void {
     const { events } = this.context;
     if (events.watched()) {
-      this.now = { ...this.current(), ...changes, updatedAt: this.context.clock.now() };
-      events.publish(this.now);
+      this.latest = { ...this.current(), ...changes, updatedAt: this.context.clock.now() };
+      events.publish(this.latest);
     } else if (this.pending) {
       Object.assign(this.pending, changes);
     } else {
@@ -111,11 +111,11 @@ class Progress implements RunProgress {
   async settle(changes: Partial<RunRecord>, giveUp: () => boolean): Promise<RunRecord> {
     const { clock, write, options, events } = this.context;
     this.finishing();
-    this.now = { ...this.now, ...this.pending, ...changes, updatedAt: clock.now() };
+    this.latest = { ...this.latest, ...this.pending, ...changes, updatedAt: clock.now() };
     this.pending = undefined;
     await this.writing;
     if (this.preempted) throw this.preempted;
-    this.stored = await writeUntilStored(write, this.stored, this.now, clock, options.finalRetryMs, giveUp);
+    this.stored = await writeUntilStored(write, this.stored, this.latest, clock, options.finalRetryMs, giveUp);
     events.publish(this.stored);
     return this.stored;
   }
@@ -128,10 +128,10 @@ class Progress implements RunProgress {
   }
 
   private async persist(): Promise<void> {
-    const now = this.current();
-    if (this.preempted || now === this.stored) return;
+    const latest = this.current();
+    if (this.preempted || latest === this.stored) return;
     try {
-      this.stored = await this.context.write(this.stored, now);
+      this.stored = await this.context.write(this.stored, latest);
     } catch (err) {
       // A checkpoint that fails is only a lost intermediate state; a lost claim stops the run.
       if (err instanceof RunPreempted) this.preempted = err;

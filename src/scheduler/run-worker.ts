@@ -133,7 +133,8 @@ export interface LiveRunFilter {
 /** Abort reason of a node shutting down: the run goes back to queued, not to cancelled. */
 const SHUTDOWN = "node shutting down";
 
-interface Slot {
+/** A run this worker accepted: held for its due time, waiting for a worker, or executing. */
+interface AcceptedRun {
   run: RunRecord;
   jobId: string;
   cancellation: Cancellation;
@@ -153,18 +154,18 @@ interface Slot {
 /** Creates the worker pool. */
 export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   const tracking = createProgressContext(createRunWriter(deps.store, deps.clock, deps.progress.writeBatchMs), deps.clock, deps.events, deps.progress);
-  const slots = new Map<string, Slot>();
+  const accepted = new Map<string, AcceptedRun>();
   /** Run ids per job, so overlap checks cost O(1) per job, not a scan of every slot. */
   const byJob = new Map<string, Set<string>>();
-  const queue = createRunQueue<Slot>();
+  const queue = createRunQueue<AcceptedRun>();
   let stopping = false;
-  const forget = (slot: Slot) => {
-    slots.delete(slot.run.runId);
-    const ids = byJob.get(slot.jobId);
-    ids?.delete(slot.run.runId);
-    if (ids?.size === 0) byJob.delete(slot.jobId);
-    slot.onDone?.(slot.settled, slot.run);
-    if (slots.size === 0) {
+  const forget = (entry: AcceptedRun) => {
+    accepted.delete(entry.run.runId);
+    const ids = byJob.get(entry.jobId);
+    ids?.delete(entry.run.runId);
+    if (ids?.size === 0) byJob.delete(entry.jobId);
+    entry.onDone?.(entry.settled, entry.run);
+    if (accepted.size === 0) {
       for (const w of idleWaiters) w();
       idleWaiters = [];
     }
@@ -175,14 +176,14 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   let ranDry = true;
   let idleWaiters: (() => void)[] = [];
   /** Runs submitted ahead of their due time, by due time; one timer per distinct due time. */
-  const held = new Map<number, { slots: Set<Slot>; timer: TimerHandle }>();
+  const held = new Map<number, { accepted: Set<AcceptedRun>; timer: TimerHandle }>();
   let heldCount = 0;
-  const hold = (slot: Slot) => {
-    const dueAt = slot.run.dueAt;
+  const hold = (entry: AcceptedRun) => {
+    const dueAt = entry.run.dueAt;
     const group = held.get(dueAt);
-    if (group) group.slots.add(slot);
+    if (group) group.accepted.add(entry);
     else {
-      held.set(dueAt, { slots: new Set([slot]), timer: deps.clock.setAlarm(dueAt, () => releaseHeld(dueAt)) });
+      held.set(dueAt, { accepted: new Set([entry]), timer: deps.clock.setAlarm(dueAt, () => releaseHeld(dueAt)) });
       prepareFor(dueAt);
     }
     heldCount++;
@@ -204,18 +205,18 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     const group = held.get(dueAt);
     if (!group) return;
     held.delete(dueAt);
-    for (const slot of group.slots) releases.push(slot);
+    for (const entry of group.accepted) releases.push(entry);
     releases.start();
   };
   /**
    * Due runs join the queue {@link RELEASE_CHUNK} at a time, the pump starting each chunk's
    * requests before the next chunk joins: the first request of a big slot leaves at once.
    */
-  const releases = createTurnChunks<Slot>(RELEASE_CHUNK, (slot) => unheld(slot), () => pump());
+  const releases = createTurnChunks<AcceptedRun>(RELEASE_CHUNK, (entry) => unheld(entry), () => pump());
   /** Moves a held run to the queue (its time came, it was cancelled, or the node stops). */
-  const unheld = (slot: Slot) => {
+  const unheld = (entry: AcceptedRun) => {
     heldCount--;
-    queue.push(slot);
+    queue.push(entry);
   };
 
   /** Runs whose request is done, waiting for the requests queued behind them to leave (see {@link afterSends}). */
@@ -275,10 +276,10 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   /** See {@link RunWorker.inSlotGap}. */
   const inSlotGap = () => quiet() && !settling() && nextHeldAt() - deps.clock.now() >= BACKGROUND_GUARD_MS;
 
-  const begin = (slot: Slot) => {
+  const begin = (entry: AcceptedRun) => {
     running++;
     started++;
-    slot.started = true;
+    entry.started = true;
     let sending = true;
     // The run's requests are over: its worker takes the next run while this one is written.
     const sent = () => {
@@ -295,16 +296,16 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       if (released) return;
       released = true;
       sent();
-      queue.done(slot);
-      forget(slot);
+      queue.done(entry);
+      forget(entry);
       pump();
     };
     const requestsDone = () => {
       sent();
       return afterSends();
     };
-    void traceRun(slot.run, deps.log, () => execute(deps, tracking, slot, () => stopping, release, requestsDone))
-      .catch((err: unknown) => deps.onError(err, `run ${slot.run.runId}`))
+    void traceRun(entry.run, deps.log, () => execute(deps, tracking, entry, () => stopping, release, requestsDone))
+      .catch((err: unknown) => deps.onError(err, `run ${entry.run.runId}`))
       .finally(release);
   };
   let pumpScheduled = false;
@@ -327,59 +328,59 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
         }
         return;
       }
-      const slot = queue.take();
-      if (!slot) {
+      const entry = queue.take();
+      if (!entry) {
         ranDry = true;
         break;
       }
       if (started === 0) lastStartAt = deps.clock.now();
-      begin(slot);
+      begin(entry);
     }
   };
 
   return {
     submit(run, exclusive, onDone) {
-      if (slots.has(run.runId) || stopping) return;
-      const slot: Slot = {
+      if (accepted.has(run.runId) || stopping) return;
+      const entry: AcceptedRun = {
         run, jobId: run.jobId, cancellation: new Cancellation(), reason: "", exclusive, dropped: false, settled: false, started: false, onDone, progress: undefined,
       };
-      slots.set(run.runId, slot);
+      accepted.set(run.runId, entry);
       byJob.set(run.jobId, (byJob.get(run.jobId) ?? new Set()).add(run.runId));
-      if (run.dueAt > deps.clock.now()) hold(slot);
-      else queue.push(slot);
+      if (run.dueAt > deps.clock.now()) hold(entry);
+      else queue.push(entry);
       pump();
     },
     cancel(runId, reason) {
-      const slot = slots.get(runId);
-      if (!slot) return false;
-      slot.reason = reason;
-      slot.cancellation.cancel();
+      const entry = accepted.get(runId);
+      if (!entry) return false;
+      entry.reason = reason;
+      entry.cancellation.cancel();
       // A held run is cancelled now, not at its due time; a due time left with no run is forgotten.
-      const group = held.get(slot.run.dueAt);
-      if (group?.slots.delete(slot)) {
-        if (group.slots.size === 0) {
+      const group = held.get(entry.run.dueAt);
+      if (group?.accepted.delete(entry)) {
+        if (group.accepted.size === 0) {
           group.timer.cancel();
-          held.delete(slot.run.dueAt);
+          held.delete(entry.run.dueAt);
         }
-        unheld(slot);
+        unheld(entry);
         pump();
       }
       return true;
     },
     drain(runId, reason) {
-      const slot = slots.get(runId);
-      if (!slot) return false;
-      if (!slot.started) return this.cancel(runId, reason);
-      slot.reason = reason;
-      slot.cancellation.drain();
+      const entry = accepted.get(runId);
+      if (!entry) return false;
+      if (!entry.started) return this.cancel(runId, reason);
+      entry.reason = reason;
+      entry.cancellation.drain();
       return true;
     },
-    has: (runId) => slots.has(runId),
-    live: (runId) => slots.get(runId)?.progress?.current(),
+    has: (runId) => accepted.has(runId),
+    live: (runId) => accepted.get(runId)?.progress?.current(),
     liveRuns(filter) {
-      const candidates = filter.runIds ? filter.runIds.flatMap((id) => slots.get(id) ?? []) : [...slots.values()];
-      return candidates.flatMap((slot) => {
-        const run = slot.progress?.current();
+      const candidates = filter.runIds ? filter.runIds.flatMap((id) => accepted.get(id) ?? []) : [...accepted.values()];
+      return candidates.flatMap((entry) => {
+        const run = entry.progress?.current();
         if (!run || (filter.jobId && run.jobId !== filter.jobId) || (filter.projectId && run.projectId !== filter.projectId)) return [];
         return [run];
       });
@@ -388,7 +389,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     hasJob: (jobId) => byJob.has(jobId),
     jobCount: () => byJob.size,
     waiting: () => queue.waiting + heldCount,
-    oldestWaitingDueAt: () => queue.least((slot) => slot.run.dueAt),
+    oldestWaitingDueAt: () => queue.least((entry) => entry.run.dueAt),
     takeStarts() {
       const out = { started, saturated: !ranDry };
       started = 0;
@@ -396,27 +397,27 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       ranDry = queue.waiting === 0;
       return out;
     },
-    idle: () => (slots.size === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
+    idle: () => (accepted.size === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
     betweenSlots,
     inSlotGap,
     async stop(graceMs) {
       stopping = true;
       flushQuiet();
       // Runs not started yet stay as stored, for the next node to claim them.
-      for (const slot of slots.values()) slot.dropped = true;
+      for (const entry of accepted.values()) entry.dropped = true;
       for (const [dueAt, group] of held) {
         group.timer.cancel();
         held.delete(dueAt);
-        for (const slot of group.slots) unheld(slot);
+        for (const entry of group.accepted) unheld(entry);
       }
       pump();
       const grace = new Promise<void>((resolve) => deps.clock.setTimer(graceMs, resolve));
       await Promise.race([this.idle(), grace]);
-      for (const slot of slots.values()) {
+      for (const entry of accepted.values()) {
         // A run cancelled for good (a cancel RPC, a replace) stays cancelled.
-        if (slot.cancellation.cancelled) continue;
-        slot.reason = SHUTDOWN;
-        slot.cancellation.interrupt();
+        if (entry.cancellation.cancelled) continue;
+        entry.reason = SHUTDOWN;
+        entry.cancellation.interrupt();
       }
       await this.idle();
       await deps.bookkeeping.flush();
@@ -460,10 +461,10 @@ const SEND_FIRST_MAX_MS = 3000;
 
 /** Ends a run its job's change withdrew before it started (see bindRun): skipped or cancelled, no request sent. */
 async function endUnstarted(
-  deps: RunWorkerDeps, slot: Slot, progress: RunProgress, end: Extract<RunBinding, { kind: "end" }>, release: () => void, giveUp: () => boolean,
+  deps: RunWorkerDeps, entry: AcceptedRun, progress: RunProgress, end: Extract<RunBinding, { kind: "end" }>, release: () => void, giveUp: () => boolean,
 ): Promise<RunRecord> {
   const done = await progress.settle({ status: end.status, error: end.error, result: end.result, finishedAt: deps.clock.now() }, giveUp);
-  slot.settled = true;
+  entry.settled = true;
   release();
   deps.metrics.runFinished(end.status);
   return done;
@@ -482,9 +483,9 @@ function startInput(run: RunRecord, spec: JobSpec, dueAt: number, at: number, ma
 
 /** Ends a run shed at its start deadline: skipped, no request sent, counted on its job and in the metrics. */
 async function shedUnstarted(
-  deps: RunWorkerDeps, slot: Slot, progress: RunProgress, spec: JobSpec, reason: string, release: () => void, giveUp: () => boolean,
+  deps: RunWorkerDeps, entry: AcceptedRun, progress: RunProgress, spec: JobSpec, reason: string, release: () => void, giveUp: () => boolean,
 ): Promise<RunRecord> {
-  const done = await endUnstarted(deps, slot, progress, { kind: "end", status: "skipped", error: "", result: `skipped: ${reason}` }, release, giveUp);
+  const done = await endUnstarted(deps, entry, progress, { kind: "end", status: "skipped", error: "", result: `skipped: ${reason}` }, release, giveUp);
   deps.overload?.shed("start_deadline", 1);
   deps.bookkeeping.shed(done, spec);
   return done;
@@ -494,16 +495,16 @@ async function shedUnstarted(
  * A run that executes the job's newer version: it says so (watchers and the final state see the
  * version it ran), and waits for its due time under that version's jitter when that is later.
  */
-async function rebind(deps: RunWorkerDeps, slot: Slot, progress: RunProgress, changes: Pick<RunRecord, "jobVersion" | "dueAt">): Promise<void> {
+async function rebind(deps: RunWorkerDeps, entry: AcceptedRun, progress: RunProgress, changes: Pick<RunRecord, "jobVersion" | "dueAt">): Promise<void> {
   progress.change(changes);
   const wait = changes.dueAt - deps.clock.now();
-  if (wait <= 0 || slot.cancellation.cancelled) return;
+  if (wait <= 0 || entry.cancellation.cancelled) return;
   await new Promise<void>((resolve) => {
     const timer = deps.clock.setTimer(wait, () => {
       off();
       resolve();
     });
-    const off = slot.cancellation.onCancel(() => {
+    const off = entry.cancellation.onCancel(() => {
       timer.cancel();
       resolve();
     });
@@ -516,42 +517,42 @@ async function rebind(deps: RunWorkerDeps, slot: Slot, progress: RunProgress, ch
  * awaited before the final state is written.
  */
 async function execute(
-  deps: RunWorkerDeps, tracking: ProgressContext, slot: Slot, stopping: () => boolean, release: () => void, requestsDone: () => Promise<void> | undefined,
+  deps: RunWorkerDeps, tracking: ProgressContext, entry: AcceptedRun, stopping: () => boolean, release: () => void, requestsDone: () => Promise<void> | undefined,
 ): Promise<RunRecord | undefined> {
-  if (slot.dropped) return undefined;
-  const progress = createRunProgress(slot.run, tracking);
-  slot.progress = progress;
-  const giveUp = () => stopping() && slot.reason === SHUTDOWN;
+  if (entry.dropped) return undefined;
+  const progress = createRunProgress(entry.run, tracking);
+  entry.progress = progress;
+  const giveUp = () => stopping() && entry.reason === SHUTDOWN;
   try {
-    if (slot.cancellation.cancelled) {
-      const cancelled = await progress.settle({ status: "cancelled", finishedAt: deps.clock.now(), error: slot.reason || "cancelled" }, giveUp);
-      slot.settled = true;
+    if (entry.cancellation.cancelled) {
+      const cancelled = await progress.settle({ status: "cancelled", finishedAt: deps.clock.now(), error: entry.reason || "cancelled" }, giveUp);
+      entry.settled = true;
       return cancelled;
     }
-    const binding = await bindRun(deps.jobs, slot.run);
-    if (binding.kind === "end") return await endUnstarted(deps, slot, progress, binding, release, giveUp);
+    const binding = await bindRun(deps.jobs, entry.run);
+    if (binding.kind === "end") return await endUnstarted(deps, entry, progress, binding, release, giveUp);
     const spec = binding.kind === "execute" ? binding.spec : undefined;
-    if (binding.kind === "execute" && binding.changes) await rebind(deps, slot, progress, binding.changes);
+    if (binding.kind === "execute" && binding.changes) await rebind(deps, entry, progress, binding.changes);
     const startedAt = deps.clock.now();
-    const dueAt = binding.kind === "execute" ? binding.changes?.dueAt ?? slot.run.dueAt : slot.run.dueAt;
+    const dueAt = binding.kind === "execute" ? binding.changes?.dueAt ?? entry.run.dueAt : entry.run.dueAt;
     // The start deadline: decided without the job's schedule unless the run is over a second late.
     if (spec && !surelyOnTime(dueAt, startedAt)) {
-      const start = decideStart(startInput(slot.run, spec, dueAt, startedAt, deps.manualStartDeadlineMs));
-      if (start.action === "skip") return await shedUnstarted(deps, slot, progress, spec, start.reason, release, giveUp);
+      const start = decideStart(startInput(entry.run, spec, dueAt, startedAt, deps.manualStartDeadlineMs));
+      if (start.action === "skip") return await shedUnstarted(deps, entry, progress, spec, start.reason, release, giveUp);
       if (start.late) deps.overload?.startedLate();
     }
-    deps.metrics.runStarted(startedAt - slot.run.dueAt);
+    deps.metrics.runStarted(startedAt - entry.run.dueAt);
     // A DAG starts from the tasks that already succeeded (a redrive's, or those of this run before its replica died);
     // attempts recorded by an earlier execution (interrupted by a shutdown) stay: numbering resumes after them.
-    const taskResults = resumeTaskResults(spec?.tasks ?? [], slot.run.taskResults);
-    progress.change({ status: "running", startedAt, nodeId: deps.nodeId, attempts: slot.run.attempts, taskResults });
-    const outcome = spec ? await perform(deps, spec, slot.run, progress, slot.cancellation, taskResults) : undefined;
+    const taskResults = resumeTaskResults(spec?.tasks ?? [], entry.run.taskResults);
+    progress.change({ status: "running", startedAt, nodeId: deps.nodeId, attempts: entry.run.attempts, taskResults });
+    const outcome = spec ? await perform(deps, spec, entry.run, progress, entry.cancellation, taskResults) : undefined;
     progress.finishing();
     const sendsFirst = requestsDone();
     if (sendsFirst) await sendsFirst;
-    const done = await finish(deps, progress, outcome, slot.reason, startedAt, giveUp);
-    slot.settled = isFinal(done.status);
-    slot.run = done;
+    const done = await finish(deps, progress, outcome, entry.reason, startedAt, giveUp);
+    entry.settled = isFinal(done.status);
+    entry.run = done;
     release();
     if (spec && isFinal(done.status)) deps.bookkeeping.finished(done, spec);
     return done;
@@ -559,7 +560,7 @@ async function execute(
     // Preempted: someone else finished or took over the run. Any other error here means the
     // store stayed unreachable through shutdown: the run is left as stored, to be claimed again.
     if (err instanceof RunPreempted) {
-      slot.settled = isFinal(err.run.status);
+      entry.settled = isFinal(err.run.status);
       return err.run;
     }
     if (!giveUp()) throw err;

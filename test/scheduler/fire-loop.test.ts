@@ -7,7 +7,7 @@ import type { JobRecord } from "../../src/domain/job.js";
 import type { RunRecord } from "../../src/domain/run.js";
 import { createFireLoop, type FireLoop, type SendGate } from "../../src/scheduler/fire-loop.js";
 import { createRunEvents } from "../../src/scheduler/run-events.js";
-import type { RunDispatcher } from "../../src/scheduler/run-announcer.js";
+import type { RunDispatcher } from "../../src/scheduler/run-dispatcher.js";
 import type { RunCanceller } from "../../src/scheduler/run-canceller.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
