@@ -2,7 +2,7 @@ import { jobLockKey } from "../coordination/coordinator.js";
 import { CronError } from "../domain/cron-error.js";
 import type { JobRecord } from "../domain/job.js";
 import { decideOverlap } from "../domain/overlap.js";
-import { inDeadLetterQueue, isFinal, slotKeyFor, type RunRecord, type RunTrigger, type TaskResultRecord } from "../domain/run.js";
+import { inDeadLetterQueue, isFinal, newRun, skippedRun, slotKeyFor, type RunRecord, type RunTrigger, type TaskResultRecord } from "../domain/run.js";
 import { nextFireTimes } from "../domain/schedule.js";
 import { continuedTrace } from "../telemetry/run-tracing.js";
 import type { RunFilter } from "../scheduler/run-events.js";
@@ -25,7 +25,7 @@ export const MAX_BACKFILL_SLOTS = 1000;
 /** How long CancelRun waits for a running run to record its cancellation. */
 const CANCEL_WAIT_MS = 5000;
 /** Most active runs of one job read for a concurrency decision. */
-const MAX_ACTIVE_READ = 10_000;
+const MAX_ACTIVE_READ_PER_JOB = 10_000;
 
 /** Outcome of a manual trigger. */
 export interface TriggerResult {
@@ -61,19 +61,13 @@ export function createRunCommands(deps: AppDeps) {
 
   const baseRun = (job: JobRecord, input: ManualRunInput, now: number): RunRecord => {
     const runId = deps.ids("run");
-    return {
-      runId, jobId: job.jobId, jobName: job.spec.name, jobVersion: input.jobVersion ?? job.version, projectId: job.spec.projectId,
-      slotKey: input.slotKey ?? `${input.trigger}:${runId}`, scheduledAt: input.scheduledAt ?? now, dueAt: now, trigger: input.trigger,
-      status: "queued", attempts: [], result: "", error: "", nodeId: coordinator.nodeId,
-      replayOf: input.replayOf ?? "", redriveOf: input.redriveOf ?? "", taskResults: input.taskResults ?? [], createdAt: now, updatedAt: now, revision: 1,
-      // A manual run continues the caller's trace: the RPC span active here is its parent.
-      ...continuedTrace(),
-    };
+    const run = newRun({
+      runId, job, jobVersion: input.jobVersion, slotKey: input.slotKey ?? `${input.trigger}:${runId}`, scheduledAt: input.scheduledAt ?? now,
+      dueAt: now, trigger: input.trigger, nodeId: coordinator.nodeId, now, replayOf: input.replayOf, redriveOf: input.redriveOf, taskResults: input.taskResults,
+    });
+    // A manual run continues the caller's trace: the RPC span active here is its parent.
+    return { ...run, ...continuedTrace() };
   };
-
-  const skippedRun = (run: RunRecord, now: number): RunRecord => ({
-    ...run, status: "skipped", finishedAt: now, result: "skipped: a run of the job is still running (forbid)",
-  });
 
   /** Stamps last_triggered_at, starting from the job in hand; the job is re-read only after losing a race. */
   const stampTriggered = async (known: JobRecord, at: number) => {
@@ -87,7 +81,7 @@ export function createRunCommands(deps: AppDeps) {
   };
 
   /** Runs of the job still queued or running anywhere in the cluster. */
-  const activeRuns = (jobId: string) => store.listActiveRuns({ jobIds: [jobId], limit: MAX_ACTIVE_READ });
+  const activeRuns = (jobId: string) => store.listActiveRuns({ jobIds: [jobId], limit: MAX_ACTIVE_READ_PER_JOB });
 
   const exclusive = (job: JobRecord) => job.spec.concurrencyPolicy !== "allow";
 

@@ -129,3 +129,42 @@ export function isFinal(status: RunStatus): boolean {
 export function slotKeyFor(scheduledAt: number): string {
   return new Date(scheduledAt).toISOString();
 }
+
+/** The result of a run skipped because a run of its job was still active under `forbid`. */
+export const SKIPPED_BY_FORBID = "skipped: a run of the job is still running (forbid)";
+
+/** What makes one new run; everything else starts empty. Times are epoch ms. */
+export interface NewRunInput {
+  runId: string;
+  job: { jobId: string; version: number; spec: { name: string; projectId: string } };
+  /** The version the run executes (default: the job's current one). */
+  jobVersion?: number;
+  slotKey: string;
+  scheduledAt: number;
+  dueAt: number;
+  trigger: RunTrigger;
+  /** The node creating it. */
+  nodeId: string;
+  now: number;
+  replayOf?: string;
+  redriveOf?: string;
+  /** Task results carried over (a DAG redrive keeps the tasks that succeeded). */
+  taskResults?: TaskResultRecord[];
+}
+
+/** A new run, queued: the one shape of every run created, by a slot or by hand. */
+export function newRun(input: NewRunInput): RunRecord {
+  const { job, now } = input;
+  return {
+    runId: input.runId, jobId: job.jobId, jobName: job.spec.name, jobVersion: input.jobVersion ?? job.version, projectId: job.spec.projectId,
+    slotKey: input.slotKey, scheduledAt: input.scheduledAt, dueAt: input.dueAt, trigger: input.trigger,
+    status: "queued", attempts: [], result: "", error: "", nodeId: input.nodeId, traceId: "",
+    replayOf: input.replayOf ?? "", redriveOf: input.redriveOf ?? "", taskResults: input.taskResults ?? [],
+    createdAt: now, updatedAt: now, revision: 1,
+  };
+}
+
+/** `run` recorded as skipped at `now` instead of queued: a run of its job is still active (forbid). */
+export function skippedRun(run: RunRecord, now: number): RunRecord {
+  return { ...run, status: "skipped", finishedAt: now, result: SKIPPED_BY_FORBID };
+}

@@ -3,7 +3,7 @@ import { CronError } from "../domain/cron-error.js";
 import type { IdGenerator } from "../domain/ids.js";
 import type { JobRecord } from "../domain/job.js";
 import { decideOverlap } from "../domain/overlap.js";
-import { slotKeyFor, type RunRecord, type RunTrigger } from "../domain/run.js";
+import { newRun, skippedRun, slotKeyFor, type RunRecord, type RunTrigger } from "../domain/run.js";
 import type { JobAdvance, Store } from "../store/store.js";
 import type { JobCache } from "./job-cache.js";
 import type { Metrics } from "../telemetry/metrics.js";
@@ -22,7 +22,7 @@ import type { Overload } from "./overload.js";
 export const FIRE_LOCK_TTL_MS = 3000;
 
 /** Most active runs read for one batch's overlap decisions (a backlog beyond it is pathological anyway). */
-const MAX_ACTIVE_READ = 1_000_000;
+const MAX_ACTIVE_READ_PER_BATCH = 1_000_000;
 
 /** What firing a batch needs. */
 export interface FireBatchDeps {
@@ -103,7 +103,7 @@ async function activeRunsOf(store: Store, jobs: JobRecord[]): Promise<Map<string
   const jobIds = jobs.filter((j) => j.spec.concurrencyPolicy !== "allow").map((j) => j.jobId);
   const out = new Map<string, string[]>();
   if (jobIds.length === 0) return out;
-  for (const run of await store.listActiveRuns({ jobIds, limit: MAX_ACTIVE_READ })) {
+  for (const run of await store.listActiveRuns({ jobIds, limit: MAX_ACTIVE_READ_PER_BATCH })) {
     out.set(run.jobId, [...(out.get(run.jobId) ?? []), run.runId]);
   }
   return out;
@@ -137,11 +137,11 @@ function plan(deps: FireBatchDeps, loaded: LoadedJob, active: string[], traces: 
   const decision = planFire(loaded, deps.now, deps.outlook);
   const overlap = decision.fire.length > 0 ? decideOverlap(job.spec.concurrencyPolicy, active) : { action: "start" as const };
   if (overlap.action === "replace") {
-    for (const runId of overlap.cancel) void cancelActive(deps, runId);
+    for (const runId of overlap.cancel) void cancelReplaced(deps, runId);
   }
   const status = overlap.action === "skip" ? "skipped" : "queued";
   const runs = decision.fire.map(({ slot, trigger }) => {
-    const run = newRun(deps, job, slot, trigger, status, loaded);
+    const run = slotRun(deps, job, slot, trigger, status, loaded);
     return Object.assign(run, traces.start(run));
   });
   const skipped = loaded.shedBefore + decision.skipped + decision.shed + (status === "skipped" ? runs.length : 0);
@@ -164,7 +164,7 @@ function plan(deps: FireBatchDeps, loaded: LoadedJob, active: string[], traces: 
 }
 
 /** Cancels a run replaced by a newer slot (wherever it executes); failures are reported, not thrown. */
-async function cancelActive(deps: FireBatchDeps, runId: string): Promise<void> {
+async function cancelReplaced(deps: FireBatchDeps, runId: string): Promise<void> {
   try {
     const run = await deps.store.getRun(runId);
     if (run) await deps.canceller.cancel(run, "replaced by a newer slot");
@@ -173,32 +173,13 @@ async function cancelActive(deps: FireBatchDeps, runId: string): Promise<void> {
   }
 }
 
-function newRun(deps: FireBatchDeps, job: JobRecord, slot: number, trigger: RunTrigger, status: "queued" | "skipped", loaded: LoadedJob): RunRecord {
-  const dueAt = dueAtOf(loaded, slot);
-  return {
-    runId: deps.ids("run"),
-    jobId: job.jobId,
-    jobName: job.spec.name,
-    jobVersion: job.version,
-    projectId: job.spec.projectId,
-    slotKey: slotKeyFor(slot),
-    scheduledAt: slot,
-    dueAt,
-    trigger,
-    status,
-    attempts: [],
-    result: status === "skipped" ? "skipped: a run of the job is still running (forbid)" : "",
-    error: "",
-    nodeId: deps.coordinator.nodeId,
-    traceId: "",
-    replayOf: "",
-    redriveOf: "",
-    taskResults: [],
-    createdAt: deps.now,
-    updatedAt: deps.now,
-    ...(status === "skipped" ? { finishedAt: deps.now } : {}),
-    revision: 1,
-  };
+/** The run of one slot: queued, or skipped at once when a run of the job is still active (forbid). */
+function slotRun(deps: FireBatchDeps, job: JobRecord, slot: number, trigger: RunTrigger, status: "queued" | "skipped", loaded: LoadedJob): RunRecord {
+  const run = newRun({
+    runId: deps.ids("run"), job, slotKey: slotKeyFor(slot), scheduledAt: slot, dueAt: dueAtOf(loaded, slot), trigger,
+    nodeId: deps.coordinator.nodeId, now: deps.now,
+  });
+  return status === "skipped" ? skippedRun(run, deps.now) : run;
 }
 
 async function nextStates(store: Store, planned: Planned[], advanced: boolean[]): Promise<Map<string, JobRecord | undefined>> {
