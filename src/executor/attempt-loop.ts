@@ -3,8 +3,8 @@ import type { CancelSignal } from "../domain/cancellation.js";
 import type { Clock } from "../domain/clock.js";
 import type { HttpTargetSpec, RetrySpec } from "../domain/job.js";
 import { ATTEMPT_INTERRUPTED, type AttemptRecord } from "../domain/run.js";
-import { executeAttempt, type TargetExecutorDeps } from "../executor/target-executor.js";
-import type { AttemptContext } from "../executor/outgoing-request.js";
+import { executeAttempt, type TargetExecutorDeps } from "./target-executor.js";
+import type { AttemptContext } from "./outgoing-request.js";
 
 /** The final outcome of all attempts at one target. */
 export interface AttemptsResult {

@@ -4,8 +4,8 @@ import type { HttpTargetSpec, RetrySpec, TaskSpec } from "../../src/domain/job.j
 import type { TaskResultRecord } from "../../src/domain/run.js";
 import { createHttpClient, type HttpClient } from "../../src/executor/http-client.js";
 import { createSecretSource } from "../../src/executor/secrets.js";
-import type { AttemptLoopDeps } from "../../src/scheduler/attempt-loop.js";
-import { runDag, type DagInput } from "../../src/scheduler/dag-execution.js";
+import type { AttemptLoopDeps } from "../../src/executor/attempt-loop.js";
+import { runDag, type DagInput } from "../../src/executor/dag-execution.js";
 import { startSink, type Sink } from "../harness/sink.js";
 import { createFakeClock, type FakeClock } from "../support/fake-clock.js";
 
