@@ -6,6 +6,7 @@ import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { nextTurn } from "../runtime/next-turn.js";
 import { BACKGROUND_GUARD_MS, BACKGROUND_WAIT_MAX_MS, waitForSlotGap } from "../runtime/slot-gap.js";
+import { createStageLead } from "./stage-lead.js";
 import { createDueHeap, type DueEntry } from "./due-heap.js";
 import { fireBatch } from "./fire-batch.js";
 import { IDLE_OUTLOOK, loadJob, OVERLOADED_DEADLINE_SHARE, plainlyDue, planFire, shedInMemory, type LoadedJob, type StagingOutlook } from "./fire-plan.js";
@@ -64,17 +65,6 @@ const REPAIR_EVERY_MS = 60_000;
 
 /** Jobs (re)loaded between two yields of a resync. */
 const RELOAD_CHUNK = 1000;
-
-/** Jobs due within this much of the earliest one are staged together, so count toward its lead. */
-const STAGE_GROUP_MS = 100;
-/** Most due jobs counted to size a lead (beyond it the lead is at its maximum anyway). */
-const STAGE_COUNT_CAP = 100_000;
-/** How long a counted lead stays good enough to arm the wake-up timer with. */
-const LEAD_RECOUNT_MS = 250;
-/** A first guess of the time staging takes per job (ms), refined by measurement (EWMA). */
-const INITIAL_STAGE_COST_MS = 0.25;
-/** Batches smaller than this say too little about the cost per job to update the estimate. */
-const MIN_MEASURED_BATCH = 50;
 
 /** A loaded job needs no recomputation while its version, state and next slot are the same. */
 function unchanged(a: JobRecord, b: JobRecord): boolean {
@@ -162,21 +152,7 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
   const heap = createDueHeap();
   /** Jobs to fire at their due time exactly, not staged (deferred decisions, retries). */
   const exact = createDueHeap();
-  let stageCostMs = INITIAL_STAGE_COST_MS;
-  /** How long before `dueAt` the jobs due with it must be staged (counting them costs O(their number)). */
-  const leadFor = (dueAt: number) =>
-    Math.min(opts.maxStageLeadMs, opts.stageLeadMs + heap.countDueBy(dueAt + STAGE_GROUP_MS, STAGE_COUNT_CAP) * stageCostMs);
-  /**
-   * The lead used to arm the wake-up timer, recounted at most every {@link LEAD_RECOUNT_MS} for the
-   * same earliest due time: re-arming follows every job change, and 10,000 jobs created for the same
-   * second must not mean 10,000 counts of up to 10,000 entries. The fire itself counts afresh.
-   */
-  let armedLead: { dueAt: number; at: number; lead: number } | undefined;
-  const leadToArm = (dueAt: number) => {
-    const now = clock.now();
-    if (armedLead?.dueAt !== dueAt || now - armedLead.at >= LEAD_RECOUNT_MS) armedLead = { dueAt, at: now, lead: leadFor(dueAt) };
-    return armedLead.lead;
-  };
+  const lead = createStageLead({ clock, countDueBy: (t, cap) => heap.countDueBy(t, cap), options: opts });
   const loaded = new Map<string, LoadedJob>();
   let wake: TimerHandle | undefined;
   let resync: TimerHandle | undefined;
@@ -206,7 +182,7 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
   const nextWakeAt = () => {
     const staged = heap.peekDueAt();
     const exactly = exact.peekDueAt();
-    return Math.min(staged === undefined ? Infinity : staged - leadToArm(staged), exactly ?? Infinity);
+    return Math.min(staged === undefined ? Infinity : staged - lead.leadToArm(staged), exactly ?? Infinity);
   };
   const arm = () => {
     wake?.cancel();
@@ -285,7 +261,7 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
     }
     const started = clock.now();
     const staged = heap.peekDueAt();
-    const horizon = staged === undefined ? started : started + leadFor(staged);
+    const horizon = staged === undefined ? started : started + lead.leadFor(staged);
     // Exact fires are decisions due now (few): they do not wait for room.
     let exactDue = exact.popDue(started);
     let fired = 0;
@@ -307,7 +283,8 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
         fired += due.length;
         due = [];
       }
-      if (fired >= MIN_MEASURED_BATCH && !heldBack) stageCostMs = 0.7 * stageCostMs + (0.3 * (clock.now() - started)) / fired;
+      // A batch held back for lack of room staged less than was due: its time says nothing of the cost.
+      if (!heldBack) lead.measured(fired, clock.now() - started);
     } catch (err) {
       // The store failed (e.g. unreachable): the unfired jobs are retried shortly. A slot written
       // before the failure is adopted, never duplicated, thanks to its unique key.
