@@ -107,7 +107,7 @@ describe("job files", () => {
 
   it("replace every settable field on apply, the project and status only when the file sets them", () => {
     const base = replacedFields(parseJobYaml("name: a\n", "job.yaml"));
-    expect(base).toEqual(["name", "description", "tags", "schedule", "run_at", "timezone", "start_at", "end_at", "concurrency_policy", "misfire_policy", "catchup_window", "max_jitter", "handler", "target", "retry", "tasks", "history_limit"]);
+    expect(base).toEqual(["name", "description", "tags", "schedule", "run_at", "timezone", "start_at", "end_at", "concurrency_policy", "misfire_policy", "catchup_window", "max_jitter", "handler", "target", "retry", "tasks", "history_limit", "start_deadline"]);
     const named = replacedFields(parseJobYaml("name: a\nproject_id: p\nstatus: paused\nenabled: false\n", "job.yaml"));
     expect(named.filter((f) => !base.includes(f))).toEqual(["project_id", "status", "enabled"]);
   });
