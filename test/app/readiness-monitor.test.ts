@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createReadinessMonitor, type Probe } from "../../src/app/readiness-monitor.js";
 import type { Readiness } from "../../src/domain/readiness.js";
 import { createFakeClock } from "../support/fake-clock.js";
+import { flush } from "../support/flush.js";
 
 /** A probe whose answer the test sets: ok, a failure, or never answering. */
 function settableProbe(name: string) {
@@ -20,7 +21,7 @@ function settableProbe(name: string) {
 }
 
 /** Lets pending promise callbacks run. */
-const settle = () => new Promise((resolve) => setImmediate(resolve));
+const settle = flush;
 
 describe("readiness monitor", () => {
   const setup = () => {

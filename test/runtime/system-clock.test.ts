@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createSystemClock } from "../../src/runtime/system-clock.js";
+import { flush } from "../support/flush.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -30,7 +31,7 @@ describe("system clock alarms", () => {
     const early = clock.setAlarm(clock.now() + 50, () => fired++);
     early.cancel();
     const polling = clock.setAlarm(clock.now() + 2, () => fired++);
-    await new Promise((r) => setImmediate(r));
+    await flush();
     polling.cancel();
     await sleep(70);
     expect(fired).toBe(0);

@@ -14,6 +14,7 @@ import type { Store } from "../../src/store/store.js";
 import { makeJob, makeRun } from "../store/fixtures.js";
 import { createFakeClock, type FakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
+import { flush } from "../support/flush.js";
 
 const T0 = Date.parse("2026-03-01T12:00:00Z");
 
@@ -181,11 +182,11 @@ describe("fire loop (fake clock)", () => {
     const loads = calls.listDueJobRefs;
     sendsBusy = new Promise((resolve) => (sendsOver = resolve));
     clock.advance(15_000);
-    await new Promise((r) => setImmediate(r));
+    await flush();
     expect(calls.listDueJobRefs).toBe(loads);
     sendsBusy = undefined;
     sendsOver();
-    await new Promise((r) => setImmediate(r));
+    await flush();
     await gated.settled();
     expect(calls.listDueJobRefs).toBe(loads + 1);
     gated.stop();
@@ -196,13 +197,13 @@ describe("fire loop (fake clock)", () => {
     await loop.start();
     const loads = calls.listDueJobRefs;
     await step(15_000);
-    await new Promise((r) => setImmediate(r));
+    await flush();
     expect(calls.listDueJobRefs).toBe(loads);
     await step(200);
     expect(worker.runs.map((r) => r.jobId)).toEqual(["j_near"]);
     expect(calls.listDueJobRefs).toBe(loads);
     clock.advance(2);
-    await new Promise((r) => setImmediate(r));
+    await flush();
     await loop.settled();
     expect(calls.listDueJobRefs).toBe(loads + 1);
   });
@@ -216,7 +217,6 @@ describe("fire loop (fake clock)", () => {
     const loads = calls.listDueJobRefs;
     let openGate = () => undefined as void;
     calls.insertGate = new Promise((resolve) => (openGate = resolve));
-    const flush = () => new Promise((r) => setImmediate(r));
     // The staging (100 ms ahead) starts and waits on its insert; the resync's timer fires meanwhile,
     // when neither the loop nor the worker has a slot near: it queues behind the staging.
     clock.advance(14_990);
@@ -242,7 +242,7 @@ describe("fire loop (fake clock)", () => {
     await loop.start();
     let started = false;
     void loop.betweenSlots().then(() => (started = true));
-    await new Promise((r) => setImmediate(r));
+    await flush();
     expect(started).toBe(true);
   });
 

@@ -5,6 +5,7 @@ import { createProgressContext, createRunProgress } from "../../src/scheduler/ru
 import type { RunWriter } from "../../src/scheduler/run-writer.js";
 import { createFakeClock } from "../support/fake-clock.js";
 import { makeRun, T0 } from "../store/fixtures.js";
+import { flush } from "../support/flush.js";
 
 const OPTIONS = { checkpointMs: 500, finalRetryMs: 1000, writeBatchMs: 0 };
 
@@ -24,7 +25,6 @@ function setup() {
 }
 
 const never = () => false;
-const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("run progress", () => {
   it("publishes every change at once while someone watches", () => {

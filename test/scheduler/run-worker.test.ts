@@ -15,6 +15,7 @@ import { makeJob, makeRun } from "../store/fixtures.js";
 import { createFakeClock, type FakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
 import type { Metrics } from "../../src/telemetry/metrics.js";
+import { flush } from "../support/flush.js";
 
 const T0 = Date.parse("2026-03-01T12:00:00Z");
 
@@ -22,7 +23,7 @@ const T0 = Date.parse("2026-03-01T12:00:00Z");
 async function isSettled(promise: Promise<unknown>): Promise<boolean> {
   let settled = false;
   void promise.then(() => (settled = true));
-  await new Promise((r) => setImmediate(r));
+  await flush();
   return settled;
 }
 
@@ -74,14 +75,13 @@ describe("run worker: background work between slots (fake clock)", () => {
     expect(await isSettled(between)).toBe(false);
     expect(ctx.worker.has("run_soon")).toBe(true);
     ctx.clock.advance(2);
-    await new Promise((r) => setImmediate(r));
+    await flush();
     // The released run's requests get 50 ms to leave before background work may start.
     ctx.clock.advance(50);
     expect(await isSettled(between)).toBe(true);
   });
 
   it("says whether background work may start now: not while a held slot is near, nor while a released one is leaving", async () => {
-    const flush = () => new Promise((r) => setImmediate(r));
     expect(ctx.worker.inSlotGap()).toBe(true);
     ctx.worker.submit(await heldRun("run_b", T0 + 900), false);
     ctx.worker.submit(await heldRun("run_a", T0 + 300), false);
@@ -112,7 +112,7 @@ describe("run worker: background work between slots (fake clock)", () => {
     expect(await isSettled(between)).toBe(false);
     for (let t = 1900; t <= 2100; t += 100) {
       ctx.clock.advance(100);
-      await new Promise((r) => setImmediate(r));
+      await flush();
     }
     expect(await isSettled(between)).toBe(true);
   });
@@ -133,7 +133,7 @@ describe("run worker: slot preparation (fake clock)", () => {
     for (const [id, at] of [["run_a", 1000], ["run_b", 1010], ["run_c", 1150], ["run_d", 1400]] as const) ctx.worker.submit(await heldRun(id, T0 + at), false);
     for (let t = 0; t < 1500; t += 10) {
       ctx.clock.advance(10);
-      await new Promise((r) => setImmediate(r));
+      await flush();
     }
     expect(ctx.prepared).toEqual([T0 + 900, T0 + 1300]);
   });
@@ -144,7 +144,7 @@ describe("run worker: slot preparation (fake clock)", () => {
     ctx.worker.cancel("run_cancelled", "test");
     for (let t = 0; t < 6000; t += 100) {
       ctx.clock.advance(100);
-      await new Promise((r) => setImmediate(r));
+      await flush();
     }
     expect(ctx.prepared).toEqual([]);
   });
