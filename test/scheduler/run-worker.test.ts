@@ -166,9 +166,12 @@ describe("run worker: a shutdown cuts a request short (fake clock)", () => {
   });
 
   /** A stored job calling the silent server once, and a queued run of it, due now. */
-  const runOfSilentJob = async (runId: string): Promise<RunRecord> => {
+  const createSilentJob = async () => {
     const target = { url, method: "POST", headers: {}, body: "", timeoutMs: 60_000, successCodes: [] };
     await ctx.store.createJob(makeJob("j_silent", {}, { target, tasks: [], retry: { maxAttempts: 1, initialBackoffMs: 10, maxBackoffMs: 10, multiplier: 1, retryOn: "on_failure" } }));
+  };
+  const runOfSilentJob = async (runId: string): Promise<RunRecord> => {
+    await createSilentJob();
     const run = makeRun(runId, "j_silent", T0, { status: "queued", dueAt: T0 });
     await ctx.store.insertRuns([run]);
     return run;
@@ -204,5 +207,59 @@ describe("run worker: a shutdown cuts a request short (fake clock)", () => {
     expect(stored).toMatchObject({ status: "cancelled", error: "cancelled by a test" });
     expect(stored.attempts).toMatchObject([{ number: 1, error: "cancelled" }]);
     expect(stored.attempts[0]!.interrupted).toBeUndefined();
+  });
+
+  /** A queued run of the silent job due at `dueAt` (the job is created once). */
+  const silentRunDue = async (runId: string, dueAt: number): Promise<RunRecord> => {
+    if (!(await ctx.store.getJob("j_silent"))) await createSilentJob();
+    // Each run its own slot key (a slot makes one run), all due at `dueAt`.
+    const run = makeRun(runId, "j_silent", dueAt, { status: "queued", dueAt, slotKey: `slot-${runId}` });
+    await ctx.store.insertRuns([run]);
+    return run;
+  };
+  let requests = 0;
+  beforeEach(() => {
+    requests = 0;
+    server.on("request", () => requests++);
+  });
+  const realPause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("never starts a run before its due time, and starts it at that time", async () => {
+    const dueAt = T0 + 5000;
+    const run = await silentRunDue("run_later", dueAt);
+    ctx.worker.submit(run, false);
+    ctx.clock.advance(4999);
+    await flush();
+    await realPause(100);
+    expect(requests).toBe(0);
+    expect((await ctx.store.getRun("run_later"))?.status).toBe("queued");
+    const arrived = requestArrived();
+    ctx.clock.advance(1);
+    await arrived;
+    expect(requests).toBe(1);
+  });
+
+  it("stop(grace) leaves the runs it had not started queued, untouched, and hands them back", async () => {
+    const handedBack: string[] = [];
+    const onDone = (settled: boolean, run: RunRecord) => void (!settled && handedBack.push(run.runId));
+    // Four workers: four requests in flight, a fifth run waiting for a worker, a sixth held for later.
+    let arrived = 0;
+    const allArrived = new Promise<void>((r) => server.on("request", () => ++arrived === 4 && r()));
+    for (let i = 0; i < 5; i++) ctx.worker.submit(await silentRunDue(`run_now_${i}`, T0), false, onDone);
+    ctx.worker.submit(await silentRunDue("run_held", T0 + 60_000), false, onDone);
+    ctx.clock.advance(0);
+    await allArrived;
+    await realPause(50);
+    expect(requests).toBe(4);
+    const stopped = ctx.worker.stop(0);
+    ctx.clock.advance(0);
+    await stopped;
+    for (const runId of ["run_now_4", "run_held"]) {
+      const stored = (await ctx.store.getRun(runId))!;
+      expect(stored).toMatchObject({ status: "queued", attempts: [] });
+      expect(stored.startedAt).toBeUndefined();
+    }
+    expect(handedBack).toEqual(expect.arrayContaining(["run_now_4", "run_held"]));
+    expect(requests).toBe(4);
   });
 });
