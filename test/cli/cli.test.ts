@@ -338,7 +338,7 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
 
     const details = ok(await cli(["runs", "get", first]));
     expect(details).toContain(`Run ID:       ${first}\n`);
-    expect(details).toMatch(/\nAttempts:\n#  STARTED +HTTP +DURATION +ERROR \/ RESPONSE\n1  \S+\+05:30  200 +\d+ms +ok\n$/);
+    expect(details).toMatch(/\nAttempts:\n# {2}STARTED +HTTP +DURATION +ERROR \/ RESPONSE\n1 {2}\S+\+05:30 {2}200 +\d+ms +ok\n$/);
   });
 
   it("streams run changes with runs watch: NDJSON lines appear as the runs happen, a table for people", async () => {

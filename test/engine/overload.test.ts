@@ -6,10 +6,10 @@ import { RunStatus, RunTrigger, type Run } from "../../gen/cronmesh/v1/run_pb.js
 import { nextFireTimes } from "../../src/domain/schedule.js";
 import { clientsFor, type Clients } from "../harness/clients.js";
 import { memoryLogger } from "../harness/memory-logger.js";
-import { rest, startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
+import { rest, startTestNode, type StoreKind } from "../harness/node.js";
 import { scrape, valueOf } from "../harness/scrape.js";
 import { startSink, type Sink } from "../harness/sink.js";
-import { createFakeClock, type FakeClock } from "../support/fake-clock.js";
+import { createFakeClock } from "../support/fake-clock.js";
 
 /**
  * Overload on a fake clock, with a slow executor: a real loopback sink whose answers wait for a

@@ -3,7 +3,7 @@ import { createRunBookkeeping, TRIM_CHUNK } from "../../src/scheduler/run-bookke
 import type { HistoryLimit, RunOutcome, Store } from "../../src/store/store.js";
 import { createFakeClock } from "../support/fake-clock.js";
 import { makeRun, makeSpec, T0 } from "../store/fixtures.js";
-import { flush, flushTurns } from "../support/flush.js";
+import { flushTurns } from "../support/flush.js";
 
 /** The store calls bookkeeping makes, recorded. */
 function recordingStore() {

@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobSchema } from "../../gen/cronmesh/v1/job_pb.js";
-import { createLogger } from "../../src/telemetry/logger.js";
 import { clientsFor, waitRun } from "../harness/clients.js";
 import { memoryLogger, type Line } from "../harness/memory-logger.js";
 import { startTestNode, type TestNode } from "../harness/node.js";
