@@ -177,7 +177,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, liveRun, outbound, limits: config.security.limits };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
-    createCronService({ jobs: createJobCommands(deps), runs, cluster: createClusterQueries(deps), clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
+    createCronService({ jobs: createJobCommands(deps), runs, cluster: createClusterQueries(deps), clock, mode: config.etcd ? "cluster" : "single" }),
     createRunService({ runs, events }),
     createHealthService(readiness, HEALTH_NAMES),
   );

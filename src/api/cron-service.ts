@@ -6,7 +6,6 @@ import { JobSchema, JobStatus as PJobStatus, type Job } from "../../gen/cronmesh
 import type { ClusterQueries } from "../app/cluster.js";
 import type { Actor, JobCommands } from "../app/jobs.js";
 import type { RunCommands } from "../app/runs.js";
-import { jobLockKey, type Coordinator } from "../coordination/coordinator.js";
 import type { Clock } from "../domain/clock.js";
 import { CronError } from "../domain/cron-error.js";
 import type { JobRecord, JobStatus } from "../domain/job.js";
@@ -27,7 +26,6 @@ export interface CronServiceDeps {
   runs: RunCommands;
   cluster: ClusterQueries;
   clock: Clock;
-  coordinator: Coordinator;
   /** "single" (embedded) or "cluster". */
   mode: string;
 }
@@ -39,9 +37,8 @@ const DEFAULT_NEXT_RUNS = 10;
 
 /** Creates the CronService implementation over the application use cases. */
 export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof CronService> {
-  const { jobs, runs, clock, coordinator } = deps;
-  const withLock = async (job: JobRecord) =>
-    jobToProto(job, { lockAcquired: (await runs.isBusy(job.jobId)) || (await coordinator.isLocked(jobLockKey(job.jobId))) });
+  const { jobs, runs, clock } = deps;
+  const withLock = async (job: JobRecord) => jobToProto(job, { lockAcquired: (await runs.busyJobs([job.jobId])).has(job.jobId) });
   const requireId = (id: string, field = "job_id") => {
     if (!id) throw CronError.invalid(field, "is required");
     return id;
@@ -51,14 +48,18 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
     async createJob(req, ctx) {
       const input = req.job ?? create(JobSchema);
       const job = await jobs.create(specFromProto(input), { jobId: input.jobId, enabled: input.enabled }, actorOf(ctx));
-      return { job: await withLock(job) };
+      // A job just created has no run yet.
+      return { job: jobToProto(job) };
     },
 
     async getJob(req, ctx) {
-      return { job: await withLock(await jobs.get(requireId(req.jobId), actorOf(ctx))) };
+      // Both reads at once; the answer about runs is used only once the job was found in the caller's project.
+      const jobId = requireId(req.jobId);
+      const [job, busy] = await Promise.all([jobs.get(jobId, actorOf(ctx)), runs.busyJobs([jobId])]);
+      return { job: jobToProto(job, { lockAcquired: busy.has(jobId) }) };
     },
 
-    listJobs: (req, ctx) => listJobs(jobs, req, actorOf(ctx)),
+    listJobs: (req, ctx) => listJobs(jobs, runs, req, actorOf(ctx)),
 
     async updateJob(req, ctx) {
       const input = req.job ?? create(JobSchema);
@@ -205,14 +206,20 @@ function mergeUpdate(current: JobRecord, req: UpdateJobRequest): { spec: JobReco
   return { spec, status: statusAfter(current.status, asked) };
 }
 
-async function listJobs(jobs: JobCommands, req: ListJobsRequest, actor: Actor) {
+/** The listed jobs in proto form, each with its lock_acquired (one read for the page). */
+async function listedJobs(runs: RunCommands, items: JobRecord[]): Promise<Job[]> {
+  const busy = items.length === 0 ? new Set<string>() : await runs.busyJobs(items.map((j) => j.jobId));
+  return items.map((j) => jobToProto(j, { lockAcquired: busy.has(j.jobId) }));
+}
+
+async function listJobs(jobs: JobCommands, runs: RunCommands, req: ListJobsRequest, actor: Actor) {
   const filter = {
     projectId: req.projectId, status: req.status ? jobStatus.toDomain(req.status) : undefined, tag: req.tag, text: req.text, owner: req.owner,
   };
   if (req.pageToken || req.pageSize) {
     if (req.page || req.limit) throw CronError.invalid("page", "use either page/limit or page_size/page_token, not both");
     const page = await jobs.list(filter, { pageSize: pageSize(req.pageSize, "page_size"), after: decodePageToken(req.pageToken) }, actor);
-    return { data: page.items.map((j) => jobToProto(j)), nextPageToken: encodePageToken(page.nextCursor) };
+    return { data: await listedJobs(runs, page.items), nextPageToken: encodePageToken(page.nextCursor) };
   }
   if (req.page < 0) throw CronError.invalid("page", "must be 1 or more");
   const limit = pageSize(req.limit, "limit");
@@ -220,7 +227,7 @@ async function listJobs(jobs: JobCommands, req: ListJobsRequest, actor: Actor) {
   const { items, total } = await jobs.listByPage(filter, { page, limit }, actor);
   const more = page * limit < total && items.length > 0;
   return {
-    data: items.map((j) => jobToProto(j)),
+    data: await listedJobs(runs, items),
     pagination: { page, limit, total: BigInt(total) },
     nextPageToken: more ? encodePageToken(items[items.length - 1]!.jobId) : "",
   };

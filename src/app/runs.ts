@@ -183,8 +183,11 @@ export function createRunCommands(deps: AppDeps) {
     deadLetters: async (query: DeadLetterQuery, actor: Actor): Promise<Page<RunRecord>> =>
       knownJob(await store.listDeadLetters({ ...query, projectId: projectOfQuery(actor.project, query.projectId) }), query.jobId, actor),
 
-    /** True while a run of the job is queued or running anywhere (what GetJob reports as lock_acquired). */
-    isBusy: async (jobId: string) => (await store.listActiveRuns({ jobIds: [jobId], limit: 1 })).length > 0,
+    /**
+     * The jobs among these with a run queued or running anywhere (what a job's lock_acquired
+     * reports). The job lock itself is held only while a fire or a trigger writes its run.
+     */
+    busyJobs: (jobIds: string[]) => store.busyJobs(jobIds),
 
     /** A manual run now (TriggerJob). */
     trigger: (job: JobRecord) => createManualRun(job, { trigger: "manual" }),

@@ -239,6 +239,11 @@ export interface Store {
    * cheap to list however often (the scheduler does so to find work and to apply overlap policies).
    */
   listActiveRuns(query: ActiveRunQuery): Promise<ActiveRun[]>;
+  /**
+   * The jobs among `jobIds` with a run not final (queued or running), in one indexed read: what
+   * a job's `lock_acquired` reports, cheap enough for every GetJob and every listed page.
+   */
+  busyJobs(jobIds: string[]): Promise<Set<string>>;
   /** Marks every queued run of the job cancelled; returns how many. */
   cancelQueuedRuns(jobId: string, now: number): Promise<number>;
   /**

@@ -640,6 +640,25 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect((await store.listActiveRuns({ jobIds: [a], limit: 10 })).map((r) => r.runId)).toEqual([`act_${a}_1`]);
       });
 
+      it("names the jobs with a run not final, among those asked, until their runs finish", async () => {
+        const [queued, running, done, none] = [id("job"), id("job"), id("job"), id("job")];
+        await store.insertRuns([
+          makeRun(`busy_${queued}_0`, queued, T0),
+          makeRun(`busy_${queued}_1`, queued, T0 + 1000),
+          makeRun(`busy_${running}_0`, running, T0, { status: "running" }),
+          makeRun(`busy_${done}_0`, done, T0, { status: "succeeded" }),
+          makeRun(`busy_${done}_1`, done, T0 + 1000, { status: "failed" }),
+        ]);
+        expect(await store.busyJobs([queued, running, done, none])).toEqual(new Set([queued, running]));
+        expect(await store.busyJobs([done])).toEqual(new Set());
+        expect(await store.busyJobs([])).toEqual(new Set());
+        for (const runId of [`busy_${queued}_0`, `busy_${queued}_1`]) {
+          const run = (await store.getRun(runId))!;
+          await store.updateRun({ ...run, status: "cancelled", revision: 2 }, 1);
+        }
+        expect(await store.busyJobs([queued, running])).toEqual(new Set([running]));
+      });
+
       it("repairs nothing when no insert was interrupted", async () => {
         expect(await store.repairRuns(T0 - 86_400_000)).toBe(0);
       });

@@ -47,6 +47,7 @@ CREATE INDEX IF NOT EXISTS runs_status ON runs (status, run_id);
 /** Indexes on columns that older databases gain through {@link MIGRATIONS} first. */
 export const LATE_INDEXES = `
 CREATE INDEX IF NOT EXISTS runs_dead_letters ON runs (run_id) WHERE dead_lettered_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_active_job ON runs (job_id, run_id) WHERE status IN ('queued', 'running');
 `;
 
 /** Columns added after the first release, by table: added to older databases at start-up. */

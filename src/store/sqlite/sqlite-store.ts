@@ -105,6 +105,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     markRedriven: guarded(runs.markRedriven),
     expireDeadLetters: guarded(runs.expireDeadLetters),
     listActiveRuns: guarded(runs.active),
+    busyJobs: guarded(runs.busy),
     cancelQueuedRuns: guarded(runs.cancelQueued),
     trimRuns: guarded(runs.trim),
     // Inserts are single transactions here: nothing is ever left half-written.
@@ -337,6 +338,16 @@ function runStatements(db: Database.Database) {
   const toActive = (r: { run_id: string; job_id: string; status: RunStatus }): ActiveRun => ({ runId: r.run_id, jobId: r.job_id, status: r.status });
   const activeOf = inStatements(db, (ids) =>
     `SELECT run_id, job_id, status FROM runs WHERE status IN ('queued', 'running') AND job_id IN (${ids}) ORDER BY run_id LIMIT ?`);
+  // The same condition as the partial index runs_active_job, which serves it with one probe per job.
+  const busyOf = inStatements(db, (ids) => `SELECT DISTINCT job_id FROM runs WHERE status IN ('queued', 'running') AND job_id IN (${ids})`);
+  const busy = (jobIds: string[]): Set<string> => {
+    const out = new Set<string>();
+    for (let i = 0; i < jobIds.length; i += IN_CHUNK) {
+      const ids = jobIds.slice(i, i + IN_CHUNK);
+      for (const row of busyOf(ids.length).all(...ids) as { job_id: string }[]) out.add(row.job_id);
+    }
+    return out;
+  };
   const active = (q: ActiveRunQuery): ActiveRun[] => {
     type Row = { run_id: string; job_id: string; status: RunStatus };
     if (!q.jobIds) return (selectActive.all(q.limit) as Row[]).map(toActive);
@@ -346,6 +357,7 @@ function runStatements(db: Database.Database) {
   return {
     insert,
     active,
+    busy,
     get,
     update,
     updateMany,
