@@ -10,7 +10,8 @@
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 
-const dist = new URL("../dist/src/", import.meta.url);
+// BENCH_DIST: another build to measure (e.g. of an older commit), for before-and-after figures.
+const dist = process.env.BENCH_DIST ? new URL(`file://${process.env.BENCH_DIST.replace(/\/?$/, "/")}src/`) : new URL("../dist/src/", import.meta.url);
 const { loadConfig } = await import(new URL("config/config.js", dist).href);
 const { startNode } = await import(new URL("main.js", dist).href);
 
