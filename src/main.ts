@@ -192,7 +192,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, live, outbound, limits: config.security.limits };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
-    createCronService({ jobs: createJobCommands(deps), runs, cluster: createClusterQueries(deps, runs, overload.load), clock, coordinator, mode: config.etcd ? "cluster" : "single" }),
+    createCronService({ jobs: createJobCommands(deps), runs, cluster: createClusterQueries(deps, runs, overload.load), clock, mode: config.etcd ? "cluster" : "single" }),
     createRunService({ runs, events }),
     createHealthService(readiness, HEALTH_NAMES),
   );

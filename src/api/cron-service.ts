@@ -6,7 +6,6 @@ import { JobSchema, JobStatus as PJobStatus, type Job } from "../../gen/cronmesh
 import type { ClusterQueries } from "../app/cluster.js";
 import type { Actor, JobCommands } from "../app/jobs.js";
 import type { RunCommands } from "../app/runs.js";
-import { jobLockKey, type Coordinator } from "../coordination/coordinator.js";
 import type { Clock } from "../domain/clock.js";
 import { CronError } from "../domain/cron-error.js";
 import type { JobRecord, JobStatus } from "../domain/job.js";
@@ -31,7 +30,6 @@ export interface CronServiceDeps {
   runs: RunCommands;
   cluster: ClusterQueries;
   clock: Clock;
-  coordinator: Coordinator;
   /** "single" (embedded) or "cluster". */
   mode: string;
 }
@@ -48,9 +46,8 @@ const MAX_TRIGGER_WAIT_MS = 5 * 60_000;
 
 /** Creates the CronService implementation over the application use cases. */
 export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof CronService> {
-  const { jobs, runs, clock, coordinator } = deps;
-  const withLock = async (job: JobRecord) =>
-    jobToProto(job, { lockAcquired: (await runs.isBusy(job.jobId)) || (await coordinator.isLocked(jobLockKey(job.jobId))) });
+  const { jobs, runs, clock } = deps;
+  const withLock = async (job: JobRecord) => jobToProto(job, { lockAcquired: (await runs.busyJobs([job.jobId])).has(job.jobId) });
   const requireId = (id: string, field = "job_id") => {
     if (!id) throw CronError.invalid(field, "is required");
     return id;
@@ -60,6 +57,7 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
     async createJob(req, ctx) {
       const input = req.job ?? create(JobSchema);
       const job = await jobs.create(specFromProto(input), { jobId: input.jobId, enabled: input.enabled }, actorOf(ctx));
+      // Read like any other answer: runs of an earlier job of the same id, deleted meanwhile, may still run.
       return { job: await withLock(job) };
     },
 
@@ -67,12 +65,17 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       const actor = actorOf(ctx);
       const count = req.recentRuns ?? DEFAULT_RECENT_RUNS;
       if (count < 0 || count > MAX_RECENT_RUNS) throw CronError.invalid("recent_runs", `must be between 0 and ${MAX_RECENT_RUNS}`);
-      const job = await withLock(await jobs.get(requireId(req.jobId), actor));
-      if (count > 0) job.recentRuns = (await runs.list({ jobId: job.jobId, pageSize: count }, actor)).items.map(runToProto);
+      const jobId = requireId(req.jobId);
+      // The three reads at once; the answers about runs are used only once the job was found in the
+      // caller's project (a failure of theirs is then the call's, else the job's own error wins).
+      const recent = count > 0 ? settled(runs.list({ jobId, pageSize: count }, actor)) : undefined;
+      const [found, busy] = await Promise.all([jobs.get(jobId, actor), runs.busyJobs([jobId])]);
+      const job = jobToProto(found, { lockAcquired: busy.has(jobId) });
+      if (recent) job.recentRuns = (await unsettled(recent)).items.map(runToProto);
       return { job };
     },
 
-    listJobs: (req, ctx) => listJobs(jobs, req, actorOf(ctx)),
+    listJobs: (req, ctx) => listJobs(jobs, runs, req, actorOf(ctx)),
 
     async updateJob(req, ctx) {
       const input = req.job ?? create(JobSchema);
@@ -254,22 +257,43 @@ function mergeUpdate(current: JobRecord, req: UpdateJobRequest): { spec: JobReco
   return { spec, status: statusAfter(current.status, asked) };
 }
 
-async function listJobs(jobs: JobCommands, req: ListJobsRequest, actor: Actor) {
+/** The listed jobs in proto form, each with its lock_acquired (one read for the page). */
+async function listedJobs(runs: RunCommands, items: JobRecord[]): Promise<Job[]> {
+  const busy = items.length === 0 ? new Set<string>() : await runs.busyJobs(items.map((j) => j.jobId));
+  return items.map((j) => jobToProto(j, { lockAcquired: busy.has(j.jobId) }));
+}
+
+async function listJobs(jobs: JobCommands, runs: RunCommands, req: ListJobsRequest, actor: Actor) {
   const filter = {
     projectId: req.projectId, status: req.status ? jobStatus.toDomain(req.status) : undefined, tag: req.tag, text: req.text, owner: req.owner,
   };
   const paging = pagingOf(req);
   if (!paging.byOffset) {
     const page = await jobs.list(filter, { pageSize: paging.pageSize, after: paging.cursor }, actor);
-    return { data: page.items.map((j) => jobToProto(j)), nextPageToken: encodePageToken(page.nextCursor) };
+    return { data: await listedJobs(runs, page.items), nextPageToken: encodePageToken(page.nextCursor) };
   }
   const { pageSize: limit, offset } = paging;
   const page = Math.floor(offset / limit) + 1;
   const { items, total } = await jobs.listByPage(filter, { page, limit, offset }, actor);
   const more = offset + limit < total && items.length > 0;
   return {
-    data: items.map((j) => jobToProto(j)),
+    data: await listedJobs(runs, items),
     pagination: { page, limit, total: BigInt(total) },
     nextPageToken: more ? encodePageToken(items[items.length - 1]!.jobId) : "",
   };
+}
+
+/** A read's outcome, held so that a failure of a read whose answer may go unused is not an unhandled rejection. */
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** Starts holding the read's outcome (see {@link Settled}). */
+function settled<T>(read: Promise<T>): Promise<Settled<T>> {
+  return read.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+}
+
+/** The held read's value, or its failure thrown. */
+async function unsettled<T>(held: Promise<Settled<T>>): Promise<T> {
+  const outcome = await held;
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
 }

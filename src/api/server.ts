@@ -11,11 +11,14 @@ import type { Readiness } from "../domain/readiness.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { interceptorsFor, SERVICES } from "./routes.js";
 import { createRpcHandler } from "./rpc-handler.js";
+import { createUnaryInvokers } from "./unary-invoker.js";
 import { createCors } from "./cors.js";
 import { createStaticAssets } from "./static-assets.js";
 
 /** 1 MiB: the largest request body on any protocol. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** The REST routes live under this path. */
+const REST_PREFIX = "/api/";
 /** The HTTP/2 connection preface starts with these bytes; no HTTP/1.1 method does. */
 const H2_PREFACE = "PRI";
 
@@ -117,21 +120,23 @@ function withPrefix(socket: net.Socket, head: Buffer): Duplex {
 function createRequestHandler(options: ServerOptions) {
   const started = () => options.readiness.current().phase !== "starting";
   const interceptors = interceptorsFor(options.metrics, options.now, options.log, started, options.access);
+  const invokers = createUnaryInvokers(options.routes, interceptors);
   const connect = createRpcHandler({
     routes: options.routes,
     interceptors,
+    invokers,
     readMaxBytes: MAX_BODY_BYTES,
     fallback: (_req, res) => writeJson(res, 404, { code: "not_found", message: "no such route", field: "" }),
     log: options.log,
   });
   const admission = createStreamAdmission();
   const transport = createRouterTransport(options.routes, { router: { interceptors: [...interceptors, admission.interceptor], readMaxBytes: MAX_BODY_BYTES } });
-  const rest = createRestHandler({ services: SERVICES, transport, maxBodyBytes: MAX_BODY_BYTES, prefix: "/api/", admission });
+  const rest = createRestHandler({ services: SERVICES, invokers, transport, maxBodyBytes: MAX_BODY_BYTES, prefix: REST_PREFIX, admission });
   const cors = createCors(options.corsOrigins);
   const assets = createStaticAssets(options.consoleDir);
   return (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     if (cors(req, res) || assets(req, res)) return;
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?", 1)[0]!;
     if (path === "/health" || path === "/healthz") {
       writeJson(res, 200, { status: "healthy", timestamp: new Date(options.now()).toISOString() });
       return;
@@ -149,6 +154,17 @@ function createRequestHandler(options: ServerOptions) {
         },
         (err: unknown) => writeJson(res, 500, { code: "internal", message: `metrics: ${(err as Error).message}`, field: "" }),
       );
+      return;
+    }
+    // A unary RPC's own path is never a REST route (none is under the prefix, nor becomes one as
+    // a URL): served at once, without the REST handler's URL parse first. Every other path is
+    // offered to the REST routes, then to the RPCs.
+    if (invokers.has(path)) {
+      try {
+        connect(req, res);
+      } catch (err) {
+        lastResort(options.log, res, err);
+      }
       return;
     }
     rest(req, res)

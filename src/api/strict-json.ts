@@ -1,4 +1,4 @@
-import { fromBinary, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
+import { fromBinary, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
 import { base64Decode, base64Encode } from "@bufbuild/protobuf/wire";
 import { ConnectError, Code } from "@connectrpc/connect";
 import type { Compression, UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
@@ -174,12 +174,20 @@ function decodeBase64(text: string): Uint8Array {
 
 /** The bytes, once they are known to decode as `desc` in protobuf binary. */
 function checkBinary(desc: DescMessage, bytes: Uint8Array): Uint8Array {
+  decodeBinary(desc, bytes);
+  return bytes;
+}
+
+/**
+ * The message of a protobuf binary request; bytes that do not decode as `desc` fail as
+ * InvalidArgument naming `body` (connect-es reports them as Internal).
+ */
+export function decodeBinary<Desc extends DescMessage>(desc: Desc, bytes: Uint8Array): MessageShape<Desc> {
   try {
-    fromBinary(desc, bytes);
+    return fromBinary(desc, bytes);
   } catch (err) {
     throw CronError.invalid("body", `not a valid ${desc.typeName} in protobuf binary: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return bytes;
 }
 
 function without(header: Headers, names: string[]): Headers {

@@ -157,8 +157,11 @@ export function createRunCommands(deps: AppDeps) {
       return isFinal(run.status) ? run : get(runId, actor);
     },
 
-    /** True while a run of the job is queued or running anywhere (what GetJob reports as lock_acquired). */
-    isBusy: async (jobId: string) => (await store.listActiveRuns({ jobIds: [jobId], limit: 1 })).length > 0,
+    /**
+     * The jobs among these with a run queued or running anywhere (what a job's lock_acquired
+     * reports). The job lock itself is held only while a fire or a trigger writes its run.
+     */
+    busyJobs: (jobIds: string[]) => store.busyJobs(jobIds),
 
     /** A manual run now (TriggerJob); refused naming what is missing when the job has nothing to run. */
     trigger: (job: JobRecord) => {

@@ -266,6 +266,11 @@ export interface Store {
    * most `limit`, oldest first; runs not final are left. Returns how many were deleted.
    */
   purgeRuns(jobId: string, createdBefore: number, limit: number): Promise<number>;
+  /**
+   * The jobs among `jobIds` with a run not final (queued or running), in one indexed read: what
+   * a job's `lock_acquired` reports, cheap enough for every GetJob and every listed page.
+   */
+  busyJobs(jobIds: string[]): Promise<Set<string>>;
   /** Marks every queued run of the job cancelled; returns how many. */
   cancelQueuedRuns(jobId: string, now: number): Promise<number>;
   /**

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ConcurrencyPolicy, JobSchema, JobStatus, RetryOn, type Job } from "../../gen/cronmesh/v1/job_pb.js";
 import { RunStatus, RunTrigger } from "../../gen/cronmesh/v1/run_pb.js";
 import { clientsFor, codeOf, waitRun, type Clients } from "../harness/clients.js";
-import { startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
+import { rest, startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
 import { startSink, type Sink } from "../harness/sink.js";
 
 describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) => {
@@ -37,6 +37,25 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     });
   };
   const pathOf = (j: Job) => new URL(j.target!.url).pathname;
+  /** A job's lock_acquired as GetJob and both kinds of ListJobs pages show it, over Connect and REST. */
+  const lockShown = async (jobId: string, name: string) => {
+    const text = encodeURIComponent(name);
+    const [got, offset, cursor, restGot, restListed] = await Promise.all([
+      c.cron.getJob({ jobId }),
+      c.cron.listJobs({ text: name, limit: 50 }),
+      c.cron.listJobs({ text: name, pageSize: 50 }),
+      rest(t.baseUrl, "GET", `/api/v1/cron/jobs/${jobId}`),
+      rest(t.baseUrl, "GET", `/api/v1/cron/jobs?text=${text}&limit=50`),
+    ]);
+    const listedLock = (jobs: { jobId: string; lockAcquired: boolean }[]) => jobs.find((j) => j.jobId === jobId)?.lockAcquired;
+    return {
+      get: got.job!.lockAcquired,
+      listed: listedLock(offset.data),
+      cursor: listedLock(cursor.data),
+      rest: restGot.body.lock_acquired,
+      restListed: (restListed.body.data as { job_id: string; lock_acquired: boolean }[]).find((j) => j.job_id === jobId)?.lock_acquired,
+    };
+  };
   const atPath = (p: string) => (d: { path: string }) => d.path === p;
 
   it("fires an every-second job once per slot, in order, with the run's identity headers", async () => {
@@ -120,13 +139,14 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     const spec = job();
     sink.reply((d) => (d.path === pathOf(spec) ? { status: 200, delayMs: 3000 } : { status: 200 }));
     const { job: created } = await c.cron.createJob({ job: spec });
-    const { runId } = await c.cron.triggerJob({ jobId: created!.jobId });
+    const jobId = created!.jobId;
+    const { runId } = await c.cron.triggerJob({ jobId });
     await waitRun(c, runId, 5000, (r) => r.status === RunStatus.RUNNING && r.attempts.length === 0);
-    expect((await c.cron.getJob({ jobId: created!.jobId })).job!.lockAcquired).toBe(true);
+    expect(await lockShown(jobId, spec.name)).toEqual({ get: true, listed: true, cursor: true, rest: true, restListed: true });
     const { run } = await c.runs.cancelRun({ runId, reason: "operator said so" });
     expect(run).toMatchObject({ status: RunStatus.CANCELLED, error: "operator said so" });
     expect(await codeOf(c.runs.cancelRun({ runId }))).toBe(Code.FailedPrecondition);
-    await expect.poll(async () => (await c.cron.getJob({ jobId: created!.jobId })).job!.lockAcquired, { timeout: 3000 }).toBe(false);
+    await expect.poll(() => lockShown(jobId, spec.name), { timeout: 3000 }).toEqual({ get: false, listed: false, cursor: false, rest: false, restListed: false });
     sink.reply(() => ({ status: 200 }));
   });
 

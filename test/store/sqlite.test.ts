@@ -3,7 +3,7 @@ import { describeStoreContract } from "./store.contract.js";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { describe, expect, it, vi } from "vitest";
-import { makeRun } from "./fixtures.js";
+import { makeJob, makeRun } from "./fixtures.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -61,6 +61,36 @@ describe("sqlite upgrade of a database written before the listing columns", () =
       expect((await store.listRuns({ jobId: "job_old", scheduledFrom: t + 1, pageSize: 5 })).items.map((r) => r.runId)).toEqual(["run_old_2"]);
     } finally {
       await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("sqlite listing tables", () => {
+  it("are built from the jobs of a database that had none, once, and kept up to date from then on", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cronmesh-sqlite-listing-"));
+    const path = join(dir, "cronmesh.db");
+    try {
+      const first = createSqliteStore({ path });
+      await first.init();
+      await first.createJob(makeJob("old_1", {}, { name: "Nightly export", tags: { team: "a" } }));
+      await first.createJob(makeJob("old_2", { status: "paused" }, { name: "weekly", tags: { team: "b" } }));
+      await first.close();
+      // What a database of an earlier version holds: the jobs, none of the listing tables.
+      const raw = new Database(path);
+      for (const t of ["jobs_listing_insert", "jobs_listing_delete", "jobs_listing_status", "jobs_listing_tags", "jobs_listing_text"]) raw.exec(`DROP TRIGGER ${t}`);
+      for (const t of ["job_counts", "job_tags", "job_text_keys", "job_text"]) raw.exec(`DROP TABLE ${t}`);
+      raw.close();
+      const store = createSqliteStore({ path });
+      await store.init();
+      await store.init();
+      await store.createJob(makeJob("new_1", {}, { name: "export again", tags: { team: "a" } }));
+      const list = async (f: object) => (await store.listJobs(f, { pageSize: 10 })).items.map((j) => j.jobId);
+      const total = async (f: object) => (await store.listJobsByPage(f, { page: 1, limit: 1 })).total;
+      expect([await list({ tag: "team=a" }), await list({ text: "EXPORT" }), await list({ text: "ly" })]).toEqual([["new_1", "old_1"], ["new_1", "old_1"], ["old_1", "old_2"]]);
+      expect([await total({}), await total({ status: "paused" }), await total({ tag: "team" }), await store.countJobs()]).toEqual([3, 1, 3, 3]);
+      await store.close();
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

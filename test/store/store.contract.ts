@@ -290,6 +290,75 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
       it("counts jobs", async () => {
         expect(await store.countJobs()).toBeGreaterThanOrEqual(5);
       });
+
+      it("serves every offset page, from either end, as the slice of the whole listing", async () => {
+        const filters = [{}, { status: "active" as const }, { tag: "team" }, { text: "a" }, { text: "ALPHA" }, { owner: "alice" }];
+        for (const f of filters) {
+          const all = (await store.listJobs({ projectId: project, ...f }, { pageSize: 50 })).items.map((j) => j.jobId);
+          for (let limit = 1; limit <= 6; limit++) {
+            for (let page = 1; page <= Math.ceil(all.length / limit) + 1; page++) {
+              const got = await store.listJobsByPage({ projectId: project, ...f }, { page, limit });
+              expect({ f, limit, page, ids: got.items.map((j) => j.jobId), total: got.total })
+                .toEqual({ f, limit, page, ids: all.slice((page - 1) * limit, page * limit), total: all.length });
+            }
+          }
+          // An offset between pages, which wins over the page number.
+          for (let offset = 0; offset <= all.length + 1; offset++) {
+            const got = await store.listJobsByPage({ projectId: project, ...f }, { page: 1, limit: 4, offset });
+            expect({ f, offset, ids: got.items.map((j) => j.jobId), total: got.total }).toEqual({ f, offset, ids: all.slice(offset, offset + 4), total: all.length });
+          }
+        }
+      });
+    });
+
+    describe("job listing follows every change to the jobs", () => {
+      const project = "p_follow";
+      const list = async (f: object) => (await store.listJobs({ projectId: project, ...f }, { pageSize: 50 })).items.map((j) => j.jobId);
+      const total = async (f: object) => (await store.listJobsByPage({ projectId: project, ...f }, { page: 1, limit: 1 })).total;
+
+      it("lists and counts a job by its new status, tags, name and description after an update, and not after a delete", async () => {
+        const job = makeJob("follow_1", {}, { projectId: project, name: "Nightly Export", description: "copies the ledger", tags: { team: "a" } });
+        const other = makeJob("follow_2", {}, { projectId: project, name: "other", description: "", tags: { team: "b" } });
+        await store.createJob(job);
+        await store.createJob(other);
+        expect(await total({ status: "active" })).toBe(2);
+        expect(await list({ tag: "team=a" })).toEqual(["follow_1"]);
+        expect(await list({ text: "export" })).toEqual(["follow_1"]);
+        expect(await list({ text: "ledg" })).toEqual(["follow_1"]);
+        const renamed = nextVersion(job, { status: "paused", spec: { ...job.spec, name: "Weekly Import", description: "reads the journal", tags: { team: "c", tier: "gold" } } });
+        await store.updateJob(renamed, 1);
+        expect([await total({ status: "active" }), await total({ status: "paused" }), await total({})]).toEqual([1, 1, 2]);
+        expect([await list({ tag: "team=a" }), await list({ tag: "team=c" }), await list({ tag: "tier" })]).toEqual([[], ["follow_1"], ["follow_1"]]);
+        expect([await list({ text: "export" }), await list({ text: "ledg" }), await list({ text: "import" }), await list({ text: "JOURNAL" })])
+          .toEqual([[], [], ["follow_1"], ["follow_1"]]);
+        expect(await total({ text: "import" })).toBe(1);
+        expect(await total({ tag: "team" })).toBe(2);
+        await store.deleteJob("follow_1");
+        expect([await total({}), await total({ status: "paused" }), await total({ tag: "team" }), await total({ text: "import" })]).toEqual([1, 0, 1, 0]);
+        expect([await list({ tag: "tier" }), await list({ text: "weekly" })]).toEqual([[], []]);
+        expect(await store.countJobs(project)).toBe(1);
+      });
+
+      it("counts a one-shot job the scheduler completed under its new status", async () => {
+        const job = makeJob("follow_3", { nextTriggerAt: T0 }, { projectId: project, schedule: "", runAt: T0 });
+        await store.createJob(job);
+        const before = await total({ status: "completed" });
+        expect(await store.advanceJobs([{ jobId: job.jobId, expectedNextTriggerAt: T0, nextTriggerAt: undefined, status: "completed" }])).toEqual([true]);
+        expect(await total({ status: "completed" })).toBe(before + 1);
+        expect(await list({ status: "completed" })).toContain(job.jobId);
+        expect(await store.advanceJobs([{ jobId: "follow_2", expectedNextTriggerAt: T0 + 60_000, nextTriggerAt: T0 + 120_000 }])).toEqual([true]);
+        expect((await store.getJob("follow_2"))?.status).toBe("active");
+      });
+
+      it("matches texts literally and case-insensitively, short or long, quotes and wildcards included", async () => {
+        await store.createJob(makeJob("follow_4", {}, { projectId: project, name: 'Say "hi" 100%', description: "a_b*c" }));
+        expect(await list({ text: '"HI"' })).toEqual(["follow_4"]);
+        expect(await list({ text: "0%" })).toEqual(["follow_4"]);
+        expect(await list({ text: "_b*" })).toEqual(["follow_4"]);
+        expect(await list({ text: "a%b" })).toEqual([]);
+        expect(await list({ text: "y \"h" })).toEqual(["follow_4"]);
+        expect(await total({ text: '"hi"' })).toBe(1);
+      });
     });
 
     describe("due jobs and advancing", () => {
@@ -807,6 +876,25 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         const first = (await store.getRun(ofA[0]!.runId))!;
         await store.updateRun({ ...first, status: "succeeded", revision: 2 }, 1);
         expect((await store.listActiveRuns({ jobIds: [a], limit: 10 })).map((r) => r.runId)).toEqual([`act_${a}_1`]);
+      });
+
+      it("names the jobs with a run not final, among those asked, until their runs finish", async () => {
+        const [queued, running, done, none] = [id("job"), id("job"), id("job"), id("job")];
+        await store.insertRuns([
+          makeRun(`busy_${queued}_0`, queued, T0),
+          makeRun(`busy_${queued}_1`, queued, T0 + 1000),
+          makeRun(`busy_${running}_0`, running, T0, { status: "running" }),
+          makeRun(`busy_${done}_0`, done, T0, { status: "succeeded" }),
+          makeRun(`busy_${done}_1`, done, T0 + 1000, { status: "failed" }),
+        ]);
+        expect(await store.busyJobs([queued, running, done, none])).toEqual(new Set([queued, running]));
+        expect(await store.busyJobs([done])).toEqual(new Set());
+        expect(await store.busyJobs([])).toEqual(new Set());
+        for (const runId of [`busy_${queued}_0`, `busy_${queued}_1`]) {
+          const run = (await store.getRun(runId))!;
+          await store.updateRun({ ...run, status: "cancelled", revision: 2 }, 1);
+        }
+        expect(await store.busyJobs([queued, running])).toEqual(new Set([running]));
       });
 
       it("repairs nothing when no insert was interrupted", async () => {

@@ -233,7 +233,7 @@ export type Job = Message<"cronmesh.v1.Job"> & {
   failCount: bigint;
 
   /**
-   * True while a run of this job holds the job's lock (output only).
+   * True while a run of this job is queued or running anywhere in the cluster (output only).
    *
    * @generated from field: bool lock_acquired = 33;
    */

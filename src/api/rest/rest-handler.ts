@@ -1,4 +1,4 @@
-import { fromJson, toJson, type DescMessage, type DescMethodServerStreaming, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
+import { fromJson, toJson, type DescMessage, type DescMethodServerStreaming, type DescService } from "@bufbuild/protobuf";
 import type { StreamResponse, Transport } from "@connectrpc/connect";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
@@ -12,6 +12,7 @@ import { matchPath } from "./path-template.js";
 import { buildRoutes, type Route } from "./route-table.js";
 import { withHttpRoute } from "../../telemetry/rpc-tracing.js";
 import type { StreamTicket } from "./stream-admission.js";
+import type { UnaryInvokers } from "../unary-invoker.js";
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -22,7 +23,9 @@ const FORWARDED_HEADERS = ["authorization", "x-api-key", "x-cronmesh-actor", "tr
 /** Options of {@link createRestHandler}. */
 export interface RestHandlerOptions {
   services: DescService[];
-  /** An in-process transport to the same handlers, so interceptors apply to REST calls too. */
+  /** The unary RPCs, with the interceptors of every other protocol. */
+  invokers: UnaryInvokers;
+  /** An in-process transport to the same handlers, for the streaming RPCs, so interceptors apply to them too. */
   transport: Transport;
   /** Bodies above this size get 413. */
   maxBodyBytes: number;
@@ -46,7 +49,7 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       const body = route.body ? await readBody(req, options.maxBodyBytes) : undefined;
       const input = parseInput(route, buildRequestJson(route, body, vars, url.searchParams));
       // The route template reaches the RPC span through the trace context (REST calls are in-process).
-      await withHttpRoute(route.path, route.verb, () => callAndRespond(options, route, input, forwardedHeaders(req), res));
+      await withHttpRoute(route.path, route.verb, () => callAndRespond(options, route, input, req, res));
     } catch (err) {
       // A stream already answered 200 reports its failures in its lines, or simply ends.
       if (res.headersSent) {
@@ -95,12 +98,13 @@ function invalidFromDecode(desc: DescMessage, err: unknown): CronError {
   return CronError.invalid(field, message.replace(`${desc.typeName}.`, ""));
 }
 
-async function callAndRespond(options: RestHandlerOptions, route: Route, input: object, header: Headers, res: Res): Promise<void> {
-  const { transport } = options;
+async function callAndRespond(options: RestHandlerOptions, route: Route, input: object, req: Req, res: Res): Promise<void> {
   const method = route.method;
-  if (method.methodKind === "server_streaming") return streamNdjson(transport, options.admission.ticket(), route, input, header, res);
-  if (method.methodKind !== "unary") throw restError(501, "unimplemented", `${method.name} is not a REST method`);
-  const response = await transport.unary(method as DescMethodUnary, undefined, undefined, header, input as never);
+  const header = forwardedHeaders(req);
+  if (method.methodKind === "server_streaming") return streamNdjson(options.transport, options.admission.ticket(), route, input, header, res);
+  const invoker = method.methodKind === "unary" ? options.invokers.get(`/${method.parent.typeName}/${method.name}`) : undefined;
+  if (!invoker) throw restError(501, "unimplemented", `${method.name} is not a REST method`);
+  const response = await invoker.invoke({ message: input as never, header, url: `http://local${req.url ?? "/"}`, requestMethod: "POST", protocolName: "rest" });
   const json = toJson(method.output, response.message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as Json;
   writeJson(res, 200, responseBodyOf(route, json));
 }

@@ -10,6 +10,7 @@ import { isStale, mergeSchedule, readSchedules, writeSchedule } from "./job-sche
 import type { JobStatsBook } from "./job-stats.js";
 import { isDuplicateKey } from "./mongo-errors.js";
 import { fetchLimit, pageOf } from "./paging.js";
+import { offsetStart, offsetWindow } from "../offset-page.js";
 
 /** Ids read by one `$in` query. */
 const IN_CHUNK = 1000;
@@ -159,11 +160,9 @@ async function listJobsByPage(
   query: OffsetQuery,
 ): Promise<{ items: JobRecord[]; total: number }> {
   const where = jobQuery(filter);
-  const limit = Math.floor(query.limit);
-  const skip = Math.max(0, Math.floor(query.offset ?? (query.page - 1) * Math.max(0, limit)));
-  const [total, docs] = await Promise.all([
-    c.jobs.countDocuments(where),
-    limit > 0 ? c.jobs.find(where).sort({ _id: 1 }).skip(skip).limit(limit).toArray() : Promise.resolve([] as JobDocument[]),
-  ]);
-  return { items: docs.map(fromJobDocument), total };
+  const total = await c.jobs.countDocuments(where);
+  const w = offsetWindow(total, offsetStart(query), Math.floor(query.limit));
+  if (w.take === 0) return { items: [], total };
+  const docs = await c.jobs.find(where).sort({ _id: w.descending ? -1 : 1 }).skip(w.skip).limit(w.take).toArray();
+  return { items: (w.descending ? docs.reverse() : docs).map(fromJobDocument), total };
 }

@@ -1,7 +1,7 @@
 import type { Filter, UpdateFilter } from "mongodb";
 import type { JobRecord, JobStatus } from "../../domain/job.js";
 import type { JobAdvance } from "../store.js";
-import type { MongoCollections } from "./collections.js";
+import { jobLockKey, type MongoCollections } from "./collections.js";
 import { isDuplicateKey } from "./mongo-errors.js";
 
 /** The in-process lock key of a job's scheduler state. */
@@ -101,7 +101,24 @@ export async function advanceSchedules(c: MongoCollections, advances: JobAdvance
   await Promise.all([...groups.values()].map(async (group) => {
     for (const jobId of await advanceGroup(c, group)) moved.add(jobId);
   }));
+  await mirrorStatuses(c, advances.filter((a) => a.status !== undefined && moved.has(a.jobId)));
   return advances.map((a) => moved.has(a.jobId));
+}
+
+/**
+ * Copies a status the scheduler set (a one-shot job completing) onto the job document of the
+ * version it was decided for, which job listings filter on: reads merge the state anyway, but a
+ * listing by status must find the job under its new status. A crash between the two writes
+ * leaves the listing seeing the old status until the job's next change.
+ */
+async function mirrorStatuses(c: MongoCollections, advances: JobAdvance[]): Promise<void> {
+  if (advances.length === 0) return;
+  const states = await readSchedules(c, advances.map((a) => a.jobId));
+  await Promise.all(advances.map((a) => {
+    const state = states.get(a.jobId);
+    if (!state || state.status !== a.status) return undefined;
+    return c.lock(jobLockKey(a.jobId), () => c.jobs.updateOne({ _id: a.jobId, version: state.jobVersion }, { $set: { status: a.status! } }));
+  }));
 }
 
 /** One group's `updateMany`; returns the ids of the jobs it advanced. */

@@ -12,7 +12,8 @@ import { updateRun, updateRuns } from "./run-updates.js";
 export type RunOperations = Pick<
   Store,
   | "insertRuns" | "getRun" | "updateRun" | "updateRuns" | "listRuns" | "listDeadLetters" | "countRuns"
-  | "countDeadLetters" | "markRedriven" | "expireDeadLetters" | "listActiveRuns" | "purgeRuns" | "cancelQueuedRuns" | "trimRuns" | "repairRuns"
+  | "countDeadLetters" | "markRedriven" | "expireDeadLetters" | "listActiveRuns" | "purgeRuns" | "busyJobs" | "cancelQueuedRuns" | "trimRuns"
+  | "repairRuns"
 >;
 
 /** Builds the run methods on the given collections. */
@@ -33,6 +34,7 @@ export function runOperations(c: MongoCollections): RunOperations {
     expireDeadLetters: (before, limit) => expireDeadLetters(c, before, limit),
     listActiveRuns: (query) => listActiveRuns(c, query),
     purgeRuns: (jobId, createdBefore, limit) => purgeRuns(c, jobId, createdBefore, limit),
+    busyJobs: (jobIds) => busyJobs(c, jobIds),
     cancelQueuedRuns: (jobId, now) => cancelQueuedRuns(c, jobId, now),
     trimRuns: (limits) => trimRuns(c, limits),
     repairRuns: (since) => repairRuns(c, since),
@@ -168,6 +170,20 @@ async function listActiveRuns(c: MongoCollections, query: ActiveRunQuery): Promi
   const where: Filter<ActiveDocument> = query.jobIds ? { jobId: query.jobIds.length === 1 ? query.jobIds[0]! : { $in: query.jobIds } } : {};
   const docs = await c.runActive.find(where).sort({ _id: 1 }).limit(Math.floor(query.limit)).toArray();
   return docs.map((d) => ({ runId: d._id, jobId: d.jobId, status: d.status }));
+}
+
+/** Ids read by one `$in` query. */
+const IN_CHUNK = 1000;
+
+/** The jobs among `jobIds` with a reference in `run_active` (served by its jobId index). */
+async function busyJobs(c: MongoCollections, jobIds: string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < jobIds.length; i += IN_CHUNK) {
+    const ids = jobIds.slice(i, i + IN_CHUNK);
+    const found = await c.runActive.distinct("jobId", { jobId: ids.length === 1 ? ids[0]! : { $in: ids } });
+    for (const jobId of found) out.add(jobId);
+  }
+  return out;
 }
 
 /** Finishes the job's queued runs as cancelled (a run finished meanwhile by a worker keeps its state). */

@@ -51,6 +51,87 @@ CREATE TABLE IF NOT EXISTS deleted_jobs (
 /** Indexes on columns that older databases gain through {@link MIGRATIONS} first. */
 export const LATE_INDEXES = `
 CREATE INDEX IF NOT EXISTS runs_dead_letters ON runs (run_id) WHERE dead_lettered_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_active_job ON runs (job_id, run_id) WHERE status IN ('queued', 'running');
+`;
+
+/**
+ * What job listings read instead of scanning the jobs (a million of them take tens of
+ * milliseconds to walk even by index), each kept exact by triggers in the transaction of the
+ * job write itself, so it can never disagree with the jobs:
+ * - `job_counts`: jobs per project and status, the total of an offset page filtered by those
+ *   alone, the project's job count for its cap, all without counting rows;
+ * - `job_tags`: one `k:key` and one `t:key=value` entry per tag (as the MongoDB store's `tagIndex`),
+ *   so a tag filter walks the matching jobs in id order;
+ * - `job_text` (FTS5, trigram: case-insensitive substrings of 3 characters or more) over names
+ *   and descriptions, its rows keyed by `job_text_keys` (a job id's own integer key: the jobs
+ *   table's rowid may change on VACUUM);
+ * - indexes on status and creator in job-id order.
+ * A job's project never changes, so no trigger follows it. Status changes of the scheduler's
+ * advance (a one-shot completing) are rare, and fire the status trigger only then.
+ */
+export const LISTING_SCHEMA = `
+CREATE TABLE IF NOT EXISTS job_counts (
+  project_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (project_id, status)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS job_tags (
+  entry TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  PRIMARY KEY (entry, job_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS job_tags_job ON job_tags (job_id);
+CREATE TABLE IF NOT EXISTS job_text_keys (
+  text_rowid INTEGER PRIMARY KEY,
+  job_id TEXT NOT NULL UNIQUE
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS job_text USING fts5(name, description, content='', contentless_delete=1, tokenize='trigram');
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, job_id);
+CREATE INDEX IF NOT EXISTS jobs_project_status ON jobs (project_id, status, job_id);
+CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (json_extract(doc, '$.createdBy'), job_id);
+CREATE TRIGGER IF NOT EXISTS jobs_listing_insert AFTER INSERT ON jobs BEGIN
+  INSERT INTO job_counts (project_id, status, n) VALUES (new.project_id, new.status, 1)
+    ON CONFLICT (project_id, status) DO UPDATE SET n = n + 1;
+  INSERT OR IGNORE INTO job_tags (entry, job_id) SELECT 'k:' || key, new.job_id FROM json_each(new.tags);
+  INSERT OR IGNORE INTO job_tags (entry, job_id) SELECT 't:' || key || '=' || value, new.job_id FROM json_each(new.tags);
+  INSERT INTO job_text_keys (job_id) VALUES (new.job_id);
+  INSERT INTO job_text (rowid, name, description) VALUES (last_insert_rowid(), new.name, new.description);
+END;
+CREATE TRIGGER IF NOT EXISTS jobs_listing_delete AFTER DELETE ON jobs BEGIN
+  UPDATE job_counts SET n = n - 1 WHERE project_id = old.project_id AND status = old.status;
+  DELETE FROM job_tags WHERE job_id = old.job_id;
+  DELETE FROM job_text WHERE rowid = (SELECT text_rowid FROM job_text_keys WHERE job_id = old.job_id);
+  DELETE FROM job_text_keys WHERE job_id = old.job_id;
+END;
+CREATE TRIGGER IF NOT EXISTS jobs_listing_status AFTER UPDATE OF status ON jobs WHEN old.status IS NOT new.status BEGIN
+  UPDATE job_counts SET n = n - 1 WHERE project_id = old.project_id AND status = old.status;
+  INSERT INTO job_counts (project_id, status, n) VALUES (new.project_id, new.status, 1)
+    ON CONFLICT (project_id, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS jobs_listing_tags AFTER UPDATE OF tags ON jobs WHEN old.tags IS NOT new.tags BEGIN
+  DELETE FROM job_tags WHERE job_id = old.job_id;
+  INSERT OR IGNORE INTO job_tags (entry, job_id) SELECT 'k:' || key, new.job_id FROM json_each(new.tags);
+  INSERT OR IGNORE INTO job_tags (entry, job_id) SELECT 't:' || key || '=' || value, new.job_id FROM json_each(new.tags);
+END;
+CREATE TRIGGER IF NOT EXISTS jobs_listing_text AFTER UPDATE OF name, description ON jobs
+  WHEN old.name IS NOT new.name OR old.description IS NOT new.description BEGIN
+  DELETE FROM job_text WHERE rowid = (SELECT text_rowid FROM job_text_keys WHERE job_id = new.job_id);
+  INSERT INTO job_text (rowid, name, description)
+    VALUES ((SELECT text_rowid FROM job_text_keys WHERE job_id = new.job_id), new.name, new.description);
+END;
+`;
+
+/**
+ * Fills the listing tables from the jobs already stored, once: in the transaction that creates
+ * them on a database of an earlier version (a million jobs take about a minute, once).
+ */
+export const LISTING_BACKFILL = `
+INSERT INTO job_counts (project_id, status, n) SELECT project_id, status, COUNT(*) FROM jobs GROUP BY project_id, status;
+INSERT OR IGNORE INTO job_tags (entry, job_id) SELECT 'k:' || t.key, j.job_id FROM jobs j, json_each(j.tags) t;
+INSERT OR IGNORE INTO job_tags (entry, job_id) SELECT 't:' || t.key || '=' || t.value, j.job_id FROM jobs j, json_each(j.tags) t;
+INSERT INTO job_text_keys (job_id) SELECT job_id FROM jobs;
+INSERT INTO job_text (rowid, name, description) SELECT k.text_rowid, j.name, j.description FROM job_text_keys k JOIN jobs j ON j.job_id = k.job_id;
 `;
 
 /** A column added after the first release, and how rows stored before it get their value. */

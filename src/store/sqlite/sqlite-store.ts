@@ -9,8 +9,10 @@ import type {
 } from "../store.js";
 import { fromDoc, jobFromRow, jobParams, runFromDoc, runParams, versionParams, type JobRow } from "./rows.js";
 import { FOREGROUND_CHECKPOINT_PAGES, startCheckpointer } from "./checkpointer.js";
-import { ADDED_COLUMNS, LATE_INDEXES, SCHEMA, UPGRADE_DEAD_LETTERED } from "./schema.js";
-import { deadLetterWhere, jobWhere, runWhere, type Where } from "./where.js";
+import { ADDED_COLUMNS, LATE_INDEXES, LISTING_BACKFILL, LISTING_SCHEMA, SCHEMA, UPGRADE_DEAD_LETTERED } from "./schema.js";
+import { deadLetterWhere, runWhere, type Where } from "./where.js";
+import { listingQuery } from "./job-listing.js";
+import { offsetStart, offsetWindow } from "../offset-page.js";
 
 /** Where the embedded store keeps its data: a file path, or `:memory:`. */
 export interface SqliteStoreOptions {
@@ -34,6 +36,23 @@ function inStatements(db: Database.Database, sql: (placeholders: string) => stri
       statement = db.prepare(sql(new Array<string>(n).fill("?").join(",")));
       if (cache.size >= MAX_IN_STATEMENTS) cache.delete(cache.keys().next().value!);
       cache.set(n, statement);
+    }
+    return statement;
+  };
+}
+
+/** Statements kept by SQL text (listings: one per combination of filters, a few dozen at most). */
+const MAX_CACHED_STATEMENTS = 256;
+
+/** Prepares each SQL text once: preparing costs more than running a small query. */
+function statementCache(db: Database.Database): (sql: string) => Database.Statement {
+  const cache = new Map<string, Database.Statement>();
+  return (sql) => {
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      if (cache.size >= MAX_CACHED_STATEMENTS) cache.delete(cache.keys().next().value!);
+      cache.set(sql, statement);
     }
     return statement;
   };
@@ -110,6 +129,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     expireDeadLetters: guarded(runs.expireDeadLetters),
     listActiveRuns: guarded(runs.active),
     purgeRuns: guarded(runs.purge),
+    busyJobs: guarded(runs.busy),
     cancelQueuedRuns: guarded(runs.cancelQueued),
     trimRuns: guarded(runs.trim),
     // Inserts are single transactions here: nothing is ever left half-written.
@@ -135,6 +155,16 @@ function prepareSchema(db: Database.Database): void {
   }
   db.exec(LATE_INDEXES);
   db.exec(UPGRADE_DEAD_LETTERED);
+  prepareListing(db);
+}
+
+/** The listing tables and their triggers; on a database that had none, filled from its jobs in the same transaction. */
+function prepareListing(db: Database.Database): void {
+  db.transaction(() => {
+    const existed = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'job_counts'").get() !== undefined;
+    db.exec(LISTING_SCHEMA);
+    if (!existed) db.exec(LISTING_BACKFILL);
+  })();
 }
 
 function mapSqliteError(err: unknown): CronError {
@@ -164,11 +194,13 @@ function jobStatements(db: Database.Database) {
   const selectVersions = db.prepare(`SELECT doc FROM job_versions WHERE job_id = @jobId AND version < @before AND ${VERSION_IN_SCOPE}
     ORDER BY version DESC LIMIT @limit`);
   const selectVersion = db.prepare(`SELECT doc FROM job_versions WHERE job_id = @jobId AND version = @version AND ${VERSION_IN_SCOPE}`);
-  const advanceJob = db.prepare(`UPDATE jobs SET next_trigger_at=@next,
-      last_triggered_at=COALESCE(@last, last_triggered_at),
-      skipped_count=skipped_count+@skipped, dropped_count=dropped_count+@dropped,
-      status=COALESCE(@status, status)
-    WHERE job_id=@jobId AND next_trigger_at IS @expected`);
+  const countJobs = db.prepare(`SELECT COALESCE(SUM(n), 0) AS n FROM job_counts WHERE ${IN_SCOPE}`);
+  const advanceSet = `next_trigger_at=@next, last_triggered_at=COALESCE(@last, last_triggered_at),
+      skipped_count=skipped_count+@skipped, dropped_count=dropped_count+@dropped`;
+  // The status is set only when it changes (a one-shot completing): setting it at all rewrites
+  // its index entries and runs the listing counts' trigger, on every fire.
+  const advanceJob = db.prepare(`UPDATE jobs SET ${advanceSet} WHERE job_id=@jobId AND next_trigger_at IS @expected`);
+  const advanceJobStatus = db.prepare(`UPDATE jobs SET ${advanceSet}, status=@status WHERE job_id=@jobId AND next_trigger_at IS @expected`);
   const outcome = db.prepare(`UPDATE jobs SET run_count=run_count+1, fail_count=fail_count+@failed,
     last_run_duration_ms=@durationMs, last_run_status=COALESCE(@status, last_run_status) WHERE job_id=@jobId`);
   const skippedOutcome = db.prepare("UPDATE jobs SET skipped_count=skipped_count+1 WHERE job_id=?");
@@ -208,20 +240,28 @@ function jobStatements(db: Database.Database) {
     insertVersion.run(versionParams(snapshotOf(job)));
     return get(job.jobId)!;
   });
+  const statement = statementCache(db);
+  /** The jobs of these ids, in this order (ids of jobs gone meanwhile are left out). */
+  const inOrder = (ids: string[]): JobRecord[] => {
+    const byId = new Map(many(ids).map((j) => [j.jobId, j]));
+    return ids.map((id) => byId.get(id)).filter((j): j is JobRecord => j !== undefined);
+  };
+  const idsOf = (rows: unknown[]) => (rows as { job_id: string }[]).map((r) => r.job_id);
+  // Ids first, walking an index in id order (no job row is read for the ones passed), then the page's jobs.
   const list = (filter: Parameters<Store["listJobs"]>[0], q: Parameters<Store["listJobs"]>[1]): Page<JobRecord> => {
-    const where = jobWhere(filter);
-    const rows = db
-      .prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE ${where.sql} AND job_id > @after ORDER BY job_id LIMIT @limit`)
-      .all({ ...where.params, after: q.after ?? "", limit: q.pageSize + 1 }) as JobRow[];
-    return pageOf(rows.map(jobFromRow), q.pageSize, (j) => j.jobId);
+    const l = listingQuery(filter);
+    const sql = `SELECT ${l.id} AS job_id FROM ${l.from} WHERE ${l.where} AND ${l.id} > @after ORDER BY ${l.id} LIMIT @limit`;
+    const ids = idsOf(statement(sql).all({ ...l.params, after: q.after ?? "", limit: q.pageSize + 1 }));
+    return pageOf(inOrder(ids), q.pageSize, (j) => j.jobId);
   };
   const listByPage = (filter: Parameters<Store["listJobs"]>[0], q: OffsetQuery) => {
-    const where = jobWhere(filter);
-    const total = (db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE ${where.sql}`).get(where.params) as { n: number }).n;
-    const rows = db
-      .prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE ${where.sql} ORDER BY job_id LIMIT @limit OFFSET @offset`)
-      .all({ ...where.params, limit: q.limit, offset: q.offset ?? (q.page - 1) * q.limit }) as JobRow[];
-    return { items: rows.map(jobFromRow), total };
+    const l = listingQuery(filter);
+    const total = (statement(l.count).get(l.params) as { n: number }).n;
+    const w = offsetWindow(total, offsetStart(q), q.limit);
+    if (w.take === 0) return { items: [], total };
+    const sql = `SELECT ${l.id} AS job_id FROM ${l.from} WHERE ${l.where} ORDER BY ${l.id} ${w.descending ? "DESC" : "ASC"} LIMIT @take OFFSET @skip`;
+    const ids = idsOf(statement(sql).all({ ...l.params, take: w.take, skip: w.skip }));
+    return { items: inOrder(w.descending ? ids.reverse() : ids), total };
   };
   const versions = (jobId: string, pageSize: number, before?: number, scope?: Scope): JobVersionRecord[] =>
     (selectVersions.all({ jobId, before: before ?? Number.MAX_SAFE_INTEGER, limit: pageSize, scope: scope ?? null }) as { doc: string }[])
@@ -231,7 +271,7 @@ function jobStatements(db: Database.Database) {
     return row && fromDoc<JobVersionRecord>(row);
   };
   const advance = db.transaction((advances: JobAdvance[]) =>
-    advances.map((a) => advanceJob.run(advanceParams(a)).changes === 1),
+    advances.map((a) => (a.status === undefined ? advanceJob : advanceJobStatus).run(advanceParams(a)).changes === 1),
   );
   return {
     create,
@@ -248,7 +288,7 @@ function jobStatements(db: Database.Database) {
     forgetDeletion: (jobId: string, deletedAt: number) => void forgetDeletion.run(jobId, deletedAt),
     list,
     listByPage,
-    count: (scope?: Scope) => (db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE ${IN_SCOPE}`).get({ scope: scope ?? null }) as { n: number }).n,
+    count: (scope?: Scope) => (countJobs.get({ scope: scope ?? null }) as { n: number }).n,
     versions,
     version,
     due: (before: number, limit: number, scope?: Scope) => (selectDue.all({ before, limit, scope: scope ?? null }) as JobRow[]).map(jobFromRow),
@@ -359,6 +399,16 @@ function runStatements(db: Database.Database) {
   const toActive = (r: { run_id: string; job_id: string; status: RunStatus }): ActiveRun => ({ runId: r.run_id, jobId: r.job_id, status: r.status });
   const activeOf = inStatements(db, (ids) =>
     `SELECT run_id, job_id, status FROM runs WHERE status IN ('queued', 'running') AND job_id IN (${ids}) ORDER BY run_id LIMIT ?`);
+  // The same condition as the partial index runs_active_job, which serves it with one probe per job.
+  const busyOf = inStatements(db, (ids) => `SELECT DISTINCT job_id FROM runs WHERE status IN ('queued', 'running') AND job_id IN (${ids})`);
+  const busy = (jobIds: string[]): Set<string> => {
+    const out = new Set<string>();
+    for (let i = 0; i < jobIds.length; i += IN_CHUNK) {
+      const ids = jobIds.slice(i, i + IN_CHUNK);
+      for (const row of busyOf(ids.length).all(...ids) as { job_id: string }[]) out.add(row.job_id);
+    }
+    return out;
+  };
   const active = (q: ActiveRunQuery): ActiveRun[] => {
     type Row = { run_id: string; job_id: string; status: RunStatus };
     if (!q.jobIds) return (selectActive.all(q.limit) as Row[]).map(toActive);
@@ -368,6 +418,7 @@ function runStatements(db: Database.Database) {
   return {
     insert,
     active,
+    busy,
     get,
     update,
     updateMany,

@@ -1,0 +1,86 @@
+import { hasFilter, parseTagFilter } from "../job-filter.js";
+import type { JobFilter } from "../store.js";
+
+/**
+ * Text filters this long or longer are found through the trigram index (`job_text`); shorter
+ * ones have no trigram to look up, and are matched by reading every job's name and description.
+ */
+export const MIN_INDEXED_TEXT = 3;
+
+/**
+ * A job listing as SQL over the listing tables (see `LISTING_SCHEMA`): where the ids of
+ * matching jobs come from, walkable in id order by an index, and the conditions on them. Joined
+ * to `jobs j` only when a condition needs a column of the job itself.
+ */
+export interface ListingQuery {
+  /** The FROM clause. */
+  from: string;
+  /** The job id column of `from`, in whose order its index walks. */
+  id: string;
+  /** Conditions, joined by AND (never empty). */
+  where: string;
+  params: Record<string, unknown>;
+  /**
+   * SQL of the number of matching jobs: a sum over `job_counts` when only the project and the
+   * status are filtered (no row is counted), else a count over the same source.
+   */
+  count: string;
+}
+
+/**
+ * Plans a listing by its most selective indexed filter: a tag (walks `job_tags` for its entry),
+ * else a text of {@link MIN_INDEXED_TEXT} characters or more (the trigram index's matches), else
+ * the jobs themselves (by project, status or creator, each indexed in job-id order).
+ */
+export function listingQuery(filter: JobFilter): ListingQuery {
+  const params: Record<string, unknown> = {};
+  const onJob: string[] = [];
+  if (hasFilter(filter, "projectId")) onJob.push("j.project_id = @projectId");
+  if (hasFilter(filter, "status")) onJob.push("j.status = @status");
+  if (hasFilter(filter, "owner")) onJob.push("json_extract(j.doc, '$.createdBy') = @owner");
+  for (const key of ["projectId", "status", "owner"] as const) if (hasFilter(filter, key)) params[key] = filter[key];
+  const text = hasFilter(filter, "text") ? filter.text! : undefined;
+  const indexedText = text !== undefined && [...text].length >= MIN_INDEXED_TEXT;
+  if (text !== undefined && !indexedText) {
+    onJob.push("(instr(lower(j.name), @text) > 0 OR instr(lower(j.description), @text) > 0)");
+    params.text = text.toLowerCase();
+  }
+  if (indexedText) params.fts = ftsPhrase(text!);
+  const matchingText = "SELECT rowid FROM job_text WHERE job_text MATCH @fts";
+  if (hasFilter(filter, "tag")) {
+    params.tagEntry = tagEntry(filter.tag!);
+    const onTag = ["t.entry = @tagEntry"];
+    if (indexedText) onTag.push(`t.job_id IN (SELECT k.job_id FROM job_text_keys k WHERE k.text_rowid IN (${matchingText}))`);
+    return planned(onJob.length ? "job_tags t JOIN jobs j ON j.job_id = t.job_id" : "job_tags t", "t.job_id", [...onTag, ...onJob], params);
+  }
+  if (indexedText) {
+    const onKey = [`k.text_rowid IN (${matchingText})`];
+    return planned(onJob.length ? "job_text_keys k JOIN jobs j ON j.job_id = k.job_id" : "job_text_keys k", "k.job_id", [...onKey, ...onJob], params);
+  }
+  const listed = planned("jobs j", "j.job_id", onJob, params);
+  const countedOnly = !hasFilter(filter, "owner") && text === undefined;
+  return countedOnly ? { ...listed, count: countsSum(filter) } : listed;
+}
+
+function planned(from: string, id: string, conditions: string[], params: Record<string, unknown>): ListingQuery {
+  const where = conditions.length ? conditions.join(" AND ") : "1=1";
+  return { from, id, where, params, count: `SELECT COUNT(*) AS n FROM ${from} WHERE ${where}` };
+}
+
+function countsSum(filter: JobFilter): string {
+  const on = ["1=1"];
+  if (hasFilter(filter, "projectId")) on.push("project_id = @projectId");
+  if (hasFilter(filter, "status")) on.push("status = @status");
+  return `SELECT COALESCE(SUM(n), 0) AS n FROM job_counts WHERE ${on.join(" AND ")}`;
+}
+
+/** The `job_tags` entry of a tag filter: `t:key=value`, or `k:key` for any value. */
+function tagEntry(tag: string): string {
+  const { key, value } = parseTagFilter(tag);
+  return value === undefined ? `k:${key}` : `t:${key}=${value}`;
+}
+
+/** A text as one FTS5 phrase: a literal substring, whatever characters it holds. */
+function ftsPhrase(text: string): string {
+  return `"${text.replaceAll('"', '""')}"`;
+}
