@@ -40,9 +40,17 @@ export default tseslint.config(
     files: ["src/**/*.ts"],
     ignores: ["src/main.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [
-        { group: ["**/store/sqlite/**", "**/store/mongo/**", "**/coordination/etcd/**", "**/coordination/local/**"], message: "Adapters are wired in src/main.ts only: depend on the port." },
-      ] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/store/sqlite/**", "**/store/mongo/**", "**/coordination/etcd/**", "**/coordination/local/**"],
+              message: "Adapters are wired in src/main.ts only: depend on the port.",
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -67,7 +67,11 @@ export async function startNodeProcess(env: Record<string, string>): Promise<Nod
       child.send(message);
     });
   return {
-    url: `http://127.0.0.1:${port}`, startedMs, leadingMs, child, ask,
+    url: `http://127.0.0.1:${port}`,
+    startedMs,
+    leadingMs,
+    child,
+    ask,
     usage: () => ask("usage"),
     async stop() {
       await ask("stop");

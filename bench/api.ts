@@ -61,16 +61,38 @@ function scenarios(ids: string[], sinkUrl: string, auth: Record<string, string>)
     { name: "health", everyMode: true, http: { method: "GET", path: "/health" } },
     // A unary RPC with nothing behind it: what Connect and the interceptors cost by themselves.
     { name: "Health.Check connect", http: { method: "POST", path: "/grpc.health.v1.Health/Check", headers: json, body: "{}" } },
-    { name: "GetJob connect", everyMode: true, http: { method: "POST", path: `${CRON}/GetJob`, headers: json, next: () => ({ body: JSON.stringify({ jobId: randomId() }) }) } },
-    { name: "GetJob connect-proto", http: { method: "POST", path: `${CRON}/GetJob`, headers: proto, next: () => ({ body: protoBodies[Math.floor(Math.random() * protoBodies.length)]! }) } },
-    { name: "GetJob rest", everyMode: true, http: { method: "GET", path: "/api/v1/cron/jobs/x", headers: auth, next: () => ({ path: `/api/v1/cron/jobs/${randomId()}` }) } },
+    {
+      name: "GetJob connect",
+      everyMode: true,
+      http: { method: "POST", path: `${CRON}/GetJob`, headers: json, next: () => ({ body: JSON.stringify({ jobId: randomId() }) }) },
+    },
+    {
+      name: "GetJob connect-proto",
+      http: { method: "POST", path: `${CRON}/GetJob`, headers: proto, next: () => ({ body: protoBodies[Math.floor(Math.random() * protoBodies.length)]! }) },
+    },
+    {
+      name: "GetJob rest",
+      everyMode: true,
+      http: { method: "GET", path: "/api/v1/cron/jobs/x", headers: auth, next: () => ({ path: `/api/v1/cron/jobs/${randomId()}` }) },
+    },
     { name: "GetJob grpc", everyMode: true, grpc: (c) => c.getJob({ jobId: randomId() }, options) },
-    { name: "ListJobs connect", everyMode: true, http: { method: "POST", path: `${CRON}/ListJobs`, headers: json, body: JSON.stringify({ limit: PAGE_SIZE }) } },
+    {
+      name: "ListJobs connect",
+      everyMode: true,
+      http: { method: "POST", path: `${CRON}/ListJobs`, headers: json, body: JSON.stringify({ limit: PAGE_SIZE }) },
+    },
     { name: "ListJobs rest", everyMode: true, http: { method: "GET", path: `/api/v1/cron/jobs?limit=${PAGE_SIZE}`, headers: auth } },
     { name: "ListJobs grpc", grpc: (c) => c.listJobs({ limit: PAGE_SIZE }, options) },
     { name: "ListJobs connect cursor", http: { method: "POST", path: `${CRON}/ListJobs`, headers: json, body: JSON.stringify({ pageSize: PAGE_SIZE }) } },
-    { name: "ListJobs connect any page", http: { method: "POST", path: `${CRON}/ListJobs`, headers: json, next: () => ({ body: JSON.stringify({ limit: PAGE_SIZE, page: randomPage() }) }) } },
-    { name: "CreateJob connect", everyMode: true, http: { method: "POST", path: `${CRON}/CreateJob`, headers: json, next: () => ({ body: JSON.stringify({ job: newJob() }) }) } },
+    {
+      name: "ListJobs connect any page",
+      http: { method: "POST", path: `${CRON}/ListJobs`, headers: json, next: () => ({ body: JSON.stringify({ limit: PAGE_SIZE, page: randomPage() }) }) },
+    },
+    {
+      name: "CreateJob connect",
+      everyMode: true,
+      http: { method: "POST", path: `${CRON}/CreateJob`, headers: json, next: () => ({ body: JSON.stringify({ job: newJob() }) }) },
+    },
     { name: "CreateJob rest", http: { method: "POST", path: "/api/v1/cron/jobs", headers: json, next: () => ({ body: JSON.stringify(newJob()) }) } },
     { name: "CreateJob grpc", grpc: (c) => c.createJob({ job: newJob() }, options) },
     { name: "health", everyMode: true, http: { method: "GET", path: "/health" } },
@@ -115,13 +137,17 @@ function report(mode: string, rows: { name: string; r: LoadResult }[], load: num
   const health = rows.filter((x) => x.name === "health").map((x) => x.r.rps);
   const ref = health.reduce((a, b) => a + b, 0) / health.length;
   const connectOf = (name: string) => rows.find((x) => x.name === name.replace(/ (rest|grpc)$/, " connect"))?.r;
-  console.log(`\nAUTH_MODE=${mode} (load average at start ${load.map((l) => l.toFixed(1)).join(" ")}): /health ${health.map((h) => fmt(h)).join(" and ")} req/s`);
+  console.log(
+    `\nAUTH_MODE=${mode} (load average at start ${load.map((l) => l.toFixed(1)).join(" ")}): /health ${health.map((h) => fmt(h)).join(" and ")} req/s`,
+  );
   console.log("| scenario | req/s | × /health | p50 / p99 ms | node CPU µs/req | REST or gRPC ÷ Connect (time per request) | failed |");
   console.log("| --- | --- | --- | --- | --- | --- | --- |");
   for (const { name, r } of rows) {
     const connect = /(rest|grpc)$/.test(name) ? connectOf(name) : undefined;
     const vs = connect ? `${(connect.rps / r.rps).toFixed(2)}×` : "";
-    console.log(`| ${name} | ${fmt(r.rps)} | ${(r.rps / ref).toFixed(3)} | ${fmt(r.p50, 1)} / ${fmt(r.p99, 1)} | ${fmt(r.cpuUsPerRequest)} | ${vs} | ${r.failed} |`);
+    console.log(
+      `| ${name} | ${fmt(r.rps)} | ${(r.rps / ref).toFixed(3)} | ${fmt(r.p50, 1)} / ${fmt(r.p99, 1)} | ${fmt(r.cpuUsPerRequest)} | ${vs} | ${r.failed} |`,
+    );
   }
 }
 
@@ -138,7 +164,12 @@ async function main(): Promise<void> {
     for (const mode of MODES) {
       const auth = await authSetup(mode, dir);
       const node = await startNodeProcess({
-        PORT: "0", HOST: "127.0.0.1", DATA_DIR: join(dir, "data"), LOG_LEVEL: "warn", MAX_JOBS_PER_PROJECT: "100000000", ...auth.env,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        DATA_DIR: join(dir, "data"),
+        LOG_LEVEL: "warn",
+        MAX_JOBS_PER_PROJECT: "100000000",
+        ...auth.env,
       });
       const load = loadavg();
       const rows: { name: string; r: LoadResult }[] = [];
@@ -148,7 +179,9 @@ async function main(): Promise<void> {
           if (ONLY && s.name !== "health" && !ONLY.includes(s.name)) continue;
           const r = await measure(node, s, mode);
           rows.push({ name: s.name, r });
-          console.log(`  ${mode} ${s.name}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99, 1)} ms, ${fmt(r.cpuUsPerRequest)} µs CPU/req${r.failed ? `, ${r.failed} failed` : ""}`);
+          console.log(
+            `  ${mode} ${s.name}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99, 1)} ms, ${fmt(r.cpuUsPerRequest)} µs CPU/req${r.failed ? `, ${r.failed} failed` : ""}`,
+          );
         }
       } finally {
         await node.stop();
@@ -156,7 +189,8 @@ async function main(): Promise<void> {
       results[mode] = rows;
       report(mode, rows, load);
     }
-    if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ jobs: JOBS, seconds: SECONDS, connections: CONNECTIONS, results }, null, 2));
+    if (process.env.BENCH_JSON)
+      writeFileSync(process.env.BENCH_JSON, JSON.stringify({ jobs: JOBS, seconds: SECONDS, connections: CONNECTIONS, results }, null, 2));
   } finally {
     await sink.report();
     rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,9 @@ const JOBS = stormSize();
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 const cluster = await startCluster({
-  replicas: 3, etcdMembers: 3, ttlMs: TTL_MS,
+  replicas: 3,
+  etcdMembers: 3,
+  ttlMs: TTL_MS,
   env: { CLAIM_SCAN_MS: "1000", STATS_FLUSH_MS: "2000", HISTORY_TRIM_MS: "600000", RUN_WRITE_BATCH_MS: "100" },
 });
 try {
@@ -31,8 +33,12 @@ try {
   const sorted = [...failovers].sort((a, b) => a - b);
   // Every slot up to a moment ago, once the last catch-up had time to arrive.
   const report = await awaitSlots(cluster, storm, storm.firstSlot, Date.now() - 2000, 30_000);
-  console.log(`failover over ${KILLS} kills: p50 ${quantile(sorted, 0.5)} ms, p90 ${quantile(sorted, 0.9)} ms, max ${sorted[sorted.length - 1]} ms (TTL ${TTL_MS} ms)`);
-  console.log(`slots: ${report.duplicates.length} fired twice, ${report.lost.length} lost, ${report.redelivered} runs delivered again by a new claimant (at-least-once)`);
+  console.log(
+    `failover over ${KILLS} kills: p50 ${quantile(sorted, 0.5)} ms, p90 ${quantile(sorted, 0.9)} ms, max ${sorted[sorted.length - 1]} ms (TTL ${TTL_MS} ms)`,
+  );
+  console.log(
+    `slots: ${report.duplicates.length} fired twice, ${report.lost.length} lost, ${report.redelivered} runs delivered again by a new claimant (at-least-once)`,
+  );
   if (process.env.DIAG && report.lost.length > 0) {
     const { MongoClient } = await import("mongodb");
     const client = new MongoClient(cluster.mongoUri);
@@ -46,10 +52,27 @@ try {
       const sched = await db.collection("job_schedule").findOne({ _id: jobId as never });
       const seen = run ? sinkRuns.get(String(run._id)) : undefined;
       console.log("sink saw that run:", seen ? JSON.stringify({ jobId: seen.jobId, scheduledAt: seen.scheduledAt, path: seen.path }) : "no");
-      console.log(key, JSON.stringify({ run: run && { id: run._id, node: run.nodeId, created: new Date(run.createdAt).toISOString(), trigger: run.trigger, status: run.status }, active, final: final && { status: final.status, node: final.nodeId, error: final.error, attempts: final.attempts, started: new Date(final.startedAt).toISOString() }, next: sched && new Date(sched.nextTriggerAt).toISOString() }));
+      console.log(
+        key,
+        JSON.stringify({
+          run: run && { id: run._id, node: run.nodeId, created: new Date(run.createdAt).toISOString(), trigger: run.trigger, status: run.status },
+          active,
+          final: final && {
+            status: final.status,
+            node: final.nodeId,
+            error: final.error,
+            attempts: final.attempts,
+            started: new Date(final.startedAt).toISOString(),
+          },
+          next: sched && new Date(sched.nextTriggerAt).toISOString(),
+        }),
+      );
     }
     const lostByTime = new Map<string, number>();
-    for (const key of report.lost) { const t = key.split("@")[1]!.slice(11, 19); lostByTime.set(t, (lostByTime.get(t) ?? 0) + 1); }
+    for (const key of report.lost) {
+      const t = key.split("@")[1]!.slice(11, 19);
+      lostByTime.set(t, (lostByTime.get(t) ?? 0) + 1);
+    }
     console.log("lost by slot time", JSON.stringify(Object.fromEntries(lostByTime)));
     await client.close();
   }

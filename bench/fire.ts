@@ -14,7 +14,20 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CronService } from "../gen/cronmesh/v1/cron_service_pb.js";
 import { JobSchema } from "../gen/cronmesh/v1/job_pb.js";
-import { CONNECTIONS, median, pct, rawAgent, rawBaseline, rawPost, serviceLikeHeaders, startChild, startCpuProfile, startSink, type Rec, type RawKind } from "./loopback.js";
+import {
+  CONNECTIONS,
+  median,
+  pct,
+  rawAgent,
+  rawBaseline,
+  rawPost,
+  serviceLikeHeaders,
+  startChild,
+  startCpuProfile,
+  startSink,
+  type Rec,
+  type RawKind,
+} from "./loopback.js";
 
 /**
  * The service as it ships: compiled by tsc (`npm run bench:fire` builds first), not transformed on
@@ -47,7 +60,12 @@ async function withNode<T>(fn: (baseUrl: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), "cronmesh-bench-"));
   const collector = process.env.BENCH_TRACING === "1" ? await startChild<{ requests: number; bytes: number }>("./otlp-discard-process.mjs") : undefined;
   const env = {
-    PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, LOG_LEVEL: "warn", WORKER_CONCURRENCY: String(WORKERS), HTTP_CONNECTIONS: String(CONNECTIONS),
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dir,
+    LOG_LEVEL: "warn",
+    WORKER_CONCURRENCY: String(WORKERS),
+    HTTP_CONNECTIONS: String(CONNECTIONS),
     ...(collector ? { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } : {}),
   };
   const node = await startNode(loadConfig(env), { env: { ...process.env, ...env } });
@@ -75,7 +93,9 @@ async function createJobs(baseUrl: string, sinkUrl: string, schedules: string[])
   const worker = async () => {
     while (next < schedules.length) {
       const i = next++;
-      const { job } = await cron.createJob({ job: create(JobSchema, { name: `bench ${i}`, schedule: schedules[i]!, concurrencyPolicy: 1, target: { url: `${sinkUrl}/b` } }) });
+      const { job } = await cron.createJob({
+        job: create(JobSchema, { name: `bench ${i}`, schedule: schedules[i]!, concurrencyPolicy: 1, target: { url: `${sinkUrl}/b` } }),
+      });
       ids[i] = job!.jobId;
     }
   };
@@ -145,7 +165,8 @@ const GC_KINDS: Record<number, string> = { 1: "minor", 4: "major", 8: "increment
 function recordGcPauses(): () => GcPause[] {
   const pauses: GcPause[] = [];
   const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) pauses.push([performance.timeOrigin + e.startTime, e.duration, GC_KINDS[(e as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? "other"]);
+    for (const e of list.getEntries())
+      pauses.push([performance.timeOrigin + e.startTime, e.duration, GC_KINDS[(e as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? "other"]);
   });
   observer.observe({ entryTypes: ["gc"] });
   return () => {
@@ -170,11 +191,16 @@ function gcInWindows(pauses: GcPause[], slots: number[], windowMs: number): stri
 }
 
 function lateness(recs: Rec[]): number[] {
-  return recs.filter((r) => r[1]).map((r) => r[2] - Date.parse(r[1])).sort((a, b) => a - b);
+  return recs
+    .filter((r) => r[1])
+    .map((r) => r[2] - Date.parse(r[1]))
+    .sort((a, b) => a - b);
 }
 
 function summary(name: string, lat: number[], extra: string): void {
-  console.log(`${name.padEnd(8)} n=${String(lat.length).padStart(6)}  lateness min=${lat[0]} ms  p50=${pct(lat, 50)} ms  p99=${pct(lat, 99)} ms  max=${lat[lat.length - 1]} ms  ${extra}`);
+  console.log(
+    `${name.padEnd(8)} n=${String(lat.length).padStart(6)}  lateness min=${lat[0]} ms  p50=${pct(lat, 50)} ms  p99=${pct(lat, 99)} ms  max=${lat[lat.length - 1]} ms  ${extra}`,
+  );
 }
 
 /**
@@ -204,7 +230,11 @@ async function spread(): Promise<void> {
     const pauses = gcPauses();
     // Every pause of the minute, [ms from its start, duration, kind]: where they fall against the slots.
     if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}.gc`, JSON.stringify(pauses.map(([at, d, kind]) => [at - from, d, kind])));
-    gcText = gcInWindows(pauses, Array.from({ length: 60 }, (_, i) => from + i * 1000), GC_WINDOW_MS);
+    gcText = gcInWindows(
+      pauses,
+      Array.from({ length: 60 }, (_, i) => from + i * 1000),
+      GC_WINDOW_MS,
+    );
   });
   const recs = (await sink.report()).filter((r) => Date.parse(r[1]) >= from && Date.parse(r[1]) < from + 60_000);
   if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, JSON.stringify(recs));
@@ -248,13 +278,21 @@ async function aligned(): Promise<void> {
   let window = { from: 0, to: 0 };
   let gcText = "";
   await withNode(async (baseUrl) => {
-    await createJobs(baseUrl, sink.url, Array.from({ length: 1000 }, () => "* * * * * *"));
+    await createJobs(
+      baseUrl,
+      sink.url,
+      Array.from({ length: 1000 }, () => "* * * * * *"),
+    );
     window = { from: Math.ceil(Date.now() / 1000) * 1000 + 2000, to: 0 };
     window.to = window.from + seconds * 1000;
     await startCpuAt(window.from);
     const gcPauses = recordGcPauses();
     await sleepUntil(window.to + 3000);
-    gcText = gcInWindows(gcPauses(), Array.from({ length: seconds }, (_, i) => window.from + i * 1000), GC_WINDOW_MS);
+    gcText = gcInWindows(
+      gcPauses(),
+      Array.from({ length: seconds }, (_, i) => window.from + i * 1000),
+      GC_WINDOW_MS,
+    );
   });
   const recs = (await sink.report()).filter((r) => Date.parse(r[1]) >= window.from && Date.parse(r[1]) < window.to);
   const perSlot = new Map<string, number>();
@@ -262,7 +300,11 @@ async function aligned(): Promise<void> {
   const raw = await rawBaselineWithSink(1000);
   const lasts = [...perSlot.values()].sort((a, b) => a - b);
   const worst = lasts[lasts.length - 1]!;
-  summary("aligned", lateness(recs), `last delivery per slot: median ${versusRaw(median(lasts), raw)}, worst ${versusRaw(worst, raw)} (${rawText(raw)}; target <= 1.15x); ${cpuText()}`);
+  summary(
+    "aligned",
+    lateness(recs),
+    `last delivery per slot: median ${versusRaw(median(lasts), raw)}, worst ${versusRaw(worst, raw)} (${rawText(raw)}; target <= 1.15x); ${cpuText()}`,
+  );
   console.log(`aligned  ${gcText}`);
 }
 
@@ -294,7 +336,11 @@ async function burst(): Promise<void> {
     const seconds = slots.map((s) => new Date(s).getUTCSeconds()).join(",");
     const expr = `${seconds} ${d.getUTCMinutes()} ${d.getUTCHours()} ${d.getUTCDate()} ${d.getUTCMonth() + 1} *`;
     const creating = performance.now();
-    const jobIds = await createJobs(baseUrl, sink.url, Array.from({ length: 10_000 }, () => expr));
+    const jobIds = await createJobs(
+      baseUrl,
+      sink.url,
+      Array.from({ length: 10_000 }, () => expr),
+    );
     console.log(`burst: created 10,000 jobs in ${((performance.now() - creating) / 1000).toFixed(1)} s`);
     // The raw baselines run against a sink warmed by 500 requests first: so does the service.
     await rawBaseline(sink.url, SINK_WARM_UP, "request");
@@ -314,7 +360,9 @@ async function burst(): Promise<void> {
     lasts.push(last);
     summary(`burst ${i + 1}`, lat, `last delivery ${versusRaw(last, raw)}${i === 0 ? " (first after start-up)" : ""}`);
   });
-  console.log(`burst    median last delivery of ${BURSTS} bursts ${versusRaw(median(lasts), raw)} (${rawText(raw)}; target <= 1.15x); ${cpuText()} for ${BURSTS * 10} k runs`);
+  console.log(
+    `burst    median last delivery of ${BURSTS} bursts ${versusRaw(median(lasts), raw)} (${rawText(raw)}; target <= 1.15x); ${cpuText()} for ${BURSTS * 10} k runs`,
+  );
 }
 
 /**

@@ -45,7 +45,11 @@ export async function startSink(): Promise<Sink> {
 export const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /** The median of unsorted values. */
-export const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 50);
+export const median = (xs: number[]) =>
+  pct(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 
 /** How a raw loop calls undici: its request() API, or its lowest-level dispatch() (what the service uses). */
 export type RawKind = "request" | "dispatch";
@@ -56,13 +60,16 @@ export function rawPost(agent: Agent, sinkUrl: string, headers: Record<string, s
     return request(`${sinkUrl}/raw`, { dispatcher: agent, method: "POST", headers }).then((res) => res.body.dump());
   }
   return new Promise((resolve, reject) => {
-    agent.dispatch({ origin: sinkUrl, path: "/raw", method: "POST", headers }, {
-      onRequestStart: () => undefined,
-      onResponseStart: () => undefined,
-      onResponseData: () => undefined,
-      onResponseEnd: () => resolve(),
-      onResponseError: (_c, err) => reject(err),
-    });
+    agent.dispatch(
+      { origin: sinkUrl, path: "/raw", method: "POST", headers },
+      {
+        onRequestStart: () => undefined,
+        onResponseStart: () => undefined,
+        onResponseData: () => undefined,
+        onResponseEnd: () => resolve(),
+        onResponseError: (_c, err) => reject(err),
+      },
+    );
   });
 }
 

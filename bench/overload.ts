@@ -52,7 +52,10 @@ const DRAIN_MS = 30_000;
 const CATCH_UP_WINDOW_MS = 10_000;
 
 const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
-const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 
 /** The cron fields of the minute starting at `t` (UTC): "m h d M *". */
 function minuteFields(t: number): string {
@@ -76,16 +79,40 @@ function clients(baseUrl: string) {
 
 /** A job as the API would create it: every second of the given schedule, to the sink, allowed to overlap. */
 function jobRecord(id: string, sinkUrl: string, schedule: string, policy: MisfirePolicyName, now: number): JobRecord {
-  const spec = normalizeSpec({
-    projectId: "", name: `overload ${id}`, description: "", tags: {}, schedule, timezone: "UTC", concurrencyPolicy: "allow", misfirePolicy: policy,
-    catchupWindowMs: policy === "catch_up" ? CATCH_UP_WINDOW_MS : 0, maxJitterMs: 0, handler: "",
-    target: { url: `${sinkUrl}/o`, method: "POST", headers: {}, body: "", timeoutMs: 0, successCodes: [] },
-    retry: { maxAttempts: 0, initialBackoffMs: 0, maxBackoffMs: 0, multiplier: 0, retryOn: "on_failure" }, tasks: [], historyLimit: 0,
-  }, createOutboundPolicy());
+  const spec = normalizeSpec(
+    {
+      projectId: "",
+      name: `overload ${id}`,
+      description: "",
+      tags: {},
+      schedule,
+      timezone: "UTC",
+      concurrencyPolicy: "allow",
+      misfirePolicy: policy,
+      catchupWindowMs: policy === "catch_up" ? CATCH_UP_WINDOW_MS : 0,
+      maxJitterMs: 0,
+      handler: "",
+      target: { url: `${sinkUrl}/o`, method: "POST", headers: {}, body: "", timeoutMs: 0, successCodes: [] },
+      retry: { maxAttempts: 0, initialBackoffMs: 0, maxBackoffMs: 0, multiplier: 0, retryOn: "on_failure" },
+      tasks: [],
+      historyLimit: 0,
+    },
+    createOutboundPolicy(),
+  );
   const { status, nextTriggerAt } = initialState(spec, true, now);
   return {
-    jobId: id, spec, status, pauseNote: "", version: 1, createdAt: now, createdBy: "bench", updatedAt: now, updatedBy: "bench",
-    changeReason: "create", nextTriggerAt, stats: emptyStats(),
+    jobId: id,
+    spec,
+    status,
+    pauseNote: "",
+    version: 1,
+    createdAt: now,
+    createdBy: "bench",
+    updatedAt: now,
+    updatedBy: "bench",
+    changeReason: "create",
+    nextTriggerAt,
+    stats: emptyStats(),
   };
 }
 
@@ -131,9 +158,10 @@ interface Counters {
 /** Every job's counters, read 1,000 at a time. */
 async function countersOf(c: Clients): Promise<Map<string, Counters>> {
   const out = new Map<string, Counters>();
-  for (let token = ""; ; ) {
+  for (let token = ""; ;) {
     const page = await c.cron.listJobs({ pageSize: 1000, pageToken: token });
-    for (const j of page.data) out.set(j.jobId, { skipped: Number(j.skippedCount), dropped: Number(j.droppedCount), runs: Number(j.runCount), fails: Number(j.failCount) });
+    for (const j of page.data)
+      out.set(j.jobId, { skipped: Number(j.skippedCount), dropped: Number(j.droppedCount), runs: Number(j.runCount), fails: Number(j.failCount) });
     if (!page.nextPageToken) return out;
     token = page.nextPageToken;
   }
@@ -143,7 +171,7 @@ async function countersOf(c: Clients): Promise<Map<string, Counters>> {
 async function pendingOf(c: Clients): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const status of [RunStatus.QUEUED, RunStatus.RUNNING]) {
-    for (let token = ""; ; ) {
+    for (let token = ""; ;) {
       const page = await c.runs.listRuns({ status, pageSize: 1000, pageToken: token });
       for (const r of page.runs) out.set(r.jobId, (out.get(r.jobId) ?? 0) + 1);
       if (!page.nextPageToken) break;
@@ -160,7 +188,10 @@ function latenessByWindow(recs: Rec[], from: number, only: (jobId: string) => bo
   const out: string[] = [];
   for (let w = 0; w < 6; w++) {
     const lo = from + w * 10_000;
-    const lat = recs.filter((r) => only(r[0]) && Date.parse(r[1]) >= lo && Date.parse(r[1]) < lo + 10_000).map((r) => r[2] - Date.parse(r[1])).sort((a, b) => a - b);
+    const lat = recs
+      .filter((r) => only(r[0]) && Date.parse(r[1]) >= lo && Date.parse(r[1]) < lo + 10_000)
+      .map((r) => r[2] - Date.parse(r[1]))
+      .sort((a, b) => a - b);
     out.push(`  slots ${String(w * 10).padStart(2)}-${w * 10 + 9} s: n=${String(lat.length).padStart(6)}  ${fmt(lat)}`);
   }
   return out;
@@ -173,7 +204,9 @@ function samplesByWindow(samples: Sample[], from: number): string[] {
     const s = samples.filter((x) => x.at >= from + w * 10_000 && x.at < from + (w + 1) * 10_000);
     if (s.length === 0) continue;
     const mb = (b: number) => (b / 1e6).toFixed(0);
-    out.push(`  ${String(w * 10).padStart(2)}-${w * 10 + 9} s: queue max ${Math.max(...s.map((x) => x.waiting))} (bound ${s[s.length - 1]!.bound}), overloaded ${s.filter((x) => x.overloaded).length}/${s.length} samples, RSS ${mb(Math.min(...s.map((x) => x.rss)))}-${mb(Math.max(...s.map((x) => x.rss)))} MB`);
+    out.push(
+      `  ${String(w * 10).padStart(2)}-${w * 10 + 9} s: queue max ${Math.max(...s.map((x) => x.waiting))} (bound ${s[s.length - 1]!.bound}), overloaded ${s.filter((x) => x.overloaded).length}/${s.length} samples, RSS ${mb(Math.min(...s.map((x) => x.rss)))}-${mb(Math.max(...s.map((x) => x.rss)))} MB`,
+    );
   }
   return out;
 }
@@ -184,7 +217,10 @@ function samplesByWindow(samples: Sample[], from: number): string[] {
  */
 async function createProbe(store: Store, sinkUrl: string, start: number): Promise<void> {
   const creating = Date.now();
-  const specs = Array.from({ length: PROBE_JOBS }, (_, i) => ({ schedule: `${Math.floor((60 * i) / PROBE_JOBS)}-59 ${minuteFields(start)}`, policy: "skip" as const }));
+  const specs = Array.from({ length: PROBE_JOBS }, (_, i) => ({
+    schedule: `${Math.floor((60 * i) / PROBE_JOBS)}-59 ${minuteFields(start)}`,
+    policy: "skip" as const,
+  }));
   await createJobs(store, sinkUrl, "probe", specs);
   console.log(`probe: wrote ${PROBE_JOBS} jobs in ${((Date.now() - creating) / 1000).toFixed(1)} s; load average ${load()}`);
 }
@@ -216,14 +252,25 @@ async function probe(node: Awaited<ReturnType<typeof startNode>>, sink: Sink, st
   });
   console.log(`probe: due/delivered per slot (lateness p99 ms) as the load ramps: ${curve.join(", ")}`);
   const l = node.overload.load();
-  console.log(`probe: capacity ${capacity} runs per slot (the most delivered, median of 3 s); node's queue bound ${l.queueBound}, start rate ${l.startRate}/s; load average ${load()}`);
+  console.log(
+    `probe: capacity ${capacity} runs per slot (the most delivered, median of 3 s); node's queue bound ${l.queueBound}, start rate ${l.startRate}/s; load average ${load()}`,
+  );
   if (capacity >= dueAt(59) * 0.98) console.log(`probe: WARNING: the node kept up with the whole ramp: raise BENCH_PROBE_JOBS, the capacity is higher`);
   await sleepUntil(Date.now() + 10_000);
   return capacity;
 }
 
 /** One phase: `count` jobs due every second of the minute starting at `from`; returns its report lines. */
-async function phase(node: Awaited<ReturnType<typeof startNode>>, c: Clients, sink: Sink, name: string, jobIds: string[], from: number, before: Map<string, Counters>, catchUp: Set<string>) {
+async function phase(
+  node: Awaited<ReturnType<typeof startNode>>,
+  c: Clients,
+  sink: Sink,
+  name: string,
+  jobIds: string[],
+  from: number,
+  before: Map<string, Counters>,
+  catchUp: Set<string>,
+) {
   await sleepUntil(from - 2000);
   await sink.take();
   const loadAtStart = load();
@@ -240,7 +287,14 @@ async function phase(node: Awaited<ReturnType<typeof startNode>>, c: Clients, si
     if (slots.has(slot)) duplicates++;
     delivered.set(jobId, slots.add(slot));
   }
-  let due = 0, got = 0, skipped = 0, dropped = 0, waiting = 0, missing = 0, jobsMissing = 0, failed = 0;
+  let due = 0,
+    got = 0,
+    skipped = 0,
+    dropped = 0,
+    waiting = 0,
+    missing = 0,
+    jobsMissing = 0,
+    failed = 0;
   for (const jobId of jobIds) {
     const a = after.get(jobId)!;
     const b = before.get(jobId) ?? { skipped: 0, dropped: 0, runs: 0, fails: 0 };
@@ -267,7 +321,12 @@ async function phase(node: Awaited<ReturnType<typeof startNode>>, c: Clients, si
     `  due ${due}, delivered ${got} (${((100 * got) / due).toFixed(1)}%), skipped ${skipped}, dropped ${dropped}, pending ${waiting}, failed ${failed}; unaccounted ${missing} slots in ${jobsMissing} jobs; delivered twice ${duplicates}`,
     "  lateness of skip/fire_once deliveries (arrival − slot), by slot:",
     ...latenessByWindow(recs, from, onTime),
-    `  catch_up deliveries (window ${CATCH_UP_WINDOW_MS / 1000} s): ${fmt(recs.filter((r) => catchUp.has(r[0])).map((r) => r[2] - Date.parse(r[1])).sort((a, b) => a - b))}`,
+    `  catch_up deliveries (window ${CATCH_UP_WINDOW_MS / 1000} s): ${fmt(
+      recs
+        .filter((r) => catchUp.has(r[0]))
+        .map((r) => r[2] - Date.parse(r[1]))
+        .sort((a, b) => a - b),
+    )}`,
     "  node, by second of the minute:",
     ...samplesByWindow(samples, from),
     `  RSS from 10 s to 60 s: ${(Math.min(...rssAfter10) / 1e6).toFixed(0)}-${(Math.max(...rssAfter10) / 1e6).toFixed(0)} MB (at 10 s ${((rssAfter10[0] ?? 0) / 1e6).toFixed(0)}, at 60 s ${((rssAfter10[rssAfter10.length - 1] ?? 0) / 1e6).toFixed(0)})`,
@@ -295,7 +354,9 @@ const c = clients(`http://127.0.0.1:${node.server.port}`);
 try {
   const capacity = await probe(node, sink, probeStart);
   const rawMs = median(await Promise.all([0, 1, 2].map(async () => rawBaseline(sink.url, capacity * 5, "dispatch"))));
-  console.log(`reference: a bare undici dispatch() loop posts ${capacity * 5} requests to the same sink in ${rawMs.toFixed(0)} ms (${Math.round((capacity * 5 * 1000) / rawMs)}/s); the node's capacity is ${(((capacity * rawMs) / (capacity * 5 * 1000)) * 100).toFixed(0)}% of that rate`);
+  console.log(
+    `reference: a bare undici dispatch() loop posts ${capacity * 5} requests to the same sink in ${rawMs.toFixed(0)} ms (${Math.round((capacity * 5 * 1000) / rawMs)}/s); the node's capacity is ${(((capacity * rawMs) / (capacity * 5 * 1000)) * 100).toFixed(0)}% of that rate`,
+  );
   const sizes = RATIOS.map((r) => Math.round(r * capacity));
   const largest = Math.max(...sizes);
   // Job i belongs to the phases whose size exceeds i; phases are whole minutes, two apart.
@@ -309,12 +370,15 @@ try {
   });
   const ids = await createJobs(writer, sink.url, "phase", specs);
   await writer.close();
-  console.log(`phases: wrote ${largest} jobs in ${((Date.now() - creating) / 1000).toFixed(1)} s (phases at ${RATIOS.join("x, ")}x the capacity: ${sizes.join(", ")} jobs)`);
+  console.log(
+    `phases: wrote ${largest} jobs in ${((Date.now() - creating) / 1000).toFixed(1)} s (phases at ${RATIOS.join("x, ")}x the capacity: ${sizes.join(", ")} jobs)`,
+  );
   if (Date.now() > first - 10_000) throw new Error("writing the phases' jobs took longer than their lead");
   const catchUp = new Set(ids.filter((_, i) => policyOf(i) === "catch_up"));
   let before = await countersOf(c);
   for (const [k, ratio] of RATIOS.entries()) {
-    for (const line of await phase(node, c, sink, `${ratio}x capacity (${sizes[k]} jobs)`, ids.slice(0, sizes[k]), minutes[k]!, before, catchUp)) console.log(line);
+    for (const line of await phase(node, c, sink, `${ratio}x capacity (${sizes[k]} jobs)`, ids.slice(0, sizes[k]), minutes[k]!, before, catchUp))
+      console.log(line);
     before = await countersOf(c);
   }
 } finally {

@@ -102,10 +102,15 @@ async function runOne(scenario: Scenario, contestant: Contestant): Promise<RunRe
     const sender = await running.stop();
     running = undefined;
     return {
-      scenario: scenario.name, contestant: contestant.name, description: contestant.description,
-      startedAt: new Date(creating).toISOString(), load,
+      scenario: scenario.name,
+      contestant: contestant.name,
+      description: contestant.description,
+      startedAt: new Date(creating).toISOString(),
+      load,
       window: { from: new Date(m.from).toISOString(), to: new Date(m.to).toISOString() },
-      deliveries, usage, total: totalOf(usage),
+      deliveries,
+      usage,
+      total: totalOf(usage),
       ...(stored !== undefined ? { persisted: { runs: stored, pct: (100 * stored) / deliveries.expected } } : {}),
       ...(Object.keys(after).length ? { counters: counterDelta(before, after, deliveries.delivered) } : {}),
       ...(info ? { info } : {}),
@@ -141,7 +146,9 @@ const chosenContestants = CONTESTANTS.filter((c) => args.includes(c.name));
 const runScenarios = chosenScenarios.length ? chosenScenarios : all;
 let failures = 0;
 for (const scenario of runScenarios) {
-  const contestants = chosenContestants.length ? chosenContestants : CONTESTANTS.filter((c) => !c.defaultScenarios || c.defaultScenarios.includes(scenario.name));
+  const contestants = chosenContestants.length
+    ? chosenContestants
+    : CONTESTANTS.filter((c) => !c.defaultScenarios || c.defaultScenarios.includes(scenario.name));
   for (const contestant of contestants) {
     const load = await waitForQuiet();
     console.log(`${scenario.name} × ${contestant.name} (load ${load.toFixed(2)})`);
@@ -153,7 +160,14 @@ for (const scenario of runScenarios) {
       failures++;
       console.error(`  failed: ${err instanceof Error ? err.stack : String(err)}`);
     }
-    writeFileSync(join(RESULTS_DIR, "latest.md"), markdown(latestResults(RESULTS_DIR), all.map((s) => s.name), CONTESTANTS.map((c) => c.name)));
+    writeFileSync(
+      join(RESULTS_DIR, "latest.md"),
+      markdown(
+        latestResults(RESULTS_DIR),
+        all.map((s) => s.name),
+        CONTESTANTS.map((c) => c.name),
+      ),
+    );
   }
 }
 console.log(`\ntables: ${join(RESULTS_DIR, "latest.md")}`);

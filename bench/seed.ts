@@ -92,7 +92,17 @@ function recordOf(i: number, proto: ReturnType<typeof benchJobSpec>, jobId: stri
   const enabled = i % PAUSED_EVERY !== PAUSED_EVERY - 1;
   const { status, nextTriggerAt } = initialState(spec, enabled, now);
   return {
-    jobId, spec, status, pauseNote: "", version: 1, createdAt: now, createdBy: "bench", updatedAt: now, updatedBy: "bench",
-    changeReason: "create", nextTriggerAt, stats: emptyStats(),
+    jobId,
+    spec,
+    status,
+    pauseNote: "",
+    version: 1,
+    createdAt: now,
+    createdBy: "bench",
+    updatedAt: now,
+    updatedBy: "bench",
+    changeReason: "create",
+    nextTriggerAt,
+    stats: emptyStats(),
   };
 }

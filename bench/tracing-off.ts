@@ -10,9 +10,26 @@ import { continuedTrace, createFireTraces, traceRun } from "../src/telemetry/run
 const N = 1_000_000;
 
 const run: RunRecord = {
-  runId: "run_1", jobId: "job_1", jobVersion: 1, projectId: "", slotKey: "2026-01-01T00:00:00.000Z", scheduledAt: 0, dueAt: 0,
-  trigger: "schedule", status: "queued", attempts: [], result: "", error: "", nodeId: "n", traceId: "", replayOf: "", redriveOf: "",
-  taskResults: [], createdAt: 0, updatedAt: 0, revision: 1,
+  runId: "run_1",
+  jobId: "job_1",
+  jobVersion: 1,
+  projectId: "",
+  slotKey: "2026-01-01T00:00:00.000Z",
+  scheduledAt: 0,
+  dueAt: 0,
+  trigger: "schedule",
+  status: "queued",
+  attempts: [],
+  result: "",
+  error: "",
+  nodeId: "n",
+  traceId: "",
+  replayOf: "",
+  redriveOf: "",
+  taskResults: [],
+  createdAt: 0,
+  updatedAt: 0,
+  revision: 1,
 };
 const outcome = { record: { number: 1, startedAt: 0, statusCode: 200, error: "", responseExcerpt: "", durationMs: 0 }, ok: true };
 const target = { url: "http://127.0.0.1:9000/x?token=t", method: "POST" };
@@ -28,13 +45,19 @@ async function nsPerOp(fn: () => unknown): Promise<number> {
 const cases: [string, () => unknown, () => unknown][] = [
   ["run (traceRun)", () => Promise.resolve(run), () => traceRun(run, undefined, () => Promise.resolve(run))],
   ["attempt (traceAttempt)", () => Promise.resolve(outcome), () => traceAttempt(target, ctx, () => Promise.resolve(outcome))],
-  ["fired slot (start + end)", () => ({ ...run }), () => {
-    const traces = createFireTraces("n", 0);
-    traces.end({ ...run, ...traces.start(run) }, "queued");
-  }],
+  [
+    "fired slot (start + end)",
+    () => ({ ...run }),
+    () => {
+      const traces = createFireTraces("n", 0);
+      traces.end({ ...run, ...traces.start(run) }, "queued");
+    },
+  ],
   ["manual run (continuedTrace)", () => ({ ...run }), () => ({ ...run, ...continuedTrace() })],
 ];
 for (const [name, bare, traced] of cases) {
   const [b, t] = [await nsPerOp(bare), await nsPerOp(traced)];
-  console.log(`${name.padEnd(28)} bare ${b.toFixed(0).padStart(5)} ns/op   with tracing off ${t.toFixed(0).padStart(5)} ns/op   cost ${(t - b).toFixed(0).padStart(5)} ns`);
+  console.log(
+    `${name.padEnd(28)} bare ${b.toFixed(0).padStart(5)} ns/op   with tracing off ${t.toFixed(0).padStart(5)} ns/op   cost ${(t - b).toFixed(0).padStart(5)} ns`,
+  );
 }

@@ -48,13 +48,32 @@ await store.init();
 const jobs: JobRecord[] = Array.from({ length: RUNS }, (_, i) => ({
   jobId: `job_${String(i).padStart(26, "0")}`,
   spec: {
-    projectId: "", name: `bench ${i}`, description: "", tags: {}, schedule: "* * * * * *", timezone: "UTC", concurrencyPolicy: "allow",
-    misfirePolicy: "fire_once", catchupWindowMs: 3_600_000, maxJitterMs: 0, handler: "",
+    projectId: "",
+    name: `bench ${i}`,
+    description: "",
+    tags: {},
+    schedule: "* * * * * *",
+    timezone: "UTC",
+    concurrencyPolicy: "allow",
+    misfirePolicy: "fire_once",
+    catchupWindowMs: 3_600_000,
+    maxJitterMs: 0,
+    handler: "",
     target: { url: `${sink.url}/b`, method: "POST", headers: {}, body: "", timeoutMs: 30_000, successCodes: [] },
     retry: { maxAttempts: 1, initialBackoffMs: 1000, maxBackoffMs: 60_000, multiplier: 2, retryOn: "on_failure" },
-    tasks: [], historyLimit: DEFAULT_HISTORY_LIMIT,
+    tasks: [],
+    historyLimit: DEFAULT_HISTORY_LIMIT,
   },
-  status: "active", pauseNote: "", version: 1, createdAt: 0, createdBy: "bench", updatedAt: 0, updatedBy: "bench", changeReason: "", nextTriggerAt: 0, stats: emptyStats(),
+  status: "active",
+  pauseNote: "",
+  version: 1,
+  createdAt: 0,
+  createdBy: "bench",
+  updatedAt: 0,
+  updatedBy: "bench",
+  changeReason: "",
+  nextTriggerAt: 0,
+  stats: emptyStats(),
 }));
 for (const job of jobs) await store.createJob(job);
 
@@ -64,10 +83,20 @@ const jobCache = createJobCache(store);
 // Wired as in src/main.ts: history trims wait for the sends.
 const betweenSlots = () => worker.betweenSlots();
 const worker: import("../src/scheduler/run-worker.js").RunWorker = createRunWorker({
-  store, clock, http, secrets: createSecretSource({}), handlers: new Map(), events: createRunEvents(), jobs: jobCache,
+  store,
+  clock,
+  http,
+  secrets: createSecretSource({}),
+  handlers: new Map(),
+  events: createRunEvents(),
+  jobs: jobCache,
   metrics: createMetrics({ deadLetterDepth: async () => 0, queueDepth: () => 0, isLeader: () => true }),
   bookkeeping: createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 30_000, betweenSlots }, onError),
-  nodeId: "bench-worker", concurrency: WORKERS, progress: PROGRESS_DEFAULTS, onError, prepareForSlot: youngCollector(),
+  nodeId: "bench-worker",
+  concurrency: WORKERS,
+  progress: PROGRESS_DEFAULTS,
+  onError,
+  prepareForSlot: youngCollector(),
 });
 
 let seq = 0;
@@ -76,9 +105,26 @@ function runsAt(slot: number): RunRecord[] {
   return jobs.map((job) => {
     const runId = `run_${String(++seq).padStart(26, "0")}`;
     return {
-      runId, jobId: job.jobId, jobVersion: 1, projectId: "", slotKey: slotKeyFor(slot), scheduledAt: slot, dueAt: slot, trigger: "schedule",
-      status: "queued", attempts: [], result: "", error: "", nodeId: "", traceId: "", replayOf: "", redriveOf: "", taskResults: [],
-      createdAt: slot, updatedAt: slot, revision: 1,
+      runId,
+      jobId: job.jobId,
+      jobVersion: 1,
+      projectId: "",
+      slotKey: slotKeyFor(slot),
+      scheduledAt: slot,
+      dueAt: slot,
+      trigger: "schedule",
+      status: "queued",
+      attempts: [],
+      result: "",
+      error: "",
+      nodeId: "",
+      traceId: "",
+      replayOf: "",
+      redriveOf: "",
+      taskResults: [],
+      createdAt: slot,
+      updatedAt: slot,
+      revision: 1,
     };
   });
 }
@@ -96,7 +142,10 @@ async function round(profile: boolean): Promise<{ lateness: number[]; cpuMs: num
   await worker.idle();
   const { user, system } = process.cpuUsage(cpu);
   await stopProfile?.();
-  const lateness = (await sink.take()).filter((r) => Date.parse(r[1]) === slot).map((r) => r[2] - slot).sort((a, b) => a - b);
+  const lateness = (await sink.take())
+    .filter((r) => Date.parse(r[1]) === slot)
+    .map((r) => r[2] - slot)
+    .sort((a, b) => a - b);
   return { lateness, cpuMs: (user + system) / 1000 };
 }
 
@@ -126,8 +175,10 @@ for (let i = 1; i <= ROUNDS; i++) {
   );
 }
 const [m, d, r] = [median(lasts), median(raws.dispatch), median(raws.request)];
-console.log(`median of rounds 2–${ROUNDS}: last delivery ${m} ms = ${(m / d).toFixed(2)}x raw dispatch() (${d.toFixed(0)} ms) / ${(m / r).toFixed(2)}x raw request() (${r.toFixed(0)} ms); ` +
-    `median per-round ratio ${median(ratios.dispatch).toFixed(2)}x dispatch() / ${median(ratios.request).toFixed(2)}x request()`);
+console.log(
+  `median of rounds 2–${ROUNDS}: last delivery ${m} ms = ${(m / d).toFixed(2)}x raw dispatch() (${d.toFixed(0)} ms) / ${(m / r).toFixed(2)}x raw request() (${r.toFixed(0)} ms); ` +
+    `median per-round ratio ${median(ratios.dispatch).toFixed(2)}x dispatch() / ${median(ratios.request).toFixed(2)}x request()`,
+);
 await worker.stop(1000);
 await http.close();
 await agent.close();

@@ -140,17 +140,33 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const onError = (err: unknown, step: string) => log.error({ err, step }, "background step failed");
   const store = await createStore(config, log);
   const coordinator = createCoordinator(config, clock, log);
-  const readiness = createReadinessMonitor({ probes: readinessProbes(config, store, coordinator), clock, intervalMs: config.readyProbeMs, timeoutMs: PROBE_TIMEOUT_MS });
+  const readiness = createReadinessMonitor({
+    probes: readinessProbes(config, store, coordinator),
+    clock,
+    intervalMs: config.readyProbeMs,
+    timeoutMs: PROBE_TIMEOUT_MS,
+  });
   const events = createClusterRunEvents(createRunEvents(), coordinator, clock);
   const ids = createIdGenerator(clock, randomBytes);
   const outbound = createOutboundPolicy(config.outbound);
-  const http = createHttpClient({ clock, connectionsPerOrigin: config.httpConnections, outbound, lookup: overrides.lookup, excerptBytes: config.responseExcerptBytes });
+  const http = createHttpClient({
+    clock,
+    connectionsPerOrigin: config.httpConnections,
+    outbound,
+    lookup: overrides.lookup,
+    excerptBytes: config.responseExcerptBytes,
+  });
   const secrets = createSecretSource(overrides.env ?? process.env, config.secretsFile);
   const jobCache = createJobCache(store);
   let worker: RunWorker | undefined;
   // The fire loop's check includes the worker's: history trims wait for both (called once running, after fireLoop exists).
   const trimsBetweenSlots = () => fireLoop.betweenSlots();
-  const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: config.statsFlushMs, trimIntervalMs: config.historyTrimMs, betweenSlots: trimsBetweenSlots }, onError);
+  const bookkeeping = createRunBookkeeping(
+    store,
+    clock,
+    { statsFlushMs: config.statsFlushMs, trimIntervalMs: config.historyTrimMs, betweenSlots: trimsBetweenSlots },
+    onError,
+  );
   const metrics = createMetrics({
     deadLetterDepth: () => store.countDeadLetters(),
     queueDepth: () => worker?.waiting() ?? 0,
@@ -158,15 +174,33 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     load: () => overload.load(),
   });
   const overload = createOverload({
-    clock, metrics, log, queue: () => worker!, options: { maxQueuedRuns: config.maxQueuedRuns, concurrency: config.workerConcurrency },
+    clock,
+    metrics,
+    log,
+    queue: () => worker!,
+    options: { maxQueuedRuns: config.maxQueuedRuns, concurrency: config.workerConcurrency },
   });
   overload.onChange(({ overloaded, queuedRuns }) => {
     void coordinator.reportLoad({ overloaded, queuedRuns }).catch((err: unknown) => onError(err, "report load"));
   });
   worker = createRunWorker({
-    store, metrics, clock, http, secrets, handlers: config.handlers, events, jobs: jobCache, bookkeeping,
-    nodeId: config.nodeId, concurrency: config.workerConcurrency, progress: { ...PROGRESS_DEFAULTS, writeBatchMs: config.runWriteBatchMs, checkpointMs: config.runCheckpointMs }, onError, log,
-    prepareForSlot: youngCollector(), manualStartDeadlineMs: config.manualStartDeadlineMs, overload,
+    store,
+    metrics,
+    clock,
+    http,
+    secrets,
+    handlers: config.handlers,
+    events,
+    jobs: jobCache,
+    bookkeeping,
+    nodeId: config.nodeId,
+    concurrency: config.workerConcurrency,
+    progress: { ...PROGRESS_DEFAULTS, writeBatchMs: config.runWriteBatchMs, checkpointMs: config.runCheckpointMs },
+    onError,
+    log,
+    prepareForSlot: youngCollector(),
+    manualStartDeadlineMs: config.manualStartDeadlineMs,
+    overload,
   });
   const claimOptions = { scanMs: config.claimScanMs, releaseBatchMs: config.runWriteBatchMs };
   const claimLoop = createClaimLoop({ store, coordinator, worker, jobs: jobCache, clock, capacity: overload, options: claimOptions, onError });
@@ -174,15 +208,31 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const canceller = createRunCanceller({ store, coordinator, worker, clock, events });
   const fireLoop = createFireLoop({ store, metrics, clock, coordinator, dispatcher, canceller, events, ids, jobs: jobCache, sends: worker, overload, onError });
   const deadLetterExpiry = createDeadLetterExpiry({
-    store, clock, metrics, retentionMs: config.deadLetterRetentionMs, mayRun: () => coordinator.canFire(), betweenSlots: trimsBetweenSlots, onError,
+    store,
+    clock,
+    metrics,
+    retentionMs: config.deadLetterRetentionMs,
+    mayRun: () => coordinator.canFire(),
+    betweenSlots: trimsBetweenSlots,
+    onError,
   });
   const deletedJobRuns = createDeletedJobRuns({
-    store, clock, metrics, retentionMs: config.deletedJobRunRetentionMs, mayRun: () => coordinator.canFire(), betweenSlots: trimsBetweenSlots, onError,
+    store,
+    clock,
+    metrics,
+    retentionMs: config.deletedJobRunRetentionMs,
+    mayRun: () => coordinator.canFire(),
+    betweenSlots: trimsBetweenSlots,
+    onError,
   });
-  const jobRelay = relayJobChanges(coordinator, (jobId, version) => {
-    jobCache.forget(jobId, version);
-    fireLoop.jobChanged(jobId);
-  }, onError);
+  const jobRelay = relayJobChanges(
+    coordinator,
+    (jobId, version) => {
+      jobCache.forget(jobId, version);
+      fireLoop.jobChanged(jobId);
+    },
+    onError,
+  );
   // This replica's cache forgets the job before the change is answered; the others on the bus.
   const jobChanged = (jobId: string, version: number) => {
     jobCache.forget(jobId, version);
@@ -192,12 +242,26 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const deps = { store, clock, coordinator, ids, dispatcher, canceller, events, metrics, jobChanged, live, outbound, limits: config.security.limits };
   const runs = createRunCommands(deps);
   const routes = registerRoutes(
-    createCronService({ jobs: createJobCommands(deps), runs, cluster: createClusterQueries(deps, runs, overload.load), clock, mode: config.etcd ? "cluster" : "single" }),
+    createCronService({
+      jobs: createJobCommands(deps),
+      runs,
+      cluster: createClusterQueries(deps, runs, overload.load),
+      clock,
+      mode: config.etcd ? "cluster" : "single",
+    }),
     createRunService({ runs, events }),
     createHealthService(readiness, HEALTH_NAMES),
   );
   const server = await startServer({
-    host: config.host, port: config.port, routes, now: clock.now, metrics, log, readiness, consoleDir: config.consoleDir, corsOrigins: config.corsOrigins,
+    host: config.host,
+    port: config.port,
+    routes,
+    now: clock.now,
+    metrics,
+    log,
+    readiness,
+    consoleDir: config.consoleDir,
+    corsOrigins: config.corsOrigins,
     access: accessInterceptors(config, clock.now),
   });
   log.info({ port: server.port }, "port open, starting");

@@ -31,9 +31,15 @@ serveContestant({
     const upsert = async () => {
       while (next < msg.patterns.length) {
         const i = next++;
-        await queue.upsertJobScheduler(`job-${i}`, { pattern: msg.patterns[i], tz: "UTC" }, {
-          name: "fire", data: { i }, opts: { removeOnComplete: true, removeOnFail: 1000 },
-        });
+        await queue.upsertJobScheduler(
+          `job-${i}`,
+          { pattern: msg.patterns[i], tz: "UTC" },
+          {
+            name: "fire",
+            data: { i },
+            opts: { removeOnComplete: true, removeOnFail: 1000 },
+          },
+        );
       }
     };
     await Promise.all(Array.from({ length: SETUP_CONCURRENCY }, upsert));

@@ -78,7 +78,11 @@ function nextMessage<T>(child: ChildProcess, type: string, timeoutMs = STEP_TIME
 
 /** A contestant process speaking post.mjs's protocol (plain Node: no loader of the bench's; local time UTC). */
 async function startProcess(script: string, extra: () => Record<string, unknown>): Promise<Running & { pid: number }> {
-  const child = fork(fileURLToPath(new URL(script, import.meta.url)), [], { execArgv: [], env: { ...process.env, TZ: "UTC" }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
+    execArgv: [],
+    env: { ...process.env, TZ: "UTC" },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   await nextMessage(child, "ready");
   return {
     pid: child.pid!,
@@ -139,17 +143,23 @@ function redisPong(port: number): Promise<boolean> {
 async function startRedis(): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "cronmesh-redis-"));
   const port = await freePort();
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   const stderr = tailOf(child.stderr);
   const stop = async () => {
     await killChild(child);
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(async () => {
-      if (isGone(child)) throw new Error(`redis-server exited: ${stderr()}`);
-      return redisPong(port);
-    }, 30_000, "redis-server");
+    await waitFor(
+      async () => {
+        if (isGone(child)) throw new Error(`redis-server exited: ${stderr()}`);
+        return redisPong(port);
+      },
+      30_000,
+      "redis-server",
+    );
   } catch (err) {
     await stop();
     throw err;
@@ -191,12 +201,19 @@ async function createJobs(baseUrls: string[], auth: Record<string, string>, patt
   const clients = baseUrls.map((u) => clientsFor(u, auth));
   let next = 0;
   let done = 0;
-  const progress = setInterval(() => console.log(`  creating jobs: ${done.toLocaleString("en")} of ${patterns.length.toLocaleString("en")}`), PROGRESS_EVERY_MS);
+  const progress = setInterval(
+    () => console.log(`  creating jobs: ${done.toLocaleString("en")} of ${patterns.length.toLocaleString("en")}`),
+    PROGRESS_EVERY_MS,
+  );
   const worker = async () => {
     while (next < patterns.length) {
       const i = next++;
       const job = create(JobSchema, {
-        name: `peer ${i}`, schedule: patterns[i]!, timezone: "UTC", concurrencyPolicy: ConcurrencyPolicy.ALLOW, target: { url: `${sinkUrl}/b` },
+        name: `peer ${i}`,
+        schedule: patterns[i]!,
+        timezone: "UTC",
+        concurrencyPolicy: ConcurrencyPolicy.ALLOW,
+        target: { url: `${sinkUrl}/b` },
         ...(perProject ? { projectId: `peers-${Math.floor(i / perProject)}` } : {}),
       });
       await clients[i % clients.length]!.cron.createJob({ job });
@@ -242,7 +259,10 @@ const embedded: Contestant = {
 
 /** Sums of a Prometheus endpoint's counters, by family and one label (`<prefix>.<label value>`). */
 async function scrape(url: string, families: Record<string, string>, prefix: string): Promise<Record<string, number>> {
-  const text = await fetch(url, { signal: AbortSignal.timeout(5000) }).then((r) => r.text(), () => "");
+  const text = await fetch(url, { signal: AbortSignal.timeout(5000) }).then(
+    (r) => r.text(),
+    () => "",
+  );
   const out: Record<string, number> = {};
   for (const family of parsePrometheusTextFormat(text) as { name: string; metrics: { labels?: Record<string, string>; value?: string }[] }[]) {
     const label = families[family.name];
@@ -283,7 +303,11 @@ async function startClusterParts(backend: FerretDbBackend): Promise<ClusterParts
   const logDir = await mkdtemp(join(tmpdir(), "cronmesh-peers-cluster-"));
   const dbName = `cronmesh_peers_${process.pid}`;
   const { env, auth } = await replicaEnv({ logDir, mongoUri: ferret.uri, dbName, etcdEndpoints: etcd.endpoints, ttlMs: TTL_MS });
-  const replicas = await Promise.all(Array.from({ length: REPLICAS }, async (_, i) => createReplica(SERVICE_ARGV, `r${i}`, await freePort(), { ...env, ...SERVICE_ENV, SHUTDOWN_GRACE_MS: "3000" }, logDir)));
+  const replicas = await Promise.all(
+    Array.from({ length: REPLICAS }, async (_, i) =>
+      createReplica(SERVICE_ARGV, `r${i}`, await freePort(), { ...env, ...SERVICE_ENV, SHUTDOWN_GRACE_MS: "3000" }, logDir),
+    ),
+  );
   const parts = { etcd, ferret, replicas, auth, dbName, logDir };
   try {
     for (const r of replicas) await r.start();
@@ -319,7 +343,14 @@ function cluster(backend: FerretDbBackend, defaultScenarios?: string[]): Contest
           ferretdb: pidsOf([c.ferret.pids().ferretdb]),
           ...(backend === "postgresql" ? { postgres: pidsOf([c.ferret.pids().postgres]) } : {}),
         }),
-        schedule: (p, sinkUrl) => createJobs(c.replicas.map((r) => r.baseUrl), c.auth, p.patterns, sinkUrl, JOBS_PER_PROJECT),
+        schedule: (p, sinkUrl) =>
+          createJobs(
+            c.replicas.map((r) => r.baseUrl),
+            c.auth,
+            p.patterns,
+            sinkUrl,
+            JOBS_PER_PROJECT,
+          ),
         info: async () => ({ leader: (await findLeader(c.replicas, c.auth))?.nodeId }),
         async counters() {
           const [wire, etcd] = await Promise.all([

@@ -20,8 +20,12 @@ const NODE_ID = `${hostname()}-${process.pid}`;
 export function serviceLikeHeaders(i, slot) {
   const runId = `run_${String(i).padStart(26, "0")}`;
   return {
-    "idempotency-key": runId, "x-cronmesh-run-id": runId, "x-cronmesh-job-id": `job_${String(i).padStart(26, "0")}`,
-    "x-cronmesh-scheduled-at": slot, "x-cronmesh-attempt": "1", "x-cronmesh-node": NODE_ID,
+    "idempotency-key": runId,
+    "x-cronmesh-run-id": runId,
+    "x-cronmesh-job-id": `job_${String(i).padStart(26, "0")}`,
+    "x-cronmesh-scheduled-at": slot,
+    "x-cronmesh-attempt": "1",
+    "x-cronmesh-node": NODE_ID,
   };
 }
 
@@ -34,15 +38,19 @@ export function createPoster(sinkUrl) {
   const agent = new Agent({ connections: CONNECTIONS, keepAliveTimeout: 30_000 });
   const origin = new URL(sinkUrl).origin;
   /** @type {(i: number, slotMs: number) => Promise<void>} */
-  const post = (i, slotMs) => new Promise((resolve, reject) => {
-    agent.dispatch({ origin, path: "/peer", method: "POST", headers: serviceLikeHeaders(i, new Date(slotMs).toISOString()) }, {
-      onRequestStart: () => undefined,
-      onResponseStart: () => undefined,
-      onResponseData: () => undefined,
-      onResponseEnd: () => resolve(),
-      onResponseError: (_c, err) => reject(err),
+  const post = (i, slotMs) =>
+    new Promise((resolve, reject) => {
+      agent.dispatch(
+        { origin, path: "/peer", method: "POST", headers: serviceLikeHeaders(i, new Date(slotMs).toISOString()) },
+        {
+          onRequestStart: () => undefined,
+          onResponseStart: () => undefined,
+          onResponseData: () => undefined,
+          onResponseEnd: () => resolve(),
+          onResponseError: (_c, err) => reject(err),
+        },
+      );
     });
-  });
   return { post, close: () => agent.close() };
 }
 

@@ -10,9 +10,11 @@ serveContestant({
   async schedule(msg, post) {
     for (const [at, group] of msg.fires) {
       const jobs = msg.groups[group];
-      timers.push(setTimeout(() => {
-        for (const i of jobs) void post(i, at);
-      }, at - Date.now()));
+      timers.push(
+        setTimeout(() => {
+          for (const i of jobs) void post(i, at);
+        }, at - Date.now()),
+      );
     }
   },
   async stop() {

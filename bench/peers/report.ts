@@ -87,7 +87,10 @@ export function analyse(records: Rec[], m: Measured): Deliveries {
   const all = [...bySlot.values()].flat();
   const lasts = [...bySlot.values()].map((l) => l.reduce((a, b) => Math.max(a, b))).sort((a, b) => a - b);
   return {
-    expected, delivered: all.length, deliveredPct: (100 * all.length) / expected, duplicates,
+    expected,
+    delivered: all.length,
+    deliveredPct: (100 * all.length) / expected,
+    duplicates,
     lateness: latenessOf(all),
     lastPerSlot: { median: pct(lasts, 50), worst: lasts[lasts.length - 1] ?? NaN },
     ...(m.coldSlot !== undefined ? { cold: { ...latenessOf(cold), delivered: cold.length } } : {}),
@@ -105,7 +108,9 @@ export function writeResult(dir: string, r: RunResult): string {
 /** The newest result of every (scenario, contestant) pair found in `dir`. */
 export function latestResults(dir: string): RunResult[] {
   const latest = new Map<string, RunResult>();
-  for (const name of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     const r = JSON.parse(readFileSync(join(dir, name), "utf8")) as RunResult;
     latest.set(`${r.scenario}|${r.contestant}`, r);
   }
@@ -129,24 +134,34 @@ function scenarioTable(results: RunResult[]): string {
     const l = d.lateness;
     const p99 = (x?: RunResult) => x?.deliveries.lateness.p99;
     const cpu = (x?: RunResult) => x?.total.cpuSeconds;
-    lines.push([
-      r.contestant,
-      `${fixed(d.deliveredPct, d.deliveredPct === 100 ? 0 : 1)}%${d.duplicates ? ` (+${d.duplicates} dup)` : ""}`,
-      `${fixed(l.p50)} / ${fixed(l.p99)} / ${fixed(l.max)}`,
-      ...REFERENCES.map((name) => ratio(l.p99, p99(ref[name]))),
-      fixed(r.total.cpuSeconds, 1),
-      ...REFERENCES.map((name) => ratio(r.total.cpuSeconds, cpu(ref[name]))),
-      fixed(r.total.rssPeakMb),
-      r.persisted ? `${fixed(r.persisted.pct, r.persisted.pct === 100 ? 0 : 1)}%` : "—",
-      `${r.load.atStart.toFixed(1)}–${r.load.atEnd.toFixed(1)}`,
-    ].join(" | ").replace(/^/, "| ").concat(" |"));
+    lines.push(
+      [
+        r.contestant,
+        `${fixed(d.deliveredPct, d.deliveredPct === 100 ? 0 : 1)}%${d.duplicates ? ` (+${d.duplicates} dup)` : ""}`,
+        `${fixed(l.p50)} / ${fixed(l.p99)} / ${fixed(l.max)}`,
+        ...REFERENCES.map((name) => ratio(l.p99, p99(ref[name]))),
+        fixed(r.total.cpuSeconds, 1),
+        ...REFERENCES.map((name) => ratio(r.total.cpuSeconds, cpu(ref[name]))),
+        fixed(r.total.rssPeakMb),
+        r.persisted ? `${fixed(r.persisted.pct, r.persisted.pct === 100 ? 0 : 1)}%` : "—",
+        `${r.load.atStart.toFixed(1)}–${r.load.atEnd.toFixed(1)}`,
+      ]
+        .join(" | ")
+        .replace(/^/, "| ")
+        .concat(" |"),
+    );
   }
   return lines.join("\n");
 }
 
 /** The Markdown report of the latest results: one table per scenario, scenarios and contestants in the orders given. */
 export function markdown(results: RunResult[], order: string[], contestantOrder: string[]): string {
-  const parts = ["# bench:peers, latest results", "", "Lateness = arrival at the sink − nominal slot. Ratios divide by the reference's figure of its own latest run of the scenario. CPU and RSS: the contestant's processes and servers (Redis, etcd, FerretDB, PostgreSQL) over the window; stored = runs of the measured slots the store holds as succeeded; load = the 1-minute load average at the window's start and end.", ""];
+  const parts = [
+    "# bench:peers, latest results",
+    "",
+    "Lateness = arrival at the sink − nominal slot. Ratios divide by the reference's figure of its own latest run of the scenario. CPU and RSS: the contestant's processes and servers (Redis, etcd, FerretDB, PostgreSQL) over the window; stored = runs of the measured slots the store holds as succeeded; load = the 1-minute load average at the window's start and end.",
+    "",
+  ];
   const scenarios = [...new Set(results.map((r) => r.scenario))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
   for (const s of scenarios) {
     const rs = results.filter((r) => r.scenario === s).sort((a, b) => contestantOrder.indexOf(a.contestant) - contestantOrder.indexOf(b.contestant));

@@ -111,11 +111,18 @@ function spread(s: ScenarioSettings): Scenario {
       return {
         patterns: second.map((sec) => `${sec} * * * * *`),
         groups,
-        fires: (from, to) => secondsIn(from, to).filter((t) => groups[secOf(t)]!.length > 0).map((t) => [t, secOf(t)]),
+        fires: (from, to) =>
+          secondsIn(from, to)
+            .filter((t) => groups[secOf(t)]!.length > 0)
+            .map((t) => [t, secOf(t)]),
         measure(readyAt) {
           const from = Math.ceil((readyAt + s.settleMs) / 60_000) * 60_000;
           const to = from + 60_000;
-          const slots = new Map(secondsIn(from, to).filter((t) => groups[secOf(t)]!.length > 0).map((t) => [t, groups[secOf(t)]!.length]));
+          const slots = new Map(
+            secondsIn(from, to)
+              .filter((t) => groups[secOf(t)]!.length > 0)
+              .map((t) => [t, groups[secOf(t)]!.length]),
+          );
           return { slots, from, to, collectAt: to + s.drainMs };
         },
       };
@@ -147,12 +154,16 @@ function burst(s: ScenarioSettings): Scenario {
         groups: [range(JOBS)],
         fires: (from, to) => instants.filter((t) => t >= from && t < to).map((t) => [t, 0]),
         measure(readyAt) {
-          if (readyAt > first - BURST_MIN_LEAD_MS) throw new Error(`creating the jobs took past the first burst's lead (${leadMs} ms); raise BENCH_BURST_LEAD_MS`);
+          if (readyAt > first - BURST_MIN_LEAD_MS)
+            throw new Error(`creating the jobs took past the first burst's lead (${leadMs} ms); raise BENCH_BURST_LEAD_MS`);
           const warm = instants.slice(1);
           const last = instants[instants.length - 1]!;
           return {
-            slots: new Map(warm.map((t) => [t, JOBS])), coldSlot: first,
-            from: warm[0]! - BURST_STAGING_MS, to: last + BURST_TAIL_MS, collectAt: last + BURST_TAIL_MS + s.drainMs,
+            slots: new Map(warm.map((t) => [t, JOBS])),
+            coldSlot: first,
+            from: warm[0]! - BURST_STAGING_MS,
+            to: last + BURST_TAIL_MS,
+            collectAt: last + BURST_TAIL_MS + s.drainMs,
           };
         },
       };

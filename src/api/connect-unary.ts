@@ -2,7 +2,13 @@ import { fromJson, type DescMessage, type DescMethodUnary } from "@bufbuild/prot
 import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionNegotiate, createMethodSerializationLookup, type Compression, type MethodSerializationLookup } from "@connectrpc/connect/protocol";
 import {
-  codeToHttpStatus, contentTypeUnaryJson, contentTypeUnaryProto, contentTypeUnaryRegExp, errorToJsonBytes, headerUnaryEncoding, trailerMux,
+  codeToHttpStatus,
+  contentTypeUnaryJson,
+  contentTypeUnaryProto,
+  contentTypeUnaryRegExp,
+  errorToJsonBytes,
+  headerUnaryEncoding,
+  trailerMux,
 } from "@connectrpc/connect/protocol-connect";
 import type http from "node:http";
 import type http2 from "node:http2";
@@ -49,7 +55,11 @@ export function createConnectUnary(options: ConnectUnaryOptions): ConnectUnary {
   const serializations = new Map<DescMethodUnary, Lookup>();
   const serializationOf = (method: DescMethodUnary) => {
     let s = serializations.get(method);
-    if (!s) serializations.set(method, (s = createMethodSerializationLookup(method, undefined, STRICT_JSON_OPTIONS, { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff })));
+    if (!s)
+      serializations.set(
+        method,
+        (s = createMethodSerializationLookup(method, undefined, STRICT_JSON_OPTIONS, { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff })),
+      );
     return s;
   };
   return (req, res) => {
@@ -72,7 +82,14 @@ function pathOf(req: Req): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
-async function serve(req: Req, res: Res, target: UnaryInvokers extends Map<string, infer T> ? T : never, binary: boolean, serialization: Lookup, options: ConnectUnaryOptions): Promise<void> {
+async function serve(
+  req: Req,
+  res: Res,
+  target: UnaryInvokers extends Map<string, infer T> ? T : never,
+  binary: boolean,
+  serialization: Lookup,
+  options: ConnectUnaryOptions,
+): Promise<void> {
   const responseHeader = new Headers({ "content-type": binary ? contentTypeUnaryProto : contentTypeUnaryJson });
   const responseTrailer = new Headers();
   let status = 200;
@@ -81,7 +98,14 @@ async function serve(req: Req, res: Res, target: UnaryInvokers extends Map<strin
     const bytes = await readBody(req, options.readMaxBytes);
     const message = binary ? parseBinary(target.method, bytes) : parseJson(target.method, bytes);
     const response = await target.invoke({
-      message, header: headersOf(req), url: urlOf(req), requestMethod: "POST", protocolName: "connect", signal: abortOnClose(res), responseHeader, responseTrailer,
+      message,
+      header: headersOf(req),
+      url: urlOf(req),
+      requestMethod: "POST",
+      protocolName: "connect",
+      signal: abortOnClose(res),
+      responseHeader,
+      responseTrailer,
     });
     body = serialization.getO(binary).serialize(response.message);
   } catch (err) {

@@ -146,30 +146,45 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
     async addTask(req, ctx) {
       if (!req.task) throw CronError.invalid("task", "is required");
       const task = taskFromProto(req.task, "task");
-      const job = await jobs.editTasks(requireId(req.jobId), (tasks) => {
-        if (tasks.some((t) => t.taskId === task.taskId)) throw new CronError("already_exists", `task ${task.taskId} already exists`);
-        return [...tasks, task];
-      }, actorOf(ctx), "add task");
+      const job = await jobs.editTasks(
+        requireId(req.jobId),
+        (tasks) => {
+          if (tasks.some((t) => t.taskId === task.taskId)) throw new CronError("already_exists", `task ${task.taskId} already exists`);
+          return [...tasks, task];
+        },
+        actorOf(ctx),
+        "add task",
+      );
       return { job: await withLock(job) };
     },
 
     async updateTask(req, ctx) {
       if (!req.task) throw CronError.invalid("task", "is required");
       const task = taskFromProto(req.task, "task");
-      const job = await jobs.editTasks(requireId(req.jobId), (tasks) => {
-        if (!tasks.some((t) => t.taskId === task.taskId)) throw CronError.notFound("task", task.taskId);
-        return tasks.map((t) => (t.taskId === task.taskId ? task : t));
-      }, actorOf(ctx), "update task");
+      const job = await jobs.editTasks(
+        requireId(req.jobId),
+        (tasks) => {
+          if (!tasks.some((t) => t.taskId === task.taskId)) throw CronError.notFound("task", task.taskId);
+          return tasks.map((t) => (t.taskId === task.taskId ? task : t));
+        },
+        actorOf(ctx),
+        "update task",
+      );
       return { job: await withLock(job) };
     },
 
     async deleteTask(req, ctx) {
-      const job = await jobs.editTasks(requireId(req.jobId), (tasks) => {
-        if (!tasks.some((t) => t.taskId === req.taskId)) throw CronError.notFound("task", req.taskId);
-        const dependant = tasks.find((t) => t.dependsOn.includes(req.taskId));
-        if (dependant) throw new CronError("failed_precondition", `task ${dependant.taskId} depends on ${req.taskId}`);
-        return tasks.filter((t) => t.taskId !== req.taskId);
-      }, actorOf(ctx), "delete task");
+      const job = await jobs.editTasks(
+        requireId(req.jobId),
+        (tasks) => {
+          if (!tasks.some((t) => t.taskId === req.taskId)) throw CronError.notFound("task", req.taskId);
+          const dependant = tasks.find((t) => t.dependsOn.includes(req.taskId));
+          if (dependant) throw new CronError("failed_precondition", `task ${dependant.taskId} depends on ${req.taskId}`);
+          return tasks.filter((t) => t.taskId !== req.taskId);
+        },
+        actorOf(ctx),
+        "delete task",
+      );
       return { job: await withLock(job) };
     },
 
@@ -194,7 +209,10 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
         status: latest ? runStatus.toProto(latest.status) : 0,
         latestRun: latest && runToProto(latest),
         tasks: taskStates(topologicalOrder(job.spec.tasks), latest).map((t) => ({
-          ...t, status: t.status ? runStatus.toProto(t.status) : 0, startedAt: tsOf(t.startedAt), finishedAt: tsOf(t.finishedAt),
+          ...t,
+          status: t.status ? runStatus.toProto(t.status) : 0,
+          startedAt: tsOf(t.startedAt),
+          finishedAt: tsOf(t.finishedAt),
         })),
         jobStatus: jobStatus.toProto(job.status),
       };
@@ -216,8 +234,11 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
         nodeId: view.nodeId,
         mode: deps.mode,
         members: view.members.map(({ load, ...m }) => ({
-          ...m, startedAt: timestampFromMs(m.startedAt), isLeader: m.nodeId === view.leaderId,
-          overloaded: load?.overloaded ?? false, queuedRuns: BigInt(load?.queuedRuns ?? 0),
+          ...m,
+          startedAt: timestampFromMs(m.startedAt),
+          isLeader: m.nodeId === view.leaderId,
+          overloaded: load?.overloaded ?? false,
+          queuedRuns: BigInt(load?.queuedRuns ?? 0),
         })),
         jobsTotal: BigInt(view.jobsTotal),
         running: BigInt(view.running),
@@ -265,7 +286,11 @@ async function listedJobs(runs: RunCommands, items: JobRecord[]): Promise<Job[]>
 
 async function listJobs(jobs: JobCommands, runs: RunCommands, req: ListJobsRequest, actor: Actor) {
   const filter = {
-    projectId: req.projectId, status: req.status ? jobStatus.toDomain(req.status) : undefined, tag: req.tag, text: req.text, owner: req.owner,
+    projectId: req.projectId,
+    status: req.status ? jobStatus.toDomain(req.status) : undefined,
+    tag: req.tag,
+    text: req.text,
+    owner: req.owner,
   };
   const paging = pagingOf(req);
   if (!paging.byOffset) {
@@ -288,7 +313,10 @@ type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /** Starts holding the read's outcome (see {@link Settled}). */
 function settled<T>(read: Promise<T>): Promise<Settled<T>> {
-  return read.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+  return read.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 }
 
 /** The held read's value, or its failure thrown. */

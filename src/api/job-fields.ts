@@ -4,6 +4,20 @@
  * what a caller edits.
  */
 export const OUTPUT_ONLY_JOB_FIELDS: ReadonlySet<string> = new Set([
-  "job_id", "version", "created_at", "created_by", "updated_at", "updated_by", "next_trigger_at", "last_triggered_at",
-  "last_run_duration_ms", "run_count", "fail_count", "lock_acquired", "skipped_count", "dropped_count", "last_run_status", "recent_runs",
+  "job_id",
+  "version",
+  "created_at",
+  "created_by",
+  "updated_at",
+  "updated_by",
+  "next_trigger_at",
+  "last_triggered_at",
+  "last_run_duration_ms",
+  "run_count",
+  "fail_count",
+  "lock_acquired",
+  "skipped_count",
+  "dropped_count",
+  "last_run_status",
+  "recent_runs",
 ]);

@@ -169,9 +169,7 @@ function secret(value: string, reveal: boolean): string {
 }
 
 function targetToProto(t: HttpTargetSpec, reveal: boolean): HttpTarget {
-  const headers = Object.fromEntries(
-    Object.entries(t.headers).map(([k, v]) => [k, isCredentialHeader(k) ? secret(v, reveal) : v]),
-  );
+  const headers = Object.fromEntries(Object.entries(t.headers).map(([k, v]) => [k, isCredentialHeader(k) ? secret(v, reveal) : v]));
   return create(HttpTargetSchema, {
     url: t.url,
     method: t.method,

@@ -154,7 +154,15 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 function normalizeWellKnown(desc: DescMessage, value: Json, path: string): Json {
   if (desc.typeName === FIELD_MASK) {
     if (typeof value !== "string") throw CronError.invalid(path, `expected field paths separated by commas, got ${describe(value)}`);
-    return value.split(",").map((p) => p.split(".").map((s) => protoCamelCase(s.trim())).join(".")).join(",");
+    return value
+      .split(",")
+      .map((p) =>
+        p
+          .split(".")
+          .map((s) => protoCamelCase(s.trim()))
+          .join("."),
+      )
+      .join(",");
   }
   const form = WELL_KNOWN_FORMS[desc.typeName];
   if (!form) return value;

@@ -67,26 +67,33 @@ export function createRunService(deps: RunServiceDeps): ServiceImpl<typeof RunSe
     async listRuns(req, ctx) {
       const oldestFirst = req.order === RunOrder.OLDEST_FIRST;
       const [scheduledFrom, scheduledTo] = [msOf(req.startTime), msOf(req.endTime)];
-      if (scheduledFrom !== undefined && scheduledTo !== undefined && scheduledTo <= scheduledFrom) throw CronError.invalid("end_time", "must be after start_time");
-      const page = await runs.list({
-        jobId: req.jobId || undefined,
-        projectId: req.projectId || undefined,
-        status: req.status ? runStatus.toDomain(req.status) : undefined,
-        trigger: req.trigger ? runTrigger.toDomain(req.trigger) : undefined,
-        scheduledFrom,
-        scheduledTo,
-        ...pageOf(req, oldestFirst),
-      }, actorOf(ctx));
+      if (scheduledFrom !== undefined && scheduledTo !== undefined && scheduledTo <= scheduledFrom)
+        throw CronError.invalid("end_time", "must be after start_time");
+      const page = await runs.list(
+        {
+          jobId: req.jobId || undefined,
+          projectId: req.projectId || undefined,
+          status: req.status ? runStatus.toDomain(req.status) : undefined,
+          trigger: req.trigger ? runTrigger.toDomain(req.trigger) : undefined,
+          scheduledFrom,
+          scheduledTo,
+          ...pageOf(req, oldestFirst),
+        },
+        actorOf(ctx),
+      );
       return listed(page);
     },
 
     async listDeadLetters(req, ctx) {
-      const page = await runs.deadLetters({
-        jobId: req.jobId || undefined,
-        projectId: req.projectId || undefined,
-        includeRedriven: req.includeRedriven,
-        ...pageOf(req, false),
-      }, actorOf(ctx));
+      const page = await runs.deadLetters(
+        {
+          jobId: req.jobId || undefined,
+          projectId: req.projectId || undefined,
+          includeRedriven: req.includeRedriven,
+          ...pageOf(req, false),
+        },
+        actorOf(ctx),
+      );
       return listed(page);
     },
 

@@ -37,14 +37,11 @@ const CONTENT_TYPES: Record<string, string> = {
  * The page may load its own scripts and styles and talk to its own origin only: the console has
  * no inline script and no third-party resource.
  */
-const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
 /** What a request path means for the console. */
-export type AssetRoute =
-  | { kind: "pass" }
-  | { kind: "redirect"; location: string }
-  | { kind: "file"; relative: string }
-  | { kind: "not_found" };
+export type AssetRoute = { kind: "pass" } | { kind: "redirect"; location: string } | { kind: "file"; relative: string } | { kind: "not_found" };
 
 /**
  * Maps a URL path (without query) to the console's answer. `/` and the mount without its slash

@@ -123,7 +123,14 @@ function enveloped(req: UniversalServerRequest, method: DescMethod, json: boolea
   return { ...req, header: without(req.header, ENVELOPE_ENCODING_HEADERS), body: envelopes(body, method, json, name, req.header.get(name), options) };
 }
 
-async function* envelopes(body: AsyncIterable<Uint8Array>, method: DescMethod, json: boolean, encodingHeader: string, encoding: string | null, options: StrictJsonOptions): AsyncIterable<Uint8Array> {
+async function* envelopes(
+  body: AsyncIterable<Uint8Array>,
+  method: DescMethod,
+  json: boolean,
+  encodingHeader: string,
+  encoding: string | null,
+  options: StrictJsonOptions,
+): AsyncIterable<Uint8Array> {
   // Unary and server-streaming RPCs take exactly one request message.
   const single = method.methodKind === "unary" || method.methodKind === "server_streaming";
   try {

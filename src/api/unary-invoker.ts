@@ -1,6 +1,13 @@
 import { create, isMessage, type DescMessage, type DescMethodUnary, type MessageShape } from "@bufbuild/protobuf";
 import {
-  createContextValues, createServiceImplSpec, type ConnectRouter, type ContextValues, type HandlerContext, type Interceptor, type UnaryRequest, type UnaryResponse,
+  createContextValues,
+  createServiceImplSpec,
+  type ConnectRouter,
+  type ContextValues,
+  type HandlerContext,
+  type Interceptor,
+  type UnaryRequest,
+  type UnaryResponse,
 } from "@connectrpc/connect";
 
 /** One call of a unary RPC, as a protocol adapter hands it over: the decoded message and the request's metadata. */

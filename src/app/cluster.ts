@@ -25,16 +25,17 @@ export type ClusterQueries = ReturnType<typeof createClusterQueries>;
  * Creates the cluster reads over the store, the coordinator, the run reads (runs running on any
  * replica) and this node's load.
  */
-export function createClusterQueries(
-  deps: Pick<AppDeps, "store" | "coordinator">, runs: Pick<RunCommands, "countRunning">, load?: () => NodeLoad,
-) {
+export function createClusterQueries(deps: Pick<AppDeps, "store" | "coordinator">, runs: Pick<RunCommands, "countRunning">, load?: () => NodeLoad) {
   const { store, coordinator } = deps;
   return {
     /** The leader and members (shared by every project), and the actor's project's jobs, running runs and next runs. */
     async view(actor: Actor, nextRuns: number): Promise<ClusterView> {
       const scope = scopeOf(actor);
       const [leaderId, members, jobsTotal, running, next] = await Promise.all([
-        coordinator.leaderId(), coordinator.members(), store.countJobs(scope), runs.countRunning(actor),
+        coordinator.leaderId(),
+        coordinator.members(),
+        store.countJobs(scope),
+        runs.countRunning(actor),
         store.listDueJobs(Number.MAX_SAFE_INTEGER, nextRuns, scope),
       ]);
       return { leaderId, nodeId: coordinator.nodeId, members, jobsTotal, running, next, load: load?.() };

@@ -88,7 +88,10 @@ export function createJobCommands(deps: AppDeps) {
   const checkCapacity = async (projectId: string) => {
     const total = await store.countJobs(projectId);
     if (total >= limits.maxJobsPerProject) {
-      throw new CronError("failed_precondition", `project ${projectId} already has ${total} jobs, the most allowed (MAX_JOBS_PER_PROJECT=${limits.maxJobsPerProject})`);
+      throw new CronError(
+        "failed_precondition",
+        `project ${projectId} already has ${total} jobs, the most allowed (MAX_JOBS_PER_PROJECT=${limits.maxJobsPerProject})`,
+      );
     }
   };
 
@@ -189,7 +192,11 @@ export function createJobCommands(deps: AppDeps) {
     async remove(jobId: string, actor: Actor, options: RemoveOptions = {}): Promise<Removed> {
       await get(jobId, actor);
       const stopped = await stopRuns(jobId, "job deleted", "abort");
-      const finals = await waitFinal(deps, stopped.map((r) => r.runId), DELETE_WAIT_MS);
+      const finals = await waitFinal(
+        deps,
+        stopped.map((r) => r.runId),
+        DELETE_WAIT_MS,
+      );
       const deletedAt = clock.now();
       if (!(await store.deleteJob(jobId, scopeOf(actor), deletedAt))) throw CronError.notFound("job", jobId);
       deps.jobChanged(jobId, DELETED_VERSION);
@@ -264,4 +271,3 @@ function restoredStatus(current: JobStatus, snapshot: JobStatus): JobStatus | un
   const live = (s: JobStatus) => s === "active" || s === "paused";
   return live(current) && live(snapshot) ? snapshot : undefined;
 }
-

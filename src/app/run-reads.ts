@@ -65,10 +65,12 @@ export function createRunReads(deps: Pick<AppDeps, "store" | "live">) {
     const page = pageOfRuns(runs, query);
     const ids = page.items.map((r) => r.runId);
     const states = await liveStates(ids);
-    const items = await Promise.all(page.items.map(async (r) => {
-      const base = stored.get(r.runId) ?? (await store.getRun(r.runId));
-      return base && asItStands(base, states.get(r.runId));
-    }));
+    const items = await Promise.all(
+      page.items.map(async (r) => {
+        const base = stored.get(r.runId) ?? (await store.getRun(r.runId));
+        return base && asItStands(base, states.get(r.runId));
+      }),
+    );
     return {
       items: items.filter((r): r is RunRecord => r !== undefined),
       ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),

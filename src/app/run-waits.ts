@@ -11,7 +11,10 @@ const POLL_MS = 50;
  * store is polled besides this replica's events. A run that no longer exists is left out.
  */
 export async function waitFinal(
-  deps: Pick<AppDeps, "store" | "clock" | "events">, runIds: string[], timeoutMs: number, signal?: AbortSignal,
+  deps: Pick<AppDeps, "store" | "clock" | "events">,
+  runIds: string[],
+  timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<RunRecord[]> {
   const deadline = deps.clock.now() + timeoutMs;
   const latest = new Map<string, RunRecord>();
@@ -35,7 +38,10 @@ export async function waitFinal(
 
 /** One run once final, or as it is stored after `timeoutMs` (or once `signal` aborts); NotFound when it does not exist. */
 export async function waitRunFinal(
-  deps: Pick<AppDeps, "store" | "clock" | "events">, runId: string, timeoutMs: number, signal?: AbortSignal,
+  deps: Pick<AppDeps, "store" | "clock" | "events">,
+  runId: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<RunRecord> {
   const [run] = await waitFinal(deps, [runId], timeoutMs, signal);
   if (!run) throw CronError.notFound("run", runId);

@@ -62,8 +62,18 @@ export function createRunCommands(deps: AppDeps) {
   const baseRun = (job: JobRecord, input: ManualRunInput, now: number): RunRecord => {
     const runId = deps.ids("run");
     const run = newRun({
-      runId, job, jobVersion: input.jobVersion, slotKey: input.slotKey ?? `${input.trigger}:${runId}`, scheduledAt: input.scheduledAt ?? now,
-      dueAt: now, trigger: input.trigger, nodeId: coordinator.nodeId, now, replayOf: input.replayOf, redriveOf: input.redriveOf, taskResults: input.taskResults,
+      runId,
+      job,
+      jobVersion: input.jobVersion,
+      slotKey: input.slotKey ?? `${input.trigger}:${runId}`,
+      scheduledAt: input.scheduledAt ?? now,
+      dueAt: now,
+      trigger: input.trigger,
+      nodeId: coordinator.nodeId,
+      now,
+      replayOf: input.replayOf,
+      redriveOf: input.redriveOf,
+      taskResults: input.taskResults,
     });
     // A manual run continues the caller's trace: the RPC span active here is its parent.
     return { ...run, ...continuedTrace() };
@@ -102,7 +112,12 @@ export function createRunCommands(deps: AppDeps) {
     if (!lock) deps.metrics.lockFailure();
     try {
       const active = lock ? await activeRuns(job.jobId) : [];
-      const overlap = lock ? decideOverlap(job.spec.concurrencyPolicy, active.map((r) => r.runId)) : { action: "skip" as const };
+      const overlap = lock
+        ? decideOverlap(
+            job.spec.concurrencyPolicy,
+            active.map((r) => r.runId),
+          )
+        : { action: "skip" as const };
       if (overlap.action === "skip" && input.refuseWhenBlocked) {
         throw new CronError("failed_precondition", `a run of job ${job.jobId} is still running (${job.spec.concurrencyPolicy}); try again once it is done`);
       }
@@ -121,8 +136,7 @@ export function createRunCommands(deps: AppDeps) {
     }
   };
 
-  const alreadyRedriven = (run: RunRecord, by: string) =>
-    new CronError("failed_precondition", `run ${run.runId} was already redriven by run ${by}`);
+  const alreadyRedriven = (run: RunRecord, by: string) => new CronError("failed_precondition", `run ${run.runId} was already redriven by run ${by}`);
 
   const reads = createRunReads(deps);
   const { get } = reads;
@@ -189,8 +203,12 @@ export function createRunCommands(deps: AppDeps) {
       const job = await jobOf(original);
       if (version === "current") checkRunnable(job);
       const result = await createManualRun(job, {
-        trigger: "redrive", jobVersion: version === "original" ? original.jobVersion : job.version, scheduledAt: original.scheduledAt,
-        redriveOf: runId, slotKey: `redrive:${runId}`, taskResults: original.taskResults.filter((t) => t.status === "succeeded"),
+        trigger: "redrive",
+        jobVersion: version === "original" ? original.jobVersion : job.version,
+        scheduledAt: original.scheduledAt,
+        redriveOf: runId,
+        slotKey: `redrive:${runId}`,
+        taskResults: original.taskResults.filter((t) => t.status === "succeeded"),
         refuseWhenBlocked: true,
       });
       await store.markRedriven(runId, result.run.runId, clock.now());

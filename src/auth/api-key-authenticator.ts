@@ -24,9 +24,7 @@ export function apiKeyHash(key: string): string {
  * suffices: unlike passwords they cannot be guessed from a dictionary.
  */
 export function createApiKeyAuthenticator(entries: ApiKeyEntry[]): Authenticator {
-  const byHash = new Map<string, Identity>(
-    entries.map((e) => [e.sha256, { subject: e.name, projectId: e.project, roles: [e.role], authMode: "api_key" }]),
-  );
+  const byHash = new Map<string, Identity>(entries.map((e) => [e.sha256, { subject: e.name, projectId: e.project, roles: [e.role], authMode: "api_key" }]));
   return {
     mode: "api_key",
     challenge: `ApiKey realm="${REALM}", Bearer realm="${REALM}"`,

@@ -6,10 +6,7 @@ import { createJwtAuthenticator, type JwtSettings } from "./jwt-authenticator.js
 
 /** How callers are authenticated (`AUTH_MODE` and its settings), validated by the configuration. */
 export type AuthSettings =
-  | { mode: "none" }
-  | { mode: "jwt"; jwt: JwtSettings }
-  | { mode: "api_key"; keys: ApiKeyEntry[] }
-  | { mode: "basic"; users: BasicUser[] };
+  { mode: "none" } | { mode: "jwt"; jwt: JwtSettings } | { mode: "api_key"; keys: ApiKeyEntry[] } | { mode: "basic"; users: BasicUser[] };
 
 /** The authenticator of the configured mode; `now` is the clock JWT validity is checked against. */
 export function createAuthenticator(settings: AuthSettings, now: () => number): Authenticator {

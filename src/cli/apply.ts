@@ -53,7 +53,10 @@ async function findJob(clients: ApiClients, file: Job): Promise<Job | undefined>
   const projectId = file.projectId || (await callerProject(clients));
   const named = await jobsNamed(clients, file.name, projectId);
   if (named.length > 1) {
-    throw new CronError("failed_precondition", `${named.length} jobs are named ${JSON.stringify(file.name)} in project ${projectId} (${named.map((j) => j.jobId).join(", ")}); put the job_id of one in the file`);
+    throw new CronError(
+      "failed_precondition",
+      `${named.length} jobs are named ${JSON.stringify(file.name)} in project ${projectId} (${named.map((j) => j.jobId).join(", ")}); put the job_id of one in the file`,
+    );
   }
   return named[0];
 }
@@ -90,7 +93,9 @@ function sameJob(current: Job, file: Job, paths: string[]): boolean {
     (merged as Record<string, unknown>)[f.localName] = (file as Record<string, unknown>)[f.localName];
   }
   try {
-    return isDeepStrictEqual(normalizeSpec(specFromProto(merged), OUTBOUND), normalizeSpec(specFromProto(current), OUTBOUND)) && sameStatus(current, file, paths);
+    return (
+      isDeepStrictEqual(normalizeSpec(specFromProto(merged), OUTBOUND), normalizeSpec(specFromProto(current), OUTBOUND)) && sameStatus(current, file, paths)
+    );
   } catch {
     return false;
   }

@@ -37,9 +37,7 @@ function bearer(token: string): Interceptor {
 function transport(options: ClientOptions, defaultTimeoutMs: number | undefined): Transport {
   const interceptors = options.token ? [bearer(options.token)] : [];
   const common = { baseUrl: options.server, interceptors, defaultTimeoutMs };
-  return options.protocol === "grpc"
-    ? createGrpcTransport(common)
-    : createConnectTransport({ ...common, httpVersion: "1.1" });
+  return options.protocol === "grpc" ? createGrpcTransport(common) : createConnectTransport({ ...common, httpVersion: "1.1" });
 }
 
 /** Creates the clients of one invocation. */

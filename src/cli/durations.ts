@@ -9,6 +9,9 @@ export function parseDurationMs(text: string): number {
   const s = text.trim();
   if (s === "0") return 0;
   const ms = parseDuration(s);
-  if (ms === undefined) throw new Error(s ? `${JSON.stringify(text)} is not a duration such as 30s, 500ms, 5m or 1h30m` : "empty duration: write one such as 30s, 500ms, 5m or 1h30m");
+  if (ms === undefined)
+    throw new Error(
+      s ? `${JSON.stringify(text)} is not a duration such as 30s, 500ms, 5m or 1h30m` : "empty duration: write one such as 30s, 500ms, 5m or 1h30m",
+    );
   return ms;
 }

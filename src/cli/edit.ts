@@ -98,8 +98,9 @@ function keptIn(err: unknown, file: string, jobId: string): unknown {
   const kept = `your edit is saved in ${file}`;
   if (err instanceof CronError) return new CronError(err.code, `${err.message}; ${kept}`, err.field);
   const connect = ConnectError.from(err);
-  const message = connect.code === Code.Aborted
-    ? `job ${jobId} changed since you opened it (${connect.rawMessage}); your edit was not applied and is saved in ${file}: run cronmesh jobs edit ${jobId} again`
-    : `${connect.rawMessage}; ${kept}`;
+  const message =
+    connect.code === Code.Aborted
+      ? `job ${jobId} changed since you opened it (${connect.rawMessage}); your edit was not applied and is saved in ${file}: run cronmesh jobs edit ${jobId} again`
+      : `${connect.rawMessage}; ${kept}`;
   return new ConnectError(message, connect.code, connect.metadata);
 }

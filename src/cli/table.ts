@@ -14,7 +14,16 @@ function oneLine(cell: string): string {
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const lines = [header, ...rows].map((row) => row.map(oneLine));
   const widths = header.map((_, i) => Math.max(...lines.map((row) => (row[i] ?? "").length)));
-  return lines.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join(GAP).trimEnd()).join("\n") + "\n";
+  return (
+    lines
+      .map((row) =>
+        row
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join(GAP)
+          .trimEnd(),
+      )
+      .join("\n") + "\n"
+  );
 }
 
 /** "Label:  value" lines with the values aligned; pairs whose value is undefined are left out. */

@@ -8,8 +8,13 @@ function formatFor(zone: string | undefined): Intl.DateTimeFormat {
   if (!format) {
     format = new Intl.DateTimeFormat("en-US", {
       timeZone: zone,
-      year: "numeric", month: "2-digit", day: "2-digit",
-      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      hourCycle: "h23",
       timeZoneName: "longOffset",
     });
     formats.set(key, format);
@@ -23,7 +28,11 @@ function formatFor(zone: string | undefined): Intl.DateTimeFormat {
  * "…T08:00:00+00:00". Throws a RangeError for an unknown zone.
  */
 export function isoTime(ms: number, zone?: string): string {
-  const parts = Object.fromEntries(formatFor(zone).formatToParts(ms).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatFor(zone)
+      .formatToParts(ms)
+      .map((p) => [p.type, p.value]),
+  );
   // longOffset reads "GMT+01:00"; some ICU versions write just "GMT" at offset zero.
   const offset = (parts.timeZoneName ?? "GMT").slice(3) || "+00:00";
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}${offset}`;

@@ -134,7 +134,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 
 /** Cluster mode settings, when ETCD_ENDPOINTS is set. */
 function etcdConfig(env: NodeJS.ProcessEnv): EtcdConfig | undefined {
-  const endpoints = (env.ETCD_ENDPOINTS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const endpoints = (env.ETCD_ENDPOINTS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (endpoints.length === 0) return undefined;
   for (const e of endpoints) {
     if (!/^(https?:\/\/)?[^\s/]+:\d+$/.test(e)) throw configError("ETCD_ENDPOINTS", `must be a comma-separated list of host:port, got ${JSON.stringify(e)}`);
@@ -169,12 +172,19 @@ function packageRoot(): string {
 
 /** CORS_ORIGINS: comma-separated origins (scheme://host[:port], no path) or `*`, normalised as browsers send them. */
 function corsOrigins(raw: string): string[] {
-  const origins = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const origins = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   return origins.map((o) => {
     if (o === "*") return o;
     const url = URL.canParse(o) ? new URL(o) : undefined;
     const bare = url && /^https?:$/.test(url.protocol) && url.pathname === "/" && !url.search && !url.hash && !url.username && !o.endsWith("/");
-    if (!bare) throw configError("CORS_ORIGINS", `must be a comma-separated list of origins such as https://ops.example.com (scheme://host[:port], no path) or *, got ${JSON.stringify(o)}`);
+    if (!bare)
+      throw configError(
+        "CORS_ORIGINS",
+        `must be a comma-separated list of origins such as https://ops.example.com (scheme://host[:port], no path) or *, got ${JSON.stringify(o)}`,
+      );
     return url.origin;
   });
 }

@@ -52,7 +52,9 @@ export function securityWarnings(config: { host: string; etcd?: unknown; securit
   if (auth.mode === "none" && config.etcd) {
     out.push("AUTH_MODE=none in cluster mode: ANY CALLER THAT REACHES A REPLICA CAN READ, CHANGE, TRIGGER AND DELETE EVERY JOB OF EVERY PROJECT");
   } else if (auth.mode === "none" && !isLoopback(config.host)) {
-    out.push(`authentication is off (AUTH_MODE=none) and the API listens on ${config.host}, not only on loopback: anyone who reaches the port controls every job`);
+    out.push(
+      `authentication is off (AUTH_MODE=none) and the API listens on ${config.host}, not only on loopback: anyone who reaches the port controls every job`,
+    );
   }
   if (!keys.current) out.push("SECRETS_KEY is not set: inline target credentials are stored unencrypted");
   return out;
@@ -81,7 +83,11 @@ const MIN_HS256_SECRET_BYTES = 32;
 
 function jwtSettings(env: NodeJS.ProcessEnv): JwtSettings {
   const sources = ["AUTH_JWT_SECRET", "AUTH_JWKS_URL", "AUTH_JWKS_FILE"].filter((name) => env[name]);
-  if (sources.length !== 1) throw configError("AUTH_JWT_SECRET", `or AUTH_JWKS_URL or AUTH_JWKS_FILE: exactly one is needed with AUTH_MODE=jwt, got ${sources.length ? sources.join(", ") : "none"}`);
+  if (sources.length !== 1)
+    throw configError(
+      "AUTH_JWT_SECRET",
+      `or AUTH_JWKS_URL or AUTH_JWKS_FILE: exactly one is needed with AUTH_MODE=jwt, got ${sources.length ? sources.join(", ") : "none"}`,
+    );
   const settings: JwtSettings = {
     issuer: env.AUTH_JWT_ISSUER || undefined,
     audience: env.AUTH_JWT_AUDIENCE || undefined,
@@ -89,7 +95,8 @@ function jwtSettings(env: NodeJS.ProcessEnv): JwtSettings {
     rolesClaim: env.AUTH_ROLES_CLAIM || "roles",
   };
   if (env.AUTH_JWT_SECRET) {
-    if (Buffer.byteLength(env.AUTH_JWT_SECRET) < MIN_HS256_SECRET_BYTES) throw configError("AUTH_JWT_SECRET", `must be at least ${MIN_HS256_SECRET_BYTES} bytes long`);
+    if (Buffer.byteLength(env.AUTH_JWT_SECRET) < MIN_HS256_SECRET_BYTES)
+      throw configError("AUTH_JWT_SECRET", `must be at least ${MIN_HS256_SECRET_BYTES} bytes long`);
     settings.secret = env.AUTH_JWT_SECRET;
   }
   if (env.AUTH_JWKS_URL) {
@@ -102,9 +109,10 @@ function jwtSettings(env: NodeJS.ProcessEnv): JwtSettings {
 
 function jwksFile(path: string): JSONWebKeySet {
   const parsed = readJson("AUTH_JWKS_FILE", path) as { keys?: unknown };
-  if (!Array.isArray(parsed?.keys) || parsed.keys.length === 0) throw configError("AUTH_JWKS_FILE", "must hold a JWKS: {\"keys\": [ … ]}");
+  if (!Array.isArray(parsed?.keys) || parsed.keys.length === 0) throw configError("AUTH_JWKS_FILE", 'must hold a JWKS: {"keys": [ … ]}');
   for (const key of parsed.keys as Record<string, unknown>[]) {
-    if (key.kty !== "RSA" && key.kty !== "EC") throw configError("AUTH_JWKS_FILE", `holds a key of type ${JSON.stringify(key.kty)}; RSA (RS256) and EC (ES256) are accepted`);
+    if (key.kty !== "RSA" && key.kty !== "EC")
+      throw configError("AUTH_JWKS_FILE", `holds a key of type ${JSON.stringify(key.kty)}; RSA (RS256) and EC (ES256) are accepted`);
     if ("d" in key) throw configError("AUTH_JWKS_FILE", "holds private key material: list only the public keys");
   }
   return parsed as JSONWebKeySet;
@@ -115,7 +123,8 @@ function apiKeys(env: NodeJS.ProcessEnv): ApiKeyEntry[] {
   const seen = new Set<string>();
   return entries.map((e, i) => {
     const sha256 = typeof e.sha256 === "string" ? e.sha256.toLowerCase() : "";
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw configError("AUTH_API_KEYS_FILE", `entry ${i}: sha256 must be 64 hex digits (the SHA-256 of the key, not the key)`);
+    if (!/^[0-9a-f]{64}$/.test(sha256))
+      throw configError("AUTH_API_KEYS_FILE", `entry ${i}: sha256 must be 64 hex digits (the SHA-256 of the key, not the key)`);
     if (seen.has(sha256)) throw configError("AUTH_API_KEYS_FILE", `entry ${i}: the same key is listed twice`);
     seen.add(sha256);
     return { sha256, ...grant("AUTH_API_KEYS_FILE", e, i), name: nameOf("AUTH_API_KEYS_FILE", e.name, i, "name") };
@@ -151,7 +160,8 @@ function grant(variable: string, e: Record<string, unknown>, i: number): { proje
 }
 
 function nameOf(variable: string, value: unknown, i: number, field: string): string {
-  if (typeof value !== "string" || !value.trim() || value.length > 200) throw configError(variable, `entry ${i}: ${field} must be a non-empty string of at most 200 characters`);
+  if (typeof value !== "string" || !value.trim() || value.length > 200)
+    throw configError(variable, `entry ${i}: ${field} must be a non-empty string of at most 200 characters`);
   return value;
 }
 
@@ -168,14 +178,18 @@ function readJson(variable: string, path: string): unknown {
     return JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
     // The reason, not the content: a parse error would quote the file.
-    const reason = err instanceof SyntaxError ? "it is not valid JSON" : (err as NodeJS.ErrnoException).code ?? "read failed";
+    const reason = err instanceof SyntaxError ? "it is not valid JSON" : ((err as NodeJS.ErrnoException).code ?? "read failed");
     throw configError(variable, `cannot read ${path}: ${reason}`);
   }
 }
 
 function secretKeys(env: NodeJS.ProcessEnv): SecretKeys {
   const current = env.SECRETS_KEY ? secretKey("SECRETS_KEY", env.SECRETS_KEY) : undefined;
-  const previous = (env.SECRETS_KEY_PREVIOUS ?? "").split(",").map((s) => s.trim()).filter(Boolean).map((k) => secretKey("SECRETS_KEY_PREVIOUS", k));
+  const previous = (env.SECRETS_KEY_PREVIOUS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((k) => secretKey("SECRETS_KEY_PREVIOUS", k));
   return { current, previous };
 }
 
@@ -196,7 +210,8 @@ function durationVar(env: NodeJS.ProcessEnv, name: string, fallbackMs: number, m
   if (!raw) return fallbackMs;
   const m = DURATION.exec(raw);
   const ms = m ? Math.round(Number(m[1]) * UNIT_MS[m[2] ?? "s"]!) : NaN;
-  if (!(ms >= 0 && ms <= maxMs)) throw configError(name, `must be a duration such as 500ms, 1s, 5m or 1h (at most ${maxMs / 1000}s), got ${JSON.stringify(raw)}`);
+  if (!(ms >= 0 && ms <= maxMs))
+    throw configError(name, `must be a duration such as 500ms, 1s, 5m or 1h (at most ${maxMs / 1000}s), got ${JSON.stringify(raw)}`);
   return ms;
 }
 
@@ -207,7 +222,8 @@ function rateLimit(env: NodeJS.ProcessEnv): Rate | undefined {
   const raw = env.RATE_LIMIT_RPS?.trim();
   if (!raw) return undefined;
   const rps = Number(raw);
-  if (!(rps > 0 && rps <= MAX_RPS)) throw configError("RATE_LIMIT_RPS", `must be a number of calls per second above 0, at most ${MAX_RPS}, got ${JSON.stringify(raw)}`);
+  if (!(rps > 0 && rps <= MAX_RPS))
+    throw configError("RATE_LIMIT_RPS", `must be a number of calls per second above 0, at most ${MAX_RPS}, got ${JSON.stringify(raw)}`);
   // By default a caller may spend one second's worth at once.
   const burst = intVar(env, "RATE_LIMIT_BURST", Math.max(1, Math.ceil(rps)), 1, MAX_RPS);
   return { rps, burst };

@@ -48,12 +48,22 @@ export function App({ baseUrl, credentials }: { baseUrl: string; credentials: Cr
   return (
     <Console.Provider value={ctx}>
       <header class="top">
-        <a class="brand" href={href.jobs()}>cronmesh</a>
+        <a class="brand" href={href.jobs()}>
+          cronmesh
+        </a>
         <nav>
-          <NavLink to={href.jobs()} active={route.page === "jobs" || route.page === "job" || route.page === "new-job" || route.page === "edit-job"}>Jobs</NavLink>
-          <NavLink to={href.live()} active={route.page === "live"}>Live runs</NavLink>
-          <NavLink to={href.deadLetters()} active={route.page === "dead-letters"}>Dead letters</NavLink>
-          <NavLink to={href.cluster()} active={route.page === "cluster"}>Cluster</NavLink>
+          <NavLink to={href.jobs()} active={route.page === "jobs" || route.page === "job" || route.page === "new-job" || route.page === "edit-job"}>
+            Jobs
+          </NavLink>
+          <NavLink to={href.live()} active={route.page === "live"}>
+            Live runs
+          </NavLink>
+          <NavLink to={href.deadLetters()} active={route.page === "dead-letters"}>
+            Dead letters
+          </NavLink>
+          <NavLink to={href.cluster()} active={route.page === "cluster"}>
+            Cluster
+          </NavLink>
         </nav>
         <span class="spacer" />
         <Identity me={me} signedIn={!!credentials.get()} onSignIn={() => setAsked(true)} onSignOut={signOut} />
@@ -72,7 +82,13 @@ export function App({ baseUrl, credentials }: { baseUrl: string; credentials: Cr
       ) : null}
       <div class="toasts" aria-live="polite">
         {toasts.map((t) => (
-          <div key={t.id} class={`toast ${t.kind}`} role={t.kind === "error" ? "alert" : "status"} title="click to dismiss" onClick={() => setToasts((ts) => ts.filter((x) => x.id !== t.id))}>
+          <div
+            key={t.id}
+            class={`toast ${t.kind}`}
+            role={t.kind === "error" ? "alert" : "status"}
+            title="click to dismiss"
+            onClick={() => setToasts((ts) => ts.filter((x) => x.id !== t.id))}
+          >
             {t.text}
           </div>
         ))}
@@ -82,7 +98,11 @@ export function App({ baseUrl, credentials }: { baseUrl: string; credentials: Cr
 }
 
 function NavLink({ to, active, children }: { to: string; active: boolean; children: string }) {
-  return <a href={to} class={active ? "active" : ""} aria-current={active ? "page" : undefined}>{children}</a>;
+  return (
+    <a href={to} class={active ? "active" : ""} aria-current={active ? "page" : undefined}>
+      {children}
+    </a>
+  );
 }
 
 function Identity({ me, signedIn, onSignIn, onSignOut }: { me?: GetWhoAmIResponse; signedIn: boolean; onSignIn: () => void; onSignOut: () => void }) {
@@ -91,15 +111,22 @@ function Identity({ me, signedIn, onSignIn, onSignOut }: { me?: GetWhoAmIRespons
       {me ? (
         <span title={`auth: ${me.authMode}${me.projectId ? ` · project ${me.projectId}` : ""}`}>
           <span class="who">{me.subject}</span>
-          <span class="roles">{me.roles.join(", ")}{me.authMode === "none" ? " · no auth" : ""}</span>
+          <span class="roles">
+            {me.roles.join(", ")}
+            {me.authMode === "none" ? " · no auth" : ""}
+          </span>
         </span>
       ) : (
         <span class="roles">not signed in</span>
       )}
       {signedIn ? (
-        <button type="button" class="link" onClick={onSignOut}>Sign out</button>
+        <button type="button" class="link" onClick={onSignOut}>
+          Sign out
+        </button>
       ) : me ? null : (
-        <button type="button" class="link" onClick={onSignIn}>Sign in</button>
+        <button type="button" class="link" onClick={onSignIn}>
+          Sign in
+        </button>
       )}
     </div>
   );

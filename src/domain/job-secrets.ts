@@ -41,9 +41,7 @@ function mapAuthSecrets(a: AuthSpec, field: string, fn: SecretFn): AuthSpec {
 }
 
 function mapTargetSecrets(t: HttpTargetSpec, field: string, fn: SecretFn): HttpTargetSpec {
-  const headers = Object.fromEntries(
-    Object.entries(t.headers).map(([k, v]) => [k, isCredentialHeader(k) ? fn(v, `${field}.headers.${k}`) : v]),
-  );
+  const headers = Object.fromEntries(Object.entries(t.headers).map(([k, v]) => [k, isCredentialHeader(k) ? fn(v, `${field}.headers.${k}`) : v]));
   return { ...t, headers, auth: t.auth && mapAuthSecrets(t.auth, `${field}.auth`, fn) };
 }
 

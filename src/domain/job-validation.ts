@@ -1,6 +1,15 @@
 import { CronError } from "./cron-error.js";
 import { topologicalOrder } from "./dag.js";
-import { DEFAULT_HISTORY_LIMIT, firesOnItsOwn, type AuthSpec, type HttpTargetSpec, type JobRecord, type JobSpec, type RetrySpec, type TaskSpec } from "./job.js";
+import {
+  DEFAULT_HISTORY_LIMIT,
+  firesOnItsOwn,
+  type AuthSpec,
+  type HttpTargetSpec,
+  type JobRecord,
+  type JobSpec,
+  type RetrySpec,
+  type TaskSpec,
+} from "./job.js";
 import { outboundDenied, type OutboundPolicy } from "./outbound-policy.js";
 import { canonicalSchedule, nextFireTimes, validateSchedule, validateTimezone } from "./schedule.js";
 import { MIN_START_DEADLINE_MS } from "./start-deadline.js";
@@ -157,7 +166,8 @@ function checkTiming(spec: JobSpec, timezone: string): void {
 function checkStartDeadline(ms: number | undefined): void {
   if (!ms) return;
   checkDuration(ms, "start_deadline", LIMITS.catchupWindowMs);
-  if (ms < MIN_START_DEADLINE_MS) throw CronError.invalid("start_deadline", `must be at least ${MIN_START_DEADLINE_MS / 1000}s (slots are a second apart at least)`);
+  if (ms < MIN_START_DEADLINE_MS)
+    throw CronError.invalid("start_deadline", `must be at least ${MIN_START_DEADLINE_MS / 1000}s (slots are a second apart at least)`);
 }
 
 function checkDuration(ms: number, field: string, max: number): void {
@@ -187,7 +197,11 @@ export function normalizeTarget(t: HttpTargetSpec, field: string, outbound: Outb
   }
   const { responseExcerptBytes: _excerpt, ...rest } = t;
   return {
-    ...rest, method, timeoutMs: t.timeoutMs || JOB_DEFAULTS.timeoutMs, auth: t.auth && normalizeAuth(t.auth, `${field}.auth`), ...(excerpt ? { responseExcerptBytes: excerpt } : {}),
+    ...rest,
+    method,
+    timeoutMs: t.timeoutMs || JOB_DEFAULTS.timeoutMs,
+    auth: t.auth && normalizeAuth(t.auth, `${field}.auth`),
+    ...(excerpt ? { responseExcerptBytes: excerpt } : {}),
   };
 }
 
@@ -331,6 +345,10 @@ export function checkRunnable(job: Pick<JobRecord, "jobId" | "spec">): void {
   }
   const i = spec.tasks.findIndex((t) => !t.target && !t.handler);
   if (i >= 0) {
-    throw new CronError("failed_precondition", `task ${JSON.stringify(spec.tasks[i]!.taskId)} has neither a target nor a handler: add one before running the job`, `tasks[${i}].target`);
+    throw new CronError(
+      "failed_precondition",
+      `task ${JSON.stringify(spec.tasks[i]!.taskId)} has neither a target nor a handler: add one before running the job`,
+      `tasks[${i}].target`,
+    );
   }
 }

@@ -88,7 +88,10 @@ export function parseOutboundRule(text: string): OutboundRule {
 
 /** Parses a comma-separated list of rules (empty entries ignored). */
 export function parseOutboundList(list: string): OutboundRule[] {
-  return list.split(",").filter((entry) => entry.trim() !== "").map(parseOutboundRule);
+  return list
+    .split(",")
+    .filter((entry) => entry.trim() !== "")
+    .map(parseOutboundRule);
 }
 
 /** The policy of the given lists, {@link DEFAULT_OUTBOUND_DENY} included. */

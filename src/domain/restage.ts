@@ -9,9 +9,7 @@ const SLOT_TRIGGERS: ReadonlySet<RunRecord["trigger"]> = new Set(["schedule", "c
 
 /** What becomes of a slot's run whose job changed before the slot was due. */
 export type RestageDecision =
-  | { action: "run"; spec: JobSpec; jobVersion: number; dueAt: number }
-  | { action: "skip"; reason: string }
-  | { action: "cancel"; reason: string };
+  { action: "run"; spec: JobSpec; jobVersion: number; dueAt: number } | { action: "skip"; reason: string } | { action: "cancel"; reason: string };
 
 /** True when `slot` is one of the slots of `spec`: its run_at, or a time of its schedule within its window. */
 export function isSlotOf(spec: JobSpec, slot: number): boolean {

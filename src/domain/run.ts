@@ -156,11 +156,27 @@ export interface NewRunInput {
 export function newRun(input: NewRunInput): RunRecord {
   const { job, now } = input;
   return {
-    runId: input.runId, jobId: job.jobId, jobName: job.spec.name, jobVersion: input.jobVersion ?? job.version, projectId: job.spec.projectId,
-    slotKey: input.slotKey, scheduledAt: input.scheduledAt, dueAt: input.dueAt, trigger: input.trigger,
-    status: "queued", attempts: [], result: "", error: "", nodeId: input.nodeId, traceId: "",
-    replayOf: input.replayOf ?? "", redriveOf: input.redriveOf ?? "", taskResults: input.taskResults ?? [],
-    createdAt: now, updatedAt: now, revision: 1,
+    runId: input.runId,
+    jobId: job.jobId,
+    jobName: job.spec.name,
+    jobVersion: input.jobVersion ?? job.version,
+    projectId: job.spec.projectId,
+    slotKey: input.slotKey,
+    scheduledAt: input.scheduledAt,
+    dueAt: input.dueAt,
+    trigger: input.trigger,
+    status: "queued",
+    attempts: [],
+    result: "",
+    error: "",
+    nodeId: input.nodeId,
+    traceId: "",
+    replayOf: input.replayOf ?? "",
+    redriveOf: input.redriveOf ?? "",
+    taskResults: input.taskResults ?? [],
+    createdAt: now,
+    updatedAt: now,
+    revision: 1,
   };
 }
 

@@ -174,7 +174,7 @@ function* instantsAfter(pattern: string, tz: string, after: number): Generator<n
   const wall = wallMatcher(pattern);
   let stretch = offsetStretchAt(tz, after);
   let w = wall.firstAtOrAfter(Math.max(wallStart(stretch, fixedHour), Math.floor(after + stretch.offset) + 1));
-  for (const horizon = after + SEARCH_HORIZON_MS; stretch.start <= horizon; ) {
+  for (const horizon = after + SEARCH_HORIZON_MS; stretch.start <= horizon;) {
     for (let t = instantOf(w, stretch); t < stretch.end; t = instantOf(w, stretch)) {
       yield t;
       w = wall.firstAtOrAfter(w + 1);
@@ -190,7 +190,7 @@ function* instantsBefore(pattern: string, tz: string, before: number): Generator
   const wall = wallMatcher(pattern);
   let stretch = offsetStretchAt(tz, Math.ceil(before) - 1);
   let w = wall.lastBefore(Math.ceil(before + stretch.offset));
-  for (const horizon = before - SEARCH_HORIZON_MS; stretch.end >= horizon; ) {
+  for (const horizon = before - SEARCH_HORIZON_MS; stretch.end >= horizon;) {
     for (const lowest = wallStart(stretch, fixedHour); w >= lowest; w = wall.lastBefore(w)) yield instantOf(w, stretch);
     stretch = offsetStretchAt(tz, stretch.start - 1);
     w = wall.lastBefore(stretch.end + stretch.offset);

@@ -35,9 +35,7 @@ export const MANUAL_START_DEADLINE_MS = 60_000;
 const MANUAL_TRIGGERS: ReadonlySet<RunTrigger> = new Set(["manual", "replay", "redrive"]);
 
 /** What to do with a run about to start (or about to be staged, at its expected start). */
-export type StartDecision =
-  | { action: "start"; late: boolean }
-  | { action: "skip"; reason: string };
+export type StartDecision = { action: "start"; late: boolean } | { action: "skip"; reason: string };
 
 /** The inputs of {@link decideStart}. Times are epoch ms. */
 export interface StartInput {
@@ -112,7 +110,12 @@ function skip(reason: string): StartDecision {
 
 /** A deadline as people write it: `1s`, `1m30s`, `2h`. */
 function formatDeadline(ms: number): string {
-  const units: [number, string][] = [[3_600_000, "h"], [60_000, "m"], [1000, "s"], [1, "ms"]];
+  const units: [number, string][] = [
+    [3_600_000, "h"],
+    [60_000, "m"],
+    [1000, "s"],
+    [1, "ms"],
+  ];
   let rest = ms;
   let out = "";
   for (const [size, unit] of units) {

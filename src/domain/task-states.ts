@@ -28,5 +28,16 @@ export function taskStates(tasks: TaskSpec[], run: RunRecord | undefined): TaskS
   });
   const ids = new Set(tasks.map((t) => t.taskId));
   const gone = [...results.values()].filter((r) => !ids.has(r.taskId));
-  return [...known, ...gone.map((r) => ({ taskId: r.taskId, name: r.taskId, dependsOn: [], status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, error: r.error }))];
+  return [
+    ...known,
+    ...gone.map((r) => ({
+      taskId: r.taskId,
+      name: r.taskId,
+      dependsOn: [],
+      status: r.status,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      error: r.error,
+    })),
+  ];
 }

@@ -76,7 +76,7 @@ function bothWays(values: number[]): Record<Direction, number[]> {
 function search(c: Compiled, from: number, dir: Direction): number {
   let day = Math.floor(from / DAY_MS);
   let second = (from - day * DAY_MS) / SECOND_MS;
-  for (let scanned = 0; scanned < SEARCH_DAYS; ) {
+  for (let scanned = 0; scanned < SEARCH_DAYS;) {
     const date = new Date(day * DAY_MS);
     const skipTo = c.months.has(date.getUTCMonth() + 1) ? undefined : monthEdge(date, dir);
     const found = skipTo === undefined && matchesDay(c, date) ? timeOfDay(c, second, dir) : undefined;

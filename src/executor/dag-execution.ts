@@ -56,7 +56,10 @@ export async function runDag(deps: AttemptLoopDeps, input: DagInput): Promise<Da
       results.set(taskId, { ...results.get(taskId)!, status: "skipped", error: `dependency ${blocker} did not succeed` });
     }
     for (const taskId of step.start) {
-      running.set(taskId, runTask(deps, input, byId.get(taskId)!, results, snapshot).finally(() => running.delete(taskId)));
+      running.set(
+        taskId,
+        runTask(deps, input, byId.get(taskId)!, results, snapshot).finally(() => running.delete(taskId)),
+      );
     }
     // One change per step: the tasks that just ended, were skipped or started (with started_at).
     await input.onProgress(snapshot());

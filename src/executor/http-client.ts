@@ -69,7 +69,10 @@ const MAX_CACHED_URLS = 10_000;
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const outbound = options.outbound ?? createOutboundPolicy();
   const agent = new Agent({
-    connections: options.connectionsPerOrigin, keepAliveTimeout: 30_000, pipelining: 1, connect: { lookup: guardedLookup(outbound, options.lookup) },
+    connections: options.connectionsPerOrigin,
+    keepAliveTimeout: 30_000,
+    pipelining: 1,
+    connect: { lookup: guardedLookup(outbound, options.lookup) },
   });
   const { clock } = options;
   const urls = new Map<string, ParsedUrl>();
@@ -236,7 +239,15 @@ class Attempt implements Dispatcher.DispatchHandler {
   private succeed(): void {
     const { statusCode, startedAt, redirects } = this;
     this.finish({
-      statusCode, responseExcerpt: this.excerpt(), error: "", timedOut: false, cancelled: false, refused: false, redirects, startedAt, finishedAt: this.clock.now(),
+      statusCode,
+      responseExcerpt: this.excerpt(),
+      error: "",
+      timedOut: false,
+      cancelled: false,
+      refused: false,
+      redirects,
+      startedAt,
+      finishedAt: this.clock.now(),
     });
   }
 
@@ -261,7 +272,10 @@ class Attempt implements Dispatcher.DispatchHandler {
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
     // A whole body has no character cut in two; a cut one drops the broken tail.
     if (this.size <= this.excerptLimit) return body.toString("utf8");
-    return body.subarray(0, this.excerptLimit).toString("utf8").replace(/\uFFFD+$/, "");
+    return body
+      .subarray(0, this.excerptLimit)
+      .toString("utf8")
+      .replace(/\uFFFD+$/, "");
   }
 }
 
@@ -276,7 +290,7 @@ function failure(err: unknown, flags: FailureFlags, startedAt: number, finishedA
 
 /** The policy's own message, without an error code in front. */
 function refusal(err: unknown): string {
-  return err instanceof OutboundDenied ? err.message : ((err as { cause: Error }).cause.message);
+  return err instanceof OutboundDenied ? err.message : (err as { cause: Error }).cause.message;
 }
 
 function describe(err: unknown): string {

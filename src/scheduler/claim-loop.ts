@@ -118,7 +118,10 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     if (lock && !settled) {
       const handing = release(lock).then(() => handBack({ run, exclusive }));
       handingBack.add(handing);
-      quietly(handing.finally(() => handingBack.delete(handing)), "claim hand-back");
+      quietly(
+        handing.finally(() => handingBack.delete(handing)),
+        "claim hand-back",
+      );
     }
     const job = jobClaims.get(run.jobId);
     if (!job?.runs.delete(run.runId) || job.runs.size > 0) return;
@@ -176,7 +179,13 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     return [...taken, ...newcomers];
   };
   const claim = async (offers: Announced[]) => {
-    const eligible = await withJobClaims(withinRoom(offers, (a) => a.run.jobId, (a) => a.run.projectId));
+    const eligible = await withJobClaims(
+      withinRoom(
+        offers,
+        (a) => a.run.jobId,
+        (a) => a.run.projectId,
+      ),
+    );
     const got = eligible.length > 0 ? await deps.coordinator.tryLocks(eligible.map((a) => runClaimKey(a.run.runId))) : new Map<string, Lock>();
     for (const a of eligible) {
       const lock = got.get(runClaimKey(a.run.runId));
@@ -203,7 +212,10 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
   const scan = async () => {
     members = Math.max(1, (await deps.coordinator.members()).length);
     const refs = await deps.store.listActiveRuns({ limit: opts.scanLimit });
-    const open = withinRoom(refs.filter((r) => !runClaims.has(r.runId) && !deps.worker.has(r.runId)), (r) => r.jobId);
+    const open = withinRoom(
+      refs.filter((r) => !runClaims.has(r.runId) && !deps.worker.has(r.runId)),
+      (r) => r.jobId,
+    );
     if (open.length === 0) return;
     const got = await deps.coordinator.tryLocks(open.map((r) => runClaimKey(r.runId)));
     for (const ref of open) {
@@ -253,9 +265,7 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
  * This replica's share of a batch (a random `1/members` of it; runs of jobs whose claim is held
  * here always) and the rest, to try a little later when peers had their chance.
  */
-function share(
-  offers: Announced[], members: number, held: Map<string, JobClaim>, random: () => number,
-): { mine: Announced[]; rest: Announced[] } {
+function share(offers: Announced[], members: number, held: Map<string, JobClaim>, random: () => number): { mine: Announced[]; rest: Announced[] } {
   if (members <= 1) return { mine: offers, rest: [] };
   const groups = new Map<string, Announced[]>();
   for (const a of offers) {

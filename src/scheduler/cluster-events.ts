@@ -16,7 +16,9 @@ const RUN_EVENTS_FLUSH_MS = 50;
  * leader's fire loop reloads the job, caches forget it. Returns the announcer and the unsubscribe function.
  */
 export function relayJobChanges(
-  coordinator: Coordinator, onChange: (jobId: string, version: number | undefined) => void, onError: (err: unknown, step: string) => void,
+  coordinator: Coordinator,
+  onChange: (jobId: string, version: number | undefined) => void,
+  onError: (err: unknown, step: string) => void,
 ): { changed: (jobId: string, version: number) => void; stop: () => void } {
   const stop = coordinator.subscribe(JOB_CHANGED_TOPIC, (message) => {
     const [jobId, version] = message.split(" ");

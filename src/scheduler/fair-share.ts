@@ -7,7 +7,10 @@
  * them when they fit. Without `projectOf`, every item is of one project. O(items).
  */
 export function takeFairly<T>(
-  items: readonly T[], limit: number, jobOf: (item: T) => string, projectOf: (item: T) => string = () => "",
+  items: readonly T[],
+  limit: number,
+  jobOf: (item: T) => string,
+  projectOf: (item: T) => string = () => "",
 ): { taken: T[]; left: T[] } {
   if (items.length <= limit) return { taken: [...items], left: [] };
   const projects = new Map<string, T[]>();

@@ -70,7 +70,10 @@ interface Planned {
  * compare-and-set call, and the queued runs are announced to the replicas' claim loops.
  */
 export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<FiredBatch> {
-  const locks = await deps.coordinator.tryLocks(due.map((d) => jobLockKey(d.job.jobId)), { ttlMs: FIRE_LOCK_TTL_MS, asLeader: true });
+  const locks = await deps.coordinator.tryLocks(
+    due.map((d) => jobLockKey(d.job.jobId)),
+    { ttlMs: FIRE_LOCK_TTL_MS, asLeader: true },
+  );
   const mine = due.filter((d) => locks.has(jobLockKey(d.job.jobId)));
   const busy = due.filter((d) => !locks.has(jobLockKey(d.job.jobId)));
   for (let i = 0; i < busy.length; i++) deps.metrics.lockFailure();
@@ -79,7 +82,10 @@ export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<
   let inserted: Awaited<ReturnType<Store["insertRuns"]>>;
   const deferred: LoadedJob[] = [];
   try {
-    const active = await activeRunsOf(deps.store, mine.map((d) => d.job));
+    const active = await activeRunsOf(
+      deps.store,
+      mine.map((d) => d.job),
+    );
     const ready: LoadedJob[] = [];
     for (const d of mine) (d.dueAt > deps.now && active.has(d.job.jobId) ? deferred : ready).push(d);
     planned = ready.map((loaded) => plan(deps, loaded, active.get(loaded.job.jobId) ?? [], traces));
@@ -87,7 +93,10 @@ export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<
     if (!deps.coordinator.canFire()) throw new CronError("unavailable", "leadership could not be confirmed in time");
     // A slot already stored (by a predecessor that died before advancing) is known, not re-read:
     // if its run is still queued, the claim loops' scans find it.
-    inserted = await deps.store.insertRuns(planned.flatMap((p) => p.runs), { adopt: false });
+    inserted = await deps.store.insertRuns(
+      planned.flatMap((p) => p.runs),
+      { adopt: false },
+    );
   } finally {
     // The locks guard the overlap decision and the insert; the advance is a compare-and-set.
     void releaseQuietly(deps, [...locks.values()]);
@@ -176,8 +185,14 @@ async function cancelReplaced(deps: FireBatchDeps, runId: string): Promise<void>
 /** The run of one slot: queued, or skipped at once when a run of the job is still active (forbid). */
 function slotRun(deps: FireBatchDeps, job: JobRecord, slot: number, trigger: RunTrigger, status: "queued" | "skipped", loaded: LoadedJob): RunRecord {
   const run = newRun({
-    runId: deps.ids("run"), job, slotKey: slotKeyFor(slot), scheduledAt: slot, dueAt: dueAtOf(loaded, slot), trigger,
-    nodeId: deps.coordinator.nodeId, now: deps.now,
+    runId: deps.ids("run"),
+    job,
+    slotKey: slotKeyFor(slot),
+    scheduledAt: slot,
+    dueAt: dueAtOf(loaded, slot),
+    trigger,
+    nodeId: deps.coordinator.nodeId,
+    now: deps.now,
   });
   return status === "skipped" ? skippedRun(run, deps.now) : run;
 }

@@ -78,7 +78,12 @@ function unchanged(a: JobRecord, b: JobRecord): boolean {
  * next resync (10,000 minutely jobs: some 2,500 re-read per resync, 4–10 ms per 1,000).
  */
 export const FIRE_LOOP_DEFAULTS: FireLoopOptions = {
-  lookaheadMs: 75_000, resyncMs: 15_000, maxLoaded: 100_000, standbyPollMs: 250, stageLeadMs: 100, maxStageLeadMs: 5000,
+  lookaheadMs: 75_000,
+  resyncMs: 15_000,
+  maxLoaded: 100_000,
+  standbyPollMs: 250,
+  stageLeadMs: 100,
+  maxStageLeadMs: 5000,
 };
 
 /** What the fire loop needs. */
@@ -227,7 +232,7 @@ export function createFireLoop(deps: FireLoopDeps): FireLoop {
    */
   const resyncBetweenSlots = async () => {
     const deadline = clock.now() + BACKGROUND_WAIT_MAX_MS;
-    for (let done = false; running && !done; ) {
+    for (let done = false; running && !done;) {
       await betweenSlots();
       await serial("resync", async () => {
         if (!running || (!inSlotGap() && clock.now() < deadline)) return;

@@ -126,8 +126,14 @@ function shedOverdue(loaded: LoadedJob, decision: MisfireDecision, now: number, 
     const dueAt = dueAtOf(loaded, f.slot);
     if (surelyInTime(dueAt, now, outlook)) return true;
     const start = decideStart({
-      trigger: f.trigger, policy: spec.misfirePolicy, scheduledAt: f.slot, dueAt, at: expectedStart(dueAt, now, outlook),
-      deadlineMs: slotStartDeadline(spec, f.slot, nextSlot) * outlook.deadlineShare, catchupWindowMs: spec.catchupWindowMs, nextSlot,
+      trigger: f.trigger,
+      policy: spec.misfirePolicy,
+      scheduledAt: f.slot,
+      dueAt,
+      at: expectedStart(dueAt, now, outlook),
+      deadlineMs: slotStartDeadline(spec, f.slot, nextSlot) * outlook.deadlineShare,
+      catchupWindowMs: spec.catchupWindowMs,
+      nextSlot,
     });
     return start.action === "start";
   });

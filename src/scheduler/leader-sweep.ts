@@ -30,7 +30,10 @@ export interface LeaderSweep {
  * A failed sweep is reported as `step` and tried again at the next tick.
  */
 export function createLeaderSweep(
-  deps: Pick<LeaderSweepDeps, "clock" | "mayRun" | "onError">, everyMs: number, step: string, sweep: (halt: () => boolean) => Promise<number>,
+  deps: Pick<LeaderSweepDeps, "clock" | "mayRun" | "onError">,
+  everyMs: number,
+  step: string,
+  sweep: (halt: () => boolean) => Promise<number>,
 ): LeaderSweep {
   let timer: TimerHandle | undefined;
   let stopped = true;

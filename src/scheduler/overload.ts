@@ -111,7 +111,11 @@ export function createOverload(deps: { clock: Clock; queue: () => QueueSource; m
     const q = deps.queue();
     const oldest = q.oldestWaitingDueAt();
     return {
-      overloaded, queuedRuns: q.waiting(), queueBound: bound(), startRate: Math.round(rate ?? 0), shedTotal,
+      overloaded,
+      queuedRuns: q.waiting(),
+      queueBound: bound(),
+      startRate: Math.round(rate ?? 0),
+      shedTotal,
       oldestQueuedAgeMs: oldest === undefined ? undefined : Math.max(0, clock.now() - oldest),
     };
   };
@@ -123,7 +127,10 @@ export function createOverload(deps: { clock: Clock; queue: () => QueueSource; m
     if (to) {
       since = now;
       shedSince = shedTotal;
-      log.warn(fields, "overload: the run queue is full; staging slows, and runs that cannot start by their start deadline are decided by their misfire policy");
+      log.warn(
+        fields,
+        "overload: the run queue is full; staging slows, and runs that cannot start by their start deadline are decided by their misfire policy",
+      );
     } else {
       log.warn({ ...fields, durationMs: now - since, shed: shedTotal - shedSince }, "overload ended: runs start on time again");
     }

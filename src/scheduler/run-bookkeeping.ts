@@ -36,9 +36,7 @@ export interface RunBookkeeping {
 }
 
 /** Creates the bookkeeping; write failures are reported to `onError` and retried with the next flush. */
-export function createRunBookkeeping(
-  store: Store, clock: Clock, options: BookkeepingOptions, onError: (err: unknown, step: string) => void,
-): RunBookkeeping {
+export function createRunBookkeeping(store: Store, clock: Clock, options: BookkeepingOptions, onError: (err: unknown, step: string) => void): RunBookkeeping {
   const counters = createPeriodic(clock, options.statsFlushMs, (outcomes: RunOutcome[]) => store.recordRunOutcomes(outcomes), onError, "run counters");
   const trims = new Map<string, number>();
   let trimTimer: TimerHandle | undefined;
@@ -74,7 +72,11 @@ export function createRunBookkeeping(
 
 /** Collects items and writes them in one call per interval (per event-loop turn when 0). */
 function createPeriodic<T>(
-  clock: Clock, intervalMs: number, write: (items: T[]) => Promise<void>, onError: (err: unknown, step: string) => void, step: string,
+  clock: Clock,
+  intervalMs: number,
+  write: (items: T[]) => Promise<void>,
+  onError: (err: unknown, step: string) => void,
+  step: string,
 ) {
   let pending: T[] = [];
   let timer: TimerHandle | undefined;

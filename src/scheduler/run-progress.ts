@@ -146,7 +146,12 @@ function retriable(err: unknown): boolean {
 }
 
 async function writeUntilStored(
-  write: RunWriter, stored: RunRecord, next: RunRecord, clock: Clock, retryMs: number, giveUp: () => boolean,
+  write: RunWriter,
+  stored: RunRecord,
+  next: RunRecord,
+  clock: Clock,
+  retryMs: number,
+  giveUp: () => boolean,
 ): Promise<RunRecord> {
   for (;;) {
     try {

@@ -212,7 +212,11 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
    * Due runs join the queue {@link RELEASE_CHUNK} at a time, the pump starting each chunk's
    * requests before the next chunk joins: the first request of a big slot leaves at once.
    */
-  const releases = createTurnChunks<AcceptedRun>(RELEASE_CHUNK, (entry) => unheld(entry), () => pump());
+  const releases = createTurnChunks<AcceptedRun>(
+    RELEASE_CHUNK,
+    (entry) => unheld(entry),
+    () => pump(),
+  );
   /** Moves a held run to the queue (its time came, it was cancelled, or the node stops). */
   const unheld = (entry: AcceptedRun) => {
     heldCount--;
@@ -342,7 +346,16 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     submit(run, exclusive, onDone) {
       if (accepted.has(run.runId) || stopping) return;
       const entry: AcceptedRun = {
-        run, jobId: run.jobId, cancellation: new Cancellation(), reason: "", exclusive, dropped: false, settled: false, started: false, onDone, progress: undefined,
+        run,
+        jobId: run.jobId,
+        cancellation: new Cancellation(),
+        reason: "",
+        exclusive,
+        dropped: false,
+        settled: false,
+        started: false,
+        onDone,
+        progress: undefined,
       };
       accepted.set(run.runId, entry);
       byJob.set(run.jobId, (byJob.get(run.jobId) ?? new Set()).add(run.runId));
@@ -461,7 +474,12 @@ const SEND_FIRST_MAX_MS = 3000;
 
 /** Ends a run its job's change withdrew before it started (see bindRun): skipped or cancelled, no request sent. */
 async function endUnstarted(
-  deps: RunWorkerDeps, entry: AcceptedRun, progress: RunProgress, end: Extract<RunBinding, { kind: "end" }>, release: () => void, giveUp: () => boolean,
+  deps: RunWorkerDeps,
+  entry: AcceptedRun,
+  progress: RunProgress,
+  end: Extract<RunBinding, { kind: "end" }>,
+  release: () => void,
+  giveUp: () => boolean,
 ): Promise<RunRecord> {
   const done = await progress.settle({ status: end.status, error: end.error, result: end.result, finishedAt: deps.clock.now() }, giveUp);
   entry.settled = true;
@@ -475,15 +493,26 @@ function startInput(run: RunRecord, spec: JobSpec, dueAt: number, at: number, ma
   const manual = isManualTrigger(run.trigger);
   const nextSlot = manual ? undefined : slotAfter(spec, run.scheduledAt);
   return {
-    trigger: run.trigger, policy: spec.misfirePolicy, scheduledAt: run.scheduledAt, dueAt, at,
+    trigger: run.trigger,
+    policy: spec.misfirePolicy,
+    scheduledAt: run.scheduledAt,
+    dueAt,
+    at,
     deadlineMs: manual ? manualDeadlineMs : slotStartDeadline(spec, run.scheduledAt, nextSlot),
-    catchupWindowMs: spec.catchupWindowMs, nextSlot,
+    catchupWindowMs: spec.catchupWindowMs,
+    nextSlot,
   };
 }
 
 /** Ends a run shed at its start deadline: skipped, no request sent, counted on its job and in the metrics. */
 async function shedUnstarted(
-  deps: RunWorkerDeps, entry: AcceptedRun, progress: RunProgress, spec: JobSpec, reason: string, release: () => void, giveUp: () => boolean,
+  deps: RunWorkerDeps,
+  entry: AcceptedRun,
+  progress: RunProgress,
+  spec: JobSpec,
+  reason: string,
+  release: () => void,
+  giveUp: () => boolean,
 ): Promise<RunRecord> {
   const done = await endUnstarted(deps, entry, progress, { kind: "end", status: "skipped", error: "", result: `skipped: ${reason}` }, release, giveUp);
   deps.overload?.shed("start_deadline", 1);
@@ -517,7 +546,12 @@ async function rebind(deps: RunWorkerDeps, entry: AcceptedRun, progress: RunProg
  * awaited before the final state is written.
  */
 async function execute(
-  deps: RunWorkerDeps, tracking: ProgressContext, entry: AcceptedRun, stopping: () => boolean, release: () => void, requestsDone: () => Promise<void> | undefined,
+  deps: RunWorkerDeps,
+  tracking: ProgressContext,
+  entry: AcceptedRun,
+  stopping: () => boolean,
+  release: () => void,
+  requestsDone: () => Promise<void> | undefined,
 ): Promise<RunRecord | undefined> {
   if (entry.dropped) return undefined;
   const progress = createRunProgress(entry.run, tracking);
@@ -534,7 +568,7 @@ async function execute(
     const spec = binding.kind === "execute" ? binding.spec : undefined;
     if (binding.kind === "execute" && binding.changes) await rebind(deps, entry, progress, binding.changes);
     const startedAt = deps.clock.now();
-    const dueAt = binding.kind === "execute" ? binding.changes?.dueAt ?? entry.run.dueAt : entry.run.dueAt;
+    const dueAt = binding.kind === "execute" ? (binding.changes?.dueAt ?? entry.run.dueAt) : entry.run.dueAt;
     // The start deadline: decided without the job's schedule unless the run is over a second late.
     if (spec && !surelyOnTime(dueAt, startedAt)) {
       const start = decideStart(startInput(entry.run, spec, dueAt, startedAt, deps.manualStartDeadlineMs));
@@ -568,9 +602,13 @@ async function execute(
   }
 }
 
-
 async function perform(
-  deps: RunWorkerDeps, spec: JobSpec, run: RunRecord, progress: RunProgress, signal: CancelSignal, previous: TaskResultRecord[],
+  deps: RunWorkerDeps,
+  spec: JobSpec,
+  run: RunRecord,
+  progress: RunProgress,
+  signal: CancelSignal,
+  previous: TaskResultRecord[],
 ): Promise<Outcome> {
   const loopDeps: AttemptLoopDeps = { http: deps.http, secrets: deps.secrets, now: deps.clock.now, clock: deps.clock };
   // A task may still lack both while its job is built; a scheduled run of it fails naming why.
@@ -578,23 +616,44 @@ async function perform(
     t.target ?? deps.handlers.get(t.handler) ?? (t.handler ? `handler ${JSON.stringify(t.handler)} not configured` : "neither a target nor a handler");
   if (spec.tasks.length > 0) {
     return runDag(loopDeps, {
-      tasks: spec.tasks, targetOf, retry: spec.retry, runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt, nodeId: deps.nodeId, signal, previous,
+      tasks: spec.tasks,
+      targetOf,
+      retry: spec.retry,
+      runId: run.runId,
+      jobId: run.jobId,
+      scheduledAt: run.scheduledAt,
+      nodeId: deps.nodeId,
+      signal,
+      previous,
       onProgress: async (taskResults) => progress.change({ taskResults }),
     });
   }
   const target = targetOf(spec);
   if (typeof target === "string") return { ok: false, cancelled: false, error: target };
   const ctx = { runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt, nodeId: deps.nodeId };
-  return runAttempts(loopDeps, target, spec.retry, ctx, signal, (attempts) => {
-    const last = attempts[attempts.length - 1]!;
-    // An attempt the node cut short says nothing of the target.
-    if (!last.interrupted) deps.metrics.attempt(last.error === "");
-    progress.change({ attempts: [...attempts] });
-  }, run.attempts);
+  return runAttempts(
+    loopDeps,
+    target,
+    spec.retry,
+    ctx,
+    signal,
+    (attempts) => {
+      const last = attempts[attempts.length - 1]!;
+      // An attempt the node cut short says nothing of the target.
+      if (!last.interrupted) deps.metrics.attempt(last.error === "");
+      progress.change({ attempts: [...attempts] });
+    },
+    run.attempts,
+  );
 }
 
 async function finish(
-  deps: RunWorkerDeps, progress: RunProgress, outcome: Outcome | undefined, reason: string, startedAt: number, giveUp: () => boolean,
+  deps: RunWorkerDeps,
+  progress: RunProgress,
+  outcome: Outcome | undefined,
+  reason: string,
+  startedAt: number,
+  giveUp: () => boolean,
 ): Promise<RunRecord> {
   if (reason === SHUTDOWN && outcome?.cancelled) {
     return progress.settle({ status: "queued", error: "interrupted by a node shutdown; will run again" }, giveUp);
@@ -615,4 +674,3 @@ async function jobExists(deps: RunWorkerDeps, jobId: string): Promise<boolean> {
   deps.jobs.forget(jobId);
   return (await deps.jobs.job(jobId)) !== undefined;
 }
-

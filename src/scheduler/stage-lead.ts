@@ -44,8 +44,7 @@ export function createStageLead(deps: {
   const { clock, options } = deps;
   let costMs = INITIAL_STAGE_COST_MS;
   let armed: { dueAt: number; at: number; lead: number } | undefined;
-  const leadFor = (dueAt: number) =>
-    Math.min(options.maxStageLeadMs, options.stageLeadMs + deps.countDueBy(dueAt + STAGE_GROUP_MS, STAGE_COUNT_CAP) * costMs);
+  const leadFor = (dueAt: number) => Math.min(options.maxStageLeadMs, options.stageLeadMs + deps.countDueBy(dueAt + STAGE_GROUP_MS, STAGE_COUNT_CAP) * costMs);
   return {
     leadFor,
     leadToArm(dueAt) {

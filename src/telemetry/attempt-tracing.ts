@@ -25,7 +25,11 @@ export function traceAttempt<T extends TracedOutcome>(
   return tracingActive() ? sendInSpan(target, ctx, send) : send(ctx);
 }
 
-async function sendInSpan<T extends TracedOutcome>(target: { url: string; method: string }, ctx: AttemptContext, send: (ctx: AttemptContext) => Promise<T>): Promise<T> {
+async function sendInSpan<T extends TracedOutcome>(
+  target: { url: string; method: string },
+  ctx: AttemptContext,
+  send: (ctx: AttemptContext) => Promise<T>,
+): Promise<T> {
   const span = startSpan(target.method, { kind: SpanKind.CLIENT, attributes: () => attemptAttributes(target, ctx) });
   const traceparent = traceParentOf(span);
   try {

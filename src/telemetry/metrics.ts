@@ -63,24 +63,87 @@ export function createMetrics(sources: MetricSources): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "cronmesh_process_" });
   const r = { registers: [registry] };
-  const fires = tallied("outcome", new Counter({ ...r, name: "cronmesh_fires_total", help: "Slots fired, by outcome.", labelNames: ["outcome"], collect: () => fires.flush() }));
-  const lateness = deferred(new Histogram({ ...r, name: "cronmesh_fire_lateness_seconds", help: "Fire time minus due time.", buckets: LATENESS_BUCKETS, collect: () => lateness.flush() }));
-  const startLateness = deferred(new Histogram({ ...r, name: "cronmesh_run_start_lateness_seconds", help: "Run start minus due time.", buckets: LATENESS_BUCKETS, collect: () => startLateness.flush() }));
-  const runs = tallied("status", new Counter({ ...r, name: "cronmesh_runs_finished_total", help: "Runs by final status.", labelNames: ["status"], collect: () => runs.flush() }));
-  const attempts = tallied("result", new Counter({ ...r, name: "cronmesh_attempts_total", help: "HTTP attempts, by result.", labelNames: ["result"], collect: () => attempts.flush() }));
+  const fires = tallied(
+    "outcome",
+    new Counter({ ...r, name: "cronmesh_fires_total", help: "Slots fired, by outcome.", labelNames: ["outcome"], collect: () => fires.flush() }),
+  );
+  const lateness = deferred(
+    new Histogram({
+      ...r,
+      name: "cronmesh_fire_lateness_seconds",
+      help: "Fire time minus due time.",
+      buckets: LATENESS_BUCKETS,
+      collect: () => lateness.flush(),
+    }),
+  );
+  const startLateness = deferred(
+    new Histogram({
+      ...r,
+      name: "cronmesh_run_start_lateness_seconds",
+      help: "Run start minus due time.",
+      buckets: LATENESS_BUCKETS,
+      collect: () => startLateness.flush(),
+    }),
+  );
+  const runs = tallied(
+    "status",
+    new Counter({ ...r, name: "cronmesh_runs_finished_total", help: "Runs by final status.", labelNames: ["status"], collect: () => runs.flush() }),
+  );
+  const attempts = tallied(
+    "result",
+    new Counter({ ...r, name: "cronmesh_attempts_total", help: "HTTP attempts, by result.", labelNames: ["result"], collect: () => attempts.flush() }),
+  );
   const skipped = new Counter({ ...r, name: "cronmesh_slots_skipped_total", help: "Slots not run, by reason.", labelNames: ["reason"] });
-  const shed = new Counter({ ...r, name: "cronmesh_runs_shed_total", help: "Slots and runs shed for overload (not run: skipped and counted on their job), by reason.", labelNames: ["reason"] });
-  const late = new Counter({ ...r, name: "cronmesh_runs_started_late_total", help: "Runs started past their start deadline by their misfire policy (fire_once's newest slot, catch_up inside its window)." });
+  const shed = new Counter({
+    ...r,
+    name: "cronmesh_runs_shed_total",
+    help: "Slots and runs shed for overload (not run: skipped and counted on their job), by reason.",
+    labelNames: ["reason"],
+  });
+  const late = new Counter({
+    ...r,
+    name: "cronmesh_runs_started_late_total",
+    help: "Runs started past their start deadline by their misfire policy (fire_once's newest slot, catch_up inside its window).",
+  });
   const locks = new Counter({ ...r, name: "cronmesh_lock_failures_total", help: "Job locks that could not be acquired." });
-  const expired = new Counter({ ...r, name: "cronmesh_dead_letters_expired_total", help: "Dead letters deleted by the queue's retention (DEAD_LETTER_RETENTION) without a redrive." });
-  const purged = new Counter({ ...r, name: "cronmesh_deleted_job_runs_purged_total", help: "Runs of deleted jobs deleted by their retention (DELETED_JOB_RUN_RETENTION)." });
+  const expired = new Counter({
+    ...r,
+    name: "cronmesh_dead_letters_expired_total",
+    help: "Dead letters deleted by the queue's retention (DEAD_LETTER_RETENTION) without a redrive.",
+  });
+  const purged = new Counter({
+    ...r,
+    name: "cronmesh_deleted_job_runs_purged_total",
+    help: "Runs of deleted jobs deleted by their retention (DELETED_JOB_RUN_RETENTION).",
+  });
   const rpcCount = new Counter({ ...r, name: "cronmesh_rpcs_total", help: "RPCs, by method and code.", labelNames: ["method", "code"] });
   const rpcs = new Histogram({ ...r, name: "cronmesh_rpc_duration_seconds", help: "RPC latency.", labelNames: ["method", "code"], buckets: RPC_BUCKETS });
   // While the store cannot answer, the depth keeps its last value: a failed count must not fail the whole scrape.
   let deadLetters = 0;
-  new Gauge({ ...r, name: "cronmesh_dead_letter_depth", help: "Failed runs waiting in the dead-letter queue (not redriven, not expired).", async collect() { this.set((deadLetters = await sources.deadLetterDepth().catch(() => deadLetters))); } });
-  new Gauge({ ...r, name: "cronmesh_queue_depth", help: "Runs accepted by this node and not started yet (held for their due time, or waiting for a worker).", collect() { this.set(sources.queueDepth()); } });
-  new Gauge({ ...r, name: "cronmesh_is_leader", help: "1 while this node fires slots.", collect() { this.set(sources.isLeader() ? 1 : 0); } });
+  new Gauge({
+    ...r,
+    name: "cronmesh_dead_letter_depth",
+    help: "Failed runs waiting in the dead-letter queue (not redriven, not expired).",
+    async collect() {
+      this.set((deadLetters = await sources.deadLetterDepth().catch(() => deadLetters)));
+    },
+  });
+  new Gauge({
+    ...r,
+    name: "cronmesh_queue_depth",
+    help: "Runs accepted by this node and not started yet (held for their due time, or waiting for a worker).",
+    collect() {
+      this.set(sources.queueDepth());
+    },
+  });
+  new Gauge({
+    ...r,
+    name: "cronmesh_is_leader",
+    help: "1 while this node fires slots.",
+    collect() {
+      this.set(sources.isLeader() ? 1 : 0);
+    },
+  });
   loadGauges(r, sources);
   return {
     fired(outcome, latenessMs) {
@@ -108,12 +171,32 @@ export function createMetrics(sources: MetricSources): Metrics {
 function loadGauges(r: { registers: Registry[] }, sources: MetricSources): void {
   const figure = (read: (l: LoadFigures) => number) => () => (sources.load ? read(sources.load()) : 0);
   const gauges: [string, string, () => number][] = [
-    ["cronmesh_overload", "1 while this node sheds load (its run queue reached its bound, or runs passed their start deadline).", figure((l) => (l.overloaded ? 1 : 0))],
-    ["cronmesh_queue_bound", "Most runs this node accepts before staging and claims wait (MAX_QUEUED_RUNS, or the measured start rate × 1 s).", figure((l) => l.queueBound)],
-    ["cronmesh_queue_oldest_age_seconds", "How long the oldest run waiting for a worker on this node has been due (0 when none waits).", figure((l) => (l.oldestQueuedAgeMs ?? 0) / 1000)],
+    [
+      "cronmesh_overload",
+      "1 while this node sheds load (its run queue reached its bound, or runs passed their start deadline).",
+      figure((l) => (l.overloaded ? 1 : 0)),
+    ],
+    [
+      "cronmesh_queue_bound",
+      "Most runs this node accepts before staging and claims wait (MAX_QUEUED_RUNS, or the measured start rate × 1 s).",
+      figure((l) => l.queueBound),
+    ],
+    [
+      "cronmesh_queue_oldest_age_seconds",
+      "How long the oldest run waiting for a worker on this node has been due (0 when none waits).",
+      figure((l) => (l.oldestQueuedAgeMs ?? 0) / 1000),
+    ],
     ["cronmesh_start_rate", "Runs this node starts per second while runs wait for a worker (measured).", figure((l) => l.startRate)],
   ];
-  for (const [name, help, read] of gauges) new Gauge({ ...r, name, help, collect() { this.set(read()); } });
+  for (const [name, help, read] of gauges)
+    new Gauge({
+      ...r,
+      name,
+      help,
+      collect() {
+        this.set(read());
+      },
+    });
 }
 
 /**

@@ -78,7 +78,12 @@ const FAILED: readonly string[] = ["failed", "dead_lettered"];
  * span gets the final status; a dead-lettered run is logged as a warning, others at debug.
  */
 export function traceRun(run: RunRecord, log: Logger | undefined, execute: () => Promise<RunRecord | undefined>): Promise<RunRecord | undefined> {
-  const attributes = () => ({ [ATTR.runId]: run.runId, [ATTR.jobId]: run.jobId, [ATTR.runTrigger]: run.trigger, [ATTR.slot]: new Date(run.scheduledAt).toISOString() });
+  const attributes = () => ({
+    [ATTR.runId]: run.runId,
+    [ATTR.jobId]: run.jobId,
+    [ATTR.runTrigger]: run.trigger,
+    [ATTR.slot]: new Date(run.scheduledAt).toISOString(),
+  });
   const parent = contextOfTraceParent(run.traceParent);
   return withSpan(SPAN.run, { kind: SpanKind.CONSUMER, parent, attributes }, (span) => execute().then((final) => finished(span, final, log)));
 }

@@ -1,6 +1,17 @@
 import {
-  context, INVALID_SPAN_CONTEXT, isSpanContextValid, propagation, ROOT_CONTEXT, SpanStatusCode, trace,
-  type Attributes, type Context, type Span, type SpanContext, type SpanKind, type TextMapGetter,
+  context,
+  INVALID_SPAN_CONTEXT,
+  isSpanContextValid,
+  propagation,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type SpanContext,
+  type SpanKind,
+  type TextMapGetter,
 } from "@opentelemetry/api";
 import { tracingActive } from "./tracing.js";
 

@@ -68,7 +68,8 @@ function checkProtocol(env: NodeJS.ProcessEnv): void {
   for (const name of ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]) {
     const value = env[name]?.trim();
     if (!value) continue;
-    if (value !== PROTOCOL) throw tracingConfigError(name, `cronmesh exports OTLP over ${PROTOCOL} only (port 4318 of a Collector), got ${JSON.stringify(value)}`);
+    if (value !== PROTOCOL)
+      throw tracingConfigError(name, `cronmesh exports OTLP over ${PROTOCOL} only (port 4318 of a Collector), got ${JSON.stringify(value)}`);
     return;
   }
 }

@@ -80,22 +80,26 @@ export async function flushTracing(): Promise<void> {
 
 async function install(settings: TracingSettings, identity: ServiceIdentity): Promise<Installed> {
   // Loaded only when tracing is on: a node without an endpoint never loads the SDK.
-  const [{ NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, resources, { registerInstrumentations }, { MongoDBInstrumentation }] = await Promise.all([
-    import("@opentelemetry/sdk-trace-node"),
-    import("@opentelemetry/sdk-trace-base"),
-    import("@opentelemetry/exporter-trace-otlp-proto"),
-    import("@opentelemetry/resources"),
-    import("@opentelemetry/instrumentation"),
-    import("@opentelemetry/instrumentation-mongodb"),
-  ]);
+  const [{ NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, resources, { registerInstrumentations }, { MongoDBInstrumentation }] =
+    await Promise.all([
+      import("@opentelemetry/sdk-trace-node"),
+      import("@opentelemetry/sdk-trace-base"),
+      import("@opentelemetry/exporter-trace-otlp-proto"),
+      import("@opentelemetry/resources"),
+      import("@opentelemetry/instrumentation"),
+      import("@opentelemetry/instrumentation-mongodb"),
+    ]);
   diag.setLogger(diagToPino(identity.log), DiagLogLevel.WARN);
   // Ours first, then OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES on top, as the spec orders them.
-  const resource = resources.defaultResource()
-    .merge(resources.resourceFromAttributes({
-      [RESOURCE_ATTR.serviceName]: settings.serviceName,
-      [RESOURCE_ATTR.serviceVersion]: identity.version,
-      [RESOURCE_ATTR.serviceInstanceId]: identity.nodeId,
-    }))
+  const resource = resources
+    .defaultResource()
+    .merge(
+      resources.resourceFromAttributes({
+        [RESOURCE_ATTR.serviceName]: settings.serviceName,
+        [RESOURCE_ATTR.serviceVersion]: identity.version,
+        [RESOURCE_ATTR.serviceInstanceId]: identity.nodeId,
+      }),
+    )
     .merge(resources.detectResources({ detectors: [resources.envDetector] }));
   const exporter = new OTLPTraceExporter({ url: settings.tracesUrl });
   const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter, settings.batch)] });
@@ -119,7 +123,9 @@ async function install(settings: TracingSettings, identity: ServiceIdentity): Pr
  * spans were dropped), not about the run or RPC that happened to be active when it spoke.
  */
 function diagToPino(log: Logger) {
-  const at = (level: "error" | "warn" | "info" | "debug" | "trace") => (message: string, ...args: unknown[]) =>
-    context.with(ROOT_CONTEXT, () => log[level]({ otel: args.length > 0 ? args.map(String) : undefined }, `opentelemetry: ${message}`));
+  const at =
+    (level: "error" | "warn" | "info" | "debug" | "trace") =>
+    (message: string, ...args: unknown[]) =>
+      context.with(ROOT_CONTEXT, () => log[level]({ otel: args.length > 0 ? args.map(String) : undefined }, `opentelemetry: ${message}`));
   return { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug"), verbose: at("trace") };
 }

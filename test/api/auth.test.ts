@@ -56,7 +56,19 @@ function inputNaming(method: DescMethod, ids: { jobId: string; runId: string }):
 describe("which RPCs write (read from the descriptors)", () => {
   it("reads are the NO_SIDE_EFFECTS methods and WatchRuns; every other method writes", () => {
     expect(READS.map((m) => m.name).sort()).toEqual([
-      "GetClusterStatus", "GetJob", "GetJobStatus", "GetJobVersion", "GetRun", "GetWhoAmI", "ListDeadLetters", "ListJobVersions", "ListJobs", "ListRuns", "ListTasks", "PreviewSchedule", "WatchRuns",
+      "GetClusterStatus",
+      "GetJob",
+      "GetJobStatus",
+      "GetJobVersion",
+      "GetRun",
+      "GetWhoAmI",
+      "ListDeadLetters",
+      "ListJobVersions",
+      "ListJobs",
+      "ListRuns",
+      "ListTasks",
+      "PreviewSchedule",
+      "WatchRuns",
     ]);
     expect(WRITES.length + READS.length).toBe(ALL_METHODS.length);
     expect(WRITES.map((m) => m.name)).toEqual(expect.arrayContaining(["CreateJob", "DeleteJob", "TriggerJob", "CancelRun", "RedriveRun", "BackfillJob"]));
@@ -78,30 +90,63 @@ describe.each<StoreKind>(["sqlite", "mongo"])("authentication on %s", (store) =>
 
     it.each<Protocol>(REFUSAL_PROTOCOLS)("every RPC without credentials is Unauthenticated over %s", async (protocol) => {
       const call = callerFor(t.baseUrl, protocol, AWAIT_REFUSAL);
-      expect(await misfits(ALL_METHODS, (m) => call(m, {}), (r) => r.code === Code.Unauthenticated)).toEqual([]);
+      expect(
+        await misfits(
+          ALL_METHODS,
+          (m) => call(m, {}),
+          (r) => r.code === Code.Unauthenticated,
+        ),
+      ).toEqual([]);
     });
 
-    it.each<Protocol>(REFUSAL_PROTOCOLS)("every RPC with refused credentials is Unauthenticated over %s, and the message does not repeat them", async (protocol) => {
-      const call = callerFor(t.baseUrl, protocol, AWAIT_REFUSAL);
-      const presented = Object.values(auth.forged).join(" ");
-      const secret = presented.split(/\s+/).pop()!;
-      expect(await misfits(ALL_METHODS, (m) => call(m, auth.forged), (r) => r.code === Code.Unauthenticated && !r.message.includes(secret) && !r.body.includes(secret))).toEqual([]);
-    });
+    it.each<Protocol>(REFUSAL_PROTOCOLS)(
+      "every RPC with refused credentials is Unauthenticated over %s, and the message does not repeat them",
+      async (protocol) => {
+        const call = callerFor(t.baseUrl, protocol, AWAIT_REFUSAL);
+        const presented = Object.values(auth.forged).join(" ");
+        const secret = presented.split(/\s+/).pop()!;
+        expect(
+          await misfits(
+            ALL_METHODS,
+            (m) => call(m, auth.forged),
+            (r) => r.code === Code.Unauthenticated && !r.message.includes(secret) && !r.body.includes(secret),
+          ),
+        ).toEqual([]);
+      },
+    );
 
     it.each<Protocol>(REFUSAL_PROTOCOLS)("a reader is PermissionDenied on every write over %s", async (protocol) => {
       const reader = auth.users.reader.headers;
-      expect(await misfits(WRITES, (m) => callerFor(t.baseUrl, protocol, AWAIT_REFUSAL)(m, reader), (r) => r.code === Code.PermissionDenied)).toEqual([]);
+      expect(
+        await misfits(
+          WRITES,
+          (m) => callerFor(t.baseUrl, protocol, AWAIT_REFUSAL)(m, reader),
+          (r) => r.code === Code.PermissionDenied,
+        ),
+      ).toEqual([]);
     });
 
     it.each<Protocol>(PROTOCOLS)("a reader passes every read over %s", async (protocol) => {
       const reader = auth.users.reader.headers;
       const call = callerFor(t.baseUrl, protocol);
-      expect(await misfits(READS, (m) => call(m, reader), (r) => !REFUSALS.includes(r.code))).toEqual([]);
+      expect(
+        await misfits(
+          READS,
+          (m) => call(m, reader),
+          (r) => !REFUSALS.includes(r.code),
+        ),
+      ).toEqual([]);
     });
 
     it.each<Protocol>(PROTOCOLS)("an editor passes authentication and authorization on every RPC over %s", async (protocol) => {
       const call = callerFor(t.baseUrl, protocol);
-      expect(await misfits(ALL_METHODS, (m) => call(m, auth.users.editor.headers), (r) => !REFUSALS.includes(r.code))).toEqual([]);
+      expect(
+        await misfits(
+          ALL_METHODS,
+          (m) => call(m, auth.users.editor.headers),
+          (r) => !REFUSALS.includes(r.code),
+        ),
+      ).toEqual([]);
     });
 
     it.each<Protocol>(PROTOCOLS)("every RPC naming a job or run of another project is NotFound over %s, as if it did not exist", async (protocol) => {
@@ -111,11 +156,40 @@ describe.each<StoreKind>(["sqlite", "mongo"])("authentication on %s", (store) =>
       const naming = ALL_METHODS.filter((m) => m.input.fields.some((f) => f.name === "job_id" || f.name === "run_id" || f.name === "job"));
       // A watch names no resource it could be refused on: it shows another project's runs never (see below).
       const ids = naming.filter((m) => m.name !== "CreateJob" && m.name !== "WatchRuns");
-      expect(ids.map((m) => m.name)).toEqual(expect.arrayContaining(["GetJob", "UpdateJob", "DeleteJob", "TriggerJob", "PauseJob", "GetRun", "ReplayRun", "RedriveRun", "CancelRun", "ListTasks", "ListJobVersions", "BackfillJob"]));
+      expect(ids.map((m) => m.name)).toEqual(
+        expect.arrayContaining([
+          "GetJob",
+          "UpdateJob",
+          "DeleteJob",
+          "TriggerJob",
+          "PauseJob",
+          "GetRun",
+          "ReplayRun",
+          "RedriveRun",
+          "CancelRun",
+          "ListTasks",
+          "ListJobVersions",
+          "BackfillJob",
+        ]),
+      );
       const namesProject = new RegExp(`\\b${TEST_PROJECT}\\b`);
-      expect(await misfits(ids, (m) => call(m, intruder, inputNaming(m, theirs)), (r) => r.code === Code.NotFound && !namesProject.test(r.message))).toEqual([]);
+      expect(
+        await misfits(
+          ids,
+          (m) => call(m, intruder, inputNaming(m, theirs)),
+          (r) => r.code === Code.NotFound && !namesProject.test(r.message),
+        ),
+      ).toEqual([]);
       // The owner still sees all of it: nothing was touched.
-      expect((await call(ALL_METHODS.find((m) => m.name === "GetJob")!, auth.users.editor.headers, { jobId: theirs.jobId })).code).toBe("ok");
+      expect(
+        (
+          await call(
+            ALL_METHODS.find((m) => m.name === "GetJob")!,
+            auth.users.editor.headers,
+            { jobId: theirs.jobId },
+          )
+        ).code,
+      ).toBe("ok");
     });
 
     it.each<Protocol>(PROTOCOLS)("lists, streams and counts show another project nothing, and naming it is PermissionDenied, over %s", async (protocol) => {
@@ -160,7 +234,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("authentication on %s", (store) =>
       expect(created.status).toBe(200);
       const job = (await created.json()) as { created_by: string; updated_by: string };
       expect(job).toMatchObject({ created_by: "editor-user", updated_by: "editor-user" });
-      const who = await call(ALL_METHODS.find((m) => m.name === "GetWhoAmI")!, auth.users.reader.headers);
+      const who = await call(
+        ALL_METHODS.find((m) => m.name === "GetWhoAmI")!,
+        auth.users.reader.headers,
+      );
       expect(JSON.parse(who.body)).toMatchObject({ subject: "reader-user", projectId: "p1", roles: ["reader"], authMode: auth.env.AUTH_MODE });
       const superadmin = await fetch(`${t.baseUrl}/api/v1/cron/whoami`, { headers: auth.users.superadmin.headers });
       expect(await superadmin.json()).toMatchObject({ subject: "superadmin-user", project_id: "*", roles: ["admin"] });
@@ -172,7 +249,9 @@ describe("JWT validity over the wire (AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE set)
   let t: TestNode;
   const claims = { secret: TEST_JWT_SECRET, sub: "erin", project: "p1", roles: ["editor"], issuer: "https://issuer.test", audience: "cronmesh" };
   beforeAll(async () => {
-    t = await startTestNode("sqlite", { env: { AUTH_MODE: "jwt", AUTH_JWT_SECRET: TEST_JWT_SECRET, AUTH_JWT_ISSUER: claims.issuer, AUTH_JWT_AUDIENCE: claims.audience } });
+    t = await startTestNode("sqlite", {
+      env: { AUTH_MODE: "jwt", AUTH_JWT_SECRET: TEST_JWT_SECRET, AUTH_JWT_ISSUER: claims.issuer, AUTH_JWT_AUDIENCE: claims.audience },
+    });
   });
   afterAll(async () => {
     await t?.stop();
@@ -189,7 +268,10 @@ describe("JWT validity over the wire (AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE set)
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toBe('Bearer realm="cronmesh"');
     expect(await res.json()).toEqual({ code: "unauthenticated", message, field: "" });
-    const connect = await callerFor(t.baseUrl, "connect")(ALL_METHODS.find((m) => m.name === "ListJobs")!, { authorization: `Bearer ${token}` });
+    const connect = await callerFor(t.baseUrl, "connect")(
+      ALL_METHODS.find((m) => m.name === "ListJobs")!,
+      { authorization: `Bearer ${token}` },
+    );
     expect({ code: connect.code, message: connect.message }).toEqual({ code: Code.Unauthenticated, message });
   });
 

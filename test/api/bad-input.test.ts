@@ -39,8 +39,21 @@ const CASES: [string, string, string, unknown, number, string][] = [
   ["a fractional integer", "POST", JOBS, { ...valid, history_limit: 1.5 }, 400, "history_limit"],
   ["end_at before start_at", "POST", JOBS, { ...valid, start_at: "2030-01-02T00:00:00Z", end_at: "2030-01-01T00:00:00Z" }, 400, "end_at"],
   ["too many attempts", "POST", JOBS, { ...valid, retry: { max_attempts: 500 } }, 400, "retry.max_attempts"],
-  ["a dependency cycle", "POST", JOBS, { name: "x", schedule: "0 8 * * *", tasks: [
-    { task_id: "a", depends_on: ["b"], handler: "h" }, { task_id: "b", depends_on: ["a"], handler: "h" }] }, 400, "tasks"],
+  [
+    "a dependency cycle",
+    "POST",
+    JOBS,
+    {
+      name: "x",
+      schedule: "0 8 * * *",
+      tasks: [
+        { task_id: "a", depends_on: ["b"], handler: "h" },
+        { task_id: "b", depends_on: ["a"], handler: "h" },
+      ],
+    },
+    400,
+    "tasks",
+  ],
   ["an unknown dependency", "POST", JOBS, { name: "x", schedule: "0 8 * * *", tasks: [{ task_id: "a", depends_on: ["zz"], handler: "h" }] }, 400, "tasks"],
   ["a malformed JSON body", "POST", JOBS, '{"name": ', 400, "body"],
   ["a JSON array body", "POST", JOBS, "[1,2]", 400, "body"],
@@ -62,14 +75,28 @@ const CASES: [string, string, string, unknown, number, string][] = [
   ["an unknown run order", "GET", "/api/v1/cron/runs?order=sideways", undefined, 400, "order"],
   ["an unknown run trigger", "GET", "/api/v1/cron/runs?trigger=whim", undefined, 400, "trigger"],
   ["a malformed start time", "GET", "/api/v1/cron/runs?start_time=yesterday", undefined, 400, "start_time"],
-  ["a time range that ends before it starts", "GET", "/api/v1/cron/runs?start_time=2030-01-02T00:00:00Z&end_time=2030-01-01T00:00:00Z", undefined, 400, "end_time"],
+  [
+    "a time range that ends before it starts",
+    "GET",
+    "/api/v1/cron/runs?start_time=2030-01-02T00:00:00Z&end_time=2030-01-01T00:00:00Z",
+    undefined,
+    400,
+    "end_time",
+  ],
   ["too many recent runs", "GET", `${JOBS}/job_x?recent_runs=51`, undefined, 400, "recent_runs"],
   ["negative recent runs", "GET", `${JOBS}/job_x?recent_runs=-1`, undefined, 400, "recent_runs"],
   ["a trigger wait over five minutes", "POST", `${JOBS}/job_x/trigger?wait=6m`, {}, 400, "wait"],
   ["a malformed trigger wait", "POST", `${JOBS}/job_x/trigger?wait=soon`, {}, 400, "wait"],
   ["a negative trigger wait", "POST", `${JOBS}/job_x/trigger`, { wait: "-1s" }, 400, "wait"],
   ["a Go-style duration with garbage after it", "POST", JOBS, { ...valid, max_jitter: "5m later" }, 400, "max_jitter"],
-  ["an excerpt limit over 64 KiB", "POST", JOBS, { name: "x", schedule: "0 8 * * *", target: { url: "http://example.com/", response_excerpt_bytes: 65537 } }, 400, "target.response_excerpt_bytes"],
+  [
+    "an excerpt limit over 64 KiB",
+    "POST",
+    JOBS,
+    { name: "x", schedule: "0 8 * * *", target: { url: "http://example.com/", response_excerpt_bytes: 65537 } },
+    400,
+    "target.response_excerpt_bytes",
+  ],
   ["a missing job on GET", "GET", `${JOBS}/job_missing`, undefined, 404, ""],
   ["a missing job on trigger", "POST", `${JOBS}/job_missing/trigger`, {}, 404, ""],
   ["a missing run", "GET", "/api/v1/cron/runs/run_missing", undefined, 404, ""],
@@ -174,7 +201,11 @@ describe.each<StoreKind>(["sqlite", "mongo"])("JSON on the RPC protocols is read
     const created = await rpcJson(t.baseUrl, protocol, `${CRON}/CreateJob`, { job: { ...job, ...policies } });
     expect(created.code).toBe("ok");
     const got = await rpcJson(t.baseUrl, "connect-get", `${CRON}/GetJob`, { job_id: created.body.job.jobId });
-    expect(got.body.job).toMatchObject({ concurrencyPolicy: "CONCURRENCY_POLICY_ALLOW", misfirePolicy: "MISFIRE_POLICY_SKIP", retry: { retryOn: "RETRY_ON_NONE" } });
+    expect(got.body.job).toMatchObject({
+      concurrencyPolicy: "CONCURRENCY_POLICY_ALLOW",
+      misfirePolicy: "MISFIRE_POLICY_SKIP",
+      retry: { retryOn: "RETRY_ON_NONE" },
+    });
     const viaRest = await rest(t.baseUrl, "GET", `${JOBS}/${created.body.job.jobId}`);
     expect(viaRest.body).toMatchObject({ concurrency_policy: "allow", misfire_policy: "skip", retry: { retry_on: "none" } });
   });
@@ -210,7 +241,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("JSON on the RPC protocols is read
     const pausedId = paused.body.job.jobId as string;
     for (const protocol of ["connect-post", "connect-get"] as const) {
       const res = await rpcJson(t.baseUrl, protocol, `${CRON}/ListJobs`, { tag: `t=${tag}`, status: "paused" });
-      expect(res.body.data.map((j: { jobId: string }) => j.jobId), protocol).toEqual([pausedId]);
+      expect(
+        res.body.data.map((j: { jobId: string }) => j.jobId),
+        protocol,
+      ).toEqual([pausedId]);
     }
     const viaRest = await rest(t.baseUrl, "GET", `${JOBS}?tag=t%3D${tag}&status=paused`);
     expect(viaRest.body.data.map((j: { job_id: string }) => j.job_id)).toEqual([pausedId]);
@@ -224,11 +258,20 @@ describe.each<StoreKind>(["sqlite", "mongo"])("JSON on the RPC protocols is read
     const final = await waitRun(clientsFor(t.baseUrl), runId);
     const status = RunStatus[final.status]!.toLowerCase();
     const other = status === "succeeded" ? "failed" : "succeeded";
-    for (const [filter, expected] of [[status, [runId]], [other, []]] as const) {
+    for (const [filter, expected] of [
+      [status, [runId]],
+      [other, []],
+    ] as const) {
       const viaConnect = await rpcJson(t.baseUrl, "connect-post", `${RUNS}/ListRuns`, { job_id: jobId, status: filter });
-      expect((viaConnect.body.runs ?? []).map((r: { runId: string }) => r.runId), filter).toEqual(expected);
+      expect(
+        (viaConnect.body.runs ?? []).map((r: { runId: string }) => r.runId),
+        filter,
+      ).toEqual(expected);
       const viaRest = await rest(t.baseUrl, "GET", `/api/v1/cron/runs?job_id=${jobId}&status=${filter}`);
-      expect(viaRest.body.runs.map((r: { run_id: string }) => r.run_id), filter).toEqual(expected);
+      expect(
+        viaRest.body.runs.map((r: { run_id: string }) => r.run_id),
+        filter,
+      ).toEqual(expected);
     }
   });
 });

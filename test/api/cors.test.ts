@@ -21,7 +21,9 @@ describe("CORS decisions", () => {
   });
 
   it("allows Connect's headers plus Authorization, and exposes the invalid field's header", () => {
-    expect(CORS_ALLOWED_HEADERS).toEqual(expect.arrayContaining(["Content-Type", "Connect-Protocol-Version", "Connect-Timeout-Ms", "X-Grpc-Web", "Authorization"]));
+    expect(CORS_ALLOWED_HEADERS).toEqual(
+      expect.arrayContaining(["Content-Type", "Connect-Protocol-Version", "Connect-Timeout-Ms", "X-Grpc-Web", "Authorization"]),
+    );
     expect(CORS_EXPOSED_HEADERS).toEqual(expect.arrayContaining(["Grpc-Status", "Grpc-Message", "cronmesh-field"]));
   });
 });
@@ -45,7 +47,9 @@ describe.each<StoreKind>(["sqlite", "mongo"])("CORS on a node on %s", (kind) => 
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(ALLOWED);
     expect(res.headers.get("access-control-allow-methods")).toBe("POST, GET, PUT, PATCH, DELETE");
-    expect(res.headers.get("access-control-allow-headers")!.toLowerCase().split(", ")).toEqual(expect.arrayContaining(["authorization", "content-type", "connect-protocol-version"]));
+    expect(res.headers.get("access-control-allow-headers")!.toLowerCase().split(", ")).toEqual(
+      expect.arrayContaining(["authorization", "content-type", "connect-protocol-version"]),
+    );
     expect(Number(res.headers.get("access-control-max-age"))).toBeGreaterThan(0);
   });
 

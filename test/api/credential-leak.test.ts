@@ -36,7 +36,13 @@ const SECRETS_KEY = randomBytes(32).toString("base64");
 
 /** A yearly job on the sink whose target carries the given auth; it is triggered by hand. */
 function jobWith(name: string, url: string, auth: NonNullable<Job["target"]>["auth"]): Job {
-  return create(JobSchema, { name, schedule: "0 0 1 1 *", projectId: "p1", retry: { maxAttempts: 2, initialBackoff: { nanos: 1_000_000 } }, target: { url, auth } });
+  return create(JobSchema, {
+    name,
+    schedule: "0 0 1 1 *",
+    projectId: "p1",
+    retry: { maxAttempts: 2, initialBackoff: { nanos: 1_000_000 } },
+    target: { url, auth },
+  });
 }
 
 /** Everything one test run produced that a credential must never be found in. */
@@ -54,9 +60,14 @@ interface Corpus {
  */
 async function exercise(baseUrl: string, auth: AuthSetup, sink: Sink, responses: string[]): Promise<void> {
   const editor = auth.users.editor.headers;
-  const record = (value: unknown) => responses.push(typeof value === "string" ? value : JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)));
+  const record = (value: unknown) =>
+    responses.push(typeof value === "string" ? value : JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)));
   const restCall = async (method: string, path: string, body?: unknown, headers: Record<string, string> = editor) => {
-    const res = await fetch(`${baseUrl}${path}`, { method, headers: { ...headers, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { ...headers, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     record(`${res.status} ${JSON.stringify([...res.headers])} ${text}`);
     return text ? (JSON.parse(text) as Record<string, any>) : {};
@@ -69,15 +80,27 @@ async function exercise(baseUrl: string, auth: AuthSetup, sink: Sink, responses:
   const url = `${sink.url}/leak`;
 
   const restJob = await restCall("POST", "/api/v1/cron/jobs", {
-    name: "rest", schedule: "0 0 1 1 *", project_id: "p1", retry: { max_attempts: 2, initial_backoff: "0.001s" },
+    name: "rest",
+    schedule: "0 0 1 1 *",
+    project_id: "p1",
+    retry: { max_attempts: 2, initial_backoff: "0.001s" },
     target: {
-      url, headers: { Authorization: `Bearer ${INLINE.authorizationHeader}`, Cookie: INLINE.cookieHeader, "X-API-Key": INLINE.apiKeyHeader, "X-Service-Token": INLINE.serviceTokenHeader, "Proxy-Authorization": INLINE.proxyHeader },
+      url,
+      headers: {
+        Authorization: `Bearer ${INLINE.authorizationHeader}`,
+        Cookie: INLINE.cookieHeader,
+        "X-API-Key": INLINE.apiKeyHeader,
+        "X-Service-Token": INLINE.serviceTokenHeader,
+        "Proxy-Authorization": INLINE.proxyHeader,
+      },
       auth: { bearer: { token: INLINE.bearer } },
     },
   });
   const basic = create(AuthSchema, { kind: { case: "basic", value: { username: "svc", password: INLINE.basicPassword } } });
   const connectJob = (await cronC.createJob({ job: jobWith("connect", url, basic) }, { headers: editor })).job!;
-  const connectJobChanged = (await cronC.updateJob({ job: { jobId: connectJob.jobId, description: "changed" }, updateMask: { paths: ["description"] } }, { headers: editor })).job!;
+  const connectJobChanged = (
+    await cronC.updateJob({ job: { jobId: connectJob.jobId, description: "changed" }, updateMask: { paths: ["description"] } }, { headers: editor })
+  ).job!;
   const apiKey = create(AuthSchema, { kind: { case: "apiKey", value: { key: INLINE.apiKey, header: "X-API-Key" } } });
   const grpcJob = (await cronG.createJob({ job: jobWith("grpc", url, apiKey) }, { headers: editor })).job!;
   const serviceToken = create(AuthSchema, { kind: { case: "serviceToken", value: { token: INLINE.serviceToken, header: "X-Service-Token" } } });
@@ -94,12 +117,25 @@ async function exercise(baseUrl: string, auth: AuthSetup, sink: Sink, responses:
   }
   await restCall("PUT", `/api/v1/cron/jobs/${restJob.job_id as string}`, { description: "changed", enabled: true });
   await restCall("POST", `/api/v1/cron/jobs/${restJob.job_id as string}/rollback`, { version: 1 });
-  for (const path of ["/api/v1/cron/jobs", `/api/v1/cron/jobs/${restJob.job_id as string}`, `/api/v1/cron/jobs/${restJob.job_id as string}/versions`, "/api/v1/cron/runs", "/api/v1/cron/whoami"]) await restCall("GET", path);
+  for (const path of [
+    "/api/v1/cron/jobs",
+    `/api/v1/cron/jobs/${restJob.job_id as string}`,
+    `/api/v1/cron/jobs/${restJob.job_id as string}/versions`,
+    "/api/v1/cron/runs",
+    "/api/v1/cron/whoami",
+  ])
+    await restCall("GET", path);
   record(await cronC.listJobs({ pageSize: 100 }, { headers: editor }));
   record(await cronG.listJobVersions({ jobId: connectJob.jobId }, { headers: editor }));
 
   // Refusals, on every RPC and protocol: no credentials, forged ones, wrong passwords, a reader writing.
-  const refusedWith = [auth.forged, auth.users.reader.headers, basicHeader("editor-user", INLINE.basicPassword), { authorization: `Bearer ${INLINE.bearer}` }, { "x-api-key": INLINE.apiKey }];
+  const refusedWith = [
+    auth.forged,
+    auth.users.reader.headers,
+    basicHeader("editor-user", INLINE.basicPassword),
+    { authorization: `Bearer ${INLINE.bearer}` },
+    { "x-api-key": INLINE.apiKey },
+  ];
   for (const protocol of PROTOCOLS) {
     const call = callerFor(baseUrl, protocol, { silentStreamMs: 300 });
     for (const headers of refusedWith) for (const m of ALL_METHODS) record(await call(m, headers));
@@ -118,7 +154,10 @@ function withHeaders<T extends object>(client: T, headers: Record<string, string
 
 /** The stored data: every file of the SQLite store, or every document of every collection of the Mongo database. */
 async function storeDump(kind: StoreKind, data: { dir: string; dbName: string }): Promise<string> {
-  if (kind === "sqlite") return readdirSync(data.dir).map((f) => readFileSync(join(data.dir, f)).toString("latin1")).join("\n");
+  if (kind === "sqlite")
+    return readdirSync(data.dir)
+      .map((f) => readFileSync(join(data.dir, f)).toString("latin1"))
+      .join("\n");
   const { MongoClient, BSON } = await import("mongodb");
   const { inject } = await import("vitest");
   const client = new MongoClient(inject("mongoUri"));

@@ -64,7 +64,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("CronService over typed clients on
 
   it("keeps secret references visible", async () => {
     const j = httpJob();
-    j.target!.auth = { $typeName: "cronmesh.v1.Auth", kind: { case: "apiKey", value: { $typeName: "cronmesh.v1.ApiKeyAuth", key: "secret://svc-key", header: "" } } };
+    j.target!.auth = {
+      $typeName: "cronmesh.v1.Auth",
+      kind: { case: "apiKey", value: { $typeName: "cronmesh.v1.ApiKeyAuth", key: "secret://svc-key", header: "" } },
+    };
     const { job } = await cron.createJob({ job: j });
     expect(job!.target!.auth!.kind.value).toMatchObject({ key: "secret://svc-key", header: "X-API-Key" });
   });
@@ -132,11 +135,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("CronService over typed clients on
       count: 3,
       after: timestampFromDate(new Date("2026-03-06T00:00:00Z")),
     });
-    expect(times.map((x) => timestampDate(x).toISOString())).toEqual([
-      "2026-03-06T14:00:00.000Z",
-      "2026-03-09T13:00:00.000Z",
-      "2026-03-10T13:00:00.000Z",
-    ]);
+    expect(times.map((x) => timestampDate(x).toISOString())).toEqual(["2026-03-06T14:00:00.000Z", "2026-03-09T13:00:00.000Z", "2026-03-10T13:00:00.000Z"]);
   });
 
   it("filters and walks jobs by cursor", async () => {

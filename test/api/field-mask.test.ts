@@ -10,7 +10,11 @@ const JSON_CASES: [string, JsonValue, string[]][] = [
   ["a partial target names its leaves", { target: { url: "http://x", timeout: "60s" } }, ["target.url", "target.timeout"]],
   ["a partial retry names its leaves", { retry: { max_attempts: 6 } }, ["retry.max_attempts"]],
   ["lowerCamelCase keys name proto fields", { retry: { maxAttempts: 6 }, historyLimit: 5 }, ["retry.max_attempts", "history_limit"]],
-  ["maps and lists are leaves", { tags: { a: "b" }, tasks: [], target: { headers: {}, success_codes: [200] } }, ["tags", "tasks", "target.headers", "target.success_codes"]],
+  [
+    "maps and lists are leaves",
+    { tags: { a: "b" }, tasks: [], target: { headers: {}, success_codes: [200] } },
+    ["tags", "tasks", "target.headers", "target.success_codes"],
+  ],
   ["timestamps and durations are leaves", { start_at: "2030-01-01T00:00:00Z", max_jitter: "5s" }, ["start_at", "max_jitter"]],
   ["null names the message (clears it)", { target: null, retry: { initial_backoff: null } }, ["target", "retry.initial_backoff"]],
   ["an empty object names the message", { retry: {} }, ["retry"]],
@@ -21,8 +25,11 @@ const JSON_CASES: [string, JsonValue, string[]][] = [
 const MESSAGE_CASES: [string, JsonValue, string[]][] = [
   ["default values are not named", { description: "", name: "n" }, ["name"]],
   ["an optional bool is named when present, even false", { enabled: false }, ["enabled"]],
-  ["set leaves inside messages", { target: { url: "http://x", timeout: "60s" }, retry: { maxAttempts: 6 } },
-    ["target.url", "target.timeout", "retry.max_attempts"]],
+  [
+    "set leaves inside messages",
+    { target: { url: "http://x", timeout: "60s" }, retry: { maxAttempts: 6 } },
+    ["target.url", "target.timeout", "retry.max_attempts"],
+  ],
   ["a set message with nothing set names itself", { retry: {} }, ["retry"]],
   ["maps and lists when not empty", { tags: { a: "b" }, target: { successCodes: [200], headers: {} } }, ["tags", "target.success_codes"]],
   ["a oneof member descends", { target: { auth: { apiKey: { header: "X-K" } } } }, ["target.auth.api_key.header"]],
@@ -44,15 +51,26 @@ const STORED = {
 
 /** [case, update JSON, mask paths, expected job JSON after the update] */
 const APPLY_CASES: [string, JsonValue, string[], JsonValue][] = [
-  ["a leaf path keeps its siblings", { target: { url: "http://new/", timeout: "60s" } }, ["target.url", "target.timeout"],
-    { ...STORED, target: { ...STORED.target, url: "http://new/", timeout: "60s" } }],
+  [
+    "a leaf path keeps its siblings",
+    { target: { url: "http://new/", timeout: "60s" } },
+    ["target.url", "target.timeout"],
+    { ...STORED, target: { ...STORED.target, url: "http://new/", timeout: "60s" } },
+  ],
   ["a message path replaces it whole", { target: { url: "http://new/" } }, ["target"], { ...STORED, target: { url: "http://new/" } }],
-  ["a path into the stored oneof member keeps its siblings", { target: { auth: { basic: { username: "v" } } } }, ["target.auth.basic.username"],
-    { ...STORED, target: { ...STORED.target, auth: { basic: { username: "v", password: "p" } } } }],
-  ["a path into another oneof member replaces auth whole", { target: { auth: { bearer: { token: "t" } } } }, ["target.auth.bearer.token"],
-    { ...STORED, target: { ...STORED.target, auth: { bearer: { token: "t" } } } }],
-  ["a path naming the auth clears it when the source has none", { target: {} }, ["target.auth"],
-    { ...STORED, target: { ...STORED.target, auth: undefined } }],
+  [
+    "a path into the stored oneof member keeps its siblings",
+    { target: { auth: { basic: { username: "v" } } } },
+    ["target.auth.basic.username"],
+    { ...STORED, target: { ...STORED.target, auth: { basic: { username: "v", password: "p" } } } },
+  ],
+  [
+    "a path into another oneof member replaces auth whole",
+    { target: { auth: { bearer: { token: "t" } } } },
+    ["target.auth.bearer.token"],
+    { ...STORED, target: { ...STORED.target, auth: { bearer: { token: "t" } } } },
+  ],
+  ["a path naming the auth clears it when the source has none", { target: {} }, ["target.auth"], { ...STORED, target: { ...STORED.target, auth: undefined } }],
   ["a zero value clears the field", { description: "" }, ["description"], { ...STORED, description: "" }],
 ];
 

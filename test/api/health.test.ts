@@ -28,7 +28,10 @@ function watchHealth(baseUrl: string, service = "") {
   const abort = new AbortController();
   const ended = (async () => {
     for await (const res of healthClient(baseUrl).watch({ service }, { signal: abort.signal })) statuses.push(res.status);
-  })().then(() => "ended", (err: unknown) => ConnectError.from(err).code);
+  })().then(
+    () => "ended",
+    (err: unknown) => ConnectError.from(err).code,
+  );
   return { statuses, ended, close: () => abort.abort() };
 }
 
@@ -40,11 +43,14 @@ async function ready(baseUrl: string) {
 
 /** Waits until /ready answers `status`; returns that answer. */
 async function readyBecomes(baseUrl: string, status: number) {
-  return vi.waitFor(async () => {
-    const answer = await ready(baseUrl);
-    expect(answer.status).toBe(status);
-    return answer;
-  }, { timeout: CHANGE_MS, interval: 100 });
+  return vi.waitFor(
+    async () => {
+      const answer = await ready(baseUrl);
+      expect(answer.status).toBe(status);
+      return answer;
+    },
+    { timeout: CHANGE_MS, interval: 100 },
+  );
 }
 
 describe.each<StoreKind>(["sqlite", "mongo"])("health and readiness of a ready node (%s)", (kind) => {
@@ -133,7 +139,9 @@ describe("readiness in cluster mode follows etcd (a private one, stopped and res
   beforeAll(async () => {
     etcd = await startEtcdCluster(1);
     const prefix = `ready-${randomBytes(4).toString("hex")}/`;
-    t = await startTestNode("mongo", { env: { ...FAST_PROBES, ...CLUSTER_NO_AUTH, ETCD_ENDPOINTS: etcd.endpoints.join(","), ETCD_TTL_MS: "2000", ETCD_PREFIX: prefix } });
+    t = await startTestNode("mongo", {
+      env: { ...FAST_PROBES, ...CLUSTER_NO_AUTH, ETCD_ENDPOINTS: etcd.endpoints.join(","), ETCD_TTL_MS: "2000", ETCD_PREFIX: prefix },
+    });
   });
   afterAll(async () => {
     await t?.stop();
@@ -164,7 +172,14 @@ describe("readiness during start-up and shutdown", () => {
     await etcd.members[0]!.stop();
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
-    const env = { ...FAST_PROBES, ...CLUSTER_NO_AUTH, PORT: String(port), ETCD_ENDPOINTS: etcd.endpoints.join(","), ETCD_TTL_MS: "2000", ETCD_PREFIX: `boot-${randomBytes(4).toString("hex")}/` };
+    const env = {
+      ...FAST_PROBES,
+      ...CLUSTER_NO_AUTH,
+      PORT: String(port),
+      ETCD_ENDPOINTS: etcd.endpoints.join(","),
+      ETCD_TTL_MS: "2000",
+      ETCD_PREFIX: `boot-${randomBytes(4).toString("hex")}/`,
+    };
     const starting = startTestNode("mongo", { env });
     let t: TestNode | undefined;
     try {
@@ -172,7 +187,9 @@ describe("readiness during start-up and shutdown", () => {
       expect(early.body).toMatchObject({ status: "not_ready", reason: "start-up not finished", checks: { startup: "start-up not finished" } });
       expect((await fetch(`${baseUrl}/health`)).status).toBe(200);
       expect((await healthClient(baseUrl).check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
-      const refused = await clientsFor(baseUrl).cron.listJobs({}).catch((err: unknown) => ConnectError.from(err));
+      const refused = await clientsFor(baseUrl)
+        .cron.listJobs({})
+        .catch((err: unknown) => ConnectError.from(err));
       expect(refused).toBeInstanceOf(ConnectError);
       expect((refused as ConnectError).code).toBe(Code.Unavailable);
       expect((refused as ConnectError).rawMessage).toMatch(/^starting/);

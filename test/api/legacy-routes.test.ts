@@ -38,8 +38,14 @@ describe.each<StoreKind>(["sqlite", "mongo"])("legacy REST routes on %s", (kind)
     const res = await rest(t.baseUrl, "GET", `/api/v1/cron/jobs/${id}`);
     expect(res.status).toBe(200);
     expectShape(res.body, {
-      job_id: "string", name: "string", schedule: "string", status: "string", lock_acquired: "boolean",
-      last_triggered_at: "time|null", last_run_duration_ms: "number", next_trigger_at: "time",
+      job_id: "string",
+      name: "string",
+      schedule: "string",
+      status: "string",
+      lock_acquired: "boolean",
+      last_triggered_at: "time|null",
+      last_run_duration_ms: "number",
+      next_trigger_at: "time",
     });
     expect(res.body.lock_acquired).toBe(false);
     expect(res.body.next_trigger_at).toMatch(/T08:00:00Z$/);

@@ -21,7 +21,9 @@ describe.each<StoreKind>(["sqlite", "mongo"])("deployment limits on %s", (kind) 
     expect(refused.body.message).toMatch(/minimum interval is 60s/);
     const c = clientsFor(t.baseUrl);
     const { job: created } = await c.cron.createJob({ job: { ...job("hourly"), schedule: "0 * * * *", projectId: "interval" } });
-    expect(await codeOf(c.cron.updateJob({ job: { jobId: created!.jobId, schedule: "* * * * * *" }, updateMask: { paths: ["schedule"] } }))).toBe(Code.InvalidArgument);
+    expect(await codeOf(c.cron.updateJob({ job: { jobId: created!.jobId, schedule: "* * * * * *" }, updateMask: { paths: ["schedule"] } }))).toBe(
+      Code.InvalidArgument,
+    );
     expect(await codeOf(c.cron.pauseJob({ jobId: created!.jobId }))).toBe("ok");
   });
 

@@ -88,13 +88,21 @@ describe.each<StoreKind>(["sqlite", "mongo"])("malformed requests on %s", (kind)
     propertiesRun++;
   }
 
-  it.each(ROUTES.map((r) => [routeName(r), r] as const))(`REST %s`, async (name, route) => {
-    await fuzz(restCase(route, targets), REST_RUNS, name);
-  }, 120_000);
+  it.each(ROUTES.map((r) => [routeName(r), r] as const))(
+    `REST %s`,
+    async (name, route) => {
+      await fuzz(restCase(route, targets), REST_RUNS, name);
+    },
+    120_000,
+  );
 
-  it.each(METHODS.map((m) => [rpcName(m), m] as const))(`RPC %s`, async (name, method) => {
-    await fuzz(rpcCase(method, targets), RPC_RUNS, name);
-  }, 120_000);
+  it.each(METHODS.map((m) => [rpcName(m), m] as const))(
+    `RPC %s`,
+    async (name, method) => {
+      await fuzz(rpcCase(method, targets), RPC_RUNS, name);
+    },
+    120_000,
+  );
 
   it("raw connections", async () => {
     await fuzz(rawCase(ROUTES.map((r) => r.path.replace(/\{[^}]+\}/g, targets.jobId))), BUDGET.raw, "raw connections");
@@ -139,7 +147,12 @@ async function everyJob(c: ReturnType<typeof clientsFor>): Promise<string[]> {
 
 /** A job with a task and a finished run, for the ids that generated requests use. */
 async function createTargets(baseUrl: string): Promise<Targets> {
-  const target = { name: "fuzz-target", schedule: "0 8 * * *", start_at: "2099-01-01T00:00:00Z", tasks: [{ task_id: "t1", target: { url: "http://127.0.0.1:9/fuzz" } }] };
+  const target = {
+    name: "fuzz-target",
+    schedule: "0 8 * * *",
+    start_at: "2099-01-01T00:00:00Z",
+    tasks: [{ task_id: "t1", target: { url: "http://127.0.0.1:9/fuzz" } }],
+  };
   const { runId, jobId } = await finishedRun(baseUrl, target);
   return { jobId, runId, taskId: "t1" };
 }

@@ -23,7 +23,10 @@ function stubLookup(table: Record<string, string>): LookupFunction {
 
 /** The InvalidArgument message of a Connect call that must fail. */
 async function invalid(call: Promise<unknown>): Promise<string> {
-  const err = await call.then(() => undefined, (e: unknown) => ConnectError.from(e));
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => ConnectError.from(e),
+  );
   expect(err?.code).toBe(Code.InvalidArgument);
   return err!.rawMessage;
 }
@@ -75,7 +78,17 @@ describe.each<StoreKind>(["sqlite", "mongo"])("outbound policy and redirects on 
       [{ ...base, target: { url: "http://169.254.169.254/latest/meta-data/" } }, "target.url", "outbound policy: 169.254.169.254 denied"],
       [{ ...base, target: { url: "http://[fd00:ec2::254]/" } }, "target.url", "outbound policy: [fd00:ec2::254] denied"],
       [{ ...base, target: { url: "http://metadata.google.internal/computeMetadata/v1/" } }, "target.url", "outbound policy: metadata.google.internal denied"],
-      [{ ...base, tasks: [{ task_id: "a", target: { url: at("sink.test", "/a") } }, { task_id: "b", target: { url: "http://169.254.169.254/" } }] }, "tasks[1].target.url", "outbound policy: 169.254.169.254 denied"],
+      [
+        {
+          ...base,
+          tasks: [
+            { task_id: "a", target: { url: at("sink.test", "/a") } },
+            { task_id: "b", target: { url: "http://169.254.169.254/" } },
+          ],
+        },
+        "tasks[1].target.url",
+        "outbound policy: 169.254.169.254 denied",
+      ],
     ];
     for (const [body, field, message] of cases) {
       const res = await rest(t.baseUrl, "POST", JOBS, body);
@@ -98,13 +111,18 @@ describe.each<StoreKind>(["sqlite", "mongo"])("outbound policy and redirects on 
     const task = await rest(t.baseUrl, "POST", `${JOBS}/${id}/tasks`, { task_id: "t", target: { url: "http://169.254.1.1/" } });
     expect(task.status).toBe(400);
     expect(task.body.field).toBe("tasks[0].target.url");
-    expect(await invalid(c.cron.addTask({ jobId: id, task: { taskId: "t", target: { url: at("127.0.0.1", "/t") } } }))).toContain("outbound policy: 127.0.0.1 denied");
+    expect(await invalid(c.cron.addTask({ jobId: id, task: { taskId: "t", target: { url: at("127.0.0.1", "/t") } } }))).toContain(
+      "outbound policy: 127.0.0.1 denied",
+    );
     const { job: unchanged } = await c.cron.getJob({ jobId: id });
     expect(unchanged!.version).toBe(1n);
   });
 
   it("refuses at call time a name that resolves into a denied range, at once and without retrying", async () => {
-    for (const [host, address] of [["sink.test", "127.0.0.1"], ["rebind.test", "169.254.169.254"]]) {
+    for (const [host, address] of [
+      ["sink.test", "127.0.0.1"],
+      ["rebind.test", "169.254.169.254"],
+    ]) {
       const path = `/resolved/${host}`;
       const { run, overRest } = await runOf(job(at(host!, path)));
       const error = `outbound policy: ${address} denied (resolved from ${host})`;
@@ -128,7 +146,11 @@ describe.each<StoreKind>(["sqlite", "mongo"])("outbound policy and redirects on 
     expect((await c.cron.getJob({ jobId: created.jobId })).job!.target!.followRedirects).toBe(true);
     const overRest = await rest(t.baseUrl, "GET", `${JOBS}/${created.jobId}`);
     expect(overRest.body.target.follow_redirects).toBe(true);
-    const viaRest = await rest(t.baseUrl, "POST", JOBS, { name: "rest", schedule: "0 8 * * *", target: { url: at("allowed.test", "/r"), follow_redirects: true } });
+    const viaRest = await rest(t.baseUrl, "POST", JOBS, {
+      name: "rest",
+      schedule: "0 8 * * *",
+      target: { url: at("allowed.test", "/r"), follow_redirects: true },
+    });
     expect(viaRest.status).toBe(200);
     expect(viaRest.body.target.follow_redirects).toBe(true);
     const off = await rest(t.baseUrl, "PATCH", `${JOBS}/${viaRest.body.job_id}`, { target: { url: at("allowed.test", "/r"), follow_redirects: false } });
@@ -137,7 +159,9 @@ describe.each<StoreKind>(["sqlite", "mongo"])("outbound policy and redirects on 
   });
 
   it("follows a redirect only when the target asks, and records the final answer", async () => {
-    sink.reply((d) => (d.path === "/moved" ? { status: 302, body: "see /final", headers: { location: "/moved/final" } } : { status: 200, body: `final ${d.method}` }));
+    sink.reply((d) =>
+      d.path === "/moved" ? { status: 302, body: "see /final", headers: { location: "/moved/final" } } : { status: 200, body: `final ${d.method}` },
+    );
     try {
       const followed = await runOf(job(at("allowed.test", "/moved"), true));
       expect(followed.run.status).toBe(RunStatus.SUCCEEDED);
@@ -145,7 +169,11 @@ describe.each<StoreKind>(["sqlite", "mongo"])("outbound policy and redirects on 
       const notFollowed = await runOf(job(at("allowed.test", "/moved")));
       // A 3xx is a failure unless listed in success_codes, and not a transient one: retry_on always retries it.
       expect(notFollowed.run.status).toBe(RunStatus.FAILED);
-      expect(notFollowed.run.attempts.map((a) => [a.statusCode, a.error])).toEqual([[302, "HTTP 302"], [302, "HTTP 302"], [302, "HTTP 302"]]);
+      expect(notFollowed.run.attempts.map((a) => [a.statusCode, a.error])).toEqual([
+        [302, "HTTP 302"],
+        [302, "HTTP 302"],
+        [302, "HTTP 302"],
+      ]);
     } finally {
       sink.reply(() => ({ status: 200, body: "ok" }));
     }

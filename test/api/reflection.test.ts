@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CronService } from "../../gen/cronmesh/v1/cron_service_pb.js";
 import { RunService } from "../../gen/cronmesh/v1/run_service_pb.js";
 import {
-  ServerReflection, type ServerReflectionRequest, type ServerReflectionRequestSchema, type ServerReflectionResponse,
+  ServerReflection,
+  type ServerReflectionRequest,
+  type ServerReflectionRequestSchema,
+  type ServerReflectionResponse,
 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionAlpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { startTestNode, type TestNode } from "../harness/node.js";
@@ -75,8 +78,11 @@ describe("gRPC server reflection", () => {
   it("lists the services: cronmesh, health and both reflection versions", async () => {
     const listed = await bufCurl(["--list-services", t.baseUrl]);
     expect(listed.out.trim().split("\n").sort()).toEqual([
-      "cronmesh.v1.CronService", "cronmesh.v1.RunService", "grpc.health.v1.Health",
-      "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection",
+      "cronmesh.v1.CronService",
+      "cronmesh.v1.RunService",
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
     ]);
   });
 
@@ -132,7 +138,13 @@ describe("gRPC server reflection", () => {
     ["an unknown symbol", { case: "fileContainingSymbol", value: "cronmesh.v1.NoSuchThing" }],
     ["an unknown member of a known service", { case: "fileContainingSymbol", value: "cronmesh.v1.CronService.NoSuchMethod" }],
     ["an unknown file", { case: "fileByFilename", value: "nope.proto" }],
-    ["an unknown extension number", { case: "fileContainingExtension", value: { $typeName: "grpc.reflection.v1.ExtensionRequest", containingType: "google.protobuf.MethodOptions", extensionNumber: 1 } }],
+    [
+      "an unknown extension number",
+      {
+        case: "fileContainingExtension",
+        value: { $typeName: "grpc.reflection.v1.ExtensionRequest", containingType: "google.protobuf.MethodOptions", extensionNumber: 1 },
+      },
+    ],
     ["extension numbers of an unknown type", { case: "allExtensionNumbersOfType", value: "nope.Message" }],
   ])("answers %s with NOT_FOUND, and the stream goes on", async (_name, messageRequest) => {
     const [error, services] = await reflect(t.baseUrl, [{ messageRequest }, { messageRequest: { case: "listServices", value: "" } }]);
@@ -150,6 +162,8 @@ describe("gRPC server reflection", () => {
     expect(answers).toHaveLength(1);
     const value = answers[0]!.messageResponse;
     expect(value.case).toBe("fileDescriptorResponse");
-    expect(fromBinary(FileDescriptorProtoSchema, (value.value as { fileDescriptorProto: Uint8Array[] }).fileDescriptorProto[0]!).name).toBe("cronmesh/v1/run_service.proto");
+    expect(fromBinary(FileDescriptorProtoSchema, (value.value as { fileDescriptorProto: Uint8Array[] }).fileDescriptorProto[0]!).name).toBe(
+      "cronmesh/v1/run_service.proto",
+    );
   });
 });

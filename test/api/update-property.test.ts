@@ -41,7 +41,9 @@ interface FieldCase {
 const same = (v: JsonValue): Change => ({ send: v, expect: v });
 const seconds = (min: number, max: number) => fc.integer({ min, max }).map((s) => same(`${s}s`));
 const time = (fromYear: number, toYear: number) =>
-  fc.integer({ min: Date.UTC(fromYear, 0, 1) / 1000, max: Date.UTC(toYear, 0, 1) / 1000 }).map((s) => same(new Date(s * 1000).toISOString().replace(".000Z", "Z")));
+  fc
+    .integer({ min: Date.UTC(fromYear, 0, 1) / 1000, max: Date.UTC(toYear, 0, 1) / 1000 })
+    .map((s) => same(new Date(s * 1000).toISOString().replace(".000Z", "Z")));
 const text = (minLength: number) => fc.string({ minLength, maxLength: 40 }).map(same);
 const word = fc.stringMatching(/^[a-z][a-z0-9_]{0,12}$/);
 const secretRef = word.map((w) => same(`secret://${w}`));
@@ -88,12 +90,18 @@ const BASE: JsonObject = {
 const withAuth = (auth: JsonObject): JsonObject => ({ target: { ...(BASE.target as JsonObject), auth } });
 
 const task = fc.record({ name: fc.string({ minLength: 1, maxLength: 10 }).filter((s) => s.trim() !== ""), handler: word });
-const tasks = fc.array(task, { minLength: 1, maxLength: 3 }).map((ts) =>
-  same(ts.map((t, i) => ({ task_id: `t${i}`, name: t.name, depends_on: i === 0 ? [] : [`t${i - 1}`], handler: t.handler }))),
-);
+const tasks = fc
+  .array(task, { minLength: 1, maxLength: 3 })
+  .map((ts) => same(ts.map((t, i) => ({ task_id: `t${i}`, name: t.name, depends_on: i === 0 ? [] : [`t${i - 1}`], handler: t.handler }))));
 
 const FIELDS: FieldCase[] = [
-  { path: "name", nonDefault: fc.string({ minLength: 1, maxLength: 40 }).filter((s) => s.trim() !== "").map(same) },
+  {
+    path: "name",
+    nonDefault: fc
+      .string({ minLength: 1, maxLength: 40 })
+      .filter((s) => s.trim() !== "")
+      .map(same),
+  },
   { path: "description", nonDefault: text(1), zero: same("") },
   { path: "tags", nonDefault: fc.dictionary(word, fc.string({ maxLength: 20 }), { minKeys: 1, maxKeys: 4 }).map(same), zero: same({}) },
   { path: "schedule", nonDefault: fc.constantFrom("0 7 * * 1-5", "30 2 1 * *", "15 10 * * 0", "@daily", "0 */6 * * *").map(same), schedules: true },

@@ -84,7 +84,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("updates change what they name and
 
     it("while an explicit mask naming a message still replaces it whole, over REST and Connect", async () => {
       const viaRest = await createJob(fullJob("rest-mask"));
-      await rest(t.baseUrl, "PATCH", `${JOBS}/${viaRest}?update_mask=target,retry.max_attempts`, { target: { url: "http://127.0.0.1:9/whole" }, retry: { max_attempts: 5 } });
+      await rest(t.baseUrl, "PATCH", `${JOBS}/${viaRest}?update_mask=target,retry.max_attempts`, {
+        target: { url: "http://127.0.0.1:9/whole" },
+        retry: { max_attempts: 5 },
+      });
       const viaConnect = await createJob(fullJob("connect-mask"));
       await c.cron.updateJob({ job: { jobId: viaConnect, target: { url: "http://127.0.0.1:9/whole" } }, updateMask: { paths: ["target"] } });
       for (const id of [viaRest, viaConnect]) {
@@ -110,13 +113,19 @@ describe.each<StoreKind>(["sqlite", "mongo"])("updates change what they name and
     });
 
     it("restores a redacted secret sent back inside a partial auth, over REST and Connect", async () => {
-      const inline = (name: string) => ({ ...fullJob(name, `${sink.url}/${name}`), target: { ...fullJob(name).target, url: `${sink.url}/${name}`, auth: { basic: { username: "u", password: "inline-pw" } } } });
+      const inline = (name: string) => ({
+        ...fullJob(name, `${sink.url}/${name}`),
+        target: { ...fullJob(name).target, url: `${sink.url}/${name}`, auth: { basic: { username: "u", password: "inline-pw" } } },
+      });
       const viaRest = await createJob(inline("rest-redacted"));
       expect((await restParts(t, viaRest)).target.auth.basic.password).toBe("[redacted]");
       await rest(t.baseUrl, "PATCH", `${JOBS}/${viaRest}`, { target: { auth: { basic: { username: "v", password: "[redacted]" } } } });
       const viaConnect = await createJob(inline("connect-redacted"));
       await c.cron.updateJob({ job: { jobId: viaConnect, target: { auth: { kind: { case: "basic", value: { username: "v", password: "[redacted]" } } } } } });
-      for (const [id, path] of [[viaRest, "/rest-redacted"], [viaConnect, "/connect-redacted"]] as const) {
+      for (const [id, path] of [
+        [viaRest, "/rest-redacted"],
+        [viaConnect, "/connect-redacted"],
+      ] as const) {
         await rest(t.baseUrl, "POST", `${JOBS}/${id}/trigger`, {});
         const [delivery] = await sink.waitFor((d) => d.path === path, 1, 10_000);
         expect(delivery!.headers.authorization).toBe(`Basic ${Buffer.from("v:inline-pw").toString("base64")}`);
@@ -168,7 +177,14 @@ describe.each<StoreKind>(["sqlite", "mongo"])("updates change what they name and
       const handlerJob = (await rest(t.baseUrl, "POST", JOBS, { name: "nulls", schedule: "0 8 * * *", handler: "h" })).body;
       for (const key of ["target", "max_jitter", "run_at", "start_at", "end_at"]) expect(handlerJob, key).toHaveProperty(key, null);
       expect(handlerJob.retry).toMatchObject({ initial_backoff: "1s" });
-      const plain = (await rest(t.baseUrl, "POST", JOBS, { name: "no-auth", schedule: "0 8 * * *", target: { url: "http://127.0.0.1:9/" }, tasks: [{ task_id: "a", handler: "h" }] })).body;
+      const plain = (
+        await rest(t.baseUrl, "POST", JOBS, {
+          name: "no-auth",
+          schedule: "0 8 * * *",
+          target: { url: "http://127.0.0.1:9/" },
+          tasks: [{ task_id: "a", handler: "h" }],
+        })
+      ).body;
       expect(plain.target).toHaveProperty("auth", null);
       expect(plain.tasks[0]).toHaveProperty("target", null);
       const listed = (await rest(t.baseUrl, "GET", `${JOBS}?limit=1000`)).body.data.find((j: { job_id: string }) => j.job_id === handlerJob.job_id);

@@ -22,9 +22,18 @@ describe("reading one run: the live state of a run executing, else the stored on
 
   const commands = (withLive: boolean) =>
     createRunCommands({
-      store, clock, coordinator, ids: createIdGenerator(clock, randomBytes), dispatcher: { dispatch: () => undefined },
-      canceller: { cancel: async () => undefined, stop: () => undefined }, events: createRunEvents(), metrics: testMetrics(), jobChanged: () => undefined,
-      live: withLive ? { find: async (q) => ({ runs: live && (!q.runIds || q.runIds.includes(live.runId)) ? [live] : [], complete: true }), stop: () => undefined } : undefined,
+      store,
+      clock,
+      coordinator,
+      ids: createIdGenerator(clock, randomBytes),
+      dispatcher: { dispatch: () => undefined },
+      canceller: { cancel: async () => undefined, stop: () => undefined },
+      events: createRunEvents(),
+      metrics: testMetrics(),
+      jobChanged: () => undefined,
+      live: withLive
+        ? { find: async (q) => ({ runs: live && (!q.runIds || q.runIds.includes(live.runId)) ? [live] : [], complete: true }), stop: () => undefined }
+        : undefined,
     });
 
   beforeEach(async () => {

@@ -40,8 +40,15 @@ describe("manual triggers", () => {
       stop: () => undefined,
     };
     const deps = {
-      store, clock, coordinator, ids: createIdGenerator(clock, randomBytes), dispatcher, canceller, events: createRunEvents(),
-      metrics: testMetrics(), jobChanged: () => undefined,
+      store,
+      clock,
+      coordinator,
+      ids: createIdGenerator(clock, randomBytes),
+      dispatcher,
+      canceller,
+      events: createRunEvents(),
+      metrics: testMetrics(),
+      jobChanged: () => undefined,
     };
     jobs = createJobCommands(deps);
     runs = createRunCommands(deps);

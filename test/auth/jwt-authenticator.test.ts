@@ -35,12 +35,40 @@ describe("JWT authentication (HS256, issuer and audience set)", () => {
     ["a token without issuer is refused", () => makeJwt({ ...BASE, issuer: undefined }), refused("token has no iss claim")],
     ["another audience is refused", () => makeJwt({ ...BASE, audience: "other" }), refused("token aud claim not accepted")],
     ["a token signed with another secret is refused", () => makeJwt({ ...BASE, secret: `${SECRET}!` }), refused("token signature invalid")],
-    ["a token without exp is refused", () => new SignJWT({ project_id: "p1", roles: ["editor"] }).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setIssuer(BASE.issuer!).setAudience("cronmesh").sign(new TextEncoder().encode(SECRET)), refused("token has no exp claim")],
-    ["a token without sub is refused", () => new SignJWT({ project_id: "p1", roles: ["editor"] }).setProtectedHeader({ alg: "HS256" }).setIssuer(BASE.issuer!).setAudience("cronmesh").setExpirationTime(T0 / 1000 + 60).sign(new TextEncoder().encode(SECRET)), refused("token has no sub claim")],
+    [
+      "a token without exp is refused",
+      () =>
+        new SignJWT({ project_id: "p1", roles: ["editor"] })
+          .setProtectedHeader({ alg: "HS256" })
+          .setSubject("alice")
+          .setIssuer(BASE.issuer!)
+          .setAudience("cronmesh")
+          .sign(new TextEncoder().encode(SECRET)),
+      refused("token has no exp claim"),
+    ],
+    [
+      "a token without sub is refused",
+      () =>
+        new SignJWT({ project_id: "p1", roles: ["editor"] })
+          .setProtectedHeader({ alg: "HS256" })
+          .setIssuer(BASE.issuer!)
+          .setAudience("cronmesh")
+          .setExpirationTime(T0 / 1000 + 60)
+          .sign(new TextEncoder().encode(SECRET)),
+      refused("token has no sub claim"),
+    ],
     ["a token without a project is refused", () => makeJwt({ ...BASE, project: "" }), refused("token names no project (claim project_id)")],
     ["project * is refused to an editor", () => makeJwt({ ...BASE, project: "*" }), refused("token project * needs the admin role (claim project_id)")],
     ["project * is an admin's right", () => makeJwt({ ...BASE, project: "*", roles: ["admin"] }), { projectId: "*", roles: ["admin"] }],
-    ["an unsigned token (alg none) is refused", async () => new UnsecuredJWT({ project_id: "p1", roles: ["admin"] }).setSubject("alice").setExpirationTime(T0 / 1000 + 60).encode(), refused("token algorithm not accepted")],
+    [
+      "an unsigned token (alg none) is refused",
+      async () =>
+        new UnsecuredJWT({ project_id: "p1", roles: ["admin"] })
+          .setSubject("alice")
+          .setExpirationTime(T0 / 1000 + 60)
+          .encode(),
+      refused("token algorithm not accepted"),
+    ],
     ["something that is not a JWT is refused", async () => "not-a-jwt", refused("malformed token")],
   ];
   it.each(cases)("%s", async (_name, token, expected) => {
@@ -61,7 +89,10 @@ describe("JWT authentication (HS256, issuer and audience set)", () => {
   it("reads the project and roles from configured claims, dotted paths reaching into objects", async () => {
     const settings = { ...HS, issuer: undefined, audience: undefined, projectClaim: "tenant.id", rolesClaim: "realm_access.roles" };
     const token = await new SignJWT({ tenant: { id: "acme" }, realm_access: { roles: ["reader", "offline_access"] } })
-      .setProtectedHeader({ alg: "HS256" }).setSubject("bob").setExpirationTime(T0 / 1000 + 60).sign(new TextEncoder().encode(SECRET));
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("bob")
+      .setExpirationTime(T0 / 1000 + 60)
+      .sign(new TextEncoder().encode(SECRET));
     expect(await outcome(settings, token)).toEqual({ subject: "bob", projectId: "acme", roles: ["reader"], authMode: "jwt" });
   });
 });
@@ -72,10 +103,17 @@ describe.each(["RS256", "ES256"] as const)("JWT authentication with a JWKS of %s
     const other = await makeKeyPair(alg);
     const settings: JwtSettings = { jwks, projectClaim: "project_id", rolesClaim: "roles" };
     const claims = { sub: "carol", project: "p2", roles: ["reader"], now: T0 };
-    expect(await outcome(settings, await makeJwt({ ...claims, key: privateJwk }))).toEqual({ subject: "carol", projectId: "p2", roles: ["reader"], authMode: "jwt" });
+    expect(await outcome(settings, await makeJwt({ ...claims, key: privateJwk }))).toEqual({
+      subject: "carol",
+      projectId: "p2",
+      roles: ["reader"],
+      authMode: "jwt",
+    });
     expect(await outcome(settings, await makeJwt({ ...claims, key: other.privateJwk }))).toEqual(refused("no key matches the token"));
     // A listed kid with a foreign key: the signature check fails.
-    expect(await outcome(settings, await makeJwt({ ...claims, key: { ...other.privateJwk, kid: privateJwk.kid } }))).toEqual(refused("token signature invalid"));
+    expect(await outcome(settings, await makeJwt({ ...claims, key: { ...other.privateJwk, kid: privateJwk.kid } }))).toEqual(
+      refused("token signature invalid"),
+    );
     const confused = await makeJwt({ ...claims, secret: JSON.stringify(jwks.keys[0]) });
     expect(await outcome(settings, confused)).toEqual(refused("token algorithm not accepted"));
   });
@@ -89,7 +127,12 @@ describe("JWT authentication with a JWKS URL", () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
     const token = await makeJwt({ key: privateJwk, sub: "dave", project: "p3", roles: ["admin"], now: T0 });
     try {
-      expect(await outcome({ jwksUrl: url, projectClaim: "project_id", rolesClaim: "roles" }, token)).toEqual({ subject: "dave", projectId: "p3", roles: ["admin"], authMode: "jwt" });
+      expect(await outcome({ jwksUrl: url, projectClaim: "project_id", rolesClaim: "roles" }, token)).toEqual({
+        subject: "dave",
+        projectId: "p3",
+        roles: ["admin"],
+        authMode: "jwt",
+      });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

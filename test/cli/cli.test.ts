@@ -77,7 +77,8 @@ async function startCaptureServer(protocol: Protocol, hang: boolean): Promise<Ca
     protocol === "grpc"
       ? http2.createServer().on("stream", (stream, headers) => {
           authorizations.push(String(headers.authorization ?? ""));
-          if (!hang) stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "16", "grpc-message": "token rejected" }, { endStream: true });
+          if (!hang)
+            stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "16", "grpc-message": "token rejected" }, { endStream: true });
         })
       : http.createServer((req, res) => {
           authorizations.push(req.headers.authorization ?? "");
@@ -90,10 +91,11 @@ async function startCaptureServer(protocol: Protocol, hang: boolean): Promise<Ca
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     authorizations,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -104,7 +106,10 @@ beforeAll(() => buildCli(), 120_000);
  * is behind the server, the protocol in front of it), so pairing them covers both at half the
  * cost of the cross product: each invocation is a process start of the binary.
  */
-const MATRIX: [StoreKind, Protocol][] = [["sqlite", "connect"], ["mongo", "grpc"]];
+const MATRIX: [StoreKind, Protocol][] = [
+  ["sqlite", "connect"],
+  ["mongo", "grpc"],
+];
 
 /** Each test starts the binary a dozen times or more; on a busy 2-core machine a start takes up to a second. */
 const CLI_TEST_TIMEOUT = 90_000;
@@ -150,7 +155,14 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
   };
 
   it("creates a job from a file, lists it as an aligned table and as JSON, and shows it", async () => {
-    const out = ok(await cli(["jobs", "create", "-f", file(jobYaml("invoice", "retry:\n  max_attempts: 2\n  initial_backoff: 500ms\nconcurrency_policy: allow\ntags:\n  team: billing\n"))]));
+    const out = ok(
+      await cli([
+        "jobs",
+        "create",
+        "-f",
+        file(jobYaml("invoice", "retry:\n  max_attempts: 2\n  initial_backoff: 500ms\nconcurrency_policy: allow\ntags:\n  team: billing\n")),
+      ]),
+    );
     const [, jobId] = /^created job (job_\w+) "invoice" \(version 1, active, next run (\S+)\)\n$/.exec(out) ?? [];
     expect(jobId, out).toBeDefined();
     // 09:00 in Belgrade is 13:30 (winter) or 12:30 (summer) in Kolkata.
@@ -166,7 +178,13 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
 
     const listed = json(await cli(["jobs", "ls", "--json", "--status", "active", "--tag", "team=billing"]));
     expect(listed.data.map((j: any) => j.jobId)).toEqual([jobId]);
-    expect(listed.data[0]).toMatchObject({ name: "invoice", status: "JOB_STATUS_ACTIVE", concurrencyPolicy: "CONCURRENCY_POLICY_ALLOW", target: { timeout: "5s" }, retry: { maxAttempts: 2, initialBackoff: "0.500s" } });
+    expect(listed.data[0]).toMatchObject({
+      name: "invoice",
+      status: "JOB_STATUS_ACTIVE",
+      concurrencyPolicy: "CONCURRENCY_POLICY_ALLOW",
+      target: { timeout: "5s" },
+      retry: { maxAttempts: 2, initialBackoff: "0.500s" },
+    });
     expect(json(await cli(["jobs", "ls", "--json", "--status", "paused"])).data ?? []).toEqual([]);
 
     const details = ok(await cli(["jobs", "get", jobId!]));
@@ -190,9 +208,13 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
     expect(ok(await cli(["jobs", "apply", "-f", file(jobYaml("nightly"))]))).toMatch(/^unchanged job .* \(version 1,/);
 
     // By job_id, the file's version checked: version 1 is current.
-    expect(ok(await cli(["jobs", "apply", "-f", file(yaml.replace("0 9 * * *", "0 10 * * *"))]))).toMatch(new RegExp(`^updated job ${jobId} "nightly" \\(version 2,`));
+    expect(ok(await cli(["jobs", "apply", "-f", file(yaml.replace("0 9 * * *", "0 10 * * *"))]))).toMatch(
+      new RegExp(`^updated job ${jobId} "nightly" \\(version 2,`),
+    );
     // By name, against the version just read; a field left out (timeout) is cleared back to its default.
-    const byName = json(await cli(["jobs", "apply", "--json", "-f", file(jobYaml("nightly").replace("0 9 * * *", "15 10 * * *").replace("  timeout: 5s\n", ""))]));
+    const byName = json(
+      await cli(["jobs", "apply", "--json", "-f", file(jobYaml("nightly").replace("0 9 * * *", "15 10 * * *").replace("  timeout: 5s\n", ""))]),
+    );
     expect(byName.job).toMatchObject({ jobId, version: "3", schedule: "15 10 * * *", target: { timeout: "30s" } });
     // The exported file says version 1: the job has changed since, so the update is refused.
     const stale = await cli(["jobs", "apply", "-f", file(yaml.replace("0 9 * * *", "0 11 * * *"))]);
@@ -204,14 +226,18 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
     await createJob("twin");
     const ambiguous = await cli(["jobs", "apply", "-f", file(jobYaml("twin"))]);
     expect(ambiguous.code).toBe(6);
-    expect(ambiguous.stderr).toMatch(/^error: failed precondition: 2 jobs are named "twin" in project default \(job_\w+, job_\w+\); put the job_id of one in the file\n$/);
+    expect(ambiguous.stderr).toMatch(
+      /^error: failed precondition: 2 jobs are named "twin" in project default \(job_\w+, job_\w+\); put the job_id of one in the file\n$/,
+    );
   });
 
   it("edits a job in $EDITOR and applies only what changed, refusing an edit of a job changed meanwhile", async () => {
     const jobId = await createJob("edited");
     const seen = join(dir, "seen.yaml");
     const edit = (env: Record<string, string>) =>
-      runCli(["jobs", "edit", jobId], { env: { CRONMESH_SERVER: node.baseUrl, CRONMESH_PROTOCOL: protocol, EDITOR: `node ${join(dir, "editor.mjs")}`, EDIT_SEEN: seen, ...env } });
+      runCli(["jobs", "edit", jobId], {
+        env: { CRONMESH_SERVER: node.baseUrl, CRONMESH_PROTOCOL: protocol, EDITOR: `node ${join(dir, "editor.mjs")}`, EDIT_SEEN: seen, ...env },
+      });
 
     expect(ok(await edit({ EDIT_REPLACE: "0 9 * * *=>30 9 * * *" }))).toMatch(new RegExp(`^updated job ${jobId} "edited" \\(version 2,`));
     const shown = readFileSync(seen, "utf8");
@@ -226,10 +252,17 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
     // The editor's session outlives a pause made meanwhile: the update names version 2, the job is at 3.
     const conflict = await edit({ EDIT_REPLACE: "30 9 * * *=>45 9 * * *", EDIT_THEN: JSON.stringify(["jobs", "pause", jobId, "--note", "meanwhile"]) });
     expect(conflict.code).toBe(5);
-    const [, kept] = /^error: conflict: job \S+ changed since you opened it \(job \S+ is at version 3, not 2\); your edit was not applied and is saved in (\S+): run cronmesh jobs edit \S+ again\n$/.exec(conflict.stderr) ?? [];
+    const [, kept] =
+      /^error: conflict: job \S+ changed since you opened it \(job \S+ is at version 3, not 2\); your edit was not applied and is saved in (\S+): run cronmesh jobs edit \S+ again\n$/.exec(
+        conflict.stderr,
+      ) ?? [];
     expect(kept, conflict.stderr).toBeDefined();
     expect(readFileSync(kept!, "utf8")).toContain("schedule: 45 9 * * *");
-    expect(json(await cli(["jobs", "get", jobId, "--json"])).job).toMatchObject({ schedule: "30 9 * * *", status: "JOB_STATUS_PAUSED", pauseNote: "meanwhile" });
+    expect(json(await cli(["jobs", "get", jobId, "--json"])).job).toMatchObject({
+      schedule: "30 9 * * *",
+      status: "JOB_STATUS_PAUSED",
+      pauseNote: "meanwhile",
+    });
 
     // A person edits for longer than the server keeps an idle connection open (Node's 5 s keep-alive).
     const slow = await edit({ EDIT_REPLACE: "status: paused=>status: active", EDIT_SLEEP_MS: "6000" });
@@ -238,7 +271,9 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
 
     const invalid = await edit({ EDIT_REPLACE: "concurrency_policy: forbid=>concurrency_policy: sometimes" });
     expect(invalid.code).toBe(3);
-    expect(invalid.stderr).toMatch(/^error: invalid argument: \S+\.yaml: concurrency_policy: unknown value "sometimes"; expected one of allow, forbid, replace; your edit is saved in \S+\n$/);
+    expect(invalid.stderr).toMatch(
+      /^error: invalid argument: \S+\.yaml: concurrency_policy: unknown value "sometimes"; expected one of allow, forbid, replace; your edit is saved in \S+\n$/,
+    );
   });
 
   it("triggers a job and with --wait waits for the run to be final: exit 0 when it succeeded, 10 when it did not", async () => {
@@ -269,14 +304,22 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
 
     const versions = ok(await cli(["jobs", "versions", jobId]));
     expect(cells(versions.split("\n")[0]!)).toEqual(["VERSION", "CREATED", "BY", "REASON", "STATUS", "SCHEDULE"]);
-    expect(versions.trimEnd().split("\n").slice(1).map((l) => [cells(l)[0], cells(l)[3], cells(l)[4], cells(l)[5]])).toEqual([
+    expect(
+      versions
+        .trimEnd()
+        .split("\n")
+        .slice(1)
+        .map((l) => [cells(l)[0], cells(l)[3], cells(l)[4], cells(l)[5]]),
+    ).toEqual([
       ["4", "update", "active", "0 12 * * *"],
       ["3", "resume", "active", "0 9 * * *"],
       ["2", "pause", "paused", "0 9 * * *"],
       ["1", "create", "active", "0 9 * * *"],
     ]);
     expectAligned(versions);
-    expect(ok(await cli(["jobs", "versions", jobId, "1"]))).toMatch(new RegExp(`^# version 1 of job ${jobId}: create, by anonymous\njob_id: ${jobId}\nversion: 1\n[^]*schedule: 0 9 \\* \\* \\*\n`));
+    expect(ok(await cli(["jobs", "versions", jobId, "1"]))).toMatch(
+      new RegExp(`^# version 1 of job ${jobId}: create, by anonymous\njob_id: ${jobId}\nversion: 1\n[^]*schedule: 0 9 \\* \\* \\*\n`),
+    );
     expect(json(await cli(["jobs", "versions", jobId, "--json", "--limit", "2"])).versions.map((v: any) => v.version)).toEqual(["4", "3"]);
 
     expect(ok(await cli(["jobs", "rollback", jobId, "1"]))).toBe(`job ${jobId} now runs the configuration of version 1: version 4 → 5\n`);
@@ -295,14 +338,34 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
       ["extract", "extract", "-", `POST ${sink.url}/ok`],
       ["load", "load", "extract", `PUT ${sink.url}/ok`],
     ]);
-    const added = ok(await cli(["jobs", "tasks", "add", jobId, "-f", file(`task_id: report\ndepends_on: [load]\ntarget:\n  url: ${sink.url}/ok\n  timeout: 2s\n`)]));
+    const added = ok(
+      await cli(["jobs", "tasks", "add", jobId, "-f", file(`task_id: report\ndepends_on: [load]\ntarget:\n  url: ${sink.url}/ok\n  timeout: 2s\n`)]),
+    );
     expect(rowOf(added, "report")).toEqual(["report", "report", "load", `POST ${sink.url}/ok`]);
-    const updated = json(await cli(["jobs", "tasks", "update", jobId, "--json", "-f", file(`task_id: report\nname: daily report\ndepends_on: [extract, load]\nhandler: reporter\n`)]));
-    expect(updated.job.tasks.find((t: any) => t.taskId === "report")).toMatchObject({ name: "daily report", dependsOn: ["extract", "load"], handler: "reporter" });
+    const updated = json(
+      await cli([
+        "jobs",
+        "tasks",
+        "update",
+        jobId,
+        "--json",
+        "-f",
+        file(`task_id: report\nname: daily report\ndepends_on: [extract, load]\nhandler: reporter\n`),
+      ]),
+    );
+    expect(updated.job.tasks.find((t: any) => t.taskId === "report")).toMatchObject({
+      name: "daily report",
+      dependsOn: ["extract", "load"],
+      handler: "reporter",
+    });
     const inUse = await cli(["jobs", "tasks", "rm", jobId, "extract"]);
     expect(inUse.code).toBe(6);
     expect(inUse.stderr).toMatch(/^error: failed precondition: task \w+ depends on extract\n$/);
-    expect(ok(await cli(["jobs", "tasks", "rm", jobId, "report"])).split("\n").map((l) => cells(l)[0])).toEqual(["TASK ID", "extract", "load", ""]);
+    expect(
+      ok(await cli(["jobs", "tasks", "rm", jobId, "report"]))
+        .split("\n")
+        .map((l) => cells(l)[0]),
+    ).toEqual(["TASK ID", "extract", "load", ""]);
   });
 
   it("backfills a job's slots", async () => {
@@ -326,7 +389,11 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
     const replay = ok(await cli(["runs", "replay", first, "--wait"]));
     const [, second] = /^replaying run \S+ as run (run_\w+) \(\w+\)\nrun \1 succeeded after/.exec(replay) ?? [];
     expect(second, replay).toBeDefined();
-    expect(json(await cli(["runs", "get", second!, "--json"])).run).toMatchObject({ replayOf: first, trigger: "RUN_TRIGGER_REPLAY", status: "RUN_STATUS_SUCCEEDED" });
+    expect(json(await cli(["runs", "get", second!, "--json"])).run).toMatchObject({
+      replayOf: first,
+      trigger: "RUN_TRIGGER_REPLAY",
+      status: "RUN_STATUS_SUCCEEDED",
+    });
 
     const table = ok(await cli(["runs", "ls", "--job", jobId, "--status", "succeeded"]));
     expect(cells(table.split("\n")[0]!)).toEqual(["RUN ID", "JOB ID", "STATUS", "TRIGGER", "SCHEDULED", "DURATION", "ATTEMPTS", "RESULT"]);
@@ -351,7 +418,12 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
         let subscribed = false;
         for (let i = 0; i < 20 && !subscribed; i++) {
           const { runId } = await api.cron.triggerJob({ jobId });
-          subscribed = await watch.waitFor((lines) => lines.some((l) => l.includes(runId)), 500).then(() => true, () => false);
+          subscribed = await watch
+            .waitFor((lines) => lines.some((l) => l.includes(runId)), 500)
+            .then(
+              () => true,
+              () => false,
+            );
         }
         expect(subscribed).toBe(true);
         const { runId } = await api.cron.triggerJob({ jobId });
@@ -400,7 +472,9 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
 
   it("shows the cluster, the caller and a schedule preview", async () => {
     const cluster = ok(await cli(["cluster"]));
-    expect(cluster).toMatch(/^Mode: {5}single\nNode: {5}(\S+) \(leader\)\nLeader: {3}\1\nJobs: {5}\d+\nRunning: {2}\d+\n\nMembers:\nNODE ID +ADDRESS +VERSION +STARTED +LEADER\n/);
+    expect(cluster).toMatch(
+      /^Mode: {5}single\nNode: {5}(\S+) \(leader\)\nLeader: {3}\1\nJobs: {5}\d+\nRunning: {2}\d+\n\nMembers:\nNODE ID +ADDRESS +VERSION +STARTED +LEADER\n/,
+    );
     expect(json(await cli(["cluster", "--json", "--next", "1"]))).toMatchObject({ isLeader: true, mode: "single", nextRuns: [{ jobId: expect.any(String) }] });
 
     expect(ok(await cli(["whoami"]))).toBe("Subject:  anonymous\nProject:  *\nRoles:    admin\nAuth:     none\n");
@@ -416,7 +490,9 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
         "",
       ].join("\n"),
     );
-    expect(json(await cli(["preview", "@daily", "--json", "-n", "2", "--after", "2026-01-02T12:00:00Z"]))).toEqual({ times: ["2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z"] });
+    expect(json(await cli(["preview", "@daily", "--json", "-n", "2", "--after", "2026-01-02T12:00:00Z"]))).toEqual({
+      times: ["2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z"],
+    });
   });
 
   it("reports errors on one line, naming the field of invalid input, with an exit status per class", async () => {
@@ -470,9 +546,15 @@ describe("the cronmesh CLI without a server", { timeout: CLI_TEST_TIMEOUT }, () 
     const noArg = await runCli(["jobs", "get"]);
     expect([noArg.code, noArg.stderr]).toEqual([2, "error: missing required argument 'job_id'\n(add --help for usage)\n"]);
     const badLimit = await runCli(["jobs", "ls", "--limit", "many"]);
-    expect([badLimit.code, badLimit.stderr]).toEqual([2, expect.stringMatching(/^error: option '--limit <n>' argument 'many' is invalid\. expected a whole number of 1 or more, got "many"\n/)]);
+    expect([badLimit.code, badLimit.stderr]).toEqual([
+      2,
+      expect.stringMatching(/^error: option '--limit <n>' argument 'many' is invalid\. expected a whole number of 1 or more, got "many"\n/),
+    ]);
     const badProtocol = await runCli(["--protocol", "soap", "whoami"]);
-    expect([badProtocol.code, badProtocol.stderr]).toEqual([2, expect.stringMatching(/^error: option '--protocol <protocol>' argument 'soap' is invalid\. Allowed choices are connect, grpc\./)]);
+    expect([badProtocol.code, badProtocol.stderr]).toEqual([
+      2,
+      expect.stringMatching(/^error: option '--protocol <protocol>' argument 'soap' is invalid\. Allowed choices are connect, grpc\./),
+    ]);
     const badTimeout = await runCli(["--timeout", "soon", "whoami"]);
     expect(badTimeout.code).toBe(2);
     const noFile = await runCli(["jobs", "create", "-f", "/nonexistent/job.yaml"]);

@@ -13,8 +13,18 @@ import { RunStatus } from "../../gen/cronmesh/v1/run_pb.js";
 
 describe("durations written for people", () => {
   it.each([
-    ["30s", 30_000], ["1.5s", 1500], ["500ms", 500], ["5m", 300_000], ["1h30m", 5_400_000], ["2h", 7_200_000],
-    ["1m1.5s", 61_500], ["90s", 90_000], ["0", 0], ["0s", 0], [" 10s ", 10_000], ["1h0m5s", 3_605_000],
+    ["30s", 30_000],
+    ["1.5s", 1500],
+    ["500ms", 500],
+    ["5m", 300_000],
+    ["1h30m", 5_400_000],
+    ["2h", 7_200_000],
+    ["1m1.5s", 61_500],
+    ["90s", 90_000],
+    ["0", 0],
+    ["0s", 0],
+    [" 10s ", 10_000],
+    ["1h0m5s", 3_605_000],
   ])("%s is %d ms", (text, ms) => expect(parseDurationMs(text)).toBe(ms));
 
   it.each(["", "30", "5 m", "-5s", "s", "1.s", "10sec", "1h 30m", "ms", "1y"])("%j is refused", (text) => {
@@ -22,8 +32,16 @@ describe("durations written for people", () => {
   });
 
   it.each([
-    [0, "0s"], [250, "250ms"], [1000, "1s"], [1500, "1.5s"], [61_500, "1m1.5s"], [90_000, "1m30s"],
-    [3_600_000, "1h"], [5_400_000, "1h30m"], [3_605_000, "1h5s"], [86_400_000, "24h"],
+    [0, "0s"],
+    [250, "250ms"],
+    [1000, "1s"],
+    [1500, "1.5s"],
+    [61_500, "1m1.5s"],
+    [90_000, "1m30s"],
+    [3_600_000, "1h"],
+    [5_400_000, "1h30m"],
+    [3_605_000, "1h5s"],
+    [86_400_000, "24h"],
   ])("%d ms is written %s and read back the same", (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
     expect(parseDurationMs(text)).toBe(ms);
@@ -47,27 +65,55 @@ describe("times in ISO 8601 with the zone's offset", () => {
 
 describe("aligned tables", () => {
   it("pads every column but the last to its widest cell, and ends no line in spaces", () => {
-    expect(renderTable(["ID", "NAME", "NOTE"], [["a", "long name", ""], ["bbbb", "x", "last"]])).toBe(
-      "ID    NAME       NOTE\n" + "a     long name\n" + "bbbb  x          last\n",
-    );
+    expect(
+      renderTable(
+        ["ID", "NAME", "NOTE"],
+        [
+          ["a", "long name", ""],
+          ["bbbb", "x", "last"],
+        ],
+      ),
+    ).toBe("ID    NAME       NOTE\n" + "a     long name\n" + "bbbb  x          last\n");
   });
 
   it("keeps a cell on one line", () => {
-    expect(renderTable(["A", "B"], [["x", "y"], ["line\r\n  one\ttab", "z"]])).toBe(`A${" ".repeat(15)}B\nx${" ".repeat(15)}y\nline ⏎ one tab  z\n`);
+    expect(
+      renderTable(
+        ["A", "B"],
+        [
+          ["x", "y"],
+          ["line\r\n  one\ttab", "z"],
+        ],
+      ),
+    ).toBe(`A${" ".repeat(15)}B\nx${" ".repeat(15)}y\nline ⏎ one tab  z\n`);
   });
 
   it("aligns label: value pairs and leaves out undefined values", () => {
-    expect(renderFields([["Name", "a"], ["Description", undefined], ["Time zone", "UTC"]])).toBe("Name:       a\nTime zone:  UTC\n");
+    expect(
+      renderFields([
+        ["Name", "a"],
+        ["Description", undefined],
+        ["Time zone", "UTC"],
+      ]),
+    ).toBe("Name:       a\nTime zone:  UTC\n");
   });
 
-  it.each([["short", 10, "short"], ["exactly10!", 10, "exactly10!"], ["much longer text", 10, "much long…"]])("truncates %j to %d", (text, max, out) => {
+  it.each([
+    ["short", 10, "short"],
+    ["exactly10!", 10, "exactly10!"],
+    ["much longer text", 10, "much long…"],
+  ])("truncates %j to %d", (text, max, out) => {
     expect(truncate(text, max)).toBe(out);
   });
 });
 
 describe("enum words", () => {
   it("writes values lower-case without prefix, 0 and unknown as -", () => {
-    expect([enumWord(RunStatus, RunStatus.DEAD_LETTERED), enumWord(RunStatus, RunStatus.UNSPECIFIED), enumWord(RunStatus, 99)]).toEqual(["dead_lettered", "-", "-"]);
+    expect([enumWord(RunStatus, RunStatus.DEAD_LETTERED), enumWord(RunStatus, RunStatus.UNSPECIFIED), enumWord(RunStatus, 99)]).toEqual([
+      "dead_lettered",
+      "-",
+      "-",
+    ]);
   });
   it("lists the choices and reads them back", () => {
     expect(enumWords(RunStatus)).toEqual(["queued", "running", "succeeded", "failed", "skipped", "cancelled", "dead_lettered"]);
@@ -80,18 +126,43 @@ describe("exit statuses and error lines", () => {
   const field = (name: string) => new Headers({ [FIELD_METADATA_KEY]: name });
   const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8080"), { code: "ECONNREFUSED" });
   it.each<[string, unknown, ExitCode, string]>([
-    ["a server invalid argument naming its field", new ConnectError("schedule: bad", Code.InvalidArgument, field("schedule")), ExitCode.InvalidInput, "invalid argument: schedule: bad"],
-    ["an invalid argument whose message lacks the field", new ConnectError("must be positive", Code.InvalidArgument, field("count")), ExitCode.InvalidInput, "invalid argument: count: must be positive"],
+    [
+      "a server invalid argument naming its field",
+      new ConnectError("schedule: bad", Code.InvalidArgument, field("schedule")),
+      ExitCode.InvalidInput,
+      "invalid argument: schedule: bad",
+    ],
+    [
+      "an invalid argument whose message lacks the field",
+      new ConnectError("must be positive", Code.InvalidArgument, field("count")),
+      ExitCode.InvalidInput,
+      "invalid argument: count: must be positive",
+    ],
     ["a local invalid job file", CronError.invalid("target.url", "is required"), ExitCode.InvalidInput, "invalid argument: target.url: is required"],
-    ["a file error naming the field after the file", new CronError("invalid_argument", "job.yaml: tags: expected a JSON object", "tags"), ExitCode.InvalidInput, "invalid argument: job.yaml: tags: expected a JSON object"],
+    [
+      "a file error naming the field after the file",
+      new CronError("invalid_argument", "job.yaml: tags: expected a JSON object", "tags"),
+      ExitCode.InvalidInput,
+      "invalid argument: job.yaml: tags: expected a JSON object",
+    ],
     ["not found", new ConnectError('job "x" not found', Code.NotFound), ExitCode.NotFound, 'not found: job "x" not found'],
     ["a version conflict", new ConnectError("job j is at version 3, not 1", Code.Aborted), ExitCode.Conflict, "conflict: job j is at version 3, not 1"],
     ["already exists", new ConnectError("job j exists", Code.AlreadyExists), ExitCode.Conflict, "already exists: job j exists"],
-    ["a failed precondition", new ConnectError("job j is cancelled", Code.FailedPrecondition), ExitCode.FailedPrecondition, "failed precondition: job j is cancelled"],
+    [
+      "a failed precondition",
+      new ConnectError("job j is cancelled", Code.FailedPrecondition),
+      ExitCode.FailedPrecondition,
+      "failed precondition: job j is cancelled",
+    ],
     ["unauthenticated", new ConnectError("no token", Code.Unauthenticated), ExitCode.Unauthenticated, "unauthenticated: no token"],
     ["permission denied", new ConnectError("reader", Code.PermissionDenied), ExitCode.PermissionDenied, "permission denied: reader"],
     ["a server not ready", new ConnectError("store down", Code.Unavailable), ExitCode.Unavailable, "unavailable: store down"],
-    ["a refused connection", new ConnectError("connect ECONNREFUSED 127.0.0.1:8080", Code.Unavailable, undefined, undefined, refused), ExitCode.Unavailable, `cannot reach the server at ${server}: connect ECONNREFUSED 127.0.0.1:8080`],
+    [
+      "a refused connection",
+      new ConnectError("connect ECONNREFUSED 127.0.0.1:8080", Code.Unavailable, undefined, undefined, refused),
+      ExitCode.Unavailable,
+      `cannot reach the server at ${server}: connect ECONNREFUSED 127.0.0.1:8080`,
+    ],
     ["rate limiting", new ConnectError("slow down", Code.ResourceExhausted), ExitCode.Unavailable, "resource exhausted: slow down"],
     ["a deadline", new ConnectError("the operation timed out", Code.DeadlineExceeded), ExitCode.Timeout, "deadline exceeded: the operation timed out"],
     ["a server fault", new ConnectError("internal error", Code.Internal), ExitCode.Failure, "internal: internal error"],

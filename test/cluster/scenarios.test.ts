@@ -23,7 +23,9 @@ describe("cluster under faults", () => {
 
   beforeAll(async () => {
     cluster = await startCluster({
-      replicas: 3, etcdMembers: 3, ttlMs: TTL_MS,
+      replicas: 3,
+      etcdMembers: 3,
+      ttlMs: TTL_MS,
       // History trimming scans the run collections, which FerretDB cannot afford under a storm.
       env: { CLAIM_SCAN_MS: "1000", STATS_FLUSH_MS: "2000", HISTORY_TRIM_MS: "600000", RUN_WRITE_BATCH_MS: "100" },
     });
@@ -98,7 +100,9 @@ describe("cluster under faults", () => {
     cluster.sink.reply((d) => (d.path === path && calls++ === 0 ? { status: 200, delayMs: 60_000 } : { status: 200, body: "ok" }));
     const { job } = await c.cron.createJob({
       job: create(JobSchema, {
-        name: "slow once", schedule: "0 0 1 1 *", concurrencyPolicy: ConcurrencyPolicy.ALLOW,
+        name: "slow once",
+        schedule: "0 0 1 1 *",
+        concurrencyPolicy: ConcurrencyPolicy.ALLOW,
         target: { url: `${cluster.sink.url}${path}`, timeout: durationFromMs(60_000) },
       }),
     });
@@ -172,10 +176,14 @@ describe("cluster under faults", () => {
       const stoppedAt = Date.now();
       replica.signal("SIGTERM");
       if (wasLeader) {
-        await waitFor(async () => {
-          const next = await cluster.leader();
-          return next !== undefined && next !== replica;
-        }, 10_000, "a new leader");
+        await waitFor(
+          async () => {
+            const next = await cluster.leader();
+            return next !== undefined && next !== replica;
+          },
+          10_000,
+          "a new leader",
+        );
         handovers.push(Date.now() - stoppedAt);
       }
       await replica.exited();

@@ -25,7 +25,12 @@ describe("configuration", () => {
   });
 
   it("switches to cluster mode when ETCD_ENDPOINTS and MONGODB_URI are set", () => {
-    const c = loadConfig({ MONGODB_URI: "mongodb://127.0.0.1:27017", ETCD_ENDPOINTS: "127.0.0.1:2379, http://127.0.0.1:22379", ETCD_TTL_MS: "2000", AUTH_MODE: "none" });
+    const c = loadConfig({
+      MONGODB_URI: "mongodb://127.0.0.1:27017",
+      ETCD_ENDPOINTS: "127.0.0.1:2379, http://127.0.0.1:22379",
+      ETCD_TTL_MS: "2000",
+      AUTH_MODE: "none",
+    });
     expect(c.etcd).toEqual({ endpoints: ["http://127.0.0.1:2379", "http://127.0.0.1:22379"], ttlMs: 2000, prefix: "cronmesh/" });
     expect(c.statsFlushMs).toBe(1000);
   });
@@ -63,14 +68,21 @@ describe("configuration", () => {
 
   it("reads the outbound lists, and lets OUTBOUND_ALLOW admit a handler the defaults deny", () => {
     const c = loadConfig({ OUTBOUND_DENY: "10.0.0.0/8, *.corp", OUTBOUND_ALLOW: "169.254.169.254", HANDLER_META_URL: "http://169.254.169.254/token" });
-    expect(c.outbound.deny).toEqual([{ kind: "range", address: "10.0.0.0", prefix: 8, family: "ipv4" }, { kind: "host", pattern: "*.corp" }]);
+    expect(c.outbound.deny).toEqual([
+      { kind: "range", address: "10.0.0.0", prefix: 8, family: "ipv4" },
+      { kind: "host", pattern: "*.corp" },
+    ]);
     expect(c.outbound.allow).toEqual([{ kind: "range", address: "169.254.169.254", prefix: 32, family: "ipv4" }]);
     expect(c.handlers.get("meta")?.url).toBe("http://169.254.169.254/token");
     expect(loadConfig({}).outbound).toEqual({ deny: [], allow: [] });
   });
 
   it("reads CORS_ORIGINS as origins the way browsers send them, and serves the console from dist/console by default", () => {
-    expect(loadConfig({ CORS_ORIGINS: " https://Ops.Example.com , http://127.0.0.1:3000,* " }).corsOrigins).toEqual(["https://ops.example.com", "http://127.0.0.1:3000", "*"]);
+    expect(loadConfig({ CORS_ORIGINS: " https://Ops.Example.com , http://127.0.0.1:3000,* " }).corsOrigins).toEqual([
+      "https://ops.example.com",
+      "http://127.0.0.1:3000",
+      "*",
+    ]);
     expect(loadConfig({}).corsOrigins).toEqual([]);
     expect(loadConfig({}).consoleDir).toBe(join(fileURLToPath(new URL("../..", import.meta.url)), "dist", "console"));
     expect(loadConfig({ CONSOLE_DIR: "web" }).consoleDir).toBe(resolve("web"));
@@ -87,22 +99,42 @@ describe("configuration", () => {
     ["a MongoDB URI without the scheme", { MONGODB_URI: "localhost:27017" }, /MONGODB_URI must start with mongodb:\/\//],
     ["etcd endpoints without MongoDB", { ETCD_ENDPOINTS: "127.0.0.1:2379" }, /ETCD_ENDPOINTS needs MONGODB_URI/],
     ["an etcd endpoint that is not host:port", { ETCD_ENDPOINTS: "127.0.0.1", MONGODB_URI: "mongodb://x" }, /ETCD_ENDPOINTS must be a comma-separated list/],
-    ["an etcd lease TTL below two seconds", { ETCD_ENDPOINTS: "127.0.0.1:2379", MONGODB_URI: "mongodb://x", ETCD_TTL_MS: "500" }, /ETCD_TTL_MS must be an integer between 2000/],
+    [
+      "an etcd lease TTL below two seconds",
+      { ETCD_ENDPOINTS: "127.0.0.1:2379", MONGODB_URI: "mongodb://x", ETCD_TTL_MS: "500" },
+      /ETCD_TTL_MS must be an integer between 2000/,
+    ],
     ["a handlers file that is not JSON", { HANDLERS_FILE: file("bad.json", "{nope") }, /HANDLERS_FILE cannot read/],
     ["a handler with a bad URL", { HANDLER_X_URL: "ftp://x" }, /handlers\.x\.url: must be http or https/],
     ["a secrets file that is not an object of strings", { SECRETS_FILE: file("s.json", '{"a":1}') }, /SECRETS_FILE must hold a JSON object/],
     ["a zero worker pool", { WORKER_CONCURRENCY: "0" }, /WORKER_CONCURRENCY must be an integer between 1/],
-    ["an outbound deny entry that is neither a range nor a host", { OUTBOUND_DENY: "10.0.0.0/8,http://x" }, /OUTBOUND_DENY must be a comma-separated list of CIDRs and host patterns/],
+    [
+      "an outbound deny entry that is neither a range nor a host",
+      { OUTBOUND_DENY: "10.0.0.0/8,http://x" },
+      /OUTBOUND_DENY must be a comma-separated list of CIDRs and host patterns/,
+    ],
     ["an outbound allow range with a bad prefix", { OUTBOUND_ALLOW: "169.254.0.0/40" }, /OUTBOUND_ALLOW must be .*invalid prefix length/],
-    ["a handler at an address the outbound policy denies", { HANDLER_X_URL: "http://169.254.169.254/" }, /handlers\.x\.url: outbound policy: 169\.254\.169\.254 denied/],
+    [
+      "a handler at an address the outbound policy denies",
+      { HANDLER_X_URL: "http://169.254.169.254/" },
+      /handlers\.x\.url: outbound policy: 169\.254\.169\.254 denied/,
+    ],
     ["a dead-letter retention that is not a duration", { DEAD_LETTER_RETENTION: "30" }, /DEAD_LETTER_RETENTION must be a duration such as 30d/],
     ["a dead-letter retention under a minute", { DEAD_LETTER_RETENTION: "10s" }, /DEAD_LETTER_RETENTION must be a duration/],
-    ["a deleted jobs' run retention that is not a duration", { DELETED_JOB_RUN_RETENTION: "a week" }, /DELETED_JOB_RUN_RETENTION must be a duration such as 30d/],
+    [
+      "a deleted jobs' run retention that is not a duration",
+      { DELETED_JOB_RUN_RETENTION: "a week" },
+      /DELETED_JOB_RUN_RETENTION must be a duration such as 30d/,
+    ],
     ["a run checkpoint under 50 ms", { RUN_CHECKPOINT_MS: "10" }, /RUN_CHECKPOINT_MS must be an integer between 50/],
     ["an excerpt limit over 64 KiB", { RESPONSE_EXCERPT_BYTES: "65537" }, /RESPONSE_EXCERPT_BYTES must be an integer between 0 and 65536/],
     ["a queue bound of zero", { MAX_QUEUED_RUNS: "0" }, /MAX_QUEUED_RUNS must be an integer between 1/],
     ["a queue bound that is not a number", { MAX_QUEUED_RUNS: "lots" }, /MAX_QUEUED_RUNS must be an integer/],
-    ["a manual start deadline under a second", { MANUAL_START_DEADLINE: "500ms" }, /MANUAL_START_DEADLINE must be a duration such as 30d, 12h or 90m, between 1s and 1d/],
+    [
+      "a manual start deadline under a second",
+      { MANUAL_START_DEADLINE: "500ms" },
+      /MANUAL_START_DEADLINE must be a duration such as 30d, 12h or 90m, between 1s and 1d/,
+    ],
   ];
   it.each(refused)("refuses %s with a message naming the variable", (_name, env, message) => {
     expect(() => loadConfig(env)).toThrow(message);

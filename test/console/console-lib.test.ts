@@ -30,7 +30,11 @@ describe("line diff", () => {
     ["to nothing everything is removed", "x", "", "- x"],
   ];
   it.each(cases)("%s", (_name, before, after, expected) => {
-    expect(diffLines(before, after).map((l) => `${l.op} ${l.text}`).join("|")).toBe(expected);
+    expect(
+      diffLines(before, after)
+        .map((l) => `${l.op} ${l.text}`)
+        .join("|"),
+    ).toBe(expected);
   });
 
   it("folds unchanged runs longer than the context around changes", () => {
@@ -49,11 +53,22 @@ describe("DAG layout", () => {
       { taskId: "validate", dependsOn: ["extract"] },
       { taskId: "load", dependsOn: ["transform", "validate", "extract"] },
     ]);
-    expect(layout.nodes.map((n) => [n.id, n.level])).toEqual([["extract", 0], ["transform", 1], ["validate", 1], ["load", 2]]);
+    expect(layout.nodes.map((n) => [n.id, n.level])).toEqual([
+      ["extract", 0],
+      ["transform", 1],
+      ["validate", 1],
+      ["load", 2],
+    ]);
     const [, transform, validate] = layout.nodes;
     expect(transform!.x).toBe(validate!.x);
     expect(validate!.y).toBeGreaterThan(transform!.y);
-    expect(layout.edges.map((e) => `${e.from}->${e.to}`).sort()).toEqual(["extract->load", "extract->transform", "extract->validate", "transform->load", "validate->load"]);
+    expect(layout.edges.map((e) => `${e.from}->${e.to}`).sort()).toEqual([
+      "extract->load",
+      "extract->transform",
+      "extract->validate",
+      "transform->load",
+      "validate->load",
+    ]);
     expect(layout.width).toBeGreaterThan(layout.nodes[3]!.x);
   });
 
@@ -91,14 +106,34 @@ describe("routes", () => {
 describe("the job form", () => {
   it("turns its fields into a job and a stored job back into the same fields", () => {
     const form = {
-      ...emptyForm(), name: " nightly ", schedule: "0 2 * * *", timezone: "Europe/Belgrade", url: "https://x.test/run", method: "PUT",
-      headers: "X-A: 1\nAuthorization: secret://tok", body: "{}", timeoutSeconds: "12.5", concurrency: ConcurrencyPolicy.REPLACE,
-      maxAttempts: "3", retryOn: RetryOn.ALWAYS, tags: "team=data, tier",
+      ...emptyForm(),
+      name: " nightly ",
+      schedule: "0 2 * * *",
+      timezone: "Europe/Belgrade",
+      url: "https://x.test/run",
+      method: "PUT",
+      headers: "X-A: 1\nAuthorization: secret://tok",
+      body: "{}",
+      timeoutSeconds: "12.5",
+      concurrency: ConcurrencyPolicy.REPLACE,
+      maxAttempts: "3",
+      retryOn: RetryOn.ALWAYS,
+      tags: "team=data, tier",
     };
     const parsed = jobFromForm(form);
     if (!("job" in parsed)) throw new Error(JSON.stringify(parsed));
-    expect(parsed.job).toMatchObject({ name: "nightly", schedule: "0 2 * * *", tags: { team: "data", tier: "" }, concurrencyPolicy: ConcurrencyPolicy.REPLACE });
-    expect(parsed.job.target).toMatchObject({ url: "https://x.test/run", method: "PUT", headers: { "X-A": "1", Authorization: "secret://tok" }, timeout: { seconds: 12n, nanos: 500_000_000 } });
+    expect(parsed.job).toMatchObject({
+      name: "nightly",
+      schedule: "0 2 * * *",
+      tags: { team: "data", tier: "" },
+      concurrencyPolicy: ConcurrencyPolicy.REPLACE,
+    });
+    expect(parsed.job.target).toMatchObject({
+      url: "https://x.test/run",
+      method: "PUT",
+      headers: { "X-A": "1", Authorization: "secret://tok" },
+      timeout: { seconds: 12n, nanos: 500_000_000 },
+    });
     expect(parsed.job.retry).toMatchObject({ maxAttempts: 3, retryOn: RetryOn.ALWAYS });
     expect(formFromJob(parsed.job)).toEqual({ ...form, name: "nightly", headers: "X-A: 1\nAuthorization: secret://tok", tags: "team=data, tier" });
   });
@@ -126,15 +161,27 @@ describe("the job form", () => {
   it("sends only the fields whose inputs changed, as update mask paths", () => {
     const before = { ...emptyForm(), name: "a", url: "https://x.test", maxAttempts: "2" };
     expect(changedPaths(before, before)).toEqual([]);
-    expect(changedPaths(before, { ...before, name: "b", url: "https://y.test", retryOn: RetryOn.NONE, enabled: false })).toEqual(["name", "target.url", "retry.retry_on"]);
+    expect(changedPaths(before, { ...before, name: "b", url: "https://y.test", retryOn: RetryOn.NONE, enabled: false })).toEqual([
+      "name",
+      "target.url",
+      "retry.retry_on",
+    ]);
   });
 
   it("merges an edit into a stored job as the server's field mask does, keeping what the mask leaves out", () => {
     const stored = create(JobSchema, {
-      name: "a", description: "theirs", schedule: "0 * * * *",
+      name: "a",
+      description: "theirs",
+      schedule: "0 * * * *",
       target: { url: "https://x.test", method: "GET", auth: { kind: { case: "bearer", value: { token: "[redacted]" } } } },
     });
-    const edit = create(JobSchema, { name: "b", description: "mine", schedule: "", target: { url: "https://y.test", method: "POST" }, retry: { maxAttempts: 3 } });
+    const edit = create(JobSchema, {
+      name: "b",
+      description: "mine",
+      schedule: "",
+      target: { url: "https://y.test", method: "POST" },
+      retry: { maxAttempts: 3 },
+    });
     const merged = mergeEdits(stored, edit, ["description", "target.url", "retry.max_attempts"]);
     expect(merged).toMatchObject({ name: "a", description: "mine", schedule: "0 * * * *", retry: { maxAttempts: 3 } });
     expect(merged.target).toMatchObject({ url: "https://y.test", method: "GET", auth: { kind: { case: "bearer" } } });
@@ -199,7 +246,12 @@ describe("credentials", () => {
 
 describe("formatting", () => {
   it.each<[number, string]>([
-    [0, "0 ms"], [850, "850 ms"], [1234, "1.23 s"], [12_340, "12.3 s"], [245_000, "4 min 05 s"], [7_380_000, "2 h 03 min"],
+    [0, "0 ms"],
+    [850, "850 ms"],
+    [1234, "1.23 s"],
+    [12_340, "12.3 s"],
+    [245_000, "4 min 05 s"],
+    [7_380_000, "2 h 03 min"],
   ])("%d ms reads %s", (ms, text) => expect(formatDuration(ms)).toBe(text));
 
   it("writes times in a zone, across a DST change", () => {
@@ -235,7 +287,10 @@ describe("the live run list", () => {
   it("replaces a changed run in place, inserts a new one by creation time, and keeps at most the cap", () => {
     let list = [run("b", T0 + 2000), run("a", T0)];
     list = upsertRun(list, run("a", T0, 3), 10);
-    expect(list.map((r) => [r.runId, r.status])).toEqual([["b", 1], ["a", 3]]);
+    expect(list.map((r) => [r.runId, r.status])).toEqual([
+      ["b", 1],
+      ["a", 3],
+    ]);
     list = upsertRun(list, run("c", T0 + 1000), 10);
     expect(list.map((r) => r.runId)).toEqual(["b", "c", "a"]);
     expect(upsertRun(list, run("d", T0 + 5000), 2).map((r) => r.runId)).toEqual(["d", "b"]);
@@ -245,15 +300,32 @@ describe("the live run list", () => {
 describe("loadSummary", () => {
   const load = (fields: Partial<{ overloaded: boolean; queuedRuns: bigint; queueBound: bigint; startRate: number; shedTotal: bigint; ageMs: number }>) =>
     create(NodeLoadSchema, {
-      overloaded: fields.overloaded ?? false, queuedRuns: fields.queuedRuns ?? 0n, queueBound: fields.queueBound ?? 5000n,
-      startRate: fields.startRate ?? 0, shedTotal: fields.shedTotal ?? 0n,
+      overloaded: fields.overloaded ?? false,
+      queuedRuns: fields.queuedRuns ?? 0n,
+      queueBound: fields.queueBound ?? 5000n,
+      startRate: fields.startRate ?? 0,
+      shedTotal: fields.shedTotal ?? 0n,
       oldestQueuedAge: fields.ageMs === undefined ? undefined : durationFromMs(fields.ageMs),
     });
   it.each([
-    ["an idle node before any measurement", load({}), false, { state: "normal", queue: "0 of 5,000 queued", oldest: "none waiting", rate: "not measured yet", shed: "0 shed since start" }],
-    ["a node shedding with a full queue", load({ overloaded: true, queuedRuns: 5000n, startRate: 4321.4, shedTotal: 12345n, ageMs: 1450 }), true,
-      { state: "overloaded", queue: "5,000 of 5,000 queued", oldest: "oldest waiting 1.4 s", rate: "4,321 runs/s", shed: "12,345 shed since start" }],
-    ["a calm node in a cluster where another member sheds", load({ queuedRuns: 3n, startRate: 900 }), true, { state: "overloaded", queue: "3 of 5,000 queued" }],
+    [
+      "an idle node before any measurement",
+      load({}),
+      false,
+      { state: "normal", queue: "0 of 5,000 queued", oldest: "none waiting", rate: "not measured yet", shed: "0 shed since start" },
+    ],
+    [
+      "a node shedding with a full queue",
+      load({ overloaded: true, queuedRuns: 5000n, startRate: 4321.4, shedTotal: 12345n, ageMs: 1450 }),
+      true,
+      { state: "overloaded", queue: "5,000 of 5,000 queued", oldest: "oldest waiting 1.4 s", rate: "4,321 runs/s", shed: "12,345 shed since start" },
+    ],
+    [
+      "a calm node in a cluster where another member sheds",
+      load({ queuedRuns: 3n, startRate: 900 }),
+      true,
+      { state: "overloaded", queue: "3 of 5,000 queued" },
+    ],
   ])("words %s", (_name, l, clusterOverloaded, expected) => {
     expect(loadSummary(l, clusterOverloaded)).toMatchObject(expected);
   });

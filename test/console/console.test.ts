@@ -13,8 +13,15 @@ import { startSink, type Sink } from "../harness/sink.js";
 
 /** A job of four tasks: extract, then transform and validate, then load. */
 async function createDagJob(api: Clients, name: string, url: string) {
-  const { job } = await api.cron.createJob({ job: create(JobSchema, { name, schedule: "0 3 * * *", timezone: "Europe/Belgrade", tags: { team: "data" }, target: { url } }) });
-  const tasks: [string, string[]][] = [["extract", []], ["transform", ["extract"]], ["validate", ["extract"]], ["load", ["transform", "validate"]]];
+  const { job } = await api.cron.createJob({
+    job: create(JobSchema, { name, schedule: "0 3 * * *", timezone: "Europe/Belgrade", tags: { team: "data" }, target: { url } }),
+  });
+  const tasks: [string, string[]][] = [
+    ["extract", []],
+    ["transform", ["extract"]],
+    ["validate", ["extract"]],
+    ["load", ["transform", "validate"]],
+  ];
   for (const [taskId, dependsOn] of tasks) await api.cron.addTask({ jobId: job!.jobId, task: { taskId, dependsOn, target: { url: `${url}/${taskId}` } } });
   return job!;
 }
@@ -239,7 +246,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
       await page.getByRole("dialog").getByText('"description": "mine from the browser"').waitFor();
       await page.getByRole("dialog").getByRole("button", { name: "Roll back" }).click();
       await page.locator(".toast.ok", { hasText: "Rolled back to v1" }).waitFor();
-      await page.locator(`tr[data-version="${saved!.version + 1n}"]`).getByText("rollback to v1").waitFor();
+      await page
+        .locator(`tr[data-version="${saved!.version + 1n}"]`)
+        .getByText("rollback to v1")
+        .waitFor();
     });
     const { job: rolledBack } = await api.cron.getJob({ jobId });
     // v1 was active: the rollback restores that too.
@@ -247,7 +257,9 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
   });
 
   it("deletes a job", async () => {
-    const { job } = await api.cron.createJob({ job: create(JobSchema, { name: `doomed-${kind}`, schedule: "0 0 1 1 *", target: { url: `${sink.url}/never` } }) });
+    const { job } = await api.cron.createJob({
+      job: create(JobSchema, { name: `doomed-${kind}`, schedule: "0 0 1 1 *", target: { url: `${sink.url}/never` } }),
+    });
     await run("delete from the job page", async () => {
       await page.goto(`${node.baseUrl}/ui/#/jobs/${job!.jobId}`);
       await page.getByRole("button", { name: "Delete…" }).click();
@@ -327,7 +339,9 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
   });
 
   it("filters jobs by status and tag, pages through them, and shows the cluster", async () => {
-    const fillers = Array.from({ length: 20 }, (_, i) => create(JobSchema, { name: `filler-${String(i).padStart(2, "0")}`, schedule: "0 0 1 1 *", target: { url: `${sink.url}/never` } }));
+    const fillers = Array.from({ length: 20 }, (_, i) =>
+      create(JobSchema, { name: `filler-${String(i).padStart(2, "0")}`, schedule: "0 0 1 1 *", target: { url: `${sink.url}/never` } }),
+    );
     await Promise.all(fillers.map((job) => api.cron.createJob({ job })));
     await run("filter by tag and status", async () => {
       await page.goto(`${node.baseUrl}/ui/#/jobs`);
@@ -356,7 +370,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("the web console in Chromium on %s
       await member.getByText("leader").waitFor();
       await page.locator(".tile", { hasText: "Mode" }).getByText("single").waitFor();
       await page.locator(".tile", { hasText: "Load" }).getByText("normal", { exact: true }).waitFor();
-      await page.locator(".tile", { hasText: "Load" }).getByText(/of [\d,]+ queued/).waitFor();
+      await page
+        .locator(".tile", { hasText: "Load" })
+        .getByText(/of [\d,]+ queued/)
+        .waitFor();
       expect(await page.getByTestId("overload-banner").count()).toBe(0);
       await page.locator(".card", { hasText: "Next runs" }).getByText(jobName).waitFor();
     });

@@ -78,11 +78,21 @@ describe("etcd asks between two replicas", () => {
     const offB = b.answer("live", async (q) => `b:${q}`);
     await waitFor(() => a.hasPeerSubscribers("ask.live"), 5000, "node-a to see node-b answering");
     const answers = await a.ask("live", "who", 2000);
-    expect(answers).toEqual({ byNode: new Map([["node-a", "a:who"], ["node-b", "b:who"]]), complete: true });
+    expect(answers).toEqual({
+      byNode: new Map([
+        ["node-a", "a:who"],
+        ["node-b", "b:who"],
+      ]),
+      complete: true,
+    });
     // Concurrent asks from both sides each get their own answers.
     await waitFor(() => b.hasPeerSubscribers("ask.live"), 5000, "node-b to see node-a answering");
     const many = await Promise.all([a.ask("live", "1", 2000), b.ask("live", "2", 2000), a.ask("live", "3", 2000)]);
-    expect(many.map((m) => [...m.byNode.values()].sort())).toEqual([["a:1", "b:1"], ["a:2", "b:2"], ["a:3", "b:3"]]);
+    expect(many.map((m) => [...m.byNode.values()].sort())).toEqual([
+      ["a:1", "b:1"],
+      ["a:2", "b:2"],
+      ["a:3", "b:3"],
+    ]);
     offA();
     offB();
     await waitFor(() => !a.hasPeerSubscribers("ask.live"), 5000, "node-b's interest to end");

@@ -7,7 +7,13 @@ import "../harness/provided-context.js";
 /** An etcd coordinator (not started) on the test etcd, under `prefix`, on the system clock. */
 export function testEtcdCoordinator(nodeId: string, prefix: string, ttlMs: number): Coordinator {
   return createEtcdCoordinator({
-    nodeId, address: "127.0.0.1:0", version: "test", endpoints: inject("etcdEndpoints"),
-    ttlMs, prefix, clock: createSystemClock(), onError: () => undefined,
+    nodeId,
+    address: "127.0.0.1:0",
+    version: "test",
+    endpoints: inject("etcdEndpoints"),
+    ttlMs,
+    prefix,
+    clock: createSystemClock(),
+    onError: () => undefined,
   });
 }

@@ -21,8 +21,14 @@ describe("etcd coordinator ping", () => {
   it("fails with unavailable while etcd is down and answers again once it is back", async () => {
     const etcd = await startEtcdCluster(1);
     const coordinator = createEtcdCoordinator({
-      nodeId: "node-ping", address: "127.0.0.1:0", version: "test", endpoints: etcd.endpoints,
-      ttlMs: 2000, prefix: "ping/", clock: createSystemClock(), onError: () => undefined,
+      nodeId: "node-ping",
+      address: "127.0.0.1:0",
+      version: "test",
+      endpoints: etcd.endpoints,
+      ttlMs: 2000,
+      prefix: "ping/",
+      clock: createSystemClock(),
+      onError: () => undefined,
     });
     try {
       await coordinator.start();

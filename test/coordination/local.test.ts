@@ -23,7 +23,10 @@ describe("local coordinator memory", () => {
       // A second of claims, each retired as its run finishes, and of fire locks (3 s) released.
       const claims = await coordinator.tryLocks(Array.from({ length: 100 }, (_, i) => `claim/run/${second}-${i}`));
       await coordinator.retireLocks([...claims.values()], 60_000);
-      const fires = await coordinator.tryLocks(Array.from({ length: 100 }, (_, i) => `job/${i}`), { ttlMs: 3000 });
+      const fires = await coordinator.tryLocks(
+        Array.from({ length: 100 }, (_, i) => `job/${i}`),
+        { ttlMs: 3000 },
+      );
       await coordinator.releaseLocks([...fires.values()]);
       clock.advance(1000);
     }

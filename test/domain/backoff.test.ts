@@ -54,7 +54,13 @@ describe("whether to retry", () => {
 
 describe("where a run's attempts resume when it executes again", () => {
   const attempt = (number: number, error: string, interrupted = false): AttemptRecord => ({
-    number, startedAt: 0, statusCode: error === "" ? 200 : 0, error, responseExcerpt: "", durationMs: 0, ...(interrupted ? { interrupted: true as const } : {}),
+    number,
+    startedAt: 0,
+    statusCode: error === "" ? 200 : 0,
+    error,
+    responseExcerpt: "",
+    durationMs: 0,
+    ...(interrupted ? { interrupted: true as const } : {}),
   });
   const cut = (n: number) => attempt(n, "interrupted", true);
   // [case, max_attempts, recorded attempts, expected]
@@ -64,7 +70,12 @@ describe("where a run's attempts resume when it executes again", () => {
     ["two interruptions in a row (two restarts) count nothing", 1, [cut(1), cut(2)], { next: 3, counted: 0 }],
     ["a failed attempt counts, the interrupted one after it does not", 3, [attempt(1, "HTTP 503"), cut(2)], { next: 3, counted: 1 }],
     ["failures checkpointed before a crash count", 3, [attempt(1, "HTTP 503"), attempt(2, "HTTP 503")], { next: 3, counted: 2 }],
-    ["nothing is sent when the budget was spent before the final write was lost", 2, [attempt(1, "HTTP 503"), attempt(2, "timed out")], { next: 3, counted: 2, done: { ok: false, error: "timed out" } }],
+    [
+      "nothing is sent when the budget was spent before the final write was lost",
+      2,
+      [attempt(1, "HTTP 503"), attempt(2, "timed out")],
+      { next: 3, counted: 2, done: { ok: false, error: "timed out" } },
+    ],
     ["nothing is sent after a recorded success", 3, [attempt(1, "HTTP 503"), attempt(2, "")], { next: 3, counted: 2, done: { ok: true, error: "" } }],
     ["interrupted attempts never exhaust the budget", 2, [cut(1), attempt(2, "HTTP 503"), cut(3)], { next: 4, counted: 1 }],
     ["numbering follows the highest recorded number", 5, [attempt(4, "HTTP 500")], { next: 5, counted: 1 }],

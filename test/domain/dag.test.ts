@@ -24,7 +24,14 @@ describe("DAG ordering", () => {
 
 describe("next step of a DAG run", () => {
   // extract → transform → load; audit → report; notify after load and report.
-  const dag = topologicalOrder([t("extract"), t("transform", "extract"), t("load", "transform"), t("audit"), t("report", "audit"), t("notify", "load", "report")]);
+  const dag = topologicalOrder([
+    t("extract"),
+    t("transform", "extract"),
+    t("load", "transform"),
+    t("audit"),
+    t("report", "audit"),
+    t("notify", "load", "report"),
+  ]);
   const cases: [string, Record<string, RunStatus>, { start: string[]; skip: [string, string][] }][] = [
     ["every root starts at once", {}, { start: ["extract", "audit"], skip: [] }],
     [
@@ -40,10 +47,31 @@ describe("next step of a DAG run", () => {
     [
       "a failed task's dependants are skipped transitively in one step",
       { extract: "failed", audit: "running" },
-      { start: [], skip: [["transform", "extract"], ["load", "transform"], ["notify", "load"]] },
+      {
+        start: [],
+        skip: [
+          ["transform", "extract"],
+          ["load", "transform"],
+          ["notify", "load"],
+        ],
+      },
     ],
-    ["a cancelled dependency blocks like a failed one", { extract: "succeeded", transform: "cancelled", audit: "succeeded" }, { start: ["report"], skip: [["load", "transform"], ["notify", "load"]] }],
-    ["a skipped dependency blocks its dependants", { extract: "succeeded", transform: "succeeded", load: "skipped", audit: "succeeded", report: "succeeded" }, { start: [], skip: [["notify", "load"]] }],
+    [
+      "a cancelled dependency blocks like a failed one",
+      { extract: "succeeded", transform: "cancelled", audit: "succeeded" },
+      {
+        start: ["report"],
+        skip: [
+          ["load", "transform"],
+          ["notify", "load"],
+        ],
+      },
+    ],
+    [
+      "a skipped dependency blocks its dependants",
+      { extract: "succeeded", transform: "succeeded", load: "skipped", audit: "succeeded", report: "succeeded" },
+      { start: [], skip: [["notify", "load"]] },
+    ],
     [
       "tasks already running or ended are left alone",
       { extract: "running", audit: "succeeded", report: "failed", notify: "cancelled" },
@@ -59,7 +87,14 @@ describe("next step of a DAG run", () => {
 describe("task results a DAG run resumes from", () => {
   const tasks = [t("b", "a"), t("a"), t("c", "b")];
   const attempt = { number: 1, startedAt: 1, finishedAt: 2, statusCode: 200, error: "", responseExcerpt: "ok", durationMs: 1 };
-  const result = (taskId: string, status: RunStatus): TaskResultRecord => ({ taskId, status, attempts: [attempt], startedAt: 1, finishedAt: 2, error: status === "succeeded" ? "" : "boom" });
+  const result = (taskId: string, status: RunStatus): TaskResultRecord => ({
+    taskId,
+    status,
+    attempts: [attempt],
+    startedAt: 1,
+    finishedAt: 2,
+    error: status === "succeeded" ? "" : "boom",
+  });
   const queued = (taskId: string): TaskResultRecord => ({ taskId, status: "queued", attempts: [], error: "" });
 
   it("starts every task queued, in dependency order, when nothing ran before", () => {
@@ -74,7 +109,11 @@ describe("task results a DAG run resumes from", () => {
   });
 
   it("runs again a task that was running or cancelled when its run stopped", () => {
-    expect(resumeTaskResults(tasks, [result("a", "succeeded"), result("b", "running"), result("c", "cancelled")])).toEqual([result("a", "succeeded"), queued("b"), queued("c")]);
+    expect(resumeTaskResults(tasks, [result("a", "succeeded"), result("b", "running"), result("c", "cancelled")])).toEqual([
+      result("a", "succeeded"),
+      queued("b"),
+      queued("c"),
+    ]);
   });
 
   it("drops results of tasks no longer in the spec", () => {

@@ -9,7 +9,11 @@ describe("jitter offset", () => {
   const cases: [string, { maxJitterMs: number; nextSlot: number | undefined }, (offset: number) => boolean][] = [
     ["no jitter configured means no offset", { maxJitterMs: 0, nextSlot: SLOT + MINUTE }, (o) => o === 0],
     ["the offset stays below the configured maximum", { maxJitterMs: 5000, nextSlot: SLOT + 10 * MINUTE }, (o) => o >= 0 && o < 5000],
-    ["the offset never reaches the next slot when the maximum is larger than the interval", { maxJitterMs: 10 * MINUTE, nextSlot: SLOT + 1000 }, (o) => o >= 0 && o < 1000],
+    [
+      "the offset never reaches the next slot when the maximum is larger than the interval",
+      { maxJitterMs: 10 * MINUTE, nextSlot: SLOT + 1000 },
+      (o) => o >= 0 && o < 1000,
+    ],
     ["a last slot (nothing after it) is bounded by the maximum alone", { maxJitterMs: 30_000, nextSlot: undefined }, (o) => o >= 0 && o < 30_000],
     ["a next slot only one millisecond away leaves no room", { maxJitterMs: 5000, nextSlot: SLOT + 1 }, (o) => o === 0],
     ["a negative room (next slot before this one) gives no offset", { maxJitterMs: 5000, nextSlot: SLOT - MINUTE }, (o) => o === 0],

@@ -30,25 +30,85 @@ describe("initialState", () => {
 
 describe("decideLifecycle", () => {
   it.each<[string, LifecycleInput, JobSpec, JobStatus | undefined, LifecycleOutcome]>([
-    ["an edit of an active job keeps its status and slot", job("active", hourly, 123), { ...hourly, description: "x" }, undefined, { status: "active", nextTriggerAt: 123 }],
-    ["a new schedule recomputes the slot", job("active", hourly, 123), { ...hourly, schedule: "30 * * * *" }, undefined, { status: "active", nextTriggerAt: NOW + 30 * 60_000 }],
+    [
+      "an edit of an active job keeps its status and slot",
+      job("active", hourly, 123),
+      { ...hourly, description: "x" },
+      undefined,
+      { status: "active", nextTriggerAt: 123 },
+    ],
+    [
+      "a new schedule recomputes the slot",
+      job("active", hourly, 123),
+      { ...hourly, schedule: "30 * * * *" },
+      undefined,
+      { status: "active", nextTriggerAt: NOW + 30 * 60_000 },
+    ],
     ["pausing keeps the slot it would fire at", job("active", hourly, 123), hourly, "paused", { status: "paused", nextTriggerAt: 123 }],
     ["resuming recomputes the slot from now", job("paused", hourly, NOW - 3_600_000), hourly, "active", { status: "active", nextTriggerAt: NEXT_HOUR }],
-    ["an end_at moved into the past completes an active job", job("active", hourly, NEXT_HOUR), ended, undefined, { status: "completed", nextTriggerAt: undefined }],
+    [
+      "an end_at moved into the past completes an active job",
+      job("active", hourly, NEXT_HOUR),
+      ended,
+      undefined,
+      { status: "completed", nextTriggerAt: undefined },
+    ],
     ["cancelling stops the job for good", job("active", hourly, NEXT_HOUR), hourly, "cancelled", { status: "cancelled", nextTriggerAt: undefined }],
-    ["a new run_at re-activates a completed one-shot", job("completed", oneShot(NOW - 5000), undefined), oneShot(NOW + 5000), undefined, { status: "active", nextTriggerAt: NOW + 5000 }],
-    ["a new schedule re-activates a completed job paused when asked", job("completed", ended, undefined), hourly, "paused", { status: "paused", nextTriggerAt: NEXT_HOUR }],
-    ["a hand-run job resumed stays without a slot, never completed", job("paused", handRun, undefined), handRun, "active", { status: "active", nextTriggerAt: undefined }],
+    [
+      "a new run_at re-activates a completed one-shot",
+      job("completed", oneShot(NOW - 5000), undefined),
+      oneShot(NOW + 5000),
+      undefined,
+      { status: "active", nextTriggerAt: NOW + 5000 },
+    ],
+    [
+      "a new schedule re-activates a completed job paused when asked",
+      job("completed", ended, undefined),
+      hourly,
+      "paused",
+      { status: "paused", nextTriggerAt: NEXT_HOUR },
+    ],
+    [
+      "a hand-run job resumed stays without a slot, never completed",
+      job("paused", handRun, undefined),
+      handRun,
+      "active",
+      { status: "active", nextTriggerAt: undefined },
+    ],
     ["a schedule removed makes an active job hand-run", job("active", hourly, NEXT_HOUR), handRun, undefined, { status: "active", nextTriggerAt: undefined }],
-    ["a schedule given to a hand-run job sets its first slot", job("active", handRun, undefined), hourly, undefined, { status: "active", nextTriggerAt: NEXT_HOUR }],
-    ["a completed one-shot whose run_at is removed comes back hand-run", job("completed", oneShot(NOW - 5000), undefined), handRun, undefined, { status: "active", nextTriggerAt: undefined }],
-    ["other edits of a completed job keep it completed", job("completed", oneShot(NOW - 5000), undefined), { ...oneShot(NOW - 5000), description: "x" }, undefined, { status: "completed", nextTriggerAt: undefined }],
+    [
+      "a schedule given to a hand-run job sets its first slot",
+      job("active", handRun, undefined),
+      hourly,
+      undefined,
+      { status: "active", nextTriggerAt: NEXT_HOUR },
+    ],
+    [
+      "a completed one-shot whose run_at is removed comes back hand-run",
+      job("completed", oneShot(NOW - 5000), undefined),
+      handRun,
+      undefined,
+      { status: "active", nextTriggerAt: undefined },
+    ],
+    [
+      "other edits of a completed job keep it completed",
+      job("completed", oneShot(NOW - 5000), undefined),
+      { ...oneShot(NOW - 5000), description: "x" },
+      undefined,
+      { status: "completed", nextTriggerAt: undefined },
+    ],
   ])("%s", (_name, current, spec, requested, expected) => {
     expect(decideLifecycle(current, spec, requested, NOW)).toEqual(expected);
   });
 
   it.each<[string, LifecycleInput, JobSpec, JobStatus | undefined, RegExp]>([
-    ["enabling a completed job without new timing fails", job("completed", oneShot(NOW - 5000), undefined), oneShot(NOW - 5000), "active", /completed: give it a new run_at or schedule/],
+    [
+      "enabling a completed job without new timing fails",
+      job("completed", oneShot(NOW - 5000), undefined),
+      oneShot(NOW - 5000),
+      "active",
+      /completed: give it a new run_at or schedule/,
+    ],
     ["pausing a completed job fails", job("completed", oneShot(NOW - 5000), undefined), oneShot(NOW - 5000), "paused", /completed/],
     ["enabling with timing that leaves no slot fails", job("completed", ended, undefined), { ...ended, schedule: "15 * * * *" }, "active", /leaves no slot/],
     ["a cancelled job never changes", job("cancelled", hourly, undefined), { ...hourly, description: "x" }, undefined, /cancelled and never changes/],

@@ -95,7 +95,12 @@ const cases: Case[] = [
     spec: { ...EVERY_TEN, misfirePolicy: "catch_up", catchupWindowMs: 30 * MINUTE },
     env: { nextTriggerAt: "2026-03-01T11:30:00Z", now: "2026-03-01T12:00:00Z" },
     expect: {
-      fire: ["2026-03-01T11:30:00.000Z catch_up", "2026-03-01T11:40:00.000Z catch_up", "2026-03-01T11:50:00.000Z catch_up", "2026-03-01T12:00:00.000Z schedule"],
+      fire: [
+        "2026-03-01T11:30:00.000Z catch_up",
+        "2026-03-01T11:40:00.000Z catch_up",
+        "2026-03-01T11:50:00.000Z catch_up",
+        "2026-03-01T12:00:00.000Z schedule",
+      ],
       skipped: 0,
       dropped: 0,
       next: "2026-03-01T12:10:00.000Z",

@@ -7,16 +7,41 @@ const base: NewRunInput = { runId: "r1", job, slotKey: "1000", scheduledAt: 1000
 describe("newRun: the one shape of every new run", () => {
   it("is queued, of the job's current version, with its name and project, and empty otherwise", () => {
     expect(newRun(base)).toEqual({
-      runId: "r1", jobId: "j1", jobName: "nightly", jobVersion: 7, projectId: "p1", slotKey: "1000", scheduledAt: 1000, dueAt: 1040,
-      trigger: "schedule", status: "queued", attempts: [], result: "", error: "", nodeId: "n1", traceId: "", replayOf: "", redriveOf: "",
-      taskResults: [], createdAt: 900, updatedAt: 900, revision: 1,
+      runId: "r1",
+      jobId: "j1",
+      jobName: "nightly",
+      jobVersion: 7,
+      projectId: "p1",
+      slotKey: "1000",
+      scheduledAt: 1000,
+      dueAt: 1040,
+      trigger: "schedule",
+      status: "queued",
+      attempts: [],
+      result: "",
+      error: "",
+      nodeId: "n1",
+      traceId: "",
+      replayOf: "",
+      redriveOf: "",
+      taskResults: [],
+      createdAt: 900,
+      updatedAt: 900,
+      revision: 1,
     });
   });
 
   it.each([
-    ["a replay keeps the version it replays and links it", { trigger: "replay", jobVersion: 3, replayOf: "r0" }, { jobVersion: 3, replayOf: "r0", redriveOf: "" }],
-    ["a DAG redrive carries the tasks that succeeded", { trigger: "redrive", redriveOf: "r0", taskResults: [{ taskId: "a", status: "succeeded", attempts: [] }] },
-      { redriveOf: "r0", taskResults: [{ taskId: "a", status: "succeeded", attempts: [] }] }],
+    [
+      "a replay keeps the version it replays and links it",
+      { trigger: "replay", jobVersion: 3, replayOf: "r0" },
+      { jobVersion: 3, replayOf: "r0", redriveOf: "" },
+    ],
+    [
+      "a DAG redrive carries the tasks that succeeded",
+      { trigger: "redrive", redriveOf: "r0", taskResults: [{ taskId: "a", status: "succeeded", attempts: [] }] },
+      { redriveOf: "r0", taskResults: [{ taskId: "a", status: "succeeded", attempts: [] }] },
+    ],
   ] as const)("%s", (_name, input, expected) => {
     expect(newRun({ ...base, ...input } as NewRunInput)).toMatchObject(expected);
   });

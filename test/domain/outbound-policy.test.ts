@@ -31,7 +31,10 @@ describe("outbound rules", () => {
   });
 
   it("reads a comma-separated list, ignoring empty entries", () => {
-    expect(parseOutboundList(" 10.0.0.0/8, ,*.corp ,").map((r) => (r.kind === "host" ? r.pattern : `${r.address}/${r.prefix}`))).toEqual(["10.0.0.0/8", "*.corp"]);
+    expect(parseOutboundList(" 10.0.0.0/8, ,*.corp ,").map((r) => (r.kind === "host" ? r.pattern : `${r.address}/${r.prefix}`))).toEqual([
+      "10.0.0.0/8",
+      "*.corp",
+    ]);
     expect(parseOutboundList("")).toEqual([]);
   });
 });

@@ -8,7 +8,13 @@ const cancelled: Outcome = { ok: false, cancelled: true, error: "aborted" };
 describe("finalState", () => {
   it.each<[string, Outcome | undefined, string, boolean, ReturnType<typeof finalState>]>([
     ["work that succeeded ends succeeded", ok, "", false, { status: "succeeded", error: "", result: "succeeded" }],
-    ["work that failed ends failed, in the dead-letter queue", failed, "", false, { status: "failed", error: "HTTP 503", result: "failed; in the dead-letter queue" }],
+    [
+      "work that failed ends failed, in the dead-letter queue",
+      failed,
+      "",
+      false,
+      { status: "failed", error: "HTTP 503", result: "failed; in the dead-letter queue" },
+    ],
     ["a cancel ends cancelled with its reason", cancelled, "job paused", false, { status: "cancelled", error: "job paused", result: "cancelled" }],
     ["a cancel without a reason says cancelled", cancelled, "", false, { status: "cancelled", error: "cancelled", result: "cancelled" }],
     ["no outcome (job gone before the start) ends cancelled", undefined, "", false, { status: "cancelled", error: "job was deleted", result: "cancelled" }],

@@ -63,6 +63,14 @@ describe("runningNow", () => {
     ["stored runs outside the selection are left out", [run(6, "running", { jobId: "job_b" })], [], { jobId: "job_a" }, []],
     ["a live final run not stored as running is not running", [], [run(7, "failed")], {}, []],
   ])("%s", (_name, stored, live, selection, expected) => {
-    expect(ids(runningNow(stored.filter((r) => r.status === "running"), live, selection)).sort()).toEqual(expected);
+    expect(
+      ids(
+        runningNow(
+          stored.filter((r) => r.status === "running"),
+          live,
+          selection,
+        ),
+      ).sort(),
+    ).toEqual(expected);
   });
 });

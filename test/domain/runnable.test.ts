@@ -20,7 +20,11 @@ describe("checkRunnable: a job is refused when run, naming what has nothing to c
   it.each<[string, Partial<JobSpec>, unknown]>([
     ["a target", { tasks: [] }, "runnable"],
     ["a handler", { target: undefined, handler: "h", tasks: [] }, "runnable"],
-    ["tasks with a target or a handler each", { target: undefined, tasks: [task("a", { handler: "h" }), task("b", { target: makeSpec().target })] }, "runnable"],
+    [
+      "tasks with a target or a handler each",
+      { target: undefined, tasks: [task("a", { handler: "h" }), task("b", { target: makeSpec().target })] },
+      "runnable",
+    ],
     ["nothing at all", { target: undefined, tasks: [] }, ["failed_precondition", "target"]],
     ["a task with neither, named by its place", { tasks: [task("a", { handler: "h" }), task("b")] }, ["failed_precondition", "tasks[1].target"]],
   ])("%s", (_name, spec, expected) => {

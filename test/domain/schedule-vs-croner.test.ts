@@ -102,7 +102,10 @@ function field(r: Rng, f: FieldShape, wildcardShare: number): string {
     case 1:
       return name(r, f, a);
     case 2:
-      return [...new Set([a, value(r, f), value(r, f)])].sort((x, y) => x - y).map((v) => name(r, f, v)).join(",");
+      return [...new Set([a, value(r, f), value(r, f)])]
+        .sort((x, y) => x - y)
+        .map((v) => name(r, f, v))
+        .join(",");
     case 3:
       return `${name(r, f, a)}-${name(r, f, b)}`;
     case 4:
@@ -147,9 +150,7 @@ function transitionsOf(tz: string): number[] {
 /** An instant: uniform, or near an offset change; rounded to a minute or second a third of the time. */
 function instant(r: Rng, transitions: readonly number[]): number {
   const near = transitions.length > 0 && r() < NEAR_TRANSITION_SHARE;
-  const t = near
-    ? pick(r, transitions) + Math.floor((r() * 2 - 1) * NEAR_TRANSITION_MS)
-    : RANGE.from + Math.floor(r() * (RANGE.to - RANGE.from));
+  const t = near ? pick(r, transitions) + Math.floor((r() * 2 - 1) * NEAR_TRANSITION_MS) : RANGE.from + Math.floor(r() * (RANGE.to - RANGE.from));
   const grain = pick(r, [60_000, 1000, 1]);
   return Math.floor(t / grain) * grain;
 }

@@ -8,7 +8,14 @@ const tasks: TaskSpec[] = [
   { taskId: "extract", name: "Extract", dependsOn: [], handler: "h" },
   { taskId: "load", name: "Load", dependsOn: ["extract"], handler: "h" },
 ];
-const result = (taskId: string, status: RunStatus) => ({ taskId, status, attempts: [], startedAt: T0, finishedAt: T0 + 5, error: status === "failed" ? "HTTP 500" : "" });
+const result = (taskId: string, status: RunStatus) => ({
+  taskId,
+  status,
+  attempts: [],
+  startedAt: T0,
+  finishedAt: T0 + 5,
+  error: status === "failed" ? "HTTP 500" : "",
+});
 const runWith = (status: RunStatus, results: ReturnType<typeof result>[]): RunRecord => makeRun("run_1", "job_1", T0, { status, taskResults: results });
 
 describe("taskStates: each task of a job in its latest run", () => {

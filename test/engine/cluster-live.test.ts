@@ -22,7 +22,13 @@ describe("runs executing on another replica", () => {
     sink.reply(() => ({ status: 200, body: "ok", delayMs }));
     // A run's state reaches the store a minute after it starts: a read that sees it running sees its live state.
     // Authentication is not what this test is about (AUTH_MODE=none on purpose: cluster mode requires it named).
-    const env = { AUTH_MODE: "none", ETCD_ENDPOINTS: inject("etcdEndpoints").join(","), ETCD_PREFIX: `live-${randomBytes(4).toString("hex")}/`, ETCD_TTL_MS: "2000", RUN_CHECKPOINT_MS: "60000" };
+    const env = {
+      AUTH_MODE: "none",
+      ETCD_ENDPOINTS: inject("etcdEndpoints").join(","),
+      ETCD_PREFIX: `live-${randomBytes(4).toString("hex")}/`,
+      ETCD_TTL_MS: "2000",
+      RUN_CHECKPOINT_MS: "60000",
+    };
     executor = await startTestNode("mongo", { env: { ...env, NODE_ID: "replica-a" } });
     other = await startTestNode("mongo", { env: { ...env, NODE_ID: "replica-b" }, reuse: { dir: executor.data.dir + "-b", dbName: executor.data.dbName } });
     // Replica b claims no run: every run executes on replica a, whichever replica is asked.
@@ -42,7 +48,13 @@ describe("runs executing on another replica", () => {
     beforeAll(() => {
       viaOther = apiDriver(protocol, other.baseUrl);
     });
-    const job = (extra: Obj = {}): Obj => ({ name: `live ${protocol}`, schedule: "0 0 1 1 *", concurrency_policy: "CONCURRENCY_POLICY_ALLOW", target: { url: `${sink.url}/${protocol}`, timeout: "10s" }, ...extra });
+    const job = (extra: Obj = {}): Obj => ({
+      name: `live ${protocol}`,
+      schedule: "0 0 1 1 *",
+      concurrency_policy: "CONCURRENCY_POLICY_ALLOW",
+      target: { url: `${sink.url}/${protocol}`, timeout: "10s" },
+      ...extra,
+    });
 
     it("reads running through a replica that does not execute the run, before its state is stored: GetRun, ListRuns and the cluster status", async () => {
       delayMs = 1500;

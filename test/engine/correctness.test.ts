@@ -44,20 +44,30 @@ describe.each<StoreKind>(["sqlite", "mongo"])("correctness on %s", (kind) => {
       ...extra,
     });
     const at = (p: string) => sink.deliveries.filter((d) => d.path === p);
-    const final = (runId: string) => until(() => api.getRun(runId), (r) => !["queued", "running"].includes(r.status));
+    const final = (runId: string) =>
+      until(
+        () => api.getRun(runId),
+        (r) => !["queued", "running"].includes(r.status),
+      );
 
     it("1: history trims never delete dead letters", async () => {
       let healthy = false;
       const p = path(() => (healthy ? { status: 200 } : { status: 503 }));
-      const created = await api.createJob(job(p, {
-        concurrency_policy: "CONCURRENCY_POLICY_ALLOW", history_limit: 2,
-        retry: { max_attempts: 2, initial_backoff: "0.02s", retry_on: "RETRY_ON_ON_FAILURE" },
-      }));
+      const created = await api.createJob(
+        job(p, {
+          concurrency_policy: "CONCURRENCY_POLICY_ALLOW",
+          history_limit: 2,
+          retry: { max_attempts: 2, initial_backoff: "0.02s", retry_on: "RETRY_ON_ON_FAILURE" },
+        }),
+      );
       for (let i = 0; i < 5; i++) expect((await final((await api.triggerJob(created.job_id)).run_id)).status).toBe("failed");
       healthy = true;
       for (let i = 0; i < 3; i++) expect((await final((await api.triggerJob(created.job_id)).run_id)).status).toBe("succeeded");
       // The trim runs every 200 ms: 2 plain runs are kept besides the 5 dead letters.
-      const runs = await until(() => api.listRuns(created.job_id), (r) => r.length <= 7);
+      const runs = await until(
+        () => api.listRuns(created.job_id),
+        (r) => r.length <= 7,
+      );
       expect(runs).toHaveLength(7);
       const dead = await api.listDeadLetters(created.job_id);
       expect(dead).toHaveLength(5);
@@ -69,7 +79,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("correctness on %s", (kind) => {
       const created = await api.createJob(job(p, { retry: { max_attempts: 20, initial_backoff: "0.3s", multiplier: 1, retry_on: "RETRY_ON_ON_FAILURE" } }));
       const { run_id } = await api.triggerJob(created.job_id);
       // Past the 500 ms checkpoint: the run reads running in the store.
-      await until(async () => at(p).length, (n) => n >= 3);
+      await until(
+        async () => at(p).length,
+        (n) => n >= 3,
+      );
       await api.deleteJob(created.job_id);
       const sent = at(p).length;
       const run = await final(run_id);
@@ -84,7 +97,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("correctness on %s", (kind) => {
       const p = path(() => ({ status: 200, delayMs: 3000 }));
       const created = await api.createJob(job(p));
       const { run_id } = await api.triggerJob(created.job_id);
-      await until(async () => at(p).length, (n) => n === 1);
+      await until(
+        async () => at(p).length,
+        (n) => n === 1,
+      );
       const deleted = await api.deleteJob(created.job_id);
       expect(deleted.cancelled_runs).toBe(1);
       const run = await api.getRun(run_id);
@@ -116,11 +132,19 @@ describe.each<StoreKind>(["sqlite", "mongo"])("correctness on %s", (kind) => {
 
     it("7: a one-shot outside its window is refused; a recurring job past its end_at is completed", async () => {
       const now = Date.now();
-      const outside = await errorOf(api.createJob(job(path(), {
-        schedule: "", run_at: new Date(now + 60_000).toISOString(), start_at: new Date(now + 120_000).toISOString(),
-      })));
+      const outside = await errorOf(
+        api.createJob(
+          job(path(), {
+            schedule: "",
+            run_at: new Date(now + 60_000).toISOString(),
+            start_at: new Date(now + 120_000).toISOString(),
+          }),
+        ),
+      );
       expect([outside.code, outside.field]).toEqual(["invalid_argument", "run_at"]);
-      const late = await errorOf(api.createJob(job(path(), { schedule: "", run_at: new Date(now + 60_000).toISOString(), end_at: new Date(now + 30_000).toISOString() })));
+      const late = await errorOf(
+        api.createJob(job(path(), { schedule: "", run_at: new Date(now + 60_000).toISOString(), end_at: new Date(now + 30_000).toISOString() })),
+      );
       expect([late.code, late.field]).toEqual(["invalid_argument", "run_at"]);
       const ended = await api.createJob(job(path(), { schedule: "* * * * *", end_at: new Date(now - 60_000).toISOString() }));
       expect(ended).toMatchObject({ status: "completed" });
@@ -136,17 +160,29 @@ describe.each<StoreKind>(["sqlite", "mongo"])("correctness on %s", (kind) => {
       const p = path(() => ({ status: 200 }));
       const oneShot = await api.createJob(job(p, { schedule: "", run_at: new Date(Date.now() + 200).toISOString() }));
       // Completed as soon as its slot is staged: wait for the slot itself to be delivered.
-      await until(async () => at(p).length, (n) => n === 1);
-      await until(() => api.getJob(oneShot.job_id), (j) => j.status === "completed");
+      await until(
+        async () => at(p).length,
+        (n) => n === 1,
+      );
+      await until(
+        () => api.getJob(oneShot.job_id),
+        (j) => j.status === "completed",
+      );
       const refused = await errorOf(api.patchJob(oneShot.job_id, { enabled: true }));
       expect(refused.code).toBe("failed_precondition");
       expect((await errorOf(api.resumeJob(oneShot.job_id))).code).toBe("failed_precondition");
       const again = Date.now() + 500;
       const revived = await api.patchJob(oneShot.job_id, { run_at: new Date(again).toISOString() });
       expect(revived).toMatchObject({ status: "active", next_trigger_at: again });
-      await until(async () => at(p).length, (n) => n === 2);
+      await until(
+        async () => at(p).length,
+        (n) => n === 2,
+      );
       expect(Date.parse(at(p)[1]!.scheduledAt)).toBe(again);
-      await until(() => api.getJob(oneShot.job_id), (j) => j.status === "completed" && (j.next_trigger_at ?? null) === null);
+      await until(
+        () => api.getJob(oneShot.job_id),
+        (j) => j.status === "completed" && (j.next_trigger_at ?? null) === null,
+      );
 
       const recurring = await api.createJob(job(path(), { schedule: "* * * * *" }));
       const cancelled = await api.patchJob(recurring.job_id, { status: "JOB_STATUS_CANCELLED" });
@@ -160,7 +196,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("correctness on %s", (kind) => {
       const p = path(() => ({ status: 503 }));
       const created = await api.createJob(job(p, { retry: { max_attempts: 20, initial_backoff: "0.4s", multiplier: 1, retry_on: "RETRY_ON_ON_FAILURE" } }));
       const { run_id } = await api.triggerJob(created.job_id);
-      await until(async () => at(p).length, (n) => n >= 1);
+      await until(
+        async () => at(p).length,
+        (n) => n >= 1,
+      );
       await sleep(50); // in its back-off now
       await api.pauseJob(created.job_id, "maintenance");
       const run = await final(run_id);
@@ -197,13 +236,24 @@ describe.each<StoreKind>(["sqlite", "mongo"])("correctness on %s", (kind) => {
       const before = path(() => ({ status: 200 }));
       const after = path(() => ({ status: 200 }));
       const created = await api.createJob(job(before, { schedule: "* * * * * *", concurrency_policy: "CONCURRENCY_POLICY_ALLOW" }));
-      await until(async () => at(before).length, (n) => n >= 1);
+      await until(
+        async () => at(before).length,
+        (n) => n >= 1,
+      );
       // The target moves 60 ms before a slot: that slot, staged already, goes to the new URL.
       await untilBeforeSlot(60);
       await api.patchJob(created.job_id, { target: { url: `${sink.url}${after}` } });
       const moved = Date.now();
-      await until(async () => at(after).length, (n) => n >= 2, 5000);
-      expect(at(before).filter((d) => Date.parse(d.scheduledAt) > moved).map((d) => [d.scheduledAt, d.receivedAt - moved, d.runId])).toEqual([]);
+      await until(
+        async () => at(after).length,
+        (n) => n >= 2,
+        5000,
+      );
+      expect(
+        at(before)
+          .filter((d) => Date.parse(d.scheduledAt) > moved)
+          .map((d) => [d.scheduledAt, d.receivedAt - moved, d.runId]),
+      ).toEqual([]);
       // Every other second from 40 ms before a slot: the odd slot staged already is withdrawn.
       await untilBeforeSlot(40);
       const v = await api.getJob(created.job_id);

@@ -30,7 +30,10 @@ const FINAL = ["succeeded", "failed", "skipped", "cancelled", "dead_lettered"];
 
 /** The view of a run in proto JSON (Connect) or REST JSON, with proto field names. */
 function viewOf(json: JsonObject): RunView {
-  const status = (s: unknown) => String(s).replace(/^RUN_STATUS_/, "").toLowerCase();
+  const status = (s: unknown) =>
+    String(s)
+      .replace(/^RUN_STATUS_/, "")
+      .toLowerCase();
   const time = (t: unknown) => (typeof t === "string" ? t : undefined);
   const tasks = (json.task_results ?? []) as JsonObject[];
   return {
@@ -125,14 +128,23 @@ describe.each<StoreKind>(["sqlite", "mongo"])("DAG execution and live run state 
     const dagJob = (tasks: [taskId: string, dependsOn: string[], path?: string][]) => {
       const base = `/dag-live/${kind}/${protocol}/${++seq}`;
       const job = {
-        name: `dag ${seq}`, schedule: "0 0 1 1 *",
-        tasks: tasks.map(([taskId, dependsOn, path]) => ({ task_id: taskId, depends_on: dependsOn, target: { url: `${sink.url}${base}/${path ?? taskId}`, timeout: "10s" } })),
+        name: `dag ${seq}`,
+        schedule: "0 0 1 1 *",
+        tasks: tasks.map(([taskId, dependsOn, path]) => ({
+          task_id: taskId,
+          depends_on: dependsOn,
+          target: { url: `${sink.url}${base}/${path ?? taskId}`, timeout: "10s" },
+        })),
       };
       return { base, job, at: (path: string) => (d: { path: string }) => d.path === `${base}/${path}` };
     };
 
     it("starts a task as soon as its own dependency succeeded, not when an unrelated slow root ends", async () => {
-      const { base, job, at } = dagJob([["a", []], ["b", ["a"]], ["slow", []]]);
+      const { base, job, at } = dagJob([
+        ["a", []],
+        ["b", ["a"]],
+        ["slow", []],
+      ]);
       sink.reply((d) => (d.path === `${base}/slow` ? { status: 200, delayMs: 1500 } : { status: 200 }));
       const runId = await api.trigger(await api.createJob(job));
       const [slow] = await sink.waitFor(at("slow"), 1, 5000);
@@ -140,11 +152,18 @@ describe.each<StoreKind>(["sqlite", "mongo"])("DAG execution and live run state 
       // b leaves right after a, long before slow is answered.
       expect(b!.receivedAt - slow!.receivedAt).toBeLessThan(1000);
       const run = await waitFinal(api, runId);
-      expect(run.taskResults.map((r) => [r.taskId, r.status])).toEqual([["a", "succeeded"], ["slow", "succeeded"], ["b", "succeeded"]]);
+      expect(run.taskResults.map((r) => [r.taskId, r.status])).toEqual([
+        ["a", "succeeded"],
+        ["slow", "succeeded"],
+        ["b", "succeeded"],
+      ]);
     });
 
     it("shows each DAG task as running from its start, in GetRun and in WatchRuns", async () => {
-      const { base, job, at } = dagJob([["a", []], ["b", ["a"]]]);
+      const { base, job, at } = dagJob([
+        ["a", []],
+        ["b", ["a"]],
+      ]);
       sink.reply((d) => (d.path.startsWith(`${base}/`) ? { status: 200, delayMs: 800 } : { status: 200 }));
       const jobId = await api.createJob(job);
       const seen: Seen[] = [];
@@ -154,10 +173,16 @@ describe.each<StoreKind>(["sqlite", "mongo"])("DAG execution and live run state 
         await sink.waitFor(at("a"), 1, 5000);
         const whileA = await api.getRun(runId);
         expect(whileA.status).toBe("running");
-        expect(whileA.taskResults).toEqual([{ taskId: "a", status: "running", startedAt: expect.any(String) }, { taskId: "b", status: "queued" }]);
+        expect(whileA.taskResults).toEqual([
+          { taskId: "a", status: "running", startedAt: expect.any(String) },
+          { taskId: "b", status: "queued" },
+        ]);
         await sink.waitFor(at("b"), 1, 5000);
         const whileB = await api.getRun(runId);
-        expect(whileB.taskResults.map((r) => [r.taskId, r.status])).toEqual([["a", "succeeded"], ["b", "running"]]);
+        expect(whileB.taskResults.map((r) => [r.taskId, r.status])).toEqual([
+          ["a", "succeeded"],
+          ["b", "running"],
+        ]);
         expect(Date.parse(taskState(whileB, "b")!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(taskState(whileA, "a")!.startedAt!));
         expect((await waitFinal(api, runId)).status).toBe("succeeded");
         // Each task's running state reached watchers when it started, not with its end.
@@ -184,11 +209,16 @@ describe.each<StoreKind>(["sqlite", "mongo"])("DAG execution and live run state 
     });
 
     it("sends a task's requests with the run's id, the task's id, and an idempotency key of their own", async () => {
-      const { job, at } = dagJob([["first", [], "shared"], ["second", [], "shared"]]);
+      const { job, at } = dagJob([
+        ["first", [], "shared"],
+        ["second", [], "shared"],
+      ]);
       sink.reply(() => ({ status: 200 }));
       const runId = await api.trigger(await api.createJob(job));
       expect((await waitFinal(api, runId)).status).toBe("succeeded");
-      const got = sink.deliveries.filter(at("shared")).map((d) => [d.headers["x-cronmesh-run-id"], d.headers["x-cronmesh-task-id"], d.headers["idempotency-key"]]);
+      const got = sink.deliveries
+        .filter(at("shared"))
+        .map((d) => [d.headers["x-cronmesh-run-id"], d.headers["x-cronmesh-task-id"], d.headers["idempotency-key"]]);
       expect(got.sort()).toEqual([
         [runId, "first", `${runId}:first`],
         [runId, "second", `${runId}:second`],

@@ -78,7 +78,9 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
   });
 
   it("retries with backoff, dead-letters the run, then redrives it", async () => {
-    const spec = job({ retry: { maxAttempts: 3, initialBackoff: durationFromMs(50), maxBackoff: durationFromMs(200), multiplier: 2, retryOn: RetryOn.ON_FAILURE } });
+    const spec = job({
+      retry: { maxAttempts: 3, initialBackoff: durationFromMs(50), maxBackoff: durationFromMs(200), multiplier: 2, retryOn: RetryOn.ON_FAILURE },
+    });
     const path = pathOf(spec);
     let healthy = false;
     sink.reply((d) => (d.path === path && !healthy ? { status: 503, body: "busy" } : { status: 200, body: "ok" }));
@@ -87,7 +89,11 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     const dead = await waitRun(c, runId);
     expect(dead.status).toBe(RunStatus.FAILED);
     expect(dead.deadLetteredAt).toBeDefined();
-    expect(dead.attempts.map((a) => [a.number, a.statusCode, a.responseExcerpt])).toEqual([[1, 503, "busy"], [2, 503, "busy"], [3, 503, "busy"]]);
+    expect(dead.attempts.map((a) => [a.number, a.statusCode, a.responseExcerpt])).toEqual([
+      [1, 503, "busy"],
+      [2, 503, "busy"],
+      [3, 503, "busy"],
+    ]);
     const { runs: dlq } = await c.runs.listDeadLetters({ jobId: created!.jobId });
     expect(dlq.map((r) => r.runId)).toEqual([runId]);
     healthy = true;
@@ -96,10 +102,13 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     expect((await waitRun(c, redriven.run!.runId)).status).toBe(RunStatus.SUCCEEDED);
     expect(await codeOf(c.runs.redriveRun({ runId: redriven.run!.runId }))).toBe(Code.FailedPrecondition);
     // Counters are flushed in batches (every second on MongoDB), so they are eventually exact.
-    await vi.waitFor(async () => {
-      const { job: counted } = await c.cron.getJob({ jobId: created!.jobId });
-      expect(counted).toMatchObject({ runCount: 2n, failCount: 1n });
-    }, { timeout: 5000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const { job: counted } = await c.cron.getJob({ jobId: created!.jobId });
+        expect(counted).toMatchObject({ runCount: 2n, failCount: 1n });
+      },
+      { timeout: 5000, interval: 100 },
+    );
     sink.reply(() => ({ status: 200, body: "ok" }));
   });
 
@@ -146,7 +155,9 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     const { run } = await c.runs.cancelRun({ runId, reason: "operator said so" });
     expect(run).toMatchObject({ status: RunStatus.CANCELLED, error: "operator said so" });
     expect(await codeOf(c.runs.cancelRun({ runId }))).toBe(Code.FailedPrecondition);
-    await expect.poll(() => lockShown(jobId, spec.name), { timeout: 3000 }).toEqual({ get: false, listed: false, cursor: false, rest: false, restListed: false });
+    await expect
+      .poll(() => lockShown(jobId, spec.name), { timeout: 3000 })
+      .toEqual({ get: false, listed: false, cursor: false, rest: false, restListed: false });
     sink.reply(() => ({ status: 200 }));
   });
 
@@ -238,7 +249,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     const failed = await waitRun(c, (await c.cron.triggerJob({ jobId: unknown.job!.jobId })).runId);
     expect(failed).toMatchObject({ status: RunStatus.FAILED, error: 'handler "nobody" not configured' });
     const secretJob = job();
-    secretJob.target!.auth = { $typeName: "cronmesh.v1.Auth", kind: { case: "bearer", value: { $typeName: "cronmesh.v1.BearerAuth", token: "secret://sink-token" } } };
+    secretJob.target!.auth = {
+      $typeName: "cronmesh.v1.Auth",
+      kind: { case: "bearer", value: { $typeName: "cronmesh.v1.BearerAuth", token: "secret://sink-token" } },
+    };
     const withSecret = await c.cron.createJob({ job: secretJob });
     const r = await waitRun(c, (await c.cron.triggerJob({ jobId: withSecret.job!.jobId })).runId);
     expect(sink.deliveries.find((d) => d.runId === r.runId)?.headers.authorization).toBe("Bearer s3cr3t");
@@ -254,7 +268,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
     const again = await c.cron.backfillJob({ jobId: created!.jobId, startTime: start, endTime: end });
     expect(again.runIds).toEqual(first.runIds);
     await Promise.all(first.runIds.map((id) => waitRun(c, id)));
-    const slots = sink.deliveries.filter(atPath(pathOf(spec))).map((d) => d.scheduledAt).sort();
+    const slots = sink.deliveries
+      .filter(atPath(pathOf(spec)))
+      .map((d) => d.scheduledAt)
+      .sort();
     expect(slots).toEqual(["2026-01-01T00:00:00.000Z", "2026-01-01T01:00:00.000Z", "2026-01-01T02:00:00.000Z"]);
   });
 
@@ -294,7 +311,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("scheduling engine on %s", (kind) 
       text += new TextDecoder().decode(value);
     }
     controller.abort();
-    const statuses = text.trim().split("\n").map((line) => JSON.parse(line).run.status);
+    const statuses = text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line).run.status);
     expect(statuses[0]).toBe("queued");
     expect(statuses[statuses.length - 1]).toBe("succeeded");
   });

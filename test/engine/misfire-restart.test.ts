@@ -53,7 +53,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("a restart after 65 s of downtime 
       await Promise.all(runs.map((r) => waitRun(c, r.runId)));
       const fired = runs.filter((r) => r.trigger === RunTrigger.CATCH_UP);
       expect(fired.length).toBe(firedAt.length);
-      const delivered = sink.deliveries.filter((d) => d.path === path).map((d) => d.scheduledAt).sort();
+      const delivered = sink.deliveries
+        .filter((d) => d.path === path)
+        .map((d) => d.scheduledAt)
+        .sort();
       expect(delivered).toEqual(firedAt.map(iso));
       const { job: after } = await c.cron.getJob({ jobId: job!.jobId });
       expect(after!.skippedCount).toBe(BigInt(skipped));

@@ -40,7 +40,8 @@ async function overloadedNode(kind: StoreKind, env: Record<string, string> = {})
   const logs = memoryLogger("warn");
   const sink = await startSink();
   const t = await startTestNode(kind, {
-    clock, log: logs.log,
+    clock,
+    log: logs.log,
     env: { WORKER_CONCURRENCY: "2", MAX_QUEUED_RUNS: String(BOUND), STATS_FLUSH_MS: "0", HISTORY_TRIM_MS: "3600000", ...env },
   });
   return { clock, logs, sink, t, c: clientsFor(t.baseUrl) };
@@ -75,7 +76,8 @@ async function drained(h: Harness): Promise<void> {
 async function createJob(c: Clients, sink: Sink, fields: Partial<Job> & { name: string }): Promise<Job> {
   const { job } = await c.cron.createJob({
     job: create(JobSchema, {
-      concurrencyPolicy: ConcurrencyPolicy.ALLOW, ...fields,
+      concurrencyPolicy: ConcurrencyPolicy.ALLOW,
+      ...fields,
       target: { url: `${sink.url}/${fields.name}`, timeout: durationFromMs(86_400_000) },
     }),
   });
@@ -146,10 +148,14 @@ describe.each<StoreKind>(["sqlite", "mongo"])("overload on %s (fake clock, slow 
     expect(valueOf(after.get("cronmesh_overload"))).toBe(0);
     expect(h.logs.lines().filter((l) => l.msg === "overload ended: runs start on time again")).toHaveLength(1);
     expect((await c.cron.getClusterStatus({})).overloaded).toBe(false);
-    const shed = valueOf(after.get("cronmesh_runs_shed_total"), { reason: "start_deadline" }) + valueOf(after.get("cronmesh_runs_shed_total"), { reason: "staging" });
+    const shed =
+      valueOf(after.get("cronmesh_runs_shed_total"), { reason: "start_deadline" }) + valueOf(after.get("cronmesh_runs_shed_total"), { reason: "staging" });
     const late = valueOf(after.get("cronmesh_runs_started_late_total"));
 
-    for (const [job, schedule, deadlineMs] of [[everySecond, "* * * * * *", SECOND], [everyFive, "*/5 * * * * *", SECOND]] as const) {
+    for (const [job, schedule, deadlineMs] of [
+      [everySecond, "* * * * * *", SECOND],
+      [everyFive, "*/5 * * * * *", SECOND],
+    ] as const) {
       const { job: now } = await c.cron.getJob({ jobId: job.jobId });
       const due = slotsDue(now!, schedule);
       const runs = await runsOf(c, job.jobId);
@@ -161,7 +167,8 @@ describe.each<StoreKind>(["sqlite", "mongo"])("overload on %s (fake clock, slow 
       expect(delivered.length).toBe(succeeded.length);
       expect(succeeded.length + Number(now!.skippedCount) + Number(now!.droppedCount)).toBe(due.length);
       expect(now!.skippedCount).toBe(BigInt(runs.filter((r) => r.status === RunStatus.SKIPPED).length) + BigInt(due.length - runs.length));
-      for (const r of runs.filter((r) => r.status === RunStatus.SKIPPED)) expect(r.result).toMatch(/^skipped: overload: not started within its start deadline of 1s/);
+      for (const r of runs.filter((r) => r.status === RunStatus.SKIPPED))
+        expect(r.result).toMatch(/^skipped: overload: not started within its start deadline of 1s/);
       // Recovered: the slots after the gate opened (plus a second to decide what was overdue) ran on time.
       const recovered = succeeded.filter((r) => ms(r.scheduledAt) >= T0 + 11 * SECOND);
       expect(recovered.length).toBeGreaterThanOrEqual(schedule === "* * * * * *" ? 19 : 4);
@@ -202,7 +209,11 @@ describe.each<StoreKind>(["sqlite", "mongo"])("overload on %s (fake clock, slow 
     await drained(h);
     const runs = await runsOf(c, manual.jobId);
     const staleRun = runs.find((r) => r.runId === stale)!;
-    expect(staleRun).toMatchObject({ status: RunStatus.SKIPPED, trigger: RunTrigger.MANUAL, result: "skipped: overload: not started within its start deadline of 1m" });
+    expect(staleRun).toMatchObject({
+      status: RunStatus.SKIPPED,
+      trigger: RunTrigger.MANUAL,
+      result: "skipped: overload: not started within its start deadline of 1m",
+    });
     expect(staleRun.attempts).toEqual([]);
     expect(runs.find((r) => r.runId === fresh)).toMatchObject({ status: RunStatus.SUCCEEDED });
     expect(sink.deliveries.filter((d) => d.jobId === manual.jobId).map((d) => d.runId)).toEqual([fresh]);
@@ -219,7 +230,11 @@ describe.each<StoreKind>(["sqlite", "mongo"])("overload on %s (fake clock, slow 
     const steady = await createJob(c, sink, { name: "steady", schedule: "* * * * * *", misfirePolicy: MisfirePolicy.SKIP });
     await pass(h, 100);
     // Forty runs of one job at once: the node takes what its queue holds, the rest stay for its scans.
-    await c.cron.backfillJob({ jobId: fan.jobId, startTime: { seconds: BigInt((T0 - 40 * 60_000) / 1000), nanos: 0 }, endTime: { seconds: BigInt(T0 / 1000), nanos: 0 } });
+    await c.cron.backfillJob({
+      jobId: fan.jobId,
+      startTime: { seconds: BigInt((T0 - 40 * 60_000) / 1000), nanos: 0 },
+      endTime: { seconds: BigInt(T0 / 1000), nanos: 0 },
+    });
     const worker = h.t.node.worker;
     await until(() => worker.waiting() === BOUND - 1, "three backfill runs waiting behind the one in flight");
     // One more run of the same job fills the queue.

@@ -39,15 +39,28 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
       }
       return p;
     };
-    const job = (p: string, extra: Obj = {}): Obj => ({ name: `seed ${seq}`, schedule: "0 0 1 1 *", target: { url: `${sink.url}${p}`, timeout: "10s" }, ...extra });
+    const job = (p: string, extra: Obj = {}): Obj => ({
+      name: `seed ${seq}`,
+      schedule: "0 0 1 1 *",
+      target: { url: `${sink.url}${p}`, timeout: "10s" },
+      ...extra,
+    });
     const at = (p: string) => sink.deliveries.filter((d) => d.path === p);
-    const final = (runId: string) => until(() => api.getRun(runId), (r) => !["queued", "running"].includes(r.status));
+    const final = (runId: string) =>
+      until(
+        () => api.getRun(runId),
+        (r) => !["queued", "running"].includes(r.status),
+      );
 
     it("a run reads running on every read path as soon as it starts, before its state is stored", async () => {
       const p = path(() => ({ status: 200, delayMs: 1500 }));
       const created = await api.createJob(job(p));
       const { run_id } = await api.triggerJob(created.job_id);
-      await until(async () => at(p).length, (n) => n === 1, 5000);
+      await until(
+        async () => at(p).length,
+        (n) => n === 1,
+        5000,
+      );
       const [one, running, queued, cluster] = await Promise.all([
         api.getRun(run_id),
         api.listRunsPage({ job_id: created.job_id, status: "running" }),
@@ -69,10 +82,16 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
       const created = await api.createJob(job(p));
       expect(created.last_run_status ?? "unspecified").toBe("unspecified");
       await final((await api.triggerJob(created.job_id)).run_id);
-      await until(() => api.getJob(created.job_id), (j) => j.last_run_status === "failed");
+      await until(
+        () => api.getJob(created.job_id),
+        (j) => j.last_run_status === "failed",
+      );
       healthy = true;
       await final((await api.triggerJob(created.job_id)).run_id);
-      const ok = await until(() => api.getJob(created.job_id), (j) => j.last_run_status === "succeeded");
+      const ok = await until(
+        () => api.getJob(created.job_id),
+        (j) => j.last_run_status === "succeeded",
+      );
       expect(ok.run_count).toBe(2);
       const listed = (await api.listJobsPage({ limit: 1000 })).data.find((j: Obj) => j.job_id === created.job_id);
       expect(listed.last_run_status).toBe("succeeded");
@@ -82,28 +101,44 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
       let slow = true;
       const extract = path(() => ({ status: 200, delayMs: slow ? 1200 : 0 }));
       const load = path();
-      const created = await api.createJob(job(extract, {
-        schedule: "", target: null,
-        tasks: [{ task_id: "extract", name: "Extract", target: { url: `${sink.url}${extract}` } }, { task_id: "load", depends_on: ["extract"], target: { url: `${sink.url}${load}` } }],
-      }));
+      const created = await api.createJob(
+        job(extract, {
+          schedule: "",
+          target: null,
+          tasks: [
+            { task_id: "extract", name: "Extract", target: { url: `${sink.url}${extract}` } },
+            { task_id: "load", depends_on: ["extract"], target: { url: `${sink.url}${load}` } },
+          ],
+        }),
+      );
       const never = await api.getJobStatus(created.job_id);
       expect(never).toMatchObject({ job_id: created.job_id, job_status: "active" });
       expect(never.status ?? "unspecified").toBe("unspecified");
       expect(never.latest_run ?? null).toBeNull();
       expect(never.tasks.map((x: Obj) => [x.task_id, x.name, x.depends_on, x.status ?? "unspecified"])).toEqual([
-        ["extract", "Extract", [], "unspecified"], ["load", "load", ["extract"], "unspecified"],
+        ["extract", "Extract", [], "unspecified"],
+        ["load", "load", ["extract"], "unspecified"],
       ]);
       const { run_id } = await api.triggerJob(created.job_id);
-      await until(async () => at(extract).length, (n) => n === 1);
+      await until(
+        async () => at(extract).length,
+        (n) => n === 1,
+      );
       const during = await api.getJobStatus(created.job_id);
       expect(during.status).toBe("running");
       expect(during.latest_run.run_id).toBe(run_id);
-      expect(during.tasks.map((x: Obj) => [x.task_id, x.status])).toEqual([["extract", "running"], ["load", "queued"]]);
+      expect(during.tasks.map((x: Obj) => [x.task_id, x.status])).toEqual([
+        ["extract", "running"],
+        ["load", "queued"],
+      ]);
       slow = false;
       await final(run_id);
       const after = await api.getJobStatus(created.job_id);
       expect(after.status).toBe("succeeded");
-      expect(after.tasks.map((x: Obj) => [x.task_id, x.status, typeof x.finished_at])).toEqual([["extract", "succeeded", "number"], ["load", "succeeded", "number"]]);
+      expect(after.tasks.map((x: Obj) => [x.task_id, x.status, typeof x.finished_at])).toEqual([
+        ["extract", "succeeded", "number"],
+        ["load", "succeeded", "number"],
+      ]);
     });
 
     it("TriggerJob with wait answers with the finished run, or with the run as it stands when the wait ends", async () => {
@@ -140,12 +175,22 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
     });
 
     it("durations as people write them, on every duration field, answered in proto's seconds", async () => {
-      const created = await api.createJob(job(path(), {
-        max_jitter: "1h30m", catchup_window: "90m",
-        target: { url: `${sink.url}/any`, timeout: "1m" }, retry: { max_attempts: 3, initial_backoff: "500ms", max_backoff: "2m" },
-      }));
+      const created = await api.createJob(
+        job(path(), {
+          max_jitter: "1h30m",
+          catchup_window: "90m",
+          target: { url: `${sink.url}/any`, timeout: "1m" },
+          retry: { max_attempts: 3, initial_backoff: "500ms", max_backoff: "2m" },
+        }),
+      );
       const read = await api.getJob(created.job_id);
-      expect([read.max_jitter, read.catchup_window, read.target.timeout, read.retry.initial_backoff, read.retry.max_backoff]).toEqual(["5400s", "5400s", "60s", "0.500s", "120s"]);
+      expect([read.max_jitter, read.catchup_window, read.target.timeout, read.retry.initial_backoff, read.retry.max_backoff]).toEqual([
+        "5400s",
+        "5400s",
+        "60s",
+        "0.500s",
+        "120s",
+      ]);
       const patched = await api.patchJob(created.job_id, { target: { timeout: "1.5m" } });
       expect(patched.target.timeout).toBe("90s");
       const refused = await errorOf(api.patchJob(created.job_id, { max_jitter: "an hour" }));
@@ -163,7 +208,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
       await api.listRunsPage({ job_id: created.job_id }); // the job exists
       const backfill = await backfillRuns(t.baseUrl, protocol, created.job_id, from, from + 5 * minute);
       expect(backfill).toHaveLength(5);
-      await until(() => api.listRunsPage({ job_id: created.job_id, status: "succeeded" }), (r) => r.total_size === 8);
+      await until(
+        () => api.listRunsPage({ job_id: created.job_id, status: "succeeded" }),
+        (r) => r.total_size === 8,
+      );
       const all = await api.listRunsPage({ job_id: created.job_id });
       expect(all.total_size).toBe(8);
       const newestFirst = all.runs.map((r: Obj) => r.run_id);
@@ -180,7 +228,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
       const manualOnly = await api.listRunsPage({ job_id: created.job_id, trigger: "manual" });
       expect([manualOnly.runs.map((r: Obj) => r.run_id).sort(), manualOnly.total_size]).toEqual([[...manual].sort(), 3]);
       const range = await api.listRunsPage({
-        job_id: created.job_id, trigger: "backfill", start_time: new Date(from + minute).toISOString(), end_time: new Date(from + 4 * minute).toISOString(),
+        job_id: created.job_id,
+        trigger: "backfill",
+        start_time: new Date(from + minute).toISOString(),
+        end_time: new Date(from + 4 * minute).toISOString(),
       });
       expect(range.runs.map((r: Obj) => r.scheduled_at)).toEqual([from + 3 * minute, from + 2 * minute, from + minute]);
       expect(range.total_size).toBe(3);
@@ -233,7 +284,12 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
       expect(run.response_excerpt).toBe("x".repeat(2048));
       const listed = (await api.listRunsPage({ job_id: created.job_id })).runs[0];
       expect(listed).toMatchObject({ job_name: created.name, status_code: 200, retry_count: 1 });
-      const big = await api.createJob(job(path(() => ({ status: 200, body: "y".repeat(70_000) })), { target: { url: `${sink.url}/big${seq}`, response_excerpt_bytes: 65_536 } }));
+      const big = await api.createJob(
+        job(
+          path(() => ({ status: 200, body: "y".repeat(70_000) })),
+          { target: { url: `${sink.url}/big${seq}`, response_excerpt_bytes: 65_536 } },
+        ),
+      );
       rule = ((previous) => (d: Delivery) => (d.path === `/big${seq}` ? { status: 200, body: "y".repeat(70_000) } : previous(d)))(rule);
       const long = await api.triggerWait(big.job_id, "10s");
       expect(long.run.response_excerpt).toHaveLength(65_536);
@@ -242,9 +298,11 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
 
     it("an excerpt never shows the credentials the job sent, even when the target echoes them", async () => {
       const p = path((d) => ({ status: 200, body: `auth=${String(d.headers.authorization)} key=${String(d.headers["x-api-key"])}` }));
-      const created = await api.createJob(job(p, {
-        target: { url: `${sink.url}${p}`, headers: { "X-API-Key": "key-9f8e7d6c5b" }, auth: { bearer: { token: "tok-0a1b2c3d4e5f" } } },
-      }));
+      const created = await api.createJob(
+        job(p, {
+          target: { url: `${sink.url}${p}`, headers: { "X-API-Key": "key-9f8e7d6c5b" }, auth: { bearer: { token: "tok-0a1b2c3d4e5f" } } },
+        }),
+      );
       const { run } = await api.triggerWait(created.job_id, "10s");
       expect(at(p)[0]!.headers.authorization).toBe("Bearer tok-0a1b2c3d4e5f");
       expect(run.response_excerpt).toBe("auth=[redacted] key=[redacted]");
@@ -257,7 +315,10 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
       expect(created).toMatchObject({ status: "active", enabled: true });
       expect(created.next_trigger_at ?? null).toBeNull();
       const withLoad = await api.addTask(created.job_id, { task_id: "load", name: "Load", depends_on: ["extract"] });
-      expect(withLoad.tasks.map((x: Obj) => [x.task_id, x.depends_on])).toEqual([["extract", []], ["load", ["extract"]]]);
+      expect(withLoad.tasks.map((x: Obj) => [x.task_id, x.depends_on])).toEqual([
+        ["extract", []],
+        ["load", ["extract"]],
+      ]);
       const refused = await errorOf(api.triggerJob(created.job_id));
       expect([refused.code, refused.field]).toEqual(["failed_precondition", "tasks[0].target"]);
       expect(refused.message).toContain("extract");
@@ -300,9 +361,18 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
 /** BackfillJob over the given protocol (not in the driver: one test needs it); the run ids. */
 async function backfillRuns(baseUrl: string, protocol: Protocol, jobId: string, from: number, to: number): Promise<string[]> {
   const body = { start_time: new Date(from).toISOString(), end_time: new Date(to).toISOString() };
-  const res = protocol === "rest"
-    ? await fetch(`${baseUrl}/api/v1/cron/jobs/${jobId}/backfill`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
-    : await fetch(`${baseUrl}/cronmesh.v1.CronService/BackfillJob`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ job_id: jobId, ...body }) });
+  const res =
+    protocol === "rest"
+      ? await fetch(`${baseUrl}/api/v1/cron/jobs/${jobId}/backfill`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        })
+      : await fetch(`${baseUrl}/cronmesh.v1.CronService/BackfillJob`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ job_id: jobId, ...body }),
+        });
   const json = (await res.json()) as { run_ids?: string[]; runIds?: string[] };
   return json.run_ids ?? json.runIds ?? [];
 }

@@ -62,18 +62,28 @@ describe.each<StoreKind>(["sqlite", "mongo"])("a run cut short by a node shutdow
     expect(attempts).toEqual([1, 2]);
     expect(keys).toEqual(new Set([run.runId]));
     expect(run.status).toBe(RunStatus.SUCCEEDED);
-    expect(run.attempts.map((a) => [a.number, a.statusCode])).toEqual([[1, 0], [2, 200]]);
+    expect(run.attempts.map((a) => [a.number, a.statusCode])).toEqual([
+      [1, 0],
+      [2, 200],
+    ]);
     expect(run.attempts[0]!.error).toMatch(INTERRUPTED);
     expect(run.attempts[1]).toMatchObject({ error: "", responseExcerpt: "answer 2" });
     expect(overRest.status).toBe("succeeded");
-    expect(overRest.attempts.map((a: { number: number; error: string }) => [a.number, INTERRUPTED.test(a.error)])).toEqual([[1, true], [2, false]]);
+    expect(overRest.attempts.map((a: { number: number; error: string }) => [a.number, INTERRUPTED.test(a.error)])).toEqual([
+      [1, true],
+      [2, false],
+    ]);
   });
 
   it("does not count the interrupted attempt against the retry budget", async () => {
     const { run, attempts } = await interruptThenRestart(`/interrupted/${kind}/budget`, 2, 503);
     expect(attempts).toEqual([1, 2, 3]);
     expect(run.status).toBe(RunStatus.FAILED);
-    expect(run.attempts.map((a) => [a.number, a.statusCode, INTERRUPTED.test(a.error)])).toEqual([[1, 0, true], [2, 503, false], [3, 503, false]]);
+    expect(run.attempts.map((a) => [a.number, a.statusCode, INTERRUPTED.test(a.error)])).toEqual([
+      [1, 0, true],
+      [2, 503, false],
+      [3, 503, false],
+    ]);
     expect(run.error).toBe("HTTP 503");
   });
 });

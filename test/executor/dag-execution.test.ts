@@ -37,7 +37,15 @@ describe("DAG execution (fake clock, loopback sink)", () => {
     return () => http.close();
   });
 
-  const target = (taskId: string): HttpTargetSpec => ({ url: `${sink.url}${base}/${taskId}`, method: "POST", headers: {}, body: "", timeoutMs: 60_000, successCodes: [], auth: undefined });
+  const target = (taskId: string): HttpTargetSpec => ({
+    url: `${sink.url}${base}/${taskId}`,
+    method: "POST",
+    headers: {},
+    body: "",
+    timeoutMs: 60_000,
+    successCodes: [],
+    auth: undefined,
+  });
   const task = (taskId: string, ...dependsOn: string[]): TaskSpec => ({ taskId, name: taskId, dependsOn, target: target(taskId), handler: "" });
   const at = (taskId: string) => (d: { path: string }) => d.path === `${base}/${taskId}`;
   /** Starts a DAG run; `published` holds every state it reported. */
@@ -45,9 +53,17 @@ describe("DAG execution (fake clock, loopback sink)", () => {
     const signal = new Cancellation();
     const published: TaskResultRecord[][] = [];
     const input: DagInput = {
-      tasks, targetOf: (t) => t.target ?? `handler ${JSON.stringify(t.handler)} not configured`, retry: NO_RETRY,
-      runId: "run_dag", jobId: "j_dag", scheduledAt: T0, nodeId: "n1", signal, previous: [],
-      onProgress: async (results) => void published.push(results), ...extra,
+      tasks,
+      targetOf: (t) => t.target ?? `handler ${JSON.stringify(t.handler)} not configured`,
+      retry: NO_RETRY,
+      runId: "run_dag",
+      jobId: "j_dag",
+      scheduledAt: T0,
+      nodeId: "n1",
+      signal,
+      previous: [],
+      onProgress: async (results) => void published.push(results),
+      ...extra,
     };
     return { done: runDag(deps, input), signal, published };
   };
@@ -85,7 +101,11 @@ describe("DAG execution (fake clock, loopback sink)", () => {
 
   it("keeps the results of tasks that already succeeded and runs only the others", async () => {
     const kept: TaskResultRecord = {
-      taskId: "a", status: "succeeded", startedAt: T0 - 5000, finishedAt: T0 - 4000, error: "",
+      taskId: "a",
+      status: "succeeded",
+      startedAt: T0 - 5000,
+      finishedAt: T0 - 4000,
+      error: "",
       attempts: [{ number: 2, startedAt: T0 - 4500, finishedAt: T0 - 4000, statusCode: 200, error: "", responseExcerpt: "first time", durationMs: 500 }],
     };
     const failed: TaskResultRecord = { taskId: "b", status: "failed", attempts: [], error: "HTTP 500" };
@@ -99,7 +119,10 @@ describe("DAG execution (fake clock, loopback sink)", () => {
 
   it("sends the run id as the run id, the task in its own header, and a distinct idempotency key per task", async () => {
     const shared = { ...target("shared") };
-    const result = await start([{ ...task("first"), target: shared }, { ...task("second"), target: shared }]).done;
+    const result = await start([
+      { ...task("first"), target: shared },
+      { ...task("second"), target: shared },
+    ]).done;
     expect(result.ok).toBe(true);
     const got = sink.deliveries.filter(at("shared"));
     expect(got.map((d) => [d.headers["x-cronmesh-run-id"], d.headers["x-cronmesh-task-id"], d.headers["idempotency-key"]]).sort()).toEqual([

@@ -32,10 +32,11 @@ function startServer(): Promise<{ url: string; connections(): number; close(): P
       resolve({
         url: `http://127.0.0.1:${port}`,
         connections: () => opened,
-        close: () => new Promise<void>((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
       });
     }),
   );
@@ -45,7 +46,12 @@ describe("HTTP client", () => {
   let server: Awaited<ReturnType<typeof startServer>>;
   let client: HttpClient;
   const req = (path: string, overrides: Partial<OutgoingRequest> = {}): OutgoingRequest => ({
-    url: `${server.url}${path}`, method: "POST", headers: {}, body: "x", timeoutMs: 5000, ...overrides,
+    url: `${server.url}${path}`,
+    method: "POST",
+    headers: {},
+    body: "x",
+    timeoutMs: 5000,
+    ...overrides,
   });
 
   beforeAll(async () => {

@@ -41,10 +41,11 @@ async function startServer() {
     port,
     url: `http://127.0.0.1:${port}`,
     seen,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 type Server = Awaited<ReturnType<typeof startServer>>;
@@ -65,8 +66,14 @@ describe("HTTP client: redirects and the outbound policy", () => {
   let b: Server;
   let client: HttpClient;
   const req = (url: string, o: Partial<OutgoingRequest> = {}): OutgoingRequest => ({
-    url, method: "POST", headers: { "content-type": "text/plain", authorization: "Bearer t0k", "x-token": "s3cret" }, body: "payload", timeoutMs: 3000,
-    followRedirects: true, credentialHeaders: ["authorization", "x-token"], ...o,
+    url,
+    method: "POST",
+    headers: { "content-type": "text/plain", authorization: "Bearer t0k", "x-token": "s3cret" },
+    body: "payload",
+    timeoutMs: 3000,
+    followRedirects: true,
+    credentialHeaders: ["authorization", "x-token"],
+    ...o,
   });
   const redirect = (server: Server, status: number, location: string, extra = "") => `${server.url}/to/${status}?l=${encodeURIComponent(location)}${extra}`;
 
@@ -76,7 +83,12 @@ describe("HTTP client: redirects and the outbound policy", () => {
       clock: createSystemClock(),
       connectionsPerOrigin: 2,
       outbound: createOutboundPolicy({ deny: parseOutboundList("127.0.0.2"), allow: [] }),
-      lookup: stubLookup({ "svc.test": ["127.0.0.1"], "rebind.test": ["169.254.169.254"], "both.test": ["169.254.169.254", "127.0.0.1"], "denied-loopback.test": ["127.0.0.2"] }),
+      lookup: stubLookup({
+        "svc.test": ["127.0.0.1"],
+        "rebind.test": ["169.254.169.254"],
+        "both.test": ["169.254.169.254", "127.0.0.1"],
+        "denied-loopback.test": ["127.0.0.2"],
+      }),
     });
   });
   afterAll(async () => {

@@ -5,8 +5,16 @@ import { JobSchema, type Job } from "../../gen/cronmesh/v1/job_pb.js";
 import { RunSchema, type Run } from "../../gen/cronmesh/v1/run_pb.js";
 import { ListDeadLettersResponseSchema, ListRunsResponseSchema, RedriveVersion } from "../../gen/cronmesh/v1/run_service_pb.js";
 import {
-  AddTaskResponseSchema, CreateJobResponseSchema, DeleteJobResponseSchema, UpdateJobResponseSchema, GetClusterStatusResponseSchema, GetJobResponseSchema, GetJobStatusResponseSchema,
-  ListJobsResponseSchema, TriggerJobResponseSchema, UpdateTaskResponseSchema,
+  AddTaskResponseSchema,
+  CreateJobResponseSchema,
+  DeleteJobResponseSchema,
+  UpdateJobResponseSchema,
+  GetClusterStatusResponseSchema,
+  GetJobResponseSchema,
+  GetJobStatusResponseSchema,
+  ListJobsResponseSchema,
+  TriggerJobResponseSchema,
+  UpdateTaskResponseSchema,
 } from "../../gen/cronmesh/v1/cron_service_pb.js";
 import { rpcJson } from "./rpc-json.js";
 import { FIELD_METADATA_KEY } from "../../src/api/error-codes.js";
@@ -157,7 +165,9 @@ function restDriver(baseUrl: string): ApiDriver {
 
 /** A query string of flat request fields (omitting undefined). */
 function queryOf(q: Obj): string {
-  const entries = Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`);
+  const entries = Object.entries(q)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`);
   return entries.length > 0 ? `?${entries.join("&")}` : "";
 }
 
@@ -199,7 +209,11 @@ function connectDriver(baseUrl: string): ApiDriver {
     resumeJob: async (id, note = "") => job((await wrap(c.cron.resumeJob({ jobId: id, note }))).job),
     getRun: async (id) => run((await wrap(c.runs.getRun({ runId: id }))).run),
     listRuns: async (id, status) =>
-      (await wrap(c.runs.listRuns({ jobId: id, pageSize: 100, status: status ? fromJson(RunSchema, { status: `RUN_STATUS_${status.toUpperCase()}` }).status : 0 }))).runs.map(run),
+      (
+        await wrap(
+          c.runs.listRuns({ jobId: id, pageSize: 100, status: status ? fromJson(RunSchema, { status: `RUN_STATUS_${status.toUpperCase()}` }).status : 0 }),
+        )
+      ).runs.map(run),
     listDeadLetters: async (id, all = false) => (await wrap(c.runs.listDeadLetters({ jobId: id, pageSize: 100, includeRedriven: all }))).runs.map(run),
     redrive: async (id, version) => {
       const v = version === "original" ? RedriveVersion.ORIGINAL : version === "current" ? RedriveVersion.CURRENT : RedriveVersion.UNSPECIFIED;
@@ -225,7 +239,11 @@ function connectDriver(baseUrl: string): ApiDriver {
  */
 function toProtoJson(o: Obj): JsonValue {
   const jobEnums: Record<string, string> = {
-    status: "JOB_STATUS", concurrency_policy: "CONCURRENCY_POLICY", misfire_policy: "MISFIRE_POLICY", retry_on: "RETRY_ON", last_run_status: "RUN_STATUS",
+    status: "JOB_STATUS",
+    concurrency_policy: "CONCURRENCY_POLICY",
+    misfire_policy: "MISFIRE_POLICY",
+    retry_on: "RETRY_ON",
+    last_run_status: "RUN_STATUS",
   };
   const runEnums: Record<string, string> = { status: "RUN_STATUS", trigger: "RUN_TRIGGER" };
   const walk = (v: unknown, key: string, enums: Record<string, string>): JsonValue => {
@@ -233,7 +251,11 @@ function toProtoJson(o: Obj): JsonValue {
     if (Array.isArray(v)) return v.map((x) => walk(x, key, enums));
     if (typeof v === "object") {
       const inner = key === "recent_runs" || key === "task_results" ? runEnums : enums;
-      return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null && x !== undefined).map(([k, x]) => [k, walk(x, k, inner)]));
+      return Object.fromEntries(
+        Object.entries(v)
+          .filter(([, x]) => x !== null && x !== undefined)
+          .map(([k, x]) => [k, walk(x, k, inner)]),
+      );
     }
     if (typeof v === "string" && enums[key] && !v.startsWith(enums[key]!)) return `${enums[key]}_${v.toUpperCase()}`;
     if (typeof v === "number" && /_at$/.test(key)) return new Date(v).toISOString();
@@ -243,5 +265,9 @@ function toProtoJson(o: Obj): JsonValue {
 }
 
 function toJsonObject(o: object): Obj {
-  return Object.fromEntries(Object.entries(o).filter(([k]) => k !== "$typeName").map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
+  return Object.fromEntries(
+    Object.entries(o)
+      .filter(([k]) => k !== "$typeName")
+      .map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]),
+  );
 }

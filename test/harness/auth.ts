@@ -69,7 +69,9 @@ type Partial = Omit<AuthSetup, "dispose">;
 
 async function jwtSetup(kind: "jwt-hs256" | "jwt-rs256" | "jwt-es256", file: Writer): Promise<Partial> {
   const pair = kind === "jwt-hs256" ? undefined : await makeKeyPair(kind === "jwt-rs256" ? "RS256" : "ES256");
-  const env: Record<string, string> = pair ? { AUTH_MODE: "jwt", AUTH_JWKS_FILE: file("jwks.json", pair.jwks) } : { AUTH_MODE: "jwt", AUTH_JWT_SECRET: TEST_JWT_SECRET };
+  const env: Record<string, string> = pair
+    ? { AUTH_MODE: "jwt", AUTH_JWKS_FILE: file("jwks.json", pair.jwks) }
+    : { AUTH_MODE: "jwt", AUTH_JWT_SECRET: TEST_JWT_SECRET };
   const sign = (sub: string, project: string, role: Role) => makeJwt({ secret: TEST_JWT_SECRET, key: pair?.privateJwk, sub, project, roles: [role] });
   const users = {} as AuthSetup["users"];
   for (const [name, role, project] of ROLES) {
@@ -77,7 +79,9 @@ async function jwtSetup(kind: "jwt-hs256" | "jwt-rs256" | "jwt-es256", file: Wri
     users[name] = { subject: `${name}-user`, project, role, headers: { authorization: `Bearer ${token}` }, secret: token };
   }
   // Signed with another key: a JWKS kind gets an HS256 token (algorithm confusion), HS256 another secret.
-  const forged = pair ? await makeJwt({ secret: TEST_JWT_SECRET, sub: "mallory", project: TEST_PROJECT, roles: ["admin"] }) : await makeJwt({ secret: `${TEST_JWT_SECRET}-other`, sub: "mallory", project: TEST_PROJECT, roles: ["admin"] });
+  const forged = pair
+    ? await makeJwt({ secret: TEST_JWT_SECRET, sub: "mallory", project: TEST_PROJECT, roles: ["admin"] })
+    : await makeJwt({ secret: `${TEST_JWT_SECRET}-other`, sub: "mallory", project: TEST_PROJECT, roles: ["admin"] });
   return { kind, env, scheme: "Bearer", users, forged: { authorization: `Bearer ${forged}` } };
 }
 
@@ -91,7 +95,13 @@ async function apiKeySetup(file: Writer): Promise<Partial> {
     entries.push(entry);
     users[name] = { subject: `${name}-user`, project, role, headers: forms[i % forms.length]!(key), secret: key };
   });
-  return { kind: "api_key", env: { AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: file("keys.json", entries) }, scheme: "ApiKey", users, forged: { "x-api-key": makeApiKey("x", "p1", "admin").key } };
+  return {
+    kind: "api_key",
+    env: { AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: file("keys.json", entries) },
+    scheme: "ApiKey",
+    users,
+    forged: { "x-api-key": makeApiKey("x", "p1", "admin").key },
+  };
 }
 
 async function basicSetup(file: Writer): Promise<Partial> {
@@ -102,7 +112,13 @@ async function basicSetup(file: Writer): Promise<Partial> {
     entries.push(await makeBasicUser(`${name}-user`, password, project, role, TEST_SCRYPT));
     users[name] = { subject: `${name}-user`, project, role, headers: basicHeader(`${name}-user`, password), secret: password };
   }
-  return { kind: "basic", env: { AUTH_MODE: "basic", AUTH_BASIC_USERS_FILE: file("users.json", entries) }, scheme: "Basic", users, forged: basicHeader("editor-user", "not-the-password") };
+  return {
+    kind: "basic",
+    env: { AUTH_MODE: "basic", AUTH_BASIC_USERS_FILE: file("users.json", entries) },
+    scheme: "Basic",
+    users,
+    forged: basicHeader("editor-user", "not-the-password"),
+  };
 }
 
 /** `Authorization: Basic` for a user and password. */

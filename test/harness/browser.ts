@@ -9,7 +9,15 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 /** Debian's Chromium; test/harness/ensure-chromium.mjs installs it (npm test runs that first). */
 export const CHROMIUM = process.env.CRONMESH_CHROMIUM || "/usr/bin/chromium";
 /** The flags that run Chromium headless in a container, without network chatter of its own. */
-const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 /** Where the service serves the console from (the default CONSOLE_DIR). */
 export const CONSOLE_DIR = join(root, "dist", "console");
 
@@ -31,7 +39,9 @@ export function ensureConsoleBuilt(): boolean {
   const built = existsSync(index) ? statSync(index).mtimeMs : 0;
   if (built > Math.max(newest(join(root, "src", "console")), newest(join(root, "gen")))) return false;
   const result = spawnSync(process.execPath, ["node_modules/vite/bin/vite.js", "build", "--config", "src/console/vite.config.ts", "--logLevel", "warn"], {
-    cwd: root, encoding: "utf8", timeout: 120_000,
+    cwd: root,
+    encoding: "utf8",
+    timeout: 120_000,
   });
   if (result.status !== 0) throw new Error(`building the web console failed (npm run build:console):\n${result.stdout}\n${result.stderr}`);
   return true;
@@ -90,7 +100,13 @@ export async function step<T>(page: Page, log: PageLog, dir: string, name: strin
     const shot = join(dir, `FAILED-${slug}.png`);
     const report = join(dir, `FAILED-${slug}.txt`);
     await page.screenshot({ path: shot, fullPage: true }).catch(() => undefined);
-    writeFileSync(report, [`step: ${name}`, `url: ${page.url()}`, `error: ${(err as Error).stack ?? String(err)}`, "", "browser console:", ...log.lines].join("\n"));
-    throw new Error(`browser step "${name}" failed: ${(err as Error).message}\n  screenshot: ${shot}\n  page URL: ${page.url()}\n  console errors: ${log.errors.slice(-5).join(" | ") || "none"}\n  full report: ${report}`, { cause: err });
+    writeFileSync(
+      report,
+      [`step: ${name}`, `url: ${page.url()}`, `error: ${(err as Error).stack ?? String(err)}`, "", "browser console:", ...log.lines].join("\n"),
+    );
+    throw new Error(
+      `browser step "${name}" failed: ${(err as Error).message}\n  screenshot: ${shot}\n  page URL: ${page.url()}\n  console errors: ${log.errors.slice(-5).join(" | ") || "none"}\n  full report: ${report}`,
+      { cause: err },
+    );
   }
 }

@@ -9,7 +9,10 @@ export const CLI_TZ = "Asia/Kolkata";
 
 /** Builds dist/ with the project's tsc (once per test file, before any server starts). */
 export function buildCli(): void {
-  execFileSync(process.execPath, [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.json"], { cwd: ROOT, stdio: "inherit" });
+  execFileSync(process.execPath, [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.json"], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
 }
 
 /** What one invocation of the CLI did. */
@@ -47,10 +50,12 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
   child.stdin!.end(options.input ?? "");
   const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 20_000);
-  return new Promise((resolve) => child.once("close", (code) => {
-    clearTimeout(timer);
-    resolve({ code, stdout, stderr });
-  }));
+  return new Promise((resolve) =>
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
 }
 
 /** A CLI process whose stdout is read line by line as it writes. */
@@ -76,26 +81,32 @@ export function streamCli(args: readonly string[], options: CliOptions = {}): Cl
     for (const l of listeners) l();
   });
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("close", (code, signal) => resolve({ code, signal })),
+  );
   return {
     lines,
-    waitFor: (predicate, timeoutMs) => new Promise((resolve, reject) => {
-      const check = () => {
-        if (!predicate(lines)) return;
-        done();
-        resolve(lines);
-      };
-      const timer = setTimeout(() => (done(), reject(new Error(`cli stream: condition not met after ${timeoutMs} ms; lines: ${lines.join("\n")}; stderr: ${stderr}`))), timeoutMs);
-      const ended = () => (done(), reject(new Error(`cli stream ended: ${stderr}`)));
-      const done = () => {
-        clearTimeout(timer);
-        listeners.delete(check);
-        child.off("close", ended);
-      };
-      listeners.add(check);
-      child.once("close", ended);
-      check();
-    }),
+    waitFor: (predicate, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          if (!predicate(lines)) return;
+          done();
+          resolve(lines);
+        };
+        const timer = setTimeout(
+          () => (done(), reject(new Error(`cli stream: condition not met after ${timeoutMs} ms; lines: ${lines.join("\n")}; stderr: ${stderr}`))),
+          timeoutMs,
+        );
+        const ended = () => (done(), reject(new Error(`cli stream ended: ${stderr}`)));
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          child.off("close", ended);
+        };
+        listeners.add(check);
+        child.once("close", ended);
+        check();
+      }),
     async stop(signal = "SIGINT") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return { ...(await exited), stderr };

@@ -72,8 +72,15 @@ export function serviceBundle(): Promise<string> {
   bundled ??= (async () => {
     const outfile = join(ROOT, ".cache", `cluster-bundle-${process.pid}`, "main.mjs");
     await build({
-      entryPoints: [join(ROOT, "src", "main.ts")], outfile, bundle: true, platform: "node", format: "esm",
-      target: "node20", packages: "external", sourcemap: "inline", logLevel: "error",
+      entryPoints: [join(ROOT, "src", "main.ts")],
+      outfile,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      packages: "external",
+      sourcemap: "inline",
+      logLevel: "error",
     });
     return outfile;
   })();
@@ -87,12 +94,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const dbName = `cronmesh_cluster_${process.pid}`;
   const { env: clusterEnv, auth } = await replicaEnv({ logDir, mongoUri: ferret.uri, dbName, etcdEndpoints: etcd.endpoints, ttlMs: options.ttlMs });
   const env = { ...clusterEnv, SHUTDOWN_GRACE_MS: "3000", ...options.env };
-  const replicas = await Promise.all(
-    Array.from({ length: options.replicas }, async (_, i) => createReplica([entry], `r${i}`, await freePort(), env, logDir)),
-  );
+  const replicas = await Promise.all(Array.from({ length: options.replicas }, async (_, i) => createReplica([entry], `r${i}`, await freePort(), env, logDir)));
   for (const r of replicas) await r.start();
   const cluster: Cluster = {
-    etcd, ferret, mongoUri: ferret.uri, dbName, replicas, sink, ttlMs: options.ttlMs,
+    etcd,
+    ferret,
+    mongoUri: ferret.uri,
+    dbName,
+    replicas,
+    sink,
+    ttlMs: options.ttlMs,
     leader: () => findLeader(replicas, auth),
     anyLive: () => replicas.find((r) => r.running()) ?? replicas[0]!,
     auth,
@@ -129,9 +140,16 @@ export async function replicaEnv(o: ReplicaEnvOptions): Promise<{ env: Record<st
   const keysFile = join(o.logDir, "api-keys.json");
   await writeFile(keysFile, JSON.stringify([apiKey.entry]));
   const env = {
-    AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: keysFile, SECRETS_KEY: makeSecretsKey(),
-    MONGODB_URI: o.mongoUri, MONGODB_DB: o.dbName, ETCD_ENDPOINTS: o.etcdEndpoints.join(","), ETCD_TTL_MS: String(o.ttlMs),
-    ETCD_PREFIX: `cluster-${process.pid}/`, HOST: "127.0.0.1", LOG_LEVEL: process.env.CRONMESH_CLUSTER_LOG_LEVEL || "warn",
+    AUTH_MODE: "api_key",
+    AUTH_API_KEYS_FILE: keysFile,
+    SECRETS_KEY: makeSecretsKey(),
+    MONGODB_URI: o.mongoUri,
+    MONGODB_DB: o.dbName,
+    ETCD_ENDPOINTS: o.etcdEndpoints.join(","),
+    ETCD_TTL_MS: String(o.ttlMs),
+    ETCD_PREFIX: `cluster-${process.pid}/`,
+    HOST: "127.0.0.1",
+    LOG_LEVEL: process.env.CRONMESH_CLUSTER_LOG_LEVEL || "warn",
   };
   return { env, auth: { "x-api-key": apiKey.key } };
 }
@@ -163,11 +181,15 @@ export function createReplica(argv: string[], nodeId: string, port: number, env:
       child.stdout!.pipe(log);
       child.stderr!.pipe(log);
       const started = child;
-      await waitFor(async () => {
-        if (started.exitCode !== null) throw new Error(`replica ${nodeId} exited during start-up:\n${tailOfFile(logFile)}`);
-        // Ready, not only listening: the port opens before the store is initialised and the cluster joined.
-        return (await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined))?.ok === true;
-      }, READY_TIMEOUT_MS, `replica ${nodeId} to serve`);
+      await waitFor(
+        async () => {
+          if (started.exitCode !== null) throw new Error(`replica ${nodeId} exited during start-up:\n${tailOfFile(logFile)}`);
+          // Ready, not only listening: the port opens before the store is initialised and the cluster joined.
+          return (await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined))?.ok === true;
+        },
+        READY_TIMEOUT_MS,
+        `replica ${nodeId} to serve`,
+      );
     },
   };
 }
@@ -175,8 +197,10 @@ export function createReplica(argv: string[], nodeId: string, port: number, env:
 /** The leader as the first live replica that answers reports it. */
 export async function findLeader(replicas: Replica[], auth: Record<string, string>): Promise<Replica | undefined> {
   for (const r of replicas.filter((x) => x.running())) {
-    const status = await fetch(`${r.baseUrl}/api/v1/cron/cluster/status`, { headers: auth, signal: AbortSignal.timeout(2000) })
-      .then((res) => (res.ok ? (res.json() as Promise<{ leader_id?: string }>) : undefined), () => undefined);
+    const status = await fetch(`${r.baseUrl}/api/v1/cron/cluster/status`, { headers: auth, signal: AbortSignal.timeout(2000) }).then(
+      (res) => (res.ok ? (res.json() as Promise<{ leader_id?: string }>) : undefined),
+      () => undefined,
+    );
     if (status === undefined) continue;
     return replicas.find((x) => x.nodeId === status.leader_id && x.running());
   }

@@ -60,11 +60,26 @@ function createMember(name: string, dataDir: string, clientPort: number, peerPor
   const clientUrl = `http://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const args = [
-    "--name", name, "--data-dir", dataDir,
-    "--listen-client-urls", clientUrl, "--advertise-client-urls", clientUrl,
-    "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl,
-    "--initial-cluster", initialCluster, "--initial-cluster-state", "new", "--initial-cluster-token", token,
-    "--log-level", "error",
+    "--name",
+    name,
+    "--data-dir",
+    dataDir,
+    "--listen-client-urls",
+    clientUrl,
+    "--advertise-client-urls",
+    clientUrl,
+    "--listen-peer-urls",
+    peerUrl,
+    "--initial-advertise-peer-urls",
+    peerUrl,
+    "--initial-cluster",
+    initialCluster,
+    "--initial-cluster-state",
+    "new",
+    "--initial-cluster-token",
+    token,
+    "--log-level",
+    "error",
   ];
   let child: ChildProcess | undefined;
   return {
@@ -88,7 +103,10 @@ function createMember(name: string, dataDir: string, clientPort: number, peerPor
 async function waitQuorum(url: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const health = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.json() as Promise<{ health?: string }>, () => undefined);
+    const health = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.json() as Promise<{ health?: string }>,
+      () => undefined,
+    );
     if (health?.health === "true") return;
     await sleep(100);
   }

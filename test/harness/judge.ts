@@ -109,7 +109,12 @@ function judgeGrpc(c: FuzzCase, res: WireResponse): string | undefined {
 
 /** The error of an answer in one shape, whatever the protocol: code (Connect spelling, "ok" if none), field and message. */
 export function errorOf(c: FuzzCase, res: WireResponse): { status: number; code: string; field: string; message: string } {
-  const out = { status: res.status, code: res.status === 0 ? "no answer" : "ok", field: res.headers["cronmesh-field"] ?? res.trailers["cronmesh-field"] ?? "", message: "" };
+  const out = {
+    status: res.status,
+    code: res.status === 0 ? "no answer" : "ok",
+    field: res.headers["cronmesh-field"] ?? res.trailers["cronmesh-field"] ?? "",
+    message: "",
+  };
   if (answeredAs(c) === "rest" || answeredAs(c) === "connect") {
     if (res.status < 400) return out;
     const body = JSON.parse(res.body.toString("utf8")) as { code: string; message: string; field?: string };

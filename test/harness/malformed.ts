@@ -54,18 +54,76 @@ const DEEP_ARRAY = "[".repeat(DEPTH) + "]".repeat(DEPTH);
 const DEEP_OBJECT = '{"a":'.repeat(DEPTH) + "1" + "}".repeat(DEPTH);
 
 /** Numbers out of every range, and numbers in strings. */
-const NUMBERS = ["1e400", "-1e400", "1e-400", "18446744073709551616", "-9223372036854775809", "9223372036854775807", "4294967296", "2147483648",
-  "-2147483649", "1.5", "-1", "-0", "0", "1E+2", '"1e400"', '"18446744073709551616"', '"-1"', '"1.5"', '" 1"', '"0x10"', '"NaN"', '"Infinity"', '"-0"'];
+const NUMBERS = [
+  "1e400",
+  "-1e400",
+  "1e-400",
+  "18446744073709551616",
+  "-9223372036854775809",
+  "9223372036854775807",
+  "4294967296",
+  "2147483648",
+  "-2147483649",
+  "1.5",
+  "-1",
+  "-0",
+  "0",
+  "1E+2",
+  '"1e400"',
+  '"18446744073709551616"',
+  '"-1"',
+  '"1.5"',
+  '" 1"',
+  '"0x10"',
+  '"NaN"',
+  '"Infinity"',
+  '"-0"',
+];
 /** Every JSON type. */
 const TYPES = ["true", "false", "null", "[]", "{}", '""', "[1,2,3]", "[null]", "[{}]", '{"a":1}', "[[[]]]", '"x"'];
 /** Durations and times that do not decode or are out of range. */
-const TIMES = ['"-5s"', '"1e400s"', '"99999999999999999999s"', '"315576000001s"', '"5"', '"s"', '"-0.000000001s"', '"1.0000000001s"', '"0s"',
-  '"0000-01-01T00:00:00Z"', '"9999-12-31T23:59:59Z"', '"10000-01-01T00:00:00Z"', '"1970-01-01T00:00:00+25:00"', '"2026-02-30T00:00:00Z"',
-  '"-000001-01-01T00:00:00Z"', '"1969-12-31T23:59:59.999999999Z"', '"1970-01-01T00:00:00Z"'];
+const TIMES = [
+  '"-5s"',
+  '"1e400s"',
+  '"99999999999999999999s"',
+  '"315576000001s"',
+  '"5"',
+  '"s"',
+  '"-0.000000001s"',
+  '"1.0000000001s"',
+  '"0s"',
+  '"0000-01-01T00:00:00Z"',
+  '"9999-12-31T23:59:59Z"',
+  '"10000-01-01T00:00:00Z"',
+  '"1970-01-01T00:00:00+25:00"',
+  '"2026-02-30T00:00:00Z"',
+  '"-000001-01-01T00:00:00Z"',
+  '"1969-12-31T23:59:59.999999999Z"',
+  '"1970-01-01T00:00:00Z"',
+];
 /** Strings that are data, never operators, paths or headers. */
-const STRINGS = ['"$where"', '"$gt"', '{"$where":"sleep(1000)"}', '{"$gt":""}', '[{"$ne":null}]', '{"__proto__":{"polluted":1}}',
-  '{"constructor":{"prototype":{"polluted":1}}}', '"\\u0000"', '"a\\u0000b"', '"\\ud800"', '"\\udfff\\ud800"', '"\\r\\nX-Injected: 1"',
-  '"../../etc/passwd"', '"\' OR 1=1 --"', '"%E0%A4%A"', '"\\u202e\\ud83d\\ude00"', '"secret://"', '"http://169.254.169.254/"', '"*"', '" "'];
+const STRINGS = [
+  '"$where"',
+  '"$gt"',
+  '{"$where":"sleep(1000)"}',
+  '{"$gt":""}',
+  '[{"$ne":null}]',
+  '{"__proto__":{"polluted":1}}',
+  '{"constructor":{"prototype":{"polluted":1}}}',
+  '"\\u0000"',
+  '"a\\u0000b"',
+  '"\\ud800"',
+  '"\\udfff\\ud800"',
+  '"\\r\\nX-Injected: 1"',
+  '"../../etc/passwd"',
+  '"\' OR 1=1 --"',
+  '"%E0%A4%A"',
+  '"\\u202e\\ud83d\\ude00"',
+  '"secret://"',
+  '"http://169.254.169.254/"',
+  '"*"',
+  '" "',
+];
 
 const FRAGMENTS: Fragment[] = [
   ...[...NUMBERS, ...TYPES, ...TIMES, ...STRINGS].map((t) => frag(t, t)),
@@ -81,11 +139,27 @@ const FRAGMENTS: Fragment[] = [
   frag("a UTF-8 encoded surrogate (ED A0 80)", quoted([0xed, 0xa0, 0x80])),
   frag("truncated UTF-8 (E0 A4)", quoted([0xe0, 0xa4])),
   frag("a raw NUL in a string", quoted([0x61, 0x00, 0x62])),
-  ...["NaN", "Infinity", "0x10", "01", "1.", ".5", "+1", "'single'", "undefined", "", '"unterminated', "{", "[", "tru", "nul"].map((t) => frag(`not JSON: ${t}`, t)),
+  ...["NaN", "Infinity", "0x10", "01", "1.", ".5", "+1", "'single'", "undefined", "", '"unterminated', "{", "[", "tru", "nul"].map((t) =>
+    frag(`not JSON: ${t}`, t),
+  ),
 ];
 
 /** Keys that are no field (or odd map keys): operators, prototype names, empty, NUL, dotted, huge. */
-const UNKNOWN_KEYS = ["$where", "$gt", "__proto__", "constructor", "prototype", "", "\u0000", "a.b", "colour", "x".repeat(100_000), "job_id\u0000", "\ud800", "€"];
+const UNKNOWN_KEYS = [
+  "$where",
+  "$gt",
+  "__proto__",
+  "constructor",
+  "prototype",
+  "",
+  "\u0000",
+  "a.b",
+  "colour",
+  "x".repeat(100_000),
+  "job_id\u0000",
+  "\ud800",
+  "€",
+];
 
 // ---------------------------------------------------------------------------------------------
 // Valid-looking requests, read from the descriptors.
@@ -132,10 +206,19 @@ export function fieldPaths(desc: DescMessage, depth = 3): FieldPath[] {
   for (const field of desc.fields) {
     out.push([{ field, step: "field" }]);
     const inner = field.fieldKind === "list" ? "element" : field.fieldKind === "map" ? "value" : undefined;
-    if (inner) out.push([{ field, step: "field" }, { field, step: inner }]);
+    if (inner)
+      out.push([
+        { field, step: "field" },
+        { field, step: inner },
+      ]);
     const message = field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message") ? field.message : undefined;
     if (!message || message.typeName.startsWith("google.protobuf.") || depth <= 1) continue;
-    const prefix: FieldPath = inner ? [{ field, step: "field" }, { field, step: inner }] : [{ field, step: "field" }];
+    const prefix: FieldPath = inner
+      ? [
+          { field, step: "field" },
+          { field, step: inner },
+        ]
+      : [{ field, step: "field" }];
     for (const rest of fieldPaths(message, depth - 1)) out.push([...prefix, ...rest]);
   }
   return out;
@@ -181,8 +264,9 @@ export function breakageOf(desc: DescMessage): fc.Arbitrary<Breakage> {
   const paths = fieldPaths(desc);
   // Objects a key can be added to: messages (an unknown field) and maps (an entry with that key: data).
   const messagePaths = paths.filter((p) => ["message", "map"].includes(p.at(-1)!.field.fieldKind) && p.at(-1)!.step === "field");
-  const unknownKey = fc.record({ key: fc.constantFrom(...UNKNOWN_KEYS), at: fc.option(fc.constantFrom<FieldPath>([], ...messagePaths)) }).map(
-    ({ key, at }): Breakage => ({
+  const unknownKey = fc
+    .record({ key: fc.constantFrom(...UNKNOWN_KEYS), at: fc.option(fc.constantFrom<FieldPath>([], ...messagePaths)) })
+    .map(({ key, at }): Breakage => ({
       label: `unknown key ${JSON.stringify(key.slice(0, 20))} at ${at?.map((s) => s.field.name).join(".") || "top"}`,
       apply: (base) => {
         const copy = structuredClone(base);
@@ -190,19 +274,18 @@ export function breakageOf(desc: DescMessage): fc.Arbitrary<Breakage> {
         else copy[HOLE_KEY] = 1;
         return splice(copy, undefined, key);
       },
-    }),
-  );
+    }));
   if (!paths.length) return unknownKey;
-  const badValue = fc.record({ path: fc.constantFrom(...paths), value: fc.constantFrom(...FRAGMENTS), jsonNames: fc.boolean() }).map(
-    ({ path, value, jsonNames }): Breakage => ({
+  const badValue = fc
+    .record({ path: fc.constantFrom(...paths), value: fc.constantFrom(...FRAGMENTS), jsonNames: fc.boolean() })
+    .map(({ path, value, jsonNames }): Breakage => ({
       label: `${path.map((s) => (s.step === "field" ? s.field.name : s.step === "element" ? "[0]" : ".k")).join(".")} = ${value.label.slice(0, 60)}`,
       apply: (base) => {
         const copy = structuredClone(base);
         setAt(copy, path, HOLE, jsonNames);
         return splice(copy, value.bytes);
       },
-    }),
-  );
+    }));
   return fc.oneof({ arbitrary: badValue, weight: 4 }, { arbitrary: unknownKey, weight: 1 });
 }
 
@@ -235,11 +318,35 @@ function wholeBody(base: Record<string, unknown>): fc.Arbitrary<{ label: string;
 // ---------------------------------------------------------------------------------------------
 // Headers, paths and query strings.
 
-const BAD_CONTENT_TYPES = ["text/plain", "application/xml", "application/json; charset=utf-16", "application/jsonx", "multipart/form-data; boundary=x",
-  "application/json;;;", "APPLICATION/JSON", "application/x-www-form-urlencoded", "*/*", "", "application/proto", "application/grpc", "application/connect+json"];
+const BAD_CONTENT_TYPES = [
+  "text/plain",
+  "application/xml",
+  "application/json; charset=utf-16",
+  "application/jsonx",
+  "multipart/form-data; boundary=x",
+  "application/json;;;",
+  "APPLICATION/JSON",
+  "application/x-www-form-urlencoded",
+  "*/*",
+  "",
+  "application/proto",
+  "application/grpc",
+  "application/connect+json",
+];
 /** Content types an RPC request may wrongly carry: other codecs, parameters, the other protocols' types. */
-const BAD_RPC_CONTENT_TYPES = ["application/grpc+xml", "application/grpc; charset=utf-8", "application/grpc-web-text+proto", "application/connect+json",
-  "application/connect", "application/json; charset=latin1", "application/proto; x=1", "text/plain", "", "application/grpc+json+proto", "APPLICATION/GRPC"];
+const BAD_RPC_CONTENT_TYPES = [
+  "application/grpc+xml",
+  "application/grpc; charset=utf-8",
+  "application/grpc-web-text+proto",
+  "application/connect+json",
+  "application/connect",
+  "application/json; charset=latin1",
+  "application/proto; x=1",
+  "text/plain",
+  "",
+  "application/grpc+json+proto",
+  "APPLICATION/GRPC",
+];
 /** Headers the server reads (tracing, identity, encodings, timeouts), with bad values. */
 const BAD_HEADERS: [string, string][] = [
   ["traceparent", "00-zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-zzzzzzzzzzzzzzzz-zz"],
@@ -269,19 +376,75 @@ const BAD_HEADERS: [string, string][] = [
 ];
 
 /** Path segments that are no id: bad percent-encodings, separators, operators, huge. */
-const BAD_SEGMENTS = ["%E0%A4%A", "%", "%%", "%00", "%ZZ", "..", ".", "%2F", "a%2Fb", "%2e%2e", "x".repeat(10_000), "%F0%9F%98%80", "$where",
-  "%24gt", "__proto__", "constructor", "%C0%AF", "%ED%A0%80", "a%20b", "%0d%0aX:1", "-1", "1e400", "18446744073709551616", "0"];
+const BAD_SEGMENTS = [
+  "%E0%A4%A",
+  "%",
+  "%%",
+  "%00",
+  "%ZZ",
+  "..",
+  ".",
+  "%2F",
+  "a%2Fb",
+  "%2e%2e",
+  "x".repeat(10_000),
+  "%F0%9F%98%80",
+  "$where",
+  "%24gt",
+  "__proto__",
+  "constructor",
+  "%C0%AF",
+  "%ED%A0%80",
+  "a%20b",
+  "%0d%0aX:1",
+  "-1",
+  "1e400",
+  "18446744073709551616",
+  "0",
+];
 /** Query values that are no value of any field. */
-const BAD_QUERY_VALUES = ["", "1e400", "18446744073709551616", "-1", "-9223372036854775809", "1.5", "abc", "%E0%A4%A", "%", "%00", "%FF%FE",
-  "true", "[]", "{}", "$where", "%24gt", "0x10", "%201", "NaN", "Infinity", "x".repeat(8_000), "2026-02-30T00:00:00Z", "-5s"];
+const BAD_QUERY_VALUES = [
+  "",
+  "1e400",
+  "18446744073709551616",
+  "-1",
+  "-9223372036854775809",
+  "1.5",
+  "abc",
+  "%E0%A4%A",
+  "%",
+  "%00",
+  "%FF%FE",
+  "true",
+  "[]",
+  "{}",
+  "$where",
+  "%24gt",
+  "0x10",
+  "%201",
+  "NaN",
+  "Infinity",
+  "x".repeat(8_000),
+  "2026-02-30T00:00:00Z",
+  "-5s",
+];
 
 /** A query string naming one field (dotted for nested ones) with a bad value, an unknown key, a repeated key… */
 function badQuery(desc: DescMessage): fc.Arbitrary<{ label: string; query: string }> {
-  const keys = fieldPaths(desc).filter((p) => p.every((s) => s.step === "field")).map((p) => p.map((s) => s.field.name).join("."));
-  const key = fc.oneof(fc.constantFrom(...(keys.length ? keys : ["x"])), fc.constantFrom("%E0%A4%A", "__proto__.polluted", "constructor.prototype.x", "a.".repeat(500) + "b", "$where", "", "%00", "job.job_id"));
+  const keys = fieldPaths(desc)
+    .filter((p) => p.every((s) => s.step === "field"))
+    .map((p) => p.map((s) => s.field.name).join("."));
+  const key = fc.oneof(
+    fc.constantFrom(...(keys.length ? keys : ["x"])),
+    fc.constantFrom("%E0%A4%A", "__proto__.polluted", "constructor.prototype.x", "a.".repeat(500) + "b", "$where", "", "%00", "job.job_id"),
+  );
   return fc.oneof(
-    fc.record({ k: key, v: fc.constantFrom(...BAD_QUERY_VALUES) }).map(({ k, v }) => ({ label: `query ${k.slice(0, 40)}=${v.slice(0, 20)}`, query: `${k}=${v}` })),
-    fc.record({ k: key, a: fc.constantFrom(...BAD_QUERY_VALUES), b: fc.constantFrom(...BAD_QUERY_VALUES) }).map(({ k, a, b }) => ({ label: `query key ${k.slice(0, 40)} repeated`, query: `${k}=${a}&${k}=${b}` })),
+    fc
+      .record({ k: key, v: fc.constantFrom(...BAD_QUERY_VALUES) })
+      .map(({ k, v }) => ({ label: `query ${k.slice(0, 40)}=${v.slice(0, 20)}`, query: `${k}=${v}` })),
+    fc
+      .record({ k: key, a: fc.constantFrom(...BAD_QUERY_VALUES), b: fc.constantFrom(...BAD_QUERY_VALUES) })
+      .map(({ k, a, b }) => ({ label: `query key ${k.slice(0, 40)} repeated`, query: `${k}=${a}&${k}=${b}` })),
     fc.constantFrom("&&&", "=", "==", "a", "a=1&a", "%", "&%E0%A4%A=1", "?=?", "x=1;y=2", "#frag").map((q) => ({ label: `query ${q}`, query: q })),
   );
 }
@@ -319,7 +482,10 @@ export function restCase(route: Route, targets: Targets): fc.Arbitrary<FuzzCase>
   const base = restBaseBody(route, targets);
   const bodyDesc = restBodyMessage(route);
   const pathOf = (broken?: { index: number; value: string }) =>
-    "/" + route.template.segments.map((s, i) => ("literal" in s ? s.literal : broken?.index === i ? broken.value : encodeURIComponent(realSegment(s.variable, targets)))).join("/");
+    "/" +
+    route.template.segments
+      .map((s, i) => ("literal" in s ? s.literal : broken?.index === i ? broken.value : encodeURIComponent(realSegment(s.variable, targets))))
+      .join("/");
   const send = fc.record({ transport: fc.constantFrom<Transport>("h1", "h1", "h1", "h2") });
   const plain = (label: string, path: string, body: Buffer | undefined, headers: Record<string, string> = {}) => ({ label, path, body, headers });
 
@@ -327,25 +493,39 @@ export function restCase(route: Route, targets: Targets): fc.Arbitrary<FuzzCase>
   if (bodyDesc) kinds.push(breakageOf(bodyDesc).map((b) => plain(b.label, pathOf(), b.apply(base))));
   kinds.push(wholeBody(base).map((b) => plain(b.label, pathOf(), b.bytes)));
   kinds.push(badQuery(route.method.input).map((q) => plain(q.label, `${pathOf()}?${q.query}`, bodyDesc ? Buffer.from(JSON.stringify(base)) : undefined)));
-  kinds.push(fc.constantFrom(...BAD_CONTENT_TYPES).map((t) => plain(`content-type ${JSON.stringify(t)}`, pathOf(), Buffer.from(JSON.stringify(base)), { "content-type": t })));
-  kinds.push(fc.constantFrom(...BAD_HEADERS).map(([k, v]) => plain(`header ${k}: ${v.slice(0, 30)}`, pathOf(), bodyDesc ? Buffer.from(JSON.stringify(base)) : undefined, { [k]: v })));
+  kinds.push(
+    fc
+      .constantFrom(...BAD_CONTENT_TYPES)
+      .map((t) => plain(`content-type ${JSON.stringify(t)}`, pathOf(), Buffer.from(JSON.stringify(base)), { "content-type": t })),
+  );
+  kinds.push(
+    fc
+      .constantFrom(...BAD_HEADERS)
+      .map(([k, v]) => plain(`header ${k}: ${v.slice(0, 30)}`, pathOf(), bodyDesc ? Buffer.from(JSON.stringify(base)) : undefined, { [k]: v })),
+  );
   const segmentIndexes = route.template.segments.flatMap((s, i) => ("variable" in s ? [i] : []));
   if (variables.length) {
-    kinds.push(fc.record({ index: fc.constantFrom(...segmentIndexes), value: fc.constantFrom(...BAD_SEGMENTS) }).map((b) => plain(`path segment ${b.value.slice(0, 30)}`, pathOf(b), bodyDesc ? Buffer.from(JSON.stringify(base)) : undefined)));
+    kinds.push(
+      fc
+        .record({ index: fc.constantFrom(...segmentIndexes), value: fc.constantFrom(...BAD_SEGMENTS) })
+        .map((b) => plain(`path segment ${b.value.slice(0, 30)}`, pathOf(b), bodyDesc ? Buffer.from(JSON.stringify(base)) : undefined)),
+    );
   }
   kinds.push(fc.constantFrom("/", "//", "/.", "/%E0%A4%A", "/x", "/../../..").map((tail) => plain(`path with ${tail}`, pathOf() + tail, undefined)));
-  return fc.tuple(fc.oneof(...kinds), send, fc.constantFrom(route.verb, route.verb, route.verb, "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")).map(([c, s, verb]) => ({
-    protocol: "rest" as const,
-    broken: verb === route.verb ? c.label : `${c.label}, verb ${verb}`,
-    request: {
-      transport: s.transport,
-      method: verb,
-      path: c.path,
-      headers: { ...(c.body ? { "content-type": "application/json" } : {}), ...c.headers },
-      body: c.body ?? new Uint8Array(),
-      streaming: route.method.methodKind === "server_streaming",
-    },
-  }));
+  return fc
+    .tuple(fc.oneof(...kinds), send, fc.constantFrom(route.verb, route.verb, route.verb, "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"))
+    .map(([c, s, verb]) => ({
+      protocol: "rest" as const,
+      broken: verb === route.verb ? c.label : `${c.label}, verb ${verb}`,
+      request: {
+        transport: s.transport,
+        method: verb,
+        path: c.path,
+        headers: { ...(c.body ? { "content-type": "application/json" } : {}), ...c.headers },
+        body: c.body ?? new Uint8Array(),
+        streaming: route.method.methodKind === "server_streaming",
+      },
+    }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,7 +566,10 @@ const BAD_FRAMES: { label: string; build: (data: Buffer) => Buffer; headers?: Re
 
 /** Protobuf binary that does not decode, or decodes into bad values. */
 function badBinary(valid: Buffer): fc.Arbitrary<{ label: string; bytes: Buffer }> {
-  const deepGroups = Buffer.concat([Buffer.alloc(DEPTH, 0xfb).map((_, i) => (i % 2 ? 0x07 : 0xfb)), Buffer.alloc(DEPTH, 0xfc).map((_, i) => (i % 2 ? 0x07 : 0xfc))]);
+  const deepGroups = Buffer.concat([
+    Buffer.alloc(DEPTH, 0xfb).map((_, i) => (i % 2 ? 0x07 : 0xfb)),
+    Buffer.alloc(DEPTH, 0xfc).map((_, i) => (i % 2 ? 0x07 : 0xfc)),
+  ]);
   return fc.oneof(
     fc.uint8Array({ maxLength: 512 }).map((b) => ({ label: "binary garbage", bytes: Buffer.from(b) })),
     fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }).map(({ at, byte }) => {
@@ -453,29 +636,45 @@ export function rpcCase(method: DescMethod, targets: Targets): fc.Arbitrary<Fuzz
   const withoutIds = validJson(method.input, undefined);
   const payload = (enc: Encoding, base: Record<string, unknown>) =>
     enc.json
-      ? fc.oneof({ arbitrary: breakageOf(method.input).map((b) => ({ label: b.label, bytes: b.apply(base) })), weight: 3 }, { arbitrary: wholeBody(base), weight: 1 })
+      ? fc.oneof(
+          { arbitrary: breakageOf(method.input).map((b) => ({ label: b.label, bytes: b.apply(base) })), weight: 3 },
+          { arbitrary: wholeBody(base), weight: 1 },
+        )
       : badBinary(binaryOf(method.input, base));
   const valid = (enc: Encoding, base: Record<string, unknown>) => (enc.json ? Buffer.from(JSON.stringify(base)) : binaryOf(method.input, base));
 
-  const posted = fc.record({ enc: fc.constantFrom(...encodingsOf(method)), base: fc.constantFrom(withIds, withoutIds), how: fc.nat({ max: 9 }) }).chain(({ enc, base, how }) => {
-    const headers = { "content-type": enc.contentType, ...(enc.protocol === "grpc" ? { te: "trailers" } : {}) };
-    const wrap = (bytes: Buffer, extra: Record<string, string> = {}) => {
-      const body = enc.protocol === "grpc-web-text" ? Buffer.from(bytes.toString("base64")) : bytes;
-      return { transport: enc.transport, method: "POST", path, headers: { ...headers, ...extra }, body, streaming };
-    };
-    const envelope = (data: Buffer) => (enc.enveloped ? frame(0, data) : data);
-    const tag = (label: string) => `${enc.protocol} ${enc.contentType} over ${enc.transport}: ${label}`;
-    // Mostly the message is broken; sometimes the framing or a header of a valid message.
-    if (how < 6) return payload(enc, base).map((p) => ({ protocol: enc.protocol, broken: tag(p.label), request: wrap(envelope(p.bytes)) }));
-    if (how < 8 && enc.enveloped) {
-      return fc.constantFrom(...BAD_FRAMES).map((f) => ({ protocol: enc.protocol, broken: tag(f.label), request: wrap(f.build(valid(enc, base)), f.headers) }));
-    }
-    if (how < 8 && enc.protocol === "grpc-web-text") {
-      return fc.constantFrom("!!!!", "AAA", "A===", "\u0000").map((t) => ({ protocol: enc.protocol, broken: tag(`bad base64 ${t}`), request: { ...wrap(Buffer.alloc(0)), body: Buffer.from(t) } }));
-    }
-    const header = fc.oneof(fc.constantFrom(...BAD_HEADERS), fc.constantFrom(...BAD_RPC_CONTENT_TYPES).map((t): [string, string] => ["content-type", t]));
-    return header.map(([k, v]) => ({ protocol: enc.protocol, broken: tag(`header ${k}: ${v.slice(0, 30)}`), request: wrap(envelope(valid(enc, base)), { [k]: v }) }));
-  });
+  const posted = fc
+    .record({ enc: fc.constantFrom(...encodingsOf(method)), base: fc.constantFrom(withIds, withoutIds), how: fc.nat({ max: 9 }) })
+    .chain(({ enc, base, how }) => {
+      const headers = { "content-type": enc.contentType, ...(enc.protocol === "grpc" ? { te: "trailers" } : {}) };
+      const wrap = (bytes: Buffer, extra: Record<string, string> = {}) => {
+        const body = enc.protocol === "grpc-web-text" ? Buffer.from(bytes.toString("base64")) : bytes;
+        return { transport: enc.transport, method: "POST", path, headers: { ...headers, ...extra }, body, streaming };
+      };
+      const envelope = (data: Buffer) => (enc.enveloped ? frame(0, data) : data);
+      const tag = (label: string) => `${enc.protocol} ${enc.contentType} over ${enc.transport}: ${label}`;
+      // Mostly the message is broken; sometimes the framing or a header of a valid message.
+      if (how < 6) return payload(enc, base).map((p) => ({ protocol: enc.protocol, broken: tag(p.label), request: wrap(envelope(p.bytes)) }));
+      if (how < 8 && enc.enveloped) {
+        return fc
+          .constantFrom(...BAD_FRAMES)
+          .map((f) => ({ protocol: enc.protocol, broken: tag(f.label), request: wrap(f.build(valid(enc, base)), f.headers) }));
+      }
+      if (how < 8 && enc.protocol === "grpc-web-text") {
+        return fc
+          .constantFrom("!!!!", "AAA", "A===", "\u0000")
+          .map((t) => ({ protocol: enc.protocol, broken: tag(`bad base64 ${t}`), request: { ...wrap(Buffer.alloc(0)), body: Buffer.from(t) } }));
+      }
+      const header = fc.oneof(
+        fc.constantFrom(...BAD_HEADERS),
+        fc.constantFrom(...BAD_RPC_CONTENT_TYPES).map((t): [string, string] => ["content-type", t]),
+      );
+      return header.map(([k, v]) => ({
+        protocol: enc.protocol,
+        broken: tag(`header ${k}: ${v.slice(0, 30)}`),
+        request: wrap(envelope(valid(enc, base)), { [k]: v }),
+      }));
+    });
   if (streaming) return posted;
   return fc.oneof({ arbitrary: posted, weight: 4 }, { arbitrary: connectGet(path, method, withIds), weight: 1 });
 }
@@ -521,16 +720,70 @@ export function rawHttp(head: string, body: Buffer = Buffer.alloc(0)): Buffer {
 /** Requests broken below HTTP: bytes in the request line, bad framing, smuggling, huge headers, fake HTTP/2. */
 export function rawCase(paths: string[]): fc.Arbitrary<FuzzCase> {
   const path = fc.constantFrom(...paths);
-  const raw = (broken: string, bytes: Buffer): FuzzCase => ({ protocol: "raw", broken, request: { transport: "raw", method: "", path: "", headers: {}, body: new Uint8Array(), raw: bytes } });
+  const raw = (broken: string, bytes: Buffer): FuzzCase => ({
+    protocol: "raw",
+    broken,
+    request: { transport: "raw", method: "", path: "", headers: {}, body: new Uint8Array(), raw: bytes },
+  });
   return fc.oneof(
     fc.uint8Array({ minLength: 1, maxLength: 4096 }).map((b) => raw("random bytes", Buffer.from(b))),
-    fc.tuple(path, fc.uint8Array({ minLength: 1, maxLength: 16 })).map(([p, b]) => raw("raw bytes in the path", Buffer.concat([Buffer.from(`GET ${p}/`), Buffer.from(b).map((x) => (x === 0x20 || x === 0x0a || x === 0x0d ? 0x80 : x)), Buffer.from(` HTTP/1.1${CRLF}Host: x${CRLF}Connection: close${CRLF}${CRLF}`)]))),
-    path.map((p) => raw("a chunked body with a bad chunk size", rawHttp(`POST ${p} HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Transfer-Encoding: chunked${CRLF}`, Buffer.from(`zz${CRLF}{}${CRLF}0${CRLF}${CRLF}`)))),
-    path.map((p) => raw("a chunk bigger than sent", rawHttp(`POST ${p} HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Transfer-Encoding: chunked${CRLF}`, Buffer.from(`ffffffff${CRLF}{}`)))),
-    path.map((p) => raw("both Content-Length and Transfer-Encoding", rawHttp(`POST ${p} HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Content-Length: 2${CRLF}Transfer-Encoding: chunked${CRLF}`, Buffer.from(`2${CRLF}{}${CRLF}0${CRLF}${CRLF}`)))),
-    path.map((p) => raw("a body shorter than its Content-Length", rawHttp(`POST ${p} HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Content-Length: 100${CRLF}`, Buffer.from("{}")))),
-    path.map((p) => raw("a negative Content-Length", rawHttp(`POST ${p} HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Content-Length: -1${CRLF}`, Buffer.from("{}")))),
-    path.map((p) => raw("a Content-Length of 2^64", rawHttp(`POST ${p} HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Content-Length: 18446744073709551616${CRLF}`, Buffer.from("{}")))),
+    fc
+      .tuple(path, fc.uint8Array({ minLength: 1, maxLength: 16 }))
+      .map(([p, b]) =>
+        raw(
+          "raw bytes in the path",
+          Buffer.concat([
+            Buffer.from(`GET ${p}/`),
+            Buffer.from(b).map((x) => (x === 0x20 || x === 0x0a || x === 0x0d ? 0x80 : x)),
+            Buffer.from(` HTTP/1.1${CRLF}Host: x${CRLF}Connection: close${CRLF}${CRLF}`),
+          ]),
+        ),
+      ),
+    path.map((p) =>
+      raw(
+        "a chunked body with a bad chunk size",
+        rawHttp(
+          `POST ${p} HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Transfer-Encoding: chunked${CRLF}`,
+          Buffer.from(`zz${CRLF}{}${CRLF}0${CRLF}${CRLF}`),
+        ),
+      ),
+    ),
+    path.map((p) =>
+      raw(
+        "a chunk bigger than sent",
+        rawHttp(
+          `POST ${p} HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Transfer-Encoding: chunked${CRLF}`,
+          Buffer.from(`ffffffff${CRLF}{}`),
+        ),
+      ),
+    ),
+    path.map((p) =>
+      raw(
+        "both Content-Length and Transfer-Encoding",
+        rawHttp(
+          `POST ${p} HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Content-Length: 2${CRLF}Transfer-Encoding: chunked${CRLF}`,
+          Buffer.from(`2${CRLF}{}${CRLF}0${CRLF}${CRLF}`),
+        ),
+      ),
+    ),
+    path.map((p) =>
+      raw(
+        "a body shorter than its Content-Length",
+        rawHttp(`POST ${p} HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Content-Length: 100${CRLF}`, Buffer.from("{}")),
+      ),
+    ),
+    path.map((p) =>
+      raw(
+        "a negative Content-Length",
+        rawHttp(`POST ${p} HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Content-Length: -1${CRLF}`, Buffer.from("{}")),
+      ),
+    ),
+    path.map((p) =>
+      raw(
+        "a Content-Length of 2^64",
+        rawHttp(`POST ${p} HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Content-Length: 18446744073709551616${CRLF}`, Buffer.from("{}")),
+      ),
+    ),
     path.map((p) => raw("a 100 KB header", rawHttp(`GET ${p} HTTP/1.1${CRLF}Host: x${CRLF}X-Big: ${"a".repeat(100_000)}${CRLF}`))),
     path.map((p) => raw("10,000 headers", rawHttp(`GET ${p} HTTP/1.1${CRLF}Host: x${CRLF}${"X-A: 1\r\n".repeat(10_000)}`))),
     path.map((p) => raw("a NUL in a header", rawHttp(`GET ${p} HTTP/1.1${CRLF}Host: x${CRLF}X-Cronmesh-Actor: a\u0000b${CRLF}`))),
@@ -540,7 +793,10 @@ export function rawCase(paths: string[]): fc.Arbitrary<FuzzCase> {
     fc.constantFrom(
       raw("PRI but not the HTTP/2 preface", Buffer.from("PRIVATE / HTTP/1.1\r\nHost: x\r\n\r\n")),
       raw("the HTTP/2 preface then garbage", Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), Buffer.alloc(64, 0xff)])),
-      raw("the HTTP/2 preface then a frame of length 2^24-1", Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), Buffer.from([0xff, 0xff, 0xff, 0x04, 0, 0, 0, 0, 0])])),
+      raw(
+        "the HTTP/2 preface then a frame of length 2^24-1",
+        Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), Buffer.from([0xff, 0xff, 0xff, 0x04, 0, 0, 0, 0, 0])]),
+      ),
       raw("half the HTTP/2 preface", Buffer.from("PRI * HT")),
       raw("two bytes", Buffer.from("PR")),
       raw("an empty line", Buffer.from("\r\n")),
@@ -552,8 +808,14 @@ export function rawCase(paths: string[]): fc.Arbitrary<FuzzCase> {
 export function describeCase(c: FuzzCase): string {
   const r = c.request;
   const bytes = Buffer.from(r.raw ?? r.body);
-  const preview = bytes.subarray(0, 300).toString("latin1").replace(/[^\x20-\x7e]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`);
-  const head = r.transport === "raw" ? "raw connection" : `${r.transport} ${r.method} ${r.path.slice(0, 300)}${r.path.length > 300 ? "…" : ""} ${JSON.stringify(r.headers, (_k, v: unknown) => (typeof v === "string" && v.length > 100 ? `${v.slice(0, 100)}…(${v.length})` : v))}`;
+  const preview = bytes
+    .subarray(0, 300)
+    .toString("latin1")
+    .replace(/[^\x20-\x7e]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  const head =
+    r.transport === "raw"
+      ? "raw connection"
+      : `${r.transport} ${r.method} ${r.path.slice(0, 300)}${r.path.length > 300 ? "…" : ""} ${JSON.stringify(r.headers, (_k, v: unknown) => (typeof v === "string" && v.length > 100 ? `${v.slice(0, 100)}…(${v.length})` : v))}`;
   return `[${c.protocol}] ${c.broken}\n  ${head}\n  body (${bytes.length} bytes): ${preview}${bytes.length > 300 ? "…" : ""}`;
 }
 

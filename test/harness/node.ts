@@ -64,7 +64,6 @@ export async function startTestNode(kind: StoreKind, options: TestNodeOptions = 
   };
 }
 
-
 /** A JSON call to the REST routes: status and parsed body. */
 export async function rest(baseUrl: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${baseUrl}${path}`, {

@@ -40,7 +40,8 @@ function runAs(): { uid: number; gid: number } | undefined {
 /** Runs one of PostgreSQL's programs to completion; throws with its output when it fails. */
 function runTool(tool: string, args: string[], user: { uid: number; gid: number } | undefined): void {
   const result = spawnSync(join(postgresBinDir(), tool), args, { encoding: "utf8", ...user, env: { ...process.env, LC_ALL: "C" } });
-  if (result.status !== 0) throw new Error(`${tool} ${args.join(" ")} failed (${result.status ?? result.signal ?? result.error?.message}):\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`${tool} ${args.join(" ")} failed (${result.status ?? result.signal ?? result.error?.message}):\n${result.stdout}${result.stderr}`);
 }
 
 /** True when the server accepts connections (`pg_isready`: not only listening, past its start-up too). */
@@ -76,9 +77,14 @@ export async function startPostgres(): Promise<PostgresServer> {
   try {
     runTool("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"], user);
     const port = await freePort();
-    const child = spawn(bin, ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "synchronous_commit=off", "-c", "max_connections=200"], {
-      stdio: ["ignore", "ignore", "pipe"], ...user,
-    });
+    const child = spawn(
+      bin,
+      ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "synchronous_commit=off", "-c", "max_connections=200"],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+        ...user,
+      },
+    );
     const stderr = tailOf(child.stderr);
     child.on("error", (err) => stderr.note(`spawn error: ${err.message}`));
     try {
@@ -108,7 +114,10 @@ async function stopPostmaster(child: ChildProcess): Promise<void> {
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill("SIGINT");
   const grace = new AbortController();
-  const first = await Promise.race([exited.then(() => "exited" as const), sleep(STOP_GRACE_MS, "timeout" as const, { signal: grace.signal }).catch(() => "exited" as const)]);
+  const first = await Promise.race([
+    exited.then(() => "exited" as const),
+    sleep(STOP_GRACE_MS, "timeout" as const, { signal: grace.signal }).catch(() => "exited" as const),
+  ]);
   grace.abort();
   if (first === "timeout") {
     child.kill("SIGKILL");

@@ -53,4 +53,3 @@ export async function killChild(child: ChildProcess): Promise<void> {
     await exited;
   }
 }
-

@@ -37,10 +37,16 @@ const SILENT_STREAM_MS = 1500;
 export function callerFor(baseUrl: string, protocol: Protocol, options: { silentStreamMs?: number } = {}): Caller {
   if (protocol === "rest") return restCaller(baseUrl);
   const transport =
-    protocol === "grpc" ? createGrpcTransport({ baseUrl }) : protocol === "grpcweb" ? createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }) : createConnectTransport({ baseUrl, httpVersion: "1.1" });
+    protocol === "grpc"
+      ? createGrpcTransport({ baseUrl })
+      : protocol === "grpcweb"
+        ? createGrpcWebTransport({ baseUrl, httpVersion: "1.1" })
+        : createConnectTransport({ baseUrl, httpVersion: "1.1" });
   const silentMs = options.silentStreamMs ?? SILENT_STREAM_MS;
   return (method, headers, input = {}) =>
-    method.methodKind === "server_streaming" ? streamCall(transport, method, headers, input, silentMs) : unaryCall(transport, method as DescMethodUnary, headers, input);
+    method.methodKind === "server_streaming"
+      ? streamCall(transport, method, headers, input, silentMs)
+      : unaryCall(transport, method as DescMethodUnary, headers, input);
 }
 
 async function unaryCall(transport: Transport, method: DescMethodUnary, headers: Record<string, string>, input: object): Promise<CallResult> {
@@ -55,7 +61,15 @@ async function unaryCall(transport: Transport, method: DescMethodUnary, headers:
 async function streamCall(transport: Transport, method: DescMethod, headers: Record<string, string>, input: object, silentMs: number): Promise<CallResult> {
   const abort = new AbortController();
   const first = (async () => {
-    const res = await transport.stream(method as DescMethodServerStreaming, abort.signal, undefined, headers, (async function* () { yield input as never; })());
+    const res = await transport.stream(
+      method as DescMethodServerStreaming,
+      abort.signal,
+      undefined,
+      headers,
+      (async function* () {
+        yield input as never;
+      })(),
+    );
     for await (const message of res.message) return { code: "ok" as const, message: "", headers: res.header, body: JSON.stringify(message) };
     return { code: "ok" as const, message: "", headers: res.header, body: "" };
   })();

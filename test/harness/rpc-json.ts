@@ -15,9 +15,25 @@ export interface RpcJsonResult {
 export type JsonProtocol = "connect-post" | "connect-get" | "connect-stream" | "grpc-web" | "grpc";
 
 /** gRPC status numbers by Connect code name, for the gRPC protocols. */
-export const GRPC_CODES = ["ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists",
-  "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range", "unimplemented", "internal",
-  "unavailable", "data_loss", "unauthenticated"];
+export const GRPC_CODES = [
+  "ok",
+  "canceled",
+  "unknown",
+  "invalid_argument",
+  "deadline_exceeded",
+  "not_found",
+  "already_exists",
+  "permission_denied",
+  "resource_exhausted",
+  "failed_precondition",
+  "aborted",
+  "out_of_range",
+  "unimplemented",
+  "internal",
+  "unavailable",
+  "data_loss",
+  "unauthenticated",
+];
 
 /**
  * Sends `body` as JSON text, exactly as written (unknown fields, lower-case enums and all), to
@@ -31,7 +47,9 @@ export async function rpcJson(baseUrl: string, protocol: JsonProtocol, rpc: stri
     case "connect-get":
       return connectUnary(await fetch(`${baseUrl}/${rpc}?encoding=json&message=${encodeURIComponent(text)}`));
     case "connect-stream":
-      return connectStream(await fetch(`${baseUrl}/${rpc}`, { method: "POST", headers: { "content-type": "application/connect+json" }, body: envelope(0, text) }));
+      return connectStream(
+        await fetch(`${baseUrl}/${rpc}`, { method: "POST", headers: { "content-type": "application/connect+json" }, body: envelope(0, text) }),
+      );
     case "grpc-web":
       return grpcWeb(await fetch(`${baseUrl}/${rpc}`, { method: "POST", headers: { "content-type": "application/grpc-web+json" }, body: envelope(0, text) }));
     case "grpc":
@@ -50,7 +68,7 @@ function envelope(flags: number, text: string): Uint8Array {
 
 /** The length-prefixed messages (gRPC, gRPC-Web and Connect streaming framing) in a body, the last one possibly cut short. */
 export function* envelopes(bytes: Buffer): Generator<{ flags: number; data: Buffer }> {
-  for (let at = 0; at + 5 <= bytes.length; ) {
+  for (let at = 0; at + 5 <= bytes.length;) {
     const length = bytes.readUInt32BE(at + 1);
     yield { flags: bytes[at]!, data: bytes.subarray(at + 5, at + 5 + length) };
     at += 5 + length;

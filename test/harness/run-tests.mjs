@@ -37,7 +37,14 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 for (const [name, config, extra] of suites) {
   const report = join(reportDir, `${name}.json`);
   const code = run(process.execPath, [
-    "node_modules/vitest/vitest.mjs", "run", "--config", config, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...extra,
+    "node_modules/vitest/vitest.mjs",
+    "run",
+    "--config",
+    config,
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${report}`,
+    ...extra,
   ]);
   status ||= code;
   addCounts(report, totals);

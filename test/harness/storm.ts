@@ -43,15 +43,23 @@ export async function startStorm(cluster: Cluster, count: number): Promise<Storm
   for (let i = 0; i < count; i++) {
     const { job } = await c.cron.createJob({
       job: create(JobSchema, {
-        name: `storm ${i}`, schedule: "* * * * * *", startAt: timestampFromMs(firstSlot),
-        concurrencyPolicy: ConcurrencyPolicy.ALLOW, misfirePolicy: MisfirePolicy.CATCH_UP, catchupWindow: durationFromMs(600_000),
-        historyLimit: 10, target: { url: `${cluster.sink.url}/storm/${i}`, timeout: durationFromMs(10_000) },
+        name: `storm ${i}`,
+        schedule: "* * * * * *",
+        startAt: timestampFromMs(firstSlot),
+        concurrencyPolicy: ConcurrencyPolicy.ALLOW,
+        misfirePolicy: MisfirePolicy.CATCH_UP,
+        catchupWindow: durationFromMs(600_000),
+        historyLimit: 10,
+        target: { url: `${cluster.sink.url}/storm/${i}`, timeout: durationFromMs(10_000) },
       }),
     });
     jobIds.add(job!.jobId);
   }
-  await waitFor(() => new Set(cluster.sink.deliveries.filter((d) => jobIds.has(d.jobId)).map((d) => d.jobId)).size === count,
-    firstSlot - Date.now() + 30_000, "every storm job to fire");
+  await waitFor(
+    () => new Set(cluster.sink.deliveries.filter((d) => jobIds.has(d.jobId)).map((d) => d.jobId)).size === count,
+    firstSlot - Date.now() + 30_000,
+    "every storm job to fire",
+  );
   return { jobIds, firstSlot };
 }
 
@@ -91,10 +99,14 @@ export async function awaitSlots(cluster: Cluster, storm: Storm, from: number, t
  */
 export async function firstFireAfter(cluster: Cluster, storm: Storm, t: number, timeoutMs: number): Promise<number> {
   let runId: string | undefined;
-  await waitFor(() => {
-    runId = cluster.sink.deliveries.find((x) => storm.jobIds.has(x.jobId) && Date.parse(x.scheduledAt) > t)?.runId;
-    return runId !== undefined;
-  }, timeoutMs, "the first fire after the kill");
+  await waitFor(
+    () => {
+      runId = cluster.sink.deliveries.find((x) => storm.jobIds.has(x.jobId) && Date.parse(x.scheduledAt) > t)?.runId;
+      return runId !== undefined;
+    },
+    timeoutMs,
+    "the first fire after the kill",
+  );
   const { run } = await cluster.clients().runs.getRun({ runId: runId! });
   return timestampMs(run!.createdAt!) - t;
 }
@@ -113,8 +125,11 @@ export async function killLeader(cluster: Cluster): Promise<{ leader: Replica; k
 export async function runsCreatedBetween(cluster: Cluster, after: number, before: number): Promise<{ nodeId: string; createdAt: number }[]> {
   const client = new MongoClient(cluster.mongoUri);
   try {
-    const docs = await client.db(cluster.dbName).collection("runs")
-      .find({ createdAt: { $gt: after, $lt: before } }, { projection: { nodeId: 1, createdAt: 1 } }).toArray();
+    const docs = await client
+      .db(cluster.dbName)
+      .collection("runs")
+      .find({ createdAt: { $gt: after, $lt: before } }, { projection: { nodeId: 1, createdAt: 1 } })
+      .toArray();
     return docs.map((d) => ({ nodeId: String(d.nodeId), createdAt: Number(d.createdAt) }));
   } finally {
     await client.close();

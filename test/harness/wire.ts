@@ -104,7 +104,13 @@ async function sendH1(client: Client, req: WireRequest): Promise<WireResponse> {
   let silent = false;
   const peek = req.streaming ? setTimeout(() => ((silent = true), abort.abort()), STREAM_PEEK_MS) : undefined;
   try {
-    const res = await client.request({ method: req.method, path: req.path, headers: req.headers, body: req.body.length ? req.body : undefined, signal: abort.signal });
+    const res = await client.request({
+      method: req.method,
+      path: req.path,
+      headers: req.headers,
+      body: req.body.length ? req.body : undefined,
+      signal: abort.signal,
+    });
     clearTimeout(peek);
     const chunks: Buffer[] = [];
     const open = await readUntil(res.body, chunks, req.streaming, () => abort.abort());
@@ -119,11 +125,14 @@ async function sendH1(client: Client, req: WireRequest): Promise<WireResponse> {
 /** Reads a body to its end, or (streaming) until it has been quiet for a moment; true if still open. */
 function readUntil(body: NodeJS.ReadableStream, chunks: Buffer[], streaming: boolean | undefined, hangUp: () => void): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      if (!streaming) return reject(new Error(`no end of body after ${ANSWER_TIMEOUT_MS} ms`));
-      hangUp();
-      resolve(true);
-    }, streaming ? STREAM_PEEK_MS : ANSWER_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => {
+        if (!streaming) return reject(new Error(`no end of body after ${ANSWER_TIMEOUT_MS} ms`));
+        hangUp();
+        resolve(true);
+      },
+      streaming ? STREAM_PEEK_MS : ANSWER_TIMEOUT_MS,
+    );
     body.on("data", (c: Buffer) => chunks.push(c));
     body.on("end", () => {
       clearTimeout(timer);
@@ -223,7 +232,15 @@ function sendRaw(host: string, port: number, bytes: Uint8Array): Promise<WireRes
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(text.toString("latin1", 0, 64));
       const split = text.indexOf("\r\n\r\n");
       const body = split < 0 ? Buffer.alloc(0) : text.subarray(split + 4);
-      resolve({ status: m ? Number(m[1]) : 0, headers: {}, body, trailers: {}, open: false, written, ...(m ? {} : { error: error ?? "closed without an answer" }) });
+      resolve({
+        status: m ? Number(m[1]) : 0,
+        headers: {},
+        body,
+        trailers: {},
+        open: false,
+        written,
+        ...(m ? {} : { error: error ?? "closed without an answer" }),
+      });
     };
     socket.on("data", (c: Buffer) => {
       if (!answered) written = socket.bytesWritten;

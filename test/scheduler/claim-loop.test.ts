@@ -50,14 +50,34 @@ describe("claim loop within the queue bound (fake clock, gated sink)", () => {
     const onError = (err: unknown, step: string) => errors.push(`${step}: ${String(err)}`);
     const jobs = createJobCache(store);
     worker = createRunWorker({
-      store, metrics, clock, http: createHttpClient({ clock, connectionsPerOrigin: 4 }), secrets: createSecretSource({}), handlers: new Map(),
-      events: createRunEvents(), jobs, bookkeeping: createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 60_000 }, onError),
-      nodeId: "n1", concurrency: 1, progress: PROGRESS_DEFAULTS, onError,
+      store,
+      metrics,
+      clock,
+      http: createHttpClient({ clock, connectionsPerOrigin: 4 }),
+      secrets: createSecretSource({}),
+      handlers: new Map(),
+      events: createRunEvents(),
+      jobs,
+      bookkeeping: createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 60_000 }, onError),
+      nodeId: "n1",
+      concurrency: 1,
+      progress: PROGRESS_DEFAULTS,
+      onError,
     });
     overload = createOverload({ clock, queue: () => worker, metrics, log: memoryLogger("warn").log, options: { maxQueuedRuns: BOUND, concurrency: 1 } });
     claims = createClaimLoop({ store, coordinator, worker, jobs, clock, capacity: overload, options: { scanMs: 2000 }, onError });
     for (const jobId of ["j_a", "j_b", "j_c"]) {
-      await store.createJob(makeJob(jobId, {}, { concurrencyPolicy: "allow", tasks: [], target: { url: `${sink.url}/${jobId}`, method: "POST", headers: {}, body: "", timeoutMs: 86_400_000, successCodes: [] } }));
+      await store.createJob(
+        makeJob(
+          jobId,
+          {},
+          {
+            concurrencyPolicy: "allow",
+            tasks: [],
+            target: { url: `${sink.url}/${jobId}`, method: "POST", headers: {}, body: "", timeoutMs: 86_400_000, successCodes: [] },
+          },
+        ),
+      );
     }
   });
   afterEach(async () => {

@@ -22,7 +22,16 @@ describe("dead-letter retention", () => {
     await deadLetters(T0, T0 + DAY, T0 + 20 * DAY);
     const clock = createFakeClock(T0 + 30 * DAY + DAY / 2);
     const metrics = testMetrics();
-    const expiry = createDeadLetterExpiry({ store, clock, metrics, retentionMs: 30 * DAY, mayRun: () => true, onError: (err) => { throw err; } });
+    const expiry = createDeadLetterExpiry({
+      store,
+      clock,
+      metrics,
+      retentionMs: 30 * DAY,
+      mayRun: () => true,
+      onError: (err) => {
+        throw err;
+      },
+    });
     expiry.start();
     clock.advance(EXPIRY_SWEEP_MS);
     await expect.poll(async () => (await store.listDeadLetters({ pageSize: 10 })).items.map((r) => r.runId)).toEqual(["run_2", "run_1"]);
@@ -39,7 +48,16 @@ describe("dead-letter retention", () => {
     await store.markRedriven("run_1", "run_x", T0 + 2);
     const clock = createFakeClock(T0 + 60 * DAY);
     let leading = false;
-    const expiry = createDeadLetterExpiry({ store, clock, metrics: testMetrics(), retentionMs: 30 * DAY, mayRun: () => leading, onError: (err) => { throw err; } });
+    const expiry = createDeadLetterExpiry({
+      store,
+      clock,
+      metrics: testMetrics(),
+      retentionMs: 30 * DAY,
+      mayRun: () => leading,
+      onError: (err) => {
+        throw err;
+      },
+    });
     expiry.start();
     clock.advance(EXPIRY_SWEEP_MS);
     await new Promise((r) => setTimeout(r, 20));

@@ -42,7 +42,16 @@ describe.each(["sqlite", "mongo"] as const)("retention of deleted jobs' runs on 
     await deletedJob(store, "job_recent", T0 + 5 * DAY);
     const clock = createFakeClock(T0 + DAY + RETENTION + 1000);
     const metrics = testMetrics();
-    const sweeps = createDeletedJobRuns({ store, clock, metrics, retentionMs: RETENTION, mayRun: () => true, onError: (err) => { throw err; } });
+    const sweeps = createDeletedJobRuns({
+      store,
+      clock,
+      metrics,
+      retentionMs: RETENTION,
+      mayRun: () => true,
+      onError: (err) => {
+        throw err;
+      },
+    });
     sweeps.start();
     clock.advance(DELETED_JOB_SWEEP_MS);
     await expect.poll(() => runsOf(store, "job_old"), { timeout: 5000 }).toEqual(["job_old_r3"]);
@@ -67,7 +76,16 @@ describe.each(["sqlite", "mongo"] as const)("retention of deleted jobs' runs on 
     await store.createJob(makeJob("job_kept", { createdAt: T0 - DAY }));
     const clock = createFakeClock(T0 + 30 * DAY);
     let leading = false;
-    const sweeps = createDeletedJobRuns({ store, clock, metrics: testMetrics(), retentionMs: RETENTION, mayRun: () => leading, onError: (err) => { throw err; } });
+    const sweeps = createDeletedJobRuns({
+      store,
+      clock,
+      metrics: testMetrics(),
+      retentionMs: RETENTION,
+      mayRun: () => leading,
+      onError: (err) => {
+        throw err;
+      },
+    });
     sweeps.start();
     clock.advance(DELETED_JOB_SWEEP_MS);
     await new Promise((r) => setTimeout(r, 50));

@@ -21,11 +21,21 @@ describe("takeFairly: the offers a replica has room for", () => {
   });
 
   it.each([
-    ["projects take turns before jobs do: a project of many jobs does not crowd out another", ["p:a:1", "p:b:1", "p:c:1", "p:d:1", "q:e:1"], 2, ["p:a:1", "q:e:1"]],
+    [
+      "projects take turns before jobs do: a project of many jobs does not crowd out another",
+      ["p:a:1", "p:b:1", "p:c:1", "p:d:1", "q:e:1"],
+      2,
+      ["p:a:1", "q:e:1"],
+    ],
     ["within a project, its jobs take turns", ["p:a:1", "p:a:2", "p:b:1", "q:e:1", "q:e:2"], 4, ["p:a:1", "p:b:1", "q:e:1", "q:e:2"]],
     ["a project offering nothing more leaves the rotation", ["p:a:1", "q:e:1", "q:e:2", "q:f:1"], 3, ["p:a:1", "q:e:1", "q:f:1"]],
   ])("%s", (_name, items, limit, taken) => {
-    const out = takeFairly(items, limit, (i) => i.split(":")[1]!, (i) => i.split(":")[0]!);
+    const out = takeFairly(
+      items,
+      limit,
+      (i) => i.split(":")[1]!,
+      (i) => i.split(":")[0]!,
+    );
     expect(out.taken).toEqual(taken);
     expect(out.left).toEqual(items.filter((i) => !taken.includes(i)));
   });

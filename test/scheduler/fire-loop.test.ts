@@ -78,7 +78,13 @@ describe("fire loop (fake clock)", () => {
     coordinator = createLocalCoordinator({ nodeId: "n1", address: "local", version: "t", clock });
     await coordinator.start();
     loop = createFireLoop({
-      store, metrics: testMetrics(), clock, coordinator, dispatcher: worker, canceller: recordingCanceller(), events: createRunEvents(),
+      store,
+      metrics: testMetrics(),
+      clock,
+      coordinator,
+      dispatcher: worker,
+      canceller: recordingCanceller(),
+      events: createRunEvents(),
       ids: createIdGenerator(clock, randomBytes),
       onError: (err) => errors.push(err),
     });
@@ -91,8 +97,17 @@ describe("fire loop (fake clock)", () => {
   /** A second loop over the same store and worker, whose background work also asks `sends` (a run worker's part). */
   const loopWithSends = (sends: SendGate) =>
     createFireLoop({
-      store, metrics: testMetrics(), clock, coordinator, dispatcher: worker, canceller: recordingCanceller(), events: createRunEvents(),
-      ids: createIdGenerator(clock, randomBytes), options: { resyncMs: 15_000 }, sends, onError: (err) => errors.push(err),
+      store,
+      metrics: testMetrics(),
+      clock,
+      coordinator,
+      dispatcher: worker,
+      canceller: recordingCanceller(),
+      events: createRunEvents(),
+      ids: createIdGenerator(clock, randomBytes),
+      options: { resyncMs: 15_000 },
+      sends,
+      onError: (err) => errors.push(err),
     });
 
   const step = async (ms: number) => {
@@ -250,12 +265,25 @@ describe("fire loop (fake clock)", () => {
   const queueOf = () => {
     const q = { room: 0, newJobRoom: 0, jobs: new Set<string>(), waitMs: 0, held: 0, shed: [] as [string, number][] };
     const overload = {
-      room: () => q.room, newJobRoom: () => q.newJobRoom, hasJob: (jobId: string) => q.jobs.has(jobId), expectedWaitMs: () => q.waitMs,
-      held: () => void q.held++, shed: (reason: "staging" | "start_deadline", n: number) => void (n > 0 && q.shed.push([reason, n])), overloaded: true,
+      room: () => q.room,
+      newJobRoom: () => q.newJobRoom,
+      hasJob: (jobId: string) => q.jobs.has(jobId),
+      expectedWaitMs: () => q.waitMs,
+      held: () => void q.held++,
+      shed: (reason: "staging" | "start_deadline", n: number) => void (n > 0 && q.shed.push([reason, n])),
+      overloaded: true,
     };
     const bounded = createFireLoop({
-      store, metrics: testMetrics(), clock, coordinator, dispatcher: worker, canceller: recordingCanceller(), events: createRunEvents(),
-      ids: createIdGenerator(clock, randomBytes), overload, onError: (err) => errors.push(err),
+      store,
+      metrics: testMetrics(),
+      clock,
+      coordinator,
+      dispatcher: worker,
+      canceller: recordingCanceller(),
+      events: createRunEvents(),
+      ids: createIdGenerator(clock, randomBytes),
+      overload,
+      onError: (err) => errors.push(err),
     });
     return { q, bounded };
   };
@@ -321,11 +349,17 @@ describe("fire loop (fake clock)", () => {
     // Shed in memory: no write per job and second while the queue stays this long.
     expect(worker.runs.map((r) => r.jobId)).toEqual(["j_minute"]);
     expect((await raw.getJob("j_wait"))?.nextTriggerAt).toBe(T0 + 1000);
-    expect(q.shed).toEqual([["staging", 1], ["staging", 1]]);
+    expect(q.shed).toEqual([
+      ["staging", 1],
+      ["staging", 1],
+    ]);
     q.waitMs = 0;
     clock.advance(1000);
     await bounded.settled();
-    expect(worker.runs.map((r) => [r.jobId, r.scheduledAt - T0])).toEqual([["j_minute", 1000], ["j_wait", 3000]]);
+    expect(worker.runs.map((r) => [r.jobId, r.scheduledAt - T0])).toEqual([
+      ["j_minute", 1000],
+      ["j_wait", 3000],
+    ]);
     const job = await raw.getJob("j_wait");
     expect(job?.stats.skippedCount).toBe(2);
     expect(job?.nextTriggerAt).toBe(T0 + 4000);

@@ -19,7 +19,12 @@ function takeAll(queue: ReturnType<typeof createRunQueue<Item>>): string[] {
 describe("run queue", () => {
   it("lets runs of different jobs start in submission order", () => {
     const queue = createRunQueue<Item>();
-    for (const [id, job] of [["a1", "a"], ["b1", "b"], ["c1", "c"]] as const) queue.push(item(id, job));
+    for (const [id, job] of [
+      ["a1", "a"],
+      ["b1", "b"],
+      ["c1", "c"],
+    ] as const)
+      queue.push(item(id, job));
     expect(queue.waiting).toBe(3);
     expect(takeAll(queue)).toEqual(["a1", "b1", "c1"]);
     expect(queue.waiting).toBe(0);

@@ -49,8 +49,19 @@ describe.each<StoreKind>(["sqlite", "mongo"])("run worker: DAG runs on %s (fake 
     // Counters and trims wait for the worker's stop, which writes them before the store closes.
     const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: 60_000, trimIntervalMs: 60_000 }, (err) => errors.push(err));
     worker = createRunWorker({
-      store, metrics: testMetrics(), clock, http, secrets: createSecretSource({}), handlers: new Map(), events: createRunEvents(),
-      jobs: createJobCache(store), bookkeeping, nodeId: "n1", concurrency: 4, progress: PROGRESS_DEFAULTS, onError: (err) => errors.push(err),
+      store,
+      metrics: testMetrics(),
+      clock,
+      http,
+      secrets: createSecretSource({}),
+      handlers: new Map(),
+      events: createRunEvents(),
+      jobs: createJobCache(store),
+      bookkeeping,
+      nodeId: "n1",
+      concurrency: 4,
+      progress: PROGRESS_DEFAULTS,
+      onError: (err) => errors.push(err),
     });
     sink.reply(() => ({ status: 200, body: "ok" }));
   });
@@ -65,11 +76,16 @@ describe.each<StoreKind>(["sqlite", "mongo"])("run worker: DAG runs on %s (fake 
   const dagRun = async (taskResults: TaskResultRecord[]) => {
     const base = `/worker-dag/${kind}/${++seq}`;
     const task = (taskId: string, ...dependsOn: string[]): TaskSpec => ({
-      taskId, name: taskId, dependsOn, handler: "",
+      taskId,
+      name: taskId,
+      dependsOn,
+      handler: "",
       target: { url: `${sink.url}${base}/${taskId}`, method: "POST", headers: {}, body: "", timeoutMs: 60_000, successCodes: [], auth: undefined },
     });
     const jobId = `j_dag_${seq}`;
-    await harness.store.createJob(makeJob(jobId, {}, makeSpec({ tasks: [task("a"), task("b", "a"), task("c", "b")], target: undefined, retry: { ...makeSpec().retry, maxAttempts: 1 } })));
+    await harness.store.createJob(
+      makeJob(jobId, {}, makeSpec({ tasks: [task("a"), task("b", "a"), task("c", "b")], target: undefined, retry: { ...makeSpec().retry, maxAttempts: 1 } })),
+    );
     const run = makeRun(`run_dag_${seq}`, jobId, T0, { dueAt: T0, trigger: "redrive", taskResults });
     await harness.store.insertRuns([run]);
     return { run, base };
@@ -77,16 +93,28 @@ describe.each<StoreKind>(["sqlite", "mongo"])("run worker: DAG runs on %s (fake 
 
   it("resumes a DAG from the tasks that already succeeded: their results stay as they were and they are not called again", async () => {
     const kept: TaskResultRecord = {
-      taskId: "a", status: "succeeded", startedAt: T0 - 5000, finishedAt: T0 - 4000, error: "",
+      taskId: "a",
+      status: "succeeded",
+      startedAt: T0 - 5000,
+      finishedAt: T0 - 4000,
+      error: "",
       attempts: [{ number: 1, startedAt: T0 - 5000, finishedAt: T0 - 4000, statusCode: 200, error: "", responseExcerpt: "earlier", durationMs: 1000 }],
     };
-    const { run, base } = await dagRun([kept, { taskId: "b", status: "failed", attempts: [], error: "HTTP 500" }, { taskId: "c", status: "skipped", attempts: [], error: "dependency b did not succeed" }]);
+    const { run, base } = await dagRun([
+      kept,
+      { taskId: "b", status: "failed", attempts: [], error: "HTTP 500" },
+      { taskId: "c", status: "skipped", attempts: [], error: "dependency b did not succeed" },
+    ]);
     worker.submit(run, false);
     await worker.idle();
     const stored = await harness.store.getRun(run.runId);
     expect(stored!.status).toBe("succeeded");
     expect(stored!.taskResults[0]).toEqual(kept);
-    expect(stored!.taskResults.map((r) => [r.taskId, r.status])).toEqual([["a", "succeeded"], ["b", "succeeded"], ["c", "succeeded"]]);
+    expect(stored!.taskResults.map((r) => [r.taskId, r.status])).toEqual([
+      ["a", "succeeded"],
+      ["b", "succeeded"],
+      ["c", "succeeded"],
+    ]);
     expect(sink.deliveries.filter((d) => d.path.startsWith(`${base}/`)).map((d) => d.taskId)).toEqual(["b", "c"]);
   });
 
@@ -97,8 +125,14 @@ describe.each<StoreKind>(["sqlite", "mongo"])("run worker: DAG runs on %s (fake 
     worker.submit(run, false);
     await sink.waitFor((d) => d.path === `${base}/a`, 1, 3000);
     expect(worker.live(run.runId)).toMatchObject({
-      status: "running", startedAt: T0, nodeId: "n1",
-      taskResults: [{ taskId: "a", status: "running", startedAt: T0 }, { taskId: "b", status: "queued" }, { taskId: "c", status: "queued" }],
+      status: "running",
+      startedAt: T0,
+      nodeId: "n1",
+      taskResults: [
+        { taskId: "a", status: "running", startedAt: T0 },
+        { taskId: "b", status: "queued" },
+        { taskId: "c", status: "queued" },
+      ],
     });
     // No checkpoint yet (the fake clock stands still): only the live state knows.
     expect(await harness.store.getRun(run.runId)).toMatchObject({ status: "queued", taskResults: [] });
@@ -118,7 +152,9 @@ describe.each<StoreKind>(["sqlite", "mongo"])("run worker: DAG runs on %s (fake 
     const stored = (await harness.store.getRun(run.runId))!;
     expect(stored.status).toBe("failed");
     expect(stored.taskResults.map((r) => [r.taskId, r.status, r.error])).toEqual([
-      ["a", "succeeded", ""], ["b", "failed", "neither a target nor a handler"], ["c", "skipped", "dependency b did not succeed"],
+      ["a", "succeeded", ""],
+      ["b", "failed", "neither a target nor a handler"],
+      ["c", "skipped", "dependency b did not succeed"],
     ]);
     expect(sink.deliveries.filter((d) => d.path.startsWith(`${base}/`)).map((d) => d.taskId)).toEqual(["a"]);
   });

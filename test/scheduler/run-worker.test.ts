@@ -40,8 +40,19 @@ function setUp() {
     const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 1000 }, (err) => errors.push(err));
     const metrics = testMetrics();
     const worker = createRunWorker({
-      store, metrics, clock, http, secrets: createSecretSource({}), handlers: new Map(), events: createRunEvents(),
-      jobs: createJobCache(store), bookkeeping, nodeId: "n1", concurrency: 4, progress: PROGRESS_DEFAULTS, onError: (err) => errors.push(err),
+      store,
+      metrics,
+      clock,
+      http,
+      secrets: createSecretSource({}),
+      handlers: new Map(),
+      events: createRunEvents(),
+      jobs: createJobCache(store),
+      bookkeeping,
+      nodeId: "n1",
+      concurrency: 4,
+      progress: PROGRESS_DEFAULTS,
+      onError: (err) => errors.push(err),
       prepareForSlot: () => prepared.push(clock.now()),
     });
     Object.assign(ctx, { clock, store, worker, errors, prepared, metrics });
@@ -130,7 +141,13 @@ describe("run worker: slot preparation (fake clock)", () => {
   });
 
   it("prepares once for slots less than two hundred milliseconds apart, again for the next one further off", async () => {
-    for (const [id, at] of [["run_a", 1000], ["run_b", 1010], ["run_c", 1150], ["run_d", 1400]] as const) ctx.worker.submit(await heldRun(id, T0 + at), false);
+    for (const [id, at] of [
+      ["run_a", 1000],
+      ["run_b", 1010],
+      ["run_c", 1150],
+      ["run_d", 1400],
+    ] as const)
+      ctx.worker.submit(await heldRun(id, T0 + at), false);
     for (let t = 0; t < 1500; t += 10) {
       ctx.clock.advance(10);
       await flush();
@@ -168,7 +185,9 @@ describe("run worker: a shutdown cuts a request short (fake clock)", () => {
   /** A stored job calling the silent server once, and a queued run of it, due now. */
   const createSilentJob = async () => {
     const target = { url, method: "POST", headers: {}, body: "", timeoutMs: 60_000, successCodes: [] };
-    await ctx.store.createJob(makeJob("j_silent", {}, { target, tasks: [], retry: { maxAttempts: 1, initialBackoffMs: 10, maxBackoffMs: 10, multiplier: 1, retryOn: "on_failure" } }));
+    await ctx.store.createJob(
+      makeJob("j_silent", {}, { target, tasks: [], retry: { maxAttempts: 1, initialBackoffMs: 10, maxBackoffMs: 10, multiplier: 1, retryOn: "on_failure" } }),
+    );
   };
   const runOfSilentJob = async (runId: string): Promise<RunRecord> => {
     await createSilentJob();

@@ -27,7 +27,12 @@ describe("offset window", () => {
         for (let start = 0; start <= total + 1; start++) {
           const w = offsetWindow(total, start, limit);
           const items = Array.from({ length: total }, (_, i) => i);
-          const read = w.descending ? [...items].reverse().slice(w.skip, w.skip + w.take).reverse() : items.slice(w.skip, w.skip + w.take);
+          const read = w.descending
+            ? [...items]
+                .reverse()
+                .slice(w.skip, w.skip + w.take)
+                .reverse()
+            : items.slice(w.skip, w.skip + w.take);
           expect(read).toEqual(items.slice(start, start + limit));
           if (w.take > 0) expect(w.skip).toBeLessThanOrEqual(total / 2);
         }

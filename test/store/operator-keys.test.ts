@@ -13,7 +13,6 @@ const HOSTILE = makeSpec({
   target: { ...makeSpec().target!, headers: { $set: "x", "a.b": "y" } },
 });
 
-
 describe.each<StoreKind>(["mongo", "sqlite"])("Mongo operator keys are plain data on %s", (kind) => {
   let store: Store;
   let dispose: () => Promise<void>;

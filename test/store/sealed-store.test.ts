@@ -26,16 +26,43 @@ const PLAIN = {
 function specWithSecrets(): JobSpec {
   const base = makeSpec();
   return makeSpec({
-    target: { ...base.target!, headers: { "X-Job": "invoice", Authorization: PLAIN.authorization, Cookie: PLAIN.cookie }, auth: { kind: "bearer", token: PLAIN.bearer } },
+    target: {
+      ...base.target!,
+      headers: { "X-Job": "invoice", Authorization: PLAIN.authorization, Cookie: PLAIN.cookie },
+      auth: { kind: "bearer", token: PLAIN.bearer },
+    },
     tasks: [
-      { taskId: "extract", name: "Extract", dependsOn: [], handler: "", target: { ...base.target!, auth: { kind: "basic", username: "u", password: PLAIN.basic } } },
-      { taskId: "load", name: "Load", dependsOn: ["extract"], handler: "", target: { ...base.target!, auth: { kind: "api_key", key: PLAIN.apiKey, header: "X-API-Key" } } },
-      { taskId: "notify", name: "Notify", dependsOn: ["load"], handler: "", target: { ...base.target!, auth: { kind: "service_token", token: PLAIN.serviceToken, header: "X-Service-Token" } } },
-      { taskId: "by-ref", name: "By reference", dependsOn: [], handler: "", target: { ...base.target!, auth: { kind: "bearer", token: "secret://ref-token" } } },
+      {
+        taskId: "extract",
+        name: "Extract",
+        dependsOn: [],
+        handler: "",
+        target: { ...base.target!, auth: { kind: "basic", username: "u", password: PLAIN.basic } },
+      },
+      {
+        taskId: "load",
+        name: "Load",
+        dependsOn: ["extract"],
+        handler: "",
+        target: { ...base.target!, auth: { kind: "api_key", key: PLAIN.apiKey, header: "X-API-Key" } },
+      },
+      {
+        taskId: "notify",
+        name: "Notify",
+        dependsOn: ["load"],
+        handler: "",
+        target: { ...base.target!, auth: { kind: "service_token", token: PLAIN.serviceToken, header: "X-Service-Token" } },
+      },
+      {
+        taskId: "by-ref",
+        name: "By reference",
+        dependsOn: [],
+        handler: "",
+        target: { ...base.target!, auth: { kind: "bearer", token: "secret://ref-token" } },
+      },
     ],
   });
 }
-
 
 /** The job's stored text as the adapter holds it, without opening anything. */
 async function atRest(adapter: Store, jobId: string): Promise<string> {
@@ -96,7 +123,11 @@ describe.each<StoreKind>(["sqlite", "mongo"])("secrets at rest on %s", (kind) =>
     await store.createJob(makeJob("job_victim", {}, specWithSecrets()));
     const stolen = (await adapter.getJob("job_victim"))!.spec.target!.auth!;
     // Written through the bare adapter, as someone with access to the database would.
-    const attacker: JobRecord = makeJob("job_attacker", {}, makeSpec({ target: { ...makeSpec().target!, url: "http://127.0.0.1:9/exfiltrate", auth: stolen } }));
+    const attacker: JobRecord = makeJob(
+      "job_attacker",
+      {},
+      makeSpec({ target: { ...makeSpec().target!, url: "http://127.0.0.1:9/exfiltrate", auth: stolen } }),
+    );
     await adapter.createJob(attacker);
     await expect(store.getJob("job_attacker")).rejects.toMatchObject({ code: "internal", message: expect.stringContaining("does not open") });
   });

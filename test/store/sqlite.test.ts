@@ -49,9 +49,14 @@ describe("sqlite upgrade of a database written before the listing columns", () =
     old.exec(`CREATE TABLE runs (run_id TEXT PRIMARY KEY, job_id TEXT NOT NULL, project_id TEXT NOT NULL, slot_key TEXT NOT NULL,
       status TEXT NOT NULL, revision INTEGER NOT NULL, doc TEXT NOT NULL, dead_lettered_at INTEGER, redriven_at INTEGER, UNIQUE (job_id, slot_key))`);
     const t = Date.UTC(2026, 0, 1);
-    const runs = [makeRun("run_old_1", "job_old", t, { trigger: "manual", status: "succeeded" }), makeRun("run_old_2", "job_old", t + 60_000, { status: "succeeded" })];
+    const runs = [
+      makeRun("run_old_1", "job_old", t, { trigger: "manual", status: "succeeded" }),
+      makeRun("run_old_2", "job_old", t + 60_000, { status: "succeeded" }),
+    ];
     for (const r of runs) {
-      old.prepare("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)").run(r.runId, r.jobId, r.projectId, r.slotKey, r.status, r.revision, JSON.stringify(r));
+      old
+        .prepare("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)")
+        .run(r.runId, r.jobId, r.projectId, r.slotKey, r.status, r.revision, JSON.stringify(r));
     }
     old.close();
     const store = createSqliteStore({ path });
@@ -78,7 +83,8 @@ describe("sqlite listing tables", () => {
       await first.close();
       // What a database of an earlier version holds: the jobs, none of the listing tables.
       const raw = new Database(path);
-      for (const t of ["jobs_listing_insert", "jobs_listing_delete", "jobs_listing_status", "jobs_listing_tags", "jobs_listing_text"]) raw.exec(`DROP TRIGGER ${t}`);
+      for (const t of ["jobs_listing_insert", "jobs_listing_delete", "jobs_listing_status", "jobs_listing_tags", "jobs_listing_text"])
+        raw.exec(`DROP TRIGGER ${t}`);
       for (const t of ["job_counts", "job_tags", "job_text_keys", "job_text"]) raw.exec(`DROP TABLE ${t}`);
       raw.close();
       const store = createSqliteStore({ path });
@@ -87,7 +93,11 @@ describe("sqlite listing tables", () => {
       await store.createJob(makeJob("new_1", {}, { name: "export again", tags: { team: "a" } }));
       const list = async (f: object) => (await store.listJobs(f, { pageSize: 10 })).items.map((j) => j.jobId);
       const total = async (f: object) => (await store.listJobsByPage(f, { page: 1, limit: 1 })).total;
-      expect([await list({ tag: "team=a" }), await list({ text: "EXPORT" }), await list({ text: "ly" })]).toEqual([["new_1", "old_1"], ["new_1", "old_1"], ["old_1", "old_2"]]);
+      expect([await list({ tag: "team=a" }), await list({ text: "EXPORT" }), await list({ text: "ly" })]).toEqual([
+        ["new_1", "old_1"],
+        ["new_1", "old_1"],
+        ["old_1", "old_2"],
+      ]);
       expect([await total({}), await total({ status: "paused" }), await total({ tag: "team" }), await store.countJobs()]).toEqual([3, 1, 3, 3]);
       await store.close();
     } finally {

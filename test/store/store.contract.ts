@@ -259,8 +259,7 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
       });
 
       it("filters by status, tag value, tag key and text", async () => {
-        const list = async (f: object) =>
-          (await store.listJobs({ projectId: project, ...f }, { pageSize: 50 })).items.map((j) => j.jobId);
+        const list = async (f: object) => (await store.listJobs({ projectId: project, ...f }, { pageSize: 50 })).items.map((j) => j.jobId);
         expect(await list({ status: "paused" })).toEqual(["list_3"]);
         expect(await list({ tag: "team=a" })).toEqual(["list_0", "list_2"]);
         expect(await list({ tag: "tier" })).toEqual(["list_2"]);
@@ -298,14 +297,24 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
           for (let limit = 1; limit <= 6; limit++) {
             for (let page = 1; page <= Math.ceil(all.length / limit) + 1; page++) {
               const got = await store.listJobsByPage({ projectId: project, ...f }, { page, limit });
-              expect({ f, limit, page, ids: got.items.map((j) => j.jobId), total: got.total })
-                .toEqual({ f, limit, page, ids: all.slice((page - 1) * limit, page * limit), total: all.length });
+              expect({ f, limit, page, ids: got.items.map((j) => j.jobId), total: got.total }).toEqual({
+                f,
+                limit,
+                page,
+                ids: all.slice((page - 1) * limit, page * limit),
+                total: all.length,
+              });
             }
           }
           // An offset between pages, which wins over the page number.
           for (let offset = 0; offset <= all.length + 1; offset++) {
             const got = await store.listJobsByPage({ projectId: project, ...f }, { page: 1, limit: 4, offset });
-            expect({ f, offset, ids: got.items.map((j) => j.jobId), total: got.total }).toEqual({ f, offset, ids: all.slice(offset, offset + 4), total: all.length });
+            expect({ f, offset, ids: got.items.map((j) => j.jobId), total: got.total }).toEqual({
+              f,
+              offset,
+              ids: all.slice(offset, offset + 4),
+              total: all.length,
+            });
           }
         }
       });
@@ -325,12 +334,19 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect(await list({ tag: "team=a" })).toEqual(["follow_1"]);
         expect(await list({ text: "export" })).toEqual(["follow_1"]);
         expect(await list({ text: "ledg" })).toEqual(["follow_1"]);
-        const renamed = nextVersion(job, { status: "paused", spec: { ...job.spec, name: "Weekly Import", description: "reads the journal", tags: { team: "c", tier: "gold" } } });
+        const renamed = nextVersion(job, {
+          status: "paused",
+          spec: { ...job.spec, name: "Weekly Import", description: "reads the journal", tags: { team: "c", tier: "gold" } },
+        });
         await store.updateJob(renamed, 1);
         expect([await total({ status: "active" }), await total({ status: "paused" }), await total({})]).toEqual([1, 1, 2]);
         expect([await list({ tag: "team=a" }), await list({ tag: "team=c" }), await list({ tag: "tier" })]).toEqual([[], ["follow_1"], ["follow_1"]]);
-        expect([await list({ text: "export" }), await list({ text: "ledg" }), await list({ text: "import" }), await list({ text: "JOURNAL" })])
-          .toEqual([[], [], ["follow_1"], ["follow_1"]]);
+        expect([await list({ text: "export" }), await list({ text: "ledg" }), await list({ text: "import" }), await list({ text: "JOURNAL" })]).toEqual([
+          [],
+          [],
+          ["follow_1"],
+          ["follow_1"],
+        ]);
         expect(await total({ text: "import" })).toBe(1);
         expect(await total({ tag: "team" })).toBe(2);
         await store.deleteJob("follow_1");
@@ -356,7 +372,7 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect(await list({ text: "0%" })).toEqual(["follow_4"]);
         expect(await list({ text: "_b*" })).toEqual(["follow_4"]);
         expect(await list({ text: "a%b" })).toEqual([]);
-        expect(await list({ text: "y \"h" })).toEqual(["follow_4"]);
+        expect(await list({ text: 'y "h' })).toEqual(["follow_4"]);
         expect(await total({ text: '"hi"' })).toBe(1);
       });
     });
@@ -493,7 +509,10 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
       it("lists recorded deletions oldest first, up to a limit", async () => {
         const [a, b] = [id("gone"), id("gone")];
         const at = T0 - 50_000_000;
-        for (const [jobId, t] of [[a, at + 2], [b, at + 1]] as const) {
+        for (const [jobId, t] of [
+          [a, at + 2],
+          [b, at + 1],
+        ] as const) {
           await store.createJob(makeJob(jobId));
           await store.deleteJob(jobId, undefined, t);
         }
@@ -523,15 +542,16 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         const second = makeRun(id("run"), jobId, T0);
         const third = makeRun(id("run"), jobId, T0 + 1000);
         const results = await store.insertRuns([second, third], { adopt: false });
-        expect(results).toEqual([{ run: second, inserted: false }, { run: third, inserted: true }]);
+        expect(results).toEqual([
+          { run: second, inserted: false },
+          { run: third, inserted: true },
+        ]);
         expect(await store.getRun(second.runId)).toBeUndefined();
       });
 
       it("lets only one of many racing inserts of a slot win", async () => {
         const jobId = id("job");
-        const results = await Promise.all(
-          Array.from({ length: 8 }, () => store.insertRuns([makeRun(id("run"), jobId, T0 + 5000)])),
-        );
+        const results = await Promise.all(Array.from({ length: 8 }, () => store.insertRuns([makeRun(id("run"), jobId, T0 + 5000)])));
         const inserted = results.flat().filter((r) => r.inserted);
         expect(inserted).toHaveLength(1);
         expect(new Set(results.flat().map((r) => r.run.runId)).size).toBe(1);
@@ -622,11 +642,13 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         beforeAll(async () => {
           const triggers = ["schedule", "manual", "schedule", "backfill"] as const;
           const states = ["succeeded", "failed", "running", "queued"] as const;
-          await store.insertRuns(Array.from({ length: 12 }, (_, i) => {
-            const status = i === 2 || i === 7 ? "failed" : states[i % 4]!;
-            const extra: Partial<RunRecord> = status === "failed" && (i === 2 || i === 7) ? { deadLetteredAt: slot(i) + 5 } : {};
-            return makeRun(rid(i), jobId, slot(i), { trigger: triggers[i % 4]!, status, projectId: i < 6 ? "p_a" : "p_b", ...extra });
-          }));
+          await store.insertRuns(
+            Array.from({ length: 12 }, (_, i) => {
+              const status = i === 2 || i === 7 ? "failed" : states[i % 4]!;
+              const extra: Partial<RunRecord> = status === "failed" && (i === 2 || i === 7) ? { deadLetteredAt: slot(i) + 5 } : {};
+              return makeRun(rid(i), jobId, slot(i), { trigger: triggers[i % 4]!, status, projectId: i < 6 ? "p_a" : "p_b", ...extra });
+            }),
+          );
           // Running in the store only once its progress is stored: the insert keeps the given status on every adapter.
           await store.markRedriven(rid(7), "run_again", slot(7) + 10);
         });
@@ -777,9 +799,7 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
 
       it("trims the oldest finished runs beyond the history limit", async () => {
         const jobId = id("job");
-        const runs = Array.from({ length: 6 }, (_, i) =>
-          makeRun(`trim_${jobId}_${i}`, jobId, T0 + i * 1000, { status: i === 0 ? "running" : "succeeded" }),
-        );
+        const runs = Array.from({ length: 6 }, (_, i) => makeRun(`trim_${jobId}_${i}`, jobId, T0 + i * 1000, { status: i === 0 ? "running" : "succeeded" }));
         await store.insertRuns(runs);
         expect(await store.trimRuns([{ jobId, keep: 3 }])).toBe(3);
         const left = (await store.listRuns({ jobId, pageSize: 10 })).items.map((r) => r.runId);
@@ -791,7 +811,12 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
       it("never trims a run waiting in the dead-letter queue, nor counts it towards the limit", async () => {
         const jobId = id("job");
         const runs = Array.from({ length: 6 }, (_, i) =>
-          makeRun(`trimdlq_${jobId}_${i}`, jobId, T0 + i * 1000, i === 1 || i === 2 ? { status: "failed", deadLetteredAt: T0 + i * 1000 } : { status: "succeeded" }),
+          makeRun(
+            `trimdlq_${jobId}_${i}`,
+            jobId,
+            T0 + i * 1000,
+            i === 1 || i === 2 ? { status: "failed", deadLetteredAt: T0 + i * 1000 } : { status: "succeeded" },
+          ),
         );
         await store.insertRuns(runs);
         await store.markRedriven(`trimdlq_${jobId}_2`, "run_y", T0 + 9000);
@@ -807,7 +832,12 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
           Array.from({ length: 4 }, (_, i) => makeRun(`trim2_${jobId}_${i}`, jobId, T0 + i * 1000, { status: "succeeded" })),
         );
         await store.insertRuns(runs);
-        expect(await store.trimRuns([{ jobId: a, keep: 1 }, { jobId: b, keep: 3 }])).toBe(4);
+        expect(
+          await store.trimRuns([
+            { jobId: a, keep: 1 },
+            { jobId: b, keep: 3 },
+          ]),
+        ).toBe(4);
         expect((await store.listRuns({ jobId: a, pageSize: 10 })).items.map((r) => r.runId)).toEqual([`trim2_${a}_3`]);
         expect((await store.listRuns({ jobId: b, pageSize: 10 })).items).toHaveLength(3);
       });
@@ -828,7 +858,11 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         await store.insertRuns([run]);
         const running = { ...run, status: "running" as const, revision: 2, startedAt: T0 + 1 };
         await store.updateRun(running, 1);
-        const withAttempt = { ...running, revision: 3, attempts: [{ number: 1, startedAt: T0 + 1, statusCode: 503, error: "HTTP 503", responseExcerpt: "", durationMs: 2 }] };
+        const withAttempt = {
+          ...running,
+          revision: 3,
+          attempts: [{ number: 1, startedAt: T0 + 1, statusCode: 503, error: "HTTP 503", responseExcerpt: "", durationMs: 2 }],
+        };
         await store.updateRun(withAttempt, 2);
         expect(await store.getRun(run.runId)).toEqual(withAttempt);
         expect(await store.listActiveRuns({ jobIds: [jobId], limit: 5 })).toEqual([{ runId: run.runId, jobId, status: "running" }]);
@@ -869,7 +903,10 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         const ofBoth = await store.listActiveRuns({ jobIds: [a, b], limit: 10 });
         expect(ofBoth.map((r) => r.runId).sort()).toEqual([`act_${a}_0`, `act_${a}_1`, `act_${b}_0`]);
         expect(await store.listActiveRuns({ jobIds: [], limit: 10 })).toEqual([]);
-        expect(ofA.map((r) => [r.jobId, r.status])).toEqual([[a, "queued"], [a, "running"]]);
+        expect(ofA.map((r) => [r.jobId, r.status])).toEqual([
+          [a, "queued"],
+          [a, "running"],
+        ]);
         const all = await store.listActiveRuns({ limit: 1000 });
         expect(all.map((r) => r.runId)).toEqual(expect.arrayContaining([`act_${a}_0`, `act_${b}_0`]));
         expect(all.every((r) => r.status === "queued" || r.status === "running")).toBe(true);

@@ -8,7 +8,6 @@ import { startTestNode, type TestNode } from "../harness/node.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../harness/otlp-receiver.js";
 import { startSink, type Sink } from "../harness/sink.js";
 
-
 /** Polls the captured lines until one matches; log lines of a run are written after GetRun sees it final. */
 async function lineWhere(lines: () => Line[], match: (l: Line) => boolean, timeoutMs = 5000): Promise<Line> {
   const deadline = Date.now() + timeoutMs;
@@ -44,9 +43,22 @@ describe("structured logs", () => {
     const traceId = randomBytes(16).toString("hex");
     const callerSpan = randomBytes(8).toString("hex");
     const headers = { traceparent: `00-${traceId}-${callerSpan}-01` };
-    const target = { url: `${sink.url}/secret`, headers: { "x-api-key": SECRETS.header }, auth: { kind: { case: "bearer" as const, value: { token: SECRETS.token } } } };
+    const target = {
+      url: `${sink.url}/secret`,
+      headers: { "x-api-key": SECRETS.header },
+      auth: { kind: { case: "bearer" as const, value: { token: SECRETS.token } } },
+    };
     const { job } = await c.cron.createJob({ job: create(JobSchema, { name: "with secrets", schedule: "0 0 1 1 *", target }) }, { headers });
-    await c.cron.updateJob({ job: create(JobSchema, { jobId: job!.jobId, target: { ...target, auth: { kind: { case: "basic", value: { username: "u", password: SECRETS.password } } } } }), updateMask: { paths: ["target"] } }, { headers });
+    await c.cron.updateJob(
+      {
+        job: create(JobSchema, {
+          jobId: job!.jobId,
+          target: { ...target, auth: { kind: { case: "basic", value: { username: "u", password: SECRETS.password } } } },
+        }),
+        updateMask: { paths: ["target"] },
+      },
+      { headers },
+    );
     const { runId } = await c.cron.triggerJob({ jobId: job!.jobId }, { headers });
     await waitRun(c, runId);
 
@@ -71,18 +83,21 @@ describe("structured logs", () => {
 describe("the logger", () => {
   it("redacts credential-like fields up to three levels deep", () => {
     const { log, raw } = memoryLogger("info");
-    log.info({
-      authorization: "Bearer top",
-      job: { target: { auth: { token: "deep-token" }, headers: { "x-api-key": "deep-key" } } },
-      config: { secrets: { db: "s3" }, password: "pw" },
-    }, "redaction");
+    log.info(
+      {
+        authorization: "Bearer top",
+        job: { target: { auth: { token: "deep-token" }, headers: { "x-api-key": "deep-key" } } },
+        config: { secrets: { db: "s3" }, password: "pw" },
+      },
+      "redaction",
+    );
     const line = JSON.parse(raw[0]!) as Line;
     expect(line).toMatchObject({
       authorization: "[redacted]",
       job: { target: { auth: "[redacted]", headers: "[redacted]" } },
       config: { secrets: "[redacted]", password: "[redacted]" },
     });
-    for (const secret of ["top", "deep-token", "deep-key", "s3", "pw\""]) expect(raw[0]).not.toContain(secret);
+    for (const secret of ["top", "deep-token", "deep-key", "s3", 'pw"']) expect(raw[0]).not.toContain(secret);
   });
 
   it("writes nothing below its level and no trace fields outside a span", () => {

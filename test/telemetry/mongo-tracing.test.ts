@@ -21,7 +21,13 @@ describe("MongoDB calls are traced (@opentelemetry/instrumentation-mongodb)", ()
 
   it("a CreateJob RPC has client spans of its MongoDB commands as children", async () => {
     const c = clientsFor(t.baseUrl);
-    await c.cron.createJob({ job: create(JobSchema, { name: "mongo-traced-job", schedule: "0 0 1 1 *", target: { url: "http://127.0.0.1:9/x", auth: { kind: { case: "bearer", value: { token: "tok-in-mongo" } } } } }) });
+    await c.cron.createJob({
+      job: create(JobSchema, {
+        name: "mongo-traced-job",
+        schedule: "0 0 1 1 *",
+        target: { url: "http://127.0.0.1:9/x", auth: { kind: { case: "bearer", value: { token: "tok-in-mongo" } } } },
+      }),
+    });
     const { rpc, db } = await waitForSpans(receiver, (spans) => {
       const rpc = spans.find((s) => s.name === "cronmesh.v1.CronService/CreateJob");
       const db = rpc && spans.filter((s) => s.traceId === rpc.traceId && s.scope.includes("mongodb"));

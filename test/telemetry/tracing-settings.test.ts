@@ -32,7 +32,12 @@ describe("tracing settings from OTEL_* variables", () => {
 
   it("takes the batch processor's tuning from OTEL_BSP_*", () => {
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: ENDPOINT, OTEL_BSP_SCHEDULE_DELAY: "50", OTEL_BSP_MAX_QUEUE_SIZE: "65536" };
-    expect(tracingSettings(env)?.batch).toEqual({ scheduledDelayMillis: 50, maxQueueSize: 65536, maxExportBatchSize: undefined, exportTimeoutMillis: undefined });
+    expect(tracingSettings(env)?.batch).toEqual({
+      scheduledDelayMillis: 50,
+      maxQueueSize: 65536,
+      maxExportBatchSize: undefined,
+      exportTimeoutMillis: undefined,
+    });
   });
 
   const refused: { name: string; env: Record<string, string>; variable: string }[] = [

@@ -17,8 +17,7 @@ function clientTraceContext() {
   return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
 }
 
-const named = (spans: ReceivedSpan[], name: string, where: (s: ReceivedSpan) => boolean = () => true) =>
-  spans.find((s) => s.name === name && where(s));
+const named = (spans: ReceivedSpan[], name: string, where: (s: ReceivedSpan) => boolean = () => true) => spans.find((s) => s.name === name && where(s));
 
 /** A job that never fires by itself (1 January, midnight), calling the sink at `path`. */
 async function manualJob(c: Clients, sink: Sink, path: string, maxAttempts = 1): Promise<string> {
@@ -37,7 +36,9 @@ describe("traces exported over OTLP/HTTP (protobuf) to a loopback receiver", () 
     sink = await startSink();
     sink.reply((d) => (d.path === "/slow" ? { status: 200, delayMs: 2500 } : d.path === "/fail" ? { status: 503 } : { status: 200 }));
     // A 50 ms export delay keeps the test fast; waitForSpans also force-flushes.
-    t = await startTestNode("sqlite", { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "50", OTEL_SERVICE_NAME: "cronmesh-test", NODE_ID: "node-a" } });
+    t = await startTestNode("sqlite", {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "50", OTEL_SERVICE_NAME: "cronmesh-test", NODE_ID: "node-a" },
+    });
     c = clientsFor(t.baseUrl);
   });
   afterAll(async () => {
@@ -77,8 +78,12 @@ describe("traces exported over OTLP/HTTP (protobuf) to a loopback receiver", () 
       traceId: caller.traceId,
       status: { code: STATUS.UNSET },
       attributes: {
-        "http.request.method": "POST", "url.full": `${sink.url}/traced`, "server.address": "127.0.0.1",
-        "server.port": Number(new URL(sink.url).port), "http.response.status_code": 200, "cronmesh.attempt": 1,
+        "http.request.method": "POST",
+        "url.full": `${sink.url}/traced`,
+        "server.address": "127.0.0.1",
+        "server.port": Number(new URL(sink.url).port),
+        "http.response.status_code": 200,
+        "cronmesh.attempt": 1,
       },
     });
     expect(tree.attempt.attributes["http.request.resend_count"]).toBeUndefined();
@@ -99,7 +104,8 @@ describe("traces exported over OTLP/HTTP (protobuf) to a loopback receiver", () 
     expect(run.status.code).toBe(STATUS.ERROR);
     expect(run.attributes["cronmesh.run.status"]).toBe("failed");
     const [first, second] = attempts.sort((a, b) => Number(a.attributes["cronmesh.attempt"]) - Number(b.attributes["cronmesh.attempt"]));
-    for (const a of [first, second]) expect(a).toMatchObject({ status: { code: STATUS.ERROR }, attributes: { "http.response.status_code": 503, "error.type": "503" } });
+    for (const a of [first, second])
+      expect(a).toMatchObject({ status: { code: STATUS.ERROR }, attributes: { "http.response.status_code": 503, "error.type": "503" } });
     expect(second!.attributes).toMatchObject({ "cronmesh.attempt": 2, "http.request.resend_count": 1 });
   });
 
@@ -123,7 +129,9 @@ describe("traces exported over OTLP/HTTP (protobuf) to a loopback receiver", () 
     const caller = clientTraceContext();
     const jobId = await manualJob(c, sink, "/rest");
     const res = await fetch(`${t.baseUrl}/api/v1/cron/jobs/${jobId}/trigger`, {
-      method: "POST", headers: { "content-type": "application/json", traceparent: caller.traceparent }, body: "{}",
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: caller.traceparent },
+      body: "{}",
     });
     expect(res.status).toBe(200);
     const rpc = await waitForSpans(receiver, (spans) => named(spans, "cronmesh.v1.CronService/TriggerJob", (s) => s.traceId === caller.traceId));
@@ -159,8 +167,11 @@ describe("traces exported over OTLP/HTTP (protobuf) to a loopback receiver", () 
       kind: KIND.PRODUCER,
       parentSpanId: "",
       attributes: {
-        "cronmesh.slot": delivery!.scheduledAt, "cronmesh.node.id": "node-a", "cronmesh.lock.acquired": true,
-        "cronmesh.fire.outcome": "queued", "cronmesh.run.trigger": "schedule",
+        "cronmesh.slot": delivery!.scheduledAt,
+        "cronmesh.node.id": "node-a",
+        "cronmesh.lock.acquired": true,
+        "cronmesh.fire.outcome": "queued",
+        "cronmesh.run.trigger": "schedule",
       },
     });
     expect(Date.parse(String(fired.attributes["cronmesh.due_at"]))).toBeGreaterThanOrEqual(Date.parse(delivery!.scheduledAt));

@@ -61,5 +61,3 @@ function toNumber(v: Json): Json {
   const n = Number(v);
   return Number.isSafeInteger(n) ? n : v;
 }
-
-

@@ -75,9 +75,7 @@ function findRoute(routes: Route[], verb: string, path: string): { route: Route;
     pathMatched = true;
     if (route.verb === verb) return { route, vars };
   }
-  throw pathMatched
-    ? restError(405, "unimplemented", `method ${verb} is not allowed on ${path}`)
-    : restError(404, "not_found", `no route for ${verb} ${path}`);
+  throw pathMatched ? restError(405, "unimplemented", `method ${verb} is not allowed on ${path}`) : restError(404, "not_found", `no route for ${verb} ${path}`);
 }
 
 function parseInput(route: Route, json: Json) {

@@ -13,7 +13,11 @@ const DEFAULT_WAIT_TIMEOUT = "1h";
 export function addWaitOptions(command: Command): Command {
   return command
     .option("--wait", "wait until the run is final; exit 10 unless it succeeded")
-    .addOption(new Option("--wait-timeout <duration>", "give up waiting after this long (exit 11)").argParser(durationArg).default(durationArg(DEFAULT_WAIT_TIMEOUT), DEFAULT_WAIT_TIMEOUT));
+    .addOption(
+      new Option("--wait-timeout <duration>", "give up waiting after this long (exit 11)")
+        .argParser(durationArg)
+        .default(durationArg(DEFAULT_WAIT_TIMEOUT), DEFAULT_WAIT_TIMEOUT),
+    );
 }
 
 /**
@@ -21,7 +25,10 @@ export function addWaitOptions(command: Command): Command {
  * replaced by the final one) and sets exit 10 unless it succeeded; without, prints `response`.
  */
 export async function showRunStart<R extends { run?: Run }>(
-  ctx: Context, response: R & { $typeName: string }, options: { wait?: boolean; waitTimeout: number }, started: () => string,
+  ctx: Context,
+  response: R & { $typeName: string },
+  options: { wait?: boolean; waitTimeout: number },
+  started: () => string,
 ): Promise<void> {
   const run = response.run;
   if (!options.wait || !run) return ctx.show(response, started);
@@ -30,4 +37,3 @@ export async function showRunStart<R extends { run?: Run }>(
   ctx.show({ ...response, run: final }, () => runEnded(final));
   if (final.status !== RunStatus.SUCCEEDED) ctx.exitWith(ExitCode.RunNotSucceeded);
 }
-

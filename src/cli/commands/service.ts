@@ -16,27 +16,33 @@ export function registerServiceCommands(program: Command, session: Session): voi
     .option("--tz <zone>", "IANA time zone of the schedule", "UTC")
     .option("-n, --count <n>", "how many times", countArg, DEFAULT_PREVIEW)
     .option("--after <time>", "times after this instant (RFC 3339; default now)", timeArg)
-    .action(actionOf<{ tz: string; count: number; after?: ReturnType<typeof timeArg> }>(session, async (ctx, [schedule], o) => {
-      const res = await ctx.clients.cron.previewSchedule({ schedule, timezone: o.tz, count: o.count, after: o.after });
-      ctx.show(res, () => previewTable(res, o.tz));
-    }));
+    .action(
+      actionOf<{ tz: string; count: number; after?: ReturnType<typeof timeArg> }>(session, async (ctx, [schedule], o) => {
+        const res = await ctx.clients.cron.previewSchedule({ schedule, timezone: o.tz, count: o.count, after: o.after });
+        ctx.show(res, () => previewTable(res, o.tz));
+      }),
+    );
 
   program
     .command("cluster")
     .description("show the leader, the members and the next runs")
     .option("--next <n>", "how many upcoming runs to list", countArg, 10)
-    .action(actionOf<{ next: number }>(session, async (ctx, _args, o) => {
-      const res = await ctx.clients.cron.getClusterStatus({ nextRunsLimit: o.next });
-      ctx.show(res, () => clusterStatus(res));
-    }));
+    .action(
+      actionOf<{ next: number }>(session, async (ctx, _args, o) => {
+        const res = await ctx.clients.cron.getClusterStatus({ nextRunsLimit: o.next });
+        ctx.show(res, () => clusterStatus(res));
+      }),
+    );
 
   program
     .command("whoami")
     .description("show who the server takes you for: subject, project, roles")
-    .action(actionOf(session, async (ctx) => {
-      const res = await ctx.clients.cron.getWhoAmI({});
-      ctx.show(res, () => whoAmI(res));
-    }));
+    .action(
+      actionOf(session, async (ctx) => {
+        const res = await ctx.clients.cron.getWhoAmI({});
+        ctx.show(res, () => whoAmI(res));
+      }),
+    );
 
   program
     .command("serve")

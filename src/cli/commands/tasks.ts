@@ -14,24 +14,31 @@ export function registerTaskCommands(jobs: Command, session: Session): void {
     .alias("list")
     .description("list a job's tasks in dependency order")
     .argument("<job_id>")
-    .action(actionOf(session, async (ctx, [jobId]) => {
-      const res = await ctx.clients.cron.listTasks({ jobId });
-      ctx.show(res, () => (res.tasks.length ? tasksTable(res.tasks) : ""));
-      if (!ctx.json && res.tasks.length === 0) ctx.note("no tasks");
-    }));
+    .action(
+      actionOf(session, async (ctx, [jobId]) => {
+        const res = await ctx.clients.cron.listTasks({ jobId });
+        ctx.show(res, () => (res.tasks.length ? tasksTable(res.tasks) : ""));
+        if (!ctx.json && res.tasks.length === 0) ctx.note("no tasks");
+      }),
+    );
 
-  for (const [name, description] of [["add", "add a task from a task file (YAML)"], ["update", "replace a task (named by task_id in the file)"]] as const) {
+  for (const [name, description] of [
+    ["add", "add a task from a task file (YAML)"],
+    ["update", "replace a task (named by task_id in the file)"],
+  ] as const) {
     tasks
       .command(name)
       .description(description)
       .argument("<job_id>")
       .requiredOption("-f, --file <path>", "task file (YAML); - reads stdin")
-      .action(actionOf<{ file: string }>(session, async (ctx, [jobId], o, command) => {
-        const { text, source } = readInput(command, o.file);
-        const req = { jobId, task: parseMessageYaml(TaskSchema, text, source) };
-        const res = name === "add" ? await ctx.clients.cron.addTask(req) : await ctx.clients.cron.updateTask(req);
-        ctx.show(res, () => tasksTable(res.job!.tasks));
-      }));
+      .action(
+        actionOf<{ file: string }>(session, async (ctx, [jobId], o, command) => {
+          const { text, source } = readInput(command, o.file);
+          const req = { jobId, task: parseMessageYaml(TaskSchema, text, source) };
+          const res = name === "add" ? await ctx.clients.cron.addTask(req) : await ctx.clients.cron.updateTask(req);
+          ctx.show(res, () => tasksTable(res.job!.tasks));
+        }),
+      );
   }
 
   tasks
@@ -40,8 +47,10 @@ export function registerTaskCommands(jobs: Command, session: Session): void {
     .description("remove a task no other task depends on")
     .argument("<job_id>")
     .argument("<task_id>")
-    .action(actionOf(session, async (ctx, [jobId, taskId]) => {
-      const res = await ctx.clients.cron.deleteTask({ jobId, taskId });
-      ctx.show(res, () => (res.job!.tasks.length ? tasksTable(res.job!.tasks) : `job ${jobId} has no tasks left\n`));
-    }));
+    .action(
+      actionOf(session, async (ctx, [jobId, taskId]) => {
+        const res = await ctx.clients.cron.deleteTask({ jobId, taskId });
+        ctx.show(res, () => (res.job!.tasks.length ? tasksTable(res.job!.tasks) : `job ${jobId} has no tasks left\n`));
+      }),
+    );
 }

@@ -17,7 +17,10 @@ export function clusterStatus(res: GetClusterStatusResponse): string {
     res.members.map((m) => [m.nodeId, m.address || "-", m.version || "-", localTime(m.startedAt), m.isLeader ? "yes" : ""]),
   );
   const next = res.nextRuns.length
-    ? renderTable(["NEXT RUN", "JOB ID", "NAME"], res.nextRuns.map((n) => [localTime(n.nextRun), n.jobId, n.name]))
+    ? renderTable(
+        ["NEXT RUN", "JOB ID", "NAME"],
+        res.nextRuns.map((n) => [localTime(n.nextRun), n.jobId, n.name]),
+      )
     : "none\n";
   return `${head}\nMembers:\n${members}\nNext runs:\n${next}`;
 }

@@ -1,6 +1,15 @@
 import { durationMs, type Duration } from "@bufbuild/protobuf/wkt";
 import type { BackfillJobResponse, DeleteJobResponse, RollbackJobResponse, TriggerJobResponse } from "../../../gen/cronmesh/v1/cron_service_pb.js";
-import { ConcurrencyPolicy, JobStatus, MisfirePolicy, RetryOn, type HttpTarget, type Job, type JobVersion, type Task } from "../../../gen/cronmesh/v1/job_pb.js";
+import {
+  ConcurrencyPolicy,
+  JobStatus,
+  MisfirePolicy,
+  RetryOn,
+  type HttpTarget,
+  type Job,
+  type JobVersion,
+  type Task,
+} from "../../../gen/cronmesh/v1/job_pb.js";
 import { formatDuration } from "../../domain/duration.js";
 import { jobToData } from "../job-file.js";
 import { toYaml } from "../proto-yaml.js";
@@ -35,7 +44,9 @@ export function jobsTable(jobs: readonly Job[]): string {
 /** Every detail of one job, then its DAG tasks when it has any. */
 export function jobDetails(job: Job): string {
   const retry = job.retry;
-  const tags = Object.entries(job.tags).map(([k, v]) => (v ? `${k}=${v}` : k)).join(", ");
+  const tags = Object.entries(job.tags)
+    .map(([k, v]) => (v ? `${k}=${v}` : k))
+    .join(", ");
   const fields = renderFields([
     ["Job ID", job.jobId],
     ["Name", job.name],
@@ -52,7 +63,12 @@ export function jobDetails(job: Job): string {
     ["Last run", localTime(job.lastTriggeredAt)],
     ["Target", targetOf(job)],
     ["Timeout", duration(job.target?.timeout)],
-    ["Retry", retry ? `${retry.maxAttempts} attempts, ${enumWord(RetryOn, retry.retryOn)}, backoff ${duration(retry.initialBackoff) ?? "0s"}×${retry.multiplier} up to ${duration(retry.maxBackoff) ?? "0s"}` : undefined],
+    [
+      "Retry",
+      retry
+        ? `${retry.maxAttempts} attempts, ${enumWord(RetryOn, retry.retryOn)}, backoff ${duration(retry.initialBackoff) ?? "0s"}×${retry.multiplier} up to ${duration(retry.maxBackoff) ?? "0s"}`
+        : undefined,
+    ],
     ["Concurrency", enumWord(ConcurrencyPolicy, job.concurrencyPolicy)],
     ["Misfire", `${enumWord(MisfirePolicy, job.misfirePolicy)}` + (job.catchupWindow ? `, catch-up window ${duration(job.catchupWindow)}` : "")],
     ["Max jitter", duration(job.maxJitter)],
@@ -76,7 +92,14 @@ export function tasksTable(tasks: readonly Task[]): string {
 export function versionsTable(versions: readonly JobVersion[]): string {
   return renderTable(
     ["VERSION", "CREATED", "BY", "REASON", "STATUS", "SCHEDULE"],
-    versions.map((v) => [`${v.version}`, localTime(v.createdAt), v.createdBy || "-", v.reason || "-", v.config ? enumWord(JobStatus, v.config.status) : "-", v.config ? scheduleOf(v.config) : "-"]),
+    versions.map((v) => [
+      `${v.version}`,
+      localTime(v.createdAt),
+      v.createdBy || "-",
+      v.reason || "-",
+      v.config ? enumWord(JobStatus, v.config.status) : "-",
+      v.config ? scheduleOf(v.config) : "-",
+    ]),
   );
 }
 
@@ -95,7 +118,8 @@ export function jobChanged(action: string, job: Job): string {
 /** What a trigger did: the run it created, or why none runs. */
 export function triggered(res: TriggerJobResponse): string {
   const run = res.runId || res.run?.runId || "-";
-  if (!res.lockAcquired) return `job ${res.jobId} not triggered: a run of it is in progress and its concurrency policy forbids another (run ${run} recorded as skipped)\n`;
+  if (!res.lockAcquired)
+    return `job ${res.jobId} not triggered: a run of it is in progress and its concurrency policy forbids another (run ${run} recorded as skipped)\n`;
   return `triggered job ${res.jobId}: run ${run}\n`;
 }
 

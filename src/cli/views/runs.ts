@@ -30,7 +30,16 @@ function statusOf(run: Run): string {
 export function runsTable(runs: readonly Run[]): string {
   return renderTable(
     ["RUN ID", "JOB ID", "STATUS", "TRIGGER", "SCHEDULED", "DURATION", "ATTEMPTS", "RESULT"],
-    runs.map((r) => [r.runId, r.jobId, statusOf(r), enumWord(RunTrigger, r.trigger), localTime(r.scheduledAt), durationOf(r), `${r.attempts.length}`, outcome(r)]),
+    runs.map((r) => [
+      r.runId,
+      r.jobId,
+      statusOf(r),
+      enumWord(RunTrigger, r.trigger),
+      localTime(r.scheduledAt),
+      durationOf(r),
+      `${r.attempts.length}`,
+      outcome(r),
+    ]),
   );
 }
 
@@ -40,14 +49,27 @@ export function deadLettersTable(runs: readonly Run[]): string {
   const header = ["RUN ID", "JOB ID", "FAILED AT", "ATTEMPTS", "ERROR", ...(redriven ? ["REDRIVEN BY"] : [])];
   return renderTable(
     header,
-    runs.map((r) => [r.runId, r.jobId, localTime(r.deadLetteredAt ?? r.finishedAt), `${r.attempts.length}`, truncate(r.error || "-", CELL_TEXT), ...(redriven ? [r.redrivenByRunId || "-"] : [])]),
+    runs.map((r) => [
+      r.runId,
+      r.jobId,
+      localTime(r.deadLetteredAt ?? r.finishedAt),
+      `${r.attempts.length}`,
+      truncate(r.error || "-", CELL_TEXT),
+      ...(redriven ? [r.redrivenByRunId || "-"] : []),
+    ]),
   );
 }
 
 function attemptsTable(attempts: readonly Attempt[]): string {
   return renderTable(
     ["#", "STARTED", "HTTP", "DURATION", "ERROR / RESPONSE"],
-    attempts.map((a) => [`${a.number}`, localTime(a.startedAt), a.statusCode ? `${a.statusCode}` : "-", formatDuration(Number(a.durationMs)), truncate([a.error, a.responseExcerpt].filter(Boolean).join(": ") || "-", CELL_TEXT)]),
+    attempts.map((a) => [
+      `${a.number}`,
+      localTime(a.startedAt),
+      a.statusCode ? `${a.statusCode}` : "-",
+      formatDuration(Number(a.durationMs)),
+      truncate([a.error, a.responseExcerpt].filter(Boolean).join(": ") || "-", CELL_TEXT),
+    ]),
   );
 }
 
@@ -86,11 +108,23 @@ export function runDetails(run: Run): string {
 
 /** Widths of the streamed columns: a stream cannot measure rows it has not seen. Ids are 30 characters. */
 const WATCH_COLUMNS: readonly (readonly [string, number])[] = [
-  ["TIME", 25], ["RUN ID", 30], ["JOB ID", 30], ["STATUS", 13], ["TRIGGER", 8], ["ATTEMPTS", 8], ["DURATION", 8], ["RESULT", 0],
+  ["TIME", 25],
+  ["RUN ID", 30],
+  ["JOB ID", 30],
+  ["STATUS", 13],
+  ["TRIGGER", 8],
+  ["ATTEMPTS", 8],
+  ["DURATION", 8],
+  ["RESULT", 0],
 ];
 
 function watchRow(cells: readonly string[]): string {
-  return cells.map((c, i) => c.padEnd(WATCH_COLUMNS[i]![1])).join("  ").trimEnd() + "\n";
+  return (
+    cells
+      .map((c, i) => c.padEnd(WATCH_COLUMNS[i]![1]))
+      .join("  ")
+      .trimEnd() + "\n"
+  );
 }
 
 /** The header line of `runs watch`. */
@@ -100,7 +134,16 @@ export function watchHeader(): string {
 
 /** One line of `runs watch`: a run as it changed. */
 export function watchLine(run: Run): string {
-  return watchRow([localTime(run.updatedAt), run.runId, run.jobId, statusOf(run), enumWord(RunTrigger, run.trigger), `${run.attempts.length}`, durationOf(run), outcome(run)]);
+  return watchRow([
+    localTime(run.updatedAt),
+    run.runId,
+    run.jobId,
+    statusOf(run),
+    enumWord(RunTrigger, run.trigger),
+    `${run.attempts.length}`,
+    durationOf(run),
+    outcome(run),
+  ]);
 }
 
 /** One line about a run that has just ended (after `--wait`). */

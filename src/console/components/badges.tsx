@@ -28,7 +28,11 @@ const JOB_TONES: Partial<Record<JobStatus, string>> = {
 
 /** A job's status as a coloured pill. */
 export function JobBadge({ status }: { status: JobStatus }) {
-  return <span class={`badge ${JOB_TONES[status] ?? "muted"}`} data-status={jobStatusLabel(status)}>{jobStatusLabel(status)}</span>;
+  return (
+    <span class={`badge ${JOB_TONES[status] ?? "muted"}`} data-status={jobStatusLabel(status)}>
+      {jobStatusLabel(status)}
+    </span>
+  );
 }
 
 /** A run's status as a coloured pill; a failed run in the dead-letter queue says so. */

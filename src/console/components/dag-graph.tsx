@@ -23,7 +23,9 @@ export function DagGraph({ tasks, outcomes }: { tasks: Task[]; outcomes?: Map<st
           <g key={n.id} class={`dag-node ${status === undefined ? "" : runTone(status)}`} data-task={n.id} transform={`translate(${n.x},${n.y})`}>
             <title>{`${n.id}${status === undefined ? "" : ` · last run: ${runStatusLabel(status)}`}`}</title>
             <rect width={DAG_BOX.width} height={DAG_BOX.height} rx="5" />
-            <text x="10" y={DAG_BOX.height / 2 + 4}>{clip(n.label, 20)}</text>
+            <text x="10" y={DAG_BOX.height / 2 + 4}>
+              {clip(n.label, 20)}
+            </text>
           </g>
         );
       })}

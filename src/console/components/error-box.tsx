@@ -9,7 +9,8 @@ export function ErrorBox({ error, onDismiss }: { error: ShownError | undefined; 
         <strong>{error.title}</strong>
         {error.field ? (
           <span class="error-field">
-            {" "}field <code>{error.field}</code>
+            {" "}
+            field <code>{error.field}</code>
           </span>
         ) : null}
       </div>

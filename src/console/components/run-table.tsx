@@ -43,18 +43,26 @@ export function RunTable({ runs, jobNames, empty }: RunTableProps) {
       <tbody>
         {runs.length === 0 ? (
           <tr>
-            <td colSpan={columns} class="empty">{empty}</td>
+            <td colSpan={columns} class="empty">
+              {empty}
+            </td>
           </tr>
         ) : null}
         {runs.map((run) => (
           <Fragment key={run.runId}>
-            <tr class={`clickable ${open === run.runId ? "open" : ""}`} data-run-id={run.runId} onClick={() => setOpen(open === run.runId ? undefined : run.runId)}>
+            <tr
+              class={`clickable ${open === run.runId ? "open" : ""}`}
+              data-run-id={run.runId}
+              onClick={() => setOpen(open === run.runId ? undefined : run.runId)}
+            >
               <td>
                 <RunBadge run={run} />
               </td>
               {jobNames ? (
                 <td>
-                  <a href={href.job(run.jobId)} onClick={(e) => e.stopPropagation()}>{jobNames.get(run.jobId) ?? run.jobId}</a>
+                  <a href={href.job(run.jobId)} onClick={(e) => e.stopPropagation()}>
+                    {jobNames.get(run.jobId) ?? run.jobId}
+                  </a>
                 </td>
               ) : null}
               <td class="small">{runTriggerLabel(run.trigger)}</td>
@@ -67,7 +75,9 @@ export function RunTable({ runs, jobNames, empty }: RunTableProps) {
               <td class="num small">{run.durationMs || FINAL.has(run.status) ? formatDuration(run.durationMs) : "…"}</td>
               <td class="num small">{attemptCount(run)}</td>
               <td class="num small mono">{lastStatusCode(run.attempts)}</td>
-              <td class={`small result-cell ${run.error ? "bad-text" : "muted"}`} title={run.error || run.result}>{run.error || run.result}</td>
+              <td class={`small result-cell ${run.error ? "bad-text" : "muted"}`} title={run.error || run.result}>
+                {run.error || run.result}
+              </td>
               <td class="small mono muted">{run.runId.slice(-10)}</td>
             </tr>
             {open === run.runId ? (
@@ -92,7 +102,9 @@ export function RunFeedTable({ feed, jobNames, empty }: { feed: RunFeed } & Omit
       <RunTable runs={feed.runs} jobNames={jobNames} empty={empty} />
       {feed.more ? (
         <div class="pager">
-          <button type="button" onClick={feed.loadMore}>Load older runs</button>
+          <button type="button" onClick={feed.loadMore}>
+            Load older runs
+          </button>
         </div>
       ) : null}
     </>
@@ -125,12 +137,14 @@ function RunFacts({ run }: { run: Run }) {
   ];
   return (
     <div class="kv">
-      {facts.filter(([, value]) => value).map(([label, value, code]) => (
-        <Fragment key={label}>
-          <span>{label}</span>
-          {code ? <code>{value}</code> : <span>{value}</span>}
-        </Fragment>
-      ))}
+      {facts
+        .filter(([, value]) => value)
+        .map(([label, value, code]) => (
+          <Fragment key={label}>
+            <span>{label}</span>
+            {code ? <code>{value}</code> : <span>{value}</span>}
+          </Fragment>
+        ))}
     </div>
   );
 }
@@ -170,9 +184,15 @@ function RunDetails({ run }: { run: Run }) {
       ) : null}
       <div class="actions">
         {FINAL.has(run.status) ? (
-          <button type="button" onClick={() => act("Replayed", () => api.runs.replayRun({ runId: run.runId }))}>Replay</button>
+          <button type="button" onClick={() => act("Replayed", () => api.runs.replayRun({ runId: run.runId }))}>
+            Replay
+          </button>
         ) : (
-          <button type="button" class="danger" onClick={() => act("Cancelled", () => api.runs.cancelRun({ runId: run.runId, reason: "cancelled from the web console" }))}>
+          <button
+            type="button"
+            class="danger"
+            onClick={() => act("Cancelled", () => api.runs.cancelRun({ runId: run.runId, reason: "cancelled from the web console" }))}
+          >
             Cancel run
           </button>
         )}

@@ -39,7 +39,9 @@ export function SignIn({ onSignedIn, onClose }: { onSignedIn: () => void; onClos
         </label>
         <ErrorBox error={error} />
         <div class="actions end">
-          <button type="submit" class="primary" disabled={!token.trim()}>Sign in</button>
+          <button type="submit" class="primary" disabled={!token.trim()}>
+            Sign in
+          </button>
         </div>
       </form>
     </Modal>

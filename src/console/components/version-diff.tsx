@@ -14,7 +14,9 @@ export function VersionDiff({ before, after, labels }: { before: string; after: 
       <pre>
         {foldUnchanged(lines).map((l, i) =>
           l.op === "…" ? (
-            <div key={i} class="diff-fold">⋯ {l.count} unchanged line{l.count === 1 ? "" : "s"}</div>
+            <div key={i} class="diff-fold">
+              ⋯ {l.count} unchanged line{l.count === 1 ? "" : "s"}
+            </div>
           ) : (
             <div key={i} class={l.op === "+" ? "diff-add" : l.op === "-" ? "diff-del" : "diff-same"}>
               {l.op} {l.text}

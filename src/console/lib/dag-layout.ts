@@ -58,10 +58,18 @@ export function layoutDag(tasks: readonly DagTask[]): DagLayout {
   const nodes = tasks.map((t) => {
     const level = levelOf(t.taskId, new Set());
     const row = (rows[level] = (rows[level] ?? -1) + 1);
-    return { id: t.taskId, label: t.name || t.taskId, level, x: DAG_BOX.pad + level * (DAG_BOX.width + DAG_BOX.gapX), y: DAG_BOX.pad + row * (DAG_BOX.height + DAG_BOX.gapY) };
+    return {
+      id: t.taskId,
+      label: t.name || t.taskId,
+      level,
+      x: DAG_BOX.pad + level * (DAG_BOX.width + DAG_BOX.gapX),
+      y: DAG_BOX.pad + row * (DAG_BOX.height + DAG_BOX.gapY),
+    };
   });
   const at = new Map(nodes.map((n) => [n.id, n]));
-  const edges = tasks.flatMap((t) => t.dependsOn.filter((d) => at.has(d)).map((d) => ({ from: d, to: t.taskId, path: edgePath(at.get(d)!, at.get(t.taskId)!) })));
+  const edges = tasks.flatMap((t) =>
+    t.dependsOn.filter((d) => at.has(d)).map((d) => ({ from: d, to: t.taskId, path: edgePath(at.get(d)!, at.get(t.taskId)!) })),
+  );
   const columns = rows.length;
   const tallest = Math.max(0, ...rows.map((r) => r + 1));
   return {

@@ -34,7 +34,14 @@ function dateTimeFormat(timeZone: string | undefined): Intl.DateTimeFormat {
   let f = formats.get(key);
   if (!f) {
     f = new Intl.DateTimeFormat("en-CA", {
-      timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      hourCycle: "h23",
     });
     formats.set(key, f);
   }
@@ -68,7 +75,12 @@ export function relativeTime(ms: number | undefined, now: number): string {
   const delta = ms - now;
   const abs = Math.abs(delta);
   if (abs < 1000) return "now";
-  const units: [number, string][] = [[86_400_000, "d"], [3_600_000, "h"], [60_000, "min"], [1000, "s"]];
+  const units: [number, string][] = [
+    [86_400_000, "d"],
+    [3_600_000, "h"],
+    [60_000, "min"],
+    [1000, "s"],
+  ];
   const [size, unit] = units.find(([u]) => abs >= u)!;
   const value = Math.floor(abs / size);
   return delta > 0 ? `in ${value} ${unit}` : `${value} ${unit} ago`;
@@ -102,5 +114,7 @@ export const retryOnLabel = (r: RetryOn) => RETRY_ON_WORDS[r] ?? enumLabel(Retry
 
 /** Job tags as `key=value` (or `key` when the value is empty), sorted. */
 export function tagList(tags: Record<string, string>): string[] {
-  return Object.entries(tags).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => (v ? `${k}=${v}` : k));
+  return Object.entries(tags)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => (v ? `${k}=${v}` : k));
 }

@@ -30,9 +30,21 @@ export interface JobForm {
 
 /** The proto field each form input edits (an update mask path). */
 const FORM_PATHS: Record<Exclude<keyof JobForm, "enabled">, string> = {
-  name: "name", description: "description", schedule: "schedule", timezone: "timezone", tags: "tags", handler: "handler",
-  concurrency: "concurrency_policy", misfire: "misfire_policy", url: "target.url", method: "target.method", headers: "target.headers",
-  body: "target.body", timeoutSeconds: "target.timeout", maxAttempts: "retry.max_attempts", retryOn: "retry.retry_on",
+  name: "name",
+  description: "description",
+  schedule: "schedule",
+  timezone: "timezone",
+  tags: "tags",
+  handler: "handler",
+  concurrency: "concurrency_policy",
+  misfire: "misfire_policy",
+  url: "target.url",
+  method: "target.method",
+  headers: "target.headers",
+  body: "target.body",
+  timeoutSeconds: "target.timeout",
+  maxAttempts: "retry.max_attempts",
+  retryOn: "retry.retry_on",
 };
 
 /**
@@ -70,8 +82,22 @@ export function mergeEdits(stored: Job, edit: Job, paths: readonly string[]): Jo
 /** A blank form for a new job. */
 export function emptyForm(): JobForm {
   return {
-    name: "", description: "", schedule: "", timezone: "UTC", url: "", method: "POST", headers: "", body: "", timeoutSeconds: "", handler: "",
-    concurrency: ConcurrencyPolicy.UNSPECIFIED, misfire: MisfirePolicy.UNSPECIFIED, maxAttempts: "", retryOn: RetryOn.UNSPECIFIED, tags: "", enabled: true,
+    name: "",
+    description: "",
+    schedule: "",
+    timezone: "UTC",
+    url: "",
+    method: "POST",
+    headers: "",
+    body: "",
+    timeoutSeconds: "",
+    handler: "",
+    concurrency: ConcurrencyPolicy.UNSPECIFIED,
+    misfire: MisfirePolicy.UNSPECIFIED,
+    maxAttempts: "",
+    retryOn: RetryOn.UNSPECIFIED,
+    tags: "",
+    enabled: true,
   };
 }
 
@@ -85,7 +111,9 @@ export function formFromJob(job: Job): JobForm {
     timezone: job.timezone || "UTC",
     url: t?.url ?? "",
     method: t?.method || "POST",
-    headers: Object.entries(t?.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join("\n"),
+    headers: Object.entries(t?.headers ?? {})
+      .map(([k, v]) => `${k}: ${v}`)
+      .join("\n"),
     body: t?.body ?? "",
     timeoutSeconds: t?.timeout ? String(durationMs(t.timeout) / 1000) : "",
     handler: job.handler,
@@ -93,7 +121,9 @@ export function formFromJob(job: Job): JobForm {
     misfire: job.misfirePolicy,
     maxAttempts: job.retry?.maxAttempts ? String(job.retry.maxAttempts) : "",
     retryOn: job.retry?.retryOn ?? RetryOn.UNSPECIFIED,
-    tags: Object.entries(job.tags).map(([k, v]) => (v ? `${k}=${v}` : k)).join(", "),
+    tags: Object.entries(job.tags)
+      .map(([k, v]) => (v ? `${k}=${v}` : k))
+      .join(", "),
     enabled: job.enabled ?? true,
   };
 }
@@ -122,9 +152,16 @@ export function jobFromForm(form: JobForm): { job: Job } | { problem: FormProble
     timezone: form.timezone.trim(),
     tags: parseTags(form.tags),
     handler: form.handler.trim(),
-    target: form.url.trim() || !form.handler.trim()
-      ? { url: form.url.trim(), method: form.method, headers: headers.headers, body: form.body, timeout: timeout === undefined ? undefined : durationFromMs(timeout * 1000) }
-      : undefined,
+    target:
+      form.url.trim() || !form.handler.trim()
+        ? {
+            url: form.url.trim(),
+            method: form.method,
+            headers: headers.headers,
+            body: form.body,
+            timeout: timeout === undefined ? undefined : durationFromMs(timeout * 1000),
+          }
+        : undefined,
     concurrencyPolicy: form.concurrency,
     misfirePolicy: form.misfire,
     retry: { maxAttempts: attempts ?? 0, retryOn: form.retryOn },
@@ -142,7 +179,10 @@ function numberField(raw: string, field: string, message: string): number | unde
 /** `Name: value` lines into a header map; a line without a colon is refused naming target.headers. */
 export function parseHeaders(text: string): { headers: Record<string, string> } | { problem: FormProblem } {
   const headers: Record<string, string> = {};
-  for (const line of text.split("\n").map((l) => l.trim()).filter(Boolean)) {
+  for (const line of text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const colon = line.indexOf(":");
     if (colon <= 0) return { problem: { field: "target.headers", message: `expected "Name: value", got ${JSON.stringify(line)}` } };
     headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
@@ -153,7 +193,10 @@ export function parseHeaders(text: string): { headers: Record<string, string> } 
 /** `a=1, b` into `{a: "1", b: ""}`. */
 export function parseTags(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const pair of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of text
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = pair.indexOf("=");
     if (eq < 0) out[pair] = "";
     else out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
@@ -163,8 +206,20 @@ export function parseTags(text: string): Record<string, string> {
 
 /** Output-only fields: they change on every write and say nothing about the configuration. */
 const OUTPUT_ONLY = [
-  "job_id", "version", "created_at", "created_by", "updated_at", "updated_by", "next_trigger_at", "last_triggered_at",
-  "last_run_duration_ms", "run_count", "fail_count", "lock_acquired", "skipped_count", "dropped_count",
+  "job_id",
+  "version",
+  "created_at",
+  "created_by",
+  "updated_at",
+  "updated_by",
+  "next_trigger_at",
+  "last_triggered_at",
+  "last_run_duration_ms",
+  "run_count",
+  "fail_count",
+  "lock_acquired",
+  "skipped_count",
+  "dropped_count",
 ];
 
 /** A job's configuration as stable, indented JSON (proto field names, output-only fields left out), for diffs. */

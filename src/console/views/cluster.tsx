@@ -69,10 +69,10 @@ function Members({ members }: { members: ClusterMember[] }) {
               </td>
               <td class="mono small">{m.address}</td>
               <td class="small">{m.version}</td>
-              <td class="small"><Time ms={msOf(m.startedAt)} /></td>
               <td class="small">
-                {m.overloaded ? <span class="badge warn">overloaded</span> : "normal"}
+                <Time ms={msOf(m.startedAt)} />
               </td>
+              <td class="small">{m.overloaded ? <span class="badge warn">overloaded</span> : "normal"}</td>
             </tr>
           ))}
         </tbody>
@@ -95,13 +95,19 @@ function NextRuns({ runs }: { runs: NextRun[] }) {
         <tbody>
           {runs.length === 0 ? (
             <tr>
-              <td colSpan={2} class="empty">Nothing scheduled.</td>
+              <td colSpan={2} class="empty">
+                Nothing scheduled.
+              </td>
             </tr>
           ) : null}
           {runs.map((n) => (
             <tr key={`${n.jobId}-${msOf(n.nextRun)}`}>
-              <td class="small"><Time ms={msOf(n.nextRun)} /></td>
-              <td><a href={href.job(n.jobId)}>{n.name}</a></td>
+              <td class="small">
+                <Time ms={msOf(n.nextRun)} />
+              </td>
+              <td>
+                <a href={href.job(n.jobId)}>{n.name}</a>
+              </td>
             </tr>
           ))}
         </tbody>
@@ -116,7 +122,9 @@ function Tile({ label, value, mono, detail }: { label: string; value: string; mo
       <div class="tile-label">{label}</div>
       <div class={`tile-value ${mono ? "mono" : ""}`}>{value}</div>
       {detail?.map((d) => (
-        <div class="tile-detail small" key={d}>{d}</div>
+        <div class="tile-detail small" key={d}>
+          {d}
+        </div>
       ))}
     </div>
   );

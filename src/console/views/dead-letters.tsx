@@ -21,7 +21,10 @@ export function DeadLettersView() {
   const [version, setVersion] = useState(RedriveVersion.CURRENT);
   const [open, setOpen] = useState<string>();
   const list = useAsync(() => api.runs.listDeadLetters({ pageSize: PAGE, includeRedriven }).then((r) => r.runs), [includeRedriven], 5000);
-  const names = useJobNames(api, (list.data ?? []).map((r) => r.jobId));
+  const names = useJobNames(
+    api,
+    (list.data ?? []).map((r) => r.jobId),
+  );
   const runs = list.data ?? [];
   return (
     <section>
@@ -57,11 +60,21 @@ export function DeadLettersView() {
         <tbody>
           {runs.length === 0 && !list.loading ? (
             <tr>
-              <td colSpan={8} class="empty">The dead-letter queue is empty.</td>
+              <td colSpan={8} class="empty">
+                The dead-letter queue is empty.
+              </td>
             </tr>
           ) : null}
           {runs.map((run) => (
-            <DeadLetterRow key={run.runId} run={run} name={names.get(run.jobId)} version={version} open={open === run.runId} toggle={() => setOpen(open === run.runId ? undefined : run.runId)} onDone={list.reload} />
+            <DeadLetterRow
+              key={run.runId}
+              run={run}
+              name={names.get(run.jobId)}
+              version={version}
+              open={open === run.runId}
+              toggle={() => setOpen(open === run.runId ? undefined : run.runId)}
+              onDone={list.reload}
+            />
           ))}
         </tbody>
       </table>
@@ -96,25 +109,43 @@ function DeadLetterRow({ run, name, version, open, toggle, onDone }: RowProps) {
   return (
     <>
       <tr class="clickable" data-run-id={run.runId} onClick={toggle}>
-        <td><RunBadge run={run} /></td>
-        <td><a href={href.job(run.jobId)} onClick={(e) => e.stopPropagation()}>{name ?? run.jobId}</a></td>
-        <td class="small"><Time ms={msOf(run.deadLetteredAt) ?? msOf(run.finishedAt)} /></td>
-        <td class="small">{runTriggerLabel(run.trigger)}</td>
-        <td class="num small">{run.attempts.length}</td>
-        <td class="small error-cell" title={run.error}>{run.error}</td>
-        <td class="small">
-          {run.redrivenAt ? <Time ms={msOf(run.redrivenAt)} /> : null}
-          {done ? <div class="mono muted" data-testid="redriven-by">→ {done}</div> : null}
+        <td>
+          <RunBadge run={run} />
         </td>
         <td>
-          <button type="button" class="small-button" onClick={redrive} disabled={!!done}>Redrive</button>
+          <a href={href.job(run.jobId)} onClick={(e) => e.stopPropagation()}>
+            {name ?? run.jobId}
+          </a>
+        </td>
+        <td class="small">
+          <Time ms={msOf(run.deadLetteredAt) ?? msOf(run.finishedAt)} />
+        </td>
+        <td class="small">{runTriggerLabel(run.trigger)}</td>
+        <td class="num small">{run.attempts.length}</td>
+        <td class="small error-cell" title={run.error}>
+          {run.error}
+        </td>
+        <td class="small">
+          {run.redrivenAt ? <Time ms={msOf(run.redrivenAt)} /> : null}
+          {done ? (
+            <div class="mono muted" data-testid="redriven-by">
+              → {done}
+            </div>
+          ) : null}
+        </td>
+        <td>
+          <button type="button" class="small-button" onClick={redrive} disabled={!!done}>
+            Redrive
+          </button>
         </td>
       </tr>
       {open ? (
         <tr class="details">
           <td colSpan={8}>
             <div class="run-details">
-              <div class="muted small">Run <code>{run.runId}</code> of job version v{String(run.jobVersion)}</div>
+              <div class="muted small">
+                Run <code>{run.runId}</code> of job version v{String(run.jobVersion)}
+              </div>
               <AttemptTable attempts={run.attempts} />
             </div>
           </td>

@@ -22,14 +22,24 @@ export function JobActions({ job, onChanged }: { job: Job; onChanged: () => void
     );
   return (
     <div class="actions">
-      <button type="button" class="primary" onClick={trigger} disabled={job.status === JobStatus.CANCELLED}>Trigger now</button>
+      <button type="button" class="primary" onClick={trigger} disabled={job.status === JobStatus.CANCELLED}>
+        Trigger now
+      </button>
       {paused ? (
-        <button type="button" onClick={() => setDialog("resume")}>Resume…</button>
+        <button type="button" onClick={() => setDialog("resume")}>
+          Resume…
+        </button>
       ) : (
-        <button type="button" onClick={() => setDialog("pause")} disabled={job.status !== JobStatus.ACTIVE}>Pause…</button>
+        <button type="button" onClick={() => setDialog("pause")} disabled={job.status !== JobStatus.ACTIVE}>
+          Pause…
+        </button>
       )}
-      <a class="button" href={href.editJob(job.jobId)}>Edit</a>
-      <button type="button" class="danger" onClick={() => setDialog("delete")}>Delete…</button>
+      <a class="button" href={href.editJob(job.jobId)}>
+        Edit
+      </a>
+      <button type="button" class="danger" onClick={() => setDialog("delete")}>
+        Delete…
+      </button>
       {dialog === "pause" || dialog === "resume" ? (
         <PauseDialog job={job} resume={dialog === "resume"} onClose={() => setDialog(undefined)} onDone={onChanged} />
       ) : null}
@@ -60,12 +70,22 @@ function PauseDialog({ job, resume, onClose, onDone }: { job: Job; resume: boole
         <p class="muted">{resume ? "The job fires again from its next slot." : "The job keeps its schedule but does not fire until resumed."}</p>
         <label>
           Note (kept with the job and its version history)
-          <input name="note" value={note} onInput={(e) => setNote(e.currentTarget.value)} placeholder={resume ? "why it can run again" : "why it is paused"} autoFocus />
+          <input
+            name="note"
+            value={note}
+            onInput={(e) => setNote(e.currentTarget.value)}
+            placeholder={resume ? "why it can run again" : "why it is paused"}
+            autoFocus
+          />
         </label>
         <ErrorBox error={error} />
         <div class="actions end">
-          <button type="button" onClick={onClose}>Cancel</button>
-          <button type="submit" class="primary">{resume ? "Resume" : "Pause"}</button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="primary">
+            {resume ? "Resume" : "Pause"}
+          </button>
         </div>
       </form>
     </Modal>
@@ -88,8 +108,12 @@ function DeleteDialog({ job, onClose }: { job: Job; onClose: () => void }) {
       <p>The job and its schedule are removed. Its queued, running and retrying runs are cancelled first. This cannot be undone.</p>
       <ErrorBox error={error} />
       <div class="actions end">
-        <button type="button" onClick={onClose}>Keep it</button>
-        <button type="button" class="danger" onClick={remove}>Delete job</button>
+        <button type="button" onClick={onClose}>
+          Keep it
+        </button>
+        <button type="button" class="danger" onClick={remove}>
+          Delete job
+        </button>
       </div>
     </Modal>
   );

@@ -28,7 +28,9 @@ export function JobDetailView({ jobId }: { jobId: string }) {
   if (!job.data) {
     return (
       <section>
-        <p><a href={href.jobs()}>← Jobs</a></p>
+        <p>
+          <a href={href.jobs()}>← Jobs</a>
+        </p>
         {job.error ? <ErrorBox error={job.error} /> : <p class="muted">Loading…</p>}
       </section>
     );
@@ -36,7 +38,9 @@ export function JobDetailView({ jobId }: { jobId: string }) {
   const j = job.data;
   return (
     <section class="job-detail">
-      <p class="crumbs"><a href={href.jobs()}>← Jobs</a></p>
+      <p class="crumbs">
+        <a href={href.jobs()}>← Jobs</a>
+      </p>
       <div class="page-head">
         <div>
           <h2>
@@ -51,10 +55,19 @@ export function JobDetailView({ jobId }: { jobId: string }) {
       <ErrorBox error={job.error} />
       {j.status === JobStatus.PAUSED ? (
         <div class="notice" data-testid="pause-note">
-          Paused{j.pauseNote ? <>: <q>{j.pauseNote}</q></> : " (no note)"}
+          Paused
+          {j.pauseNote ? (
+            <>
+              : <q>{j.pauseNote}</q>
+            </>
+          ) : (
+            " (no note)"
+          )}
         </div>
       ) : j.pauseNote ? (
-        <div class="notice info">Resumed: <q>{j.pauseNote}</q></div>
+        <div class="notice info">
+          Resumed: <q>{j.pauseNote}</q>
+        </div>
       ) : null}
       {j.description ? <p class="description">{j.description}</p> : null}
       <div class="cards">
@@ -75,7 +88,10 @@ function ScheduleCard({ job }: { job: Job }) {
   const tz = job.timezone || "UTC";
   const now = useNow(1000);
   const preview = useAsync(
-    () => (job.schedule ? api.cron.previewSchedule({ schedule: job.schedule, timezone: tz, count: PREVIEW_COUNT }).then((r) => r.times.map((t) => msOf(t)!)) : Promise.resolve([])),
+    () =>
+      job.schedule
+        ? api.cron.previewSchedule({ schedule: job.schedule, timezone: tz, count: PREVIEW_COUNT }).then((r) => r.times.map((t) => msOf(t)!))
+        : Promise.resolve([]),
     [job.schedule, tz],
   );
   const first = preview.data?.[0];
@@ -94,7 +110,9 @@ function ScheduleCard({ job }: { job: Job }) {
           <div class="words">{scheduleInWords(job.schedule) ?? ""}</div>
         </>
       ) : (
-        <div>Once, at <Time ms={msOf(job.runAt)} zone={tz} /></div>
+        <div>
+          Once, at <Time ms={msOf(job.runAt)} zone={tz} />
+        </div>
       )}
       <div class="kv compact">
         <span>Next run</span>
@@ -122,7 +140,9 @@ function ScheduleCard({ job }: { job: Job }) {
               {preview.data?.map((ms, i) => (
                 <tr key={ms}>
                   <td class="muted">{i + 1}</td>
-                  <td class="mono">{weekday(ms, tz)} {formatTime(ms, tz)}</td>
+                  <td class="mono">
+                    {weekday(ms, tz)} {formatTime(ms, tz)}
+                  </td>
                   {tz !== "UTC" ? <td class="mono muted">{formatTime(ms, "UTC")}</td> : null}
                   <td class="muted">{relativeTime(ms, now)}</td>
                 </tr>
@@ -145,14 +165,20 @@ function SettingsCard({ job }: { job: Job }) {
         {job.tasks.length ? (
           <span>
             DAG of {job.tasks.length} tasks, each with its own call
-            {t?.url ? <div class="muted small mono wrap">job target (used by tasks without one): {t.method || "POST"} {t.url}</div> : null}
+            {t?.url ? (
+              <div class="muted small mono wrap">
+                job target (used by tasks without one): {t.method || "POST"} {t.url}
+              </div>
+            ) : null}
           </span>
         ) : t?.url ? (
           <span class="mono wrap">
             {t.method || "POST"} {t.url}
           </span>
         ) : job.handler ? (
-          <span>handler <code>{job.handler}</code></span>
+          <span>
+            handler <code>{job.handler}</code>
+          </span>
         ) : (
           <span class="muted">—</span>
         )}
@@ -171,7 +197,13 @@ function SettingsCard({ job }: { job: Job }) {
           {job.retry?.maxAttempts || 1} attempt(s) · retries {retryOnLabel(job.retry?.retryOn ?? 0)}
         </span>
         <span>Tags</span>
-        <span>{tagList(job.tags).map((tag) => <span key={tag} class="tag">{tag}</span>)}</span>
+        <span>
+          {tagList(job.tags).map((tag) => (
+            <span key={tag} class="tag">
+              {tag}
+            </span>
+          ))}
+        </span>
         <span>Counters</span>
         <span>
           {String(job.runCount)} runs · {String(job.failCount)} failed · {String(job.skippedCount)} skipped
@@ -194,7 +226,9 @@ function JobRuns({ job }: { job: Job }) {
     <>
       {job.tasks.length ? (
         <div class="card">
-          <h3>Tasks <span class="muted small">dependency graph{outcomes.size ? ", coloured by the latest run" : ""}</span></h3>
+          <h3>
+            Tasks <span class="muted small">dependency graph{outcomes.size ? ", coloured by the latest run" : ""}</span>
+          </h3>
           <div class="dag-scroll">
             <DagGraph tasks={job.tasks} outcomes={outcomes} />
           </div>
@@ -212,5 +246,9 @@ function JobRuns({ job }: { job: Job }) {
 
 /** Whether a WatchRuns stream is open. */
 export function LiveDot({ live }: { live: boolean }) {
-  return <span class={`live ${live ? "on" : "off"}`} data-live={live ? "on" : "off"}>{live ? "live" : "reconnecting…"}</span>;
+  return (
+    <span class={`live ${live ? "on" : "off"}`} data-live={live ? "on" : "off"}>
+      {live ? "live" : "reconnecting…"}
+    </span>
+  );
 }

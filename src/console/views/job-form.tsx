@@ -84,7 +84,10 @@ function JobFormView({ base }: { base?: Job }) {
 
   const loadConflict = async (jobId: string): Promise<Conflict> => {
     const latest = (await api.cron.getJob({ jobId })).job!;
-    const version = await api.cron.getJobVersion({ jobId, version: latest.version }).then((r) => r.version, () => undefined);
+    const version = await api.cron.getJobVersion({ jobId, version: latest.version }).then(
+      (r) => r.version,
+      () => undefined,
+    );
     return { latest, version };
   };
 
@@ -99,7 +102,9 @@ function JobFormView({ base }: { base?: Job }) {
         <a href={base ? href.job(base.jobId) : href.jobs()}>← {base ? base.name : "Jobs"}</a>
       </p>
       <h2>{base ? `Edit ${base.name}` : "New job"}</h2>
-      {base ? <p class="muted small">Editing v{String(base.version)}. If someone saves in the meantime, you will see their change before anything is overwritten.</p> : null}
+      {base ? (
+        <p class="muted small">Editing v{String(base.version)}. If someone saves in the meantime, you will see their change before anything is overwritten.</p>
+      ) : null}
       {conflict && base ? (
         <ConflictBox
           conflict={conflict}
@@ -123,8 +128,12 @@ function JobFormView({ base }: { base?: Job }) {
           <ErrorBox error={error} onDismiss={() => setError(undefined)} />
         </div>
         <div class="actions wide">
-          <button type="submit" class="primary" disabled={busy || !!conflict}>{base ? "Save changes" : "Create job"}</button>
-          <a class="button" href={base ? href.job(base.jobId) : href.jobs()}>Cancel</a>
+          <button type="submit" class="primary" disabled={busy || !!conflict}>
+            {base ? "Save changes" : "Create job"}
+          </button>
+          <a class="button" href={base ? href.job(base.jobId) : href.jobs()}>
+            Cancel
+          </a>
         </div>
       </form>
     </section>
@@ -170,7 +179,8 @@ function JobFields({ form, set, field, creating }: { form: JobForm; set: (c: Par
       <PolicyFields form={form} set={set} field={field} />
       {creating ? (
         <label class="check wide">
-          <input type="checkbox" name="enabled" checked={form.enabled} onChange={(e) => set({ enabled: e.currentTarget.checked })} /> Active at once (otherwise created paused)
+          <input type="checkbox" name="enabled" checked={form.enabled} onChange={(e) => set({ enabled: e.currentTarget.checked })} /> Active at once (otherwise
+          created paused)
         </label>
       ) : null}
     </>
@@ -220,7 +230,9 @@ function ScheduleFields({ form, set, field }: { form: JobForm; set: (c: Partial<
         <input name="schedule" class="mono" value={form.schedule} onInput={(e) => set({ schedule: e.currentTarget.value })} placeholder="30 2 * * 1-5" />
         <span class="schedule-help" data-testid="schedule-words">
           {words ? <strong>{words}</strong> : null}
-          {preview.times?.length ? <span class="muted"> · next: {preview.times.map((t) => formatTime(t, form.timezone || "UTC").slice(5)).join(", ")}</span> : null}
+          {preview.times?.length ? (
+            <span class="muted"> · next: {preview.times.map((t) => formatTime(t, form.timezone || "UTC").slice(5)).join(", ")}</span>
+          ) : null}
           {preview.error ? <span class="bad-text"> {preview.error.message}</span> : null}
         </span>
       </Field>
@@ -261,7 +273,14 @@ function PolicyFields({ form, set, field }: { form: JobForm; set: (c: Partial<Jo
         </select>
       </Field>
       <Field label="Attempts" name="retry.max_attempts" field={field}>
-        <input name="attempts" class="narrow" inputMode="numeric" value={form.maxAttempts} onInput={(e) => set({ maxAttempts: e.currentTarget.value })} placeholder="1" />
+        <input
+          name="attempts"
+          class="narrow"
+          inputMode="numeric"
+          value={form.maxAttempts}
+          onInput={(e) => set({ maxAttempts: e.currentTarget.value })}
+          placeholder="1"
+        />
       </Field>
       <Field label="Retry on" name="retry.retry_on" field={field}>
         <select name="retryOn" value={form.retryOn} onChange={(e) => set({ retryOn: Number(e.currentTarget.value) })}>
@@ -309,8 +328,12 @@ function ConflictBox({ conflict, base, mine, paths, onOverwrite, onDiscard }: Co
         </details>
       )}
       <div class="actions">
-        <button type="button" class="danger" onClick={onOverwrite}>Save mine over v{String(latest.version)}</button>
-        <button type="button" onClick={onDiscard}>Discard mine, load v{String(latest.version)}</button>
+        <button type="button" class="danger" onClick={onOverwrite}>
+          Save mine over v{String(latest.version)}
+        </button>
+        <button type="button" onClick={onDiscard}>
+          Discard mine, load v{String(latest.version)}
+        </button>
       </div>
     </div>
   );

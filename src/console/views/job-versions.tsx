@@ -38,14 +38,26 @@ export function JobVersions({ job, onChanged }: { job: Job; onChanged: () => voi
           </thead>
           <tbody>
             {list.map((v) => (
-              <tr key={String(v.version)} class={`clickable ${v === selected ? "open" : ""}`} data-version={String(v.version)} onClick={() => setPicked(v.version)}>
-                <td class="mono">v{String(v.version)}{v.version === job.version ? <span class="muted"> (current)</span> : null}</td>
-                <td class="small"><Time ms={msOf(v.createdAt)} /></td>
+              <tr
+                key={String(v.version)}
+                class={`clickable ${v === selected ? "open" : ""}`}
+                data-version={String(v.version)}
+                onClick={() => setPicked(v.version)}
+              >
+                <td class="mono">
+                  v{String(v.version)}
+                  {v.version === job.version ? <span class="muted"> (current)</span> : null}
+                </td>
+                <td class="small">
+                  <Time ms={msOf(v.createdAt)} />
+                </td>
                 <td class="small">{v.createdBy || "—"}</td>
                 <td class="small">{v.reason}</td>
                 <td>
                   {v.version !== job.version ? (
-                    <button type="button" class="small-button" onClick={(e) => (e.stopPropagation(), setRollback(v))}>Roll back…</button>
+                    <button type="button" class="small-button" onClick={(e) => (e.stopPropagation(), setRollback(v))}>
+                      Roll back…
+                    </button>
                   ) : null}
                 </td>
               </tr>
@@ -80,14 +92,17 @@ function RollbackDialog({ job, target, onClose, onDone }: { job: Job; target: Jo
   return (
     <Modal title={`Roll back ${job.name} to v${target.version}?`} onClose={onClose}>
       <p>
-        This writes a new version (v{String(job.version + 1n)}) whose configuration is that of v{String(target.version)}. What changes from the
-        current version:
+        This writes a new version (v{String(job.version + 1n)}) whose configuration is that of v{String(target.version)}. What changes from the current version:
       </p>
       <VersionDiff before={configText(job)} after={configText(target.config)} labels={[`v${job.version} (current)`, `v${target.version}`]} />
       <ErrorBox error={error} />
       <div class="actions end">
-        <button type="button" onClick={onClose}>Cancel</button>
-        <button type="button" class="primary" onClick={confirm}>Roll back</button>
+        <button type="button" onClick={onClose}>
+          Cancel
+        </button>
+        <button type="button" class="primary" onClick={confirm}>
+          Roll back
+        </button>
       </div>
     </Modal>
   );

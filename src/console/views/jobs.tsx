@@ -28,17 +28,36 @@ interface Filters {
 export function JobsView() {
   const { api } = useConsole();
   const [filters, setFilters] = useState<Filters>({ status: JobStatus.UNSPECIFIED, tag: "", text: "", page: 1, limit: PAGE_SIZES[0]! });
-  const list = useAsync(async () => {
-    const res = await api.cron.listJobs({ status: filters.status, tag: filters.tag.trim(), text: filters.text.trim(), page: filters.page, limit: filters.limit });
-    const strips = await Promise.all(res.data.map((j) => api.runs.listRuns({ jobId: j.jobId, pageSize: STRIP_RUNS }).then((r) => r.runs, () => [] as Run[])));
-    return { jobs: res.data, total: Number(res.pagination?.total ?? res.data.length), strips: new Map(res.data.map((j, i) => [j.jobId, strips[i]!])) };
-  }, [filters], REFRESH_MS);
+  const list = useAsync(
+    async () => {
+      const res = await api.cron.listJobs({
+        status: filters.status,
+        tag: filters.tag.trim(),
+        text: filters.text.trim(),
+        page: filters.page,
+        limit: filters.limit,
+      });
+      const strips = await Promise.all(
+        res.data.map((j) =>
+          api.runs.listRuns({ jobId: j.jobId, pageSize: STRIP_RUNS }).then(
+            (r) => r.runs,
+            () => [] as Run[],
+          ),
+        ),
+      );
+      return { jobs: res.data, total: Number(res.pagination?.total ?? res.data.length), strips: new Map(res.data.map((j, i) => [j.jobId, strips[i]!])) };
+    },
+    [filters],
+    REFRESH_MS,
+  );
   const set = (change: Partial<Filters>) => setFilters((f) => ({ ...f, page: 1, ...change }));
   return (
     <section>
       <div class="page-head">
         <h2>Jobs</h2>
-        <a class="button primary" href={href.newJob()}>New job</a>
+        <a class="button primary" href={href.newJob()}>
+          New job
+        </a>
       </div>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label>
@@ -71,7 +90,9 @@ export function JobsView() {
           </tr>
         </thead>
         <tbody>
-          {list.data?.jobs.map((job) => <JobRow key={job.jobId} job={job} runs={list.data?.strips.get(job.jobId)} />)}
+          {list.data?.jobs.map((job) => (
+            <JobRow key={job.jobId} job={job} runs={list.data?.strips.get(job.jobId)} />
+          ))}
           {list.data && list.data.jobs.length === 0 ? (
             <tr>
               <td colSpan={8} class="empty">
@@ -95,7 +116,13 @@ function TextFilter({ label, name, placeholder, onApply }: { label: string; name
   return (
     <label>
       {label}
-      <input name={name} placeholder={placeholder} value={value} onInput={(e) => setValue(e.currentTarget.value)} onChange={(e) => onApply(e.currentTarget.value)} />
+      <input
+        name={name}
+        placeholder={placeholder}
+        value={value}
+        onInput={(e) => setValue(e.currentTarget.value)}
+        onChange={(e) => onApply(e.currentTarget.value)}
+      />
     </label>
   );
 }
@@ -108,10 +135,14 @@ function JobRow({ job, runs }: { job: Job; runs: Run[] | undefined }) {
         <JobBadge status={job.status} />
       </td>
       <td>
-        <a class="job-name" href={href.job(job.jobId)}>{job.name}</a>
+        <a class="job-name" href={href.job(job.jobId)}>
+          {job.name}
+        </a>
         <div class="tags">
           {tagList(job.tags).map((t) => (
-            <span key={t} class="tag">{t}</span>
+            <span key={t} class="tag">
+              {t}
+            </span>
           ))}
           {job.tasks.length ? <span class="tag dag-tag">DAG · {job.tasks.length} tasks</span> : null}
         </div>
@@ -121,9 +152,7 @@ function JobRow({ job, runs }: { job: Job; runs: Run[] | undefined }) {
         <div class="muted small">{job.schedule ? (words ?? "") : <Time ms={msOf(job.runAt)} relative={false} />}</div>
       </td>
       <td class="small">{job.timezone || "UTC"}</td>
-      <td class="small">
-        {job.status === JobStatus.ACTIVE ? <Time ms={msOf(job.nextTriggerAt)} /> : <span class="muted">—</span>}
-      </td>
+      <td class="small">{job.status === JobStatus.ACTIVE ? <Time ms={msOf(job.nextTriggerAt)} /> : <span class="muted">—</span>}</td>
       <td class="small">
         <Time ms={msOf(job.lastTriggeredAt)} />
         {job.lastRunDurationMs ? <div class="muted">took {formatDuration(job.lastRunDurationMs)}</div> : null}
@@ -147,14 +176,20 @@ function Pager({ filters, total, shown, onChange }: { filters: Filters; total: n
       <span class="muted small" data-testid="page-range">
         {total === 0 ? "none" : `${first}–${first + Math.max(0, shown - 1)} of ${total}`}
       </span>
-      <button type="button" disabled={filters.page <= 1} onClick={() => onChange({ page: filters.page - 1 })}>‹ Prev</button>
+      <button type="button" disabled={filters.page <= 1} onClick={() => onChange({ page: filters.page - 1 })}>
+        ‹ Prev
+      </button>
       <span class="small">
         page {filters.page} / {pages}
       </span>
-      <button type="button" disabled={filters.page >= pages} onClick={() => onChange({ page: filters.page + 1 })}>Next ›</button>
+      <button type="button" disabled={filters.page >= pages} onClick={() => onChange({ page: filters.page + 1 })}>
+        Next ›
+      </button>
       <select aria-label="page size" value={filters.limit} onChange={(e) => onChange({ limit: Number(e.currentTarget.value), page: 1 })}>
         {PAGE_SIZES.map((n) => (
-          <option key={n} value={n}>{n} per page</option>
+          <option key={n} value={n}>
+            {n} per page
+          </option>
         ))}
       </select>
     </div>

@@ -13,7 +13,10 @@ const KEEP = 300;
 export function LiveRunsView() {
   const { api } = useConsole();
   const feed = useRunFeed(api, undefined, FIRST_PAGE, KEEP);
-  const names = useJobNames(api, feed.runs.map((r) => r.jobId));
+  const names = useJobNames(
+    api,
+    feed.runs.map((r) => r.jobId),
+  );
   return (
     <section>
       <div class="page-head">

@@ -92,11 +92,18 @@ export function createEtcdBus(ctx: BusContext): EtcdBus {
   };
   const open = (topic: string) => {
     const watcher = ctx.client.watch().prefix(`${ctx.prefix}bus/${topic}/`).create();
-    watcher.then((w) => w.on("put", (kv) => {
-      for (const h of handlers.get(topic) ?? []) h(kv.value.toString("utf8"));
-    }), (err: unknown) => ctx.onError(err, `bus watch ${topic}`));
+    watcher.then(
+      (w) =>
+        w.on("put", (kv) => {
+          for (const h of handlers.get(topic) ?? []) h(kv.value.toString("utf8"));
+        }),
+      (err: unknown) => ctx.onError(err, `bus watch ${topic}`),
+    );
     watchers.set(topic, watcher);
-    void watcher.then(() => reconcile(topic), () => reconcile(topic));
+    void watcher.then(
+      () => reconcile(topic),
+      () => reconcile(topic),
+    );
   };
   const close = (topic: string) => {
     void watchers.get(topic)?.then((w) => w.cancel());

@@ -58,7 +58,9 @@ export function createEtcdCoordinator(options: EtcdCoordinatorOptions): Coordina
   const bus = createEtcdBus({ client, prefix, nodeId, sessionLease: session.leaseId, onError: options.onError });
   const asks = createEtcdAsks({ bus, nodeId, clock, onError: options.onError });
   const locks: LockContext = {
-    client, prefix, nodeId,
+    client,
+    prefix,
+    nodeId,
     sessionLease: session.leaseId,
     electionKey: election.ownKey,
     sessionAlive: (lease) => session.leaseId() === lease,

@@ -91,7 +91,9 @@ function createIfAbsent(ctx: LockContext, key: string, lease: string): IRequestO
 
 function deleteIfOwned(ctx: LockContext, key: string, token: number): IRequestOp {
   const k = lockKey(ctx, key);
-  return { request_txn: { compare: [{ key: k, target: "Mod", result: "Equal", mod_revision: token }], success: [{ request_delete_range: { key: k } }], failure: [] } };
+  return {
+    request_txn: { compare: [{ key: k, target: "Mod", result: "Equal", mod_revision: token }], success: [{ request_delete_range: { key: k } }], failure: [] },
+  };
 }
 
 function retireIfOwned(ctx: LockContext, key: string, token: number, lease: string): IRequestOp {

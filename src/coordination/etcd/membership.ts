@@ -11,8 +11,7 @@ export interface Membership {
 /** Creates the membership registry under `prefix` (e.g. `cronmesh/members/`). */
 export function createMembership(client: Etcd3, prefix: string, self: Member): Membership {
   return {
-    register: async (leaseId) =>
-      void (await client.kv.put({ key: bytes(`${prefix}${self.nodeId}`), value: bytes(JSON.stringify(self)), lease: leaseId })),
+    register: async (leaseId) => void (await client.kv.put({ key: bytes(`${prefix}${self.nodeId}`), value: bytes(JSON.stringify(self)), lease: leaseId })),
     async list() {
       const res = await client.kv.range({ key: bytes(prefix), range_end: prefixEnd(prefix) });
       return res.kvs.flatMap((kv) => {

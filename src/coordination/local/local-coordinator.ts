@@ -177,4 +177,3 @@ function lockHandle(key: string, entry: Held, locks: Map<string, Held>, clock: C
     },
   };
 }
-

@@ -39,7 +39,11 @@ export function jobOperations(c: MongoCollections, stats: JobStatsBook): JobOper
     updateJob: async (job, expected) => (await one(await updateJob(c, job, expected)))!,
     deleteJob: (jobId, scope, deletedAt) => c.lock(jobLockKey(jobId), () => deleteJob(c, jobId, scope, deletedAt)),
     listDeletedJobs: async (before, limit) => {
-      const docs = await c.deletedJobs.find({ deletedAt: { $lt: before } }).sort({ deletedAt: 1 }).limit(Math.max(0, Math.floor(limit))).toArray();
+      const docs = await c.deletedJobs
+        .find({ deletedAt: { $lt: before } })
+        .sort({ deletedAt: 1 })
+        .limit(Math.max(0, Math.floor(limit)))
+        .toArray();
       return docs.map((d) => ({ jobId: d._id, deletedAt: d.deletedAt }));
     },
     forgetDeletedJob: async (jobId, deletedAt) => void (await c.deletedJobs.deleteOne({ _id: jobId, deletedAt })),
@@ -57,7 +61,10 @@ export function jobOperations(c: MongoCollections, stats: JobStatsBook): JobOper
 
 /** Adds each job's scheduler state (see job-schedule.ts), repairing states a crash left behind. */
 async function withSchedules(c: MongoCollections, jobs: JobRecord[]): Promise<JobRecord[]> {
-  const schedules = await readSchedules(c, jobs.map((j) => j.jobId));
+  const schedules = await readSchedules(
+    c,
+    jobs.map((j) => j.jobId),
+  );
   const stale = jobs.filter((j) => isStale(j, schedules.get(j.jobId)));
   await Promise.all(stale.map((j) => writeSchedule(c, j)));
   return jobs.map((j) => mergeSchedule(j, schedules.get(j.jobId)));
@@ -154,15 +161,16 @@ async function listJobs(c: MongoCollections, filter: JobFilter, query: CursorQue
   return pageOf(docs.map(fromJobDocument), query.pageSize, (j) => j.jobId);
 }
 
-async function listJobsByPage(
-  c: MongoCollections,
-  filter: JobFilter,
-  query: OffsetQuery,
-): Promise<{ items: JobRecord[]; total: number }> {
+async function listJobsByPage(c: MongoCollections, filter: JobFilter, query: OffsetQuery): Promise<{ items: JobRecord[]; total: number }> {
   const where = jobQuery(filter);
   const total = await c.jobs.countDocuments(where);
   const w = offsetWindow(total, offsetStart(query), Math.floor(query.limit));
   if (w.take === 0) return { items: [], total };
-  const docs = await c.jobs.find(where).sort({ _id: w.descending ? -1 : 1 }).skip(w.skip).limit(w.take).toArray();
+  const docs = await c.jobs
+    .find(where)
+    .sort({ _id: w.descending ? -1 : 1 })
+    .skip(w.skip)
+    .limit(w.take)
+    .toArray();
   return { items: (w.descending ? docs.reverse() : docs).map(fromJobDocument), total };
 }

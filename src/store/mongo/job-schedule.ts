@@ -30,7 +30,10 @@ export interface ScheduleDocument {
 /** The schedule state a job version starts with (counters carried over from `previous`). */
 export function scheduleOf(job: JobRecord, previous?: ScheduleDocument | null): ScheduleDocument {
   const doc: ScheduleDocument = {
-    _id: job.jobId, projectId: job.spec.projectId, jobVersion: job.version, status: job.status,
+    _id: job.jobId,
+    projectId: job.spec.projectId,
+    jobVersion: job.version,
+    status: job.status,
     skippedCount: previous?.skippedCount ?? job.stats.skippedCount,
     droppedCount: previous?.droppedCount ?? job.stats.droppedCount,
   };
@@ -98,10 +101,15 @@ export async function advanceSchedules(c: MongoCollections, advances: JobAdvance
     groups.set(key, [...(groups.get(key) ?? []), a]);
   }
   const moved = new Set<string>();
-  await Promise.all([...groups.values()].map(async (group) => {
-    for (const jobId of await advanceGroup(c, group)) moved.add(jobId);
-  }));
-  await mirrorStatuses(c, advances.filter((a) => a.status !== undefined && moved.has(a.jobId)));
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      for (const jobId of await advanceGroup(c, group)) moved.add(jobId);
+    }),
+  );
+  await mirrorStatuses(
+    c,
+    advances.filter((a) => a.status !== undefined && moved.has(a.jobId)),
+  );
   return advances.map((a) => moved.has(a.jobId));
 }
 
@@ -113,12 +121,17 @@ export async function advanceSchedules(c: MongoCollections, advances: JobAdvance
  */
 async function mirrorStatuses(c: MongoCollections, advances: JobAdvance[]): Promise<void> {
   if (advances.length === 0) return;
-  const states = await readSchedules(c, advances.map((a) => a.jobId));
-  await Promise.all(advances.map((a) => {
-    const state = states.get(a.jobId);
-    if (!state || state.status !== a.status) return undefined;
-    return c.lock(jobLockKey(a.jobId), () => c.jobs.updateOne({ _id: a.jobId, version: state.jobVersion }, { $set: { status: a.status! } }));
-  }));
+  const states = await readSchedules(
+    c,
+    advances.map((a) => a.jobId),
+  );
+  await Promise.all(
+    advances.map((a) => {
+      const state = states.get(a.jobId);
+      if (!state || state.status !== a.status) return undefined;
+      return c.lock(jobLockKey(a.jobId), () => c.jobs.updateOne({ _id: a.jobId, version: state.jobVersion }, { $set: { status: a.status! } }));
+    }),
+  );
 }
 
 /** One group's `updateMany`; returns the ids of the jobs it advanced. */

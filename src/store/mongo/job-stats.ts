@@ -156,7 +156,11 @@ async function foldOne(c: MongoCollections, doc: JobStatsDocument): Promise<bool
   if (!mergedFrom.includes(doc._id)) {
     const seq = current?.seq ?? 0;
     const next: JobStatsDocument = {
-      _id: id, incarnation: FOLDED, shard: doc.shard, updatedAt: doc.updatedAt, seq: seq + 1,
+      _id: id,
+      incarnation: FOLDED,
+      shard: doc.shard,
+      updatedAt: doc.updatedAt,
+      seq: seq + 1,
       entries: mergeEntries(current?.entries ?? [], doc.entries),
       mergedFrom: [...mergedFrom, doc._id].slice(-MERGED_MEMORY),
     };

@@ -34,13 +34,7 @@ async function readVersions(c: MongoCollections, jobId: string, pageSize: number
  * Newest-first history. Only the job's current snapshot can be missing (an update that crashed
  * between its two steps); when it is in range and absent, it is written and the page re-read.
  */
-async function listJobVersions(
-  c: MongoCollections,
-  jobId: string,
-  pageSize: number,
-  before: number | undefined,
-  scope: Scope,
-): Promise<JobVersionRecord[]> {
+async function listJobVersions(c: MongoCollections, jobId: string, pageSize: number, before: number | undefined, scope: Scope): Promise<JobVersionRecord[]> {
   const [versions, job] = await Promise.all([readVersions(c, jobId, pageSize, before, scope), getJob(c, jobId, scope)]);
   const inRange = job !== undefined && (before === undefined || job.version < before);
   if (!inRange || versions.some((v) => v.version === job.version)) return versions;

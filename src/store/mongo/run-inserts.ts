@@ -16,9 +16,15 @@ import { currentStates, insertIgnoringDuplicates, placeStates } from "./run-stat
 export async function insertRuns(c: MongoCollections, runs: RunRecord[], options: InsertOptions = {}): Promise<InsertRunResult[]> {
   if (runs.length === 0) return [];
   const rejected = await insertIgnoringDuplicates(c.runs, runs.map(toRunDocument));
-  await placeStates(c, runs.filter((_, i) => !rejected.has(i)));
+  await placeStates(
+    c,
+    runs.filter((_, i) => !rejected.has(i)),
+  );
   if (rejected.size === 0 || options.adopt === false) return runs.map((run, i) => ({ run, inserted: !rejected.has(i) }));
-  const holders = await findSlotHolders(c, runs.filter((_, i) => rejected.has(i)));
+  const holders = await findSlotHolders(
+    c,
+    runs.filter((_, i) => rejected.has(i)),
+  );
   return runs.map((run, i) => (rejected.has(i) ? adopt(run, holders) : { run, inserted: true }));
 }
 

@@ -11,8 +11,21 @@ import { updateRun, updateRuns } from "./run-updates.js";
 /** The run methods of the store. */
 export type RunOperations = Pick<
   Store,
-  | "insertRuns" | "getRun" | "updateRun" | "updateRuns" | "listRuns" | "listDeadLetters" | "countRuns"
-  | "countDeadLetters" | "markRedriven" | "expireDeadLetters" | "listActiveRuns" | "purgeRuns" | "busyJobs" | "cancelQueuedRuns" | "trimRuns"
+  | "insertRuns"
+  | "getRun"
+  | "updateRun"
+  | "updateRuns"
+  | "listRuns"
+  | "listDeadLetters"
+  | "countRuns"
+  | "countDeadLetters"
+  | "markRedriven"
+  | "expireDeadLetters"
+  | "listActiveRuns"
+  | "purgeRuns"
+  | "busyJobs"
+  | "cancelQueuedRuns"
+  | "trimRuns"
   | "repairRuns"
 >;
 
@@ -67,10 +80,18 @@ function createdFilter(query: Omit<RunQuery, "pageSize" | "status">, bounds = tr
 
 /** One page of `collection` under `filter` in the query's order, and the total under `all` when asked. */
 async function findPage(
-  collection: Collection<RunDocument>, query: RunQuery, filter: Filter<RunDocument>, all: Filter<RunDocument>,
+  collection: Collection<RunDocument>,
+  query: RunQuery,
+  filter: Filter<RunDocument>,
+  all: Filter<RunDocument>,
 ): Promise<{ docs: RunDocument[]; total?: number }> {
   const [docs, total] = await Promise.all([
-    collection.find(filter).sort({ _id: query.oldestFirst ? 1 : -1 }).skip(Math.max(0, Math.floor(query.offset ?? 0))).limit(fetchLimit(query.pageSize)).toArray(),
+    collection
+      .find(filter)
+      .sort({ _id: query.oldestFirst ? 1 : -1 })
+      .skip(Math.max(0, Math.floor(query.offset ?? 0)))
+      .limit(fetchLimit(query.pageSize))
+      .toArray(),
     query.withTotal ? collection.countDocuments(all) : undefined,
   ]);
   return { docs, total };
@@ -97,7 +118,10 @@ async function listRuns(c: MongoCollections, query: RunQuery): Promise<Page<RunR
   let where = (bounds: boolean) => createdFilter(query, bounds);
   if (query.status) {
     const active: Filter<ActiveDocument> = { status: query.status, ...(query.jobId ? { jobId: query.jobId } : {}) };
-    const refs = await c.runActive.find(active, { projection: { _id: 1 } }).limit(MAX_ACTIVE_LISTED).toArray();
+    const refs = await c.runActive
+      .find(active, { projection: { _id: 1 } })
+      .limit(MAX_ACTIVE_LISTED)
+      .toArray();
     const ids: Filter<RunDocument> = { _id: { $in: refs.map((r) => r._id) } };
     // Both conditions on _id (the active ids and the page bounds) must hold.
     where = (bounds) => ({ $and: [createdFilter(query, bounds), ids] });
@@ -191,7 +215,10 @@ async function cancelQueuedRuns(c: MongoCollections, jobId: string, now: number)
   const refs = await c.runActive.find({ jobId, status: "queued" satisfies RunStatus }).toArray();
   const runs = (await Promise.all(refs.map((r) => findRun(c, r._id)))).filter((r): r is RunRecord => r !== undefined && !isFinal(r.status));
   const cancelled = runs.map((r) => ({ ...r, status: "cancelled" as const, finishedAt: now, updatedAt: now, revision: r.revision + 1 }));
-  const results = await updateRuns(c, cancelled.map((run) => ({ run, expectedRevision: run.revision - 1 })));
+  const results = await updateRuns(
+    c,
+    cancelled.map((run) => ({ run, expectedRevision: run.revision - 1 })),
+  );
   return results.filter(Boolean).length;
 }
 
@@ -206,7 +233,10 @@ async function trimRuns(c: MongoCollections, limits: HistoryLimit[]): Promise<nu
   const byJobs = { jobId: { $in: [...keep.keys()] } };
   const [created, allFinals] = await Promise.all([
     c.runs.find(byJobs, { projection: { _id: 1, jobId: 1 } }).toArray(),
-    c.runFinals.find(byJobs, { projection: { _id: 1, jobId: 1, deadLetteredAt: 1, redrivenAt: 1 } }).sort({ _id: 1 }).toArray(),
+    c.runFinals
+      .find(byJobs, { projection: { _id: 1, jobId: 1, deadLetteredAt: 1, redrivenAt: 1 } })
+      .sort({ _id: 1 })
+      .toArray(),
   ]);
   const queuedDead = new Set(allFinals.filter(inDeadLetterQueue).map((d) => d._id));
   const finals = allFinals.filter((d) => !queuedDead.has(d._id));
@@ -214,11 +244,13 @@ async function trimRuns(c: MongoCollections, limits: HistoryLimit[]): Promise<nu
   for (const d of created) {
     if (!queuedDead.has(d._id)) excess.set(d.jobId, (excess.get(d.jobId) ?? -keep.get(d.jobId)!) + 1);
   }
-  const ids = finals.filter((d) => {
-    const left = excess.get(d.jobId) ?? 0;
-    excess.set(d.jobId, left - 1);
-    return left > 0;
-  }).map((d) => d._id);
+  const ids = finals
+    .filter((d) => {
+      const left = excess.get(d.jobId) ?? 0;
+      excess.set(d.jobId, left - 1);
+      return left > 0;
+    })
+    .map((d) => d._id);
   if (ids.length === 0) return 0;
   await c.runFinals.deleteMany({ _id: { $in: ids } });
   return (await c.runs.deleteMany({ _id: { $in: ids } })).deletedCount;

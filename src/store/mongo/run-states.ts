@@ -29,7 +29,13 @@ export async function currentStates(c: MongoCollections, created: RunDocument[])
   ]);
   for (const doc of [...progress, ...finals]) states.set(doc._id, fromRunDocument(doc));
   const placed = new Set([...active, ...finals].map((d) => d._id));
-  return { states, unplaced: ids.filter((id) => !placed.has(id)).map((id) => states.get(id)!).filter((r) => !isFinal(r.status)) };
+  return {
+    states,
+    unplaced: ids
+      .filter((id) => !placed.has(id))
+      .map((id) => states.get(id)!)
+      .filter((r) => !isFinal(r.status)),
+  };
 }
 
 /** The current state of one run (of `scope`'s project only, when given), or undefined: three exact-`_id` reads. */

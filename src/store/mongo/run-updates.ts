@@ -27,7 +27,10 @@ export async function updateRuns(c: MongoCollections, updates: RunUpdate[]): Pro
   const finals = updates.filter((u) => isFinal(u.run.status));
   const others = updates.filter((u) => !isFinal(u.run.status));
   const [finished, progressed] = await Promise.all([
-    finishRuns(c, finals.map((u) => u.run)),
+    finishRuns(
+      c,
+      finals.map((u) => u.run),
+    ),
     mapConcurrently(others, BATCH_CONCURRENCY, (u) => storeProgress(c, u.run, u.expectedRevision)),
   ]);
   const byUpdate = new Map<RunUpdate, boolean>();

@@ -24,9 +24,7 @@ export function schedulingOperations(c: MongoCollections, stats: JobStatsBook): 
  * states a crash left behind their job are repaired (the job versions are compared in one pass
  * over the jobs), so that no job is missed for want of a current state.
  */
-async function dueSchedules(
-  c: MongoCollections, before: number, limit: number, projection?: Record<string, 1>, scope?: Scope,
-): Promise<ScheduleDocument[]> {
+async function dueSchedules(c: MongoCollections, before: number, limit: number, projection?: Record<string, 1>, scope?: Scope): Promise<ScheduleDocument[]> {
   if (limit <= 0) return [];
   await repairStaleSchedules(c);
   const where: Filter<ScheduleDocument> = { status: "active", nextTriggerAt: { $lte: before } };

@@ -5,7 +5,22 @@ import { CronError } from "../../domain/cron-error.js";
 import { snapshotOf, type JobRecord, type JobVersionRecord } from "../../domain/job.js";
 import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus } from "../../domain/run.js";
 import type {
-  ActiveRun, ActiveRunQuery, DeadLetterQuery, DeletedJob, Scope, DueJobRef, HistoryLimit, InsertOptions, InsertRunResult, JobAdvance, OffsetQuery, Page, RunOutcome, RunQuery, RunUpdate, Store,
+  ActiveRun,
+  ActiveRunQuery,
+  DeadLetterQuery,
+  DeletedJob,
+  Scope,
+  DueJobRef,
+  HistoryLimit,
+  InsertOptions,
+  InsertRunResult,
+  JobAdvance,
+  OffsetQuery,
+  Page,
+  RunOutcome,
+  RunQuery,
+  RunUpdate,
+  Store,
 } from "../store.js";
 import { fromDoc, jobFromRow, jobParams, runFromDoc, runParams, versionParams, type JobRow } from "./rows.js";
 import { FOREGROUND_CHECKPOINT_PAGES, startCheckpointer } from "./checkpointer.js";
@@ -82,7 +97,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma(`wal_autocheckpoint = ${checkpointer ? FOREGROUND_CHECKPOINT_PAGES : 1000}`);
   // Statements are prepared eagerly, so the schema must exist first; it is idempotent.
   prepareSchema(db);
-  const guarded = <A extends unknown[], R>(fn: (...args: A) => R) =>
+  const guarded =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
     async (...args: A): Promise<R> => {
       try {
         return fn(...args);
@@ -264,8 +280,9 @@ function jobStatements(db: Database.Database) {
     return { items: inOrder(w.descending ? ids.reverse() : ids), total };
   };
   const versions = (jobId: string, pageSize: number, before?: number, scope?: Scope): JobVersionRecord[] =>
-    (selectVersions.all({ jobId, before: before ?? Number.MAX_SAFE_INTEGER, limit: pageSize, scope: scope ?? null }) as { doc: string }[])
-      .map(fromDoc<JobVersionRecord>);
+    (selectVersions.all({ jobId, before: before ?? Number.MAX_SAFE_INTEGER, limit: pageSize, scope: scope ?? null }) as { doc: string }[]).map(
+      fromDoc<JobVersionRecord>,
+    );
   const version = (jobId: string, v: number, scope?: Scope) => {
     const row = selectVersion.get({ jobId, version: v, scope: scope ?? null }) as { doc: string } | undefined;
     return row && fromDoc<JobVersionRecord>(row);
@@ -353,9 +370,7 @@ function runStatements(db: Database.Database) {
   );
   const update = (run: RunRecord, expected: number) => {
     if (casRun.run({ ...runParams(run), expected }).changes === 0) {
-      throw get(run.runId)
-        ? new CronError("version_conflict", `run ${run.runId} is not at revision ${expected}`)
-        : CronError.notFound("run", run.runId);
+      throw get(run.runId) ? new CronError("version_conflict", `run ${run.runId} is not at revision ${expected}`) : CronError.notFound("run", run.runId);
     }
     return run;
   };
@@ -373,8 +388,7 @@ function runStatements(db: Database.Database) {
   const purgeStatement = db.prepare(`DELETE FROM runs WHERE run_id IN (
         SELECT run_id FROM runs WHERE job_id = ? AND status IN (${finished})
           AND json_extract(doc, '$.createdAt') < ? ORDER BY run_id LIMIT ?)`);
-  const markRedriven = (runId: string, redriveRunId: string, at: number) =>
-    markStatement.run({ runId, redriveRunId, at }).changes === 1;
+  const markRedriven = (runId: string, redriveRunId: string, at: number) => markStatement.run({ runId, redriveRunId, at }).changes === 1;
   const cancelQueued = db.transaction((jobId: string, now: number) => {
     const rows = (queued.all(jobId) as { doc: string }[]).map(runFromDoc);
     for (const run of rows) {
@@ -393,12 +407,12 @@ function runStatements(db: Database.Database) {
   const expireStatement = db.prepare(`DELETE FROM runs WHERE run_id IN (
         SELECT run_id FROM runs WHERE dead_lettered_at IS NOT NULL AND redriven_at IS NULL AND dead_lettered_at < ? LIMIT ?)`);
   const countDead = db.prepare("SELECT COUNT(*) AS n FROM runs WHERE dead_lettered_at IS NOT NULL AND redriven_at IS NULL");
-  const trim = db.transaction((limits: HistoryLimit[]) =>
-    limits.reduce((deleted, { jobId, keep }) => deleted + trimStatement.run({ jobId, keep }).changes, 0),
-  );
+  const trim = db.transaction((limits: HistoryLimit[]) => limits.reduce((deleted, { jobId, keep }) => deleted + trimStatement.run({ jobId, keep }).changes, 0));
   const toActive = (r: { run_id: string; job_id: string; status: RunStatus }): ActiveRun => ({ runId: r.run_id, jobId: r.job_id, status: r.status });
-  const activeOf = inStatements(db, (ids) =>
-    `SELECT run_id, job_id, status FROM runs WHERE status IN ('queued', 'running') AND job_id IN (${ids}) ORDER BY run_id LIMIT ?`);
+  const activeOf = inStatements(
+    db,
+    (ids) => `SELECT run_id, job_id, status FROM runs WHERE status IN ('queued', 'running') AND job_id IN (${ids}) ORDER BY run_id LIMIT ?`,
+  );
   // The same condition as the partial index runs_active_job, which serves it with one probe per job.
   const busyOf = inStatements(db, (ids) => `SELECT DISTINCT job_id FROM runs WHERE status IN ('queued', 'running') AND job_id IN (${ids})`);
   const busy = (jobIds: string[]): Set<string> => {
