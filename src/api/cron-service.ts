@@ -47,7 +47,8 @@ const MAX_TRIGGER_WAIT_MS = 5 * 60_000;
 /** Creates the CronService implementation over the application use cases. */
 export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof CronService> {
   const { jobs, runs, clock } = deps;
-  const withLock = async (job: JobRecord) => jobToProto(job, { lockAcquired: (await runs.busyJobs([job.jobId])).has(job.jobId) });
+  /** The job as answered: its proto with lock_acquired (a run of it is queued or running anywhere). */
+  const jobAnswer = async (job: JobRecord) => jobToProto(job, { lockAcquired: (await runs.busyJobs([job.jobId])).has(job.jobId) });
   const requireId = (id: string, field = "job_id") => {
     if (!id) throw CronError.invalid(field, "is required");
     return id;
@@ -58,7 +59,7 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       const input = req.job ?? create(JobSchema);
       const job = await jobs.create(specFromProto(input), { jobId: input.jobId, enabled: input.enabled }, actorOf(ctx));
       // Read like any other answer: runs of an earlier job of the same id, deleted meanwhile, may still run.
-      return { job: await withLock(job) };
+      return { job: await jobAnswer(job) };
     },
 
     async getJob(req, ctx) {
@@ -81,7 +82,7 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       const input = req.job ?? create(JobSchema);
       const current = await jobs.get(requireId(input.jobId, "job.job_id"), actorOf(ctx));
       const updated = await jobs.change(current.jobId, (c) => mergeUpdate(c, req), Number(input.version), actorOf(ctx), "update");
-      return { job: await withLock(updated) };
+      return { job: await jobAnswer(updated) };
     },
 
     async deleteJob(req, ctx) {
@@ -107,11 +108,11 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
     },
 
     async pauseJob(req, ctx) {
-      return { job: await withLock(await jobs.setEnabled(requireId(req.jobId), false, req.note, actorOf(ctx))) };
+      return { job: await jobAnswer(await jobs.setEnabled(requireId(req.jobId), false, req.note, actorOf(ctx))) };
     },
 
     async resumeJob(req, ctx) {
-      return { job: await withLock(await jobs.setEnabled(requireId(req.jobId), true, req.note, actorOf(ctx))) };
+      return { job: await jobAnswer(await jobs.setEnabled(requireId(req.jobId), true, req.note, actorOf(ctx))) };
     },
 
     async previewSchedule(req) {
@@ -140,7 +141,7 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
     async rollbackJob(req, ctx) {
       const before = await jobs.get(requireId(req.jobId), actorOf(ctx));
       const job = await jobs.rollback(before.jobId, Number(req.version), actorOf(ctx));
-      return { job: await withLock(job), rolledBackFrom: BigInt(before.version), newVersion: BigInt(job.version) };
+      return { job: await jobAnswer(job), rolledBackFrom: BigInt(before.version), newVersion: BigInt(job.version) };
     },
 
     async addTask(req, ctx) {
@@ -155,7 +156,7 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
         actorOf(ctx),
         "add task",
       );
-      return { job: await withLock(job) };
+      return { job: await jobAnswer(job) };
     },
 
     async updateTask(req, ctx) {
@@ -170,7 +171,7 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
         actorOf(ctx),
         "update task",
       );
-      return { job: await withLock(job) };
+      return { job: await jobAnswer(job) };
     },
 
     async deleteTask(req, ctx) {
@@ -185,7 +186,7 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
         actorOf(ctx),
         "delete task",
       );
-      return { job: await withLock(job) };
+      return { job: await jobAnswer(job) };
     },
 
     async listTasks(req, ctx) {

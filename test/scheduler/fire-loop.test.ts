@@ -17,6 +17,8 @@ import { testMetrics } from "../support/metrics.js";
 import { flush } from "../support/flush.js";
 
 const T0 = Date.parse("2026-03-01T12:00:00Z");
+/** The resync period these tests run the loop with (steps below are derived from it). */
+const RESYNC_MS = 15_000;
 
 /** A dispatcher that only records the runs it is handed. */
 function recordingDispatcher(): RunDispatcher & { runs: RunRecord[] } {
@@ -105,7 +107,7 @@ describe("fire loop (fake clock)", () => {
       canceller: recordingCanceller(),
       events: createRunEvents(),
       ids: createIdGenerator(clock, randomBytes),
-      options: { resyncMs: 15_000 },
+      options: { resyncMs: RESYNC_MS },
       sends,
       onError: (err) => errors.push(err),
     });
@@ -196,7 +198,7 @@ describe("fire loop (fake clock)", () => {
     await gated.start();
     const loads = calls.listDueJobRefs;
     sendsBusy = new Promise((resolve) => (sendsOver = resolve));
-    clock.advance(15_000);
+    clock.advance(RESYNC_MS);
     await flush();
     expect(calls.listDueJobRefs).toBe(loads);
     sendsBusy = undefined;
@@ -208,10 +210,10 @@ describe("fire loop (fake clock)", () => {
   });
 
   it("holds a resync back while its own next staging is under 250 ms away, and runs it once that slot is staged", async () => {
-    await raw.createJob(minutely("j_near", T0 + 15_300));
+    await raw.createJob(minutely("j_near", T0 + RESYNC_MS + 300));
     await loop.start();
     const loads = calls.listDueJobRefs;
-    await step(15_000);
+    await step(RESYNC_MS);
     await flush();
     expect(calls.listDueJobRefs).toBe(loads);
     await step(200);
@@ -227,14 +229,14 @@ describe("fire loop (fake clock)", () => {
     // The worker's view: runs handed over and not due yet are held.
     const heldAt = () => Math.min(Infinity, ...worker.runs.map((r) => r.dueAt).filter((at) => at > clock.now()));
     const gated = loopWithSends({ betweenSlots: () => Promise.resolve(), inSlotGap: () => heldAt() - clock.now() >= 250 });
-    await raw.createJob(minutely("j_race", T0 + 15_080));
+    await raw.createJob(minutely("j_race", T0 + RESYNC_MS + 80));
     await gated.start();
     const loads = calls.listDueJobRefs;
     let openGate = () => undefined as void;
     calls.insertGate = new Promise((resolve) => (openGate = resolve));
     // The staging (100 ms ahead) starts and waits on its insert; the resync's timer fires meanwhile,
     // when neither the loop nor the worker has a slot near: it queues behind the staging.
-    clock.advance(14_990);
+    clock.advance(RESYNC_MS - 10);
     await flush();
     expect(calls.insertRuns).toBe(1);
     clock.advance(10);

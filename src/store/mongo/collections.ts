@@ -60,8 +60,8 @@ export function collectionsOf(db: Db): MongoCollections {
   };
 }
 
-/** The lock key of a job document. */
-export function jobLockKey(jobId: string): string {
+/** The in-process lock key serialising this store's writes to one job document (not the coordinator's job lock). */
+export function jobWriteKey(jobId: string): string {
   return `job:${jobId}`;
 }
 

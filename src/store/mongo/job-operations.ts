@@ -2,7 +2,7 @@ import { CronError } from "../../domain/cron-error.js";
 import { snapshotOf, type JobRecord } from "../../domain/job.js";
 import type { Filter } from "mongodb";
 import type { CursorQuery, JobFilter, OffsetQuery, Page, Scope, Store } from "../store.js";
-import { jobLockKey, type MongoCollections } from "./collections.js";
+import { jobWriteKey, type MongoCollections } from "./collections.js";
 import { fromJobDocument, jobUpdateOf, toJobDocument, type JobDocument } from "./job-documents.js";
 import { jobQuery } from "./job-queries.js";
 import { writeSnapshots } from "./job-snapshots.js";
@@ -37,7 +37,7 @@ export function jobOperations(c: MongoCollections, stats: JobStatsBook): JobOper
       return out;
     },
     updateJob: async (job, expected) => (await one(await updateJob(c, job, expected)))!,
-    deleteJob: (jobId, scope, deletedAt) => c.lock(jobLockKey(jobId), () => deleteJob(c, jobId, scope, deletedAt)),
+    deleteJob: (jobId, scope, deletedAt) => c.lock(jobWriteKey(jobId), () => deleteJob(c, jobId, scope, deletedAt)),
     listDeletedJobs: async (before, limit) => {
       const docs = await c.deletedJobs
         .find({ deletedAt: { $lt: before } })
@@ -128,7 +128,7 @@ async function updateJob(c: MongoCollections, job: JobRecord, expected: number):
   if (job.version !== expected + 1) {
     throw CronError.invalid("job.version", `must be ${expected + 1} when updating from version ${expected}`);
   }
-  return c.lock(jobLockKey(job.jobId), () => compareAndSetJob(c, job, expected));
+  return c.lock(jobWriteKey(job.jobId), () => compareAndSetJob(c, job, expected));
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Filter, UpdateFilter } from "mongodb";
 import type { JobRecord, JobStatus } from "../../domain/job.js";
 import type { JobAdvance } from "../store.js";
-import { jobLockKey, type MongoCollections } from "./collections.js";
+import { jobWriteKey, type MongoCollections } from "./collections.js";
 import { isDuplicateKey } from "./mongo-errors.js";
 
 /** The in-process lock key of a job's scheduler state. */
@@ -129,7 +129,7 @@ async function mirrorStatuses(c: MongoCollections, advances: JobAdvance[]): Prom
     advances.map((a) => {
       const state = states.get(a.jobId);
       if (!state || state.status !== a.status) return undefined;
-      return c.lock(jobLockKey(a.jobId), () => c.jobs.updateOne({ _id: a.jobId, version: state.jobVersion }, { $set: { status: a.status! } }));
+      return c.lock(jobWriteKey(a.jobId), () => c.jobs.updateOne({ _id: a.jobId, version: state.jobVersion }, { $set: { status: a.status! } }));
     }),
   );
 }

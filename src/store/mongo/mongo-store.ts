@@ -8,7 +8,7 @@ import { createJobStatsBook } from "./job-stats.js";
 import { versionOperations } from "./job-versions.js";
 import { toCronError } from "./mongo-errors.js";
 import { runOperations, upgradeDeadLettered } from "./run-operations.js";
-import { schedulingOperations } from "./scheduling.js";
+import { schedulingOperations } from "./scheduler-operations.js";
 
 /** Where the MongoDB store keeps its data. */
 export interface MongoStoreOptions {
