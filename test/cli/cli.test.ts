@@ -473,7 +473,7 @@ describe.each(MATRIX)("the cronmesh CLI on %s over %s", { timeout: CLI_TEST_TIME
   it("shows the cluster, the caller and a schedule preview", async () => {
     const cluster = ok(await cli(["cluster"]));
     expect(cluster).toMatch(
-      /^Mode: {5}single\nNode: {5}(\S+) \(leader\)\nLeader: {3}\1\nJobs: {5}\d+\nRunning: {2}\d+\n\nMembers:\nNODE ID +ADDRESS +VERSION +STARTED +LEADER\n/,
+      /^Mode: {5}single\nNode: {5}(\S+) \(leader\)\nLeader: {3}\1\nJobs: {5}\d+\nRunning: {2}\d+\nLoad: {5}normal; queue \d+\/\d+, \d+ runs\/s started, \d+ shed\n\nMembers:\nNODE ID +ADDRESS +VERSION +STARTED +LEADER +LOAD\n/,
     );
     expect(json(await cli(["cluster", "--json", "--next", "1"]))).toMatchObject({ isLeader: true, mode: "single", nextRuns: [{ jobId: expect.any(String) }] });
 

@@ -1,4 +1,8 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { NodeLoadSchema } from "../../gen/cronmesh/v1/cron_service_pb.js";
+import { loadLine } from "../../src/cli/views/cluster.js";
 import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
 import { FIELD_METADATA_KEY } from "../../src/api/error-codes.js";
@@ -174,5 +178,29 @@ describe("exit statuses and error lines", () => {
   it("treats commander's errors as usage errors already printed, and asked-for help as success", () => {
     expect(failureOf(new CommanderError(1, "commander.unknownOption", "x"), server)).toEqual({ exitCode: ExitCode.Usage, message: "" });
     expect(failureOf(new CommanderError(0, "commander.helpDisplayed", "x"), server)).toEqual({ exitCode: ExitCode.Ok, message: "" });
+  });
+});
+
+describe("cluster load line", () => {
+  const load = (o: Partial<{ overloaded: boolean; queuedRuns: bigint; queueBound: bigint; startRate: number; shedTotal: bigint; ageMs: number }>) =>
+    create(NodeLoadSchema, {
+      overloaded: o.overloaded ?? false,
+      queuedRuns: o.queuedRuns ?? 0n,
+      queueBound: o.queueBound ?? 256n,
+      startRate: o.startRate ?? 0,
+      shedTotal: o.shedTotal ?? 0n,
+      oldestQueuedAge: o.ageMs === undefined ? undefined : durationFromMs(o.ageMs),
+    });
+  it.each([
+    ["a calm node", false, load({ queuedRuns: 3n, startRate: 812.4 }), "normal; queue 3/256, 812 runs/s started, 0 shed"],
+    [
+      "an overloaded node with runs waiting",
+      true,
+      load({ overloaded: true, queuedRuns: 256n, startRate: 20, shedTotal: 4321n, ageMs: 1250 }),
+      "OVERLOADED (runs past their start deadline are decided by their misfire policy); queue 256/256, oldest waiting 1.3s, 20 runs/s started, 4321 shed",
+    ],
+    ["a server that reports no load", false, undefined, "normal"],
+  ])("%s", (_name, overloaded, l, expected) => {
+    expect(loadLine({ overloaded, load: l })).toBe(expected);
   });
 });

@@ -11,10 +11,18 @@ export function clusterStatus(res: GetClusterStatusResponse): string {
     ["Leader", res.leaderId || "none"],
     ["Jobs", `${res.jobsTotal}`],
     ["Running", `${res.running}`],
+    ["Load", loadLine(res)],
   ]);
   const members = renderTable(
-    ["NODE ID", "ADDRESS", "VERSION", "STARTED", "LEADER"],
-    res.members.map((m) => [m.nodeId, m.address || "-", m.version || "-", localTime(m.startedAt), m.isLeader ? "yes" : ""]),
+    ["NODE ID", "ADDRESS", "VERSION", "STARTED", "LEADER", "LOAD"],
+    res.members.map((m) => [
+      m.nodeId,
+      m.address || "-",
+      m.version || "-",
+      localTime(m.startedAt),
+      m.isLeader ? "yes" : "",
+      m.overloaded ? "OVERLOADED" : "normal",
+    ]),
   );
   const next = res.nextRuns.length
     ? renderTable(
@@ -23,6 +31,15 @@ export function clusterStatus(res: GetClusterStatusResponse): string {
       )
     : "none\n";
   return `${head}\nMembers:\n${members}\nNext runs:\n${next}`;
+}
+
+/** The answering node's load: overloaded or normal, its queue against its bound, start rate and runs shed. */
+export function loadLine(res: Pick<GetClusterStatusResponse, "overloaded" | "load">): string {
+  const state = res.overloaded ? "OVERLOADED (runs past their start deadline are decided by their misfire policy)" : "normal";
+  const l = res.load;
+  if (!l) return state;
+  const oldest = l.oldestQueuedAge ? `, oldest waiting ${(Number(l.oldestQueuedAge.seconds) + l.oldestQueuedAge.nanos / 1e9).toFixed(1)}s` : "";
+  return `${state}; queue ${l.queuedRuns}/${l.queueBound}${oldest}, ${Math.round(l.startRate)} runs/s started, ${l.shedTotal} shed`;
 }
 
 /** The caller as the server sees it. */
