@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { makeApiKey, makeSecretsKey } from "../../deploy/make-token.js";
 import { clientsFor, type Clients } from "./clients.js";
+import { Etcd3 } from "etcd3";
 import { startEtcdCluster, type EtcdCluster } from "./etcd.js";
 import { startFerretDb, type FerretDbServer } from "./ferretdb.js";
 import { freePort, killChild } from "./processes.js";
@@ -44,6 +45,12 @@ export interface Cluster {
   ttlMs: number;
   /** The replica the live replicas agree leads, if any. */
   leader(): Promise<Replica | undefined>;
+  /**
+   * The node id the election names leader, read from etcd itself (the key with the lowest create
+   * revision under the election prefix): exact and quick, unlike asking a replica, whose cluster
+   * status also reads the store and every replica's runs.
+   */
+  electedLeader(): Promise<string | undefined>;
   /** Any replica that answers. */
   anyLive(): Replica;
   /** The credentials every replica accepts (an API key of an admin of every project): the replicas authenticate. */
@@ -96,6 +103,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const env = { ...clusterEnv, SHUTDOWN_GRACE_MS: "3000", ...options.env };
   const replicas = await Promise.all(Array.from({ length: options.replicas }, async (_, i) => createReplica([entry], `r${i}`, await freePort(), env, logDir)));
   for (const r of replicas) await r.start();
+  const etcdClient = new Etcd3({ hosts: etcd.endpoints });
   const cluster: Cluster = {
     etcd,
     ferret,
@@ -105,11 +113,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     sink,
     ttlMs: options.ttlMs,
     leader: () => findLeader(replicas, auth),
+    electedLeader: async () => {
+      const res = await etcdClient.getAll().prefix(`${env.ETCD_PREFIX}election/`).sort("Create", "Ascend").limit(1).exec();
+      return res.kvs[0]?.value.toString("utf8");
+    },
     anyLive: () => replicas.find((r) => r.running()) ?? replicas[0]!,
     auth,
     clients: (replica) => clientsFor((replica ?? cluster.anyLive()).baseUrl, auth),
     async stop() {
       await Promise.all(replicas.map((r) => r.stop()));
+      etcdClient.close();
       await Promise.all([etcd.stop(), ferret.stop(), sink.close()]);
       // CRONMESH_KEEP_LOGS=1 keeps the replicas' logs for a post-mortem.
       if (process.env.CRONMESH_KEEP_LOGS) console.error(`replica logs kept in ${logDir}`);
