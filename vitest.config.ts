@@ -12,8 +12,9 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 2,
     // Measured on every `npm test` (the main suite: in-process code; the CLI binary and the console
-    // in Chromium run outside it). The thresholds are the figures when they were set, rounded down:
-    // they may only rise.
+    // in Chromium run outside it). The thresholds are the figures when they were set (2026-12-07:
+    // statements 88.2%, branches 82.8%, functions 87.4%, lines 90.4%), less a point for the paths
+    // only timing reaches: they may only rise.
     coverage: {
       enabled: true,
       provider: "v8",
@@ -21,6 +22,7 @@ export default defineConfig({
       exclude: ["src/console/**", "src/**/*.d.ts"],
       reporter: ["text-summary", "json-summary", "html"],
       reportsDirectory: "coverage",
+      thresholds: { statements: 87, branches: 81, functions: 86, lines: 89 },
     },
   },
 });
