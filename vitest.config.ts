@@ -11,12 +11,13 @@ export default defineConfig({
     // Two cores: run files in a couple of forks, not one per core-thread storm.
     pool: "forks",
     maxWorkers: 2,
-    // Measured on every `npm test` (the main suite: in-process code; the CLI binary and the console
+    // Measured by every whole `npm test` (test/harness/run-tests.mjs turns it on; a run of some files
+    // only would miss the thresholds). The main suite: in-process code; the CLI binary and the console
     // in Chromium run outside it). The thresholds are the figures when they were set (2026-12-07:
     // statements 88.2%, branches 82.8%, functions 87.4%, lines 90.4%), less a point for the paths
     // only timing reaches: they may only rise.
     coverage: {
-      enabled: true,
+      enabled: false,
       provider: "v8",
       include: ["src/**/*.ts"],
       exclude: ["src/console/**", "src/**/*.d.ts"],
