@@ -95,7 +95,6 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       const waitMs = durationToMs(req.wait, "wait");
       if (waitMs > MAX_TRIGGER_WAIT_MS) throw CronError.invalid("wait", "must be at most 5m");
       const job = await jobs.get(requireId(req.jobId), actorOf(ctx));
-      if (job.status === "cancelled") throw new CronError("failed_precondition", `job ${job.jobId} is cancelled`);
       const result = await runs.trigger(job);
       const run = waitMs > 0 ? await runs.settled(result.run.runId, waitMs, actorOf(ctx), ctx.signal) : result.run;
       return {
@@ -146,46 +145,18 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
 
     async addTask(req, ctx) {
       if (!req.task) throw CronError.invalid("task", "is required");
-      const task = taskFromProto(req.task, "task");
-      const job = await jobs.editTasks(
-        requireId(req.jobId),
-        (tasks) => {
-          if (tasks.some((t) => t.taskId === task.taskId)) throw new CronError("already_exists", `task ${task.taskId} already exists`);
-          return [...tasks, task];
-        },
-        actorOf(ctx),
-        "add task",
-      );
+      const job = await jobs.editTask(requireId(req.jobId), { kind: "add", task: taskFromProto(req.task, "task") }, actorOf(ctx));
       return { job: await jobAnswer(job) };
     },
 
     async updateTask(req, ctx) {
       if (!req.task) throw CronError.invalid("task", "is required");
-      const task = taskFromProto(req.task, "task");
-      const job = await jobs.editTasks(
-        requireId(req.jobId),
-        (tasks) => {
-          if (!tasks.some((t) => t.taskId === task.taskId)) throw CronError.notFound("task", task.taskId);
-          return tasks.map((t) => (t.taskId === task.taskId ? task : t));
-        },
-        actorOf(ctx),
-        "update task",
-      );
+      const job = await jobs.editTask(requireId(req.jobId), { kind: "update", task: taskFromProto(req.task, "task") }, actorOf(ctx));
       return { job: await jobAnswer(job) };
     },
 
     async deleteTask(req, ctx) {
-      const job = await jobs.editTasks(
-        requireId(req.jobId),
-        (tasks) => {
-          if (!tasks.some((t) => t.taskId === req.taskId)) throw CronError.notFound("task", req.taskId);
-          const dependant = tasks.find((t) => t.dependsOn.includes(req.taskId));
-          if (dependant) throw new CronError("failed_precondition", `task ${dependant.taskId} depends on ${req.taskId}`);
-          return tasks.filter((t) => t.taskId !== req.taskId);
-        },
-        actorOf(ctx),
-        "delete task",
-      );
+      const job = await jobs.editTask(requireId(req.jobId), { kind: "delete", taskId: req.taskId }, actorOf(ctx));
       return { job: await jobAnswer(job) };
     },
 

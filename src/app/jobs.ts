@@ -1,4 +1,5 @@
 import { CronError } from "../domain/cron-error.js";
+import { applyTaskEdit, taskEditReason, type TaskEdit } from "../domain/task-edits.js";
 import { emptyStats, snapshotOf, type JobRecord, type JobSpec, type JobStatus, type JobVersionRecord, type TaskSpec } from "../domain/job.js";
 import { isFinal, type RunRecord } from "../domain/run.js";
 import { checkScheduleInterval, DEFAULT_JOB_LIMITS, ID_PATTERN, normalizeSpec, normalizeTasks } from "../domain/job-validation.js";
@@ -235,8 +236,15 @@ export function createJobCommands(deps: AppDeps) {
     listByPage: (filter: JobFilter, query: OffsetQuery, actor: Actor) => store.listJobsByPage(scopedFilter(filter, actor), query),
 
     /** Adds, replaces or removes a DAG task; the result must still be a DAG. */
-    async editTasks(jobId: string, edit: (tasks: TaskSpec[]) => TaskSpec[], actor: Actor, reason: string): Promise<JobRecord> {
-      return change(jobId, (c) => ({ spec: { ...c.spec, tasks: normalizeTasks(edit(c.spec.tasks), outbound) } }), 0, actor, reason);
+    /** Adds, replaces or deletes one DAG task (see domain/task-edits.ts), as a new version of the job. */
+    async editTask(jobId: string, edit: TaskEdit, actor: Actor): Promise<JobRecord> {
+      return change(
+        jobId,
+        (c) => ({ spec: { ...c.spec, tasks: normalizeTasks(applyTaskEdit(c.spec.tasks, edit), outbound) } }),
+        0,
+        actor,
+        taskEditReason(edit),
+      );
     },
 
     /** The job's tasks in dependency order. */

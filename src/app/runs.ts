@@ -179,6 +179,7 @@ export function createRunCommands(deps: AppDeps) {
 
     /** A manual run now (TriggerJob); refused naming what is missing when the job has nothing to run. */
     trigger: (job: JobRecord) => {
+      if (job.status === "cancelled") throw new CronError("failed_precondition", `job ${job.jobId} is cancelled`);
       checkRunnable(job);
       return createManualRun(job, { trigger: "manual" });
     },
