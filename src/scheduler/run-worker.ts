@@ -19,6 +19,7 @@ import type { RunEvents } from "./run-events.js";
 import { createProgressContext, createRunProgress, type ProgressContext, type ProgressOptions, type RunProgress } from "./run-progress.js";
 import { createRunQueue } from "./run-queue.js";
 import { createTurnChunks } from "../runtime/turn-chunks.js";
+import { createHeldRuns } from "./held-runs.js";
 import { onNextTurn } from "../runtime/next-turn.js";
 import { createRunWriter, RunPreempted } from "./run-writer.js";
 import { bindRun, type RunBinding } from "./run-binding.js";
@@ -175,18 +176,13 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   let started = 0;
   let ranDry = true;
   let idleWaiters: (() => void)[] = [];
-  /** Runs submitted ahead of their due time, by due time; one timer per distinct due time. */
-  const held = new Map<number, { accepted: Set<AcceptedRun>; timer: TimerHandle }>();
-  let heldCount = 0;
+  /** Runs submitted ahead of their due time, until it comes. */
+  const held = createHeldRuns<AcceptedRun>(deps.clock, (due) => {
+    for (const entry of due) releases.push(entry);
+    releases.start();
+  });
   const hold = (entry: AcceptedRun) => {
-    const dueAt = entry.run.dueAt;
-    const group = held.get(dueAt);
-    if (group) group.accepted.add(entry);
-    else {
-      held.set(dueAt, { accepted: new Set([entry]), timer: deps.clock.setAlarm(dueAt, () => releaseHeld(dueAt)) });
-      prepareFor(dueAt);
-    }
-    heldCount++;
+    if (held.hold(entry, entry.run.dueAt)) prepareFor(entry.run.dueAt);
   };
   let preparedAt = -Infinity;
   /** Schedules {@link RunWorkerDeps.prepareForSlot} ahead of a new held due time. */
@@ -201,13 +197,6 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       prepare();
     });
   };
-  const releaseHeld = (dueAt: number) => {
-    const group = held.get(dueAt);
-    if (!group) return;
-    held.delete(dueAt);
-    for (const entry of group.accepted) releases.push(entry);
-    releases.start();
-  };
   /**
    * Due runs join the queue {@link RELEASE_CHUNK} at a time, the pump starting each chunk's
    * requests before the next chunk joins: the first request of a big slot leaves at once.
@@ -219,7 +208,6 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   );
   /** Moves a held run to the queue (its time came, it was cancelled, or the node stops). */
   const unheld = (entry: AcceptedRun) => {
-    heldCount--;
     queue.push(entry);
   };
 
@@ -256,11 +244,8 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
   };
 
   /** The earliest due time of the runs held here (Infinity when none is). */
-  const nextHeldAt = () => {
-    let at = Infinity;
-    for (const dueAt of held.keys()) at = Math.min(at, dueAt);
-    return at;
-  };
+  const nextHeldAt = () => held.nextAt();
+
   /** When the pump last started runs. */
   let lastStartAt = -Infinity;
   /**
@@ -369,12 +354,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       entry.reason = reason;
       entry.cancellation.cancel();
       // A held run is cancelled now, not at its due time; a due time left with no run is forgotten.
-      const group = held.get(entry.run.dueAt);
-      if (group?.accepted.delete(entry)) {
-        if (group.accepted.size === 0) {
-          group.timer.cancel();
-          held.delete(entry.run.dueAt);
-        }
+      if (held.take(entry, entry.run.dueAt)) {
         unheld(entry);
         pump();
       }
@@ -401,7 +381,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     activeRuns: (jobId) => [...(byJob.get(jobId) ?? [])],
     hasJob: (jobId) => byJob.has(jobId),
     jobCount: () => byJob.size,
-    waiting: () => queue.waiting + heldCount,
+    waiting: () => queue.waiting + held.count() + releases.pending,
     oldestWaitingDueAt: () => queue.least((entry) => entry.run.dueAt),
     takeStarts() {
       const out = { started, saturated: !ranDry };
@@ -418,11 +398,7 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
       flushQuiet();
       // Runs not started yet stay as stored, for the next node to claim them.
       for (const entry of accepted.values()) entry.dropped = true;
-      for (const [dueAt, group] of held) {
-        group.timer.cancel();
-        held.delete(dueAt);
-        for (const entry of group.accepted) unheld(entry);
-      }
+      for (const entry of held.drain()) unheld(entry);
       pump();
       const grace = new Promise<void>((resolve) => deps.clock.setTimer(graceMs, resolve));
       await Promise.race([this.idle(), grace]);
