@@ -60,6 +60,8 @@ interface Planned {
   loaded: LoadedJob;
   runs: RunRecord[];
   advance: JobAdvance;
+  /** Runs of the job a `replace` policy cancels for these slots (started once leadership is confirmed). */
+  replaced: string[];
 }
 
 /**
@@ -91,6 +93,7 @@ export async function fireBatch(deps: FireBatchDeps, due: LoadedJob[]): Promise<
     planned = ready.map((loaded) => plan(deps, loaded, active.get(loaded.job.jobId) ?? [], traces));
     // Fencing, once more right before writing: a leader frozen since the lock step fires nothing.
     if (!deps.coordinator.canFire()) throw new CronError("unavailable", "leadership could not be confirmed in time");
+    for (const p of planned) for (const runId of p.replaced) void cancelReplaced(deps, runId);
     // A slot already stored (by a predecessor that died before advancing) is known, not re-read:
     // if its run is still queued, the claim loops' scans find it.
     inserted = await deps.store.insertRuns(
@@ -145,9 +148,6 @@ function plan(deps: FireBatchDeps, loaded: LoadedJob, active: string[], traces: 
   const { job } = loaded;
   const decision = planFire(loaded, deps.now, deps.outlook);
   const overlap = decision.fire.length > 0 ? decideOverlap(job.spec.concurrencyPolicy, active) : { action: "start" as const };
-  if (overlap.action === "replace") {
-    for (const runId of overlap.cancel) void cancelReplaced(deps, runId);
-  }
   const status = overlap.action === "skip" ? "skipped" : "queued";
   const runs = decision.fire.map(({ slot, trigger }) => {
     const run = slotRun(deps, job, slot, trigger, status, loaded);
@@ -169,7 +169,7 @@ function plan(deps: FireBatchDeps, loaded: LoadedJob, active: string[], traces: 
     dropped: decision.dropped,
     status: decision.next === undefined ? "completed" : undefined,
   };
-  return { loaded, runs, advance };
+  return { loaded, runs, advance, replaced: overlap.action === "replace" ? overlap.cancel : [] };
 }
 
 /** Cancels a run replaced by a newer slot (wherever it executes); failures are reported, not thrown. */

@@ -7,7 +7,7 @@ import type { RunRecord, RunStatus } from "../../src/domain/run.js";
 import { createRunEvents } from "../../src/scheduler/run-events.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
-import { makeRun, T0 } from "../store/fixtures.js";
+import { makeRun, T0 } from "../support/fixtures.js";
 import { createFakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
 

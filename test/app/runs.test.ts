@@ -10,7 +10,7 @@ import type { CancelMode } from "../../src/scheduler/run-canceller.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
 import type { RunRecord } from "../../src/domain/run.js";
-import { makeRun, makeSpec } from "../store/fixtures.js";
+import { makeRun, makeSpec } from "../support/fixtures.js";
 import { createFakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
 

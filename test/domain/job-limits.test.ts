@@ -3,7 +3,7 @@ import { CronError } from "../../src/domain/cron-error.js";
 import type { HttpTargetSpec, JobSpec } from "../../src/domain/job.js";
 import { checkScheduleInterval, FIELD_LIMITS as L, normalizeSpec } from "../../src/domain/job-validation.js";
 import { createOutboundPolicy } from "../../src/domain/outbound-policy.js";
-import { makeSpec } from "../store/fixtures.js";
+import { makeSpec } from "../support/fixtures.js";
 
 const target = (t: Partial<HttpTargetSpec>): Partial<JobSpec> => ({ target: { ...makeSpec().target!, auth: undefined, ...t } });
 const headers = (n: number, valueBytes = 1) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`X-H${i}`, "v".repeat(valueBytes)]));

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CronError } from "../../src/domain/cron-error.js";
 import type { JobSpec, JobStatus } from "../../src/domain/job.js";
 import { decideLifecycle, initialState, type LifecycleInput, type LifecycleOutcome } from "../../src/domain/lifecycle.js";
-import { makeSpec } from "../store/fixtures.js";
+import { makeSpec } from "../support/fixtures.js";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 const hourly = makeSpec({ schedule: "0 * * * *", timezone: "UTC" });

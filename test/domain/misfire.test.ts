@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { JobSpec } from "../../src/domain/job.js";
 import { MAX_SLOTS_WALKED, resolveMisfire, type MisfireDecision } from "../../src/domain/misfire.js";
-import { makeSpec } from "../store/fixtures.js";
+import { makeSpec } from "../support/fixtures.js";
 
 const at = (s: string) => Date.parse(s);
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());

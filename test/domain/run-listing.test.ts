@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RunRecord, RunStatus } from "../../src/domain/run.js";
 import { asItStands, matchesSelection, pageOfRuns, runningNow, type RunSelection } from "../../src/domain/run-listing.js";
-import { makeRun, T0 } from "../store/fixtures.js";
+import { makeRun, T0 } from "../support/fixtures.js";
 
 const run = (i: number, status: RunStatus, extra: Partial<RunRecord> = {}) => makeRun(`run_${i}`, "job_a", T0 + i * 1000, { status, ...extra });
 const ids = (runs: RunRecord[]) => runs.map((r) => r.runId);

@@ -3,7 +3,7 @@ import { CronError } from "../../src/domain/cron-error.js";
 import type { JobSpec, TaskSpec } from "../../src/domain/job.js";
 import { checkRunnable, normalizeSpec } from "../../src/domain/job-validation.js";
 import { createOutboundPolicy, parseOutboundList } from "../../src/domain/outbound-policy.js";
-import { makeSpec } from "../store/fixtures.js";
+import { makeSpec } from "../support/fixtures.js";
 
 const outbound = createOutboundPolicy({ deny: [], allow: parseOutboundList("127.0.0.1/32") });
 const task = (taskId: string, extra: Partial<TaskSpec> = {}): TaskSpec => ({ taskId, name: "", dependsOn: [], handler: "", ...extra });

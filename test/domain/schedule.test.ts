@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CronError } from "../../src/domain/cron-error.js";
 import { nextFireTimes, previousFireTimes, validateSchedule, validateTimezone } from "../../src/domain/schedule.js";
 import { nextTriggerAt } from "../../src/domain/next-trigger.js";
-import { makeSpec } from "../store/fixtures.js";
+import { makeSpec } from "../support/fixtures.js";
 
 const iso = (ms: number[]) => ms.map((t) => new Date(t).toISOString());
 const at = (s: string) => Date.parse(s);

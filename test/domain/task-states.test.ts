@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { TaskSpec } from "../../src/domain/job.js";
 import type { RunRecord, RunStatus } from "../../src/domain/run.js";
 import { taskStates } from "../../src/domain/task-states.js";
-import { makeRun, T0 } from "../store/fixtures.js";
+import { makeRun, T0 } from "../support/fixtures.js";
 
 const tasks: TaskSpec[] = [
   { taskId: "extract", name: "Extract", dependsOn: [], handler: "h" },

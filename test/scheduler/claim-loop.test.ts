@@ -14,7 +14,7 @@ import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
 import { memoryLogger } from "../harness/memory-logger.js";
 import { startSink, type Sink } from "../harness/sink.js";
-import { makeJob, makeRun } from "../store/fixtures.js";
+import { makeJob, makeRun } from "../support/fixtures.js";
 import { createFakeClock, type FakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
 

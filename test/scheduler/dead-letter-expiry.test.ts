@@ -4,7 +4,7 @@ import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
 import { createFakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
-import { makeRun, T0 } from "../store/fixtures.js";
+import { makeRun, T0 } from "../support/fixtures.js";
 
 const DAY = 86_400_000;
 

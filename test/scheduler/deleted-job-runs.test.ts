@@ -5,7 +5,7 @@ import type { Store } from "../../src/store/store.js";
 import { openMongoStoreForTest } from "../harness/mongo.js";
 import { createFakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
-import { makeJob, makeRun, T0 } from "../store/fixtures.js";
+import { makeJob, makeRun, T0 } from "../support/fixtures.js";
 
 const DAY = 86_400_000;
 const RETENTION = 7 * DAY;

@@ -11,7 +11,7 @@ import type { RunDispatcher } from "../../src/scheduler/run-dispatcher.js";
 import type { RunCanceller } from "../../src/scheduler/run-canceller.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
-import { makeJob, makeRun } from "../store/fixtures.js";
+import { makeJob, makeRun } from "../support/fixtures.js";
 import { createFakeClock, type FakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
 import { flush } from "../support/flush.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { JobSpec } from "../../src/domain/job.js";
 import { loadJob, planFire } from "../../src/scheduler/fire-plan.js";
-import { makeJob } from "../store/fixtures.js";
+import { makeJob } from "../support/fixtures.js";
 
 const at = (s: string) => Date.parse(s);
 const iso = (t: number) => new Date(t).toISOString();

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { JobRecord } from "../../src/domain/job.js";
 import { createJobCache } from "../../src/scheduler/job-cache.js";
 import type { Store } from "../../src/store/store.js";
-import { makeJob } from "../store/fixtures.js";
+import { makeJob } from "../support/fixtures.js";
 
 /** The store calls a job cache makes, served from a map and counted. */
 function storeOf(jobs: Map<string, JobRecord>) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createRunBookkeeping, TRIM_CHUNK } from "../../src/scheduler/run-bookkeeping.js";
 import type { HistoryLimit, RunOutcome, Store } from "../../src/store/store.js";
 import { createFakeClock } from "../support/fake-clock.js";
-import { makeRun, makeSpec, T0 } from "../store/fixtures.js";
+import { makeRun, makeSpec, T0 } from "../support/fixtures.js";
 import { flushTurns } from "../support/flush.js";
 
 /** The store calls bookkeeping makes, recorded. */

@@ -4,7 +4,7 @@ import { createRunEvents } from "../../src/scheduler/run-events.js";
 import { createProgressContext, createRunProgress } from "../../src/scheduler/run-progress.js";
 import type { RunWriter } from "../../src/scheduler/run-writer.js";
 import { createFakeClock } from "../support/fake-clock.js";
-import { makeRun, T0 } from "../store/fixtures.js";
+import { makeRun, T0 } from "../support/fixtures.js";
 import { flush } from "../support/flush.js";
 
 const OPTIONS = { checkpointMs: 500, finalRetryMs: 1000, writeBatchMs: 0 };

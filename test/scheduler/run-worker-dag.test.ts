@@ -13,7 +13,7 @@ import { openMongoStoreForTest } from "../harness/mongo.js";
 import type { StoreKind } from "../harness/node.js";
 import { startSink, type Sink } from "../harness/sink.js";
 import type { StoreHarness } from "../store/store.contract.js";
-import { makeJob, makeRun, makeSpec } from "../store/fixtures.js";
+import { makeJob, makeRun, makeSpec } from "../support/fixtures.js";
 import { createFakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
 

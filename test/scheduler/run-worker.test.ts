@@ -11,7 +11,7 @@ import { PROGRESS_DEFAULTS } from "../../src/scheduler/run-progress.js";
 import { createRunWorker, type RunWorker } from "../../src/scheduler/run-worker.js";
 import { createSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
-import { makeJob, makeRun } from "../store/fixtures.js";
+import { makeJob, makeRun } from "../support/fixtures.js";
 import { createFakeClock, type FakeClock } from "../support/fake-clock.js";
 import { testMetrics } from "../support/metrics.js";
 import type { Metrics } from "../../src/telemetry/metrics.js";

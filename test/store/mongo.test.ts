@@ -5,7 +5,7 @@ import { createMongoStore } from "../../src/store/mongo/mongo-store.js";
 import { startFerretDb } from "../harness/ferretdb.js";
 import { dropDatabase, openMongoStoreForTest } from "../harness/mongo.js";
 import "../harness/provided-context.js";
-import { makeJob, T0 } from "./fixtures.js";
+import { makeJob, T0 } from "../support/fixtures.js";
 import { describeStoreContract } from "./store.contract.js";
 
 describeStoreContract("mongo", openMongoStoreForTest);

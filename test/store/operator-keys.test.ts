@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobFilter, Store } from "../../src/store/store.js";
 import { rest, startTestNode, type StoreKind, type TestNode } from "../harness/node.js";
 import { openStoreForTest } from "../harness/stores.js";
-import { makeJob, makeRun, makeSpec, T0 } from "./fixtures.js";
+import { makeJob, makeRun, makeSpec, T0 } from "../support/fixtures.js";
 
 /** Strings that a query builder would turn into operators or paths if it let data become a key. */
 const HOSTILE = makeSpec({

@@ -7,7 +7,7 @@ import { createSecretCipher, keyId, SEALED_PREFIX } from "../../src/store/secret
 import type { Store } from "../../src/store/store.js";
 import type { StoreKind } from "../harness/node.js";
 import { openStoreForTest } from "../harness/stores.js";
-import { makeJob, makeSpec, T0 } from "./fixtures.js";
+import { makeJob, makeSpec, T0 } from "../support/fixtures.js";
 
 const KEY_1 = randomBytes(32);
 const KEY_2 = randomBytes(32);

@@ -3,7 +3,7 @@ import { describeStoreContract } from "./store.contract.js";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { describe, expect, it, vi } from "vitest";
-import { makeJob, makeRun } from "./fixtures.js";
+import { makeJob, makeRun } from "../support/fixtures.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 

@@ -3,7 +3,7 @@ import { CronError } from "../../src/domain/cron-error.js";
 import type { JobRecord, JobSpec } from "../../src/domain/job.js";
 import type { RunRecord } from "../../src/domain/run.js";
 import type { Store } from "../../src/store/store.js";
-import { T0, makeJob, makeRun } from "./fixtures.js";
+import { T0, makeJob, makeRun } from "../support/fixtures.js";
 
 /** How a contract run obtains a fresh, empty store and disposes of it. */
 export interface StoreHarness {
