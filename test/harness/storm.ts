@@ -24,7 +24,7 @@ export interface SlotReport {
 /**
  * Storm jobs (`CRONMESH_STORM_JOBS`): by default what this 2-core machine sustains on FerretDB
  * (which scans and decodes its collections for every query) next to three replicas and three
- * etcd members while they are being killed; see the README's cluster section for the figures.
+ * etcd members while they are being killed; see the README's cluster section and BENCHMARKS.md for the figures.
  */
 export function stormSize(): number {
   return Number(process.env.CRONMESH_STORM_JOBS || 30);
