@@ -278,13 +278,8 @@ async function scrape(url: string, families: Record<string, string>, prefix: str
 /** Replicas of the cluster contestants, and etcd members (BENCH_ETCD_MEMBERS, default 1: a 2-core machine). */
 const REPLICAS = 3;
 const ETCD_MEMBERS = Number(process.env.BENCH_ETCD_MEMBERS ?? 1);
-/**
- * Jobs per project in the cluster contestants (BENCH_JOBS_PER_PROJECT; 0: all in one). Creating
- * a job counts its project's jobs (MAX_JOBS_PER_PROJECT), which FerretDB serves by decoding every
- * one of them: creating 10,000 jobs in one project takes hours there (quadratic), so the cluster
- * contestants spread theirs. Firing does not depend on projects.
- */
-const JOBS_PER_PROJECT = Number(process.env.BENCH_JOBS_PER_PROJECT ?? 100) || undefined;
+/** Jobs per project in the cluster contestants (BENCH_JOBS_PER_PROJECT; 0, the default: all in one, as the others). */
+const JOBS_PER_PROJECT = Number(process.env.BENCH_JOBS_PER_PROJECT ?? 0) || undefined;
 /** The lease TTL of the cluster scenarios' replicas. */
 const TTL_MS = 3000;
 

@@ -83,8 +83,7 @@ export function createJobCommands(deps: AppDeps) {
    * Refuses a job beyond MAX_JOBS_PER_PROJECT. FailedPrecondition, not ResourceExhausted: the
    * caller must delete jobs first, and retrying later (what 429 asks of clients) cannot help.
    * Concurrent creates may each see room: the cap can be passed by as many as race it. A count
-   * alone: a MongoDB-wire server without indexes to count from (FerretDB) decodes every job of
-   * the project for it, and should not read a page and its states besides.
+   * alone, not a page of jobs and their states.
    */
   const checkCapacity = async (projectId: string) => {
     const total = await store.countJobs(projectId);

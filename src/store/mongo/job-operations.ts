@@ -9,6 +9,7 @@ import { writeSnapshots } from "./job-snapshots.js";
 import { isStale, mergeSchedule, readSchedules, writeSchedule } from "./job-schedule.js";
 import type { JobStatsBook } from "./job-stats.js";
 import { isDuplicateKey } from "./mongo-errors.js";
+import { countMatching } from "./counting.js";
 import { fetchLimit, pageOf } from "./paging.js";
 import { offsetStart, offsetWindow } from "../offset-page.js";
 
@@ -55,7 +56,7 @@ export function jobOperations(c: MongoCollections, stats: JobStatsBook): JobOper
       const page = await listJobsByPage(c, filter, query);
       return { ...page, items: await counted(page.items) };
     },
-    countJobs: (scope) => c.jobs.countDocuments(scope === undefined ? {} : { "spec.projectId": scope }),
+    countJobs: (scope) => countMatching(c.jobs, scope === undefined ? {} : { "spec.projectId": scope }),
   };
 }
 
@@ -163,7 +164,7 @@ async function listJobs(c: MongoCollections, filter: JobFilter, query: CursorQue
 
 async function listJobsByPage(c: MongoCollections, filter: JobFilter, query: OffsetQuery): Promise<{ items: JobRecord[]; total: number }> {
   const where = jobQuery(filter);
-  const total = await c.jobs.countDocuments(where);
+  const total = await countMatching(c.jobs, where);
   const w = offsetWindow(total, offsetStart(query), Math.floor(query.limit));
   if (w.take === 0) return { items: [], total };
   const docs = await c.jobs

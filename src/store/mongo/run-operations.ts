@@ -7,6 +7,7 @@ import { fromRunDocument, type ActiveDocument, type RunDocument } from "./run-do
 import { insertRuns } from "./run-inserts.js";
 import { currentStates, findRun, placeStates } from "./run-states.js";
 import { updateRun, updateRuns } from "./run-updates.js";
+import { countMatching } from "./counting.js";
 
 /** The run methods of the store. */
 export type RunOperations = Pick<
@@ -40,9 +41,9 @@ export function runOperations(c: MongoCollections): RunOperations {
     listDeadLetters: (query) => listDeadLetters(c, query),
     countRuns: (status, scope) => {
       const where = scope === undefined ? { status } : { status, projectId: scope };
-      return isFinal(status) ? c.runFinals.countDocuments(where) : c.runActive.countDocuments(where);
+      return isFinal(status) ? countMatching(c.runFinals, where) : countMatching(c.runActive, where);
     },
-    countDeadLetters: () => c.runFinals.countDocuments(deadLetterFilter({})),
+    countDeadLetters: () => countMatching(c.runFinals, deadLetterFilter({})),
     markRedriven: (runId, redriveRunId, at) => markRedriven(c, runId, redriveRunId, at),
     expireDeadLetters: (before, limit) => expireDeadLetters(c, before, limit),
     listActiveRuns: (query) => listActiveRuns(c, query),
@@ -92,7 +93,7 @@ async function findPage(
       .skip(Math.max(0, Math.floor(query.offset ?? 0)))
       .limit(fetchLimit(query.pageSize))
       .toArray(),
-    query.withTotal ? collection.countDocuments(all) : undefined,
+    query.withTotal ? countMatching(collection, all) : undefined,
   ]);
   return { docs, total };
 }
