@@ -68,8 +68,9 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
       if (count < 0 || count > MAX_RECENT_RUNS) throw CronError.invalid("recent_runs", `must be between 0 and ${MAX_RECENT_RUNS}`);
       const jobId = requireId(req.jobId);
       // The three reads at once; the answers about runs are used only once the job was found in the
-      // caller's project (a failure of theirs is then the call's, else the job's own error wins).
-      const recent = count > 0 ? settled(runs.list({ jobId, pageSize: count }, actor)) : undefined;
+      // caller's project (a failure of theirs is then the call's, else the job's own error wins),
+      // so the listing need not read the job as well.
+      const recent = count > 0 ? settled(runs.list({ jobId, pageSize: count }, actor, { jobReadByCaller: true })) : undefined;
       const [found, busy] = await Promise.all([jobs.get(jobId, actor), runs.busyJobs([jobId])]);
       const job = jobToProto(found, { lockAcquired: busy.has(jobId) });
       if (recent) job.recentRuns = (await unsettled(recent)).items.map(runToProto);
@@ -175,7 +176,7 @@ export function createCronService(deps: CronServiceDeps): ServiceImpl<typeof Cro
     async getJobStatus(req, ctx) {
       const actor = actorOf(ctx);
       const job = await jobs.get(requireId(req.jobId), actor);
-      const [latest] = (await runs.list({ jobId: job.jobId, pageSize: 1 }, actor)).items;
+      const [latest] = (await runs.list({ jobId: job.jobId, pageSize: 1 }, actor, { jobReadByCaller: true })).items;
       return {
         jobId: job.jobId,
         status: latest ? runStatus.toProto(latest.status) : 0,

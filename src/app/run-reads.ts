@@ -12,6 +12,16 @@ import { scopeOf, type Actor } from "./jobs.js";
  */
 const MAX_RUNNING_READ = 10_000;
 
+/** Options of a run listing. */
+export interface RunListOptions {
+  /**
+   * The caller reads the job of `jobId` itself, within the actor's project, and fails NotFound
+   * without it (GetJob, GetJobStatus): the listing does not read the job again to tell "no runs"
+   * from "no such job".
+   */
+  jobReadByCaller?: boolean;
+}
+
 /** Run reads: runs as they stand, the store's states overlaid with the live states of runs executing on any replica. */
 export type RunReads = ReturnType<typeof createRunReads>;
 
@@ -44,8 +54,9 @@ export function createRunReads(deps: Pick<AppDeps, "store" | "live">) {
    * A listing naming a job that does not exist is NotFound, as every other path under the job
    * is; runs of a deleted job that are still kept are listed all the same.
    */
-  const knownJob = async <T extends Page<RunRecord>>(page: T, jobId: string | undefined, actor: Actor): Promise<T> => {
-    if (jobId && page.items.length === 0 && !(await store.getJob(jobId, scopeOf(actor)))) throw CronError.notFound("job", jobId);
+  const knownJob = async <T extends Page<RunRecord>>(page: T, jobId: string | undefined, actor: Actor, options: RunListOptions = {}): Promise<T> => {
+    const unknown = jobId && page.items.length === 0 && !options.jobReadByCaller && !(await store.getJob(jobId, scopeOf(actor)));
+    if (unknown) throw CronError.notFound("job", jobId);
     return named(page);
   };
 
@@ -91,16 +102,17 @@ export function createRunReads(deps: Pick<AppDeps, "store" | "live">) {
      * Runs as they stand, in the query's order. `running` is exact: the runs executing on any
      * replica now (with live runs wired). Other states come from the store, each run not final
      * overlaid with its live state (a run that moved on since it was stored is left out of a
-     * listing by state). The legacy status `dead_lettered` lists the dead-letter queue.
+     * listing by state). The legacy status `dead_lettered` lists the dead-letter queue. A listing
+     * of a job that does not exist is NotFound (unless {@link RunListOptions.jobReadByCaller}).
      */
-    async list(unscoped: RunQuery, actor: Actor): Promise<Page<RunRecord>> {
+    async list(unscoped: RunQuery, actor: Actor, options: RunListOptions = {}): Promise<Page<RunRecord>> {
       const query = { ...unscoped, projectId: projectOfQuery(actor.project, unscoped.projectId) };
       const { status, ...rest } = query;
-      if (status === "dead_lettered") return knownJob(await store.listDeadLetters(rest), query.jobId, actor);
-      if (status === "running" && live) return knownJob(await listRunning(query), query.jobId, actor);
+      if (status === "dead_lettered") return knownJob(await store.listDeadLetters(rest), query.jobId, actor, options);
+      if (status === "running" && live) return knownJob(await listRunning(query), query.jobId, actor, options);
       const page = await store.listRuns(query);
       const items = (await overlaid(page.items)).filter((r) => matchesSelection(r, { status }));
-      return knownJob({ ...page, items }, query.jobId, actor);
+      return knownJob({ ...page, items }, query.jobId, actor, options);
     },
 
     /** The dead-letter queue of the actor's project, in the query's order. */

@@ -70,9 +70,18 @@ export function validateTimezone(tz: string, field = "timezone"): void {
   KNOWN_ZONES.add(tz);
 }
 
+/**
+ * Expressions (with their zone) already proved valid: whether one is valid never changes, and
+ * proving it (a parse and a walk) costs more than the rest of a job's validation. Bounded as the
+ * matchers are (see {@link MATCHER_CACHE_SIZE}); the oldest entry goes first.
+ */
+const VALID_SCHEDULES = new Set<string>();
+
 /** Throws invalid_argument unless `expr` is a 5- or 6-field cron expression or a macro that fires. */
 export function validateSchedule(expr: string, tz: string, field = "schedule"): void {
   const trimmed = canonicalSchedule(expr);
+  const key = `${tz} ${trimmed}`;
+  if (VALID_SCHEDULES.has(key)) return;
   if (!trimmed) throw CronError.invalid(field, "must not be empty");
   checkShape(trimmed, field);
   try {
@@ -80,6 +89,8 @@ export function validateSchedule(expr: string, tz: string, field = "schedule"): 
   } catch (err) {
     throw CronError.invalid(field, `invalid cron expression ${JSON.stringify(expr)}: ${(err as Error).message}`);
   }
+  if (VALID_SCHEDULES.size >= MATCHER_CACHE_SIZE) VALID_SCHEDULES.delete(VALID_SCHEDULES.values().next().value!);
+  VALID_SCHEDULES.add(key);
 }
 
 function checkShape(expr: string, field: string): void {

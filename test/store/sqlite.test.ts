@@ -41,6 +41,27 @@ describe("sqlite write-ahead log", () => {
   });
 });
 
+describe("sqlite job reads", () => {
+  it("share no part one reader could change under another, and follow every change of the job", async () => {
+    const store = createSqliteStore({ path: ":memory:" });
+    try {
+      await store.init();
+      const job = makeJob("job_shared", {}, { tags: { team: "a" } });
+      await store.createJob(job);
+      const [first, second] = [(await store.getJob(job.jobId))!, (await store.getJobs([job.jobId]))[0]!];
+      expect(() => ((first.spec.tags as Record<string, string>).team = "b")).toThrow(TypeError);
+      first.status = "paused";
+      expect(second).toEqual(job);
+      const changed = { ...job, version: 2, spec: { ...job.spec, tags: { team: "c" } } };
+      await store.updateJob(changed, 1);
+      expect(await store.getJob(job.jobId)).toEqual(changed);
+      expect((await store.listJobsByPage({}, { page: 1, limit: 5, offset: 0 })).items).toEqual([changed]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe("sqlite upgrade of a database written before the listing columns", () => {
   it("fills each run's trigger and slot from its document, so old runs filter like new ones", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cronmesh-sqlite-old-"));

@@ -77,6 +77,20 @@ export function describeStoreContract(adapter: string, open: () => Promise<Store
         expect(await codeOf(store.createJob(job))).toBe("already_exists");
       });
 
+      it("refuses only the taken id among creates made at once, and stores the others with their versions", async () => {
+        const taken = makeJob(id("job"));
+        await store.createJob(taken);
+        const fresh = [makeJob(id("job")), makeJob(id("job")), makeJob(id("job"))];
+        const outcomes = await Promise.allSettled([store.createJob(fresh[0]!), store.createJob(taken), store.createJob(fresh[1]!), store.createJob(fresh[2]!)]);
+        expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+        expect(await codeOf(store.createJob(taken))).toBe("already_exists");
+        for (const job of fresh) {
+          expect(await store.getJob(job.jobId)).toEqual(job);
+          expect((await store.listJobVersions(job.jobId, 10)).map((v) => v.version)).toEqual([1]);
+        }
+        expect(await store.getJob(taken.jobId)).toEqual(taken);
+      });
+
       it("answers undefined for a job that does not exist", async () => {
         expect(await store.getJob("job_missing")).toBeUndefined();
       });

@@ -35,9 +35,34 @@ export function jobParams(job: JobRecord): Record<string, unknown> {
   };
 }
 
-/** Rebuilds a job record from its row. */
+/**
+ * Job documents parsed lately, by their text. A parse is a pure function of the text, so an
+ * entry can never go stale (a changed job has another text), and parsing is most of the cost of
+ * reading a job (listings read pages of them over and over). Big enough for the pages read at
+ * once by many callers, small enough to bound memory (a few MB); the oldest entry goes first.
+ */
+const PARSED_DOCS = 4096;
+const parsedDocs = new Map<string, JobDoc>();
+
+/** The job document of this text, shared between reads: deeply frozen, so that no reader can change another's. */
+function parsedDoc(text: string): JobDoc {
+  let doc = parsedDocs.get(text);
+  if (doc) return doc;
+  doc = deepFreeze(JSON.parse(text) as JobDoc);
+  if (parsedDocs.size >= PARSED_DOCS) parsedDocs.delete(parsedDocs.keys().next().value!);
+  parsedDocs.set(text, doc);
+  return doc;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== "object" || value === null) return value;
+  for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
+}
+
+/** Rebuilds a job record from its row (a new record; its document's parts are shared and frozen). */
 export function jobFromRow(row: JobRow): JobRecord {
-  const doc = JSON.parse(row.doc) as JobDoc;
+  const doc = parsedDoc(row.doc);
   const job: JobRecord = {
     ...doc,
     // The scheduler changes the status column alone (a one-shot job completing).

@@ -28,6 +28,7 @@ import { ADDED_COLUMNS, LATE_INDEXES, LISTING_BACKFILL, LISTING_SCHEMA, SCHEMA, 
 import { deadLetterWhere, runWhere, type Where } from "./where.js";
 import { listingQuery } from "./job-listing.js";
 import { offsetStart, offsetWindow } from "../offset-page.js";
+import { createBatcher } from "../../runtime/batcher.js";
 
 /** Where the embedded store keeps its data: a file path, or `:memory:`. */
 export interface SqliteStoreOptions {
@@ -117,7 +118,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       db.close();
     },
     ping: guarded(() => void schemaPage.get()),
-    createJob: guarded(jobs.create),
+    createJob: jobs.createInBatch,
     getJob: guarded(jobs.get),
     updateJob: guarded(jobs.update),
     deleteJob: guarded(jobs.remove),
@@ -243,6 +244,33 @@ function jobStatements(db: Database.Database) {
     insertJob.run(jobParams(job));
     insertVersion.run(versionParams(snapshotOf(job)));
   });
+  /**
+   * The creates of one event-loop turn in one transaction: its commit (writing every page it
+   * changed to the WAL) costs more than the inserts, and concurrent creates share most of those
+   * pages. Each create runs in its own savepoint (a nested transaction): one refused (its id
+   * taken) is rolled back and fails alone.
+   */
+  const createMany = db.transaction((batch: JobRecord[]): (CronError | undefined)[] =>
+    batch.map((job) => {
+      try {
+        create(job);
+        return undefined;
+      } catch (err) {
+        return mapSqliteError(err);
+      }
+    }),
+  );
+  const batched = createBatcher(async (batch: JobRecord[]) => createMany(batch));
+  /** Creates a job with the others of this turn (see `createMany`); resolves once committed. */
+  const createInBatch = async (job: JobRecord): Promise<void> => {
+    let refused: CronError | undefined;
+    try {
+      refused = await batched(job);
+    } catch (err) {
+      throw mapSqliteError(err);
+    }
+    if (refused) throw refused;
+  };
   const get = (jobId: string, scope?: Scope) => {
     const row = selectJob.get({ jobId, scope: scope ?? null }) as JobRow | undefined;
     return row && jobFromRow(row);
@@ -291,7 +319,7 @@ function jobStatements(db: Database.Database) {
     advances.map((a) => (a.status === undefined ? advanceJob : advanceJobStatus).run(advanceParams(a)).changes === 1),
   );
   return {
-    create,
+    createInBatch,
     get,
     update,
     remove: db.transaction((jobId: string, scope?: Scope, deletedAt?: number) => {
@@ -350,6 +378,7 @@ function runStatements(db: Database.Database) {
   const casRun = db.prepare(`UPDATE runs SET status=@status, revision=@revision, doc=@doc, dead_lettered_at=@dead_lettered_at
     WHERE run_id=@run_id AND status NOT IN (${finished}) AND (revision=@expected OR @status IN (${finished}))`);
   const queued = db.prepare("SELECT doc FROM runs WHERE job_id = ? AND status = 'queued'");
+  const countByStatus = db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE status = @status AND ${IN_SCOPE}`);
   const selectActive = db.prepare("SELECT run_id, job_id, status FROM runs WHERE status IN ('queued', 'running') ORDER BY run_id LIMIT ?");
 
   const insert = db.transaction((runs: RunRecord[], options: InsertOptions = {}): InsertRunResult[] =>
@@ -374,14 +403,20 @@ function runStatements(db: Database.Database) {
     }
     return run;
   };
+  // Listings differ only by which filters are set: a few dozen SQL texts, each prepared once.
+  const statement = statementCache(db);
   /** One page of runs matching `where` (bounds included), and the total matching `all` (bounds aside) when asked. */
   const runPage = (q: RunQuery, where: Where, all: Where): Page<RunRecord> => {
-    const rows = db
-      .prepare(`SELECT doc, run_id FROM runs WHERE ${where.sql} ORDER BY run_id ${q.oldestFirst ? "ASC" : "DESC"} LIMIT @limit OFFSET @offset`)
-      .all({ ...where.params, limit: q.pageSize + 1, offset: Math.max(0, q.offset ?? 0) }) as { doc: string }[];
+    const rows = statement(`SELECT doc, run_id FROM runs WHERE ${where.sql} ORDER BY run_id ${q.oldestFirst ? "ASC" : "DESC"} LIMIT @limit OFFSET @offset`).all(
+      {
+        ...where.params,
+        limit: q.pageSize + 1,
+        offset: Math.max(0, q.offset ?? 0),
+      },
+    ) as { doc: string }[];
     const page = pageOf(rows.map(runFromDoc), q.pageSize, (r) => r.runId);
     if (!q.withTotal) return page;
-    return { ...page, total: (db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE ${all.sql}`).get(all.params) as { n: number }).n };
+    return { ...page, total: (statement(`SELECT COUNT(*) AS n FROM runs WHERE ${all.sql}`).get(all.params) as { n: number }).n };
   };
   const list = (q: RunQuery): Page<RunRecord> => runPage(q, runWhere(q), runWhere(q, false));
   const deadLetters = (q: DeadLetterQuery): Page<RunRecord> => runPage(q, deadLetterWhere(q), deadLetterWhere(q, false));
@@ -437,8 +472,7 @@ function runStatements(db: Database.Database) {
     update,
     updateMany,
     list,
-    count: (status: RunStatus, scope?: Scope) =>
-      (db.prepare(`SELECT COUNT(*) AS n FROM runs WHERE status = @status AND ${IN_SCOPE}`).get({ status, scope: scope ?? null }) as { n: number }).n,
+    count: (status: RunStatus, scope?: Scope) => (countByStatus.get({ status, scope: scope ?? null }) as { n: number }).n,
     deadLetters,
     countDeadLetters: () => (countDead.get() as { n: number }).n,
     markRedriven,
