@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, inject, it, vi } from "vitest";
 import { CronError } from "../../src/domain/cron-error.js";
+import { MongoClient } from "mongodb";
 import { createMongoStore } from "../../src/store/mongo/mongo-store.js";
+import { CHANGE_SWEEP_SKEW_MS, FULL_REPAIR_EVERY_MS } from "../../src/store/mongo/scheduler-operations.js";
 import { startFerretDb } from "../harness/ferretdb.js";
 import { dropDatabase, openMongoStoreForTest } from "../harness/mongo.js";
 import "../harness/provided-context.js";
@@ -63,4 +65,41 @@ describe("mongo store, two replicas on one database", () => {
       await dropDatabase(uri, dbName);
     }
   }, 120_000);
+});
+
+describe("mongo store, the due queries' repair of states a crash left behind", () => {
+  it("repairs a job changed since shortly before the previous query at once, and any other job at the hourly full comparison", async () => {
+    const uri = inject("mongoUri");
+    const dbName = `cronmesh_test_${randomBytes(6).toString("hex")}`;
+    let now = T0;
+    const store = createMongoStore({ uri, dbName, nodeId: "a", now: () => now });
+    await store.init();
+    const client = new MongoClient(uri);
+    try {
+      const states = client.db(dbName).collection<{ _id: string; jobVersion: number; nextTriggerAt?: number }>("job_schedule");
+      const jobs = client.db(dbName).collection<{ _id: string; version: number; updatedAt: number; nextTriggerAt?: number }>("jobs");
+      // A crash between a change's two writes: the job is at version 2, its state still at 1 and due.
+      const crashAfterJobWrite = async (jobId: string, updatedAt: number) => {
+        await jobs.updateOne({ _id: jobId }, { $set: { version: 2, updatedAt, nextTriggerAt: T0 + 7 * 86_400_000 } });
+        await states.updateOne({ _id: jobId }, { $set: { jobVersion: 1, nextTriggerAt: T0 } });
+      };
+      const dueIds = async () => (await store.listDueJobRefs(T0 + 1, 100)).map((r) => r.jobId).sort();
+      await store.createJob(makeJob("job_recent", { nextTriggerAt: T0, updatedAt: T0 }));
+      await store.createJob(makeJob("job_old", { nextTriggerAt: T0, updatedAt: T0 }));
+      expect(await dueIds()).toEqual(["job_old", "job_recent"]);
+      now = T0 + 2 * CHANGE_SWEEP_SKEW_MS;
+      await crashAfterJobWrite("job_recent", now - CHANGE_SWEEP_SKEW_MS / 2);
+      await crashAfterJobWrite("job_old", T0 - 2 * CHANGE_SWEEP_SKEW_MS);
+      // The sweep reads the jobs changed since shortly before the previous query: job_recent's
+      // state is rewritten (no longer due), job_old's stamp is older and waits for the full pass.
+      expect(await dueIds()).toEqual(["job_old"]);
+      now = T0 + FULL_REPAIR_EVERY_MS;
+      expect(await dueIds()).toEqual([]);
+      expect((await states.findOne({ _id: "job_old" }))?.jobVersion).toBe(2);
+    } finally {
+      await client.close();
+      await store.close();
+      await dropDatabase(uri, dbName);
+    }
+  }, 60_000);
 });

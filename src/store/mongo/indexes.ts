@@ -1,12 +1,16 @@
 import type { Collection, Document, IndexDescription } from "mongodb";
 import type { MongoCollections } from "./collections.js";
 
-/** `jobs`: listings by project, status, tag (`tagIndex`, one entry per key and per key=value) and creator, in id order. */
+/**
+ * `jobs`: listings by project, status, tag (`tagIndex`, one entry per key and per key=value) and
+ * creator, in id order; and the recent changes the due queries' repair sweep reads.
+ */
 const JOB_INDEXES: IndexDescription[] = [
   { key: { "spec.projectId": 1, _id: 1 }, name: "projectId_id" },
   { key: { status: 1, _id: 1 }, name: "status_id" },
   { key: { tagIndex: 1, _id: 1 }, name: "tagIndex_id" },
   { key: { createdBy: 1, _id: 1 }, name: "createdBy_id" },
+  { key: { updatedAt: 1 }, name: "updatedAt" },
 ];
 const VERSION_INDEXES: IndexDescription[] = [{ key: { jobId: 1, version: 1 }, name: "jobId_version", unique: true }];
 /** `runs`: the slot registry, listings by job or project, and the repair of recent inserts. */

@@ -18,7 +18,7 @@ export interface MongoStoreOptions {
   dbName: string;
   /** This replica's id: names the run-counter documents this store instance owns. */
   nodeId: string;
-  /** Wall clock of the counter documents (defaults to Date.now). */
+  /** Wall clock of the counter documents and of the repair sweeps (defaults to Date.now). */
   now?: () => number;
 }
 
@@ -47,7 +47,8 @@ const STATS_STALE_MS = 600_000;
 export function createMongoStore(options: MongoStoreOptions): Store {
   const client = connect(options.uri);
   const collections = collectionsOf(client.db(options.dbName));
-  const stats = createJobStatsBook(collections, options.nodeId, options.now ?? Date.now);
+  const now = options.now ?? Date.now;
+  const stats = createJobStatsBook(collections, options.nodeId, now);
   return guardAll({
     init: async () => {
       await ensureIndexes(collections);
@@ -58,7 +59,7 @@ export function createMongoStore(options: MongoStoreOptions): Store {
     ping: async () => void (await client.db(options.dbName).command({ ping: 1 }, { timeoutMS: PING_TIMEOUT_MS })),
     ...jobOperations(collections, stats),
     ...versionOperations(collections),
-    ...schedulingOperations(collections, stats),
+    ...schedulingOperations(collections, stats, now),
     ...runOperations(collections),
   });
 }
