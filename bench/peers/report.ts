@@ -126,8 +126,8 @@ const ratio = (a: number, b: number | undefined) => (b === undefined || !Number.
 function scenarioTable(results: RunResult[]): string {
   const ref = Object.fromEntries(REFERENCES.map((name) => [name, results.find((r) => r.contestant === name)]));
   const lines = [
-    "| contestant | delivered | lateness p50 / p99 / max (ms) | p99 ÷ raw | ÷ croner | ÷ BullMQ | CPU s | CPU ÷ raw | ÷ croner | ÷ BullMQ | RSS MB | stored | load |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| contestant | delivered | lateness p50 / p99 / max (ms) | p99 ÷ raw | ÷ croner | ÷ BullMQ | CPU s | CPU ms per delivery | CPU ÷ raw | ÷ croner | ÷ BullMQ | RSS MB | stored | load |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of results) {
     const d = r.deliveries;
@@ -141,6 +141,7 @@ function scenarioTable(results: RunResult[]): string {
         `${fixed(l.p50)} / ${fixed(l.p99)} / ${fixed(l.max)}`,
         ...REFERENCES.map((name) => ratio(l.p99, p99(ref[name]))),
         fixed(r.total.cpuSeconds, 1),
+        fixed((1000 * r.total.cpuSeconds) / Math.max(1, d.delivered), 2),
         ...REFERENCES.map((name) => ratio(r.total.cpuSeconds, cpu(ref[name]))),
         fixed(r.total.rssPeakMb),
         r.persisted ? `${fixed(r.persisted.pct, r.persisted.pct === 100 ? 0 : 1)}%` : "—",
