@@ -93,6 +93,17 @@ const SAMPLE_MS = 250;
  */
 const SAMPLE_WEIGHT = 0.2;
 
+/**
+ * The warning when overload starts, by what started it: a full queue, or runs shed while the
+ * queue had room (slots staged too late, e.g. by a busy store or event loop, or runs that waited
+ * past their deadline) — "the run queue is full" beside an empty queue misled the reader.
+ */
+const OVERLOAD_STARTS: Record<"held" | ShedReason, string> = {
+  held: "overload: the run queue is full; staging slows, and runs that cannot start by their start deadline are decided by their misfire policy",
+  staging: "overload: slots were staged too late to start by their start deadline; they are decided by their misfire policy",
+  start_deadline: "overload: runs waited past their start deadline; they are decided by their misfire policy",
+};
+
 /** Overload ends once nothing was held back nor shed for this long (no warning per second at the edge). */
 const CALM_MS = 5000;
 
@@ -119,7 +130,7 @@ export function createOverload(deps: { clock: Clock; queue: () => QueueSource; m
       oldestQueuedAgeMs: oldest === undefined ? undefined : Math.max(0, clock.now() - oldest),
     };
   };
-  const change = (to: boolean) => {
+  const change = (to: boolean, cause: "held" | ShedReason = "held") => {
     overloaded = to;
     const now = clock.now();
     const l = load();
@@ -127,18 +138,15 @@ export function createOverload(deps: { clock: Clock; queue: () => QueueSource; m
     if (to) {
       since = now;
       shedSince = shedTotal;
-      log.warn(
-        fields,
-        "overload: the run queue is full; staging slows, and runs that cannot start by their start deadline are decided by their misfire policy",
-      );
+      log.warn({ ...fields, cause }, OVERLOAD_STARTS[cause]);
     } else {
       log.warn({ ...fields, durationMs: now - since, shed: shedTotal - shedSince }, "overload ended: runs start on time again");
     }
     for (const listener of listeners) listener(l);
   };
-  const pressure = () => {
+  const pressure = (cause: "held" | ShedReason) => {
     pressureAt = clock.now();
-    if (!overloaded) change(true);
+    if (!overloaded) change(true, cause);
   };
   let timer: TimerHandle | undefined;
   let sampledAt = clock.now();
@@ -160,12 +168,12 @@ export function createOverload(deps: { clock: Clock; queue: () => QueueSource; m
     newJobRoom: () => bound() - deps.queue().jobCount(),
     hasJob: (jobId) => deps.queue().hasJob(jobId),
     expectedWaitMs: () => (deps.queue().waiting() * 1000) / (rate ?? INITIAL_START_RATE),
-    held: pressure,
+    held: () => pressure("held"),
     shed(reason, count) {
       if (count <= 0) return;
       shedTotal += count;
       metrics.runsShed(reason, count);
-      pressure();
+      pressure(reason);
     },
     startedLate: () => metrics.runsStartedLate(),
     get overloaded() {

@@ -93,9 +93,19 @@ describe("overload monitor (fake clock)", () => {
       "overload: the run queue is full; staging slows, and runs that cannot start by their start deadline are decided by their misfire policy",
       "overload ended: runs start on time again",
     ]);
-    expect(lines[0]).toMatchObject({ level: 40, queuedRuns: 100, queueBound: 100, oldestQueuedAgeMs: 1500 });
+    expect(lines[0]).toMatchObject({ level: 40, queuedRuns: 100, queueBound: 100, oldestQueuedAgeMs: 1500, cause: "held" });
     expect(lines[1]).toMatchObject({ level: 40, shed: 3 });
     expect(overload.load()).toMatchObject({ overloaded: false, shedTotal: 3 });
+  });
+
+  it.each([
+    ["staging", "overload: slots were staged too late to start by their start deadline; they are decided by their misfire policy"],
+    ["start_deadline", "overload: runs waited past their start deadline; they are decided by their misfire policy"],
+  ] as const)("says what started it when runs are shed (%s) while the queue has room, not that the queue is full", (reason, msg) => {
+    const { q, logs, overload } = setUp(100);
+    q.waiting = 0;
+    overload.shed(reason, 5);
+    expect(logs.lines()).toEqual([expect.objectContaining({ msg, cause: reason, queuedRuns: 0 })]);
   });
 
   it("ignores a shed of nothing", () => {
