@@ -17,8 +17,11 @@
 //   each (40 by default, at most BENCH_SCENARIO_SECONDS each), p50 / p99 / max;
 // - in this process, once the node has stopped, on the same store: the fire loop's resync (the
 //   due-window references, then the jobs in full, as a leader's first load reads them) and
-//   history trims (BENCH_TRIM_JOBS jobs with 20 finished runs each trimmed to 10, in the
-//   bookkeeping's chunks), time and memory.
+//   history trims as they run every day at steady state (BENCH_TRIM_JOBS jobs, each with one
+//   finished run more than the default history limit of 100, trimmed in the bookkeeping's
+//   chunks; then again, with nothing left to delete), time and memory.
+// BENCH_STORE=mongo measures the same on a private FerretDB (test/harness/ferretdb.ts; the test
+// server, far slower than MongoDB): seeded every run (no cache), 20,000 jobs by default.
 // BENCH_SEED_ONLY=1 stops once the seed is cached. BENCH_KEEP=1 keeps the working copy; the cached seed is always kept (delete /tmp/million-* by hand).
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -30,18 +33,23 @@ import { pct, startSink, type Rec, type Sink } from "./loopback.js";
 import { PAUSED_EVERY, RARE_EVERY, RARE_WORD, seedJobs } from "./seed.js";
 import type { RunRecord } from "../src/domain/run.js";
 import { makeRun } from "../test/support/fixtures.js";
+import { startFerretDb, type FerretDbServer } from "../test/harness/ferretdb.js";
 import type { Store } from "../src/store/store.js";
 
 const service = process.env.BENCH_SOURCE === "1" ? "../src" : "../dist/src";
 const { createSqliteStore } = (await import(`${service}/store/sqlite/sqlite-store.js`)) as typeof import("../src/store/sqlite/sqlite-store.js");
+const { createMongoStore } = (await import(`${service}/store/mongo/mongo-store.js`)) as typeof import("../src/store/mongo/mongo-store.js");
 const { TRIM_CHUNK } = (await import(`${service}/scheduler/run-bookkeeping.js`)) as typeof import("../src/scheduler/run-bookkeeping.js");
 const { FIRE_LOOP_DEFAULTS } = (await import(`${service}/scheduler/fire-loop.js`)) as typeof import("../src/scheduler/fire-loop.js");
 
-const JOBS = Number(process.env.BENCH_JOBS ?? 1_000_000);
+const MONGO = process.env.BENCH_STORE === "mongo";
+const JOBS = Number(process.env.BENCH_JOBS ?? (MONGO ? 20_000 : 1_000_000));
 const FIRE_SECONDS = Number(process.env.BENCH_FIRE_SECONDS ?? 60);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 40);
 const SCENARIO_SECONDS = Number(process.env.BENCH_SCENARIO_SECONDS ?? 6);
-const TRIM_JOBS = Number(process.env.BENCH_TRIM_JOBS ?? 10_000);
+const TRIM_JOBS = Number(process.env.BENCH_TRIM_JOBS ?? (MONGO ? 250 : 2500));
+/** Each trimmed job's history: one run past the default history limit, as every job's next run leaves it. */
+const KEEP = 100;
 /** The sink's port: the seeded jobs' targets name it, so it must be the same every run. */
 const SINK_PORT = Number(process.env.BENCH_SINK_PORT ?? 39_117);
 const DIR = `/tmp/million-${JOBS}`;
@@ -55,6 +63,8 @@ const PAGE = 20;
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const mb = (bytes: number) => `${fmt(bytes / 1048576)} MB`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Progress, on stderr (the figures go to stdout at the end). */
+const progress = (message: string) => console.error(`  ${new Date().toISOString().slice(11, 19)} ${message}`);
 
 /** Closes a store; its checkpoint thread does not keep a process alive, so a timer does meanwhile. */
 async function closeStore(store: Store): Promise<void> {
@@ -72,7 +82,7 @@ async function ensureSeed(): Promise<{ seedMs?: number }> {
   const store = createSqliteStore({ path: seeding });
   await store.init();
   const started = performance.now();
-  await seedJobs(store, JOBS, { sinkUrl: `http://127.0.0.1:${SINK_PORT}`, progress: (n) => console.log(`  seeded ${fmt(n)} jobs`) });
+  await seedJobs(store, JOBS, { sinkUrl: `http://127.0.0.1:${SINK_PORT}`, progress: (n) => progress(`seeded ${fmt(n)} jobs`) });
   const seedMs = performance.now() - started;
   await closeStore(store);
   renameSync(seeding, SEED);
@@ -220,6 +230,7 @@ async function listings(node: NodeProcess): Promise<{ rows: string[]; worst: num
   const rows: string[] = [];
   let worst = 0;
   for (const f of filters()) {
+    progress(`ListJobs ${f.name}`);
     const { pages, coldMs } = await pagesOf(node, f.params);
     rows.push(`| ${f.name} | the filter's first call (Connect, first page) | ${fmt(coldMs, 1)} | |`);
     for (const page of pages) {
@@ -278,37 +289,38 @@ function finishedRun(jobId: string, i: number, at: number): RunRecord {
   });
 }
 
-/** History trims: {@link TRIM_JOBS} jobs with 20 finished runs each, trimmed to 10 in the bookkeeping's chunks, then again (nothing left to delete). */
+/** History trims: {@link TRIM_JOBS} jobs with {@link KEEP} + 1 finished runs each, trimmed to {@link KEEP} in the bookkeeping's chunks, then again (nothing left to delete). */
 async function trimFigures(store: Store): Promise<string[]> {
   const jobIds = (await store.listJobs({}, { pageSize: TRIM_JOBS })).items.map((j) => j.jobId);
   const now = Date.now();
-  for (let i = 0; i < jobIds.length; i += 500) {
-    await store.insertRuns(jobIds.slice(i, i + 500).flatMap((jobId) => Array.from({ length: 20 }, (_, k) => finishedRun(jobId, k, now))));
+  for (let i = 0; i < jobIds.length; i += 50) {
+    await store.insertRuns(jobIds.slice(i, i + 50).flatMap((jobId) => Array.from({ length: KEEP + 1 }, (_, k) => finishedRun(jobId, k, now))));
   }
   const rows: string[] = [];
-  for (const pass of ["deleting 10 runs a job", "nothing to delete"]) {
+  for (const pass of ["one run a job to delete", "nothing to delete"]) {
     const chunks: number[] = [];
     let deleted = 0;
     const all = await measured(async () => {
       for (let i = 0; i < jobIds.length; i += TRIM_CHUNK) {
         const t = performance.now();
-        deleted += await store.trimRuns(jobIds.slice(i, i + TRIM_CHUNK).map((jobId) => ({ jobId, keep: 10 })));
+        deleted += await store.trimRuns(jobIds.slice(i, i + TRIM_CHUNK).map((jobId) => ({ jobId, keep: KEEP })));
         chunks.push(performance.now() - t);
       }
     });
     chunks.sort((a, b) => a - b);
     rows.push(
-      `| trim ${fmt(jobIds.length)} jobs, ${pass} (${fmt(deleted)} deleted) | ${fmt(all.ms)} ms in all; a chunk of ${TRIM_CHUNK} jobs p50 ${fmt(pct(chunks, 50), 1)} ms, max ${fmt(chunks[chunks.length - 1]!, 1)} ms | heap ${mb(all.heap)}, RSS ${mb(all.rss)} |`,
+      `| trim ${fmt(jobIds.length)} jobs of ${KEEP + 1 - (deleted ? 0 : 1)} runs to ${KEEP}, ${pass} (${fmt(deleted)} deleted) | ${fmt(all.ms)} ms in all; a chunk of ${TRIM_CHUNK} jobs p50 ${fmt(pct(chunks, 50), 1)} ms, max ${fmt(chunks[chunks.length - 1]!, 1)} ms | heap ${mb(all.heap)}, RSS ${mb(all.rss)} |`,
     );
   }
   return rows;
 }
 
 /** Figures of the node: start, memory, firing, listings. */
-async function nodeFigures(sink: Sink, due: Map<string, number>): Promise<string[]> {
+async function nodeFigures(sink: Sink, due: Map<string, number>, storeEnv: Record<string, string>): Promise<string[]> {
   const spawned = performance.now();
-  const node = await startNodeProcess({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: WORK, LOG_LEVEL: "warn" });
+  const node = await startNodeProcess({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: WORK, LOG_LEVEL: "warn", ...storeEnv });
   const spawnToLeading = performance.now() - spawned;
+  progress(`node leading after ${fmt(spawnToLeading)} ms; firing for ${FIRE_SECONDS} s`);
   const leadingAt = Date.now();
   const out: string[] = [];
   try {
@@ -324,6 +336,7 @@ async function nodeFigures(sink: Sink, due: Map<string, number>): Promise<string
     await sleep(quietTo + 2000 - Date.now());
     const quiet = await sink.take();
     out.push(`RSS peak while firing: ${mb(rss.peak())}`);
+    progress("listing");
     const listFrom = Date.now();
     const { rows, worst } = await listings(node);
     const listTo = Date.now() - 2000;
@@ -349,37 +362,73 @@ async function nodeFigures(sink: Sink, due: Map<string, number>): Promise<string
   return out;
 }
 
+/** The slots due from now to `horizonMs` on, as the fire loop reads them (references). */
+async function dueSlots(store: Store, horizonMs: number): Promise<Map<string, number>> {
+  const now = Date.now();
+  const refs = await store.listDueJobRefs(now + horizonMs, JOBS);
+  return new Map(refs.filter((r) => r.nextTriggerAt > now).map((r) => [r.jobId, r.nextTriggerAt]));
+}
+
+/** The figures on the embedded store: the cached seed, a working copy of it. */
+async function onSqlite(sink: Sink): Promise<string[]> {
+  const due = prepareWork(FIRE_SECONDS * 1000 + 30 * 60_000);
+  const lines = await nodeFigures(sink, due, {});
+  const store = createSqliteStore({ path: join(WORK, "cronmesh.db") });
+  await store.init();
+  try {
+    return [...lines, ...(await backgroundFigures(store))];
+  } finally {
+    await closeStore(store);
+    if (process.env.BENCH_KEEP !== "1") rmSync(WORK, { recursive: true, force: true });
+  }
+}
+
+/** The figures on a private FerretDB, seeded for this run. */
+async function onMongo(sink: Sink): Promise<string[]> {
+  const server: FerretDbServer = await startFerretDb();
+  try {
+    const options = { uri: server.uri, dbName: "million", nodeId: "bench" };
+    const store = createMongoStore(options);
+    await store.init();
+    const started = performance.now();
+    await seedJobs(store, JOBS, { sinkUrl: `http://127.0.0.1:${SINK_PORT}`, concurrency: 8, progress: (n) => progress(`seeded ${fmt(n)} jobs`) });
+    console.log(`seed: ${fmt((performance.now() - started) / 1000, 1)} s through the Store port (FerretDB ${server.backend})`);
+    const due = await dueSlots(store, FIRE_SECONDS * 1000 + 30 * 60_000);
+    const lines = await nodeFigures(sink, due, { MONGODB_URI: server.uri, MONGODB_DB: options.dbName });
+    try {
+      return [...lines, ...(await backgroundFigures(store))];
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Resync and history trims, in this process on the node's store. */
+async function backgroundFigures(store: Store): Promise<string[]> {
+  progress("resync and history trims, in process");
+  return ["", "| in process, same store | time | memory growth |", "| --- | --- | --- |", ...(await resyncFigures(store)), ...(await trimFigures(store))];
+}
+
 async function main() {
   console.log(
-    `bench:million — ${fmt(JOBS)} jobs, load average ${loadavg()
+    `bench:million — ${fmt(JOBS)} jobs on ${MONGO ? "FerretDB" : "SQLite"}, load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(" ")}`,
   );
-  const { seedMs } = await ensureSeed();
-  console.log(seedMs === undefined ? `seed: cached in ${SEED}` : `seed: ${fmt(seedMs / 1000, 1)} s through the Store port (cached in ${SEED})`);
-  if (process.env.BENCH_SEED_ONLY === "1") return;
+  if (!MONGO) {
+    const { seedMs } = await ensureSeed();
+    console.log(seedMs === undefined ? `seed: cached in ${SEED}` : `seed: ${fmt(seedMs / 1000, 1)} s through the Store port (cached in ${SEED})`);
+    if (process.env.BENCH_SEED_ONLY === "1") return;
+  }
   const sink = await startSink(SINK_PORT);
-  // Slots of the whole run: the start, the quiet window, the listings.
-  const due = prepareWork(FIRE_SECONDS * 1000 + 30 * 60_000);
-  let lines: string[] = [];
   try {
-    lines = await nodeFigures(sink, due);
+    console.log((MONGO ? await onMongo(sink) : await onSqlite(sink)).join("\n"));
   } finally {
     await sink.report();
+    await agent.close();
   }
-  const store = createSqliteStore({ path: join(WORK, "cronmesh.db") });
-  await store.init();
-  const background = [
-    "",
-    "| in process, same store | time | memory growth |",
-    "| --- | --- | --- |",
-    ...(await resyncFigures(store)),
-    ...(await trimFigures(store)),
-  ];
-  await closeStore(store);
-  console.log([...lines, ...background].join("\n"));
-  await agent.close();
-  if (process.env.BENCH_KEEP !== "1") rmSync(WORK, { recursive: true, force: true });
 }
 
 await main();
