@@ -23,7 +23,7 @@ export interface BookkeepingOptions {
   betweenSlots?: () => Promise<void>;
 }
 
-/** Jobs one trim call covers: a few milliseconds of embedded-store work, short enough to fit between two slots. */
+/** Jobs one trim call covers: milliseconds of embedded-store work, short enough to fit between two slots. */
 export const TRIM_CHUNK = 250;
 
 /** The job-side bookkeeping of finished runs: counters and history trimming, both batched. */
