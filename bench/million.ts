@@ -217,7 +217,7 @@ async function sequential(node: NodeProcess, protocol: "connect" | "rest", param
   await listJobs(node, protocol, params);
   const lat: number[] = [];
   const end = performance.now() + SCENARIO_SECONDS * 1000;
-  while (lat.length < REQUESTS && (lat.length < 5 || performance.now() < end)) {
+  while (lat.length < REQUESTS && (lat.length < Math.min(5, REQUESTS) || performance.now() < end)) {
     const t = performance.now();
     await listJobs(node, protocol, params);
     lat.push(performance.now() - t);
@@ -233,6 +233,7 @@ async function listings(node: NodeProcess): Promise<{ rows: string[]; worst: num
     progress(`ListJobs ${f.name}`);
     const { pages, coldMs } = await pagesOf(node, f.params);
     rows.push(`| ${f.name} | the filter's first call (Connect, first page) | ${fmt(coldMs, 1)} | |`);
+    progress(rows[rows.length - 1]!);
     for (const page of pages) {
       const cells: string[] = [];
       for (const protocol of ["connect", "rest"] as const) {
@@ -241,6 +242,7 @@ async function listings(node: NodeProcess): Promise<{ rows: string[]; worst: num
         cells.push(`${fmt(pct(lat, 50), 1)} / ${fmt(pct(lat, 99), 1)} (n=${lat.length})`);
       }
       rows.push(`| ${f.name} | ${page.name} | ${cells.join(" | ")} |`);
+      progress(rows[rows.length - 1]!);
     }
   }
   return { rows, worst };
