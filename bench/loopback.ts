@@ -23,9 +23,12 @@ export interface Sink {
   report(): Promise<Rec[]>;
 }
 
-/** A loopback server in a child process, asked over IPC; "report" answers once, then it exits. */
-export async function startChild<R>(script: string): Promise<{ url: string; ask(message: string): Promise<R>; report(): Promise<R> }> {
-  const child: ChildProcess = fork(fileURLToPath(new URL(script, import.meta.url)));
+/** A loopback server in a child process (`env` on top of this one's), asked over IPC; "report" answers once, then it exits. */
+export async function startChild<R>(
+  script: string,
+  env: Record<string, string> = {},
+): Promise<{ url: string; ask(message: string): Promise<R>; report(): Promise<R> }> {
+  const child: ChildProcess = fork(fileURLToPath(new URL(script, import.meta.url)), { env: { ...process.env, ...env } });
   const port = await new Promise<number>((resolve) => child.once("message", (m: { port: number }) => resolve(m.port)));
   const ask = (message: string) =>
     new Promise<R>((resolve) => {
@@ -35,9 +38,9 @@ export async function startChild<R>(script: string): Promise<{ url: string; ask(
   return { url: `http://127.0.0.1:${port}`, ask, report: () => ask("report") };
 }
 
-/** Starts a sink process. */
-export async function startSink(): Promise<Sink> {
-  const child = await startChild<{ records: Rec[] }>("./sink-process.mjs");
+/** Starts a sink process, on `port` when given (else a free one). */
+export async function startSink(port?: number): Promise<Sink> {
+  const child = await startChild<{ records: Rec[] }>("./sink-process.mjs", port === undefined ? {} : { BENCH_SINK_PORT: String(port) });
   return { url: child.url, take: async () => (await child.ask("take")).records, report: async () => (await child.report()).records };
 }
 

@@ -69,7 +69,8 @@ function nodeServer() {
 }
 
 const server = process.env.BENCH_SINK === "node" ? nodeServer() : net.createServer(leanConnection);
-server.listen(0, "127.0.0.1", () => process.send({ port: server.address().port }));
+// BENCH_SINK_PORT: a fixed port, for jobs stored once with their target URL (bench:million).
+server.listen(Number(process.env.BENCH_SINK_PORT ?? 0), "127.0.0.1", () => process.send({ port: server.address().port }));
 // The benchmark died without asking for the report: do not outlive it.
 process.on("disconnect", () => process.exit(0));
 process.on("message", (msg) => {

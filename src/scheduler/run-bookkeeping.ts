@@ -16,13 +16,14 @@ export interface BookkeepingOptions {
   trimIntervalMs: number;
   /**
    * What a history trim waits for before each chunk of jobs: this node's sends being done and no
-   * held slot due soon (see `RunWorker.betweenSlots`). A trim of 10,000 jobs is about 30 ms of
-   * SQLite work in one call; in chunks that wait for this, it never holds up a slot's requests.
+   * held slot due soon (see `RunWorker.betweenSlots`). A trim of 10,000 jobs at the default
+   * history limit is a good part of a second of SQLite work; in chunks that wait for this, it
+   * never holds up a slot's requests.
    */
   betweenSlots?: () => Promise<void>;
 }
 
-/** Jobs one trim call covers (under a millisecond of embedded-store work). */
+/** Jobs one trim call covers: milliseconds of embedded-store work, short enough to fit between two slots. */
 export const TRIM_CHUNK = 250;
 
 /** The job-side bookkeeping of finished runs: counters and history trimming, both batched. */

@@ -126,3 +126,55 @@ describe("sqlite listing tables", () => {
     }
   });
 });
+
+describe("sqlite listing totals", () => {
+  it("are counted again once another connection to the same file wrote a job", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cronmesh-sqlite-totals-"));
+    const path = join(dir, "cronmesh.db");
+    const store = createSqliteStore({ path });
+    const other = createSqliteStore({ path });
+    try {
+      await store.init();
+      await store.createJob(makeJob("tot_1", {}, { name: "nightly export", tags: { team: "a" } }));
+      const totals = async () =>
+        Promise.all([{ tag: "team" }, { text: "export" }, { owner: "alice" }].map(async (f) => (await store.listJobsByPage(f, { page: 1, limit: 1 })).total));
+      const before = await totals();
+      await other.createJob(makeJob("tot_2", {}, { name: "export again", tags: { team: "b" } }));
+      expect([before, await totals()]).toEqual([
+        [1, 1, 1],
+        [2, 2, 2],
+      ]);
+      await other.deleteJob("tot_1");
+      expect(await totals()).toEqual([1, 1, 1]);
+    } finally {
+      await other.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("finds a text in most jobs by reading the jobs in order, and the same jobs as gathering its matches", async () => {
+    const store = createSqliteStore({ path: ":memory:" });
+    await store.init();
+    for (let i = 0; i < 300; i++) {
+      const name = i % 100 === 7 ? `rare ${i}` : `common ${i}`;
+      await store.createJob(
+        makeJob(`probe_${String(i).padStart(3, "0")}`, { status: i % 3 === 0 ? "paused" : "active" }, { name, tags: { n: String(i % 2) } }),
+      );
+    }
+    const ids = async (f: object, offset: number) => (await store.listJobsByPage(f, { page: 1, limit: 5, offset })).items.map((j) => j.jobId);
+    const expected = (pick: (i: number) => boolean, offset: number) =>
+      Array.from({ length: 300 }, (_, i) => i)
+        .filter(pick)
+        .slice(offset, offset + 5)
+        .map((i) => `probe_${String(i).padStart(3, "0")}`);
+    for (const offset of [0, 10, 150, 290]) {
+      expect(await ids({ text: "common" }, offset)).toEqual(expected((i) => i % 100 !== 7, offset));
+      expect(await ids({ text: "COMMON", status: "paused" }, offset)).toEqual(expected((i) => i % 100 !== 7 && i % 3 === 0, offset));
+      expect(await ids({ text: "rare" }, offset)).toEqual(expected((i) => i % 100 === 7, offset));
+    }
+    const cursor = await store.listJobs({ text: "common" }, { pageSize: 4, after: "probe_005" });
+    expect(cursor.items.map((j) => j.jobId)).toEqual(["probe_006", "probe_008", "probe_009", "probe_010"]);
+    await store.close();
+  });
+});

@@ -28,11 +28,35 @@ export interface ListingQuery {
 }
 
 /**
- * Plans a listing by its most selective indexed filter: a tag (walks `job_tags` for its entry),
- * else a text of {@link MIN_INDEXED_TEXT} characters or more (the trigram index's matches), else
- * the jobs themselves (by project, status or creator, each indexed in job-id order).
+ * How much more reading one job's name and description in id order costs than gathering one
+ * match of a text from the trigram index (about a microsecond against half of one).
  */
-export function listingQuery(filter: JobFilter): ListingQuery {
+export const SCAN_COST_RATIO = 2;
+
+/**
+ * Whether a text listing should read the jobs in id order and match the text in each ("scan")
+ * rather than gather every match from the trigram index first: when the text matches so many
+ * jobs that the ones the page reaches (`reach`: those skipped and taken) come sooner by reading
+ * about `reach × jobs / matches` jobs than by gathering all `matches`. The first page of a text
+ * found in most of a million jobs then reads a few dozen jobs instead of gathering a million
+ * matches; a rare text, or a page deep into a common one, still gathers.
+ */
+export function scansText(matches: number, jobs: number, reach: number): boolean {
+  return matches > 0 && matches * matches >= SCAN_COST_RATIO * jobs * Math.max(1, reach);
+}
+
+/** Whether the listing of `filter` is driven by the trigram index: an indexed text, and no tag (a tag drives it first). */
+export function searchesText(filter: JobFilter): boolean {
+  return hasFilter(filter, "text") && [...filter.text!].length >= MIN_INDEXED_TEXT && !hasFilter(filter, "tag");
+}
+
+/**
+ * Plans a listing by its most selective indexed filter: a tag (walks `job_tags` for its entry),
+ * else a text of {@link MIN_INDEXED_TEXT} characters or more (the trigram index's matches,
+ * unless `scan`: see {@link scansText}), else the jobs themselves (by project, status or creator,
+ * each indexed in job-id order).
+ */
+export function listingQuery(filter: JobFilter, scan = false): ListingQuery {
   const params: Record<string, unknown> = {};
   const onJob: string[] = [];
   if (hasFilter(filter, "projectId")) onJob.push("j.project_id = @projectId");
@@ -40,7 +64,7 @@ export function listingQuery(filter: JobFilter): ListingQuery {
   if (hasFilter(filter, "owner")) onJob.push("json_extract(j.doc, '$.createdBy') = @owner");
   for (const key of ["projectId", "status", "owner"] as const) if (hasFilter(filter, key)) params[key] = filter[key];
   const text = hasFilter(filter, "text") ? filter.text! : undefined;
-  const indexedText = text !== undefined && [...text].length >= MIN_INDEXED_TEXT;
+  const indexedText = text !== undefined && !scan && [...text].length >= MIN_INDEXED_TEXT;
   if (text !== undefined && !indexedText) {
     onJob.push("(instr(lower(j.name), @text) > 0 OR instr(lower(j.description), @text) > 0)");
     params.text = text.toLowerCase();
@@ -55,7 +79,9 @@ export function listingQuery(filter: JobFilter): ListingQuery {
   }
   if (indexedText) {
     const onKey = [`k.text_rowid IN (${matchingText})`];
-    return planned(onJob.length ? "job_text_keys k JOIN jobs j ON j.job_id = k.job_id" : "job_text_keys k", "k.job_id", [...onKey, ...onJob], params);
+    const listed = planned(onJob.length ? "job_text_keys k JOIN jobs j ON j.job_id = k.job_id" : "job_text_keys k", "k.job_id", [...onKey, ...onJob], params);
+    // Every job has exactly one row in the index: a text alone counts its matches there.
+    return onJob.length ? listed : { ...listed, count: "SELECT COUNT(*) AS n FROM job_text WHERE job_text MATCH @fts" };
   }
   const listed = planned("jobs j", "j.job_id", onJob, params);
   const countedOnly = !hasFilter(filter, "owner") && text === undefined;

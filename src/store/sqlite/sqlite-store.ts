@@ -12,6 +12,7 @@ import type {
   Scope,
   DueJobRef,
   HistoryLimit,
+  JobFilter,
   InsertOptions,
   InsertRunResult,
   JobAdvance,
@@ -26,7 +27,8 @@ import { fromDoc, jobFromRow, jobParams, runFromDoc, runParams, versionParams, t
 import { FOREGROUND_CHECKPOINT_PAGES, startCheckpointer } from "./checkpointer.js";
 import { ADDED_COLUMNS, LATE_INDEXES, LISTING_BACKFILL, LISTING_SCHEMA, SCHEMA, UPGRADE_DEAD_LETTERED } from "./schema.js";
 import { deadLetterWhere, runWhere, type Where } from "./where.js";
-import { listingQuery } from "./job-listing.js";
+import { listingQuery, scansText, searchesText, type ListingQuery } from "./job-listing.js";
+import { createListingTotals } from "./listing-totals.js";
 import { offsetStart, offsetWindow } from "../offset-page.js";
 import { createBatcher } from "../../runtime/batcher.js";
 
@@ -36,6 +38,15 @@ export interface SqliteStoreOptions {
   /** Reports a failed background checkpoint (the node's own connection checkpoints as a fallback). */
   onError?: (message: string) => void;
 }
+
+/**
+ * SQLite's page cache of the node's connection, in KiB (64 MiB; SQLite's default is 2 MiB). An
+ * offset page deep into a listing of a million jobs walks half a million index entries, tens of
+ * megabytes of index pages: with the default cache, every such page is read again from the
+ * operating system each time, several times slower than from the cache. It is an upper bound on
+ * the node's memory, reached only by such walks.
+ */
+export const PAGE_CACHE_KIB = 65_536;
 
 /** Statements kept per `IN (...)` list length (lists up to a fire batch or a read chunk long). */
 const MAX_IN_STATEMENTS = 512;
@@ -93,6 +104,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma("synchronous = NORMAL");
   // Wait rather than fail when another process briefly holds the write lock.
   db.pragma("busy_timeout = 5000");
+  db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
   // A file database moves its WAL into the main file from a thread of its own.
   const checkpointer = options.path === ":memory:" ? undefined : startCheckpointer(options.path, options.onError ?? (() => undefined));
   db.pragma(`wal_autocheckpoint = ${checkpointer ? FOREGROUND_CHECKPOINT_PAGES : 1000}`);
@@ -260,7 +272,12 @@ function jobStatements(db: Database.Database) {
       }
     }),
   );
-  const batched = createBatcher(async (batch: JobRecord[]) => createMany(batch));
+  // Kept listing totals are dropped once the batch is written (`totals` below).
+  const batched = createBatcher(async (batch: JobRecord[]) => {
+    const refused = createMany(batch);
+    totals.jobsChanged();
+    return refused;
+  });
   /** Creates a job with the others of this turn (see `createMany`); resolves once committed. */
   const createInBatch = async (job: JobRecord): Promise<void> => {
     let refused: CronError | undefined;
@@ -291,18 +308,26 @@ function jobStatements(db: Database.Database) {
     return ids.map((id) => byId.get(id)).filter((j): j is JobRecord => j !== undefined);
   };
   const idsOf = (rows: unknown[]) => (rows as { job_id: string }[]).map((r) => r.job_id);
+  const totals = createListingTotals(db, statement);
+  /** The plan `l` of a listing, or a scan of the jobs in id order when its text matches that many of them (see scansText). */
+  const textPlan = (filter: JobFilter, l: ListingQuery, reach: number): ListingQuery => {
+    if (!searchesText(filter)) return l;
+    const jobs = (countJobs.get({ scope: null }) as { n: number }).n;
+    return scansText(totals.count(l.count, l.params), jobs, reach) ? listingQuery(filter, true) : l;
+  };
   // Ids first, walking an index in id order (no job row is read for the ones passed), then the page's jobs.
-  const list = (filter: Parameters<Store["listJobs"]>[0], q: Parameters<Store["listJobs"]>[1]): Page<JobRecord> => {
-    const l = listingQuery(filter);
+  const list = (filter: JobFilter, q: Parameters<Store["listJobs"]>[1]): Page<JobRecord> => {
+    const l = textPlan(filter, listingQuery(filter), q.pageSize + 1);
     const sql = `SELECT ${l.id} AS job_id FROM ${l.from} WHERE ${l.where} AND ${l.id} > @after ORDER BY ${l.id} LIMIT @limit`;
     const ids = idsOf(statement(sql).all({ ...l.params, after: q.after ?? "", limit: q.pageSize + 1 }));
     return pageOf(inOrder(ids), q.pageSize, (j) => j.jobId);
   };
-  const listByPage = (filter: Parameters<Store["listJobs"]>[0], q: OffsetQuery) => {
-    const l = listingQuery(filter);
-    const total = (statement(l.count).get(l.params) as { n: number }).n;
+  const listByPage = (filter: JobFilter, q: OffsetQuery) => {
+    const counted = listingQuery(filter);
+    const total = totals.count(counted.count, counted.params);
     const w = offsetWindow(total, offsetStart(q), q.limit);
     if (w.take === 0) return { items: [], total };
+    const l = textPlan(filter, counted, w.skip + w.take);
     const sql = `SELECT ${l.id} AS job_id FROM ${l.from} WHERE ${l.where} ORDER BY ${l.id} ${w.descending ? "DESC" : "ASC"} LIMIT @take OFFSET @skip`;
     const ids = idsOf(statement(sql).all({ ...l.params, take: w.take, skip: w.skip }));
     return { items: inOrder(w.descending ? ids.reverse() : ids), total };
@@ -318,17 +343,26 @@ function jobStatements(db: Database.Database) {
   const advance = db.transaction((advances: JobAdvance[]) =>
     advances.map((a) => (a.status === undefined ? advanceJob : advanceJobStatus).run(advanceParams(a)).changes === 1),
   );
+  const remove = db.transaction((jobId: string, scope?: Scope, deletedAt?: number) => {
+    if (!get(jobId, scope)) return false;
+    db.prepare("DELETE FROM job_versions WHERE job_id = ?").run(jobId);
+    const deleted = db.prepare(`DELETE FROM jobs WHERE job_id = @jobId AND ${IN_SCOPE}`).run({ jobId, scope: scope ?? null }).changes === 1;
+    if (deleted && deletedAt !== undefined) recordDeletion.run(jobId, deletedAt);
+    return deleted;
+  });
+  /** `write`, after which kept listing totals are dropped (it changed a job). */
+  const changing =
+    <A extends unknown[], R>(write: (...args: A) => R) =>
+    (...args: A): R => {
+      const result = write(...args);
+      totals.jobsChanged();
+      return result;
+    };
   return {
     createInBatch,
     get,
-    update,
-    remove: db.transaction((jobId: string, scope?: Scope, deletedAt?: number) => {
-      if (!get(jobId, scope)) return false;
-      db.prepare("DELETE FROM job_versions WHERE job_id = ?").run(jobId);
-      const deleted = db.prepare(`DELETE FROM jobs WHERE job_id = @jobId AND ${IN_SCOPE}`).run({ jobId, scope: scope ?? null }).changes === 1;
-      if (deleted && deletedAt !== undefined) recordDeletion.run(jobId, deletedAt);
-      return deleted;
-    }),
+    update: changing(update),
+    remove: changing(remove),
     deletedJobs: (before: number, limit: number) => selectDeleted.all(before, limit) as DeletedJob[],
     forgetDeletion: (jobId: string, deletedAt: number) => void forgetDeletion.run(jobId, deletedAt),
     list,
@@ -339,7 +373,8 @@ function jobStatements(db: Database.Database) {
     due: (before: number, limit: number, scope?: Scope) => (selectDue.all({ before, limit, scope: scope ?? null }) as JobRow[]).map(jobFromRow),
     dueRefs: (before: number, limit: number) => selectDueRefs.all(before, limit) as DueJobRef[],
     many,
-    advance,
+    // Only a status set by the scheduler (a one-shot completing) changes what listings count.
+    advance: (advances: JobAdvance[]) => (advances.some((a) => a.status !== undefined) ? changing(advance) : advance)(advances),
     recordOutcomes: db.transaction((outcomes: RunOutcome[]) => {
       for (const o of outcomes) {
         if (o.skipped) skippedOutcome.run(o.jobId);

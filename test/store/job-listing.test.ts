@@ -1,0 +1,19 @@
+import { describe, expect, it } from "vitest";
+import { scansText } from "../../src/store/sqlite/job-listing.js";
+
+describe("scansText: read the jobs in order, or gather every match of the text first", () => {
+  const cases: { name: string; matches: number; jobs: number; reach: number; scan: boolean }[] = [
+    { name: "a text in every job of a million, first page", matches: 1_000_000, jobs: 1_000_000, reach: 21, scan: true },
+    { name: "a text in a tenth of a million jobs, first page", matches: 100_000, jobs: 1_000_000, reach: 21, scan: true },
+    { name: "a text in a thousandth of a million jobs, first page", matches: 1000, jobs: 1_000_000, reach: 21, scan: false },
+    { name: "a text in every job, a page half a million deep", matches: 1_000_000, jobs: 1_000_000, reach: 500_020, scan: false },
+    { name: "a text in every job, a page a thousand deep", matches: 1_000_000, jobs: 1_000_000, reach: 1020, scan: true },
+    { name: "a text in no job", matches: 0, jobs: 1_000_000, reach: 21, scan: false },
+    { name: "a text in the only job", matches: 1, jobs: 1, reach: 0, scan: false },
+    { name: "a text in all of ten jobs, first item", matches: 10, jobs: 10, reach: 1, scan: true },
+    { name: "a text in a tenth of a million jobs, a page 50,000 deep", matches: 100_000, jobs: 1_000_000, reach: 50_020, scan: false },
+  ];
+  it.each(cases)("$name: scan $scan", ({ matches, jobs, reach, scan }) => {
+    expect(scansText(matches, jobs, reach)).toBe(scan);
+  });
+});
