@@ -7,7 +7,6 @@ import {
   headerAcceptEncoding,
   headerEncoding,
   headerGrpcStatus,
-  headerTimeout,
   parseTimeout,
   setTrailerStatus,
 } from "@connectrpc/connect/protocol-grpc";
@@ -44,6 +43,10 @@ const COMPRESS_MIN_BYTES = 1024;
 const GRPC_PROTO = /^application\/grpc(?:\+proto)?$/i;
 /** The envelope's flag for a compressed message. */
 const FLAG_COMPRESSED = 0b00000001;
+/** The request headers read here, as node names them (lower case; connect's constants are not). */
+const GRPC_ENCODING = "grpc-encoding";
+const GRPC_ACCEPT_ENCODING = "grpc-accept-encoding";
+const GRPC_TIMEOUT = "grpc-timeout";
 /** What connect accepts as a deadline (it has no other limit by default). */
 const MAX_TIMEOUT_MS = Number.MAX_SAFE_INTEGER;
 
@@ -64,12 +67,12 @@ export function createGrpcUnary(options: GrpcUnaryOptions): GrpcUnary {
   return (req, res) => {
     if (req.httpVersionMajor !== 2 || req.method !== "POST") return false;
     const type = req.headers["content-type"];
-    if (type === undefined || !GRPC_PROTO.test(type) || req.headers[headerEncoding] !== undefined) return false;
+    if (type === undefined || !GRPC_PROTO.test(type) || req.headers[GRPC_ENCODING] !== undefined) return false;
     const target = options.invokers.get(pathOf(req));
     if (!target) return false;
-    const timeout = parseTimeout(headerValue(req, headerTimeout), MAX_TIMEOUT_MS);
+    const timeout = parseTimeout(headerValue(req, GRPC_TIMEOUT), MAX_TIMEOUT_MS);
     if (timeout.error) return false;
-    const compression = compressionNegotiate(options.compressions, null, headerValue(req, headerAcceptEncoding), headerAcceptEncoding);
+    const compression = compressionNegotiate(options.compressions, null, headerValue(req, GRPC_ACCEPT_ENCODING), headerAcceptEncoding);
     if (compression.error) return false;
     serve(req, res, target, timeout.timeoutMs, compression.response, options).catch((err: unknown) => options.onFailure(err, target.method.name, res));
     return true;
