@@ -2,8 +2,8 @@
 //
 // One node (compiled, in a child process, embedded SQLite store with BENCH_JOBS jobs stored,
 // 100,000 by default) under 50 connections: autocannon for HTTP/1.1 (Connect with JSON and with
-// binary protobuf, REST, /health), and a loop over connect-node's gRPC transport (50 clients, one
-// HTTP/2 connection each). Every figure is stated as a ratio to /health on the same server in the
+// binary protobuf, REST, /health), and a loop of gRPC calls (50 in flight, on 5 HTTP/2
+// connections; see BENCH_GRPC_CLIENT). Every figure is stated as a ratio to /health on the same server in the
 // same run, measured first and last (absolute figures drift by ±30% on a shared machine), with
 // the node's CPU time per request (µs), which drifts less.
 //
@@ -12,9 +12,10 @@
 // access interceptors' whole cost shows. BENCH_SECONDS (default 8) per load, after a 2 s warm-up.
 // BENCH_ONLY: a comma-separated subset of scenario names. BENCH_PROFILE=prefix writes a V8 CPU
 // profile of the node per scenario (prefix-mode-scenario.cpuprofile). BENCH_JSON=file writes
-// the results. BENCH_GRPC_CLIENT (default "connect"): the gRPC load's client, connect-node's
-// transport or "raw" (a bare http2 client, light enough that the node is what is busy);
-// BENCH_GRPC_STREAMS (default 1): callers per gRPC connection. "floor grpc" and "floor grpc
+// the results. BENCH_GRPC_CLIENT (default "raw"): the gRPC load's client, a bare http2 client, or
+// "connect" (connect-node's transport, which costs the load generator so much on a shared
+// 2-core machine that the node idles and its CPU per request is inflated by the contention);
+// BENCH_GRPC_STREAMS (default 10): concurrent calls per gRPC connection, 50 in all. "floor grpc" and "floor grpc
 // compat" are the same gRPC load against a bare node http2 server answering an empty message
 // (bench/grpc-floor-process.mjs, stream API and compat API): what a gRPC call costs a node at
 // the least on this machine.
@@ -38,8 +39,8 @@ const CONNECTIONS = 50;
 const MODES = (process.env.BENCH_AUTH ?? "none,api_key,jwt").split(",").map((m) => m.trim());
 const ONLY = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
 const PROFILE = process.env.BENCH_PROFILE;
-const GRPC_CLIENT = (process.env.BENCH_GRPC_CLIENT ?? "connect") as GrpcClientKind;
-const GRPC_STREAMS = Number(process.env.BENCH_GRPC_STREAMS ?? 1);
+const GRPC_CLIENT = (process.env.BENCH_GRPC_CLIENT ?? "raw") as GrpcClientKind;
+const GRPC_STREAMS = Number(process.env.BENCH_GRPC_STREAMS ?? 10);
 /** Offset pages of ListJobs land anywhere in the stored jobs. */
 const PAGE_SIZE = 20;
 
