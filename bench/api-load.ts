@@ -1,8 +1,10 @@
 // What the API benchmarks share: a node in a child process, and the two load generators —
 // autocannon for HTTP/1.1 (REST, Connect, /health) and a loop over connect-node's gRPC transport.
 import { fork, type ChildProcess } from "node:child_process";
+import http2 from "node:http2";
 import { fileURLToPath } from "node:url";
 import autocannonModule from "autocannon";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { CronService } from "../gen/cronmesh/v1/cron_service_pb.js";
@@ -51,9 +53,12 @@ export interface NodeProcess {
   stop(): Promise<void>;
 }
 
-/** Starts a node process with `env` (on top of this process's environment), as `npm start` runs it. */
-export async function startNodeProcess(env: Record<string, string>): Promise<NodeProcess> {
-  const child = fork(fileURLToPath(new URL("./node-process.mjs", import.meta.url)), {
+/**
+ * Starts a node process with `env` (on top of this process's environment), as `npm start` runs
+ * it; or another `script` that answers the same messages (bench/grpc-floor-process.mjs).
+ */
+export async function startNodeProcess(env: Record<string, string>, script = "./node-process.mjs"): Promise<NodeProcess> {
+  const child = fork(fileURLToPath(new URL(script, import.meta.url)), {
     env: { ...process.env, ...env },
     execArgv: ["--expose-gc", "--max-semi-space-size=32"],
   });
@@ -119,37 +124,103 @@ export async function httpLoad(node: NodeProcess, load: HttpLoad, connections: n
 export type GrpcCall = (client: Client<typeof CronService>) => Promise<unknown>;
 
 /**
- * The gRPC load: `connections` clients, each on its own HTTP/2 connection (as autocannon's are
- * each on their own), each making one call after another for `seconds`.
+ * Which gRPC client the load uses: "connect" (connect-node's gRPC transport, as services call
+ * the node) or "raw" (a bare node http2 client framing the same messages: a lighter load
+ * generator, so that the node rather than the client is what is busy). The raw client sends
+ * `grpc-accept-encoding` as connect-node does, so that the node does the same work.
  */
-export async function grpcLoad(node: NodeProcess, call: GrpcCall, connections: number, seconds: number): Promise<LoadResult> {
-  const clients = Array.from({ length: connections }, () => createClient(CronService, createGrpcTransport({ baseUrl: node.url })));
-  // Open every connection before measuring, as autocannon does.
-  await Promise.all(clients.map((c) => call(c).catch(() => undefined)));
-  const before = await node.usage();
-  const latencies: number[] = [];
-  let failed = 0;
-  const end = performance.now() + seconds * 1000;
-  const worker = async (client: Client<typeof CronService>) => {
-    while (performance.now() < end) {
-      const t = performance.now();
-      try {
-        await call(client);
-      } catch {
-        failed++;
+export type GrpcClientKind = "connect" | "raw";
+
+/**
+ * The gRPC load: `connections` HTTP/2 connections (as autocannon's are each on their own), with
+ * `streams` callers on each, each making one call after another for `seconds`.
+ */
+export async function grpcLoad(
+  node: NodeProcess,
+  call: GrpcCall,
+  connections: number,
+  seconds: number,
+  kind: GrpcClientKind = "connect",
+  streams = 1,
+): Promise<LoadResult> {
+  const made = Array.from({ length: connections }, () =>
+    kind === "raw" ? rawGrpcClient(node.url) : { client: createClient(CronService, createGrpcTransport({ baseUrl: node.url })), close: () => undefined },
+  );
+  const clients = made.flatMap((m) => Array.from({ length: streams }, () => m.client));
+  try {
+    // Open every connection before measuring, as autocannon does.
+    await Promise.all(clients.map((c) => call(c).catch(() => undefined)));
+    const before = await node.usage();
+    const latencies: number[] = [];
+    let failed = 0;
+    const end = performance.now() + seconds * 1000;
+    const worker = async (client: Client<typeof CronService>) => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        try {
+          await call(client);
+        } catch {
+          failed++;
+        }
+        latencies.push(performance.now() - t);
       }
-      latencies.push(performance.now() - t);
-    }
-  };
-  await Promise.all(clients.map(worker));
-  const after = await node.usage();
-  latencies.sort((a, b) => a - b);
-  return {
-    rps: latencies.length / seconds,
-    p50: pct(latencies, 50),
-    p99: pct(latencies, 99),
-    cpuUsPerRequest: ((after.cpuMs - before.cpuMs) * 1000) / Math.max(1, latencies.length),
-    failed,
-    requests: latencies.length,
-  };
+    };
+    await Promise.all(clients.map(worker));
+    const after = await node.usage();
+    latencies.sort((a, b) => a - b);
+    return {
+      rps: latencies.length / seconds,
+      p50: pct(latencies, 50),
+      p99: pct(latencies, 99),
+      cpuUsPerRequest: ((after.cpuMs - before.cpuMs) * 1000) / Math.max(1, latencies.length),
+      failed,
+      requests: latencies.length,
+    };
+  } finally {
+    for (const m of made) m.close();
+  }
+}
+
+/**
+ * A CronService client over one bare HTTP/2 session: unary calls only, the request framed and the
+ * response read by hand (no compression is sent; a compressed or failed answer rejects).
+ */
+function rawGrpcClient(baseUrl: string): { client: Client<typeof CronService>; close: () => void } {
+  const session = http2.connect(baseUrl);
+  const client: Record<string, (input: object, options?: { headers?: Record<string, string> }) => Promise<unknown>> = {};
+  for (const method of CronService.methods) {
+    if (method.methodKind !== "unary") continue;
+    const path = `/${CronService.typeName}/${method.name}`;
+    client[method.localName] = (input, options) =>
+      new Promise((resolve, reject) => {
+        const data = toBinary(method.input, create(method.input, input as never));
+        const frame = Buffer.alloc(5 + data.byteLength);
+        frame.writeUInt32BE(data.byteLength, 1);
+        frame.set(data, 5);
+        const stream = session.request({
+          ":method": "POST",
+          ":path": path,
+          "content-type": "application/grpc+proto",
+          te: "trailers",
+          "grpc-accept-encoding": "gzip,br",
+          ...options?.headers,
+        });
+        const chunks: Buffer[] = [];
+        let status: unknown;
+        stream.on("response", (h) => (status = h["grpc-status"]));
+        stream.on("trailers", (t) => (status = t["grpc-status"]));
+        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("error", reject);
+        stream.on("close", () => {
+          const body = Buffer.concat(chunks);
+          if (status !== "0") reject(new Error(`grpc-status ${String(status)}`));
+          else if (body.byteLength < 5) reject(new Error("no response message"));
+          else if (body[0] !== 0)
+            resolve(undefined); // compressed: counted, not decoded
+          else resolve(fromBinary(method.output, body.subarray(5)));
+        });
+        stream.end(frame);
+      });
+  }
+  return { client: client as unknown as Client<typeof CronService>, close: () => session.close() };
 }

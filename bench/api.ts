@@ -2,8 +2,8 @@
 //
 // One node (compiled, in a child process, embedded SQLite store with BENCH_JOBS jobs stored,
 // 100,000 by default) under 50 connections: autocannon for HTTP/1.1 (Connect with JSON and with
-// binary protobuf, REST, /health), and a loop over connect-node's gRPC transport (50 clients, one
-// HTTP/2 connection each). Every figure is stated as a ratio to /health on the same server in the
+// binary protobuf, REST, /health), and a loop of gRPC calls (50 in flight, on 5 HTTP/2
+// connections; see BENCH_GRPC_CLIENT). Every figure is stated as a ratio to /health on the same server in the
 // same run, measured first and last (absolute figures drift by ±30% on a shared machine), with
 // the node's CPU time per request (µs), which drifts less.
 //
@@ -12,14 +12,20 @@
 // access interceptors' whole cost shows. BENCH_SECONDS (default 8) per load, after a 2 s warm-up.
 // BENCH_ONLY: a comma-separated subset of scenario names. BENCH_PROFILE=prefix writes a V8 CPU
 // profile of the node per scenario (prefix-mode-scenario.cpuprofile). BENCH_JSON=file writes
-// the results.
+// the results. BENCH_GRPC_CLIENT (default "raw"): the gRPC load's client, a bare http2 client, or
+// "connect" (connect-node's transport, which costs the load generator so much on a shared
+// 2-core machine that the node idles and its CPU per request is inflated by the contention);
+// BENCH_GRPC_STREAMS (default 10): concurrent calls per gRPC connection, 50 in all. "floor grpc" and "floor grpc
+// compat" are the same gRPC load against a bare node http2 server answering an empty message
+// (bench/grpc-floor-process.mjs, stream API and compat API): what a gRPC call costs a node at
+// the least on this machine.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { GetJobRequestSchema } from "../gen/cronmesh/v1/cron_service_pb.js";
 import { makeApiKey, makeJwt } from "../deploy/make-token.js";
-import { grpcLoad, httpLoad, startNodeProcess, type GrpcCall, type HttpLoad, type LoadResult, type NodeProcess } from "./api-load.js";
+import { grpcLoad, httpLoad, startNodeProcess, type GrpcCall, type GrpcClientKind, type HttpLoad, type LoadResult, type NodeProcess } from "./api-load.js";
 import { startSink } from "./loopback.js";
 import { seedJobs } from "./seed.js";
 
@@ -33,6 +39,8 @@ const CONNECTIONS = 50;
 const MODES = (process.env.BENCH_AUTH ?? "none,api_key,jwt").split(",").map((m) => m.trim());
 const ONLY = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
 const PROFILE = process.env.BENCH_PROFILE;
+const GRPC_CLIENT = (process.env.BENCH_GRPC_CLIENT ?? "raw") as GrpcClientKind;
+const GRPC_STREAMS = Number(process.env.BENCH_GRPC_STREAMS ?? 10);
 /** Offset pages of ListJobs land anywhere in the stored jobs. */
 const PAGE_SIZE = 20;
 
@@ -45,6 +53,8 @@ interface Scenario {
   everyMode?: boolean;
   http?: HttpLoad;
   grpc?: GrpcCall;
+  /** Run against a bare http2 server (bench/grpc-floor-process.mjs) with this API, not the node. */
+  floor?: "stream" | "compat";
 }
 
 /** The scenarios, in the order they run; /health runs first and last. */
@@ -95,6 +105,8 @@ function scenarios(ids: string[], sinkUrl: string, auth: Record<string, string>)
     },
     { name: "CreateJob rest", http: { method: "POST", path: "/api/v1/cron/jobs", headers: json, next: () => ({ body: JSON.stringify(newJob()) }) } },
     { name: "CreateJob grpc", grpc: (c) => c.createJob({ job: newJob() }, options) },
+    { name: "floor grpc", grpc: (c) => c.getJob({ jobId: "x" }), floor: "stream" },
+    { name: "floor grpc compat", grpc: (c) => c.getJob({ jobId: "x" }), floor: "compat" },
     { name: "health", everyMode: true, http: { method: "GET", path: "/health" } },
   ];
 }
@@ -119,11 +131,20 @@ async function authSetup(mode: string, dir: string): Promise<{ env: Record<strin
 
 async function run(node: NodeProcess, s: Scenario, seconds: number): Promise<LoadResult> {
   if (s.http) return httpLoad(node, s.http, CONNECTIONS, seconds);
-  return grpcLoad(node, s.grpc!, CONNECTIONS, seconds);
+  return grpcLoad(node, s.grpc!, Math.max(1, Math.round(CONNECTIONS / GRPC_STREAMS)), seconds, GRPC_CLIENT, GRPC_STREAMS);
 }
 
 /** Runs a scenario: a warm-up, then the measured load (profiled when asked). */
 async function measure(node: NodeProcess, s: Scenario, mode: string): Promise<LoadResult> {
+  if (s.floor) {
+    const floor = await startNodeProcess({ FLOOR_API: s.floor }, "./grpc-floor-process.mjs");
+    try {
+      await run(floor, s, WARM_UP_SECONDS);
+      return await run(floor, s, SECONDS);
+    } finally {
+      await floor.stop();
+    }
+  }
   await run(node, s, WARM_UP_SECONDS);
   if (PROFILE) await node.ask("profile:start");
   const result = await run(node, s, SECONDS);

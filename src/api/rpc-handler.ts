@@ -5,6 +5,7 @@ import type http from "node:http";
 import type http2 from "node:http2";
 import type { Logger } from "pino";
 import { createConnectUnary } from "./connect-unary.js";
+import { createGrpcUnary } from "./grpc-unary.js";
 import { STRICT_JSON_OPTIONS, strictJsonHandler } from "./strict-json.js";
 import type { UnaryInvokers } from "./unary-invoker.js";
 
@@ -29,8 +30,9 @@ const COMPRESSIONS = [compressionGzip, compressionBrotli];
 /**
  * Serves gRPC, gRPC-Web and Connect for the routes, as connect-node's adapter does, with every
  * handler wrapped by {@link strictJsonHandler}: JSON requests are read by the same rules as the
- * REST routes, and the JSON codecs refuse unknown fields. Connect unary POSTs, most calls, take
- * the shorter way of {@link createConnectUnary} to the same interceptors and handlers.
+ * REST routes, and the JSON codecs refuse unknown fields. Connect unary POSTs and gRPC unary
+ * calls, most calls, take the shorter ways of {@link createConnectUnary} and
+ * {@link createGrpcUnary} to the same interceptors and handlers.
  */
 export function createRpcHandler(options: RpcHandlerOptions): (req: Req, res: Res) => void {
   const router = createConnectRouter({
@@ -48,13 +50,24 @@ export function createRpcHandler(options: RpcHandlerOptions): (req: Req, res: Re
     compressions: COMPRESSIONS,
     onFailure: (reason, rpc, res) => failed(options.log, reason, rpc, res),
   });
-  return (req, res) => {
-    if (unary(req, res)) return;
+  const routed = (req: Req, res: Res, body?: AsyncIterable<Uint8Array>) => {
     const handler = paths.get(pathOf(req));
     if (!handler) return options.fallback(req, res);
-    handler(universalRequestFromNodeRequest(req as never, res as never, undefined, undefined))
+    const uReq = universalRequestFromNodeRequest(req as never, res as never, undefined, undefined);
+    handler(body ? { ...uReq, body } : uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res as never))
       .catch((reason: unknown) => failed(options.log, reason, handler.method.name, res));
+  };
+  const grpc = createGrpcUnary({
+    invokers: options.invokers,
+    readMaxBytes: options.readMaxBytes,
+    compressions: COMPRESSIONS,
+    fallback: routed,
+    onFailure: (reason, rpc, res) => failed(options.log, reason, rpc, res),
+  });
+  return (req, res) => {
+    if (unary(req, res) || grpc(req, res)) return;
+    routed(req, res);
   };
 }
 

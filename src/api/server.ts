@@ -2,7 +2,6 @@ import { createRouterTransport, type ConnectRouter, type Interceptor } from "@co
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
-import { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { createRestHandler, writeJson } from "./rest/rest-handler.js";
 import { createStreamAdmission } from "./rest/stream-admission.js";
@@ -81,40 +80,19 @@ function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Ser
     head = Buffer.concat([head, chunk]);
     if (head.length < H2_PREFACE.length) return;
     socket.off("data", onData);
-    if (head.toString("latin1", 0, 3) === H2_PREFACE) {
-      h2.emit("connection", withPrefix(socket, head));
-      return;
-    }
+    // The bytes read are put back into the socket's buffer, which both servers read first: the
+    // http2 session then consumes the native handle directly (a session over a JS stream wrapper
+    // pays a JS round trip per read and write, more than a small call's own work).
     socket.pause();
     socket.unshift(head);
+    if (head.toString("latin1", 0, 3) === H2_PREFACE) {
+      h2.emit("connection", socket);
+      return;
+    }
     h1.emit("connection", socket);
     socket.resume();
   };
   socket.on("data", onData);
-}
-
-/**
- * Node's http2 server reads the socket's native handle directly, so bytes already read in JS
- * would be lost. A stream wrapper that replays them first makes http2 read through JS instead.
- */
-function withPrefix(socket: net.Socket, head: Buffer): Duplex {
-  const wrapper = new Duplex({
-    read: () => void socket.resume(),
-    write: (chunk, encoding, cb) => void socket.write(chunk, encoding, cb),
-    final: (cb) => void socket.end(cb),
-    destroy: (err, cb) => {
-      socket.destroy(err ?? undefined);
-      cb(err);
-    },
-  });
-  wrapper.push(head);
-  socket.on("data", (chunk) => {
-    if (!wrapper.push(chunk)) socket.pause();
-  });
-  socket.on("end", () => wrapper.push(null));
-  socket.on("error", (err) => wrapper.destroy(err));
-  socket.on("close", () => wrapper.destroy());
-  return wrapper;
 }
 
 function createRequestHandler(options: ServerOptions) {

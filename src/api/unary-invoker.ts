@@ -26,6 +26,8 @@ export interface UnaryCall {
    * never aborted.
    */
   signal?: () => AbortSignal;
+  /** The time left until the call's deadline (ms); absent: the call has none. */
+  timeoutMs?: () => number | undefined;
   /** Where the handler's response headers and trailers go (new ones when absent). */
   responseHeader?: Headers;
   responseTrailer?: Headers;
@@ -36,6 +38,9 @@ export type UnaryInvoker = (call: UnaryCall) => Promise<UnaryResponse>;
 
 /** The unary RPCs of a set of routes, by request path (`/package.Service/Method`). */
 export type UnaryInvokers = Map<string, { method: DescMethodUnary; invoke: UnaryInvoker }>;
+
+/** The time left of a call without a deadline. */
+const noDeadline = () => undefined;
 
 /** A signal that never aborts, for calls made without one. */
 const NEVER = new AbortController().signal;
@@ -111,7 +116,7 @@ function handlerContext(req: UnaryRequest & CallState): HandlerContext {
     get signal() {
       return req.signal;
     },
-    timeoutMs: () => undefined,
+    timeoutMs: call.timeoutMs ?? noDeadline,
     requestMethod: call.requestMethod,
     requestHeader: req.header,
     responseHeader,
