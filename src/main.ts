@@ -289,7 +289,11 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
     throw err;
   }
   const mode = config.etcd ? "cluster" : "single";
-  log.info({ port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode, nodeId: config.nodeId, tracing: tracing.enabled }, "cronmesh listening");
+  const auth = config.security.auth.mode;
+  log.info(
+    { port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode, nodeId: config.nodeId, tracing: tracing.enabled, auth },
+    auth === "none" ? "cronmesh listening, without authentication (AUTH_MODE=none): every caller is an admin of every project" : "cronmesh listening",
+  );
   return {
     server,
     fireLoop,

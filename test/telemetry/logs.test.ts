@@ -71,8 +71,10 @@ describe("structured logs", () => {
     expect(run.span_id).toMatch(/^[0-9a-f]{16}$/);
     expect(run.span_id).not.toBe(rpc.span_id);
 
-    const listening = captured.lines().find((l) => l.msg === "cronmesh listening");
-    expect(listening).toMatchObject({ tracing: true });
+    const listening = captured.lines().find((l) => String(l.msg).startsWith("cronmesh listening"));
+    // This node runs without authentication, and says so.
+    expect(listening).toMatchObject({ tracing: true, auth: "none" });
+    expect(listening?.msg).toContain("without authentication (AUTH_MODE=none)");
     expect(listening?.trace_id).toBeUndefined();
     expect(sink.deliveries[0]?.headers["x-api-key"]).toBe(SECRETS.header);
     const text = captured.raw.join("");
