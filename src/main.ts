@@ -291,7 +291,7 @@ export async function startNode(config: Config, overrides: NodeOverrides = {}): 
   const mode = config.etcd ? "cluster" : "single";
   const auth = config.security.auth.mode;
   log.info(
-    { port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode, nodeId: config.nodeId, tracing: tracing.enabled, auth },
+    { port: server.port, store: config.mongo ? "mongodb" : "sqlite", mode, nodeId: config.nodeId, tracing: tracing.enabled, authMode: auth },
     auth === "none" ? "cronmesh listening, without authentication (AUTH_MODE=none): every caller is an admin of every project" : "cronmesh listening",
   );
   return {

@@ -73,7 +73,7 @@ describe("structured logs", () => {
 
     const listening = captured.lines().find((l) => String(l.msg).startsWith("cronmesh listening"));
     // This node runs without authentication, and says so.
-    expect(listening).toMatchObject({ tracing: true, auth: "none" });
+    expect(listening).toMatchObject({ tracing: true, authMode: "none" });
     expect(listening?.msg).toContain("without authentication (AUTH_MODE=none)");
     expect(listening?.trace_id).toBeUndefined();
     expect(sink.deliveries[0]?.headers["x-api-key"]).toBe(SECRETS.header);
