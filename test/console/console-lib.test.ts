@@ -11,7 +11,7 @@ import { loadSummary } from "../../src/console/lib/load.js";
 import { describeError, errorLine, FIELD_METADATA_KEY } from "../../src/console/api/errors.js";
 import { FIELD_METADATA_KEY as SERVER_FIELD_KEY } from "../../src/api/error-codes.js";
 import { layoutDag } from "../../src/console/lib/dag-layout.js";
-import { formatDuration, formatTime, relativeTime, runStatusLabel } from "../../src/console/lib/format.js";
+import { formatDuration, formatTime, relativeDue, relativeTime, runStatusLabel } from "../../src/console/lib/format.js";
 import { changedPaths, configText, emptyForm, formFromJob, jobFromForm, mergeEdits, parseHeaders, parseTags } from "../../src/console/lib/job-form.js";
 import { diffLines, foldUnchanged } from "../../src/console/lib/line-diff.js";
 import { upsertRun } from "../../src/console/lib/run-feed.js";
@@ -266,6 +266,16 @@ describe("formatting", () => {
     expect(relativeTime(T0 - 180_000, T0)).toBe("3 min ago");
     expect(relativeTime(T0 + 200, T0)).toBe("now");
     expect(relativeTime(T0 + 3 * 86_400_000, T0)).toBe("in 3 d");
+  });
+
+  it.each([
+    [T0 + 5_500, "in 5 s"],
+    [T0 - 400, "now"],
+    [T0 - 13_200, "overdue 13 s"],
+    [T0 - 180_000, "overdue 3 min"],
+    [undefined, ""],
+  ])("says a due time %s past is overdue, not that it happened (%s)", (ms, words) => {
+    expect(relativeDue(ms, T0)).toBe(words);
   });
 
   it("names run states, including ones this page does not know", () => {

@@ -86,6 +86,16 @@ export function relativeTime(ms: number | undefined, now: number): string {
   return delta > 0 ? `in ${value} ${unit}` : `${value} ${unit} ago`;
 }
 
+/**
+ * How far a due time is from now: as {@link relativeTime} ahead, `overdue 13 s` once past. A next
+ * run in the past is a slot not decided yet (under overload the stored next run lags while slots
+ * are shed in memory), not one that happened: "13 s ago" read as done.
+ */
+export function relativeDue(ms: number | undefined, now: number): string {
+  if (ms === undefined || ms - now > -1000) return relativeTime(ms, now);
+  return `overdue ${relativeTime(ms, now).replace(/ ago$/, "")}`;
+}
+
 /** An enum value's name in lower case with spaces: DEAD_LETTERED → "dead lettered". */
 function enumLabel(names: Record<number, string>, value: number): string {
   const name = names[value];

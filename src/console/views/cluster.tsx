@@ -103,7 +103,7 @@ function NextRuns({ runs }: { runs: NextRun[] }) {
           {runs.map((n) => (
             <tr key={`${n.jobId}-${msOf(n.nextRun)}`}>
               <td class="small">
-                <Time ms={msOf(n.nextRun)} />
+                <Time ms={msOf(n.nextRun)} due />
               </td>
               <td>
                 <a href={href.job(n.jobId)}>{n.name}</a>

@@ -116,7 +116,11 @@ function ScheduleCard({ job }: { job: Job }) {
       )}
       <div class="kv compact">
         <span>Next run</span>
-        {job.status === JobStatus.ACTIVE ? <Time ms={msOf(job.nextTriggerAt)} /> : <span class="muted">not while {JobStatus[job.status].toLowerCase()}</span>}
+        {job.status === JobStatus.ACTIVE ? (
+          <Time ms={msOf(job.nextTriggerAt)} due />
+        ) : (
+          <span class="muted">not while {JobStatus[job.status].toLowerCase()}</span>
+        )}
         <span>Last run</span>
         <span>
           <Time ms={msOf(job.lastTriggeredAt)} />

@@ -152,7 +152,7 @@ function JobRow({ job, runs }: { job: Job; runs: Run[] | undefined }) {
         <div class="muted small">{job.schedule ? (words ?? "") : <Time ms={msOf(job.runAt)} relative={false} />}</div>
       </td>
       <td class="small">{job.timezone || "UTC"}</td>
-      <td class="small">{job.status === JobStatus.ACTIVE ? <Time ms={msOf(job.nextTriggerAt)} /> : <span class="muted">—</span>}</td>
+      <td class="small">{job.status === JobStatus.ACTIVE ? <Time ms={msOf(job.nextTriggerAt)} due /> : <span class="muted">—</span>}</td>
       <td class="small">
         <Time ms={msOf(job.lastTriggeredAt)} />
         {job.lastRunDurationMs ? <div class="muted">took {formatDuration(job.lastRunDurationMs)}</div> : null}
