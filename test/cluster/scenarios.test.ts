@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ConcurrencyPolicy, JobSchema } from "../../gen/cronmesh/v1/job_pb.js";
 import { RunStatus } from "../../gen/cronmesh/v1/run_pb.js";
 import { waitRun } from "../harness/clients.js";
@@ -120,14 +120,21 @@ describe("cluster under faults", () => {
   }, 90_000);
 
   it("reports the leader, the members, the jobs and the next runs from any replica", async () => {
-    const leader = (await cluster.leader())!;
+    let leaderId: string | undefined;
+    await waitFor(async () => (leaderId = await cluster.electedLeader()) !== undefined, 15_000, "an elected leader");
     for (const replica of cluster.replicas) {
-      const status = await cluster.clients(replica).cron.getClusterStatus({ nextRunsLimit: 5 });
-      expect(status).toMatchObject({ leaderId: leader.nodeId, nodeId: replica.nodeId, isLeader: replica === leader, mode: "cluster" });
-      expect(status.members.map((m) => m.nodeId).sort()).toEqual(["r0", "r1", "r2"]);
-      expect(status.members.find((m) => m.isLeader)?.nodeId).toBe(leader.nodeId);
-      expect(Number(status.jobsTotal)).toBeGreaterThanOrEqual(storm.jobIds.size);
-      expect(status.nextRuns).toHaveLength(5);
+      // The previous scenario restarted a replica: it names the leader once its session is up.
+      await vi.waitFor(
+        async () => {
+          const status = await cluster.clients(replica).cron.getClusterStatus({ nextRunsLimit: 5 });
+          expect(status).toMatchObject({ leaderId, nodeId: replica.nodeId, isLeader: replica.nodeId === leaderId, mode: "cluster" });
+          expect(status.members.map((m) => m.nodeId).sort()).toEqual(["r0", "r1", "r2"]);
+          expect(status.members.find((m) => m.isLeader)?.nodeId).toBe(leaderId);
+          expect(Number(status.jobsTotal)).toBeGreaterThanOrEqual(storm.jobIds.size);
+          expect(status.nextRuns).toHaveLength(5);
+        },
+        { timeout: 20_000, interval: 250 },
+      );
     }
   });
 
