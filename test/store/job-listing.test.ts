@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { scansText } from "../../src/store/sqlite/job-listing.js";
+import { listingQuery, scansText } from "../../src/store/sqlite/job-listing.js";
 
 describe("scansText: read the jobs in order, or gather every match of the text first", () => {
   const cases: { name: string; matches: number; jobs: number; reach: number; scan: boolean }[] = [
@@ -15,5 +15,14 @@ describe("scansText: read the jobs in order, or gather every match of the text f
   ];
   it.each(cases)("$name: scan $scan", ({ matches, jobs, reach, scan }) => {
     expect(scansText(matches, jobs, reach)).toBe(scan);
+  });
+});
+
+describe("listingQuery", () => {
+  it("matches a text holding NUL without the trigram index (FTS5 refused it as an unterminated string: a 500 found by the fuzz suite)", () => {
+    const q = listingQuery({ text: "a\u0000b" });
+    expect(q.params.fts).toBeUndefined();
+    expect(q.params.text).toBe("a\u0000b");
+    expect(listingQuery({ text: "abc" }).params.fts).toBe('"abc"');
   });
 });

@@ -64,7 +64,8 @@ export function listingQuery(filter: JobFilter, scan = false): ListingQuery {
   if (hasFilter(filter, "owner")) onJob.push("json_extract(j.doc, '$.createdBy') = @owner");
   for (const key of ["projectId", "status", "owner"] as const) if (hasFilter(filter, key)) params[key] = filter[key];
   const text = hasFilter(filter, "text") ? filter.text! : undefined;
-  const indexedText = text !== undefined && !scan && [...text].length >= MIN_INDEXED_TEXT;
+  // FTS5's query syntax ends a string at NUL ("unterminated string"): such a text is matched by instr.
+  const indexedText = text !== undefined && !scan && !text.includes("\u0000") && [...text].length >= MIN_INDEXED_TEXT;
   if (text !== undefined && !indexedText) {
     onJob.push("(instr(lower(j.name), @text) > 0 OR instr(lower(j.description), @text) > 0)");
     params.text = text.toLowerCase();
