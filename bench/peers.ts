@@ -9,6 +9,7 @@
 // BENCH_SECONDS (15), BENCH_SETTLE_MS (5000), BENCH_DRAIN_MS (5000), BENCH_BURSTS (3),
 // BENCH_BURST_LEAD_MS, BENCH_ETCD_MEMBERS (1), BENCH_MAX_LOAD (3) and BENCH_LOAD_WAIT_MS (300000):
 // a run waits that long at most for the machine's load average to fall below BENCH_MAX_LOAD.
+// BENCH_PROFILE=dir: each cronmesh process writes a V8 CPU profile into dir when it stops.
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";

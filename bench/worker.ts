@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobRecord } from "../src/domain/job.js";
 import type { RunRecord } from "../src/domain/run.js";
+import { makeRun } from "../test/support/fixtures.js";
 import { CONNECTIONS, median, pct, rawAgent, rawBaseline, startCpuProfile, startSink, type RawKind } from "./loopback.js";
 
 /** The compiled service, as bench:fire measures it (BENCH_SOURCE=1: the TypeScript sources). */
@@ -31,7 +32,6 @@ const { PROGRESS_DEFAULTS } = (await import(`${S}/scheduler/run-progress.js`)) a
 const { createMetrics } = (await import(`${S}/telemetry/metrics.js`)) as typeof import("../src/telemetry/metrics.js");
 const { DEFAULT_HISTORY_LIMIT, emptyStats } = (await import(`${S}/domain/job.js`)) as typeof import("../src/domain/job.js");
 const { youngCollector } = (await import(`${S}/runtime/young-collector.js`)) as typeof import("../src/runtime/young-collector.js");
-const { slotKeyFor } = (await import(`${S}/domain/run.js`)) as typeof import("../src/domain/run.js");
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
 const ROUNDS = Math.max(2, Number(process.env.BENCH_ROUNDS ?? 6));
@@ -102,31 +102,7 @@ const worker: import("../src/scheduler/run-worker.js").RunWorker = createRunWork
 let seq = 0;
 /** The runs of one slot, as the fire loop stores them. */
 function runsAt(slot: number): RunRecord[] {
-  return jobs.map((job) => {
-    const runId = `run_${String(++seq).padStart(26, "0")}`;
-    return {
-      runId,
-      jobId: job.jobId,
-      jobVersion: 1,
-      projectId: "",
-      slotKey: slotKeyFor(slot),
-      scheduledAt: slot,
-      dueAt: slot,
-      trigger: "schedule",
-      status: "queued",
-      attempts: [],
-      result: "",
-      error: "",
-      nodeId: "",
-      traceId: "",
-      replayOf: "",
-      redriveOf: "",
-      taskResults: [],
-      createdAt: slot,
-      updatedAt: slot,
-      revision: 1,
-    };
-  });
+  return jobs.map((job) => makeRun(`run_${String(++seq).padStart(26, "0")}`, job.jobId, slot, { projectId: "", dueAt: slot }));
 }
 
 /** One round: every job's run staged for the next whole second past the lead, then sent; lateness of each delivery. */

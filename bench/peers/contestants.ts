@@ -52,7 +52,9 @@ export interface Contestant {
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The service as `npm start` runs it: compiled, with the same Node flags. */
-const SERVICE_ARGV = ["--expose-gc", "--max-semi-space-size=32", join(ROOT, "dist", "src", "main.js")];
+/** BENCH_PROFILE=dir: every cronmesh process writes a V8 CPU profile there when it stops. */
+const PROFILE_ARGV = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+const SERVICE_ARGV = ["--expose-gc", "--max-semi-space-size=32", ...PROFILE_ARGV, join(ROOT, "dist", "src", "main.js")];
 /** The service's connections to the sink and its worker pool, as bench:fire sets them. */
 const SERVICE_ENV = { WORKER_CONCURRENCY: "320", HTTP_CONNECTIONS: "256", LOG_LEVEL: "warn", HOST: "127.0.0.1" };
 /** Jobs created at once through the API. */

@@ -10,15 +10,11 @@ import {
   headerUnaryEncoding,
   trailerMux,
 } from "@connectrpc/connect/protocol-connect";
-import type http from "node:http";
-import type http2 from "node:http2";
 import { toConnectError } from "./error-codes.js";
 import { normalizeJson, parseJsonBytes } from "./json-input.js";
+import { callSignal, COMPRESS_MIN_BYTES, headersOf, headerValue, nodeHeaders, pathOf, urlOf, type Req, type Res } from "./node-call.js";
 import { decodeBinary, STRICT_JSON_OPTIONS } from "./strict-json.js";
-import type { UnaryInvokers } from "./unary-invoker.js";
-
-type Req = http.IncomingMessage | http2.Http2ServerRequest;
-type Res = http.ServerResponse | http2.Http2ServerResponse;
+import type { UnaryInvokers, UnaryTarget } from "./unary-invoker.js";
 
 /** Options of {@link createConnectUnary}. */
 export interface ConnectUnaryOptions {
@@ -35,9 +31,6 @@ export interface ConnectUnaryOptions {
 
 /** Serves a request when it is a plain Connect unary POST (see {@link createConnectUnary}); false: not served, hand it on. */
 export type ConnectUnary = (req: Req, res: Res) => boolean;
-
-/** Responses from this size on are compressed when the caller accepts it, as connect's default. */
-const COMPRESS_MIN_BYTES = 1024;
 
 type Lookup = MethodSerializationLookup<DescMessage, DescMessage>;
 
@@ -76,20 +69,7 @@ export function createConnectUnary(options: ConnectUnaryOptions): ConnectUnary {
   };
 }
 
-function pathOf(req: Req): string {
-  const url = req.url ?? "";
-  const q = url.indexOf("?");
-  return q < 0 ? url : url.slice(0, q);
-}
-
-async function serve(
-  req: Req,
-  res: Res,
-  target: UnaryInvokers extends Map<string, infer T> ? T : never,
-  binary: boolean,
-  serialization: Lookup,
-  options: ConnectUnaryOptions,
-): Promise<void> {
+async function serve(req: Req, res: Res, target: UnaryTarget, binary: boolean, serialization: Lookup, options: ConnectUnaryOptions): Promise<void> {
   const responseHeader = new Headers({ "content-type": binary ? contentTypeUnaryProto : contentTypeUnaryJson });
   const responseTrailer = new Headers();
   let status = 200;
@@ -103,7 +83,7 @@ async function serve(
       url: urlOf(req),
       requestMethod: "POST",
       protocolName: "connect",
-      signal: abortOnClose(res),
+      signal: callSignal(res),
       responseHeader,
       responseTrailer,
     });
@@ -124,9 +104,7 @@ async function serve(
   }
   const header = trailerMux(responseHeader, responseTrailer);
   header.set("content-length", String(body.byteLength));
-  const out: Record<string, string> = {};
-  header.forEach((value, key) => (out[key] = value));
-  res.writeHead(status, out);
+  res.writeHead(status, nodeHeaders(header));
   res.end(body);
 }
 
@@ -178,40 +156,4 @@ function readBody(req: Req, max: number): Promise<Uint8Array> {
     req.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
     req.once("error", (err) => reject(ConnectError.from(err, Code.Aborted)));
   });
-}
-
-/** The request headers as the interceptors and handlers read them (HTTP/2 pseudo-headers left out). */
-function headersOf(req: Req): Headers {
-  const header = new Headers();
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (key.startsWith(":") || value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) header.append(key, v);
-    else header.append(key, String(value));
-  }
-  return header;
-}
-
-function headerValue(req: Req, name: string): string | null {
-  const value = req.headers[name];
-  return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-}
-
-function urlOf(req: Req): string {
-  const authority = "authority" in req ? req.authority : req.headers.host;
-  return `http://${authority ?? "localhost"}${req.url ?? "/"}`;
-}
-
-/** The call's abort signal, made on first use: aborted when the caller goes away before the answer. */
-function abortOnClose(res: Res): () => AbortSignal {
-  let controller: AbortController | undefined;
-  return () => {
-    if (!controller) {
-      const made = (controller = new AbortController());
-      if (res.writableFinished) return made.signal;
-      res.once("close", () => {
-        if (!res.writableFinished) made.abort(new ConnectError("the client went away", Code.Aborted));
-      });
-    }
-    return controller.signal;
-  };
 }

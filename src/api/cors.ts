@@ -1,11 +1,7 @@
 import { cors } from "@connectrpc/connect";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { Req, Res } from "./node-call.js";
 import { ACTOR_HEADER } from "./actor.js";
 import { FIELD_METADATA_KEY } from "./error-codes.js";
-
-type Req = IncomingMessage | Http2ServerRequest;
-type Res = ServerResponse | Http2ServerResponse;
 
 /** Connect's methods, plus the REST routes' verbs. */
 export const CORS_ALLOWED_METHODS = [...new Set([...cors.allowedMethods, "PUT", "PATCH", "DELETE"])];

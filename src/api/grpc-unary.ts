@@ -10,13 +10,9 @@ import {
   parseTimeout,
   setTrailerStatus,
 } from "@connectrpc/connect/protocol-grpc";
-import type http from "node:http";
-import type http2 from "node:http2";
+import { callSignal, COMPRESS_MIN_BYTES, headersOf, headerValue, nodeHeaders, pathOf, urlOf, type Req, type Res } from "./node-call.js";
 import { decodeBinary } from "./strict-json.js";
-import type { UnaryInvokers } from "./unary-invoker.js";
-
-type Req = http.IncomingMessage | http2.Http2ServerRequest;
-type Res = http.ServerResponse | http2.Http2ServerResponse;
+import type { UnaryInvokers, UnaryTarget } from "./unary-invoker.js";
 
 /** Options of {@link createGrpcUnary}. */
 export interface GrpcUnaryOptions {
@@ -37,8 +33,6 @@ export interface GrpcUnaryOptions {
 /** Serves a request when it is a plain gRPC unary call (see {@link createGrpcUnary}); false: not served, hand it on. */
 export type GrpcUnary = (req: Req, res: Res) => boolean;
 
-/** Responses from this size on are compressed when the caller accepts it, as connect's default. */
-const COMPRESS_MIN_BYTES = 1024;
 /** gRPC content types with protobuf binary messages (`+json` is left to the router). */
 const GRPC_PROTO = /^application\/grpc(?:\+proto)?$/i;
 /** The envelope's flag for a compressed message. */
@@ -49,8 +43,6 @@ const GRPC_ACCEPT_ENCODING = "grpc-accept-encoding";
 const GRPC_TIMEOUT = "grpc-timeout";
 /** What connect accepts as a deadline (it has no other limit by default). */
 const MAX_TIMEOUT_MS = Number.MAX_SAFE_INTEGER;
-
-type Target = UnaryInvokers extends Map<string, infer T> ? T : never;
 
 /**
  * The gRPC unary call over HTTP/2, the call every typed gRPC client makes: one uncompressed
@@ -82,7 +74,7 @@ export function createGrpcUnary(options: GrpcUnaryOptions): GrpcUnary {
 async function serve(
   req: Req,
   res: Res,
-  target: Target,
+  target: UnaryTarget,
   timeoutMs: number | undefined,
   compression: Compression | null,
   options: GrpcUnaryOptions,
@@ -121,7 +113,7 @@ async function serve(
 }
 
 /** The response message in its envelope, compressed as connect compresses it. */
-async function envelope(message: MessageShape<DescMessage>, target: Target, compression: Compression | null): Promise<Uint8Array> {
+async function envelope(message: MessageShape<DescMessage>, target: UnaryTarget, compression: Compression | null): Promise<Uint8Array> {
   let data: Uint8Array = toBinary(target.method.output, message);
   let flags = 0;
   if (compression && data.byteLength >= COMPRESS_MIN_BYTES) {
@@ -178,57 +170,4 @@ async function* rest(read: Buffer[], req: Req): AsyncIterable<Uint8Array> {
 
 async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   yield bytes;
-}
-
-/**
- * The call's abort signal, made on first use: aborted when the caller goes away before the
- * answer (Aborted), or at the deadline (DeadlineExceeded, as connect's handler context).
- */
-function callSignal(res: Res, timeoutMs: number | undefined): () => AbortSignal {
-  let controller: AbortController | undefined;
-  return () => {
-    if (controller) return controller.signal;
-    const made = (controller = new AbortController());
-    if (res.writableFinished) return made.signal;
-    const timer =
-      timeoutMs === undefined ? undefined : setTimeout(() => made.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
-    res.once("close", () => {
-      clearTimeout(timer);
-      if (!res.writableFinished) made.abort(new ConnectError("the client went away", Code.Aborted));
-    });
-    return made.signal;
-  };
-}
-
-function pathOf(req: Req): string {
-  const url = req.url ?? "";
-  const q = url.indexOf("?");
-  return q < 0 ? url : url.slice(0, q);
-}
-
-/** The request headers as the interceptors and handlers read them (HTTP/2 pseudo-headers left out), as connect-node reads them. */
-function headersOf(req: Req): Headers {
-  const header = new Headers();
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (key.startsWith(":") || value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) header.append(key, v);
-    else header.append(key, String(value));
-  }
-  return header;
-}
-
-function headerValue(req: Req, name: string): string | null {
-  const value = req.headers[name];
-  return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-}
-
-function urlOf(req: Req): string {
-  const authority = "authority" in req ? req.authority : req.headers.host;
-  return `http://${authority ?? "localhost"}${req.url ?? "/"}`;
-}
-
-function nodeHeaders(header: Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  header.forEach((value, key) => (out[key] = value));
-  return out;
 }

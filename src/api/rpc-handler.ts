@@ -1,16 +1,12 @@
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
-import type http from "node:http";
-import type http2 from "node:http2";
 import type { Logger } from "pino";
 import { createConnectUnary } from "./connect-unary.js";
 import { createGrpcUnary } from "./grpc-unary.js";
+import { pathOf, type Req, type Res } from "./node-call.js";
 import { STRICT_JSON_OPTIONS, strictJsonHandler } from "./strict-json.js";
 import type { UnaryInvokers } from "./unary-invoker.js";
-
-type Req = http.IncomingMessage | http2.Http2ServerRequest;
-type Res = http.ServerResponse | http2.Http2ServerResponse;
 
 /** Options of {@link createRpcHandler}. */
 export interface RpcHandlerOptions {
@@ -69,10 +65,6 @@ export function createRpcHandler(options: RpcHandlerOptions): (req: Req, res: Re
     if (unary(req, res) || grpc(req, res)) return;
     routed(req, res);
   };
-}
-
-function pathOf(req: Req): string {
-  return (req.url ?? "").split("?", 1)[0]!;
 }
 
 /** A call that failed outside its handler's answer: logged, and the caller never left waiting. */

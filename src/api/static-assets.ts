@@ -1,11 +1,7 @@
 import { createReadStream, type Stats } from "node:fs";
 import { stat } from "node:fs/promises";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { Req, Res } from "./node-call.js";
 import { extname, join, normalize, sep } from "node:path";
-
-type Req = IncomingMessage | Http2ServerRequest;
-type Res = ServerResponse | Http2ServerResponse;
 
 /** Where the web console is mounted. */
 export const CONSOLE_MOUNT = "/ui/";

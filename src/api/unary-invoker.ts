@@ -36,8 +36,14 @@ export interface UnaryCall {
 /** Runs one unary RPC through the interceptors and its handler; rejects with what they throw. */
 export type UnaryInvoker = (call: UnaryCall) => Promise<UnaryResponse>;
 
+/** One unary RPC: its method and how to run it. */
+export interface UnaryTarget {
+  method: DescMethodUnary;
+  invoke: UnaryInvoker;
+}
+
 /** The unary RPCs of a set of routes, by request path (`/package.Service/Method`). */
-export type UnaryInvokers = Map<string, { method: DescMethodUnary; invoke: UnaryInvoker }>;
+export type UnaryInvokers = Map<string, UnaryTarget>;
 
 /** The time left of a call without a deadline. */
 const noDeadline = () => undefined;

@@ -1,7 +1,7 @@
 import { fromJson, toJson, type DescMessage, type DescMethodServerStreaming, type DescService } from "@bufbuild/protobuf";
 import type { StreamResponse, Transport } from "@connectrpc/connect";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { ServerResponse } from "node:http";
+import type { Req, Res } from "../node-call.js";
 import { CronError } from "../../domain/cron-error.js";
 import { buildRequestJson } from "./request-builder.js";
 import { protoJsonToRest } from "./json-codec.js";
@@ -13,9 +13,6 @@ import { buildRoutes, type Route } from "./route-table.js";
 import { withHttpRoute } from "../../telemetry/rpc-tracing.js";
 import type { StreamTicket } from "./stream-admission.js";
 import type { UnaryInvokers } from "../unary-invoker.js";
-
-type Req = IncomingMessage | Http2ServerRequest;
-type Res = ServerResponse | Http2ServerResponse;
 
 /** Request headers passed on to the RPC: credentials, identity and trace context, nothing transport-level. */
 const FORWARDED_HEADERS = ["authorization", "x-api-key", "x-cronmesh-actor", "traceparent", "tracestate", "baggage"];
