@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { listingQuery, scansText } from "../../src/store/sqlite/job-listing.js";
+import { listingQuery, scansText, searchesText } from "../../src/store/sqlite/job-listing.js";
 
 describe("scansText: read the jobs in order, or gather every match of the text first", () => {
   const cases: { name: string; matches: number; jobs: number; reach: number; scan: boolean }[] = [
@@ -24,5 +24,19 @@ describe("listingQuery", () => {
     expect(q.params.fts).toBeUndefined();
     expect(q.params.text).toBe("a\u0000b");
     expect(listingQuery({ text: "abc" }).params.fts).toBe('"abc"');
+  });
+});
+
+describe("searchesText: the trigram index drives the listing", () => {
+  const cases: { name: string; text?: string; tag?: string; searches: boolean }[] = [
+    { name: "no text", searches: false },
+    { name: "a text of three characters", text: "abc", searches: true },
+    { name: "a text of two characters (no trigram)", text: "ab", searches: false },
+    { name: "three characters, one of them astral", text: "a😀b", searches: true },
+    { name: "a text holding NUL (matched by reading the jobs)", text: "abc\u0000def", searches: false },
+    { name: "a text with a tag (the tag drives)", text: "abc", tag: "team=a", searches: false },
+  ];
+  it.each(cases)("$name: $searches", ({ text, tag, searches }) => {
+    expect(searchesText({ ...(text === undefined ? {} : { text }), ...(tag === undefined ? {} : { tag }) })).toBe(searches);
   });
 });

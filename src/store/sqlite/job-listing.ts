@@ -45,9 +45,18 @@ export function scansText(matches: number, jobs: number, reach: number): boolean
   return matches > 0 && matches * matches >= SCAN_COST_RATIO * jobs * Math.max(1, reach);
 }
 
-/** Whether the listing of `filter` is driven by the trigram index: an indexed text, and no tag (a tag drives it first). */
+/**
+ * Whether a text is looked up in the trigram index: long enough to hold a trigram, and without
+ * NUL (FTS5's query syntax ends a string there: "unterminated string"). Any other text is
+ * matched by reading each job's name and description.
+ */
+function indexable(text: string): boolean {
+  return !text.includes("\u0000") && [...text].length >= MIN_INDEXED_TEXT;
+}
+
+/** Whether the listing of `filter` is driven by the trigram index: an indexable text, and no tag (a tag drives it first). */
 export function searchesText(filter: JobFilter): boolean {
-  return hasFilter(filter, "text") && [...filter.text!].length >= MIN_INDEXED_TEXT && !hasFilter(filter, "tag");
+  return hasFilter(filter, "text") && indexable(filter.text!) && !hasFilter(filter, "tag");
 }
 
 /**
@@ -64,8 +73,7 @@ export function listingQuery(filter: JobFilter, scan = false): ListingQuery {
   if (hasFilter(filter, "owner")) onJob.push("json_extract(j.doc, '$.createdBy') = @owner");
   for (const key of ["projectId", "status", "owner"] as const) if (hasFilter(filter, key)) params[key] = filter[key];
   const text = hasFilter(filter, "text") ? filter.text! : undefined;
-  // FTS5's query syntax ends a string at NUL ("unterminated string"): such a text is matched by instr.
-  const indexedText = text !== undefined && !scan && !text.includes("\u0000") && [...text].length >= MIN_INDEXED_TEXT;
+  const indexedText = text !== undefined && !scan && indexable(text);
   if (text !== undefined && !indexedText) {
     onJob.push("(instr(lower(j.name), @text) > 0 OR instr(lower(j.description), @text) > 0)");
     params.text = text.toLowerCase();
