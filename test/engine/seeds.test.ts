@@ -199,12 +199,15 @@ describe.each<StoreKind>(["sqlite", "mongo"])("seed users on %s", (kind) => {
 
     it("lists runs by trigger and slot time range, newest or oldest first, with offsets, pages and totals", async () => {
       const p = path();
-      const created = await api.createJob(job(p, { schedule: "* * * * *", concurrency_policy: "CONCURRENCY_POLICY_ALLOW" }));
+      const minute = 60_000;
+      const from = Math.floor(Date.now() / minute) * minute - 10 * minute;
+      // Due at the five minutes backfilled alone (UTC): "* * * * *" fired a scheduled run when the
+      // test crossed a minute, and the listing counted 9 runs. Its next slot is some 50 minutes away.
+      const slots = [0, 1, 2, 3, 4].map((i) => new Date(from + i * minute));
+      const schedule = `${[...new Set(slots.map((d) => d.getUTCMinutes()))].join(",")} ${[...new Set(slots.map((d) => d.getUTCHours()))].join(",")} * * *`;
+      const created = await api.createJob(job(p, { schedule, timezone: "UTC", concurrency_policy: "CONCURRENCY_POLICY_ALLOW" }));
       const manual: string[] = [];
       for (let i = 0; i < 3; i++) manual.push((await api.triggerWait(created.job_id, "10s")).run.run_id);
-      const now = Date.now();
-      const minute = 60_000;
-      const from = Math.floor(now / minute) * minute - 10 * minute;
       await api.listRunsPage({ job_id: created.job_id }); // the job exists
       const backfill = await backfillRuns(t.baseUrl, protocol, created.job_id, from, from + 5 * minute);
       expect(backfill).toHaveLength(5);
