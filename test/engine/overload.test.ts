@@ -255,8 +255,7 @@ describe.each<StoreKind>(["sqlite", "mongo"])("overload on %s (fake clock, slow 
     // Scans pick up the backfill's runs beyond the queue's bound. A scan is scheduled once the
     // previous one has finished in real time, so on a slow machine 8 s of fake time can hold
     // fewer scans than the backfill needs: time passes on (bounded) until all forty are done.
-    const backfillDone = async () =>
-      (await runsOf(c, fan.jobId)).filter((r) => r.trigger === RunTrigger.BACKFILL && r.status === RunStatus.SUCCEEDED).length;
+    const backfillDone = async () => (await runsOf(c, fan.jobId)).filter((r) => r.trigger === RunTrigger.BACKFILL && r.status === RunStatus.SUCCEEDED).length;
     await pass(h, 8_000);
     for (let waited = 0; waited < 60_000 && (await backfillDone()) < 40; waited += 1_000) {
       await drained(h);
