@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ConcurrencyPolicy, JobSchema } from "../../gen/cronmesh/v1/job_pb.js";
 import { RunStatus } from "../../gen/cronmesh/v1/run_pb.js";
 import { waitRun } from "../harness/clients.js";
-import { startCluster, waitFor, type Cluster } from "../harness/cluster.js";
+import { startCluster, waitFor, type Cluster, type Replica } from "../harness/cluster.js";
 import { awaitSlots, firstFireAfter, killLeader, runsCreatedBetween, slotReport, startStorm, stormSize, type Storm } from "../harness/storm.js";
 
 /** The default lease TTL: a failover takes about this long. */
@@ -47,7 +47,10 @@ describe("cluster under faults", () => {
   }, 180_000);
 
   it("lets a frozen leader fire nothing once its lease could have expired", async () => {
-    const leader = (await cluster.leader())!;
+    // The previous scenario's last kill may still be in its failover: wait for the next leader.
+    let found: Replica | undefined;
+    await waitFor(async () => (found = await cluster.leader()) !== undefined, 15_000, "a leader");
+    const leader = found!;
     const stoppedAt = Date.now();
     leader.signal("SIGSTOP");
     await sleep(TTL_MS + 2000);

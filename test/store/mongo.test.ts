@@ -7,7 +7,7 @@ import { CHANGE_SWEEP_SKEW_MS, FULL_REPAIR_EVERY_MS } from "../../src/store/mong
 import { startFerretDb } from "../harness/ferretdb.js";
 import { dropDatabase, openMongoStoreForTest } from "../harness/mongo.js";
 import "../harness/provided-context.js";
-import { makeJob, T0 } from "../support/fixtures.js";
+import { makeJob, makeRun, T0 } from "../support/fixtures.js";
 import { describeStoreContract } from "./store.contract.js";
 
 describeStoreContract("mongo", openMongoStoreForTest);
@@ -96,6 +96,35 @@ describe("mongo store, the due queries' repair of states a crash left behind", (
       now = T0 + FULL_REPAIR_EVERY_MS;
       expect(await dueIds()).toEqual([]);
       expect((await states.findOne({ _id: "job_old" }))?.jobVersion).toBe(2);
+    } finally {
+      await client.close();
+      await store.close();
+      await dropDatabase(uri, dbName);
+    }
+  }, 60_000);
+});
+
+describe("mongo store, run references a crash left behind", () => {
+  it("drops the active reference of a run final already when its final state is written again", async () => {
+    const uri = inject("mongoUri");
+    const dbName = `cronmesh_test_${randomBytes(6).toString("hex")}`;
+    const store = createMongoStore({ uri, dbName, nodeId: "a" });
+    await store.init();
+    const client = new MongoClient(uri);
+    try {
+      const active = client.db(dbName).collection<{ _id: string; jobId: string; status: string }>("run_active");
+      const run = makeRun("run_stale", "job_1", T0);
+      await store.insertRuns([run]);
+      const done = { ...run, status: "succeeded" as const, finishedAt: T0 + 10, revision: 2 };
+      await store.updateRun(done, 1);
+      expect(await store.listActiveRuns({ limit: 10 })).toEqual([]);
+      // A writer stopped between the final state's insert and the reference's delete.
+      await active.insertOne({ _id: run.runId, jobId: run.jobId, status: "running" });
+      expect((await store.listActiveRuns({ limit: 10 })).map((r) => r.runId)).toEqual([run.runId]);
+      // Written again (a retry, another replica): refused, first writer wins, and the reference goes.
+      expect(await store.updateRuns([{ run: { ...done, status: "failed" }, expectedRevision: 1 }])).toEqual([false]);
+      expect(await store.listActiveRuns({ limit: 10 })).toEqual([]);
+      expect((await store.getRun(run.runId))?.status).toBe("succeeded");
     } finally {
       await client.close();
       await store.close();

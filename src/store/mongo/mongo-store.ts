@@ -1,4 +1,4 @@
-import { MongoClient } from "mongodb";
+import { MongoClient, MongoServerSelectionError } from "mongodb";
 import type { CronError } from "../../domain/cron-error.js";
 import type { Store } from "../store.js";
 import { collectionsOf } from "./collections.js";
@@ -81,10 +81,18 @@ function connect(uri: string): MongoClient {
 const READS = /^(get|list|count)/;
 
 /**
+ * Pauses before each new try of a read whose connection failed under it. After a server restart
+ * the pool can hand out more than one connection that died with it (two in a row were seen in
+ * the cluster scenarios, on one GetRun): the pauses leave the driver's monitor time to notice
+ * and empty the pool. A server not found at all (server selection timed out) is not tried again:
+ * that already took `serverSelectionTimeoutMS`.
+ */
+const READ_RETRY_PAUSES_MS = [50, 250];
+
+/**
  * Wraps every method so that whatever it throws reaches the caller as a CronError. A read that
- * failed for want of a connection is tried once more: after a server restart the pool hands out
- * a connection that died with it before noticing (FerretDB has no sessions, so the driver's own
- * retryable reads are off).
+ * failed for want of a connection is tried again (see {@link READ_RETRY_PAUSES_MS}): FerretDB has
+ * no sessions, so the driver's own retryable reads are off.
  */
 function guardAll(store: Store): Store {
   const guarded: Record<string, unknown> = {};
@@ -96,9 +104,18 @@ function guardAll(store: Store): Store {
         throw toCronError(err);
       }
     };
-    guarded[name] = READS.test(name)
-      ? (...args: unknown[]) => once(args).catch((err: CronError) => (err.code === "unavailable" ? once(args) : Promise.reject(err)))
-      : (...args: unknown[]) => once(args);
+    const read = async (args: unknown[]) => {
+      for (const pauseMs of READ_RETRY_PAUSES_MS) {
+        try {
+          return await once(args);
+        } catch (err) {
+          if ((err as CronError).code !== "unavailable" || (err as CronError).cause instanceof MongoServerSelectionError) throw err;
+          await new Promise((resolve) => setTimeout(resolve, pauseMs));
+        }
+      }
+      return once(args);
+    };
+    guarded[name] = READS.test(name) ? (...args: unknown[]) => read(args) : (...args: unknown[]) => once(args);
   }
   return guarded as unknown as Store;
 }

@@ -47,17 +47,16 @@ function checkRevision(run: RunRecord, expected: number): void {
 
 /**
  * Stores final states, first writer wins: one unordered insert into `run_finals`, whose unique
- * `_id` lets one final state of a run in, ever (across processes too). No read comes first. The
- * finished runs then leave `run_active` and `run_progress`.
+ * `_id` lets one final state of a run in, ever (across processes too). No read comes first. Every
+ * run of the batch then leaves `run_active` and `run_progress`, the ones refused too: a refused
+ * run is final already, and its references may be left from a writer that stopped between the
+ * two steps (a database restart, a crash), to be read by every claim scan forever.
  */
 async function finishRuns(c: MongoCollections, runs: RunRecord[]): Promise<boolean[]> {
   if (runs.length === 0) return [];
   const refused = await insertIgnoringDuplicates(c.runFinals, runs.map(toRunDocument));
-  const stored = runs.filter((_, i) => !refused.has(i)).map((r) => r.runId);
-  if (stored.length > 0) {
-    const ids = { _id: { $in: stored } };
-    await Promise.all([c.runActive.deleteMany(ids), c.runProgress.deleteMany(ids)]);
-  }
+  const ids = { _id: { $in: runs.map((r) => r.runId) } };
+  await Promise.all([c.runActive.deleteMany(ids), c.runProgress.deleteMany(ids)]);
   return runs.map((_, i) => !refused.has(i));
 }
 
