@@ -43,7 +43,7 @@ export interface Cluster {
   replicas: Replica[];
   sink: Sink;
   ttlMs: number;
-  /** The replica the live replicas agree leads, if any. */
+  /** The running leader named by the first live replica that names one, if any. */
   leader(): Promise<Replica | undefined>;
   /**
    * The node id the election names leader, read from etcd itself (the key with the lowest create
@@ -207,15 +207,17 @@ export function createReplica(argv: string[], nodeId: string, port: number, env:
   };
 }
 
-/** The leader as the first live replica that answers reports it. */
+/** The running leader named by the first live replica that names one. */
 export async function findLeader(replicas: Replica[], auth: Record<string, string>): Promise<Replica | undefined> {
   for (const r of replicas.filter((x) => x.running())) {
     const status = await fetch(`${r.baseUrl}/api/v1/cron/cluster/status`, { headers: auth, signal: AbortSignal.timeout(2000) }).then(
       (res) => (res.ok ? (res.json() as Promise<{ leader_id?: string }>) : undefined),
       () => undefined,
     );
-    if (status === undefined) continue;
-    return replicas.find((x) => x.nodeId === status.leader_id && x.running());
+    // A replica just restarted names no leader until its session is up, and one may still name a
+    // leader that died: ask the next one rather than answer "none".
+    const leader = status && replicas.find((x) => x.nodeId === status.leader_id && x.running());
+    if (leader) return leader;
   }
   return undefined;
 }

@@ -64,6 +64,9 @@ export function createMongoStore(options: MongoStoreOptions): Store {
   });
 }
 
+/** Longest a call waits for the server's answer (see `connect`). */
+const SOCKET_TIMEOUT_MS = 60_000;
+
 /** A lazily connecting client; an unparsable URI is reported as a CronError. */
 function connect(uri: string): MongoClient {
   try {
@@ -71,7 +74,12 @@ function connect(uri: string): MongoClient {
     // serverSelectionTimeoutMS: an unreachable database fails calls within seconds (callers retry)
     // instead of holding them for the driver's default 30 s. heartbeatFrequencyMS: a restarted
     // server is noticed (and the pool of dead connections dropped) within 2 s, not 10.
-    return new MongoClient(uri, { ignoreUndefined: true, serverSelectionTimeoutMS: 5000, heartbeatFrequencyMS: 2000 });
+    // socketTimeoutMS: no call waits forever for an answer (the driver's default). In the cluster
+    // scenarios two replicas' workers stalled for good after FerretDB restarted, runs claimed and
+    // never sent, nothing logged: a call that never returns stalls them so. A call unanswered this
+    // long fails (unavailable) and is tried again. A minute is more than any answer takes, an index
+    // build at start-up included.
+    return new MongoClient(uri, { ignoreUndefined: true, serverSelectionTimeoutMS: 5000, heartbeatFrequencyMS: 2000, socketTimeoutMS: SOCKET_TIMEOUT_MS });
   } catch (err) {
     throw toCronError(err);
   }
