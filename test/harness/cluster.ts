@@ -43,7 +43,10 @@ export interface Cluster {
   replicas: Replica[];
   sink: Sink;
   ttlMs: number;
-  /** The running leader named by the first live replica that names one, if any. */
+  /**
+   * The running replica that etcd's election names leader, if any (not a replica's own view: its
+   * cluster status reads the store, which a storm can slow past a poll's deadline).
+   */
   leader(): Promise<Replica | undefined>;
   /**
    * The node id the election names leader, read from etcd itself (the key with the lowest create
@@ -112,7 +115,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     replicas,
     sink,
     ttlMs: options.ttlMs,
-    leader: () => findLeader(replicas, auth),
+    async leader() {
+      const elected = await cluster.electedLeader().catch(() => undefined);
+      return replicas.find((r) => r.nodeId === elected && r.running());
+    },
     electedLeader: async () => {
       const res = await etcdClient.getAll().prefix(`${env.ETCD_PREFIX}election/`).sort("Create", "Ascend").limit(1).exec();
       return res.kvs[0]?.value.toString("utf8");
