@@ -12,6 +12,7 @@ import { interceptorsFor, SERVICES } from "./routes.js";
 import { createRpcHandler } from "./rpc-handler.js";
 import { createUnaryInvokers } from "./unary-invoker.js";
 import { createCors } from "./cors.js";
+import { pathOf, type Req, type Res } from "./node-call.js";
 import { createStaticAssets } from "./static-assets.js";
 
 /** 1 MiB: the largest request body on any protocol. */
@@ -112,9 +113,9 @@ function createRequestHandler(options: ServerOptions) {
   const rest = createRestHandler({ services: SERVICES, invokers, transport, maxBodyBytes: MAX_BODY_BYTES, prefix: REST_PREFIX, admission });
   const cors = createCors(options.corsOrigins);
   const assets = createStaticAssets(options.consoleDir);
-  return (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+  return (req: Req, res: Res) => {
     if (cors(req, res) || assets(req, res)) return;
-    const path = (req.url ?? "/").split("?", 1)[0]!;
+    const path = pathOf(req);
     if (path === "/health" || path === "/healthz") {
       writeJson(res, 200, { status: "healthy", timestamp: new Date(options.now()).toISOString() });
       return;

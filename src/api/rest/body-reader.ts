@@ -1,5 +1,4 @@
-import type { IncomingMessage } from "node:http";
-import type { Http2ServerRequest } from "node:http2";
+import type { Req } from "../node-call.js";
 import { parseJsonBytes, type Json } from "../json-input.js";
 import { restError } from "./rest-errors.js";
 
@@ -8,7 +7,7 @@ import { restError } from "./rest-errors.js";
  * compressed body is 415; more than `maxBytes` is 413 (the connection is not read further);
  * malformed JSON or UTF-8 is 400.
  */
-export async function readBody(req: IncomingMessage | Http2ServerRequest, maxBytes: number): Promise<Json | undefined> {
+export async function readBody(req: Req, maxBytes: number): Promise<Json | undefined> {
   const declared = Number(req.headers["content-length"] ?? "0");
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const chunks: Buffer[] = [];

@@ -73,17 +73,8 @@ export function formatDuration(ms: number | bigint | undefined): string {
 export function relativeTime(ms: number | undefined, now: number): string {
   if (ms === undefined) return "";
   const delta = ms - now;
-  const abs = Math.abs(delta);
-  if (abs < 1000) return "now";
-  const units: [number, string][] = [
-    [86_400_000, "d"],
-    [3_600_000, "h"],
-    [60_000, "min"],
-    [1000, "s"],
-  ];
-  const [size, unit] = units.find(([u]) => abs >= u)!;
-  const value = Math.floor(abs / size);
-  return delta > 0 ? `in ${value} ${unit}` : `${value} ${unit} ago`;
+  if (Math.abs(delta) < 1000) return "now";
+  return delta > 0 ? `in ${span(delta)}` : `${span(-delta)} ago`;
 }
 
 /**
@@ -93,7 +84,19 @@ export function relativeTime(ms: number | undefined, now: number): string {
  */
 export function relativeDue(ms: number | undefined, now: number): string {
   if (ms === undefined || ms - now > -1000) return relativeTime(ms, now);
-  return `overdue ${relativeTime(ms, now).replace(/ ago$/, "")}`;
+  return `overdue ${span(now - ms)}`;
+}
+
+/** A length of time of a second or more, in its largest whole unit: `13 s`, `3 min`, `2 d`. */
+function span(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, "d"],
+    [3_600_000, "h"],
+    [60_000, "min"],
+    [1000, "s"],
+  ];
+  const [size, unit] = units.find(([u]) => ms >= u)!;
+  return `${Math.floor(ms / size)} ${unit}`;
 }
 
 /** An enum value's name in lower case with spaces: DEAD_LETTERED → "dead lettered". */
