@@ -6,6 +6,8 @@ import { describe, expect, it, vi } from "vitest";
 import { makeJob, makeRun } from "../support/fixtures.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createListingTotals } from "../../src/store/sqlite/listing-totals.js";
+import type { Reader } from "../../src/store/sqlite/reader-thread.js";
 
 describeStoreContract("sqlite", async () => {
   const dir = mkdtempSync(join(tmpdir(), "cronmesh-sqlite-"));
@@ -148,6 +150,57 @@ describe("sqlite listing totals", () => {
       expect(await totals()).toEqual([1, 1, 1]);
     } finally {
       await other.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("returns, but does not keep, a total counted while a job was written", async () => {
+    const db = new Database(":memory:");
+    let answer = 5;
+    let gate: (() => void) | undefined;
+    const reader: Reader = {
+      all: async () => [],
+      get: async () => {
+        const n = answer;
+        if (gate === undefined) return { n };
+        await new Promise<void>((resolve) => (gate = resolve));
+        return { n };
+      },
+      stop: async () => undefined,
+    };
+    const totals = createListingTotals(db, reader);
+    gate = () => undefined;
+    const counting = totals.count("SELECT 5 AS n", {});
+    await vi.waitFor(() => expect(gate).not.toBeTypeOf("undefined"));
+    totals.jobsChanged();
+    answer = 6;
+    gate!();
+    gate = undefined;
+    expect([await counting, await totals.count("SELECT 5 AS n", {}), await totals.count("SELECT 5 AS n", {})]).toEqual([5, 6, 6]);
+    db.close();
+  });
+
+  it("are read off the event loop when the store is a file: timers and I/O go on while a listing reads", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cronmesh-sqlite-reader-"));
+    const store = createSqliteStore({ path: join(dir, "cronmesh.db") });
+    try {
+      await store.init();
+      await store.createJob(makeJob("read_1", {}, { name: "nightly export" }));
+      let turns = 0;
+      let listed = false;
+      const listing = store.listJobs({ text: "export" }, { pageSize: 10 }).then((page) => {
+        listed = true;
+        return page;
+      });
+      // Turns of the event loop that ended with the listing still reading (none when it reads here).
+      while (!listed) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (!listed) turns++;
+      }
+      expect((await listing).items.map((j) => j.jobId)).toEqual(["read_1"]);
+      expect(turns).toBeGreaterThan(0);
+    } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -29,6 +29,7 @@ import { ADDED_COLUMNS, LATE_INDEXES, LISTING_BACKFILL, LISTING_SCHEMA, SCHEMA, 
 import { deadLetterWhere, runWhere, type Where } from "./where.js";
 import { listingQuery, scansText, searchesText, type ListingQuery } from "./job-listing.js";
 import { createListingTotals } from "./listing-totals.js";
+import { inProcessReader, startReaderThread, type Reader } from "./reader-thread.js";
 import { offsetStart, offsetWindow } from "../offset-page.js";
 import { createBatcher } from "../../runtime/batcher.js";
 
@@ -119,13 +120,26 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         throw mapSqliteError(err);
       }
     };
-  const jobs = jobStatements(db);
+  const guardedAsync =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        throw mapSqliteError(err);
+      }
+    };
+  const statement = statementCache(db);
+  // A file's listings read on a thread of their own; an in-memory database has only this connection.
+  const reader = options.path === ":memory:" ? inProcessReader(statement) : startReaderThread(options.path, PAGE_CACHE_KIB);
+  const jobs = jobStatements(db, statement, reader);
   const runs = runStatements(db);
   // Reads the schema page: proves the database file is open and readable, scanning nothing.
   const schemaPage = db.prepare("SELECT count(*) FROM sqlite_master");
   return {
     init: guarded(() => prepareSchema(db)),
     close: async () => {
+      await reader.stop();
       await checkpointer?.stop();
       db.close();
     },
@@ -136,8 +150,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     deleteJob: guarded(jobs.remove),
     listDeletedJobs: guarded(jobs.deletedJobs),
     forgetDeletedJob: guarded(jobs.forgetDeletion),
-    listJobs: guarded(jobs.list),
-    listJobsByPage: guarded(jobs.listByPage),
+    listJobs: guardedAsync(jobs.list),
+    listJobsByPage: guardedAsync(jobs.listByPage),
     countJobs: guarded(jobs.count),
     listJobVersions: guarded(jobs.versions),
     getJobVersion: guarded(jobs.version),
@@ -211,7 +225,7 @@ function mapSqliteError(err: unknown): CronError {
 const JOB_COLUMNS = `job_id, status, doc, next_trigger_at, last_triggered_at, last_run_duration_ms,
   last_run_status, run_count, fail_count, skipped_count, dropped_count`;
 
-function jobStatements(db: Database.Database) {
+function jobStatements(db: Database.Database, statement: (sql: string) => Database.Statement, reader: Reader) {
   const insertJob = db.prepare(`INSERT INTO jobs (job_id, project_id, status, version, next_trigger_at, name, description, tags, doc)
     VALUES (@job_id, @project_id, @status, @version, @next_trigger_at, @name, @description, @tags, @doc)`);
   const insertVersion = db.prepare("INSERT OR IGNORE INTO job_versions (job_id, version, doc) VALUES (@job_id, @version, @doc)");
@@ -241,8 +255,9 @@ function jobStatements(db: Database.Database) {
     ORDER BY next_trigger_at, job_id LIMIT @limit`);
   const selectDueRefs = db.prepare(`SELECT job_id AS jobId, version, next_trigger_at AS nextTriggerAt FROM jobs
     WHERE status='active' AND next_trigger_at <= ? ORDER BY next_trigger_at, job_id LIMIT ?`);
+  const selectManySql = (ids: string) => `SELECT ${JOB_COLUMNS} FROM jobs WHERE job_id IN (${ids})`;
   /** Jobs by id, {@link IN_CHUNK} ids per statement. */
-  const selectMany = inStatements(db, (ids) => `SELECT ${JOB_COLUMNS} FROM jobs WHERE job_id IN (${ids})`);
+  const selectMany = inStatements(db, selectManySql);
   const many = (jobIds: string[]): JobRecord[] => {
     const out: JobRecord[] = [];
     for (let i = 0; i < jobIds.length; i += IN_CHUNK) {
@@ -301,36 +316,41 @@ function jobStatements(db: Database.Database) {
     insertVersion.run(versionParams(snapshotOf(job)));
     return get(job.jobId)!;
   });
-  const statement = statementCache(db);
-  /** The jobs of these ids, in this order (ids of jobs gone meanwhile are left out). */
-  const inOrder = (ids: string[]): JobRecord[] => {
-    const byId = new Map(many(ids).map((j) => [j.jobId, j]));
-    return ids.map((id) => byId.get(id)).filter((j): j is JobRecord => j !== undefined);
+  /** The jobs of these ids, in this order (ids of jobs gone meanwhile are left out), read by the listing reader. */
+  const inOrder = async (ids: string[]): Promise<JobRecord[]> => {
+    if (ids.length === 0) return [];
+    const rows = (await reader.all(selectManySql(new Array<string>(ids.length).fill("?").join(",")), ids)) as JobRow[];
+    const byId = new Map(rows.map((row) => [row.job_id, row]));
+    return ids.flatMap((id) => {
+      const row = byId.get(id);
+      return row ? [jobFromRow(row)] : [];
+    });
   };
   const idsOf = (rows: unknown[]) => (rows as { job_id: string }[]).map((r) => r.job_id);
-  const totals = createListingTotals(db, statement);
+  const totals = createListingTotals(db, reader);
   /** The plan `l` of a listing, or a scan of the jobs in id order when its text matches that many of them (see scansText). */
-  const textPlan = (filter: JobFilter, l: ListingQuery, reach: number): ListingQuery => {
+  const textPlan = async (filter: JobFilter, l: ListingQuery, reach: number): Promise<ListingQuery> => {
     if (!searchesText(filter)) return l;
     const jobs = (countJobs.get({ scope: null }) as { n: number }).n;
-    return scansText(totals.count(l.count, l.params), jobs, reach) ? listingQuery(filter, true) : l;
+    return scansText(await totals.count(l.count, l.params), jobs, reach) ? listingQuery(filter, true) : l;
   };
-  // Ids first, walking an index in id order (no job row is read for the ones passed), then the page's jobs.
-  const list = (filter: JobFilter, q: Parameters<Store["listJobs"]>[1]): Page<JobRecord> => {
-    const l = textPlan(filter, listingQuery(filter), q.pageSize + 1);
+  // Ids first, walking an index in id order (no job row is read for the ones passed), then the
+  // page's jobs: both on the reader, so a walk deep into a million jobs holds no slot up.
+  const list = async (filter: JobFilter, q: Parameters<Store["listJobs"]>[1]): Promise<Page<JobRecord>> => {
+    const l = await textPlan(filter, listingQuery(filter), q.pageSize + 1);
     const sql = `SELECT ${l.id} AS job_id FROM ${l.from} WHERE ${l.where} AND ${l.id} > @after ORDER BY ${l.id} LIMIT @limit`;
-    const ids = idsOf(statement(sql).all({ ...l.params, after: q.after ?? "", limit: q.pageSize + 1 }));
-    return pageOf(inOrder(ids), q.pageSize, (j) => j.jobId);
+    const ids = idsOf(await reader.all(sql, { ...l.params, after: q.after ?? "", limit: q.pageSize + 1 }));
+    return pageOf(await inOrder(ids), q.pageSize, (j) => j.jobId);
   };
-  const listByPage = (filter: JobFilter, q: OffsetQuery) => {
+  const listByPage = async (filter: JobFilter, q: OffsetQuery) => {
     const counted = listingQuery(filter);
-    const total = totals.count(counted.count, counted.params);
+    const total = await totals.count(counted.count, counted.params);
     const w = offsetWindow(total, offsetStart(q), q.limit);
     if (w.take === 0) return { items: [], total };
-    const l = textPlan(filter, counted, w.skip + w.take);
+    const l = await textPlan(filter, counted, w.skip + w.take);
     const sql = `SELECT ${l.id} AS job_id FROM ${l.from} WHERE ${l.where} ORDER BY ${l.id} ${w.descending ? "DESC" : "ASC"} LIMIT @take OFFSET @skip`;
-    const ids = idsOf(statement(sql).all({ ...l.params, take: w.take, skip: w.skip }));
-    return { items: inOrder(w.descending ? ids.reverse() : ids), total };
+    const ids = idsOf(await reader.all(sql, { ...l.params, take: w.take, skip: w.skip }));
+    return { items: await inOrder(w.descending ? ids.reverse() : ids), total };
   };
   const versions = (jobId: string, pageSize: number, before?: number, scope?: Scope): JobVersionRecord[] =>
     (selectVersions.all({ jobId, before: before ?? Number.MAX_SAFE_INTEGER, limit: pageSize, scope: scope ?? null }) as { doc: string }[]).map(
