@@ -77,6 +77,8 @@ interface JobClaim {
   lock: Lock;
   /** Runs of the job waiting or executing here. */
   runs: Set<string>;
+  /** Claims of the job's runs under way here (see withJobClaims): the job claim stays while any is. */
+  claiming: number;
 }
 
 /**
@@ -124,9 +126,14 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
       );
     }
     const job = jobClaims.get(run.jobId);
-    if (!job?.runs.delete(run.runId) || job.runs.size > 0) return;
-    jobClaims.delete(run.jobId);
-    releaseJobClaim(run.jobId, job.lock);
+    if (job?.runs.delete(run.runId)) releaseIfIdle(run.jobId);
+  };
+  /** Releases the claim of a job once no run of it waits or executes here, and none is being claimed. */
+  const releaseIfIdle = (jobId: string) => {
+    const job = jobClaims.get(jobId);
+    if (!job || job.runs.size > 0 || job.claiming > 0) return;
+    jobClaims.delete(jobId);
+    releaseJobClaim(jobId, job.lock);
   };
   /**
    * Job claims this replica is releasing (a batched call): a run of the job offered meanwhile waits
@@ -147,8 +154,13 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     // Handed back, a run goes out as last stored here (an interrupted one with its attempts and revision).
     deps.worker.submit(a.run, a.exclusive, (settled, run) => finished(run, a.exclusive, settled));
   };
-  /** Takes the job claims that exclusive runs need; returns the runs whose job claim is here. */
-  const withJobClaims = async (offers: Announced[]) => {
+  /**
+   * Takes the job claims that exclusive runs need, then calls `use` with the runs whose job claim
+   * is here. The job claims stay held while `use` runs (a concurrent claim finishing first does
+   * not release them), and after it only for the runs it submitted: one taken for runs that were
+   * not (their own claims went to peers, or the store failed) is released, whatever `use` did.
+   */
+  const withJobClaims = async (offers: Announced[], use: (eligible: Announced[]) => Promise<void>) => {
     const wanted = [...new Set(offers.filter((a) => a.exclusive && !jobClaims.has(a.run.jobId)).map((a) => a.run.jobId))];
     const pending = wanted.flatMap((jobId) => releasing.get(jobId) ?? []);
     if (pending.length > 0) await Promise.allSettled(pending);
@@ -156,10 +168,21 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
       const got = await deps.coordinator.tryLocks(wanted.map(jobClaimKey));
       for (const jobId of wanted) {
         const lock = got.get(jobClaimKey(jobId));
-        if (lock) jobClaims.set(jobId, { lock, runs: new Set() });
+        if (lock) jobClaims.set(jobId, { lock, runs: new Set(), claiming: 0 });
       }
     }
-    return offers.filter((a) => !a.exclusive || jobClaims.has(a.run.jobId));
+    const eligible = offers.filter((a) => !a.exclusive || jobClaims.has(a.run.jobId));
+    const using = [...new Set(eligible.filter((a) => a.exclusive).map((a) => a.run.jobId))];
+    for (const jobId of using) jobClaims.get(jobId)!.claiming++;
+    try {
+      await use(eligible);
+    } finally {
+      for (const jobId of using) {
+        const job = jobClaims.get(jobId);
+        if (job) job.claiming--;
+        releaseIfIdle(jobId);
+      }
+    }
   };
   /**
    * The offers this replica has room for (see Overload.room), one project and job at a time in turn
@@ -178,25 +201,22 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     if (newcomers.length < left.length) capacity.held();
     return [...taken, ...newcomers];
   };
-  const claim = async (offers: Announced[]) => {
-    const eligible = await withJobClaims(
+  const claim = (offers: Announced[]) =>
+    withJobClaims(
       withinRoom(
         offers,
         (a) => a.run.jobId,
         (a) => a.run.projectId,
       ),
+      async (eligible) => {
+        if (eligible.length === 0) return;
+        const got = await deps.coordinator.tryLocks(eligible.map((a) => runClaimKey(a.run.runId)));
+        for (const a of eligible) {
+          const lock = got.get(runClaimKey(a.run.runId));
+          if (lock && !deps.worker.has(a.run.runId)) submit(a, lock);
+        }
+      },
     );
-    const got = eligible.length > 0 ? await deps.coordinator.tryLocks(eligible.map((a) => runClaimKey(a.run.runId))) : new Map<string, Lock>();
-    for (const a of eligible) {
-      const lock = got.get(runClaimKey(a.run.runId));
-      if (lock && !deps.worker.has(a.run.runId)) submit(a, lock);
-    }
-    for (const [jobId, job] of [...jobClaims]) {
-      if (job.runs.size > 0) continue;
-      jobClaims.delete(jobId);
-      releaseJobClaim(jobId, job.lock);
-    }
-  };
   const offer = async (offers: Announced[]) => {
     const open = offers.filter((a) => !runClaims.has(a.run.runId) && !deps.worker.has(a.run.runId));
     if (open.length === 0) return;
@@ -218,9 +238,20 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     );
     if (open.length === 0) return;
     const got = await deps.coordinator.tryLocks(open.map((r) => runClaimKey(r.runId)));
-    for (const ref of open) {
+    const claimed = open.flatMap((ref) => {
       const lock = got.get(runClaimKey(ref.runId));
-      if (lock) await adoptOrphan(ref.runId, lock);
+      return lock ? [{ runId: ref.runId, lock }] : [];
+    });
+    for (const [i, { runId, lock }] of claimed.entries()) {
+      try {
+        await adoptOrphan(runId, lock);
+      } catch (err) {
+        // The store failed under the scan (it restarts, say): every claim not adopted yet goes back
+        // now. Kept, they would stay held by this replica, unexecuted, for as long as it lives:
+        // a claim is taken only if absent, by its holder too.
+        for (const rest of claimed.slice(i)) quietly(release(rest.lock), "claim release");
+        throw err;
+      }
     }
   };
   /** A run claimed by a scan: started if still active (and its job claim obtained when exclusive). */
@@ -231,9 +262,10 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
       return;
     }
     const [offer] = await offersOf(deps.jobs, [run]);
-    const [eligible] = await withJobClaims([offer!]);
-    if (eligible && !deps.worker.has(run.runId)) submit(eligible, lock);
-    else quietly(release(lock), "claim release");
+    await withJobClaims([offer!], async ([eligible]) => {
+      if (eligible && !deps.worker.has(run.runId)) submit(eligible, lock);
+      else quietly(release(lock), "claim release");
+    });
   };
   const scheduleScan = () => {
     scanTimer = deps.clock.setTimer(opts.scanMs, () => {

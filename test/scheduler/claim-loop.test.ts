@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLocalCoordinator } from "../../src/coordination/local/local-coordinator.js";
+import { CronError } from "../../src/domain/cron-error.js";
 import type { RunRecord } from "../../src/domain/run.js";
 import { createHttpClient } from "../../src/executor/http-client.js";
 import { createSecretSource } from "../../src/executor/secrets.js";
@@ -132,5 +133,38 @@ describe("claim loop within the queue bound (fake clock, gated sink)", () => {
     await flush();
     await worker.idle();
     expect(sink.deliveries.map((d) => d.runId).sort()).toEqual(["j_a_1", "j_a_2", "j_a_3", "j_a_4", "j_a_5", "j_a_6"]);
+  });
+
+  it("gives back every claim a scan took when the store fails under it, and adopts those runs on a later scan", async () => {
+    open();
+    await runs("j_a", 3);
+    // The store fails the scan's read of the first run it claimed, once (a database restarting).
+    let failures = 1;
+    const failing: Store = {
+      ...store,
+      getRun: async (runId, scope) => {
+        if (runId === "j_a_1" && failures-- > 0) throw new CronError("unavailable", "store restarting");
+        return store.getRun(runId, scope);
+      },
+    };
+    const reported: string[] = [];
+    const scanning = createClaimLoop({
+      store: failing,
+      coordinator,
+      worker,
+      jobs: createJobCache(failing),
+      clock,
+      options: { scanMs: 2000 },
+      onError: (err, step) => reported.push(`${step}: ${String(err)}`),
+    });
+    scanning.start();
+    await flush();
+    expect(reported).toEqual(["claim scan: CronError: store restarting"]);
+    expect(await Promise.all(["j_a_1", "j_a_2", "j_a_3"].map((id) => coordinator.isLocked(runClaimKey(id))))).toEqual([false, false, false]);
+    clock.advance(2000);
+    await flush();
+    await worker.idle();
+    scanning.stop();
+    expect(sink.deliveries.map((d) => d.runId).sort()).toEqual(["j_a_1", "j_a_2", "j_a_3"]);
   });
 });

@@ -33,14 +33,20 @@ export async function tryLocks(ctx: LockContext, keys: readonly string[], option
   if (!lease) throw new CronError("unavailable", "no etcd session (etcd unreachable)");
   const fence = options.asLeader ? leaderFence(ctx) : [];
   const out = new Map<string, Lock>();
-  for (let i = 0; i < keys.length; i += CHUNK) {
-    const chunk = keys.slice(i, i + CHUNK);
-    const res = await ctx.client.kv.txn({ compare: fence, success: chunk.map((k) => createIfAbsent(ctx, k, lease)), failure: [] });
-    if (!res.succeeded) throw new CronError("unavailable", `${ctx.nodeId} is no longer the leader`);
-    const token = Number(res.header.revision);
-    chunk.forEach((key, j) => {
-      if (res.responses[j]?.response_txn.succeeded) out.set(key, lockOf(ctx, key, token, options.ttlMs === undefined ? lease : undefined));
-    });
+  try {
+    for (let i = 0; i < keys.length; i += CHUNK) {
+      const chunk = keys.slice(i, i + CHUNK);
+      const res = await ctx.client.kv.txn({ compare: fence, success: chunk.map((k) => createIfAbsent(ctx, k, lease)), failure: [] });
+      if (!res.succeeded) throw new CronError("unavailable", `${ctx.nodeId} is no longer the leader`);
+      const token = Number(res.header.revision);
+      chunk.forEach((key, j) => {
+        if (res.responses[j]?.response_txn.succeeded) out.set(key, lockOf(ctx, key, token, options.ttlMs === undefined ? lease : undefined));
+      });
+    }
+  } catch (err) {
+    // The caller gets no lock: the chunks taken before the failure are given back, not left held.
+    await releaseLocks(ctx, [...out.values()]).catch(() => undefined);
+    throw err;
   }
   return out;
 }
