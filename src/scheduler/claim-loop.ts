@@ -1,5 +1,6 @@
 import type { Coordinator, Lock } from "../coordination/coordinator.js";
 import type { Clock, TimerHandle } from "../domain/clock.js";
+import { CronError } from "../domain/cron-error.js";
 import { isFinal, type RunRecord } from "../domain/run.js";
 import type { Store } from "../store/store.js";
 import { createBatcher } from "../runtime/batcher.js";
@@ -23,10 +24,16 @@ export interface ClaimLoopOptions {
   spreadMs: number;
   /** Claims released or retired within this window share one coordinator call (0: the same event-loop turn). */
   releaseBatchMs: number;
+  /**
+   * Longest a scan spends adopting the runs it claimed (reading each from the store): the claims
+   * not adopted by then are given back and the next scan goes ahead, so a store call that hangs
+   * holds neither those runs nor this replica's scans.
+   */
+  adoptMs: number;
 }
 
 /** Defaults: a scan every 2 s bounds how long an orphaned run waits; 25 ms lets peers take their share first. */
-export const CLAIM_LOOP_DEFAULTS: ClaimLoopOptions = { scanMs: 2000, scanLimit: 1000, spreadMs: 25, releaseBatchMs: 0 };
+export const CLAIM_LOOP_DEFAULTS: ClaimLoopOptions = { scanMs: 2000, scanLimit: 1000, spreadMs: 25, releaseBatchMs: 0, adoptMs: 15_000 };
 
 /**
  * How long the claim of a finished run stays a tombstone: far longer than any offer of the run
@@ -238,24 +245,46 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     );
     if (open.length === 0) return;
     const got = await deps.coordinator.tryLocks(open.map((r) => runClaimKey(r.runId)));
-    const claimed = open.flatMap((ref) => {
-      const lock = got.get(runClaimKey(ref.runId));
-      return lock ? [{ runId: ref.runId, lock }] : [];
-    });
-    for (const [i, { runId, lock }] of claimed.entries()) {
-      try {
-        await adoptOrphan(runId, lock);
-      } catch (err) {
-        // The store failed under the scan (it restarts, say): every claim not adopted yet goes back
-        // now. Kept, they would stay held by this replica, unexecuted, for as long as it lives:
-        // a claim is taken only if absent, by its holder too.
-        for (const rest of claimed.slice(i)) quietly(release(rest.lock), "claim release");
-        throw err;
-      }
-    }
+    await adoptAll(
+      open.flatMap((ref) => {
+        const lock = got.get(runClaimKey(ref.runId));
+        return lock ? [{ runId: ref.runId, lock }] : [];
+      }),
+    );
   };
-  /** A run claimed by a scan: started if still active (and its job claim obtained when exclusive). */
-  const adoptOrphan = async (runId: string, lock: Lock) => {
+  /**
+   * Adopts the runs of these claims one after another. When the store fails under the scan (it
+   * restarts, say), or the adoptions outlast {@link ClaimLoopOptions.adoptMs}, every claim not
+   * adopted yet goes back at once, and the scan fails. Kept, those claims would stay held by this
+   * replica, unexecuted, for as long as it lives (a claim is taken only if absent, by its holder
+   * too), or for as long as a hung call lasts.
+   */
+  const adoptAll = (claimed: { runId: string; lock: Lock }[]) =>
+    new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let over = false;
+      const end = (err?: unknown) => {
+        over = true;
+        deadline.cancel();
+        if (err === undefined) return resolve();
+        for (const { lock } of claimed.slice(next)) quietly(release(lock), "claim release");
+        reject(err);
+      };
+      const deadline = deps.clock.setTimer(opts.adoptMs, () =>
+        end(new CronError("unavailable", `${claimed.length - next} of ${claimed.length} runs claimed by a scan not adopted within ${opts.adoptMs} ms: claims given back`)),
+      );
+      void (async () => {
+        for (; next < claimed.length && !over; next++) await adoptOrphan(claimed[next]!.runId, claimed[next]!.lock, () => !over);
+        if (!over) end();
+      })().catch((err: unknown) => {
+        if (!over) end(err);
+      });
+    });
+  /**
+   * A run claimed by a scan: started if still active (and its job claim obtained when exclusive),
+   * and while `adopting()` says the scan still holds the claim for it.
+   */
+  const adoptOrphan = async (runId: string, lock: Lock, adopting: () => boolean) => {
     const run = await deps.store.getRun(runId);
     if (!run || isFinal(run.status)) {
       quietly(retire(lock), "claim release");
@@ -263,7 +292,7 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     }
     const [offer] = await offersOf(deps.jobs, [run]);
     await withJobClaims([offer!], async ([eligible]) => {
-      if (eligible && !deps.worker.has(run.runId)) submit(eligible, lock);
+      if (eligible && adopting() && !deps.worker.has(run.runId)) submit(eligible, lock);
       else quietly(release(lock), "claim release");
     });
   };

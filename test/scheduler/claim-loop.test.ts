@@ -167,4 +167,46 @@ describe("claim loop within the queue bound (fake clock, gated sink)", () => {
     scanning.stop();
     expect(sink.deliveries.map((d) => d.runId).sort()).toEqual(["j_a_1", "j_a_2", "j_a_3"]);
   });
+
+  it("gives back the claims a scan has not adopted within its deadline when a store read hangs, and never starts the run it hung on", async () => {
+    open();
+    await runs("j_a", 2);
+    let answer: (() => void) | undefined;
+    const failing: Store = {
+      ...store,
+      getRun: async (runId, scope) => {
+        // The first read of j_a_1 hangs until the test lets it answer (a call to a database that went away).
+        if (runId === "j_a_1" && !answer) await new Promise<void>((resolve) => (answer = resolve));
+        return store.getRun(runId, scope);
+      },
+    };
+    const reported: string[] = [];
+    const scanning = createClaimLoop({
+      store: failing,
+      coordinator,
+      worker,
+      jobs: createJobCache(failing),
+      clock,
+      options: { scanMs: 2000, adoptMs: 5000 },
+      onError: (err, step) => reported.push(`${step}: ${String(err)}`),
+    });
+    const claimedNow = () => Promise.all(["j_a_1", "j_a_2"].map((id) => coordinator.isLocked(runClaimKey(id))));
+    scanning.start();
+    await flush();
+    expect(await claimedNow()).toEqual([true, true]);
+    clock.advance(5000);
+    await flush();
+    expect(reported).toEqual(["claim scan: CronError: 2 of 2 runs claimed by a scan not adopted within 5000 ms: claims given back"]);
+    expect(await claimedNow()).toEqual([false, false]);
+    // The hung read answers late: its run is not started on a claim given back.
+    answer!();
+    await flush();
+    expect(worker.has("j_a_1")).toBe(false);
+    // Scans went on meanwhile (every 2 s): the next one adopts both.
+    clock.advance(2000);
+    await flush();
+    await worker.idle();
+    scanning.stop();
+    expect(sink.deliveries.map((d) => d.runId).sort()).toEqual(["j_a_1", "j_a_2"]);
+  });
 });
