@@ -271,7 +271,12 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
         reject(err);
       };
       const deadline = deps.clock.setTimer(opts.adoptMs, () =>
-        end(new CronError("unavailable", `${claimed.length - next} of ${claimed.length} runs claimed by a scan not adopted within ${opts.adoptMs} ms: claims given back`)),
+        end(
+          new CronError(
+            "unavailable",
+            `${claimed.length - next} of ${claimed.length} runs claimed by a scan not adopted within ${opts.adoptMs} ms: claims given back`,
+          ),
+        ),
       );
       void (async () => {
         for (; next < claimed.length && !over; next++) await adoptOrphan(claimed[next]!.runId, claimed[next]!.lock, () => !over);
