@@ -84,7 +84,11 @@ async function createStore(config: Config, log: Logger): Promise<Store> {
 async function createAdapter(config: Config, log: Logger): Promise<Store> {
   if (!config.mongo) return createSqliteStore({ path: config.sqlitePath, onError: (message) => log.warn({ message }, "background WAL checkpoint failed") });
   const { createMongoStore } = await import("./store/mongo/mongo-store.js");
-  return createMongoStore({ ...config.mongo, nodeId: config.nodeId });
+  return createMongoStore({
+    ...config.mongo,
+    nodeId: config.nodeId,
+    onClientReplaced: (failingForMs) => log.warn({ failingForMs }, "database client replaced: every call had failed for want of the server, none answered"),
+  });
 }
 
 function createCoordinator(config: Config, clock: Clock, log: Logger): Coordinator {

@@ -34,6 +34,38 @@ describe("mongo store ping", () => {
   }, 60_000);
 });
 
+describe("mongo store, client replaced", () => {
+  it("replaces a client whose calls all fail for want of the server, and the new one serves every operation once the server is back", async () => {
+    const server = await startFerretDb();
+    const replaced: number[] = [];
+    const store = createMongoStore({
+      uri: server.uri,
+      dbName: "cronmesh_replace",
+      nodeId: "test",
+      replaceClientAfterMs: 1000,
+      onClientReplaced: (ms) => replaced.push(ms),
+    });
+    try {
+      await store.init();
+      await store.createJob(makeJob("before_restart"));
+      await server.crash();
+      // Calls fail (the server is away, each within the server-selection timeout) for more than the window: the client is replaced.
+      const failing = Date.now();
+      while (replaced.length === 0 && Date.now() - failing < 20_000) await store.getJob("before_restart").catch(() => undefined);
+      expect(replaced).toHaveLength(1);
+      expect(replaced[0]).toBeGreaterThanOrEqual(1000);
+      await server.restart();
+      await vi.waitFor(() => store.ping(), { timeout: 15_000, interval: 200 });
+      await store.createJob(makeJob("after_restart"));
+      expect((await store.listJobs({}, { pageSize: 10 })).items.map((j) => j.jobId)).toEqual(["after_restart", "before_restart"]);
+      expect(replaced).toHaveLength(1);
+    } finally {
+      await store.close();
+      await server.stop();
+    }
+  }, 60_000);
+});
+
 describe("mongo store, two replicas on one database", () => {
   it("creates jobs on one replica while another lists due jobs (repairing the states they lack) without a duplicate-key failure", async () => {
     const uri = inject("mongoUri");

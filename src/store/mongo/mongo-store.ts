@@ -7,6 +7,7 @@ import { jobOperations } from "./job-operations.js";
 import { createJobStatsBook } from "./job-stats.js";
 import { versionOperations } from "./job-versions.js";
 import { toCronError } from "./mongo-errors.js";
+import { createClientHealth } from "./client-health.js";
 import { runOperations, upgradeDeadLettered } from "./run-operations.js";
 import { schedulingOperations } from "./scheduler-operations.js";
 
@@ -20,6 +21,10 @@ export interface MongoStoreOptions {
   nodeId: string;
   /** Wall clock of the counter documents and of the repair sweeps (defaults to Date.now). */
   now?: () => number;
+  /** How long calls fail for want of the server, none answered, before the client is replaced (default REPLACE_CLIENT_AFTER_MS). */
+  replaceClientAfterMs?: number;
+  /** Told when the client was replaced, with how long its calls had been failing. */
+  onClientReplaced?: (failingForMs: number) => void;
 }
 
 /**
@@ -45,11 +50,26 @@ const STATS_STALE_MS = 600_000;
  * every compare-and-set is atomic across processes too.
  */
 export function createMongoStore(options: MongoStoreOptions): Store {
-  const client = connect(options.uri);
+  let client = connect(options.uri);
+  // Operations read their collections from this object at each call: a new client swaps them in place.
   const collections = collectionsOf(client.db(options.dbName));
   const now = options.now ?? Date.now;
   const stats = createJobStatsBook(collections, options.nodeId, now);
-  return guardAll({
+  const health = createClientHealth(Date.now, options.replaceClientAfterMs);
+  const replaceClient = (failingForMs: number) => {
+    const old = client;
+    client = connect(options.uri);
+    Object.assign(collections, collectionsOf(client.db(options.dbName)), { lock: collections.lock });
+    // Calls still on the old client fail as they would have: it was failing them all.
+    void old.close().catch(() => undefined);
+    options.onClientReplaced?.(failingForMs);
+  };
+  const outcome = (err: CronError | undefined) => {
+    if (err?.code !== "unavailable") return health.answered();
+    const failingForMs = health.unavailable();
+    if (failingForMs !== undefined) replaceClient(failingForMs);
+  };
+  return guardAll(outcome, {
     init: async () => {
       await ensureIndexes(collections);
       await stats.fold(STATS_STALE_MS);
@@ -102,15 +122,20 @@ const READ_RETRY_PAUSES_MS = [50, 250];
  * failed for want of a connection is tried again (see {@link READ_RETRY_PAUSES_MS}): FerretDB has
  * no sessions, so the driver's own retryable reads are off.
  */
-function guardAll(store: Store): Store {
+function guardAll(outcome: (err: CronError | undefined) => void, store: Store): Store {
   const guarded: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(store) as [string, (...args: unknown[]) => Promise<unknown>][]) {
     const once = async (args: unknown[]) => {
+      let result: unknown;
       try {
-        return await method(...args);
+        result = await method(...args);
       } catch (err) {
-        throw toCronError(err);
+        const failure = toCronError(err);
+        outcome(failure);
+        throw failure;
       }
+      outcome(undefined);
+      return result;
     };
     const read = async (args: unknown[]) => {
       for (const pauseMs of READ_RETRY_PAUSES_MS) {
