@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { listingQuery, scansText, searchesText } from "../../src/store/sqlite/job-listing.js";
+import { IN_PROCESS_REACH, listingQuery, scansText, searchesText, walksHere } from "../../src/store/sqlite/job-listing.js";
 
 describe("scansText: read the jobs in order, or gather every match of the text first", () => {
   const cases: { name: string; matches: number; jobs: number; reach: number; scan: boolean }[] = [
@@ -24,6 +24,30 @@ describe("listingQuery", () => {
     expect(q.params.fts).toBeUndefined();
     expect(q.params.text).toBe("a\u0000b");
     expect(listingQuery({ text: "abc" }).params.fts).toBe('"abc"');
+  });
+});
+
+describe("walksHere: a listing's walk reads on the node's thread only when short and dense", () => {
+  const cases: { name: string; filter: object; reach: number; here: boolean }[] = [
+    { name: "no filter, first page", filter: {}, reach: 21, here: true },
+    { name: "no filter, a thousand deep", filter: {}, reach: IN_PROCESS_REACH, here: true },
+    { name: "no filter, past a thousand", filter: {}, reach: IN_PROCESS_REACH + 1, here: false },
+    { name: "a status", filter: { status: "paused" }, reach: 21, here: true },
+    { name: "a project and a status (one index)", filter: { projectId: "p", status: "active" }, reach: 21, here: true },
+    { name: "a creator", filter: { owner: "alice" }, reach: 21, here: true },
+    { name: "a creator and a status (the index holds non-matching jobs)", filter: { owner: "alice", status: "paused" }, reach: 21, here: false },
+    { name: "a tag", filter: { tag: "team=a" }, reach: 21, here: true },
+    { name: "a tag and a status", filter: { tag: "team=a", status: "paused" }, reach: 21, here: false },
+    { name: "a text (every match gathered first)", filter: { text: "abc" }, reach: 21, here: false },
+    { name: "a short text (read in each job)", filter: { text: "ab" }, reach: 21, here: false },
+  ];
+  it.each(cases)("$name, reach $reach: $here", ({ filter, reach, here }) => {
+    expect(walksHere(listingQuery(filter), reach)).toBe(here);
+  });
+
+  it("sums the totals of project and status filters from job_counts, and counts any other", () => {
+    expect([{}, { status: "paused" }, { projectId: "p", status: "active" }].map((f) => listingQuery(f).summed)).toEqual([true, true, true]);
+    expect([{ owner: "a" }, { tag: "t" }, { text: "abc" }, { text: "ab" }].map((f) => listingQuery(f).summed)).toEqual([false, false, false, false]);
   });
 });
 

@@ -27,7 +27,7 @@ import { fromDoc, jobFromRow, jobParams, runFromDoc, runParams, versionParams, t
 import { FOREGROUND_CHECKPOINT_PAGES, startCheckpointer } from "./checkpointer.js";
 import { ADDED_COLUMNS, LATE_INDEXES, LISTING_BACKFILL, LISTING_SCHEMA, SCHEMA, UPGRADE_DEAD_LETTERED } from "./schema.js";
 import { deadLetterWhere, runWhere, type Where } from "./where.js";
-import { listingQuery, scansText, searchesText, type ListingQuery } from "./job-listing.js";
+import { listingQuery, scansText, searchesText, walksHere, type ListingQuery } from "./job-listing.js";
 import { createListingTotals } from "./listing-totals.js";
 import { inProcessReader, startReaderThread, type Reader } from "./reader-thread.js";
 import { offsetStart, offsetWindow } from "../offset-page.js";
@@ -255,9 +255,8 @@ function jobStatements(db: Database.Database, statement: (sql: string) => Databa
     ORDER BY next_trigger_at, job_id LIMIT @limit`);
   const selectDueRefs = db.prepare(`SELECT job_id AS jobId, version, next_trigger_at AS nextTriggerAt FROM jobs
     WHERE status='active' AND next_trigger_at <= ? ORDER BY next_trigger_at, job_id LIMIT ?`);
-  const selectManySql = (ids: string) => `SELECT ${JOB_COLUMNS} FROM jobs WHERE job_id IN (${ids})`;
   /** Jobs by id, {@link IN_CHUNK} ids per statement. */
-  const selectMany = inStatements(db, selectManySql);
+  const selectMany = inStatements(db, (ids) => `SELECT ${JOB_COLUMNS} FROM jobs WHERE job_id IN (${ids})`);
   const many = (jobIds: string[]): JobRecord[] => {
     const out: JobRecord[] = [];
     for (let i = 0; i < jobIds.length; i += IN_CHUNK) {
@@ -316,15 +315,13 @@ function jobStatements(db: Database.Database, statement: (sql: string) => Databa
     insertVersion.run(versionParams(snapshotOf(job)));
     return get(job.jobId)!;
   });
-  /** The jobs of these ids, in this order (ids of jobs gone meanwhile are left out), read by the listing reader. */
-  const inOrder = async (ids: string[]): Promise<JobRecord[]> => {
-    if (ids.length === 0) return [];
-    const rows = (await reader.all(selectManySql(new Array<string>(ids.length).fill("?").join(",")), ids)) as JobRow[];
-    const byId = new Map(rows.map((row) => [row.job_id, row]));
-    return ids.flatMap((id) => {
-      const row = byId.get(id);
-      return row ? [jobFromRow(row)] : [];
-    });
+  /**
+   * The jobs of these ids, in this order (ids of jobs gone meanwhile are left out). Read here, not
+   * on the reader: a page's rows by primary key take microseconds, less than a round trip to it.
+   */
+  const inOrder = (ids: string[]): JobRecord[] => {
+    const byId = new Map(many(ids).map((j) => [j.jobId, j]));
+    return ids.map((id) => byId.get(id)).filter((j): j is JobRecord => j !== undefined);
   };
   const idsOf = (rows: unknown[]) => (rows as { job_id: string }[]).map((r) => r.job_id);
   const totals = createListingTotals(db, reader);
@@ -334,23 +331,29 @@ function jobStatements(db: Database.Database, statement: (sql: string) => Databa
     const jobs = (countJobs.get({ scope: null }) as { n: number }).n;
     return scansText(await totals.count(l.count, l.params), jobs, reach) ? listingQuery(filter, true) : l;
   };
-  // Ids first, walking an index in id order (no job row is read for the ones passed), then the
-  // page's jobs: both on the reader, so a walk deep into a million jobs holds no slot up.
+  /** The number of jobs a listing matches: summed here from `job_counts`, else counted on the reader (or kept, see totals). */
+  const total = async (l: ListingQuery): Promise<number> =>
+    l.summed ? (statement(l.count).get(l.params) as { n: number }).n : totals.count(l.count, l.params);
+  /** The job ids of a listing's walk of `reach` entries: read here when short and dense (see walksHere), else on the reader. */
+  const walk = async (l: ListingQuery, reach: number, sql: string, params: Record<string, unknown>): Promise<string[]> =>
+    idsOf(walksHere(l, reach) ? statement(sql).all(params) : await reader.all(sql, params));
+  // Ids first, walking an index in id order (no job row is read for the ones passed): a long walk
+  // on the reader, so that one deep into a million jobs holds no slot up. Then the page's jobs.
   const list = async (filter: JobFilter, q: Parameters<Store["listJobs"]>[1]): Promise<Page<JobRecord>> => {
     const l = await textPlan(filter, listingQuery(filter), q.pageSize + 1);
     const sql = `SELECT ${l.id} AS job_id FROM ${l.from} WHERE ${l.where} AND ${l.id} > @after ORDER BY ${l.id} LIMIT @limit`;
-    const ids = idsOf(await reader.all(sql, { ...l.params, after: q.after ?? "", limit: q.pageSize + 1 }));
-    return pageOf(await inOrder(ids), q.pageSize, (j) => j.jobId);
+    const ids = await walk(l, q.pageSize + 1, sql, { ...l.params, after: q.after ?? "", limit: q.pageSize + 1 });
+    return pageOf(inOrder(ids), q.pageSize, (j) => j.jobId);
   };
   const listByPage = async (filter: JobFilter, q: OffsetQuery) => {
     const counted = listingQuery(filter);
-    const total = await totals.count(counted.count, counted.params);
-    const w = offsetWindow(total, offsetStart(q), q.limit);
-    if (w.take === 0) return { items: [], total };
+    const matched = await total(counted);
+    const w = offsetWindow(matched, offsetStart(q), q.limit);
+    if (w.take === 0) return { items: [], total: matched };
     const l = await textPlan(filter, counted, w.skip + w.take);
     const sql = `SELECT ${l.id} AS job_id FROM ${l.from} WHERE ${l.where} ORDER BY ${l.id} ${w.descending ? "DESC" : "ASC"} LIMIT @take OFFSET @skip`;
-    const ids = idsOf(await reader.all(sql, { ...l.params, take: w.take, skip: w.skip }));
-    return { items: await inOrder(w.descending ? ids.reverse() : ids), total };
+    const ids = await walk(l, w.skip + w.take, sql, { ...l.params, take: w.take, skip: w.skip });
+    return { items: inOrder(w.descending ? ids.reverse() : ids), total: matched };
   };
   const versions = (jobId: string, pageSize: number, before?: number, scope?: Scope): JobVersionRecord[] =>
     (selectVersions.all({ jobId, before: before ?? Number.MAX_SAFE_INTEGER, limit: pageSize, scope: scope ?? null }) as { doc: string }[]).map(
