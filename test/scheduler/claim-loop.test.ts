@@ -101,6 +101,20 @@ describe("claim loop within the queue bound (fake clock, gated sink)", () => {
   };
   const offer = (rs: RunRecord[]) => claims.offer(rs.map((run) => ({ run, exclusive: false })));
   const flush = () => new Promise((r) => setTimeout(r, 20));
+  /** A second claim loop on this replica's worker, over `over` (a store that fails), reporting its errors apart. */
+  const scanningOn = (over: Store, adoptMs?: number) => {
+    const reported: string[] = [];
+    const scanning = createClaimLoop({
+      store: over,
+      coordinator,
+      worker,
+      jobs: createJobCache(over),
+      clock,
+      options: { scanMs: 2000, ...(adoptMs === undefined ? {} : { adoptMs }) },
+      onError: (err, step) => reported.push(`${step}: ${String(err)}`),
+    });
+    return { scanning, reported };
+  };
 
   it("claims only what the queue has room for, one job at a time in turn, and lets in the first run of jobs with nothing here", async () => {
     await offer(await runs("j_a", 6));
@@ -147,16 +161,7 @@ describe("claim loop within the queue bound (fake clock, gated sink)", () => {
         return store.getRun(runId, scope);
       },
     };
-    const reported: string[] = [];
-    const scanning = createClaimLoop({
-      store: failing,
-      coordinator,
-      worker,
-      jobs: createJobCache(failing),
-      clock,
-      options: { scanMs: 2000 },
-      onError: (err, step) => reported.push(`${step}: ${String(err)}`),
-    });
+    const { scanning, reported } = scanningOn(failing);
     scanning.start();
     await flush();
     expect(reported).toEqual(["claim scan: CronError: store restarting"]);
@@ -180,16 +185,7 @@ describe("claim loop within the queue bound (fake clock, gated sink)", () => {
         return store.getRun(runId, scope);
       },
     };
-    const reported: string[] = [];
-    const scanning = createClaimLoop({
-      store: failing,
-      coordinator,
-      worker,
-      jobs: createJobCache(failing),
-      clock,
-      options: { scanMs: 2000, adoptMs: 5000 },
-      onError: (err, step) => reported.push(`${step}: ${String(err)}`),
-    });
+    const { scanning, reported } = scanningOn(failing, 5000);
     const claimedNow = () => Promise.all(["j_a_1", "j_a_2"].map((id) => coordinator.isLocked(runClaimKey(id))));
     scanning.start();
     await flush();
