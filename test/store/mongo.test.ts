@@ -49,16 +49,19 @@ describe("mongo store, client replaced", () => {
       await store.init();
       await store.createJob(makeJob("before_restart"));
       await server.crash();
-      // Calls fail (the server is away, each within the server-selection timeout) for more than the window: the client is replaced.
+      // Calls fail (the server is away, each within the server-selection timeout) for more than the
+      // window: the client is replaced (again each window while they still fail).
       const failing = Date.now();
       while (replaced.length === 0 && Date.now() - failing < 20_000) await store.getJob("before_restart").catch(() => undefined);
-      expect(replaced).toHaveLength(1);
+      expect(replaced.length).toBeGreaterThan(0);
       expect(replaced[0]).toBeGreaterThanOrEqual(1000);
       await server.restart();
-      await vi.waitFor(() => store.ping(), { timeout: 15_000, interval: 200 });
+      await vi.waitFor(() => store.getJob("before_restart"), { timeout: 15_000, interval: 200 });
+      const replacements = replaced.length;
       await store.createJob(makeJob("after_restart"));
       expect((await store.listJobs({}, { pageSize: 10 })).items.map((j) => j.jobId)).toEqual(["after_restart", "before_restart"]);
-      expect(replaced).toHaveLength(1);
+      // Answered calls: no replacement since.
+      expect(replaced).toHaveLength(replacements);
     } finally {
       await store.close();
       await server.stop();
