@@ -26,7 +26,7 @@ export interface SlotReport {
  * 100 runs/s at most on this 2-core machine) carries next to three replicas and three etcd
  * members while they are being killed, with room to spare. At 30 jobs, a third of the server's
  * ceiling, recoveries slowed on some days until leaders went unfound and caught-up slots missed
- * their deadlines, in the scenarios of older code too; see the README's cluster section.
+ * their deadlines, in the scenarios of older code too; see docs/cluster.md.
  */
 export function stormSize(): number {
   return Number(process.env.CRONMESH_STORM_JOBS || 20);
