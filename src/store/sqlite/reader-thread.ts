@@ -3,8 +3,8 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import { CronError } from "../../domain/cron-error.js";
 
-/** Parameters of a statement: named (an object) or positional (an array). */
-export type ReadParams = Record<string, unknown> | unknown[];
+/** Named parameters of a statement. */
+export type ReadParams = Record<string, unknown>;
 
 /**
  * Where job listings read: their id walks and counts can take from milliseconds to most of a
@@ -52,8 +52,7 @@ parentPort.on("message", (m) => {
   }
   try {
     const s = statement(m.sql);
-    const args = Array.isArray(m.params) ? m.params : [m.params];
-    parentPort.postMessage({ id: m.id, rows: m.one ? s.get(...args) : s.all(...args) });
+    parentPort.postMessage({ id: m.id, rows: m.one ? s.get(m.params) : s.all(m.params) });
   } catch (err) {
     parentPort.postMessage({ id: m.id, error: { message: String((err && err.message) || err), code: err && err.code } });
   }
@@ -134,11 +133,7 @@ export function startReaderThread(path: string, cacheKib: number): Reader {
 
 /** Reads on the node's own connection (an in-memory database, which no other connection can open). */
 export function inProcessReader(statement: (sql: string) => Database.Statement): Reader {
-  const run = (sql: string, params: ReadParams, one: boolean) => {
-    const args = Array.isArray(params) ? params : [params];
-    const s = statement(sql);
-    return one ? s.get(...args) : s.all(...args);
-  };
+  const run = (sql: string, params: ReadParams, one: boolean) => (one ? statement(sql).get(params) : statement(sql).all(params));
   return {
     all: async (sql, params) => run(sql, params, false) as unknown[],
     get: async (sql, params) => run(sql, params, true),

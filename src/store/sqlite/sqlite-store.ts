@@ -112,16 +112,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   // Statements are prepared eagerly, so the schema must exist first; it is idempotent.
   prepareSchema(db);
   const guarded =
-    <A extends unknown[], R>(fn: (...args: A) => R) =>
-    async (...args: A): Promise<R> => {
-      try {
-        return fn(...args);
-      } catch (err) {
-        throw mapSqliteError(err);
-      }
-    };
-  const guardedAsync =
-    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    <A extends unknown[], R>(fn: (...args: A) => R | Promise<R>) =>
     async (...args: A): Promise<R> => {
       try {
         return await fn(...args);
@@ -150,8 +141,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     deleteJob: guarded(jobs.remove),
     listDeletedJobs: guarded(jobs.deletedJobs),
     forgetDeletedJob: guarded(jobs.forgetDeletion),
-    listJobs: guardedAsync(jobs.list),
-    listJobsByPage: guardedAsync(jobs.listByPage),
+    listJobs: guarded(jobs.list),
+    listJobsByPage: guarded(jobs.listByPage),
     countJobs: guarded(jobs.count),
     listJobVersions: guarded(jobs.versions),
     getJobVersion: guarded(jobs.version),
