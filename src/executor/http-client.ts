@@ -33,10 +33,12 @@ export interface AttemptResponse {
 export interface HttpClient {
   send(req: OutgoingRequest, signal: CancelSignal): Promise<AttemptResponse>;
   /**
-   * Requests that may be waiting for a free connection: those in flight beyond one origin's
-   * connection count (0 means every request in flight can have its own connection).
+   * Whether requests are leaving: one handed to undici is not written yet (it waits for a
+   * connection, or for its connection's next turn), and a request was handed over or written
+   * within {@link SEND_STALL_MS}. Requests held up longer (a slow connect, every connection busy
+   * with a slow target) do not count: nothing is leaving then.
    */
-  backlog(): number;
+  sending(): boolean;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,13 @@ export interface HttpClientOptions {
   /** Bytes of each response body kept when a request sets no limit of its own (default {@link EXCERPT_BYTES}). */
   excerptBytes?: number;
 }
+
+/**
+ * How long unwritten requests count as leaving after the last request was handed over or written.
+ * While a busy slot's requests go out, one leaves every few hundred microseconds, and the last ones
+ * wait for a response to free their connection (a few ms); a longer pause means they are stuck.
+ */
+export const SEND_STALL_MS = 20;
 
 /** Bodies up to this size are read to their end (and dropped past the excerpt) to keep the connection. */
 const DRAIN_BYTES = 128 * 1024;
@@ -86,25 +95,32 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
     return url;
   };
+  /** Requests handed to undici and not written yet, and when one last was handed over or written. */
+  let unsent = 0;
+  let lastLeftAt = -Infinity;
   const hops: Hops = {
     dispatch(req, handler) {
       const { origin, path, hostname, denied } = parse(req.url);
       if (denied) throw new OutboundDenied(hostname);
+      unsent++;
+      lastLeftAt = clock.now();
+      handler.handedOver();
       // No undici timeouts: the attempt's own covers the whole exchange, and each undici one
       // would cost a timer per request.
       agent.dispatch({ origin, path, method: req.method as "POST", headers: req.headers, body: req.body ?? null, headersTimeout: 0, bodyTimeout: 0 }, handler);
     },
+    left() {
+      unsent--;
+      lastLeftAt = clock.now();
+    },
   };
   const timeouts = createDelays(clock);
   const excerptBytes = options.excerptBytes ?? EXCERPT_BYTES;
-  let inFlight = 0;
-  const settled = () => void inFlight--;
   return {
-    backlog: () => Math.max(0, inFlight - options.connectionsPerOrigin),
+    sending: () => unsent > 0 && clock.now() - lastLeftAt < SEND_STALL_MS,
     send(req, signal) {
-      inFlight++;
       return new Promise<AttemptResponse>((resolve) => {
-        const attempt = new Attempt(clock, hops, req, signal, resolve, settled, Math.min(req.excerptBytes || excerptBytes, MAX_EXCERPT_BYTES));
+        const attempt = new Attempt(clock, hops, req, signal, resolve, Math.min(req.excerptBytes || excerptBytes, MAX_EXCERPT_BYTES));
         attempt.start();
         attempt.armTimeout(timeouts, req.timeoutMs);
       });
@@ -123,7 +139,10 @@ interface ParsedUrl {
 
 /** How an attempt sends each of its requests (the first, then one per redirect); throws when the policy refuses it. */
 interface Hops {
-  dispatch(req: OutgoingRequest, handler: Dispatcher.DispatchHandler): void;
+  /** Hands the request to undici (calling `handler.handedOver()` first), unless the policy refuses it. */
+  dispatch(req: OutgoingRequest, handler: Attempt): void;
+  /** A request handed over was written to its connection, or ended unwritten. */
+  left(): void;
 }
 
 /**
@@ -138,6 +157,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   private abortWith: Error | undefined;
   private settled = false;
   private timedOut = false;
+  /** The current hop's request was handed to undici and not written yet. */
+  private unwritten = false;
   private statusCode = 0;
   private chunks: Buffer[] | undefined;
   private size = 0;
@@ -153,7 +174,6 @@ class Attempt implements Dispatcher.DispatchHandler {
     private request: OutgoingRequest,
     private readonly signal: CancelSignal,
     private readonly resolve: (res: AttemptResponse) => void,
-    private readonly onSettled: () => void,
     /** Bytes of the body kept as the excerpt. */
     private readonly excerptLimit: number,
   ) {
@@ -186,7 +206,14 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.finish(failure(err, { timedOut: this.timedOut, cancelled, refused, redirects: this.redirects }, this.startedAt, this.clock.now()));
   }
 
+  /** Called by {@link Hops.dispatch} as the request is handed to undici. */
+  handedOver(): void {
+    this.unwritten = true;
+  }
+
+  /** undici calls it as it writes the request to a connection. */
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.written();
     this.controller = controller;
     if (this.abortWith) controller.abort(this.abortWith);
   }
@@ -261,10 +288,17 @@ class Attempt implements Dispatcher.DispatchHandler {
   private finish(res: AttemptResponse): void {
     if (this.settled) return;
     this.settled = true;
+    this.written();
     this.timer?.cancel();
     this.unsubscribe();
-    this.onSettled();
     this.resolve(res);
+  }
+
+  /** The current hop's request left undici's queue (written, or ended before it was). */
+  private written(): void {
+    if (!this.unwritten) return;
+    this.unwritten = false;
+    this.hops.left();
   }
 
   private excerpt(): string {

@@ -1,15 +1,18 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cancellation, NEVER_CANCELLED } from "../../src/domain/cancellation.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { Cancellation, NEVER_CANCELLED, type CancelSignal } from "../../src/domain/cancellation.js";
 import { createSystemClock } from "../../src/runtime/system-clock.js";
-import { createHttpClient, EXCERPT_BYTES, MAX_EXCERPT_BYTES, type HttpClient } from "../../src/executor/http-client.js";
+import { createHttpClient, EXCERPT_BYTES, MAX_EXCERPT_BYTES, SEND_STALL_MS, type HttpClient } from "../../src/executor/http-client.js";
+import { createFakeClock, type FakeClock } from "../support/fake-clock.js";
 import type { OutgoingRequest } from "../../src/executor/outgoing-request.js";
 
 /** A loopback server whose answer depends on the path. */
-function startServer(): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
+function startServer(): Promise<{ url: string; connections(): number; received(): number; close(): Promise<void> }> {
   let opened = 0;
+  let received = 0;
   const server = http.createServer((req, res) => {
+    received++;
     req.resume();
     if (req.url === "/big") {
       // 1 MiB of "é" (two bytes each): the excerpt must cut on a character boundary.
@@ -32,6 +35,7 @@ function startServer(): Promise<{ url: string; connections(): number; close(): P
       resolve({
         url: `http://127.0.0.1:${port}`,
         connections: () => opened,
+        received: () => received,
         close: () =>
           new Promise<void>((r) => {
             server.closeAllConnections();
@@ -126,11 +130,67 @@ describe("HTTP client", () => {
     expect(res.statusCode).toBe(0);
     expect(res.error).toMatch(/^ECONNREFUSED/);
   });
+});
 
-  it("counts the requests waiting for a connection as backlog", async () => {
-    const sends = Array.from({ length: 5 }, () => client.send(req("/slow"), NEVER_CANCELLED));
-    expect(client.backlog()).toBe(3);
+describe("HTTP client: requests leaving (fake clock)", () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let clock: FakeClock;
+  let client: HttpClient;
+  const slow = (cancel: CancelSignal = NEVER_CANCELLED) =>
+    client.send({ url: `${server.url}/slow`, method: "POST", headers: {}, body: "x", timeoutMs: 5000 }, cancel);
+  /** Waits until the server has received `n` requests in all. */
+  const receivedAll = async (n: number) => {
+    while (server.received() < n) await new Promise((r) => setTimeout(r, 5));
+  };
+
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  beforeEach(() => {
+    clock = createFakeClock(0);
+    client = createHttpClient({ clock, connectionsPerOrigin: 2 });
+  });
+  afterEach(() => client.close());
+  afterAll(() => server.close());
+
+  it("says requests are leaving until each one handed over is written, or until none left for a while", async () => {
+    const base = server.received();
+    expect(client.sending()).toBe(false);
+    const sends = Array.from({ length: 4 }, () => slow());
+    expect(client.sending()).toBe(true);
+    // Two written on the two connections; the other two wait for one (the clock stands still).
+    await receivedAll(base + 2);
+    expect(client.sending()).toBe(true);
+    clock.advance(SEND_STALL_MS);
+    expect(client.sending()).toBe(false);
     await Promise.all(sends);
-    expect(client.backlog()).toBe(0);
+    expect(server.received()).toBe(base + 4);
+    expect(client.sending()).toBe(false);
+  });
+
+  it("stops counting a request that ended before it was written: cancelled in the queue, refused by the policy, its connection refused", async () => {
+    const base = server.received();
+    const busy = [slow(), slow()];
+    await receivedAll(base + 2);
+    const cancel = new Cancellation();
+    const queued = [slow(cancel), slow(cancel)];
+    expect(client.sending()).toBe(true);
+    cancel.cancel();
+    expect(await Promise.all(queued)).toMatchObject([{ cancelled: true }, { cancelled: true }]);
+    // Still waiting for a connection when cancelled: no longer leaving, though undici still holds them.
+    expect(client.sending()).toBe(false);
+    const refused = await client.send({ url: "http://169.254.169.254/x", method: "GET", headers: {}, timeoutMs: 1000 }, NEVER_CANCELLED);
+    expect(refused.refused).toBe(true);
+    const closed = await startServer();
+    await closed.close();
+    const unreachable = await client.send({ url: `${closed.url}/x`, method: "GET", headers: {}, timeoutMs: 1000 }, NEVER_CANCELLED);
+    expect(unreachable.error).toMatch(/^ECONNREFUSED/);
+    expect(client.sending()).toBe(false);
+    await Promise.all(busy);
+    // One more, written at once on a free connection: nothing is left unwritten, whatever the clock says.
+    const last = slow();
+    await receivedAll(base + 3);
+    expect(client.sending()).toBe(false);
+    await last;
   });
 });

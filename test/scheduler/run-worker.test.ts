@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ATTEMPT_INTERRUPTED, type RunRecord } from "../../src/domain/run.js";
-import { createHttpClient } from "../../src/executor/http-client.js";
+import { createHttpClient, SEND_STALL_MS } from "../../src/executor/http-client.js";
 import { createSecretSource } from "../../src/executor/secrets.js";
 import { createJobCache } from "../../src/scheduler/job-cache.js";
 import { createRunBookkeeping } from "../../src/scheduler/run-bookkeeping.js";
@@ -27,8 +27,11 @@ async function isSettled(promise: Promise<unknown>): Promise<boolean> {
   return settled;
 }
 
-/** A worker on a fake clock over an in-memory store; `prepared` lists the clock's time at each slot preparation. */
-function setUp() {
+/**
+ * A worker on a fake clock over an in-memory store (4 workers, 4 connections unless `pool` says
+ * otherwise); `prepared` lists the clock's time at each slot preparation.
+ */
+function setUp(pool: { concurrency: number; connections: number } = { concurrency: 4, connections: 4 }) {
   const ctx = {} as { clock: FakeClock; store: Store; worker: RunWorker; errors: unknown[]; prepared: number[]; metrics: Metrics };
   beforeEach(async () => {
     const clock = createFakeClock(T0);
@@ -36,7 +39,7 @@ function setUp() {
     await store.init();
     const errors: unknown[] = [];
     const prepared: number[] = [];
-    const http = createHttpClient({ clock, connectionsPerOrigin: 4 });
+    const http = createHttpClient({ clock, connectionsPerOrigin: pool.connections });
     const bookkeeping = createRunBookkeeping(store, clock, { statsFlushMs: 0, trimIntervalMs: 1000 }, (err) => errors.push(err));
     const metrics = testMetrics();
     const worker = createRunWorker({
@@ -50,7 +53,7 @@ function setUp() {
       jobs: createJobCache(store),
       bookkeeping,
       nodeId: "n1",
-      concurrency: 4,
+      concurrency: pool.concurrency,
       progress: PROGRESS_DEFAULTS,
       onError: (err) => errors.push(err),
       prepareForSlot: () => prepared.push(clock.now()),
@@ -280,5 +283,74 @@ describe("run worker: a shutdown cuts a request short (fake clock)", () => {
     }
     expect(handedBack).toEqual(expect.arrayContaining(["run_now_4", "run_held"]));
     expect(requests).toBe(4);
+  });
+});
+
+describe("run worker: a finished run's final write waits for the requests still leaving (fake clock)", () => {
+  // One connection for three workers: two requests wait for it in undici while the first is answered.
+  const { ctx } = setUp({ concurrency: 3, connections: 1 });
+  let server: http.Server;
+  let base = "";
+  const held: http.ServerResponse[] = [];
+  const received: string[] = [];
+  beforeEach(async () => {
+    held.length = 0;
+    received.length = 0;
+    server = http.createServer((req, res) => {
+      received.push(req.url!);
+      req.resume();
+      if (req.url === "/fast") res.writeHead(200).end("ok");
+      else held.push(res);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  const runOf = async (runId: string, path: string): Promise<RunRecord> => {
+    const jobId = `j${path.replace("/", "_")}`;
+    if (!(await ctx.store.getJob(jobId))) {
+      const target = { url: `${base}${path}`, method: "POST", headers: {}, body: "", timeoutMs: 60_000, successCodes: [] };
+      await ctx.store.createJob(
+        makeJob(jobId, {}, { target, tasks: [], retry: { maxAttempts: 1, initialBackoffMs: 10, maxBackoffMs: 10, multiplier: 1, retryOn: "on_failure" } }),
+      );
+    }
+    const run = makeRun(runId, jobId, T0, { status: "queued", dueAt: T0, slotKey: `slot-${runId}` });
+    await ctx.store.insertRuns([run]);
+    return run;
+  };
+  const until = async (cond: () => boolean) => {
+    while (!cond()) await new Promise((r) => setTimeout(r, 5));
+  };
+  const status = async (runId: string) => (await ctx.store.getRun(runId))!.status;
+  /** Lets real time pass (the fake clock standing still) until the runs are stored as `expected`. */
+  const stored = async (runIds: string[], expected: string, advanceMs = 0) => {
+    for (let i = 0; i < 400; i++) {
+      if ((await Promise.all(runIds.map(status))).every((s) => s === expected)) return;
+      ctx.clock.advance(advanceMs);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(await Promise.all(runIds.map(status))).toEqual(runIds.map(() => expected));
+  };
+
+  it("stores the answered run only once the others' requests are written, or have stalled", async () => {
+    const runs = [await runOf("run_a", "/fast"), await runOf("run_b", "/hold"), await runOf("run_c", "/hold")];
+    for (const run of runs) ctx.worker.submit(run, false);
+    // run_a answered, run_b written and held by the server, run_c waiting for the connection.
+    await until(() => received.length === 2);
+    await flush();
+    expect(await status("run_a")).not.toBe("succeeded");
+    // Nothing has left for a while: run_c is stuck behind run_b, and run_a's write goes.
+    ctx.clock.advance(SEND_STALL_MS);
+    await stored(["run_a"], "succeeded");
+    expect(await status("run_b")).not.toBe("succeeded");
+    // The held answers come: run_c leaves on the freed connection, and every run ends stored.
+    held.shift()!.writeHead(200).end("ok");
+    await until(() => received.length === 3);
+    held.shift()!.writeHead(200).end("ok");
+    await stored(["run_a", "run_b", "run_c"], "succeeded", SEND_STALL_MS);
+    expect(received).toEqual(["/fast", "/hold", "/hold"]);
   });
 });
