@@ -11,6 +11,8 @@ export interface BatcherOptions {
    */
   delayMs?: number;
   clock?: Clock;
+  /** Most items one flush writes (default 1,000); the rest wait for the next turn. */
+  maxBatch?: number;
 }
 
 /**
@@ -24,7 +26,7 @@ export function createBatcher<T, R>(flush: (items: T[]) => Promise<R[]>, options
   let scheduled = false;
   const run = () => {
     scheduled = false;
-    const batch = pending.splice(0, MAX_BATCH);
+    const batch = pending.splice(0, options.maxBatch ?? MAX_BATCH);
     if (pending.length > 0) schedule();
     flush(batch.map((b) => b.item)).then(
       (results) => batch.forEach((b, i) => b.resolve(results[i]!)),

@@ -461,8 +461,13 @@ const QUIET_CHUNK = 256;
 /** How long after runs started background work still treats their requests as leaving (see `settling`). */
 const SEND_SETTLE_MS = 50;
 
-/** Longest a finished request's bookkeeping waits for the requests queued behind it to leave. */
-const SEND_FIRST_MAX_MS = 3000;
+/**
+ * Longest a finished request's bookkeeping waits for the requests queued behind it to leave. A
+ * slot of 1,000 requests leaves in 100-150 ms here. Past capacity requests never stop leaving, and
+ * bookkeeping held for seconds then came all at once, holding up the slots due meanwhile: with
+ * 3 s, 5,000 jobs every second delivered 38-50% in time, against 48-55% with this bound.
+ */
+const SEND_FIRST_MAX_MS = 250;
 
 /** Ends a run its job's change withdrew before it started (see bindRun): skipped or cancelled, no request sent. */
 async function endUnstarted(
