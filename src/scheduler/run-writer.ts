@@ -15,7 +15,7 @@ export class RunPreempted extends Error {
 
 /**
  * Most run states written in one store call; the rest go in the next event-loop turn. A slot's
- * final writes come all at once once its requests have left (600 runs in one SQLite transaction:
+ * final writes come together when its requests have left (600 runs in one SQLite transaction took
  * 30-40 ms): in chunks, the responses still arriving are read between them, and the requests
  * waiting for those connections leave.
  */
