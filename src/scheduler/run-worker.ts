@@ -578,10 +578,12 @@ async function execute(
     const taskResults = resumeTaskResults(spec?.tasks ?? [], entry.run.taskResults);
     progress.change({ status: "running", startedAt, nodeId: deps.nodeId, attempts: entry.run.attempts, taskResults });
     const outcome = spec ? await perform(deps, spec, entry.run, progress, entry.cancellation, taskResults) : undefined;
+    // The run ended with its requests: the wait for the other runs' requests is not its duration.
+    const finishedAt = deps.clock.now();
     progress.finishing();
     const sendsFirst = requestsDone();
     if (sendsFirst) await sendsFirst;
-    const done = await finish(deps, progress, outcome, entry.reason, startedAt, giveUp);
+    const done = await finish(deps, progress, outcome, entry.reason, { startedAt, finishedAt }, giveUp);
     entry.settled = isFinal(done.status);
     entry.run = done;
     release();
@@ -649,13 +651,12 @@ async function finish(
   progress: RunProgress,
   outcome: Outcome | undefined,
   reason: string,
-  startedAt: number,
+  { startedAt, finishedAt }: { startedAt: number; finishedAt: number },
   giveUp: () => boolean,
 ): Promise<RunRecord> {
   if (reason === SHUTDOWN && outcome?.cancelled) {
     return progress.settle({ status: "queued", error: "interrupted by a node shutdown; will run again" }, giveUp);
   }
-  const finishedAt = deps.clock.now();
   const jobGone = outcome !== undefined && !outcome.ok && !outcome.cancelled && !(await jobExists(deps, progress.current().jobId));
   const final = finalState(outcome, reason, jobGone);
   const done = await progress.settle(

@@ -345,6 +345,8 @@ describe("run worker: a finished run's final write waits for the requests still 
     // Nothing has left for a while: run_c is stuck behind run_b, and run_a's write goes.
     ctx.clock.advance(SEND_STALL_MS);
     await stored(["run_a"], "succeeded");
+    // Its duration is its request's, not the wait for the others to leave.
+    expect(await ctx.store.getRun("run_a")).toMatchObject({ startedAt: T0, finishedAt: T0, durationMs: 0 });
     expect(await status("run_b")).not.toBe("succeeded");
     // The held answers come: run_c leaves on the freed connection, and every run ends stored.
     held.shift()!.writeHead(200).end("ok");
