@@ -247,8 +247,8 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
    * worker and no request is leaving (handed to undici, not yet written), else a promise resolved
    * once none is (or after {@link SEND_FIRST_MAX_MS}). The bookkeeping of a finished request
    * (final write, events) yields to the requests still to send, which are what targets and slots
-   * wait for: waiting only until each had a connection let a slot's final writes (a transaction of
-   * some 600 runs) hold up its last 10–15% of requests by 50–80 ms, between assignment and write.
+   * wait for. Waiting only until each had a connection was not enough: undici writes a request a
+   * turn after giving it one, and a slot's final writes held its last requests up in between.
    */
   const afterSends = (): Promise<void> | undefined => {
     if (quiet() || stopping) return undefined;
@@ -462,10 +462,10 @@ const QUIET_CHUNK = 256;
 const SEND_SETTLE_MS = 50;
 
 /**
- * Longest a finished request's bookkeeping waits for the requests queued behind it to leave. A
- * slot of 1,000 requests leaves in 100-150 ms here. Past capacity requests never stop leaving, and
- * bookkeeping held for seconds then came all at once, holding up the slots due meanwhile: with
- * 3 s, 5,000 jobs every second delivered 38-50% in time, against 48-55% with this bound.
+ * Longest a finished request's bookkeeping waits for the requests queued behind it to leave: more
+ * than a slot of a thousand requests takes to leave, well under a second. Past capacity requests
+ * never stop leaving, and bookkeeping held for seconds came all at once, holding up the slots due
+ * meanwhile (fewer runs started in time: BENCHMARKS.md, "a slot's final writes wait for its requests").
  */
 const SEND_FIRST_MAX_MS = 250;
 

@@ -15,9 +15,9 @@ export class RunPreempted extends Error {
 
 /**
  * Most run states written in one store call; the rest go in the next event-loop turn. A slot's
- * final writes come together when its requests have left (600 runs in one SQLite transaction took
- * 30-40 ms): in chunks, the responses still arriving are read between them, and the requests
- * waiting for those connections leave.
+ * final writes come together when its requests have left, hundreds of them, and one transaction
+ * of them all holds the event loop for tens of milliseconds: in chunks, the responses still
+ * arriving are read between them, and the requests waiting for those connections leave.
  */
 export const RUN_WRITE_CHUNK = 128;
 
