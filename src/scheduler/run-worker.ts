@@ -213,7 +213,6 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
 
   /** Runs whose request is done, waiting for the requests queued behind them to leave (see {@link afterSends}). */
   let quietWaiters: (() => void)[] = [];
-  let quietTimer: TimerHandle | undefined;
   // Right after a pump, a free worker means no waiting run can start (exclusive runs wait for their job's).
   const quiet = () => !pumpScheduled && releases.pending === 0 && (running < deps.concurrency || queue.waiting === 0) && !deps.http.sending();
   /**
@@ -223,19 +222,20 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
    */
   const resumes = createTurnChunks<() => void>(QUIET_CHUNK, (resolve) => resolve());
   /**
-   * Checks again, every {@link SEND_STALL_MS} while bookkeeping waits, whether quiet came: the last
-   * requests of a slot are written (or stall) with no run event to say so.
+   * Checks again, every {@link SEND_STALL_MS} while bookkeeping waits, whether quiet came (the last
+   * requests of a slot are written, or stall, with no run event to say so), and lets the waiting
+   * bookkeeping go anyway once the first of it has waited {@link SEND_FIRST_MAX_MS}.
    */
   let recheckTimer: TimerHandle | undefined;
+  let waitingSince = 0;
   const recheck = () => {
     recheckTimer = undefined;
     if (quietWaiters.length === 0) return;
-    if (quiet()) flushQuiet();
-    else recheckTimer = deps.clock.setTimer(SEND_STALL_MS, recheck);
+    const waited = deps.clock.now() - waitingSince;
+    if (quiet() || waited >= SEND_FIRST_MAX_MS) flushQuiet();
+    else recheckTimer = deps.clock.setTimer(Math.min(SEND_STALL_MS, SEND_FIRST_MAX_MS - waited), recheck);
   };
   const flushQuiet = () => {
-    quietTimer?.cancel();
-    quietTimer = undefined;
     recheckTimer?.cancel();
     recheckTimer = undefined;
     for (const resolve of quietWaiters) resumes.push(resolve);
@@ -254,8 +254,9 @@ export function createRunWorker(deps: RunWorkerDeps): RunWorker {
     if (quiet() || stopping) return undefined;
     return new Promise<void>((resolve) => {
       quietWaiters.push(resolve);
-      quietTimer ??= deps.clock.setTimer(SEND_FIRST_MAX_MS, flushQuiet);
-      recheckTimer ??= deps.clock.setTimer(SEND_STALL_MS, recheck);
+      if (recheckTimer) return;
+      waitingSince = deps.clock.now();
+      recheckTimer = deps.clock.setTimer(SEND_STALL_MS, recheck);
     });
   };
 
