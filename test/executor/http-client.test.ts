@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { Cancellation, NEVER_CANCELLED, type CancelSignal } from "../../src/domain/cancellation.js";
 import { createSystemClock } from "../../src/runtime/system-clock.js";
 import { createHttpClient, EXCERPT_BYTES, MAX_EXCERPT_BYTES, SEND_STALL_MS, type HttpClient } from "../../src/executor/http-client.js";
@@ -139,9 +139,7 @@ describe("HTTP client: requests leaving (fake clock)", () => {
   const slow = (cancel: CancelSignal = NEVER_CANCELLED) =>
     client.send({ url: `${server.url}/slow`, method: "POST", headers: {}, body: "x", timeoutMs: 5000 }, cancel);
   /** Waits until the server has received `n` requests in all. */
-  const receivedAll = async (n: number) => {
-    while (server.received() < n) await new Promise((r) => setTimeout(r, 5));
-  };
+  const receivedAll = (n: number) => vi.waitFor(() => expect(server.received()).toBeGreaterThanOrEqual(n), { timeout: 3000, interval: 5 });
 
   beforeAll(async () => {
     server = await startServer();

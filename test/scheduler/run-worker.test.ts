@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ATTEMPT_INTERRUPTED, type RunRecord } from "../../src/domain/run.js";
 import { createHttpClient, SEND_STALL_MS } from "../../src/executor/http-client.js";
 import { createSecretSource } from "../../src/executor/secrets.js";
@@ -321,19 +321,18 @@ describe("run worker: a finished run's final write waits for the requests still 
     await ctx.store.insertRuns([run]);
     return run;
   };
-  const until = async (cond: () => boolean) => {
-    while (!cond()) await new Promise((r) => setTimeout(r, 5));
-  };
+  const until = (holds: () => boolean) => vi.waitFor(() => expect(holds()).toBe(true), { timeout: 2000, interval: 5 });
   const status = async (runId: string) => (await ctx.store.getRun(runId))!.status;
-  /** Lets real time pass (the fake clock standing still) until the runs are stored as `expected`. */
-  const stored = async (runIds: string[], expected: string, advanceMs = 0) => {
-    for (let i = 0; i < 400; i++) {
-      if ((await Promise.all(runIds.map(status))).every((s) => s === expected)) return;
-      ctx.clock.advance(advanceMs);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    expect(await Promise.all(runIds.map(status))).toEqual(runIds.map(() => expected));
-  };
+  /** Lets real time pass (the fake clock advancing `advanceMs` at each look) until the runs are stored as `expected`. */
+  const stored = (runIds: string[], expected: string, advanceMs = 0) =>
+    vi.waitFor(
+      async () => {
+        const statuses = await Promise.all(runIds.map(status));
+        if (statuses.some((s) => s !== expected)) ctx.clock.advance(advanceMs);
+        expect(statuses).toEqual(runIds.map(() => expected));
+      },
+      { timeout: 2000, interval: 5 },
+    );
 
   it("stores the answered run only once the others' requests are written, or have stalled", async () => {
     const runs = [await runOf("run_a", "/fast"), await runOf("run_b", "/hold"), await runOf("run_c", "/hold")];
