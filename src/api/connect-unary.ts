@@ -13,6 +13,7 @@ import {
 import { toConnectError } from "./error-codes.js";
 import { normalizeJson, parseJsonBytes } from "./json-input.js";
 import { callSignal, COMPRESS_MIN_BYTES, headersOf, headerValue, nodeHeaders, pathOf, urlOf, type Req, type Res } from "./node-call.js";
+import { CONNECT_JSON, jsonText } from "./json-text.js";
 import { decodeBinary, STRICT_JSON_OPTIONS } from "./strict-json.js";
 import type { UnaryInvokers, UnaryTarget } from "./unary-invoker.js";
 
@@ -87,7 +88,7 @@ async function serve(req: Req, res: Res, target: UnaryTarget, binary: boolean, s
       responseHeader,
       responseTrailer,
     });
-    body = serialization.getO(binary).serialize(response.message);
+    body = binary ? serialization.getO(true).serialize(response.message) : Buffer.from(jsonText(CONNECT_JSON, target.method.output, response.message));
   } catch (err) {
     // Interceptors and handlers throw ConnectErrors (the error interceptor maps the rest); a
     // refusal of the request itself is a CronError naming the field, as on the router's path.

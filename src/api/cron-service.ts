@@ -17,7 +17,7 @@ import { jobStatus, runStatus } from "./enums.js";
 import { applyFieldMask, setFieldPaths } from "./field-mask.js";
 import { OUTPUT_ONLY_JOB_FIELDS } from "./job-fields.js";
 import { statusAfter } from "./status-update.js";
-import { jobToProto, restoreRedactedSecrets, revealedJob, specFromProto, taskFromProto, taskToProto, versionToProto } from "./job-mapper.js";
+import { jobToProto, restoreRedactedSecrets, sharedJobProto, revealedJob, specFromProto, taskFromProto, taskToProto, versionToProto } from "./job-mapper.js";
 import { decodePageToken, encodePageToken, pageSize, pagingOf } from "./page-token.js";
 import { runToProto } from "./run-mapper.js";
 import { taskStates } from "../domain/task-states.js";
@@ -251,10 +251,10 @@ function mergeUpdate(current: JobRecord, req: UpdateJobRequest): { spec: JobReco
   return { spec, status: statusAfter(current.status, asked) };
 }
 
-/** The listed jobs in proto form, each with its lock_acquired (one read for the page). */
+/** The listed jobs in proto form (shared, see sharedJobProto), each with its lock_acquired (one read for the page). */
 async function listedJobs(runs: RunCommands, items: JobRecord[]): Promise<Job[]> {
   const busy = items.length === 0 ? new Set<string>() : await runs.busyJobs(items.map((j) => j.jobId));
-  return items.map((j) => jobToProto(j, { lockAcquired: busy.has(j.jobId) }));
+  return items.map((j) => sharedJobProto(j, busy.has(j.jobId)));
 }
 
 async function listJobs(jobs: JobCommands, runs: RunCommands, req: ListJobsRequest, actor: Actor) {

@@ -13,6 +13,7 @@ import {
   type Task,
 } from "../../gen/cronmesh/v1/job_pb.js";
 import { CronError } from "../domain/cron-error.js";
+import { deepFreeze } from "../runtime/deep-freeze.js";
 import type { AuthSpec, HttpTargetSpec, JobRecord, JobSpec, JobVersionRecord, RetrySpec, TaskSpec } from "../domain/job.js";
 import { isCredentialHeader, isInlineSecret, mapSecrets } from "../domain/job-secrets.js";
 import { concurrencyPolicy, jobStatus, misfirePolicy, retryOn, runStatus } from "./enums.js";
@@ -121,6 +122,51 @@ export function jobToProto(job: JobRecord, extras: { lockAcquired?: boolean; rev
     lockAcquired: extras.lockAcquired ?? false,
     lastRunStatus: job.stats.lastRunStatus ? runStatus.toProto(job.stats.lastRunStatus) : 0,
   });
+}
+
+/** The one shared proto of each frozen spec's job, with the state it was rendered for (see {@link sharedJobProto}). */
+const sharedProtos = new WeakMap<JobSpec, { state: string; job: Job }>();
+
+/**
+ * The proto form of a stored job (secrets redacted) as listings answer it: shared and frozen, so
+ * that its JSON is written once (see `jsonText`) while the job does not change. A job read from
+ * the embedded store has a frozen spec, shared between reads of the same document; its proto is
+ * kept beside it with every other input of {@link jobToProto} (status, stats, next trigger,
+ * lock), and made anew when one of them differs, so that it can never go stale. A job without a
+ * frozen spec is rendered each time.
+ */
+export function sharedJobProto(job: JobRecord, lockAcquired: boolean): Job {
+  if (!Object.isFrozen(job.spec)) return jobToProto(job, { lockAcquired });
+  const state = renderedState(job, lockAcquired);
+  const kept = sharedProtos.get(job.spec);
+  if (kept?.state === state) return kept.job;
+  const proto = deepFreeze(jobToProto(job, { lockAcquired }));
+  sharedProtos.set(job.spec, { state, job: proto });
+  return proto;
+}
+
+/** Every input of {@link jobToProto} but the spec itself, as one string. */
+function renderedState(job: JobRecord, lockAcquired: boolean): string {
+  const s = job.stats;
+  return JSON.stringify([
+    job.jobId,
+    job.status,
+    job.pauseNote,
+    job.version,
+    job.createdAt,
+    job.createdBy,
+    job.updatedAt,
+    job.updatedBy,
+    job.nextTriggerAt ?? null,
+    s.lastTriggeredAt ?? null,
+    s.lastRunDurationMs ?? null,
+    s.runCount,
+    s.failCount,
+    s.skippedCount,
+    s.droppedCount,
+    s.lastRunStatus ?? null,
+    lockAcquired,
+  ]);
 }
 
 function specToProtoFields(s: JobSpec, reveal: boolean) {

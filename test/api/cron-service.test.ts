@@ -138,6 +138,24 @@ describe.each<StoreKind>(["sqlite", "mongo"])("CronService over typed clients on
     expect(times.map((x) => timestampDate(x).toISOString())).toEqual(["2026-03-06T14:00:00.000Z", "2026-03-09T13:00:00.000Z", "2026-03-10T13:00:00.000Z"]);
   });
 
+  it("lists each job as it is now, read after read, over REST and Connect JSON", async () => {
+    const { job } = await cron.createJob({ job: httpJob({ name: "relisted", projectId: "p_relist" }) });
+    const listings = async () => {
+      const viaRest = await rest(t.baseUrl, "GET", "/api/v1/cron/jobs?project_id=p_relist&limit=5");
+      const viaConnect = await rest(t.baseUrl, "POST", "/cronmesh.v1.CronService/ListJobs", { projectId: "p_relist", limit: 5 });
+      return { rest: viaRest.body.data[0], connect: viaConnect.body.data[0] };
+    };
+    expect(await listings()).toMatchObject({ rest: { status: "active", version: 1 }, connect: { status: "JOB_STATUS_ACTIVE", version: "1" } });
+    expect(await listings()).toMatchObject({ rest: { status: "active" }, connect: { status: "JOB_STATUS_ACTIVE" } });
+    await cron.pauseJob({ jobId: job!.jobId, note: "maintenance" });
+    const paused = await listings();
+    expect(paused).toMatchObject({
+      rest: { status: "paused", version: 2, pause_note: "maintenance" },
+      connect: { status: "JOB_STATUS_PAUSED", version: "2", pauseNote: "maintenance" },
+    });
+    expect(JSON.stringify(paused)).not.toContain("inline-token");
+  });
+
   it("filters and walks jobs by cursor", async () => {
     for (const n of ["c1", "c2", "c3"]) await cron.createJob({ job: httpJob({ name: `cursor ${n}`, projectId: "p_cursor", tags: { k: n } }) });
     await cron.createJob({ job: httpJob({ name: "cursor paused", projectId: "p_cursor", enabled: false }) });

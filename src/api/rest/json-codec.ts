@@ -1,5 +1,6 @@
-import { ScalarType, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { ScalarType, toJson, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { isWellKnown, type Json, type JsonObject } from "../json-input.js";
+import type { JsonForm } from "../json-text.js";
 
 const INT64_TYPES = new Set([ScalarType.INT64, ScalarType.UINT64, ScalarType.SINT64, ScalarType.FIXED64, ScalarType.SFIXED64]);
 
@@ -12,6 +13,12 @@ function shortName(desc: DescEnum, name: string): string {
 function mapValues(obj: JsonObject, fn: (v: Json, k: string) => Json): JsonObject {
   return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, fn(v, k)]));
 }
+
+/** How the REST routes write proto JSON before {@link protoJsonToRest}: proto field names, every field present. */
+export const REST_WRITE_OPTIONS = { useProtoFieldName: true, alwaysEmitImplicit: true } as const;
+
+/** The REST routes' JSON form of a message (see {@link protoJsonToRest}). */
+export const REST_JSON: JsonForm = { json: (schema, message) => protoJsonToRest(schema, toJson(schema, message, REST_WRITE_OPTIONS) as Json) };
 
 /**
  * Turns proto JSON (proto field names, implicit fields emitted) into the REST shape: enums as

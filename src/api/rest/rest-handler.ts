@@ -4,7 +4,8 @@ import type { ServerResponse } from "node:http";
 import type { Req, Res } from "../node-call.js";
 import { CronError } from "../../domain/cron-error.js";
 import { buildRequestJson } from "./request-builder.js";
-import { protoJsonToRest } from "./json-codec.js";
+import { jsonText } from "../json-text.js";
+import { protoJsonToRest, REST_JSON, REST_WRITE_OPTIONS } from "./json-codec.js";
 import { normalizeJson, type Json } from "../json-input.js";
 import { readBody } from "./body-reader.js";
 import { restError, restErrorOf } from "./rest-errors.js";
@@ -100,7 +101,8 @@ async function callAndRespond(options: RestHandlerOptions, route: Route, input: 
   const invoker = method.methodKind === "unary" ? options.invokers.get(`/${method.parent.typeName}/${method.name}`) : undefined;
   if (!invoker) throw restError(501, "unimplemented", `${method.name} is not a REST method`);
   const response = await invoker.invoke({ message: input as never, header, url: `http://local${req.url ?? "/"}`, requestMethod: "POST", protocolName: "rest" });
-  const json = toJson(method.output, response.message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as Json;
+  if (!route.responseBody) return writeJsonText(res, 200, jsonText(REST_JSON, method.output, response.message));
+  const json = toJson(method.output, response.message, REST_WRITE_OPTIONS) as Json;
   writeJson(res, 200, responseBodyOf(route, json));
 }
 
@@ -136,7 +138,7 @@ async function writeLines(response: StreamResponse<DescMessage, DescMessage>, ro
   const writeLine = (value: unknown) => (res as ServerResponse).write(`${JSON.stringify(value)}\n`);
   try {
     for await (const message of response.message) {
-      const json = toJson(route.method.output, message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as Json;
+      const json = toJson(route.method.output, message, REST_WRITE_OPTIONS) as Json;
       writeLine(responseBodyOf(route, json));
     }
   } catch (err) {
@@ -168,7 +170,11 @@ function forwardedHeaders(req: Req): Headers {
 
 /** Writes a JSON response with the given status (and extra headers). */
 export function writeJson(res: Res, status: number, body: Json, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
+  writeJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** Writes a response of this JSON text. */
+function writeJsonText(res: Res, status: number, text: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }

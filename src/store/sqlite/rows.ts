@@ -1,5 +1,6 @@
 import type { JobRecord, JobVersionRecord } from "../../domain/job.js";
 import { upgradeRun, type RunRecord, type RunStatus } from "../../domain/run.js";
+import { deepFreeze } from "../../runtime/deep-freeze.js";
 
 /** A row of the jobs table. */
 export interface JobRow {
@@ -52,12 +53,6 @@ function parsedDoc(text: string): JobDoc {
   if (parsedDocs.size >= PARSED_DOCS) parsedDocs.delete(parsedDocs.keys().next().value!);
   parsedDocs.set(text, doc);
   return doc;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value !== "object" || value === null) return value;
-  for (const v of Object.values(value)) deepFreeze(v);
-  return Object.freeze(value);
 }
 
 /** Rebuilds a job record from its row (a new record; its document's parts are shared and frozen). */
