@@ -124,8 +124,13 @@ export function jobToProto(job: JobRecord, extras: { lockAcquired?: boolean; rev
   });
 }
 
-/** The one shared proto of each frozen spec's job, with the state it was rendered for (see {@link sharedJobProto}). */
-const sharedProtos = new WeakMap<JobSpec, { state: string; job: Job }>();
+/**
+ * The shared proto of each frozen spec's job lately listed, with the state it was rendered for
+ * (see {@link sharedJobProto}): a hundred pages of 20, a few MB with their JSON texts; the oldest
+ * entry goes first. Bounded here, not by the specs' lives: the scheduler keeps specs of many jobs.
+ */
+const SHARED_PROTOS = 2048;
+const sharedProtos = new Map<JobSpec, { state: string; job: Job }>();
 
 /**
  * The proto form of a stored job (secrets redacted) as listings answer it: shared and frozen, so
@@ -141,6 +146,7 @@ export function sharedJobProto(job: JobRecord, lockAcquired: boolean): Job {
   const kept = sharedProtos.get(job.spec);
   if (kept?.state === state) return kept.job;
   const proto = deepFreeze(jobToProto(job, { lockAcquired }));
+  if (!kept && sharedProtos.size >= SHARED_PROTOS) sharedProtos.delete(sharedProtos.keys().next().value!);
   sharedProtos.set(job.spec, { state, job: proto });
   return proto;
 }

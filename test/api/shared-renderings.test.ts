@@ -64,6 +64,14 @@ describe("sharedJobProto", () => {
     expect(sharedJobProto(job, true).lockAcquired).toBe(true);
   });
 
+  it("keeps a bounded number of jobs: the oldest listed goes first", () => {
+    const first = storedJob();
+    const proto = sharedJobProto(first, false);
+    for (let i = 0; i < 2048; i++) sharedJobProto(storedJob({ jobId: `j_many_${i}` }), false);
+    expect(sharedJobProto(first, false)).not.toBe(proto);
+    expect(sharedJobProto(first, false)).toEqual(proto);
+  });
+
   it("renders a job whose spec is not frozen each time, unfrozen", () => {
     const job = makeJob("j_3");
     const first = sharedJobProto(job, false);
