@@ -1,6 +1,6 @@
-import { fromJson, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
+import { fromJson, type DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { compressionNegotiate, createMethodSerializationLookup, type Compression, type MethodSerializationLookup } from "@connectrpc/connect/protocol";
+import { compressionNegotiate, type Compression } from "@connectrpc/connect/protocol";
 import {
   codeToHttpStatus,
   contentTypeUnaryJson,
@@ -13,8 +13,8 @@ import {
 import { toConnectError } from "./error-codes.js";
 import { normalizeJson, parseJsonBytes } from "./json-input.js";
 import { callSignal, COMPRESS_MIN_BYTES, headersOf, headerValue, nodeHeaders, pathOf, urlOf, type Req, type Res } from "./node-call.js";
-import { CONNECT_JSON, jsonText } from "./json-text.js";
-import { decodeBinary, STRICT_JSON_OPTIONS } from "./strict-json.js";
+import { binaryBytes, CONNECT_JSON, jsonText } from "./shared-encodings.js";
+import { decodeBinary } from "./strict-json.js";
 import type { UnaryInvokers, UnaryTarget } from "./unary-invoker.js";
 
 /** Options of {@link createConnectUnary}. */
@@ -33,8 +33,6 @@ export interface ConnectUnaryOptions {
 /** Serves a request when it is a plain Connect unary POST (see {@link createConnectUnary}); false: not served, hand it on. */
 export type ConnectUnary = (req: Req, res: Res) => boolean;
 
-type Lookup = MethodSerializationLookup<DescMessage, DescMessage>;
-
 /**
  * The Connect protocol's unary POST, the call every Connect client makes: a JSON or binary body,
  * answered with the message or the protocol's JSON error. It is served here as connect-es's own
@@ -46,16 +44,6 @@ type Lookup = MethodSerializationLookup<DescMessage, DescMessage>;
  * left to the connect router.
  */
 export function createConnectUnary(options: ConnectUnaryOptions): ConnectUnary {
-  const serializations = new Map<DescMethodUnary, Lookup>();
-  const serializationOf = (method: DescMethodUnary) => {
-    let s = serializations.get(method);
-    if (!s)
-      serializations.set(
-        method,
-        (s = createMethodSerializationLookup(method, undefined, STRICT_JSON_OPTIONS, { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff })),
-      );
-    return s;
-  };
   return (req, res) => {
     if (req.method !== "POST") return false;
     const type = req.headers["content-type"];
@@ -65,12 +53,12 @@ export function createConnectUnary(options: ConnectUnaryOptions): ConnectUnary {
     const target = options.invokers.get(pathOf(req));
     if (!target) return false;
     const binary = type.toLowerCase() === contentTypeUnaryProto;
-    serve(req, res, target, binary, serializationOf(target.method), options).catch((err: unknown) => options.onFailure(err, target.method.name, res));
+    serve(req, res, target, binary, options).catch((err: unknown) => options.onFailure(err, target.method.name, res));
     return true;
   };
 }
 
-async function serve(req: Req, res: Res, target: UnaryTarget, binary: boolean, serialization: Lookup, options: ConnectUnaryOptions): Promise<void> {
+async function serve(req: Req, res: Res, target: UnaryTarget, binary: boolean, options: ConnectUnaryOptions): Promise<void> {
   const responseHeader = new Headers({ "content-type": binary ? contentTypeUnaryProto : contentTypeUnaryJson });
   const responseTrailer = new Headers();
   let status = 200;
@@ -88,7 +76,8 @@ async function serve(req: Req, res: Res, target: UnaryTarget, binary: boolean, s
       responseHeader,
       responseTrailer,
     });
-    body = binary ? serialization.getO(true).serialize(response.message) : Buffer.from(jsonText(CONNECT_JSON, target.method.output, response.message));
+    const output = target.method.output;
+    body = binary ? binaryBytes(output, response.message) : Buffer.from(jsonText(CONNECT_JSON, output, response.message));
   } catch (err) {
     // Interceptors and handlers throw ConnectErrors (the error interceptor maps the rest); a
     // refusal of the request itself is a CronError naming the field, as on the router's path.

@@ -1,4 +1,4 @@
-import { toBinary, type DescMessage, type DescMethodUnary, type MessageShape } from "@bufbuild/protobuf";
+import { type DescMessage, type DescMethodUnary, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionNegotiate, type Compression } from "@connectrpc/connect/protocol";
 import {
@@ -11,6 +11,7 @@ import {
   setTrailerStatus,
 } from "@connectrpc/connect/protocol-grpc";
 import { callSignal, COMPRESS_MIN_BYTES, headersOf, headerValue, nodeHeaders, pathOf, urlOf, type Req, type Res } from "./node-call.js";
+import { binaryBytes } from "./shared-encodings.js";
 import { decodeBinary } from "./strict-json.js";
 import type { UnaryInvokers, UnaryTarget } from "./unary-invoker.js";
 
@@ -114,7 +115,7 @@ async function serve(
 
 /** The response message in its envelope, compressed as connect compresses it. */
 async function envelope(message: MessageShape<DescMessage>, target: UnaryTarget, compression: Compression | null): Promise<Uint8Array> {
-  let data: Uint8Array = toBinary(target.method.output, message);
+  let data: Uint8Array = binaryBytes(target.method.output, message);
   let flags = 0;
   if (compression && data.byteLength >= COMPRESS_MIN_BYTES) {
     data = await compression.compress(data);

@@ -1,6 +1,6 @@
 import { ScalarType, toJson, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { isWellKnown, type Json, type JsonObject } from "../json-input.js";
-import type { JsonForm } from "../json-text.js";
+import type { JsonForm } from "../shared-encodings.js";
 
 const INT64_TYPES = new Set([ScalarType.INT64, ScalarType.UINT64, ScalarType.SINT64, ScalarType.FIXED64, ScalarType.SFIXED64]);
 

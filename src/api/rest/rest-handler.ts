@@ -4,7 +4,7 @@ import type { ServerResponse } from "node:http";
 import type { Req, Res } from "../node-call.js";
 import { CronError } from "../../domain/cron-error.js";
 import { buildRequestJson } from "./request-builder.js";
-import { jsonText } from "../json-text.js";
+import { jsonText } from "../shared-encodings.js";
 import { protoJsonToRest, REST_JSON, REST_WRITE_OPTIONS } from "./json-codec.js";
 import { normalizeJson, type Json } from "../json-input.js";
 import { readBody } from "./body-reader.js";

@@ -1,9 +1,9 @@
-import { create, toJson, type DescMessage, type Message } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, toJson, type DescMessage, type Message } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ListJobsResponseSchema } from "../../gen/cronmesh/v1/cron_service_pb.js";
 import { JobSchema } from "../../gen/cronmesh/v1/job_pb.js";
 import { jobToProto, sharedJobProto } from "../../src/api/job-mapper.js";
-import { CONNECT_JSON, jsonText, type JsonForm } from "../../src/api/json-text.js";
+import { binaryBytes, CONNECT_JSON, jsonText, type JsonForm } from "../../src/api/shared-encodings.js";
 import { REST_JSON } from "../../src/api/rest/json-codec.js";
 import type { JobRecord } from "../../src/domain/job.js";
 import { deepFreeze } from "../../src/runtime/deep-freeze.js";
@@ -35,12 +35,12 @@ const CHANGES: [string, (j: JobRecord) => JobRecord][] = [
 ];
 
 describe("sharedJobProto", () => {
-  it("is the job's proto (secrets redacted), frozen, and the same message while nothing it shows changed", () => {
+  it("is the job's proto (secrets redacted), frozen (shared), and the same message while nothing it shows changed", () => {
     const job = storedJob();
     const shared = sharedJobProto(job, false);
     expect(shared).toEqual(jobToProto(job));
     expect(shared.target!.auth!.kind.value).toMatchObject({ token: "[redacted]" });
-    expect(Object.isFrozen(shared) && Object.isFrozen(shared.target) && Object.isFrozen(shared.createdAt)).toBe(true);
+    expect(Object.isFrozen(shared)).toBe(true);
     expect(() => {
       (shared as { name: string }).name = "changed";
     }).toThrow(TypeError);
@@ -135,6 +135,30 @@ describe.each([
     expect(f.written.get(JobSchema.typeName)).toBe(3);
     expect(changed).toBe(JSON.stringify(form.json(ListJobsResponseSchema, page(ran, b!))));
     expect(changed).not.toBe(first);
+  });
+});
+
+describe("binaryBytes", () => {
+  const page = (list: JobRecord[]) =>
+    create(ListJobsResponseSchema, { data: list.map((j) => sharedJobProto(j, false)), pagination: { page: 1, limit: 2, total: 2n }, nextPageToken: "t" });
+
+  it.each([
+    ["shared jobs", () => page(jobs())],
+    ["no job", () => create(ListJobsResponseSchema, { nextPageToken: "t" })],
+    ["jobs not shared", () => create(ListJobsResponseSchema, { data: jobs().map((j) => jobToProto(j)) })],
+  ])("is toBinary's bytes: %s", (_, response) => {
+    const message = response();
+    const bytes = binaryBytes(ListJobsResponseSchema, message);
+    expect(Buffer.from(bytes).equals(Buffer.from(toBinary(ListJobsResponseSchema, message)))).toBe(true);
+    expect(fromBinary(ListJobsResponseSchema, bytes)).toEqual(fromBinary(ListJobsResponseSchema, toBinary(ListJobsResponseSchema, message)));
+  });
+
+  it("encodes a job anew once it changed", () => {
+    const [a, b] = jobs();
+    binaryBytes(ListJobsResponseSchema, page([a!, b!]));
+    const ran = { ...a!, stats: { ...a!.stats, runCount: 7 } };
+    const decoded = fromBinary(ListJobsResponseSchema, binaryBytes(ListJobsResponseSchema, page([ran, b!])));
+    expect(decoded.data.map((j) => j.runCount)).toEqual([7n, 3n]);
   });
 });
 
