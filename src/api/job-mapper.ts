@@ -124,34 +124,39 @@ export function jobToProto(job: JobRecord, extras: { lockAcquired?: boolean; rev
 }
 
 /**
- * The shared proto of each frozen spec's job lately listed, with the state it was rendered for
- * (see {@link sharedJobProto}): a hundred pages of 20, a few MB with their JSON texts; the oldest
- * entry goes first. Bounded here, not by the specs' lives: the scheduler keeps specs of many jobs.
+ * The state of each frozen spec's job lately listed, and its shared proto once listed twice in
+ * that state (see {@link sharedJobProto}): a hundred pages of 20, a few MB with their encodings;
+ * the oldest entry goes first. Bounded here, not by the specs' lives: the scheduler keeps specs
+ * of many jobs.
  */
 const SHARED_PROTOS = 2048;
-const sharedProtos = new Map<JobSpec, { state: string; job: Job }>();
+const sharedProtos = new Map<JobSpec, { state: string; job?: Job }>();
 
 /**
- * The proto form of a stored job (secrets redacted) as listings answer it: shared and frozen, so
- * that it is encoded once (see `shared-encodings.ts`) while the job does not change. A job read from
- * the embedded store has a frozen spec, shared between reads of the same document; its proto is
- * kept beside it with every other input of {@link jobToProto} (status, stats, next trigger,
- * lock), and made anew when one of them differs, so that it can never go stale. A job without a
- * frozen spec is rendered each time.
+ * The proto form of a stored job (secrets redacted) as listings answer it: shared and frozen once
+ * the job is listed a second time in the same state, so that it is encoded once (see
+ * `shared-encodings.ts`) while the job does not change. A job read from the embedded store has a
+ * frozen spec, shared between reads of the same document; its state is kept beside it: every
+ * other input of {@link jobToProto} (status, stats, next trigger, lock). A job whose state
+ * differs is rendered anew, so that its proto can never go stale. A job without a frozen spec is
+ * rendered each time.
  *
- * Only the message itself is frozen, which also marks it as shared: its parts are not changed
- * by anyone either (an answer is read only, once its handler returned it), and freezing each of
- * them would cost more than encoding the job (a page of jobs not listed lately, 0.6 ms).
+ * - Not on the first listing: a proto kept lives long enough to be copied by the young
+ *   collector, which costs a job listed once (pages walked through) as much as rendering it.
+ * - Only the message itself is frozen, which also marks it as shared: its parts are not changed
+ *   by anyone either (an answer is read only, once its handler returned it), and freezing each
+ *   of them would cost more than encoding the job.
  */
 export function sharedJobProto(job: JobRecord, lockAcquired: boolean): Job {
   if (!Object.isFrozen(job.spec)) return jobToProto(job, { lockAcquired });
   const state = renderedState(job, lockAcquired);
   const kept = sharedProtos.get(job.spec);
-  if (kept?.state === state) return kept.job;
-  const proto = Object.freeze(jobToProto(job, { lockAcquired }));
-  if (!kept && sharedProtos.size >= SHARED_PROTOS) sharedProtos.delete(sharedProtos.keys().next().value!);
-  sharedProtos.set(job.spec, { state, job: proto });
-  return proto;
+  if (kept?.state !== state) {
+    if (!kept && sharedProtos.size >= SHARED_PROTOS) sharedProtos.delete(sharedProtos.keys().next().value!);
+    sharedProtos.set(job.spec, { state });
+    return jobToProto(job, { lockAcquired });
+  }
+  return (kept.job ??= Object.freeze(jobToProto(job, { lockAcquired })));
 }
 
 /** Every input of {@link jobToProto} but the spec itself, as one string. */

@@ -34,11 +34,23 @@ const CHANGES: [string, (j: JobRecord) => JobRecord][] = [
   ["last run status", (j) => ({ ...j, stats: { ...j.stats, lastRunStatus: "failed" } })],
 ];
 
+/** The job's proto once shared: listed a second time in the same state. */
+function listedTwice(job: JobRecord, lockAcquired = false) {
+  sharedJobProto(job, lockAcquired);
+  const shared = sharedJobProto(job, lockAcquired);
+  expect(Object.isFrozen(shared)).toBe(true);
+  return shared;
+}
+
 describe("sharedJobProto", () => {
-  it("is the job's proto (secrets redacted), frozen (shared), and the same message while nothing it shows changed", () => {
+  it("is the job's proto (secrets redacted), shared (frozen) from its second listing, and the same message while nothing it shows changed", () => {
     const job = storedJob();
+    const first = sharedJobProto(job, false);
+    expect(Object.isFrozen(first)).toBe(false);
     const shared = sharedJobProto(job, false);
+    expect(shared).not.toBe(first);
     expect(shared).toEqual(jobToProto(job));
+    expect(first).toEqual(shared);
     expect(shared.target!.auth!.kind.value).toMatchObject({ token: "[redacted]" });
     expect(Object.isFrozen(shared)).toBe(true);
     expect(() => {
@@ -50,26 +62,27 @@ describe("sharedJobProto", () => {
 
   it.each(CHANGES)("is made anew when the %s changes", (_, change) => {
     const job = storedJob();
-    const before = sharedJobProto(job, false);
+    const before = listedTwice(job);
     const changed = change(job);
     const after = sharedJobProto(changed, false);
-    expect(after).not.toBe(before);
-    expect(after).toEqual(jobToProto(changed));
+    expect(Object.isFrozen(after)).toBe(false);
+    expect(listedTwice(changed)).toEqual(jobToProto(changed));
     expect(after).not.toEqual(before);
   });
 
   it("is made anew when the lock changes", () => {
     const job = storedJob();
-    expect(sharedJobProto(job, false).lockAcquired).toBe(false);
-    expect(sharedJobProto(job, true).lockAcquired).toBe(true);
+    expect(listedTwice(job, false).lockAcquired).toBe(false);
+    expect(listedTwice(job, true).lockAcquired).toBe(true);
   });
 
   it("keeps a bounded number of jobs: the oldest listed goes first", () => {
     const first = storedJob();
-    const proto = sharedJobProto(first, false);
+    const proto = listedTwice(first);
     for (let i = 0; i < 2048; i++) sharedJobProto(storedJob({ jobId: `j_many_${i}` }), false);
-    expect(sharedJobProto(first, false)).not.toBe(proto);
-    expect(sharedJobProto(first, false)).toEqual(proto);
+    const again = sharedJobProto(first, false);
+    expect(Object.isFrozen(again)).toBe(false);
+    expect(again).toEqual(proto);
   });
 
   it("renders a job whose spec is not frozen each time, unfrozen", () => {
@@ -104,12 +117,12 @@ describe.each([
       "shared jobs, a page and a token",
       () =>
         create(ListJobsResponseSchema, {
-          data: jobs().map((j) => sharedJobProto(j, false)),
+          data: jobs().map((j) => listedTwice(j)),
           pagination: { page: 2, limit: 2, total: 9n },
           nextPageToken: "abc",
         }),
     ],
-    ["shared jobs alone", () => create(ListJobsResponseSchema, { data: jobs().map((j) => sharedJobProto(j, true)) })],
+    ["shared jobs alone", () => create(ListJobsResponseSchema, { data: jobs().map((j) => listedTwice(j, true)) })],
     ["no job", () => create(ListJobsResponseSchema, { pagination: { page: 1, limit: 20, total: 0n } })],
     ["jobs not shared", () => create(ListJobsResponseSchema, { data: jobs().map((j) => jobToProto(j)), nextPageToken: "x" })],
     ["a message without lists", () => jobToProto(storedJob())],
@@ -124,8 +137,7 @@ describe.each([
   it("writes each shared job once, and again once it changed", () => {
     const f = counting(form);
     const [a, b] = jobs();
-    const page = (x: JobRecord, y: JobRecord) =>
-      create(ListJobsResponseSchema, { data: [sharedJobProto(x, false), sharedJobProto(y, false)], nextPageToken: "t" });
+    const page = (x: JobRecord, y: JobRecord) => create(ListJobsResponseSchema, { data: [listedTwice(x), listedTwice(y)], nextPageToken: "t" });
     const first = jsonText(f, ListJobsResponseSchema, page(a!, b!));
     const again = jsonText(f, ListJobsResponseSchema, page({ ...a! }, { ...b! }));
     expect(again).toBe(first);
@@ -140,7 +152,7 @@ describe.each([
 
 describe("binaryBytes", () => {
   const page = (list: JobRecord[]) =>
-    create(ListJobsResponseSchema, { data: list.map((j) => sharedJobProto(j, false)), pagination: { page: 1, limit: 2, total: 2n }, nextPageToken: "t" });
+    create(ListJobsResponseSchema, { data: list.map((j) => listedTwice(j)), pagination: { page: 1, limit: 2, total: 2n }, nextPageToken: "t" });
 
   it.each([
     ["shared jobs", () => page(jobs())],
@@ -164,7 +176,7 @@ describe("binaryBytes", () => {
 
 describe("the Connect form", () => {
   it("writes what connect-es's JSON serialization writes", () => {
-    const message = create(ListJobsResponseSchema, { data: jobs().map((j) => sharedJobProto(j, false)), nextPageToken: "abc" });
+    const message = create(ListJobsResponseSchema, { data: jobs().map((j) => listedTwice(j)), nextPageToken: "abc" });
     expect(jsonText(CONNECT_JSON, ListJobsResponseSchema, message)).toBe(JSON.stringify(toJson(ListJobsResponseSchema, message)));
   });
 });
