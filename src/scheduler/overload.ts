@@ -26,7 +26,7 @@ export interface NodeLoad {
   queueBound: number;
   /** How long the oldest run waiting for a worker has been due (undefined when none waits). */
   oldestQueuedAgeMs: number | undefined;
-  /** Runs started per second while runs waited; 0 before the first measurement. */
+  /** Runs started per second while runs waited; 0 before the first measurement, and once it is stale. */
   startRate: number;
   shedTotal: number;
 }
@@ -107,6 +107,15 @@ const OVERLOAD_STARTS: Record<"held" | ShedReason, string> = {
 /** Overload ends once nothing was held back nor shed for this long (no warning per second at the edge). */
 const CALM_MS = 5000;
 
+/**
+ * A measured start rate is forgotten once no sample was saturated for this long: the pool then
+ * started everything it was given, so the rate says nothing of what it can start now. Kept, a
+ * rate measured in a burst (creating thousands of jobs at once) held staging back for good: it
+ * made staged runs held for their due time look like a second's wait, so the last chunk of every
+ * second was shed, and the pool, never saturated again, never measured more.
+ */
+const STALE_RATE_MS = 5000;
+
 /** Creates the monitor; it samples the start rate every {@link SAMPLE_MS} until stopped. */
 export function createOverload(deps: { clock: Clock; queue: () => QueueSource; metrics: Metrics; log: Logger; options: OverloadOptions }): Overload {
   const { clock, metrics, log, options } = deps;
@@ -150,6 +159,7 @@ export function createOverload(deps: { clock: Clock; queue: () => QueueSource; m
   };
   let timer: TimerHandle | undefined;
   let sampledAt = clock.now();
+  let saturatedAt = -Infinity;
   const tick = () => {
     const now = clock.now();
     const { started, saturated } = deps.queue().takeStarts();
@@ -157,6 +167,9 @@ export function createOverload(deps: { clock: Clock; queue: () => QueueSource; m
     if (saturated && started > 0 && now > sampledAt) {
       const sample = (started * 1000) / (now - sampledAt);
       rate = rate === undefined ? sample : rate + SAMPLE_WEIGHT * (sample - rate);
+      saturatedAt = now;
+    } else if (now - saturatedAt >= STALE_RATE_MS) {
+      rate = undefined;
     }
     sampledAt = now;
     if (overloaded && now - pressureAt >= CALM_MS) change(false);

@@ -59,6 +59,31 @@ describe("overload monitor (fake clock)", () => {
     expect(overload.load()).toMatchObject({ startRate: 0, queueBound: 10_000 });
   });
 
+  it("forgets a rate once the pool ran dry in every sample for five seconds, and keeps one measured again meanwhile", () => {
+    const { clock, q, overload } = setUp();
+    // A burst measures 800 runs a second.
+    q.started = 200;
+    q.saturated = true;
+    clock.advance(250);
+    expect(overload.load().startRate).toBe(800);
+    // Then 1,000 runs a second are staged ahead of their due time (held: waiting), and all start
+    // at once when due; the pool runs dry every second.
+    q.saturated = false;
+    q.waiting = 800;
+    clock.advance(4500);
+    expect(overload.expectedWaitMs()).toBe(1000);
+    // Saturated once more within five seconds: the rate stays, as measured.
+    q.started = 250;
+    q.saturated = true;
+    clock.advance(250);
+    q.saturated = false;
+    clock.advance(4750);
+    expect(overload.load().startRate).toBe(840);
+    clock.advance(250);
+    expect(overload.load()).toMatchObject({ startRate: 0, queueBound: 10_000 });
+    expect(overload.expectedWaitMs()).toBe(80);
+  });
+
   it("never bounds the queue under one pool of workers, and takes MAX_QUEUED_RUNS as it is", () => {
     const slow = setUp();
     slow.q.started = 5;
