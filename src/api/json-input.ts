@@ -1,4 +1,4 @@
-import { fromJson, ScalarType, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { fromJson, ScalarType, type DescEnum, type DescField, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { protoCamelCase } from "@bufbuild/protobuf/reflect";
 import { CronError } from "../domain/cron-error.js";
 import { parseDuration } from "../domain/duration.js";
@@ -211,5 +211,20 @@ export function parseJsonText(text: string): Json {
     return JSON.parse(text) as Json;
   } catch (err) {
     throw CronError.invalid("body", `malformed JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The message of canonical proto JSON (see {@link normalizeJson}); one that does not decode fails
+ * as invalid_argument naming its field (protobuf-es names it `Type.field`; the field is kept).
+ */
+export function messageFromJson<Desc extends DescMessage>(desc: Desc, json: Json): MessageShape<Desc> {
+  try {
+    return fromJson(desc, json);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const m = /field ([\w.]+) from JSON/.exec(message);
+    const field = m ? m[1]!.split(".").pop()! : "body";
+    throw CronError.invalid(field, message.replace(`${desc.typeName}.`, ""));
   }
 }

@@ -5,7 +5,7 @@ import type { Compression, UniversalHandler, UniversalServerRequest } from "@con
 import { compressedFlag, createAsyncIterable, encodeEnvelope, readAllBytes, transformSplitEnvelope } from "@connectrpc/connect/protocol";
 import { CronError } from "../domain/cron-error.js";
 import { toConnectError } from "./error-codes.js";
-import { normalizeJson, parseJsonBytes, type Json } from "./json-input.js";
+import { messageFromJson, normalizeJson, parseJsonBytes, type Json } from "./json-input.js";
 
 /** The JSON options of the RPC codecs: a field the server does not know is an error, never dropped. */
 export const STRICT_JSON_OPTIONS = { ignoreUnknownFields: false } as const;
@@ -144,7 +144,7 @@ async function* envelopes(
         if (!compression) throw CronError.invalid(encodingHeader, "a compressed message, but no encoding named");
         data = await decompress(compression, data, options.readMaxBytes, encodingHeader);
       }
-      yield encodeEnvelope(0, json ? encoder.encode(JSON.stringify(normalizeJson(method.input, parseJsonBytes(data), ""))) : checkBinary(method.input, data));
+      yield encodeEnvelope(0, json ? encoder.encode(JSON.stringify(checkedJson(method.input, data))) : checkBinary(method.input, data));
     }
     if (count === 0 && single) throw CronError.invalid("body", `no request message for ${method.name}`);
   } catch (err) {
@@ -177,6 +177,17 @@ function decodeBase64(text: string): Uint8Array {
   } catch {
     throw CronError.invalid("message", "not valid base64");
   }
+}
+
+/**
+ * The canonical JSON of a message's bytes, once it is known to decode as `desc`: a value that does
+ * not fails here naming its field, not in connect's codec, whose error echoes the value into
+ * gRPC's `grpc-message`, which cannot carry a lone surrogate (the answer was lost).
+ */
+function checkedJson(desc: DescMessage, bytes: Uint8Array): Json {
+  const json = normalizeJson(desc, parseJsonBytes(bytes), "");
+  messageFromJson(desc, json);
+  return json;
 }
 
 /** The bytes, once they are known to decode as `desc` in protobuf binary. */

@@ -69,6 +69,19 @@ const CASES: [string, FuzzCase, string, string | undefined][] = [
     "%EF%BF%BD",
   ],
   [
+    "gRPC: a value that does not decode, made of lone surrogates (connect's codec echoed it into grpc-message: no answer, an error logged)",
+    request(
+      "grpc",
+      "h2",
+      "POST",
+      `${CRON}/UpdateJob`,
+      { ...GRPC, "content-type": "application/grpc+json" },
+      frame(0, json({ job: { ...job, retry: { multiplier: "\udfff\ud800" } } })),
+    ),
+    "invalid_argument",
+    "multiplier",
+  ],
+  [
     "Connect GET: base64=1 with a message that is not base64 (500)",
     request("connect", "h1", "GET", `${CRON}/GetJob?encoding=json&base64=1&message=%25%25%25`, {}),
     "invalid_argument",

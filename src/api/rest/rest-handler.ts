@@ -1,12 +1,11 @@
-import { fromJson, toJson, type DescMessage, type DescMethodServerStreaming, type DescService } from "@bufbuild/protobuf";
+import { toJson, type DescMessage, type DescMethodServerStreaming, type DescService } from "@bufbuild/protobuf";
 import type { StreamResponse, Transport } from "@connectrpc/connect";
 import type { ServerResponse } from "node:http";
 import type { Req, Res } from "../node-call.js";
-import { CronError } from "../../domain/cron-error.js";
 import { buildRequestJson } from "./request-builder.js";
 import { jsonText } from "../shared-encodings.js";
 import { protoJsonToRest, REST_JSON, REST_WRITE_OPTIONS } from "./json-codec.js";
-import { normalizeJson, type Json } from "../json-input.js";
+import { messageFromJson, normalizeJson, type Json } from "../json-input.js";
 import { readBody } from "./body-reader.js";
 import { restError, restErrorOf } from "./rest-errors.js";
 import { matchPath } from "./path-template.js";
@@ -77,21 +76,7 @@ function findRoute(routes: Route[], verb: string, path: string): { route: Route;
 }
 
 function parseInput(route: Route, json: Json) {
-  const input = route.method.input;
-  const protoJson = normalizeJson(input, json, "");
-  try {
-    return fromJson(input, protoJson);
-  } catch (err) {
-    throw invalidFromDecode(input, err);
-  }
-}
-
-/** protobuf-es decode errors name the field as `Type.field`; keep just the field for the caller. */
-function invalidFromDecode(desc: DescMessage, err: unknown): CronError {
-  const message = err instanceof Error ? err.message : String(err);
-  const m = /field ([\w.]+) from JSON/.exec(message);
-  const field = m ? m[1]!.split(".").pop()! : "body";
-  return CronError.invalid(field, message.replace(`${desc.typeName}.`, ""));
+  return messageFromJson(route.method.input, normalizeJson(route.method.input, json, ""));
 }
 
 async function callAndRespond(options: RestHandlerOptions, route: Route, input: object, req: Req, res: Res): Promise<void> {
